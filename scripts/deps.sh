@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the Debian packages Tailor builds and runs with, only when one is missing.
+# Idempotent and silent when everything is already there; called by the Makefile and CI.
+set -eu
+
+PKGS="build-essential cmake pkg-config \
+libsqlite3-dev zlib1g-dev libopenblas-dev liblapacke-dev \
+libjansson-dev libcmocka-dev libstemmer-dev \
+libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libyaz-dev libpq-dev \
+python3"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "deps: installing$missing" >&2
+if [ "${TL_APT_UPDATE:-0}" = 1 ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v lock)" ]; then
+    $SUDO apt-get update -qq >&2
+fi
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2 || {
+    $SUDO apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2
+}

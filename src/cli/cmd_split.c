@@ -1,0 +1,13 @@
+/* tailor split: placeholder until its issue lands; says so rather than pretending. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int cmd_split(const tl_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "tailor: 'split' is not implemented yet\n");
+    return TL_EXIT_FAIL;
+}

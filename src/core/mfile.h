@@ -1,0 +1,42 @@
+/* Model files: a versioned, checksummed container of named, 64-byte-aligned arrays that is
+ * loaded with mmap, so a server can map a model read-only and swap it without copying.
+ *
+ * Layout: header (magic "TAILORMF", version, section count, file size, crc32 of everything
+ * after the header), a table of sections {name, type, offset, count}, then the arrays. */
+#ifndef TL_CORE_MFILE_H
+#define TL_CORE_MFILE_H
+
+#include <stdint.h>
+
+#include "tailor/error.h"
+
+#define TL_MFILE_VERSION 1
+#define TL_MFILE_NAME_MAX 32
+
+typedef enum tl_mtype {
+    TL_MT_BYTES = 1, /* raw bytes (text, NUL-separated strings) */
+    TL_MT_F32 = 2,
+    TL_MT_I32 = 3,
+    TL_MT_I64 = 4,
+} tl_mtype;
+
+typedef struct tl_mfile_writer tl_mfile_writer;
+typedef struct tl_mfile tl_mfile;
+
+tl_err tl_mfile_writer_new(tl_mfile_writer **out);
+void tl_mfile_writer_free(tl_mfile_writer *w);
+/* Adds a section. data is referenced, not copied: it must stay valid until write. Names are
+ * unique and shorter than TL_MFILE_NAME_MAX. */
+tl_err tl_mfile_add(tl_mfile_writer *w, const char *name, tl_mtype type, const void *data,
+                    uint64_t count);
+/* Writes to path atomically (a temporary file renamed over path). */
+tl_err tl_mfile_write(tl_mfile_writer *w, const char *path, tl_diag *diag);
+
+/* Maps path read-only and checks magic, version, size and checksum. TL_ECORRUPT/TL_EVERSION
+ * with diag saying what is wrong. */
+tl_err tl_mfile_open(const char *path, tl_mfile **out, tl_diag *diag);
+void tl_mfile_close(tl_mfile *f);
+/* The section's data (aligned for its type), or NULL when absent or of another type. */
+const void *tl_mfile_get(const tl_mfile *f, const char *name, tl_mtype type, uint64_t *count);
+
+#endif

@@ -1,0 +1,93 @@
+/* The model interface: every recommender (popular, itemknn, ials, ease, rp3beta, content,
+ * sequence, hybrid) is a tl_model_ops table; callers only see tl_model.
+ *
+ * Indices: a model has its own dense user and item indices with id maps (users may be empty
+ * for models that keep no per-user state). Scoring works from a user's history (item indices
+ * and weights), so users unknown to the model and fresh events are handled the same way. */
+#ifndef TL_CORE_MODEL_H
+#define TL_CORE_MODEL_H
+
+#include <stdint.h>
+
+#include "core/data.h"
+#include "core/mfile.h"
+#include "tailor/params.h"
+
+typedef struct tl_model tl_model;
+
+typedef struct tl_model_ops {
+    const char *name;
+    const char *summary;
+    const tl_param_def *params;
+    int n_params;
+    /* Trains from d using m->params; m->n_items/n_users and id maps are already set from d.
+     * May read d->cat. Sets m->state. */
+    tl_err (*fit)(tl_model *m, const tl_data *d, tl_diag *diag);
+    /* Floats of scratch space score() needs (per calling thread). */
+    size_t (*scratch_floats)(const tl_model *m);
+    /* Scores all m->n_items items for one user. uidx: the model's index of the user, or -1
+     * (unknown: the history alone decides, e.g. fold-in). items/w: the user's history.
+     * Must be thread-safe; writes scores[0..n_items). Higher is better; -INFINITY = never. */
+    void (*score)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                  int32_t n, float *scores, float *scratch);
+    /* Optional: scores users [u0, u1) whose histories are rows of ui (same item indices) into
+     * out, row-major (u1 - u0) x n_items; lets a model batch through BLAS. Called from one
+     * thread; may use OpenMP inside. uidx of row r is r when users_match is set. */
+    void (*score_block)(const tl_model *m, const tl_csr *ui, int users_match, int32_t u0,
+                        int32_t u1, float *out);
+    /* Adds the state's arrays to w (params and id maps are written by the caller). */
+    tl_err (*save)(const tl_model *m, tl_mfile_writer *w);
+    /* Sets m->state from f; arrays may point into the mapping (m->file stays open). */
+    tl_err (*load)(tl_model *m, const tl_mfile *f, tl_diag *diag);
+    void (*release)(tl_model *m);
+    /* Optional: the history entries that contribute most to item's score, strongest first:
+     * writes up to max history positions (indices into items[]) and their contributions,
+     * returns how many. */
+    int (*explain)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                   int32_t n, int32_t item, int32_t *why, float *contrib, int max);
+} tl_model_ops;
+
+struct tl_model {
+    const tl_model_ops *ops;
+    tl_params params;
+    int32_t n_users, n_items;
+    tl_intern users, items; /* id maps; users may be empty */
+    void *state;
+    tl_mfile *file; /* the mapping the state points into, when loaded */
+    double fit_seconds;
+};
+
+/* Registry. */
+const tl_model_ops *tl_model_find_ops(const char *name);
+/* NULL-terminated list of every model. */
+const tl_model_ops *const *tl_model_all_ops(void);
+
+/* Creates an untrained model with default parameters. TL_ENOTFOUND for an unknown name. */
+tl_err tl_model_new(const char *name, tl_model **out);
+void tl_model_free(tl_model *m);
+/* "key=value"; TL_EINVAL with diag for an unknown key or a value out of range. */
+tl_err tl_model_set(tl_model *m, const char *kv, tl_diag *diag);
+/* Copies d's id maps and trains. keep_users: also keep the user id map (for per-user state). */
+tl_err tl_model_fit(tl_model *m, const tl_data *d, tl_diag *diag);
+tl_err tl_model_save(const tl_model *m, const char *path, tl_diag *diag);
+tl_err tl_model_load(const char *path, tl_model **out, tl_diag *diag);
+
+/* Candidate filter for top-n: allow[i] != 0 keeps item i (NULL = every item). */
+typedef struct tl_filter {
+    const uint8_t *allow;
+} tl_filter;
+
+/* Top-n for one user from their history, the history itself excluded. Writes up to n items
+ * (best first) to out_items/out_scores; *n_out = how many (fewer when too few candidates). */
+tl_err tl_model_recommend(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                          int32_t n_hist, const tl_filter *f, int n, int32_t *out_items,
+                          float *out_scores, int *n_out);
+
+/* Top-n for many users at once: users rows[0..n_rows) of ui (ui's item indices are the
+ * model's). out_items: n_rows x n, -1 padded. users_match: ui row r is model user r.
+ * Batches through score_block when the model has it; parallel with OpenMP. */
+tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_match,
+                               const int32_t *rows, int32_t n_rows, const tl_filter *f, int n,
+                               int32_t *out_items, float *out_scores);
+
+#endif

@@ -1,0 +1,178 @@
+/* Parameter tables: parsing, range checks and (de)serialization of hyperparameters. */
+#include "tailor/params.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int find(const tl_params *p, const char *name, size_t len)
+{
+    for (int i = 0; i < p->n; i++)
+        if (strlen(p->defs[i].name) == len && memcmp(p->defs[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+static tl_err assign(tl_params *p, int i, const char *value, tl_diag *d)
+{
+    const tl_param_def *def = &p->defs[i];
+    if (def->type == TL_PARAM_STR) {
+        char *s = strdup(value);
+        if (!s)
+            return TL_ENOMEM;
+        free(p->str[i]);
+        p->str[i] = s;
+        return TL_OK;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (!*value || *end || errno || !isfinite(v)) {
+        tl_diag_set(d, NULL, 0, def->name, "'%s' is not a number", value);
+        return TL_EINVAL;
+    }
+    if (def->type == TL_PARAM_INT && v != floor(v)) {
+        tl_diag_set(d, NULL, 0, def->name, "'%s' is not a whole number", value);
+        return TL_EINVAL;
+    }
+    if (v < def->min || v > def->max) {
+        tl_diag_set(d, NULL, 0, def->name, "%s is outside [%g, %g]", value, def->min, def->max);
+        return TL_EINVAL;
+    }
+    p->num[i] = v;
+    return TL_OK;
+}
+
+tl_err tl_params_init(tl_params *p, const tl_param_def *defs, int n)
+{
+    assert(n <= TL_PARAMS_MAX);
+    memset(p, 0, sizeof(*p));
+    p->defs = defs;
+    p->n = n;
+    for (int i = 0; i < n; i++) {
+        tl_err rc = assign(p, i, defs[i].def, NULL);
+        if (rc != TL_OK) {
+            assert(rc == TL_ENOMEM); /* a bad default is a programmer's mistake */
+            tl_params_release(p);
+            return rc;
+        }
+    }
+    return TL_OK;
+}
+
+void tl_params_release(tl_params *p)
+{
+    for (int i = 0; i < p->n; i++)
+        free(p->str[i]);
+    memset(p->str, 0, sizeof(p->str));
+}
+
+tl_err tl_params_set(tl_params *p, const char *key, const char *value, tl_diag *d)
+{
+    int i = find(p, key, strlen(key));
+    if (i < 0) {
+        tl_diag_set(d, NULL, 0, key, "unknown parameter");
+        return TL_EINVAL;
+    }
+    tl_err rc = assign(p, i, value, d);
+    if (rc == TL_OK)
+        p->is_set[i] = 1;
+    return rc;
+}
+
+tl_err tl_params_set_kv(tl_params *p, const char *kv, tl_diag *d)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) {
+        tl_diag_set(d, NULL, 0, kv, "expected key=value");
+        return TL_EINVAL;
+    }
+    char key[64];
+    size_t klen = (size_t)(eq - kv);
+    if (klen >= sizeof(key)) {
+        tl_diag_set(d, NULL, 0, NULL, "parameter name too long");
+        return TL_EINVAL;
+    }
+    memcpy(key, kv, klen);
+    key[klen] = '\0';
+    return tl_params_set(p, key, eq + 1, d);
+}
+
+double tl_params_num(const tl_params *p, const char *name)
+{
+    int i = find(p, name, strlen(name));
+    assert(i >= 0 && p->defs[i].type != TL_PARAM_STR);
+    return p->num[i];
+}
+
+const char *tl_params_str(const tl_params *p, const char *name)
+{
+    int i = find(p, name, strlen(name));
+    assert(i >= 0 && p->defs[i].type == TL_PARAM_STR);
+    return p->str[i];
+}
+
+int tl_params_is_set(const tl_params *p, const char *name)
+{
+    int i = find(p, name, strlen(name));
+    assert(i >= 0);
+    return p->is_set[i];
+}
+
+tl_err tl_params_to_text(const tl_params *p, char **out)
+{
+    size_t cap = 64, len = 0;
+    for (int i = 0; i < p->n; i++)
+        cap += strlen(p->defs[i].name) + (p->str[i] ? strlen(p->str[i]) : 0) + 40;
+    char *s = malloc(cap);
+    if (!s)
+        return TL_ENOMEM;
+    s[0] = '\0';
+    for (int i = 0; i < p->n; i++) {
+        const tl_param_def *def = &p->defs[i];
+        if (def->type == TL_PARAM_STR)
+            len += (size_t)snprintf(s + len, cap - len, "%s=%s\n", def->name, p->str[i]);
+        else if (def->type == TL_PARAM_INT)
+            len += (size_t)snprintf(s + len, cap - len, "%s=%.0f\n", def->name, p->num[i]);
+        else
+            len += (size_t)snprintf(s + len, cap - len, "%s=%.17g\n", def->name, p->num[i]);
+    }
+    *out = s;
+    return TL_OK;
+}
+
+tl_err tl_params_from_text(tl_params *p, const char *text, tl_diag *d)
+{
+    char line[1024];
+    while (*text) {
+        const char *nl = strchr(text, '\n');
+        size_t n = nl ? (size_t)(nl - text) : strlen(text);
+        if (n >= sizeof(line)) {
+            tl_diag_set(d, NULL, 0, NULL, "parameter line too long");
+            return TL_EINVAL;
+        }
+        memcpy(line, text, n);
+        line[n] = '\0';
+        if (n) {
+            tl_err rc = tl_params_set_kv(p, line, d);
+            if (rc != TL_OK)
+                return rc;
+        }
+        text += n + (nl ? 1 : 0);
+    }
+    return TL_OK;
+}
+
+void tl_params_print_help(const tl_param_def *defs, int n, FILE *f)
+{
+    for (int i = 0; i < n; i++) {
+        const tl_param_def *d = &defs[i];
+        if (d->type == TL_PARAM_STR)
+            fprintf(f, "  %-16s %s (default '%s')\n", d->name, d->help, d->def);
+        else
+            fprintf(f, "  %-16s %s (default %s, range %g..%g)\n", d->name, d->help, d->def, d->min,
+                    d->max);
+    }
+}

@@ -1,0 +1,27 @@
+/* Helpers shared by the cmocka tests: paths to the sources, ../shared and the built CLI. */
+#ifndef TL_TESTS_SUPPORT_H
+#define TL_TESTS_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* $TL_SHARED_DIR/rel, or NULL when ../shared is absent (tests then skip). */
+const char *tl_test_shared(const char *rel);
+/* $TL_SOURCE_DIR/rel. */
+const char *tl_test_source(const char *rel);
+/* The built `tailor` binary. */
+const char *tl_test_bin(void);
+/* A fresh temporary directory (removed at exit). */
+const char *tl_test_tmpdir(void);
+/* Runs a shell command; returns its exit status (or -1). Output goes to the test log. */
+int tl_test_sh(const char *fmt, ...);
+/* Writes text to path; returns 0 on success. */
+int tl_test_write(const char *path, const char *text);
+/* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
+char *tl_test_read(const char *path);
+
+#endif
