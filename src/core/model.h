@@ -30,11 +30,13 @@ typedef struct tl_model_ops {
      * Must be thread-safe; writes scores[0..n_items). Higher is better; -INFINITY = never. */
     void (*score)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
                   int32_t n, float *scores, float *scratch);
-    /* Optional: scores users [u0, u1) whose histories are rows of ui (same item indices) into
-     * out, row-major (u1 - u0) x n_items; lets a model batch through BLAS. Called from one
-     * thread; may use OpenMP inside. uidx of row r is r when users_match is set. */
-    void (*score_block)(const tl_model *m, const tl_csr *ui, int users_match, int32_t u0,
-                        int32_t u1, float *out);
+    /* Optional: scores the users whose histories are rows[0..n_rows) of ui (same item
+     * indices as the model) into out, row-major n_rows x n_items; lets a model batch through
+     * BLAS. Called from one thread; may use OpenMP inside. When users_match is set, ui row r
+     * is the model's user r (so per-user state such as factors may be used). Scores of the
+     * history items themselves are masked by the caller. */
+    void (*score_block)(const tl_model *m, const tl_csr *ui, int users_match, const int32_t *rows,
+                        int32_t n_rows, float *out);
     /* Adds the state's arrays to w (params and id maps are written by the caller). */
     tl_err (*save)(const tl_model *m, tl_mfile_writer *w);
     /* Sets m->state from f; arrays may point into the mapping (m->file stays open). */
@@ -67,7 +69,7 @@ tl_err tl_model_new(const char *name, tl_model **out);
 void tl_model_free(tl_model *m);
 /* "key=value"; TL_EINVAL with diag for an unknown key or a value out of range. */
 tl_err tl_model_set(tl_model *m, const char *kv, tl_diag *diag);
-/* Copies d's id maps and trains. keep_users: also keep the user id map (for per-user state). */
+/* Copies d's id maps (users and items) into m and trains; records m->fit_seconds. */
 tl_err tl_model_fit(tl_model *m, const tl_data *d, tl_diag *diag);
 tl_err tl_model_save(const tl_model *m, const char *path, tl_diag *diag);
 tl_err tl_model_load(const char *path, tl_model **out, tl_diag *diag);

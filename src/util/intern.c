@@ -126,3 +126,54 @@ tl_err tl_intern_add(tl_intern *in, const char *s, size_t len, int32_t *idx)
     *idx = in->count++;
     return TL_OK;
 }
+
+tl_err tl_intern_copy(tl_intern *dst, const tl_intern *src)
+{
+    tl_intern_init(dst);
+    for (int32_t i = 0; i < src->count; i++) {
+        int32_t idx;
+        tl_err rc = tl_intern_add(dst, src->strs[i], src->lens[i], &idx);
+        if (rc != TL_OK) {
+            tl_intern_release(dst);
+            return rc;
+        }
+    }
+    return TL_OK;
+}
+
+tl_err tl_intern_pack(const tl_intern *in, char **buf, size_t *len)
+{
+    size_t n = 0;
+    for (int32_t i = 0; i < in->count; i++)
+        n += in->lens[i] + 1;
+    char *b = malloc(n ? n : 1);
+    if (!b)
+        return TL_ENOMEM;
+    size_t off = 0;
+    for (int32_t i = 0; i < in->count; i++) {
+        memcpy(b + off, in->strs[i], in->lens[i] + 1);
+        off += in->lens[i] + 1;
+    }
+    *buf = b;
+    *len = n;
+    return TL_OK;
+}
+
+tl_err tl_intern_unpack(tl_intern *in, const char *buf, size_t len, int32_t count)
+{
+    size_t off = 0;
+    for (int32_t i = 0; i < count; i++) {
+        const char *nul = off < len ? memchr(buf + off, '\0', len - off) : NULL;
+        if (!nul)
+            return TL_ECORRUPT;
+        int32_t idx;
+        size_t n = (size_t)(nul - (buf + off));
+        tl_err rc = tl_intern_add(in, buf + off, n, &idx);
+        if (rc != TL_OK)
+            return rc;
+        if (idx != i)
+            return TL_ECORRUPT; /* a repeated id */
+        off += n + 1;
+    }
+    return off == len ? TL_OK : TL_ECORRUPT;
+}

@@ -1,0 +1,174 @@
+/* core: CSR construction and transpose, top-k selection, the model file container. */
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/csr.h"
+#include "core/mfile.h"
+#include "core/topk.h"
+
+static void test_csr_from_coo_merges_and_sorts(void **state)
+{
+    (void)state;
+    tl_coo c;
+    assert_int_equal(tl_coo_init(&c, 2, 1), TL_OK); /* grows past the initial capacity */
+    int rows[] = {1, 0, 1, 2, 1, 0};
+    int cols[] = {3, 2, 0, 1, 3, 0};
+    float vals[] = {1, 2, 3, 4, 5, 6};
+    int64_t ts[] = {10, 20, 30, 40, 5, 60};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(tl_coo_push(&c, rows[i], cols[i], vals[i], ts[i]), TL_OK);
+    tl_csr a;
+    assert_int_equal(tl_csr_from_coo(&c, 3, 4, TL_DUP_SUM, &a), TL_OK);
+    assert_int_equal(a.nnz, 5);
+    int64_t ip[] = {0, 2, 4, 5};
+    int32_t ix[] = {0, 2, 0, 3, 1};
+    float dv[] = {6, 2, 3, 6 /* 1 + 5 */, 4};
+    int64_t dt[] = {60, 20, 30, 10 /* max of 10, 5 */, 40};
+    assert_memory_equal(a.indptr, ip, sizeof(ip));
+    assert_memory_equal(a.indices, ix, sizeof(ix));
+    assert_memory_equal(a.data, dv, sizeof(dv));
+    assert_memory_equal(a.ts, dt, sizeof(dt));
+    assert_int_equal(tl_csr_find(&a, 1, 3), 3);
+    assert_int_equal(tl_csr_find(&a, 1, 1), -1);
+
+    tl_csr m;
+    assert_int_equal(tl_csr_from_coo(&c, 3, 4, TL_DUP_MAX, &m), TL_OK);
+    assert_true(m.data[3] == 5);
+    tl_csr_release(&m);
+
+    tl_csr t, tt;
+    assert_int_equal(tl_csr_transpose(&a, &t), TL_OK);
+    assert_int_equal(t.nrows, 4);
+    assert_int_equal(t.indptr[1] - t.indptr[0], 2); /* column 0 has users 0 and 1 */
+    assert_int_equal(tl_csr_transpose(&t, &tt), TL_OK);
+    assert_memory_equal(tt.indptr, a.indptr, sizeof(ip));
+    assert_memory_equal(tt.indices, a.indices, sizeof(ix));
+    assert_memory_equal(tt.data, a.data, sizeof(dv));
+    tl_csr_release(&tt);
+    tl_csr_release(&t);
+
+    /* an entry outside the shape is refused */
+    assert_int_equal(tl_csr_from_coo(&c, 2, 4, TL_DUP_SUM, &m), TL_EINVAL);
+    tl_csr_release(&a);
+    tl_coo_release(&c);
+}
+
+static void test_csr_long_rows(void **state)
+{
+    (void)state;
+    tl_coo c;
+    assert_int_equal(tl_coo_init(&c, 16, 0), TL_OK);
+    for (int i = 999; i >= 0; i--) /* reverse order, with a duplicate of every 10th column */
+        assert_int_equal(tl_coo_push(&c, 0, i % 500, 1.0f, 0), TL_OK);
+    tl_csr a;
+    assert_int_equal(tl_csr_from_coo(&c, 1, 500, TL_DUP_SUM, &a), TL_OK);
+    assert_int_equal(a.nnz, 500);
+    for (int i = 0; i < 500; i++) {
+        assert_int_equal(a.indices[i], i);
+        assert_true(a.data[i] == 2.0f);
+    }
+    tl_csr_release(&a);
+    tl_coo_release(&c);
+}
+
+static void test_topk(void **state)
+{
+    (void)state;
+    float s[] = {0.5f, 3.0f, -INFINITY, 3.0f, NAN, 1.0f, 2.0f};
+    int32_t idx[4];
+    float val[4];
+    int n = tl_topk(s, 7, 4, idx, val);
+    assert_int_equal(n, 4);
+    int32_t want[] = {1, 3, 6, 5}; /* ties to the lower index */
+    assert_memory_equal(idx, want, sizeof(want));
+    assert_true(val[0] == 3.0f && val[3] == 1.0f);
+    int32_t idx8[8];
+    float val8[8];
+    assert_int_equal(tl_topk(s, 7, 8, idx8, val8), 5); /* only 5 finite candidates */
+}
+
+static void test_topk_exhaustive_vs_sort(void **state)
+{
+    (void)state;
+    enum { N = 2000, K = 50 };
+    float *s = malloc(N * sizeof(float));
+    unsigned x = 12345;
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        s[i] = (float)((x >> 16) % 300); /* many ties */
+    }
+    int32_t idx[K];
+    float val[K];
+    assert_int_equal(tl_topk(s, N, K, idx, val), K);
+    for (int r = 0; r < K; r++) {
+        /* count items strictly better than the r-th: must be <= r */
+        int better = 0;
+        for (int i = 0; i < N; i++)
+            if (s[i] > val[r] || (s[i] == val[r] && i < idx[r]))
+                better++;
+        assert_int_equal(better, r);
+    }
+    free(s);
+}
+
+static void test_mfile_roundtrip_and_corruption(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/m.tlm", tl_test_tmpdir());
+    float f[100];
+    int64_t l[3] = {1, -2, 1LL << 40};
+    for (int i = 0; i < 100; i++)
+        f[i] = (float)i * 0.25f;
+    tl_mfile_writer *w;
+    assert_int_equal(tl_mfile_writer_new(&w), TL_OK);
+    assert_int_equal(tl_mfile_add(w, "floats", TL_MT_F32, f, 100), TL_OK);
+    assert_int_equal(tl_mfile_add(w, "text", TL_MT_BYTES, "hello", 5), TL_OK);
+    assert_int_equal(tl_mfile_add(w, "longs", TL_MT_I64, l, 3), TL_OK);
+    assert_int_equal(tl_mfile_add(w, "floats", TL_MT_F32, f, 1), TL_EINVAL); /* duplicate */
+    assert_int_equal(tl_mfile_write(w, path, NULL), TL_OK);
+    tl_mfile_writer_free(w);
+
+    tl_mfile *mf;
+    tl_diag d;
+    assert_int_equal(tl_mfile_open(path, &mf, &d), TL_OK);
+    uint64_t n;
+    const float *g = tl_mfile_get(mf, "floats", TL_MT_F32, &n);
+    assert_non_null(g);
+    assert_int_equal(n, 100);
+    assert_int_equal((uintptr_t)g % 64, 0);
+    assert_memory_equal(g, f, sizeof(f));
+    assert_null(tl_mfile_get(mf, "floats", TL_MT_I32, &n)); /* wrong type */
+    assert_null(tl_mfile_get(mf, "absent", TL_MT_F32, &n));
+    const int64_t *gl = tl_mfile_get(mf, "longs", TL_MT_I64, &n);
+    assert_memory_equal(gl, l, sizeof(l));
+    tl_mfile_close(mf);
+
+    /* Flip one byte of data: the checksum refuses it. */
+    assert_int_equal(tl_test_sh("printf '\\377' | dd of='%s' bs=1 seek=400 conv=notrunc 2>/dev/null", path), 0);
+    assert_int_equal(tl_mfile_open(path, &mf, &d), TL_ECORRUPT);
+    assert_non_null(strstr(d.msg, "checksum"));
+    /* Truncated file. */
+    assert_int_equal(tl_test_sh("truncate -s 100 '%s'", path), 0);
+    assert_int_equal(tl_mfile_open(path, &mf, &d), TL_ECORRUPT);
+    /* Not a model file at all. */
+    assert_int_equal(tl_test_write(path, "user\titem\n1\t2\n................................................................"), 0);
+    assert_int_equal(tl_mfile_open(path, &mf, &d), TL_ECORRUPT);
+    assert_non_null(strstr(d.msg, "magic"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csr_from_coo_merges_and_sorts),
+        cmocka_unit_test(test_csr_long_rows),
+        cmocka_unit_test(test_topk),
+        cmocka_unit_test(test_topk_exhaustive_vs_sort),
+        cmocka_unit_test(test_mfile_roundtrip_and_corruption),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

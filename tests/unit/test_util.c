@@ -1,0 +1,149 @@
+/* util: interning, parameters, hashes, line reading (plain and gzip), diagnostics. */
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tailor/params.h"
+#include "util/hash.h"
+#include "util/intern.h"
+#include "util/lines.h"
+
+static void test_intern_dense_and_stable(void **state)
+{
+    (void)state;
+    tl_intern in;
+    tl_intern_init(&in);
+    char buf[32];
+    for (int i = 0; i < 5000; i++) {
+        int32_t idx;
+        int n = snprintf(buf, sizeof(buf), "id-%d", i);
+        assert_int_equal(tl_intern_add(&in, buf, (size_t)n, &idx), TL_OK);
+        assert_int_equal(idx, i);
+    }
+    int32_t again;
+    assert_int_equal(tl_intern_add(&in, "id-1234", 7, &again), TL_OK);
+    assert_int_equal(again, 1234);
+    assert_int_equal(tl_intern_find(&in, "id-4999", 7), 4999);
+    assert_int_equal(tl_intern_find(&in, "id-5000", 7), -1);
+    /* ids are bytes: a prefix is a different id */
+    assert_int_equal(tl_intern_find(&in, "id-1", 3), -1);
+    assert_string_equal(tl_intern_str(&in, 42), "id-42");
+
+    char *packed;
+    size_t len;
+    assert_int_equal(tl_intern_pack(&in, &packed, &len), TL_OK);
+    tl_intern back;
+    tl_intern_init(&back);
+    assert_int_equal(tl_intern_unpack(&back, packed, len, in.count), TL_OK);
+    assert_int_equal(back.count, 5000);
+    assert_string_equal(tl_intern_str(&back, 4321), "id-4321");
+    /* a count that does not match the bytes is corrupt */
+    tl_intern bad;
+    tl_intern_init(&bad);
+    assert_int_equal(tl_intern_unpack(&bad, packed, len, in.count + 1), TL_ECORRUPT);
+    tl_intern_release(&bad);
+    free(packed);
+    tl_intern_release(&back);
+    tl_intern_release(&in);
+}
+
+static const tl_param_def defs[] = {
+    {"factors", TL_PARAM_INT, "64", 1, 1024, "latent factors"},
+    {"reg", TL_PARAM_FLOAT, "0.5", 0, 1e6, "L2 regularization"},
+    {"solver", TL_PARAM_STR, "cg", 0, 0, "cg or cholesky"},
+};
+
+static void test_params(void **state)
+{
+    (void)state;
+    tl_params p;
+    tl_diag d;
+    assert_int_equal(tl_params_init(&p, defs, 3), TL_OK);
+    assert_true(tl_params_num(&p, "factors") == 64);
+    assert_false(tl_params_is_set(&p, "factors"));
+    assert_int_equal(tl_params_set_kv(&p, "factors=128", &d), TL_OK);
+    assert_true(tl_params_is_set(&p, "factors"));
+    assert_int_equal(tl_params_set_kv(&p, "factors=1.5", &d), TL_EINVAL);
+    assert_string_equal(d.field, "factors");
+    assert_int_equal(tl_params_set_kv(&p, "factors=0", &d), TL_EINVAL);
+    assert_int_equal(tl_params_set_kv(&p, "reg=abc", &d), TL_EINVAL);
+    assert_int_equal(tl_params_set_kv(&p, "nope=1", &d), TL_EINVAL);
+    assert_string_equal(d.field, "nope");
+    assert_int_equal(tl_params_set_kv(&p, "solver=cholesky", &d), TL_OK);
+    assert_int_equal(tl_params_set_kv(&p, "reg=0.1", &d), TL_OK);
+
+    char *text;
+    assert_int_equal(tl_params_to_text(&p, &text), TL_OK);
+    tl_params q;
+    assert_int_equal(tl_params_init(&q, defs, 3), TL_OK);
+    assert_int_equal(tl_params_from_text(&q, text, &d), TL_OK);
+    assert_true(tl_params_num(&q, "factors") == 128);
+    assert_true(tl_params_num(&q, "reg") == 0.1); /* %.17g round-trips exactly */
+    assert_string_equal(tl_params_str(&q, "solver"), "cholesky");
+    free(text);
+    tl_params_release(&q);
+    tl_params_release(&p);
+}
+
+static void test_protocol_hashes(void **state)
+{
+    (void)state;
+    /* Values from the reference definitions in PROTOCOL.md (FNV-1a 64 test vectors). */
+    assert_true(tl_fnv1a64("", 0) == 14695981039346656037ULL);
+    assert_true(tl_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL);
+    assert_true(tl_splitmix64(0) == 0xe220a8397b1dcdafULL);
+}
+
+static void test_lines_plain_and_gzip(void **state)
+{
+    (void)state;
+    char path[512], gz[512];
+    snprintf(path, sizeof(path), "%s/lines.txt", tl_test_tmpdir());
+    snprintf(gz, sizeof(gz), "%s/lines.txt.gz", tl_test_tmpdir());
+    assert_int_equal(tl_test_write(path, "a\tb\r\n\nlast-without-newline"), 0);
+    assert_int_equal(tl_test_sh("gzip -c '%s' > '%s'", path, gz), 0);
+    const char *paths[] = {path, gz};
+    for (int k = 0; k < 2; k++) {
+        tl_lines lr;
+        char *line;
+        size_t len;
+        assert_int_equal(tl_lines_open(&lr, paths[k]), TL_OK);
+        assert_int_equal(tl_lines_next(&lr, &line, &len), 1);
+        assert_string_equal(line, "a\tb"); /* CRLF stripped */
+        assert_int_equal(tl_lines_next(&lr, &line, &len), 1);
+        assert_int_equal(len, 0);
+        assert_int_equal(tl_lines_next(&lr, &line, &len), 1);
+        assert_string_equal(line, "last-without-newline");
+        assert_int_equal(lr.lineno, 3);
+        assert_int_equal(tl_lines_next(&lr, &line, &len), 0);
+        tl_lines_close(&lr);
+    }
+    tl_lines lr;
+    assert_int_equal(tl_lines_open(&lr, "/nonexistent/file"), TL_EIO);
+}
+
+static void test_diag_format(void **state)
+{
+    (void)state;
+    tl_diag d;
+    char buf[256];
+    tl_diag_set(&d, "events.tsv", 17, "value", "'x' is not a number");
+    tl_diag_format(&d, buf, sizeof(buf));
+    assert_string_equal(buf, "events.tsv:17: field 'value': 'x' is not a number");
+    assert_string_equal(tl_strerror(TL_ECORRUPT), "corrupt file");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_intern_dense_and_stable),
+        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_protocol_hashes),
+        cmocka_unit_test(test_lines_plain_and_gzip),
+        cmocka_unit_test(test_diag_format),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
