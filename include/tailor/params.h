@@ -36,6 +36,9 @@ TL_API tl_err tl_params_init(tl_params *p, const tl_param_def *defs, int n);
 TL_API void tl_params_release(tl_params *p);
 /* Sets one value from text; TL_EINVAL with d filled for an unknown key, bad number or range. */
 TL_API tl_err tl_params_set(tl_params *p, const char *key, const char *value, tl_diag *d);
+/* Like tl_params_set, but the value counts as a default (tl_params_is_set stays false): for
+ * values chosen by the library itself, e.g. on a validation split. */
+TL_API tl_err tl_params_set_default(tl_params *p, const char *key, const char *value, tl_diag *d);
 /* Parses "key=value". */
 TL_API tl_err tl_params_set_kv(tl_params *p, const char *kv, tl_diag *d);
 /* Lookups assert that name is in the table (a programmer's mistake otherwise). */

@@ -22,11 +22,18 @@ void tl_catalog_release(tl_catalog *cat)
             free(cat->subjects[i]);
         if (cat->language)
             free(cat->language[i]);
+        if (cat->type)
+            free(cat->type[i]);
+        if (cat->format)
+            free(cat->format[i]);
     }
     free(cat->title);
     free(cat->creators);
     free(cat->subjects);
     free(cat->language);
+    free(cat->type);
+    free(cat->format);
+    free(cat->available);
     free(cat->year);
     free(cat->added);
     memset(cat, 0, sizeof(*cat));
@@ -68,7 +75,12 @@ tl_err tl_catalog_reserve(tl_catalog *cat, int32_t n)
     GROW_ZERO(cat->creators, cat->n, n);
     GROW_ZERO(cat->subjects, cat->n, n);
     GROW_ZERO(cat->language, cat->n, n);
+    GROW_ZERO(cat->type, cat->n, n);
+    GROW_ZERO(cat->format, cat->n, n);
     GROW_ZERO(cat->year, cat->n, n);
+    GROW_ZERO(cat->available, cat->n, n);
+    for (int32_t i = cat->n; i < n; i++)
+        cat->available[i] = -1;
     GROW_ZERO(cat->added, cat->n, n);
     cat->n = n;
     return TL_OK;

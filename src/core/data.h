@@ -14,7 +14,10 @@ typedef struct tl_catalog {
     char **creators;
     char **subjects;
     char **language;
+    char **type;   /* book, ebook, article, ... */
+    char **format; /* free text, e.g. hardcover, pdf, dvd */
     int32_t *year;
+    int32_t *available; /* copies on the shelf now; -1 = unknown (see tl_catalog_reserve) */
     int64_t *added; /* date added to the collection, Unix seconds, 0 = unknown */
 } tl_catalog;
 

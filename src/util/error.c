@@ -56,7 +56,7 @@ void tl_diag_format(const tl_diag *d, char *buf, size_t len)
     if (d->line > 0 && off < len)
         off += (size_t)snprintf(buf + off, len - off, "%ld:", d->line);
     if (d->field[0] && off < len)
-        off += (size_t)snprintf(buf + off, len - off, " field '%s':", d->field);
+        off += (size_t)snprintf(buf + off, len - off, "%sfield '%s':", off ? " " : "", d->field);
     if (off < len)
         snprintf(buf + off, len - off, "%s%s", off ? " " : "", d->msg);
 }

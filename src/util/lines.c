@@ -51,6 +51,28 @@ static int fill(tl_lines *lr)
     return n;
 }
 
+/* The buffer is full without a newline: drop the rest of that line so that the caller can go on
+ * with the next one (a reader that keeps the bytes would return this error forever). */
+static int skip_long_line(tl_lines *lr)
+{
+    for (;;) {
+        lr->pos = lr->len = 0;
+        int n = gzread(lr->gz, lr->buf, (unsigned)lr->cap);
+        if (n < 0)
+            return -TL_EIO;
+        if (n == 0) {
+            lr->eof = 1;
+            return -TL_EPARSE;
+        }
+        lr->len = (size_t)n;
+        char *nl = memchr(lr->buf, '\n', lr->len);
+        if (nl) {
+            lr->pos = (size_t)(nl - lr->buf) + 1;
+            return -TL_EPARSE;
+        }
+    }
+}
+
 int tl_lines_next(tl_lines *lr, char **line, size_t *len)
 {
     for (;;) {
@@ -73,7 +95,7 @@ int tl_lines_next(tl_lines *lr, char **line, size_t *len)
             return 0;
         int got = fill(lr);
         if (got == -2)
-            return -TL_EPARSE;
+            return skip_long_line(lr);
         if (got < 0)
             return -TL_EIO;
         if (got == 0)

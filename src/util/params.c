@@ -82,6 +82,16 @@ tl_err tl_params_set(tl_params *p, const char *key, const char *value, tl_diag *
     return rc;
 }
 
+tl_err tl_params_set_default(tl_params *p, const char *key, const char *value, tl_diag *d)
+{
+    int i = find(p, key, strlen(key));
+    if (i < 0) {
+        tl_diag_set(d, NULL, 0, key, "unknown parameter");
+        return TL_EINVAL;
+    }
+    return assign(p, i, value, d);
+}
+
 tl_err tl_params_set_kv(tl_params *p, const char *kv, tl_diag *d)
 {
     const char *eq = strchr(kv, '=');

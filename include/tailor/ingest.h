@@ -1,0 +1,218 @@
+/* Tailor's import engine: reads items, users, events and searches from TSV, CSV or JSON Lines
+ * (plain or .gz), maps columns by name (with aliases), validates every field, and hands typed
+ * records to a sink. It never writes anywhere itself: the store's importer (tailor/store.h,
+ * tl_store_import) is the sink that persists them. Also: the per-event-type weights that turn
+ * events into interaction strengths for the models. */
+#ifndef TAILOR_INGEST_H
+#define TAILOR_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tailor/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Marks an absent integer field (year, date, copies...) in the records below. */
+#define TL_ABSENT INT64_MIN
+
+/* ---- records ----------------------------------------------------------------------------
+ * Strings are NUL-terminated UTF-8, owned by the engine and valid only during the sink call.
+ * NULL means "not given": an upsert then keeps what the store had. Lists are '|'-separated,
+ * trimmed, without empty elements ('|' inside one element is written as '/'). */
+
+/* Catalogue item. type is one of tl_item_type_names (synonyms such as "e-book", "dvd" or
+ * "periodical" are mapped; anything else becomes "other" and the given word is kept in extra
+ * as "material"). */
+typedef struct tl_item_rec {
+    const char *id;
+    size_t id_len;
+    const char *type; /* never NULL */
+    const char *title;
+    const char *authors;  /* list */
+    const char *subjects; /* list */
+    int64_t year;         /* may be negative (before the common era); TL_ABSENT */
+    const char *language;
+    const char *format;
+    int64_t added;     /* date added to the collection, Unix seconds, or TL_ABSENT */
+    int64_t copies;    /* copies held, or TL_ABSENT */
+    int64_t available; /* copies on the shelf now, or TL_ABSENT */
+    const char *extra; /* JSON object text (compact, keys sorted), or NULL */
+} tl_item_rec;
+
+/* Patron. */
+typedef struct tl_user_rec {
+    const char *id;
+    size_t id_len;
+    const char *attrs; /* JSON object text (department, level, home branch...), or NULL */
+    int personalize;   /* consent to personalization: 1, 0, or -1 = not given */
+    int64_t created;   /* Unix seconds, or TL_ABSENT */
+} tl_user_rec;
+
+/* One interaction. type is lowercase; the known names are in tl_event_type_names, other names
+ * are kept as given (the list is open). */
+typedef struct tl_event_rec {
+    const char *user, *item;
+    size_t user_len, item_len;
+    const char *type;
+    int has_value;
+    double value; /* rating, seconds (dwell), count... when has_value */
+    int64_t ts;   /* Unix seconds; 0 = unknown */
+    const char *device, *channel, *branch, *session; /* context, each may be NULL */
+} tl_event_rec;
+
+/* One catalogue search and the items clicked from its results, in click order. */
+typedef struct tl_search_rec {
+    const char *user; /* NULL = anonymous */
+    size_t user_len;
+    const char *query;
+    int64_t ts; /* 0 = unknown */
+    const char *const *clicked;
+    const size_t *clicked_len;
+    int nclicked;
+} tl_search_rec;
+
+TL_API extern const char *const tl_item_type_names[];  /* NULL-terminated */
+TL_API extern const char *const tl_event_type_names[]; /* NULL-terminated, the known types */
+
+/* ---- the engine --------------------------------------------------------------------------- */
+
+typedef enum tl_ingest_kind {
+    TL_INGEST_ITEMS,
+    TL_INGEST_USERS,
+    TL_INGEST_EVENTS,
+    TL_INGEST_SEARCHES,
+} tl_ingest_kind;
+
+typedef enum tl_ingest_format {
+    TL_FORMAT_AUTO, /* from the name: .csv[.gz] = CSV, .jsonl/.ndjson/.json[.gz] = JSONL, else TSV
+                     */
+    TL_FORMAT_TSV,  /* tab-separated, no quoting: tabs and newlines cannot occur in fields */
+    TL_FORMAT_CSV,  /* comma-separated with RFC 4180 quoting */
+    TL_FORMAT_JSONL,
+} tl_ingest_format;
+
+/* Why a record was rejected; --skip-bad counts them by reason. */
+typedef enum tl_skip_reason {
+    TL_SKIP_FIELD_COUNT, /* not as many fields as the header */
+    TL_SKIP_NUMBER,      /* a number, date or yes/no that does not parse */
+    TL_SKIP_UTF8,        /* invalid UTF-8 or a NUL byte */
+    TL_SKIP_TOO_LONG,    /* a field over the field limit or a line over 1 MiB */
+    TL_SKIP_EMPTY_ID,    /* a user or item id is empty */
+    TL_SKIP_UNKNOWN_ID,  /* strict mode: the user or item does not exist */
+    TL_SKIP_JSON,        /* not a JSON object, or a value of the wrong JSON type */
+    TL_SKIP_QUOTE,       /* CSV quoting is broken */
+    TL_SKIP_VALUE,       /* any other invalid value */
+    TL_SKIP_N
+} tl_skip_reason;
+
+TL_API const char *tl_skip_reason_name(tl_skip_reason r);
+
+#define TL_INGEST_FIRST_LINES 5 /* line numbers remembered per skip reason */
+
+typedef struct tl_ingest_report {
+    long long rows;     /* records read (header and blank lines excluded) */
+    long long accepted; /* records handed to the sink and accepted */
+    long long skipped;  /* records rejected (only with skip_bad; otherwise the first one stops) */
+    long long skipped_by[TL_SKIP_N];
+    long first_lines[TL_SKIP_N][TL_INGEST_FIRST_LINES]; /* 0 = unused */
+    tl_diag first_skip;      /* the diagnostic of the first skipped record */
+    tl_ingest_format format; /* the format used (AUTO resolved) */
+} tl_ingest_report;
+
+/* Receives the records. Each callback returns TL_OK, or an error: TL_ENOTFOUND (unknown id in
+ * strict mode) and TL_EPARSE / TL_EINVAL (a value the sink rejects) are data errors that
+ * skip_bad may skip, and the sink should fill d (the engine adds file and line); any other
+ * error stops the import. A NULL callback rejects that kind with TL_EUNSUPPORTED. */
+typedef struct tl_ingest_sink {
+    void *ctx;
+    tl_err (*item)(void *ctx, const tl_item_rec *r, tl_diag *d);
+    tl_err (*user)(void *ctx, const tl_user_rec *r, tl_diag *d);
+    tl_err (*event)(void *ctx, const tl_event_rec *r, tl_diag *d);
+    tl_err (*search)(void *ctx, const tl_search_rec *r, tl_diag *d);
+} tl_ingest_sink;
+
+/* Progress: bytes of the file consumed (compressed bytes for .gz), its size (0 when unknown,
+ * e.g. stdin) and records so far. Called every few thousand records and once at the end. */
+typedef void (*tl_progress_fn)(void *ctx, long long done, long long total, long long rows);
+
+typedef struct tl_ingest_opts {
+    tl_ingest_kind kind;
+    tl_ingest_format format;
+    const char *path;         /* "-" = stdin */
+    const char *default_type; /* events: the type when the file has no type column (NULL = "rate"
+                                 when there is a value column, else "loan"); items: the item type
+                                 when there is no type column (NULL = "book") */
+    char list_sep;            /* separator of authors/subjects/clicked lists in TSV/CSV; 0 = '|' */
+    int skip_bad;             /* skip bad records (counted in the report) instead of stopping */
+    size_t max_field;         /* per-field limit in bytes; 0 = 64 KiB */
+    tl_progress_fn progress;
+    void *progress_ctx;
+} tl_ingest_opts;
+
+/* Defaults: events, automatic format, '|' lists, stop at the first bad record, 64 KiB fields. */
+TL_API void tl_ingest_opts_init(tl_ingest_opts *o);
+
+/* Reads o->path and calls the sink once per valid record, streaming in constant memory.
+ * Column names (TSV/CSV header, JSON keys) are matched case-insensitively with aliases, e.g.
+ * user = user_id = patron, item = item_id = book_id, value = rating, timestamp = time = ts,
+ * authors = creators; see docs or tailor import --help. Unknown columns of items and users go
+ * into extra / attrs; for events and searches they are ignored.
+ * Returns TL_OK (rep says how many were skipped), TL_EPARSE / TL_ENOTFOUND with d naming the
+ * file, line and field of the first bad record (when !skip_bad; also for an empty file or a
+ * header without the required columns), TL_EIO (cannot open or read), TL_EINVAL (bad options,
+ * e.g. an unknown default_type), TL_EUNSUPPORTED (the sink lacks that kind), or the sink's error.
+ * rep is filled in every case (it may be NULL). Not thread-safe per call; calls are independent. */
+TL_API tl_err tl_ingest_file(const tl_ingest_opts *o, const tl_ingest_sink *sink,
+                             tl_ingest_report *rep, tl_diag *d);
+
+/* ---- event weights -------------------------------------------------------------------------
+ * How much one event says about a user's interest in an item. Each type has a weight w and a
+ * rule: CONST (w), RATING (w * value / scale when value >= min, else ignored) or SECONDS
+ * (w * min(value, cap) / cap). Types without an entry get the default weight. A weight of 0
+ * (or less) means the event is ignored. Defaults: loan 1, renew 0.5, hold 0.8, view 0.2,
+ * click 0.3, rate 1 x value/5 from 3 up, review 1, download 0.6, list_add 0.7, dwell 0.5 x
+ * seconds/300 capped, return 0, skip 0, default 0.5; repeated user-item events add up. */
+typedef enum tl_weight_rule { TL_WEIGHT_CONST, TL_WEIGHT_RATING, TL_WEIGHT_SECONDS } tl_weight_rule;
+
+#define TL_EVENT_WEIGHTS_MAX 64
+#define TL_EVENT_TYPE_MAX 64 /* longest event type name, bytes */
+
+typedef struct tl_event_weight {
+    char type[TL_EVENT_TYPE_MAX + 1];
+    float w;
+    tl_weight_rule rule;
+} tl_event_weight;
+
+typedef struct tl_event_weights {
+    int n;
+    tl_event_weight e[TL_EVENT_WEIGHTS_MAX];
+    float deflt;      /* weight of types without an entry */
+    float rate_min;   /* ratings below this are ignored (default 3) */
+    float rate_scale; /* a rating is divided by this (default 5) */
+    float dwell_cap;  /* seconds counted at most (default 300) */
+    int merge_max;    /* 1: repeated user-item events keep the largest weight instead of the sum */
+} tl_event_weights;
+
+TL_API void tl_event_weights_init(tl_event_weights *w);
+/* Applies overrides "type=w[,type=w...]" and the settings default=, rate.min=, rate.scale=,
+ * dwell.cap=, merge=sum|max. Types not listed are added (as CONST). Returns TL_EINVAL with d
+ * naming the bad entry; w is unchanged then. */
+TL_API tl_err tl_event_weights_parse(tl_event_weights *w, const char *spec, tl_diag *d);
+/* Writes the whole table as a spec that tl_event_weights_parse reads back. */
+TL_API void tl_event_weights_format(const tl_event_weights *w, char *buf, size_t len);
+/* The weight of one event (0 = ignore it). value is used by the RATING and SECONDS rules; an
+ * event of those types without a value counts as CONST w. */
+TL_API float tl_event_weight_of(const tl_event_weights *w, const char *type, int has_value,
+                                double value);
+/* The same in two steps for hot loops: the table index of a type (-1 = no entry, the default
+ * weight applies), then the weight of one event of the type at that index. */
+TL_API int tl_event_weights_find(const tl_event_weights *w, const char *type);
+TL_API float tl_event_weight_at(const tl_event_weights *w, int idx, int has_value, double value);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,140 @@
+/* Tailor's store: the durable home of items, users (patrons), events and searches, behind one
+ * small interface. The engine is chosen by the target string: a file path (or ":memory:") is
+ * SQLite, embedded; a "postgres://" URL is reserved for a PostgreSQL backend. Callers never see
+ * the engine. String ids are interned to dense integer ids (stable rowids).
+ *
+ * Threads: a tl_store is used by one thread at a time; open one per thread. */
+#ifndef TAILOR_STORE_H
+#define TAILOR_STORE_H
+
+#include <stdint.h>
+
+#include "tailor/error.h"
+#include "tailor/ingest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tl_store tl_store;
+typedef struct tl_data tl_data; /* core/data.h: matrices and catalogue in memory */
+
+#define TL_STORE_DEFAULT_PATH "tailor.db"
+#define TL_STORE_ENV "TAILOR_DB"
+
+enum {
+    TL_STORE_CREATE = 1,   /* create the store when it does not exist */
+    TL_STORE_READONLY = 2, /* never write (no migration either) */
+};
+
+/* Opens (and with TL_STORE_CREATE creates) the store at target, applying schema migrations
+ * when it was written by an older Tailor. Returns TL_ENOTFOUND (no store there and no CREATE),
+ * TL_EVERSION (written by a newer Tailor, or an old one opened READONLY), TL_EUNSUPPORTED
+ * (a backend that is not built in), TL_ESTORE (the engine failed; d says why), TL_ENOMEM.
+ * On success *out is the caller's, released with tl_store_free. */
+TL_API tl_err tl_store_open(const char *target, int flags, tl_store **out, tl_diag *d);
+/* Closes st (rolling back an open transaction). NULL does nothing. */
+TL_API void tl_store_free(tl_store *st);
+/* "sqlite", ... */
+TL_API const char *tl_store_backend(const tl_store *st);
+/* The schema version of the open store (PRAGMA user_version for SQLite). */
+TL_API int tl_store_schema_version(const tl_store *st);
+/* The last engine error message ("" when none). */
+TL_API const char *tl_store_errmsg(const tl_store *st);
+
+/* ---- transactions ----------------------------------------------------------------------------
+ * One level. Writes outside a transaction commit one by one (slow: use a transaction for bulk).
+ * Inside one, ids are cached in memory, so repeated users and items cost no lookup. rollback
+ * restores exactly the state at begin. */
+TL_API tl_err tl_store_begin(tl_store *st);
+TL_API tl_err tl_store_commit(tl_store *st);
+TL_API tl_err tl_store_rollback(tl_store *st);
+
+/* ---- writes ----------------------------------------------------------------------------------
+ * Upserts: writing the same record twice changes nothing the second time. For items and users,
+ * absent (NULL / TL_ABSENT / -1) fields keep the stored value; an item's type is always set.
+ * Events are keyed by (user, item, type, timestamp): the same key again updates value and
+ * context. Searches are keyed by (user, query, timestamp); their clicks are replaced.
+ * Events and searches that name unknown users or items create them (an item created this way
+ * has type "other" and no metadata until the items are imported) unless flags has
+ * TL_PUT_STRICT: then they fail with TL_ENOTFOUND and d names the field. Event types are
+ * always created on first use. *what (may be NULL) tells what happened. Errors: TL_ESTORE
+ * (d says why), TL_ENOMEM. */
+typedef enum tl_put { TL_PUT_UNCHANGED, TL_PUT_ADDED, TL_PUT_UPDATED } tl_put;
+enum { TL_PUT_STRICT = 1 };
+
+TL_API tl_err tl_store_put_item(tl_store *st, const tl_item_rec *r, tl_put *what, tl_diag *d);
+TL_API tl_err tl_store_put_user(tl_store *st, const tl_user_rec *r, tl_put *what, tl_diag *d);
+TL_API tl_err tl_store_put_event(tl_store *st, const tl_event_rec *r, int flags, tl_put *what,
+                                 tl_diag *d);
+TL_API tl_err tl_store_put_search(tl_store *st, const tl_search_rec *r, int flags, tl_put *what,
+                                  tl_diag *d);
+
+/* ---- reading -------------------------------------------------------------------------------- */
+
+typedef struct tl_store_counts {
+    int64_t users, items, events, searches, event_types;
+    int64_t pairs; /* distinct (user, item) pairs among the events */
+} tl_store_counts;
+
+TL_API tl_err tl_store_count(tl_store *st, tl_store_counts *out);
+
+/* Called once per row; a non-TL_OK return stops the scan and is returned. */
+typedef tl_err (*tl_store_row_fn)(void *ctx, const char *key, const char *label, int64_t count);
+/* Event counts per type, largest first (key = type, label = NULL). */
+TL_API tl_err tl_store_events_by_type(tl_store *st, tl_store_row_fn fn, void *ctx);
+/* The limit items with the most events, most first, ties by id (key = item id, label = title
+ * or NULL). */
+TL_API tl_err tl_store_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ctx);
+
+/* Store-wide settings (key/value text). get: *out is malloc'd (caller frees), or NULL when the
+ * key is absent. */
+TL_API tl_err tl_store_get_meta(tl_store *st, const char *key, char **out);
+TL_API tl_err tl_store_set_meta(tl_store *st, const char *key, const char *value);
+
+#define TL_META_EVENT_WEIGHTS "event_weights" /* overrides saved by `import --weights` */
+
+/* w = the defaults with the store's saved overrides applied. */
+TL_API tl_err tl_store_event_weights(tl_store *st, tl_event_weights *w, tl_diag *d);
+
+/* Builds the training data in one streaming pass over the events: out->users and out->items
+ * interned in store id order (every user and item, also those without events), out->ui (users x
+ * items) and out->iu (its transpose) with per-event weights from w (NULL = the store's weights,
+ * see tl_store_event_weights), summed per user-item pair (or the maximum, merge=max), keeping the
+ * latest timestamp; events whose weight is 0 are left out, and so are all the events of users
+ * who turned personalization off. out->cat gets each item's title, authors (creators), subjects,
+ * year, language and date added. out must be freshly tl_data_init'ed; on error it is left for
+ * the caller to release. Errors: TL_ESTORE, TL_ENOMEM, TL_ETOOBIG (over 2^31 users or items). */
+TL_API tl_err tl_store_load_data(tl_store *st, const tl_event_weights *w, tl_data *out, tl_diag *d);
+
+/* ---- import ----------------------------------------------------------------------------------
+ * A whole file in ONE transaction: it commits only when the file imported cleanly (or with
+ * skip_bad, when every bad record was skipped); any error rolls back, so the store keeps exactly
+ * what it had before. */
+typedef struct tl_import_opts {
+    tl_ingest_opts in;   /* file, kind, format, skip_bad, progress... (tailor/ingest.h) */
+    int strict;          /* unknown users/items are errors instead of being created */
+    int dry_run;         /* validate everything, write nothing (rolls back at the end) */
+    const char *weights; /* event weight overrides to save with the data (see ingest.h), or NULL */
+} tl_import_opts;
+
+typedef struct tl_import_report {
+    tl_ingest_report in; /* records read, skipped (by reason) */
+    long long added, updated, unchanged;
+    long long new_users, new_items; /* created implicitly by events or searches */
+    double seconds;
+    int committed; /* 1 when the data was written (0 for a dry run or an error) */
+} tl_import_report;
+
+TL_API void tl_import_opts_init(tl_import_opts *o);
+/* Imports o->in.path into st. Returns TL_OK, or the error of tl_ingest_file (TL_EPARSE /
+ * TL_ENOTFOUND with d naming file, line and field; TL_EIO...), TL_EINVAL (bad weights) or
+ * TL_ESTORE; in every error case nothing was written. rep may be NULL. st must not be inside a
+ * transaction. */
+TL_API tl_err tl_store_import(tl_store *st, const tl_import_opts *o, tl_import_report *rep,
+                              tl_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

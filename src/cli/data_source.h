@@ -1,0 +1,23 @@
+/* Where a command's training data comes from: a TSV file (--data) with an optional catalogue
+ * (--items), or the store (--db). Shared by train, eval-like commands and synth checks. */
+#ifndef TL_CLI_DATA_SOURCE_H
+#define TL_CLI_DATA_SOURCE_H
+
+#include "cli/cli.h"
+#include "core/data.h"
+
+typedef struct tl_data_source {
+    const char *data;  /* TSV of interactions; NULL = the store */
+    const char *items; /* items.tsv catalogue, optional */
+    double min_value;  /* rows below are dropped (-inf = keep all) */
+    int value_weights; /* weight = value */
+    const char *weights; /* store: per-event-type weights "loan=1,view=0.2" */
+} tl_data_source;
+
+void tl_data_source_init(tl_data_source *s);
+/* Consumes argv[*i] (and its value) when it is a data-source option: returns 1 when used,
+ * 0 when not ours, -1 when malformed. */
+int tl_data_source_arg(tl_data_source *s, int argc, char **argv, int *i);
+tl_err tl_data_source_load(const tl_data_source *s, const tl_cli *cli, tl_data *d, tl_diag *diag);
+
+#endif

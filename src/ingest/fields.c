@@ -1,0 +1,236 @@
+/* Field parsers for the importers. They work on (ptr, len) and never read past len, because
+ * JSON values and in-place CSV fields are not always NUL-terminated where the field ends. */
+#include "ingest/fields.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tailor/ingest.h"
+
+#define NUM_MAX 64 /* longest number we copy to terminate it; longer is not a sane number */
+
+const char *const tl_item_type_names[] = {"book",     "ebook", "article", "journal",
+                                          "database", "video", "audio",   "event",
+                                          "course",   "other", NULL};
+
+const char *const tl_event_type_names[] = {"loan",  "return", "renew",  "hold",     "view",
+                                           "click", "rate",   "review", "download", "list_add",
+                                           "skip",  "dwell",  NULL};
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n && isspace((unsigned char)**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n && isspace((unsigned char)(*s)[*n - 1]))
+        (*n)--;
+}
+
+/* Copies a trimmed field into buf so that strtod/strtoll see a terminated string. */
+static int terminate(const char *s, size_t n, char *buf)
+{
+    trim(&s, &n);
+    if (!n || n >= NUM_MAX)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return 0;
+}
+
+int tl__parse_f64(const char *s, size_t n, double *out)
+{
+    char buf[NUM_MAX], *end;
+    if (terminate(s, n, buf) < 0)
+        return -1;
+    errno = 0;
+    double v = strtod(buf, &end);
+    /* hex floats, "inf" and "nan" are not data we expect from an export */
+    if (*end || end == buf || !isfinite(v) || strpbrk(buf, "xXnN"))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int tl__parse_i64(const char *s, size_t n, int64_t *out)
+{
+    char buf[NUM_MAX], *end;
+    if (terminate(s, n, buf) < 0)
+        return -1;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (*end || end == buf || errno)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int64_t tl__days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    /* Howard Hinnant's days_from_civil: exact for the proleptic Gregorian calendar */
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Reads exactly k digits at *p (within end). */
+static int digits(const char **p, const char *end, int k, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < k; i++) {
+        if (*p >= end || !isdigit((unsigned char)**p))
+            return -1;
+        v = v * 10 + (unsigned)(**p - '0');
+        (*p)++;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_iso(const char *s, size_t n, int64_t *out)
+{
+    const char *p = s, *end = s + n;
+    unsigned y, mo, d, h = 0, mi = 0, sec = 0;
+    if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' || digits(&p, end, 2, &mo) || p >= end ||
+        *p++ != '-' || digits(&p, end, 2, &d))
+        return -1;
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+        return -1;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return -1;
+    int64_t off = 0;
+    if (p < end) {
+        if (*p != 'T' && *p != 't' && *p != ' ')
+            return -1;
+        p++;
+        if (digits(&p, end, 2, &h) || p >= end || *p++ != ':' || digits(&p, end, 2, &mi))
+            return -1;
+        if (p < end && *p == ':') {
+            p++;
+            if (digits(&p, end, 2, &sec))
+                return -1;
+            if (p < end && (*p == '.' || *p == ',')) {
+                p++;
+                if (p >= end || !isdigit((unsigned char)*p))
+                    return -1;
+                while (p < end && isdigit((unsigned char)*p))
+                    p++; /* fractions of a second are dropped */
+            }
+        }
+        if (h > 23 || mi > 59 || sec > 60)
+            return -1;
+        if (p < end && (*p == 'Z' || *p == 'z')) {
+            p++;
+        } else if (p < end && (*p == '+' || *p == '-')) {
+            int sign = *p++ == '-' ? -1 : 1;
+            unsigned oh, om = 0;
+            if (digits(&p, end, 2, &oh))
+                return -1;
+            if (p < end && *p == ':')
+                p++;
+            if (p < end && digits(&p, end, 2, &om))
+                return -1;
+            if (oh > 23 || om > 59)
+                return -1;
+            off = sign * (int64_t)(oh * 3600 + om * 60);
+        }
+        if (p != end)
+            return -1;
+    }
+    *out = tl__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    return 0;
+}
+
+int tl__parse_time(const char *s, size_t n, int64_t *out)
+{
+    trim(&s, &n);
+    if (!n)
+        return -1;
+    if (n >= 10 && s[4] == '-')
+        return parse_iso(s, n, out);
+    int64_t v;
+    if (tl__parse_i64(s, n, &v) == 0) {
+        *out = v;
+        return 0;
+    }
+    double f;
+    if (tl__parse_f64(s, n, &f) < 0 || f < -9.2e18 || f > 9.2e18)
+        return -1;
+    *out = (int64_t)f;
+    return 0;
+}
+
+int tl__parse_year(const char *s, size_t n, int64_t *out)
+{
+    double f;
+    if (tl__parse_f64(s, n, &f) < 0 || f != floor(f) || f < -9999 || f > 9999)
+        return -1;
+    *out = (int64_t)f;
+    return 0;
+}
+
+int tl__parse_bool(const char *s, size_t n, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "y", "on", "t"};
+    static const char *const no[] = {"0", "false", "no", "n", "off", "f"};
+    trim(&s, &n);
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strlen(yes[i]) == n && strncasecmp(s, yes[i], n) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strlen(no[i]) == n && strncasecmp(s, no[i], n) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *tl__item_type(const char *s, size_t n)
+{
+    static const struct {
+        const char *name, *type;
+    } syn[] = {
+        {"e-book", "ebook"},
+        {"e_book", "ebook"},
+        {"electronic book", "ebook"},
+        {"monograph", "book"},
+        {"print book", "book"},
+        {"text", "book"},
+        {"paper", "article"},
+        {"journal article", "article"},
+        {"periodical", "journal"},
+        {"serial", "journal"},
+        {"magazine", "journal"},
+        {"dvd", "video"},
+        {"film", "video"},
+        {"movie", "video"},
+        {"blu-ray", "video"},
+        {"audiobook", "audio"},
+        {"cd", "audio"},
+        {"music", "audio"},
+        {"podcast", "audio"},
+        {"programme", "event"},
+        {"program", "event"},
+        {"class", "course"},
+        {"workshop", "course"},
+        {"e-resource", "database"},
+    };
+    trim(&s, &n);
+    for (int i = 0; tl_item_type_names[i]; i++)
+        if (strlen(tl_item_type_names[i]) == n && strncasecmp(s, tl_item_type_names[i], n) == 0)
+            return tl_item_type_names[i];
+    for (size_t i = 0; i < sizeof(syn) / sizeof(syn[0]); i++)
+        if (strlen(syn[i].name) == n && strncasecmp(s, syn[i].name, n) == 0)
+            return syn[i].type;
+    return NULL;
+}

@@ -1,0 +1,285 @@
+/* The import driver: the ingest engine (src/ingest) parses and validates, this file is its sink
+ * and writes each record through the store interface, all inside one transaction so that a
+ * failed import leaves the store exactly as it was. Events are resolved at once (so an unknown
+ * id is reported on its line) but written in sorted batches: B-tree inserts in key order touch
+ * neighbouring pages, which makes bulk imports markedly faster than file order. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+#include "util/clock.h"
+
+#define BATCH 65536 /* events sorted per batch: 10 MiB, constant whatever the file size */
+#define NCTX 4      /* device, channel, branch, session */
+
+typedef struct pending {
+    int64_t user, item, type, ts;
+    double value;
+    int has_value;
+    uint32_t seq;      /* file order, so that the same key twice keeps its order */
+    int32_t ctx[NCTX]; /* offsets into the arena, -1 = NULL */
+} pending;
+
+typedef struct sink_ctx {
+    tl_store *st;
+    int flags;
+    tl_import_report *rep;
+    pending *ev;
+    tl_store_event *out; /* the batch in key order, as the backend takes it */
+    struct sort_key *keys;
+    int n;
+    uint32_t seq;
+    char *arena;
+    size_t arena_len, arena_cap;
+} sink_ctx;
+
+static void count(sink_ctx *c, tl_put what)
+{
+    if (what == TL_PUT_ADDED)
+        c->rep->added++;
+    else if (what == TL_PUT_UPDATED)
+        c->rep->updated++;
+    else
+        c->rep->unchanged++;
+}
+
+static tl_err put_item(void *ctx, const tl_item_rec *r, tl_diag *d)
+{
+    sink_ctx *c = ctx;
+    tl_put what;
+    tl_err rc = tl_store_put_item(c->st, r, &what, d);
+    if (rc == TL_OK)
+        count(c, what);
+    return rc;
+}
+
+static tl_err put_user(void *ctx, const tl_user_rec *r, tl_diag *d)
+{
+    sink_ctx *c = ctx;
+    tl_put what;
+    tl_err rc = tl_store_put_user(c->st, r, &what, d);
+    if (rc == TL_OK)
+        count(c, what);
+    return rc;
+}
+
+static int cmp_pending(const void *pa, const void *pb)
+{
+    const pending *a = pa, *b = pb;
+#define CMP(f)                                                                                     \
+    if (a->f != b->f)                                                                              \
+        return a->f < b->f ? -1 : 1;
+    CMP(user)
+    CMP(item)
+    CMP(type) CMP(ts) CMP(seq)
+#undef CMP
+        return 0;
+}
+
+/* (user, item) packed in 64 bits, then file order: sorting these 16-byte keys is much cheaper
+ * than moving the events, and file order keeps "the later of two equal keys wins". */
+typedef struct sort_key {
+    uint64_t k;
+    uint32_t i;
+} sort_key;
+
+static int cmp_key(const void *pa, const void *pb)
+{
+    const sort_key *a = pa, *b = pb;
+    if (a->k != b->k)
+        return a->k < b->k ? -1 : 1;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static void emit(sink_ctx *c, int at, const pending *p)
+{
+    const char *cs[NCTX];
+    for (int k = 0; k < NCTX; k++)
+        cs[k] = p->ctx[k] < 0 ? NULL : c->arena + p->ctx[k];
+    c->out[at] = (tl_store_event){.user = p->user,
+                                  .item = p->item,
+                                  .type = p->type,
+                                  .ts = p->ts,
+                                  .has_value = p->has_value,
+                                  .value = p->value,
+                                  .device = cs[0],
+                                  .channel = cs[1],
+                                  .branch = cs[2],
+                                  .session = cs[3]};
+}
+
+/* Writes the pending events in key order. */
+static tl_err flush(sink_ctx *c, tl_diag *d)
+{
+    tl_err rc = TL_OK;
+    int packed = 1;
+    for (int i = 0; i < c->n && packed; i++)
+        packed = (uint64_t)c->ev[i].user <= UINT32_MAX && (uint64_t)c->ev[i].item <= UINT32_MAX;
+    if (packed) {
+        for (int i = 0; i < c->n; i++)
+            c->keys[i] =
+                (sort_key){((uint64_t)c->ev[i].user << 32) | (uint64_t)c->ev[i].item, (uint32_t)i};
+        qsort(c->keys, (size_t)c->n, sizeof(*c->keys), cmp_key);
+        for (int i = 0; i < c->n; i++)
+            emit(c, i, &c->ev[c->keys[i].i]);
+    } else {
+        /* ids beyond 2^32: sort the events themselves */
+        qsort(c->ev, (size_t)c->n, sizeof(*c->ev), cmp_pending);
+        for (int i = 0; i < c->n; i++)
+            emit(c, i, &c->ev[i]);
+    }
+    if (c->st->ops->put_events) {
+        long long added = 0, updated = 0;
+        rc = c->st->ops->put_events(c->st, c->out, c->n, &added, &updated);
+        c->rep->added += added;
+        c->rep->updated += updated;
+        c->rep->unchanged += rc == TL_OK ? c->n - added - updated : 0;
+    } else {
+        for (int i = 0; i < c->n && rc == TL_OK; i++) {
+            tl_put what;
+            if ((rc = c->st->ops->put_event(c->st, &c->out[i], &what)) == TL_OK)
+                count(c, what);
+        }
+    }
+    c->n = 0;
+    c->arena_len = 0;
+    return rc == TL_OK ? TL_OK : tl__store_fail(c->st, rc, d);
+}
+
+static tl_err keep_str(sink_ctx *c, const char *s, int32_t *off)
+{
+    if (!s) {
+        *off = -1;
+        return TL_OK;
+    }
+    size_t n = strlen(s) + 1;
+    if (c->arena_len + n > c->arena_cap) {
+        size_t cap = c->arena_cap ? c->arena_cap : 1 << 16;
+        while (cap < c->arena_len + n)
+            cap *= 2;
+        char *a = realloc(c->arena, cap);
+        if (!a)
+            return TL_ENOMEM;
+        c->arena = a;
+        c->arena_cap = cap;
+    }
+    memcpy(c->arena + c->arena_len, s, n);
+    *off = (int32_t)c->arena_len;
+    c->arena_len += n;
+    return TL_OK;
+}
+
+static tl_err put_event(void *ctx, const tl_event_rec *r, tl_diag *d)
+{
+    sink_ctx *c = ctx;
+    tl_store_event e;
+    tl_err rc;
+    if ((rc = tl__store_resolve_event(c->st, r, c->flags, &e, d)) != TL_OK)
+        return rc;
+    if (!c->ev) {
+        c->ev = malloc(BATCH * sizeof(*c->ev));
+        c->out = malloc(BATCH * sizeof(*c->out));
+        c->keys = malloc(BATCH * sizeof(*c->keys));
+        if (!c->ev || !c->out || !c->keys)
+            return TL_ENOMEM;
+    }
+    /* the arena holds at most BATCH x 4 fields of 64 KiB: flush early when it grows past 64 MiB */
+    if (c->n == BATCH || c->arena_len > (64u << 20)) {
+        if ((rc = flush(c, d)) != TL_OK)
+            return rc;
+    }
+    pending *p = &c->ev[c->n];
+    *p = (pending){.user = e.user,
+                   .item = e.item,
+                   .type = e.type,
+                   .ts = e.ts,
+                   .value = e.value,
+                   .has_value = e.has_value,
+                   .seq = c->seq++};
+    const char *cs[NCTX] = {e.device, e.channel, e.branch, e.session};
+    for (int k = 0; k < NCTX; k++)
+        if ((rc = keep_str(c, cs[k], &p->ctx[k])) != TL_OK)
+            return rc;
+    c->n++;
+    return TL_OK;
+}
+
+static tl_err put_search(void *ctx, const tl_search_rec *r, tl_diag *d)
+{
+    sink_ctx *c = ctx;
+    tl_put what;
+    tl_err rc = tl_store_put_search(c->st, r, c->flags, &what, d);
+    if (rc == TL_OK)
+        count(c, what);
+    return rc;
+}
+
+void tl_import_opts_init(tl_import_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    tl_ingest_opts_init(&o->in);
+}
+
+tl_err tl_store_import(tl_store *st, const tl_import_opts *o, tl_import_report *rep, tl_diag *d)
+{
+    tl_import_report dummy;
+    tl_diag dd;
+    if (!rep)
+        rep = &dummy;
+    if (!d)
+        d = &dd;
+    memset(rep, 0, sizeof(*rep));
+    tl_diag_clear(d);
+    double t0 = tl_now();
+    sink_ctx c = {.st = st, .flags = o->strict ? TL_PUT_STRICT : 0, .rep = rep};
+    tl_ingest_sink sink = {
+        .ctx = &c, .item = put_item, .user = put_user, .event = put_event, .search = put_search};
+    char *merged = NULL;
+    tl_err rc = TL_EINVAL;
+    if (st->in_txn || st->readonly) {
+        tl_diag_set(d, NULL, 0, NULL,
+                    st->readonly ? "the store is open read-only"
+                                 : "an import cannot run inside a transaction");
+        return rc;
+    }
+    if ((rc = tl_store_begin(st)) != TL_OK)
+        return tl__store_fail(st, rc, d);
+    if (o->weights) {
+        /* validated against the saved table and saved with the data, in the same transaction */
+        tl_event_weights w;
+        size_t cap = 8192;
+        if ((rc = tl_store_event_weights(st, &w, d)) != TL_OK ||
+            (rc = tl_event_weights_parse(&w, o->weights, d)) != TL_OK)
+            goto out;
+        rc = TL_ENOMEM;
+        if (!(merged = malloc(cap)))
+            goto out;
+        tl_event_weights_format(&w, merged, cap);
+        if ((rc = tl_store_set_meta(st, TL_META_EVENT_WEIGHTS, merged)) != TL_OK) {
+            tl__store_fail(st, rc, d);
+            goto out;
+        }
+    }
+    rc = tl_ingest_file(&o->in, &sink, &rep->in, d);
+    if (rc == TL_OK && c.n)
+        rc = flush(&c, d);
+    rep->new_users = st->created[TL_ID_USER];
+    rep->new_items = st->created[TL_ID_ITEM];
+out:
+    if (rc == TL_OK && !o->dry_run) {
+        if ((rc = tl_store_commit(st)) != TL_OK)
+            tl__store_fail(st, rc, d);
+        else
+            rep->committed = 1;
+    } else {
+        tl_store_rollback(st);
+    }
+    free(merged);
+    free(c.ev);
+    free(c.out);
+    free(c.keys);
+    free(c.arena);
+    rep->seconds = tl_now() - t0;
+    return rc;
+}

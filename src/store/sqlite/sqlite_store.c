@@ -1,0 +1,853 @@
+/* The SQLite engine of the store: WAL journal, foreign keys on, schema versioned through
+ * PRAGMA user_version and the migrations array below, and every hot statement prepared once
+ * and reused. Nothing outside src/store/sqlite includes sqlite3.h. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store_int.h"
+
+/* Page cache limit (grown on demand): bulk imports slow down once the events B-tree outgrows
+ * it (about 30 bytes per event: 256 MiB covers ~8M events). */
+#define CACHE_KIB 262144
+#define BUSY_TIMEOUT_MS 5000
+
+/* Schema history. Never edit a released entry: append a new one (version n+1), and it runs
+ * once on every store whose user_version is below it, inside one transaction.
+ * Events are a WITHOUT ROWID table keyed by their natural key, so dedup costs no second
+ * B-tree and a scan comes out grouped by user (the order matrices are built in). There is
+ * deliberately no index on events(item_id): it would slow every import for queries that a
+ * scan answers; add it in a migration when a feature needs item-first lookups. */
+static const struct {
+    int version;
+    const char *sql;
+} migrations[] = {
+    {1,
+     "CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"
+     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+     "CREATE TABLE items("
+     " id INTEGER PRIMARY KEY,"
+     " ext_id TEXT NOT NULL UNIQUE,"
+     " type TEXT NOT NULL DEFAULT 'other' CHECK (type IN ('book','ebook','article','journal',"
+     "  'database','video','audio','event','course','other')),"
+     " title TEXT, authors TEXT, subjects TEXT, year INTEGER, language TEXT, format TEXT,"
+     " added INTEGER, copies INTEGER CHECK (copies >= 0), available INTEGER CHECK (available >= 0),"
+     " extra TEXT);"
+     "CREATE TABLE users("
+     " id INTEGER PRIMARY KEY,"
+     " ext_id TEXT NOT NULL UNIQUE,"
+     " attrs TEXT,"
+     " personalize INTEGER NOT NULL DEFAULT 1 CHECK (personalize IN (0, 1)),"
+     " created INTEGER);"
+     "CREATE TABLE event_types(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+     "CREATE TABLE events("
+     " user_id INTEGER NOT NULL REFERENCES users(id),"
+     " item_id INTEGER NOT NULL REFERENCES items(id),"
+     " type_id INTEGER NOT NULL REFERENCES event_types(id),"
+     " ts INTEGER NOT NULL DEFAULT 0,"
+     " value REAL, device TEXT, channel TEXT, branch TEXT, session TEXT,"
+     " PRIMARY KEY (user_id, item_id, type_id, ts)) WITHOUT ROWID;"
+     "CREATE TABLE searches("
+     " id INTEGER PRIMARY KEY,"
+     " user_id INTEGER REFERENCES users(id),"
+     " query TEXT NOT NULL,"
+     " ts INTEGER NOT NULL DEFAULT 0);"
+     "CREATE UNIQUE INDEX searches_key ON searches(ifnull(user_id, 0), query, ts);"
+     "CREATE TABLE search_clicks("
+     " search_id INTEGER NOT NULL REFERENCES searches(id) ON DELETE CASCADE,"
+     " rank INTEGER NOT NULL,"
+     " item_id INTEGER NOT NULL REFERENCES items(id),"
+     " PRIMARY KEY (search_id, rank)) WITHOUT ROWID;"},
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+#define LATEST_VERSION (migrations[NMIGRATIONS - 1].version)
+
+/* Rows per multi-row INSERT in bulk loads: one statement run per MULTI events amortizes the
+ * per-statement work (cursors on the table and the foreign-key parents, VDBE setup). */
+#define MULTI 16
+#define EV_COLS 9
+
+enum {
+    Q_EV_MULTI, /* built at run time: MULTI rows of Q_EV_INSERT */
+    Q_FIND_USER,
+    Q_FIND_ITEM,
+    Q_FIND_TYPE,
+    Q_NEW_USER,
+    Q_NEW_ITEM,
+    Q_NEW_TYPE,
+    Q_PUT_ITEM,
+    Q_PUT_USER,
+    Q_EV_INSERT,
+    Q_EV_UPDATE,
+    Q_SEARCH_INSERT,
+    Q_SEARCH_FIND,
+    Q_CLICKS_GET,
+    Q_CLICKS_DEL,
+    Q_CLICK_INSERT,
+    Q_GET_META,
+    Q_SET_META,
+    Q_N
+};
+
+static const char *const sql_text[Q_N] = {
+    [Q_FIND_USER] = "SELECT id FROM users WHERE ext_id = ?1",
+    [Q_FIND_ITEM] = "SELECT id FROM items WHERE ext_id = ?1",
+    [Q_FIND_TYPE] = "SELECT id FROM event_types WHERE name = ?1",
+    [Q_NEW_USER] = "INSERT INTO users(ext_id) VALUES (?1)",
+    [Q_NEW_ITEM] = "INSERT INTO items(ext_id) VALUES (?1)",
+    [Q_NEW_TYPE] = "INSERT INTO event_types(name) VALUES (?1)",
+    /* absent fields (NULL) keep the stored value; the WHERE makes an identical row a no-op */
+    [Q_PUT_ITEM] =
+        "INSERT INTO items(ext_id, type, title, authors, subjects, year, language, format, added,"
+        " copies, available, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " ON CONFLICT(ext_id) DO UPDATE SET type = ?2, title = coalesce(?3, title),"
+        " authors = coalesce(?4, authors), subjects = coalesce(?5, subjects),"
+        " year = coalesce(?6, year), language = coalesce(?7, language),"
+        " format = coalesce(?8, format), added = coalesce(?9, added),"
+        " copies = coalesce(?10, copies), available = coalesce(?11, available),"
+        " extra = coalesce(?12, extra)"
+        " WHERE type IS NOT ?2 OR title IS NOT coalesce(?3, title)"
+        " OR authors IS NOT coalesce(?4, authors) OR subjects IS NOT coalesce(?5, subjects)"
+        " OR year IS NOT coalesce(?6, year) OR language IS NOT coalesce(?7, language)"
+        " OR format IS NOT coalesce(?8, format) OR added IS NOT coalesce(?9, added)"
+        " OR copies IS NOT coalesce(?10, copies) OR available IS NOT coalesce(?11, available)"
+        " OR extra IS NOT coalesce(?12, extra)",
+    [Q_PUT_USER] =
+        "INSERT INTO users(ext_id, attrs, personalize, created) VALUES (?1, ?2, coalesce(?3, 1), "
+        "?4)"
+        " ON CONFLICT(ext_id) DO UPDATE SET attrs = coalesce(?2, attrs),"
+        " personalize = coalesce(?3, personalize), created = coalesce(?4, created)"
+        " WHERE attrs IS NOT coalesce(?2, attrs) OR personalize IS NOT coalesce(?3, personalize)"
+        " OR created IS NOT coalesce(?4, created)",
+    [Q_EV_INSERT] = "INSERT INTO events(user_id, item_id, type_id, ts, value, device, channel,"
+                    " branch, session) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                    " ON CONFLICT DO NOTHING",
+    [Q_EV_UPDATE] = "UPDATE events SET value = ?5, device = ?6, channel = ?7, branch = ?8,"
+                    " session = ?9 WHERE user_id = ?1 AND item_id = ?2 AND type_id = ?3"
+                    " AND ts = ?4 AND (value IS NOT ?5 OR device IS NOT ?6 OR channel IS NOT ?7"
+                    " OR branch IS NOT ?8 OR session IS NOT ?9)",
+    [Q_SEARCH_INSERT] = "INSERT OR IGNORE INTO searches(user_id, query, ts) VALUES (?1, ?2, ?3)",
+    [Q_SEARCH_FIND] = "SELECT id FROM searches WHERE ifnull(user_id, 0) = ifnull(?1, 0)"
+                      " AND query = ?2 AND ts = ?3",
+    [Q_CLICKS_GET] = "SELECT item_id FROM search_clicks WHERE search_id = ?1 ORDER BY rank",
+    [Q_CLICKS_DEL] = "DELETE FROM search_clicks WHERE search_id = ?1",
+    [Q_CLICK_INSERT] = "INSERT INTO search_clicks(search_id, rank, item_id) VALUES (?1, ?2, ?3)",
+    [Q_GET_META] = "SELECT value FROM meta WHERE key = ?1",
+    [Q_SET_META] = "INSERT INTO meta(key, value) VALUES (?1, ?2)"
+                   " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+};
+
+typedef struct sq_store {
+    tl_store base; /* first: a tl_store* is a sq_store* */
+    sqlite3 *db;
+    sqlite3_stmt *stmt[Q_N];
+} sq_store;
+
+static sq_store *sq(tl_store *st)
+{
+    return (sq_store *)st;
+}
+
+/* Keeps the engine's message and maps its code. */
+static tl_err fail(sq_store *s, int code)
+{
+    snprintf(s->base.errmsg, sizeof(s->base.errmsg), "%s",
+             s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(code));
+    return (code & 0xff) == SQLITE_NOMEM ? TL_ENOMEM : TL_ESTORE;
+}
+
+static tl_err exec(sq_store *s, const char *sql)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
+    if (rc == SQLITE_OK)
+        return TL_OK;
+    snprintf(s->base.errmsg, sizeof(s->base.errmsg), "%s", err ? err : sqlite3_errstr(rc));
+    sqlite3_free(err);
+    return (rc & 0xff) == SQLITE_NOMEM ? TL_ENOMEM : TL_ESTORE;
+}
+
+static void multi_sql(char *buf, size_t len)
+{
+    size_t off = (size_t)snprintf(buf, len,
+                                  "INSERT INTO events(user_id, item_id, type_id, ts, value,"
+                                  " device, channel, branch, session) VALUES ");
+    for (int r = 0; r < MULTI && off < len; r++)
+        off += (size_t)snprintf(buf + off, len - off, "%s(?,?,?,?,?,?,?,?,?)", r ? "," : "");
+    if (off < len)
+        snprintf(buf + off, len - off, " ON CONFLICT DO NOTHING");
+}
+
+/* The cached statement q, prepared on first use, reset and ready to bind. */
+static tl_err stmt(sq_store *s, int q, sqlite3_stmt **out)
+{
+    if (!s->stmt[q]) {
+        char multi[64 + MULTI * 24 + 64];
+        const char *text = sql_text[q];
+        if (q == Q_EV_MULTI) {
+            multi_sql(multi, sizeof(multi));
+            text = multi;
+        }
+        int rc = sqlite3_prepare_v3(s->db, text, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[q], NULL);
+        if (rc != SQLITE_OK)
+            return fail(s, rc);
+    }
+    *out = s->stmt[q];
+    return TL_OK;
+}
+
+/* Runs a statement that returns no rows; *changes = rows written (may be NULL). */
+static tl_err run(sq_store *s, sqlite3_stmt *q, int *changes)
+{
+    int rc = sqlite3_step(q);
+    tl_err r = TL_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = fail(s, rc);
+    else if (changes)
+        *changes = sqlite3_changes(s->db);
+    sqlite3_reset(q);
+    return r;
+}
+
+static void bind_text(sqlite3_stmt *q, int i, const char *v, size_t n)
+{
+    if (v)
+        sqlite3_bind_text(q, i, v, (int)n, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+static void bind_str(sqlite3_stmt *q, int i, const char *v)
+{
+    bind_text(q, i, v, v ? strlen(v) : 0);
+}
+
+static void bind_opt(sqlite3_stmt *q, int i, int64_t v)
+{
+    if (v == TL_ABSENT)
+        sqlite3_bind_null(q, i);
+    else
+        sqlite3_bind_int64(q, i, v);
+}
+
+static void sq_close(tl_store *st)
+{
+    sq_store *s = sq(st);
+    for (int q = 0; q < Q_N; q++)
+        sqlite3_finalize(s->stmt[q]);
+    if (s->db)
+        sqlite3_close_v2(s->db);
+    tl__store_release(st);
+    free(s);
+}
+
+static tl_err sq_begin(tl_store *st)
+{
+    /* IMMEDIATE takes the write lock now: two importers wait for each other instead of
+     * failing halfway when a read lock cannot be upgraded */
+    return exec(sq(st), "BEGIN IMMEDIATE");
+}
+
+static tl_err sq_commit(tl_store *st)
+{
+    return exec(sq(st), "COMMIT");
+}
+
+static tl_err sq_rollback(tl_store *st)
+{
+    sq_store *s = sq(st);
+    if (sqlite3_get_autocommit(s->db))
+        return TL_OK; /* the engine already rolled back (e.g. after an I/O error) */
+    return exec(s, "ROLLBACK");
+}
+
+static tl_err sq_find_id(tl_store *st, tl_id_kind k, const char *ext, size_t len, int64_t *id)
+{
+    static const int qs[] = {Q_FIND_USER, Q_FIND_ITEM, Q_FIND_TYPE};
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = stmt(s, qs[k], &q);
+    if (r != TL_OK)
+        return r;
+    bind_text(q, 1, ext, len);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(q, 0);
+    else if (rc == SQLITE_DONE)
+        *id = 0;
+    else
+        r = fail(s, rc);
+    sqlite3_reset(q);
+    return r;
+}
+
+static tl_err sq_create_id(tl_store *st, tl_id_kind k, const char *ext, size_t len, int64_t *id)
+{
+    static const int qs[] = {Q_NEW_USER, Q_NEW_ITEM, Q_NEW_TYPE};
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = stmt(s, qs[k], &q);
+    if (r != TL_OK)
+        return r;
+    bind_text(q, 1, ext, len);
+    if ((r = run(s, q, NULL)) == TL_OK)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return r;
+}
+
+static tl_err sq_put_item(tl_store *st, const tl_item_rec *r, int64_t *id, int *changed)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err rc = stmt(s, Q_PUT_ITEM, &q);
+    if (rc != TL_OK)
+        return rc;
+    bind_text(q, 1, r->id, r->id_len);
+    bind_str(q, 2, r->type);
+    bind_str(q, 3, r->title);
+    bind_str(q, 4, r->authors);
+    bind_str(q, 5, r->subjects);
+    bind_opt(q, 6, r->year);
+    bind_str(q, 7, r->language);
+    bind_str(q, 8, r->format);
+    bind_opt(q, 9, r->added);
+    bind_opt(q, 10, r->copies);
+    bind_opt(q, 11, r->available);
+    bind_str(q, 12, r->extra);
+    if ((rc = run(s, q, changed)) == TL_OK)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static tl_err sq_put_user(tl_store *st, const tl_user_rec *r, int64_t *id, int *changed)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err rc = stmt(s, Q_PUT_USER, &q);
+    if (rc != TL_OK)
+        return rc;
+    bind_text(q, 1, r->id, r->id_len);
+    bind_str(q, 2, r->attrs);
+    if (r->personalize < 0)
+        sqlite3_bind_null(q, 3);
+    else
+        sqlite3_bind_int(q, 3, r->personalize);
+    bind_opt(q, 4, r->created);
+    if ((rc = run(s, q, changed)) == TL_OK)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+/* Binds e to parameters base+1 .. base+EV_COLS. */
+static void bind_event_at(sqlite3_stmt *q, int base, const tl_store_event *e)
+{
+    sqlite3_bind_int64(q, base + 1, e->user);
+    sqlite3_bind_int64(q, base + 2, e->item);
+    sqlite3_bind_int64(q, base + 3, e->type);
+    sqlite3_bind_int64(q, base + 4, e->ts);
+    if (e->has_value)
+        sqlite3_bind_double(q, base + 5, e->value);
+    else
+        sqlite3_bind_null(q, base + 5);
+    bind_str(q, base + 6, e->device);
+    bind_str(q, base + 7, e->channel);
+    bind_str(q, base + 8, e->branch);
+    bind_str(q, base + 9, e->session);
+}
+
+static void bind_event(sqlite3_stmt *q, const tl_store_event *e)
+{
+    bind_event_at(q, 0, e);
+}
+
+static tl_err sq_put_event(tl_store *st, const tl_store_event *e, tl_put *what)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    int changes = 0;
+    tl_err rc = stmt(s, Q_EV_INSERT, &q);
+    if (rc != TL_OK)
+        return rc;
+    bind_event(q, e);
+    if ((rc = run(s, q, &changes)) != TL_OK)
+        return rc;
+    if (changes) {
+        *what = TL_PUT_ADDED;
+        return TL_OK;
+    }
+    /* the key exists: only a different value or context is written */
+    if ((rc = stmt(s, Q_EV_UPDATE, &q)) != TL_OK)
+        return rc;
+    bind_event(q, e);
+    if ((rc = run(s, q, &changes)) == TL_OK)
+        *what = changes ? TL_PUT_UPDATED : TL_PUT_UNCHANGED;
+    return rc;
+}
+
+static tl_err sq_put_events(tl_store *st, const tl_store_event *e, int n, long long *added,
+                            long long *updated)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q, *up;
+    tl_err rc = TL_OK;
+    int i = 0;
+    for (; n - i >= MULTI; i += MULTI) {
+        int ins = 0;
+        if ((rc = stmt(s, Q_EV_MULTI, &q)) != TL_OK)
+            return rc;
+        for (int k = 0; k < MULTI; k++)
+            bind_event_at(q, k * EV_COLS, &e[i + k]);
+        if ((rc = run(s, q, &ins)) != TL_OK)
+            return rc;
+        *added += ins;
+        if (ins == MULTI)
+            continue;
+        /* some keys existed: write those whose value or context differ, in file order (a row
+         * inserted just now is equal to itself and stays untouched) */
+        if ((rc = stmt(s, Q_EV_UPDATE, &up)) != TL_OK)
+            return rc;
+        for (int k = 0; k < MULTI; k++) {
+            int ch = 0;
+            bind_event(up, &e[i + k]);
+            if ((rc = run(s, up, &ch)) != TL_OK)
+                return rc;
+            *updated += ch;
+        }
+    }
+    for (; i < n; i++) {
+        tl_put what;
+        if ((rc = sq_put_event(st, &e[i], &what)) != TL_OK)
+            return rc;
+        *added += what == TL_PUT_ADDED;
+        *updated += what == TL_PUT_UPDATED;
+    }
+    return TL_OK;
+}
+
+static void bind_search_key(sqlite3_stmt *q, int64_t user, const tl_search_rec *r)
+{
+    if (user)
+        sqlite3_bind_int64(q, 1, user);
+    else
+        sqlite3_bind_null(q, 1);
+    bind_str(q, 2, r->query);
+    sqlite3_bind_int64(q, 3, r->ts);
+}
+
+static tl_err insert_clicks(sq_store *s, int64_t sid, const int64_t *items, int n)
+{
+    sqlite3_stmt *q;
+    tl_err rc = stmt(s, Q_CLICK_INSERT, &q);
+    for (int i = 0; i < n && rc == TL_OK; i++) {
+        sqlite3_bind_int64(q, 1, sid);
+        sqlite3_bind_int(q, 2, i + 1);
+        sqlite3_bind_int64(q, 3, items[i]);
+        rc = run(s, q, NULL);
+    }
+    return rc;
+}
+
+static tl_err sq_put_search(tl_store *st, int64_t user, const tl_search_rec *r,
+                            const int64_t *items, tl_put *what)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    int changes = 0, rc;
+    int64_t sid = 0;
+    tl_err r2 = stmt(s, Q_SEARCH_INSERT, &q);
+    if (r2 != TL_OK)
+        return r2;
+    bind_search_key(q, user, r);
+    if ((r2 = run(s, q, &changes)) != TL_OK)
+        return r2;
+    if (changes) {
+        *what = TL_PUT_ADDED;
+        return insert_clicks(s, sqlite3_last_insert_rowid(s->db), items, r->nclicked);
+    }
+    if ((r2 = stmt(s, Q_SEARCH_FIND, &q)) != TL_OK)
+        return r2;
+    bind_search_key(q, user, r);
+    if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        sid = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW)
+        return fail(s, rc);
+    /* same clicks in the same order: nothing to write */
+    if ((r2 = stmt(s, Q_CLICKS_GET, &q)) != TL_OK)
+        return r2;
+    sqlite3_bind_int64(q, 1, sid);
+    int n = 0, same = 1;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n >= r->nclicked || sqlite3_column_int64(q, 0) != items[n])
+            same = 0;
+        n++;
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc);
+    if (same && n == r->nclicked) {
+        *what = TL_PUT_UNCHANGED;
+        return TL_OK;
+    }
+    if ((r2 = stmt(s, Q_CLICKS_DEL, &q)) != TL_OK)
+        return r2;
+    sqlite3_bind_int64(q, 1, sid);
+    if ((r2 = run(s, q, NULL)) != TL_OK)
+        return r2;
+    *what = TL_PUT_UPDATED;
+    return insert_clicks(s, sid, items, r->nclicked);
+}
+
+/* Prepares a one-off statement (reads that run once per command are not worth caching). */
+static tl_err prepare(sq_store *s, const char *sql, sqlite3_stmt **q)
+{
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, q, NULL);
+    return rc == SQLITE_OK ? TL_OK : fail(s, rc);
+}
+
+static tl_err sq_count(tl_store *st, tl_store_counts *out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s,
+                       "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM items),"
+                       " (SELECT count(*) FROM events), (SELECT count(*) FROM searches),"
+                       " (SELECT count(*) FROM event_types),"
+                       " (SELECT count(*) FROM (SELECT DISTINCT user_id, item_id FROM events))",
+                       &q);
+    if (r != TL_OK)
+        return r;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        out->users = sqlite3_column_int64(q, 0);
+        out->items = sqlite3_column_int64(q, 1);
+        out->events = sqlite3_column_int64(q, 2);
+        out->searches = sqlite3_column_int64(q, 3);
+        out->event_types = sqlite3_column_int64(q, 4);
+        out->pairs = sqlite3_column_int64(q, 5);
+    } else {
+        r = fail(s, rc);
+    }
+    sqlite3_finalize(q);
+    return r;
+}
+
+/* Runs q (already bound) and calls fn with columns (key, label, count). */
+static tl_err rows(sq_store *s, sqlite3_stmt *q, tl_store_row_fn fn, void *ctx)
+{
+    tl_err r = TL_OK;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        r = fn(ctx, (const char *)sqlite3_column_text(q, 0),
+               (const char *)sqlite3_column_text(q, 1), sqlite3_column_int64(q, 2));
+        if (r != TL_OK)
+            break;
+    }
+    if (r == TL_OK && rc != SQLITE_DONE)
+        r = fail(s, rc);
+    sqlite3_finalize(q);
+    return r;
+}
+
+static tl_err sq_events_by_type(tl_store *st, tl_store_row_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s,
+                       "SELECT t.name, NULL, c.n FROM (SELECT type_id, count(*) AS n FROM events"
+                       " GROUP BY type_id) c JOIN event_types t ON t.id = c.type_id"
+                       " ORDER BY c.n DESC, t.name",
+                       &q);
+    return r == TL_OK ? rows(s, q, fn, ctx) : r;
+}
+
+static tl_err sq_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s,
+                       "SELECT i.ext_id, i.title, c.n FROM (SELECT item_id, count(*) AS n"
+                       " FROM events GROUP BY item_id ORDER BY n DESC, item_id LIMIT ?1) c"
+                       " JOIN items i ON i.id = c.item_id ORDER BY c.n DESC, c.item_id",
+                       &q);
+    if (r != TL_OK)
+        return r;
+    sqlite3_bind_int(q, 1, limit);
+    return rows(s, q, fn, ctx);
+}
+
+static tl_err sq_get_meta(tl_store *st, const char *key, char **out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = stmt(s, Q_GET_META, &q);
+    if (r != TL_OK)
+        return r;
+    *out = NULL;
+    bind_str(q, 1, key);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(q, 0);
+        if (!(*out = strdup(v ? v : "")))
+            r = TL_ENOMEM;
+    } else if (rc != SQLITE_DONE) {
+        r = fail(s, rc);
+    }
+    sqlite3_reset(q);
+    return r;
+}
+
+static tl_err sq_set_meta(tl_store *st, const char *key, const char *value)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = stmt(s, Q_SET_META, &q);
+    if (r != TL_OK)
+        return r;
+    bind_str(q, 1, key);
+    bind_str(q, 2, value);
+    return run(s, q, NULL);
+}
+
+static int64_t col_opt(sqlite3_stmt *q, int i)
+{
+    return sqlite3_column_type(q, i) == SQLITE_NULL ? TL_ABSENT : sqlite3_column_int64(q, i);
+}
+
+static tl_err sq_scan_items(tl_store *st, tl_scan_item_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s,
+                       "SELECT id, ext_id, title, authors, subjects, year, language, added"
+                       " FROM items ORDER BY id",
+                       &q);
+    if (r != TL_OK)
+        return r;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        tl_store_item_row row = {
+            .id = sqlite3_column_int64(q, 0),
+            .ext = (const char *)sqlite3_column_text(q, 1),
+            .ext_len = (size_t)sqlite3_column_bytes(q, 1),
+            .title = (const char *)sqlite3_column_text(q, 2),
+            .authors = (const char *)sqlite3_column_text(q, 3),
+            .subjects = (const char *)sqlite3_column_text(q, 4),
+            .year = col_opt(q, 5),
+            .language = (const char *)sqlite3_column_text(q, 6),
+            .added = col_opt(q, 7),
+        };
+        if ((r = fn(ctx, &row)) != TL_OK)
+            break;
+    }
+    if (r == TL_OK && rc != SQLITE_DONE)
+        r = fail(s, rc);
+    sqlite3_finalize(q);
+    return r;
+}
+
+static tl_err sq_scan_users(tl_store *st, tl_scan_user_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s, "SELECT id, ext_id, personalize FROM users ORDER BY id", &q);
+    if (r != TL_OK)
+        return r;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *ext = (const char *)sqlite3_column_text(q, 1);
+        size_t len = (size_t)sqlite3_column_bytes(q, 1);
+        if ((r = fn(ctx, sqlite3_column_int64(q, 0), ext, len, sqlite3_column_int(q, 2))) != TL_OK)
+            break;
+    }
+    if (r == TL_OK && rc != SQLITE_DONE)
+        r = fail(s, rc);
+    sqlite3_finalize(q);
+    return r;
+}
+
+static tl_err sq_scan_types(tl_store *st, tl_scan_type_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s, "SELECT id, name FROM event_types ORDER BY id", &q);
+    if (r != TL_OK)
+        return r;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if ((r = fn(ctx, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1))) !=
+            TL_OK)
+            break;
+    if (r == TL_OK && rc != SQLITE_DONE)
+        r = fail(s, rc);
+    sqlite3_finalize(q);
+    return r;
+}
+
+static tl_err sq_scan_events(tl_store *st, tl_scan_event_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s, "SELECT user_id, item_id, type_id, value, ts FROM events", &q);
+    if (r != TL_OK)
+        return r;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int has_value = sqlite3_column_type(q, 3) != SQLITE_NULL;
+        r = fn(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
+               sqlite3_column_int64(q, 2), has_value, has_value ? sqlite3_column_double(q, 3) : 0.0,
+               sqlite3_column_int64(q, 4));
+        if (r != TL_OK)
+            break;
+    }
+    if (r == TL_OK && rc != SQLITE_DONE)
+        r = fail(s, rc);
+    sqlite3_finalize(q);
+    return r;
+}
+
+static const tl_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .find_id = sq_find_id,
+    .create_id = sq_create_id,
+    .put_item = sq_put_item,
+    .put_user = sq_put_user,
+    .put_event = sq_put_event,
+    .put_events = sq_put_events,
+    .put_search = sq_put_search,
+    .count = sq_count,
+    .events_by_type = sq_events_by_type,
+    .top_items = sq_top_items,
+    .get_meta = sq_get_meta,
+    .set_meta = sq_set_meta,
+    .scan_items = sq_scan_items,
+    .scan_users = sq_scan_users,
+    .scan_types = sq_scan_types,
+    .scan_events = sq_scan_events,
+};
+
+static tl_err user_version(sq_store *s, int *v)
+{
+    sqlite3_stmt *q;
+    tl_err r = prepare(s, "PRAGMA user_version", &q);
+    if (r != TL_OK)
+        return r;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *v = sqlite3_column_int(q, 0);
+    else
+        r = fail(s, rc);
+    sqlite3_finalize(q);
+    return r;
+}
+
+/* Brings the schema to LATEST_VERSION, all steps in one transaction. */
+static tl_err migrate(sq_store *s, int readonly, tl_diag *d)
+{
+    int v = 0;
+    tl_err r = user_version(s, &v);
+    if (r != TL_OK)
+        return r;
+    if (v == LATEST_VERSION)
+        goto out;
+    if (v > LATEST_VERSION || readonly) {
+        tl_diag_set(d, NULL, 0, NULL, "the store has schema version %d; this Tailor %s version %d",
+                    v, v > LATEST_VERSION ? "knows up to" : "(read-only) needs", LATEST_VERSION);
+        return TL_EVERSION;
+    }
+    if ((r = exec(s, "BEGIN IMMEDIATE")) != TL_OK)
+        return r;
+    if ((r = user_version(s, &v)) != TL_OK) /* another process may have migrated meanwhile */
+        goto fail;
+    for (int i = 0; i < NMIGRATIONS; i++) {
+        if (migrations[i].version <= v)
+            continue;
+        char sql[160];
+        if ((r = exec(s, migrations[i].sql)) != TL_OK)
+            goto fail;
+        snprintf(
+            sql, sizeof(sql),
+            "INSERT INTO schema_migrations VALUES (%d, CAST(strftime('%%s', 'now') AS INTEGER));"
+            "PRAGMA user_version = %d;",
+            migrations[i].version, migrations[i].version);
+        if ((r = exec(s, sql)) != TL_OK)
+            goto fail;
+    }
+    if ((r = exec(s, "COMMIT")) != TL_OK)
+        goto fail;
+    v = LATEST_VERSION;
+out:
+    s->base.schema_version = v;
+    return TL_OK;
+fail:
+    exec(s, "ROLLBACK");
+    return r;
+}
+
+/* Process-wide: memory statistics cost a global mutex on every SQLite allocation, and Tailor
+ * never reads them. Only possible before SQLite initializes; harmless (ignored) after. */
+static void configure_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+tl_err tl__sqlite_open(const char *path, int flags, tl_store **out, tl_diag *d)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_once);
+    int memory = strcmp(path, ":memory:") == 0;
+    int readonly = (flags & TL_STORE_READONLY) != 0;
+    tl_err r = TL_ENOMEM;
+    if (!memory && !(flags & TL_STORE_CREATE) && access(path, F_OK) != 0) {
+        tl_diag_set(d, path, 0, NULL, "no store here (import data first, or pass --db PATH)");
+        return TL_ENOTFOUND;
+    }
+    sq_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return r;
+    tl__store_init(&s->base, &sqlite_ops);
+    s->base.readonly = readonly;
+    int oflags = readonly
+                     ? SQLITE_OPEN_READONLY
+                     : SQLITE_OPEN_READWRITE | ((flags & TL_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        r = fail(s, rc);
+        goto out;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    /* page_size only takes effect on a new file (before WAL and the first table): 8 KiB pages
+     * make bulk imports and full scans ~10% faster than 4 KiB in bench_import */
+    char pragmas[256];
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA page_size = 8192; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; "
+             "PRAGMA cache_size = -%d;",
+             CACHE_KIB);
+    if ((r = exec(s, pragmas)) != TL_OK)
+        goto out;
+    /* WAL: readers never block the writer; NORMAL sync is durable at checkpoints and safe
+     * against corruption, and much faster than FULL for bulk imports */
+    if (!readonly && !memory &&
+        ((r = exec(s, "PRAGMA journal_mode = WAL")) != TL_OK ||
+         (r = exec(s, "PRAGMA synchronous = NORMAL")) != TL_OK))
+        goto out;
+    if ((r = migrate(s, readonly, d)) != TL_OK)
+        goto out;
+    *out = &s->base;
+    s = NULL;
+out:
+    if (s) {
+        if (r == TL_ESTORE || r == TL_ENOMEM)
+            tl_diag_set(d, path, 0, NULL, "store: %s", s->base.errmsg);
+        sq_close(&s->base);
+    }
+    return r;
+}

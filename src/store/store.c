@@ -1,0 +1,352 @@
+/* The engine-neutral half of the store: picks the backend from the target string, keeps the
+ * per-transaction id cache (external id -> store id) so bulk writes never look an id up twice,
+ * and turns record-level writes into the backend's id-level operations. */
+#include "store/store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tl__store_init(tl_store *st, const tl_store_ops *ops)
+{
+    memset(st, 0, sizeof(*st));
+    st->ops = ops;
+    for (int k = 0; k < TL_ID_NKINDS; k++)
+        tl_intern_init(&st->cache[k].names);
+}
+
+static void cache_clear(tl_store *st)
+{
+    for (int k = 0; k < TL_ID_NKINDS; k++) {
+        tl_intern_release(&st->cache[k].names);
+        free(st->cache[k].ids);
+        st->cache[k].ids = NULL;
+        st->cache[k].cap = 0;
+        st->created[k] = 0;
+    }
+    st->last_type_id = 0;
+}
+
+void tl__store_release(tl_store *st)
+{
+    cache_clear(st);
+    free(st->click_ids);
+    st->click_ids = NULL;
+}
+
+tl_err tl__store_fail(tl_store *st, tl_err rc, tl_diag *d)
+{
+    if (rc == TL_ESTORE)
+        tl_diag_set(d, NULL, 0, NULL, "store: %s", st->errmsg[0] ? st->errmsg : "unknown error");
+    else if (rc == TL_ENOMEM)
+        tl_diag_set(d, NULL, 0, NULL, "out of memory");
+    return rc;
+}
+
+static int is_postgres(const char *target)
+{
+    return strncmp(target, "postgres://", 11) == 0 || strncmp(target, "postgresql://", 13) == 0;
+}
+
+tl_err tl_store_open(const char *target, int flags, tl_store **out, tl_diag *d)
+{
+    if (!target || !*target)
+        target = TL_STORE_DEFAULT_PATH;
+    if (is_postgres(target)) {
+        tl_diag_set(d, NULL, 0, NULL, "the PostgreSQL backend is not built into this Tailor");
+        return TL_EUNSUPPORTED;
+    }
+    return tl__sqlite_open(target, flags, out, d);
+}
+
+void tl_store_free(tl_store *st)
+{
+    if (!st)
+        return;
+    if (st->in_txn)
+        st->ops->rollback(st);
+    st->ops->close(st); /* the engine releases its part, then calls tl__store_release */
+}
+
+const char *tl_store_backend(const tl_store *st)
+{
+    return st->ops->name;
+}
+
+int tl_store_schema_version(const tl_store *st)
+{
+    return st->schema_version;
+}
+
+const char *tl_store_errmsg(const tl_store *st)
+{
+    return st->errmsg;
+}
+
+tl_err tl_store_begin(tl_store *st)
+{
+    if (st->in_txn)
+        return TL_EINVAL; /* one level only */
+    cache_clear(st);
+    tl_err rc = st->ops->begin(st);
+    if (rc == TL_OK)
+        st->in_txn = 1;
+    return rc;
+}
+
+tl_err tl_store_commit(tl_store *st)
+{
+    if (!st->in_txn)
+        return TL_EINVAL;
+    tl_err rc = st->ops->commit(st);
+    if (rc != TL_OK) {
+        st->ops->rollback(st);
+    }
+    st->in_txn = 0;
+    /* ids are stable once committed, but another process may delete rows: start afresh */
+    cache_clear(st);
+    return rc;
+}
+
+tl_err tl_store_rollback(tl_store *st)
+{
+    if (!st->in_txn)
+        return TL_EINVAL;
+    tl_err rc = st->ops->rollback(st);
+    st->in_txn = 0;
+    cache_clear(st); /* rolled-back ids must never be reused from the cache */
+    return rc;
+}
+
+static tl_err cache_put(tl_id_cache *c, const char *ext, size_t len, int64_t id)
+{
+    int32_t idx;
+    tl_err rc = tl_intern_add(&c->names, ext, len, &idx);
+    if (rc != TL_OK)
+        return rc;
+    if (idx >= c->cap) {
+        int32_t cap = c->cap ? c->cap * 2 : 1024;
+        while (cap <= idx)
+            cap *= 2;
+        int64_t *ids = realloc(c->ids, (size_t)cap * sizeof(*ids));
+        if (!ids)
+            return TL_ENOMEM;
+        c->ids = ids;
+        c->cap = cap;
+    }
+    c->ids[idx] = id;
+    return TL_OK;
+}
+
+/* The store id of ext: from the cache, else the engine; created when create is set.
+ * *id = 0 when it does not exist and may not be created. */
+static tl_err resolve(tl_store *st, tl_id_kind k, const char *ext, size_t len, int create,
+                      int64_t *id)
+{
+    tl_id_cache *c = &st->cache[k];
+    int32_t idx = tl_intern_find(&c->names, ext, len);
+    if (idx >= 0) {
+        *id = c->ids[idx];
+        return TL_OK;
+    }
+    tl_err rc = st->ops->find_id(st, k, ext, len, id);
+    if (rc != TL_OK)
+        return rc;
+    if (!*id) {
+        if (!create)
+            return TL_OK;
+        if ((rc = st->ops->create_id(st, k, ext, len, id)) != TL_OK)
+            return rc;
+        st->created[k]++;
+    }
+    return cache_put(c, ext, len, *id);
+}
+
+/* Runs a write in its own transaction when the caller has none. */
+#define AUTO_BEGIN(st, rc, own)                                                                    \
+    do {                                                                                           \
+        (own) = !(st)->in_txn;                                                                     \
+        if ((own) && ((rc) = tl_store_begin(st)) != TL_OK)                                         \
+            return tl__store_fail((st), (rc), d);                                                  \
+    } while (0)
+
+static tl_err auto_end(tl_store *st, tl_err rc, int own, tl_diag *d)
+{
+    if (own) {
+        if (rc == TL_OK)
+            rc = tl_store_commit(st);
+        else
+            tl_store_rollback(st);
+    }
+    if (rc == TL_ESTORE || rc == TL_ENOMEM)
+        tl__store_fail(st, rc, d);
+    return rc;
+}
+
+static const char *const kind_name[] = {"user", "item", "type"};
+
+static tl_err unknown(tl_id_kind k, const char *ext, size_t len, tl_diag *d)
+{
+    tl_diag_set(d, NULL, 0, kind_name[k], "unknown %s '%.*s' (strict mode: import it first)",
+                kind_name[k], (int)(len > 80 ? 80 : len), ext);
+    return TL_ENOTFOUND;
+}
+
+tl_err tl_store_put_item(tl_store *st, const tl_item_rec *r, tl_put *what, tl_diag *d)
+{
+    tl_err rc;
+    int own, changed = 0;
+    int64_t old = 0, id = 0;
+    AUTO_BEGIN(st, rc, own);
+    if ((rc = resolve(st, TL_ID_ITEM, r->id, r->id_len, 0, &old)) != TL_OK)
+        goto out;
+    if ((rc = st->ops->put_item(st, r, &id, &changed)) != TL_OK)
+        goto out;
+    if (!old && (rc = cache_put(&st->cache[TL_ID_ITEM], r->id, r->id_len, id)) != TL_OK)
+        goto out;
+    if (what)
+        *what = !old ? TL_PUT_ADDED : changed ? TL_PUT_UPDATED : TL_PUT_UNCHANGED;
+out:
+    return auto_end(st, rc, own, d);
+}
+
+tl_err tl_store_put_user(tl_store *st, const tl_user_rec *r, tl_put *what, tl_diag *d)
+{
+    tl_err rc;
+    int own, changed = 0;
+    int64_t old = 0, id = 0;
+    AUTO_BEGIN(st, rc, own);
+    if ((rc = resolve(st, TL_ID_USER, r->id, r->id_len, 0, &old)) != TL_OK)
+        goto out;
+    if ((rc = st->ops->put_user(st, r, &id, &changed)) != TL_OK)
+        goto out;
+    if (!old && (rc = cache_put(&st->cache[TL_ID_USER], r->id, r->id_len, id)) != TL_OK)
+        goto out;
+    if (what)
+        *what = !old ? TL_PUT_ADDED : changed ? TL_PUT_UPDATED : TL_PUT_UNCHANGED;
+out:
+    return auto_end(st, rc, own, d);
+}
+
+tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, tl_store_event *e,
+                               tl_diag *d)
+{
+    int create = !(flags & TL_PUT_STRICT);
+    tl_err rc;
+    *e = (tl_store_event){.ts = r->ts,
+                          .has_value = r->has_value,
+                          .value = r->value,
+                          .device = r->device,
+                          .channel = r->channel,
+                          .branch = r->branch,
+                          .session = r->session};
+    if ((rc = resolve(st, TL_ID_USER, r->user, r->user_len, create, &e->user)) != TL_OK)
+        return rc;
+    if (!e->user)
+        return unknown(TL_ID_USER, r->user, r->user_len, d);
+    if ((rc = resolve(st, TL_ID_ITEM, r->item, r->item_len, create, &e->item)) != TL_OK)
+        return rc;
+    if (!e->item)
+        return unknown(TL_ID_ITEM, r->item, r->item_len, d);
+    if (st->last_type_id && strcmp(r->type, st->last_type) == 0) {
+        e->type = st->last_type_id;
+        return TL_OK;
+    }
+    size_t n = strlen(r->type);
+    if ((rc = resolve(st, TL_ID_TYPE, r->type, n, 1, &e->type)) == TL_OK && n <= TL_EVENT_TYPE_MAX) {
+        memcpy(st->last_type, r->type, n + 1);
+        st->last_type_id = e->type;
+    }
+    return rc;
+}
+
+tl_err tl_store_put_event(tl_store *st, const tl_event_rec *r, int flags, tl_put *what, tl_diag *d)
+{
+    tl_err rc;
+    int own;
+    tl_store_event e;
+    tl_put dummy;
+    AUTO_BEGIN(st, rc, own);
+    if ((rc = tl__store_resolve_event(st, r, flags, &e, d)) == TL_OK)
+        rc = st->ops->put_event(st, &e, what ? what : &dummy);
+    return auto_end(st, rc, own, d);
+}
+
+tl_err tl_store_put_search(tl_store *st, const tl_search_rec *r, int flags, tl_put *what,
+                           tl_diag *d)
+{
+    tl_err rc;
+    int own, create = !(flags & TL_PUT_STRICT);
+    int64_t user = 0;
+    AUTO_BEGIN(st, rc, own);
+    if (r->user) {
+        if ((rc = resolve(st, TL_ID_USER, r->user, r->user_len, create, &user)) != TL_OK)
+            goto out;
+        if (!user) {
+            rc = unknown(TL_ID_USER, r->user, r->user_len, d);
+            goto out;
+        }
+    }
+    if (r->nclicked > st->click_cap) {
+        int64_t *ids = realloc(st->click_ids, (size_t)r->nclicked * sizeof(*ids));
+        if (!ids) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+        st->click_ids = ids;
+        st->click_cap = r->nclicked;
+    }
+    for (int i = 0; i < r->nclicked; i++) {
+        if ((rc = resolve(st, TL_ID_ITEM, r->clicked[i], r->clicked_len[i], create,
+                          &st->click_ids[i])) != TL_OK)
+            goto out;
+        if (!st->click_ids[i]) {
+            rc = unknown(TL_ID_ITEM, r->clicked[i], r->clicked_len[i], d);
+            goto out;
+        }
+    }
+    tl_put dummy;
+    rc = st->ops->put_search(st, user, r, st->click_ids, what ? what : &dummy);
+out:
+    return auto_end(st, rc, own, d);
+}
+
+tl_err tl_store_count(tl_store *st, tl_store_counts *out)
+{
+    return st->ops->count(st, out);
+}
+
+tl_err tl_store_events_by_type(tl_store *st, tl_store_row_fn fn, void *ctx)
+{
+    return st->ops->events_by_type(st, fn, ctx);
+}
+
+tl_err tl_store_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ctx)
+{
+    return st->ops->top_items(st, limit, fn, ctx);
+}
+
+tl_err tl_store_get_meta(tl_store *st, const char *key, char **out)
+{
+    return st->ops->get_meta(st, key, out);
+}
+
+tl_err tl_store_set_meta(tl_store *st, const char *key, const char *value)
+{
+    if (st->readonly)
+        return TL_EINVAL;
+    return st->ops->set_meta(st, key, value);
+}
+
+tl_err tl_store_event_weights(tl_store *st, tl_event_weights *w, tl_diag *d)
+{
+    char *saved = NULL;
+    tl_event_weights_init(w);
+    tl_err rc = tl_store_get_meta(st, TL_META_EVENT_WEIGHTS, &saved);
+    if (rc != TL_OK)
+        return tl__store_fail(st, rc, d);
+    if (saved)
+        rc = tl_event_weights_parse(w, saved, d);
+    free(saved);
+    return rc;
+}

@@ -1,0 +1,107 @@
+/* Private to src/store: the backend interface (a table of operations each engine fills in)
+ * and the engine-neutral state of a tl_store. A new engine is a folder beside sqlite/ that
+ * provides an open function returning a struct whose first member is struct tl_store. */
+#ifndef TL_STORE_INT_H
+#define TL_STORE_INT_H
+
+#include "tailor/store.h"
+#include "util/intern.h"
+
+/* What an external id names. */
+typedef enum tl_id_kind { TL_ID_USER, TL_ID_ITEM, TL_ID_TYPE, TL_ID_NKINDS } tl_id_kind;
+
+/* An event with its ids resolved. */
+typedef struct tl_store_event {
+    int64_t user, item, type, ts;
+    int has_value;
+    double value;
+    const char *device, *channel, *branch, *session;
+} tl_store_event;
+
+/* Rows handed out by the scans used to build matrices. Strings are valid during the call. */
+typedef struct tl_store_item_row {
+    int64_t id;
+    const char *ext;
+    size_t ext_len;
+    const char *title, *authors, *subjects, *language;
+    int64_t year, added; /* TL_ABSENT when unknown */
+} tl_store_item_row;
+
+typedef tl_err (*tl_scan_item_fn)(void *ctx, const tl_store_item_row *r);
+typedef tl_err (*tl_scan_user_fn)(void *ctx, int64_t id, const char *ext, size_t len,
+                                  int personalize);
+typedef tl_err (*tl_scan_type_fn)(void *ctx, int64_t id, const char *name);
+typedef tl_err (*tl_scan_event_fn)(void *ctx, int64_t user, int64_t item, int64_t type,
+                                   int has_value, double value, int64_t ts);
+
+/* Every operation returns TL_OK or an error; on TL_ESTORE the engine's message is in
+ * st->errmsg. Writes are only called inside a transaction (the generic layer makes sure). */
+typedef struct tl_store_ops {
+    const char *name;
+    void (*close)(tl_store *st);
+    tl_err (*begin)(tl_store *st);
+    tl_err (*commit)(tl_store *st);
+    tl_err (*rollback)(tl_store *st);
+    /* *id = the id of ext, or 0 when there is none */
+    tl_err (*find_id)(tl_store *st, tl_id_kind k, const char *ext, size_t len, int64_t *id);
+    /* adds a bare user / item / event type (known not to exist) and returns its id */
+    tl_err (*create_id)(tl_store *st, tl_id_kind k, const char *ext, size_t len, int64_t *id);
+    /* upserts; *changed = 1 when a row was written; *id = the item's / user's id */
+    tl_err (*put_item)(tl_store *st, const tl_item_rec *r, int64_t *id, int *changed);
+    tl_err (*put_user)(tl_store *st, const tl_user_rec *r, int64_t *id, int *changed);
+    tl_err (*put_event)(tl_store *st, const tl_store_event *e, tl_put *what);
+    /* the same for e[0..n) in that order (for bulk loads; may be NULL: put_event is then
+     * called for each); adds to *added and *updated (the rest were unchanged) */
+    tl_err (*put_events)(tl_store *st, const tl_store_event *e, int n, long long *added,
+                         long long *updated);
+    /* user 0 = anonymous; items[0..r->nclicked) are the clicked items' ids */
+    tl_err (*put_search)(tl_store *st, int64_t user, const tl_search_rec *r, const int64_t *items,
+                         tl_put *what);
+    tl_err (*count)(tl_store *st, tl_store_counts *out);
+    tl_err (*events_by_type)(tl_store *st, tl_store_row_fn fn, void *ctx);
+    tl_err (*top_items)(tl_store *st, int limit, tl_store_row_fn fn, void *ctx);
+    tl_err (*get_meta)(tl_store *st, const char *key, char **out);
+    tl_err (*set_meta)(tl_store *st, const char *key, const char *value);
+    /* full scans in id order (events: in the engine's natural order) */
+    tl_err (*scan_items)(tl_store *st, tl_scan_item_fn fn, void *ctx);
+    tl_err (*scan_users)(tl_store *st, tl_scan_user_fn fn, void *ctx);
+    tl_err (*scan_types)(tl_store *st, tl_scan_type_fn fn, void *ctx);
+    tl_err (*scan_events)(tl_store *st, tl_scan_event_fn fn, void *ctx);
+} tl_store_ops;
+
+/* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */
+typedef struct tl_id_cache {
+    tl_intern names;
+    int64_t *ids;
+    int32_t cap;
+} tl_id_cache;
+
+struct tl_store {
+    const tl_store_ops *ops;
+    int in_txn;
+    int schema_version;
+    int readonly;
+    tl_id_cache cache[TL_ID_NKINDS];
+    long long created[TL_ID_NKINDS];       /* implicit creations since begin */
+    char last_type[TL_EVENT_TYPE_MAX + 1]; /* most events in a file share one type: skip the */
+    int64_t last_type_id;                  /* hash lookup for it (0 = none) */
+    int64_t *click_ids;                    /* scratch for put_search */
+    int click_cap;
+    char errmsg[256];
+};
+
+/* The engines. */
+tl_err tl__sqlite_open(const char *path, int flags, tl_store **out, tl_diag *d);
+
+/* Generic helpers shared by the engine-neutral files of src/store. */
+void tl__store_init(tl_store *st, const tl_store_ops *ops);
+void tl__store_release(tl_store *st);
+/* Resolves the ids of r (creating its user and item unless flags has TL_PUT_STRICT, and its
+ * type) into *e without writing the event; the strings of *e point into r. Must be called
+ * inside a transaction. Errors as tl_store_put_event. */
+tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, tl_store_event *e,
+                               tl_diag *d);
+/* Fills d with "store: <engine message>" and returns rc. */
+tl_err tl__store_fail(tl_store *st, tl_err rc, tl_diag *d);
+
+#endif
