@@ -1,0 +1,142 @@
+/* Synthetic data: a MovieLens-shaped power-law generator for benchmarks, and a simulated
+ * academic library (real goodbooks-10k catalogue, synthetic patrons and loans) for the demo.
+ * Both are deterministic for a seed. The synth layer sits on core (and ingest, for CSV). */
+#ifndef TL_SYNTH_H
+#define TL_SYNTH_H
+
+#include <stdint.h>
+
+#include "core/data.h"
+#include "tailor/error.h"
+
+/* ---- Power-law interactions ------------------------------------------------------------- */
+
+typedef struct tl_synth_opts {
+    int32_t users, items;
+    int64_t events;        /* target number of distinct user-item interactions (met exactly) */
+    double zipf;           /* item popularity exponent (~1.0 for MovieLens-like) */
+    double activity_sigma; /* log-normal sigma of user activity (~1.0) */
+    uint64_t seed;
+} tl_synth_opts;
+
+/* 138,000 users x 27,000 items x 20,000,000 events, zipf 1.0, sigma 1.0, seed 42. */
+void tl_synth_opts_ml20m(tl_synth_opts *o);
+
+/* Generates a MovieLens-20M-shaped implicit data set into out (tl_data_init'ed, empty): ids
+ * "u<n>" and "i<n>" interned in order (index n), out->ui and out->iu with weight 1 and Unix
+ * timestamps. Exactly o->events distinct cells; user degrees are log-normal (with a floor of
+ * min(20, mean/5)), items are drawn by a Zipf law over a seeded random permutation of the ids.
+ * Deterministic for o->seed whatever the number of OpenMP threads.
+ * Errors: TL_EINVAL for an impossible shape (events > users * items, non-positive sizes, a
+ * negative or non-finite exponent), TL_ENOMEM. On error out is left released. */
+tl_err tl_synth_powerlaw(const tl_synth_opts *o, tl_data *out);
+
+/* The same data written as interactions.tsv (header `user\titem\tvalue\ttimestamp`, value 1),
+ * rows grouped by user; gzip-compressed when path ends in ".gz". Errors: as above, TL_EIO. */
+tl_err tl_synth_powerlaw_write(const tl_synth_opts *o, const char *path);
+
+/* ---- Simulated library ------------------------------------------------------------------ */
+
+typedef struct tl_synth_lib_opts {
+    const char *books_path;    /* goodbooks-10k books.csv (demo/books.csv) */
+    const char *subjects_path; /* book_id<TAB>subjects (demo/subjects.tsv); NULL = none */
+    int32_t patrons;           /* default 2000 */
+    int32_t days;              /* simulated days from start (default 365: one academic year) */
+    int32_t new_arrivals;      /* books added in the last 4 weeks (default 300) */
+    int64_t start;             /* Unix seconds of day 0, 00:00 UTC: the first day of the autumn
+                                * term (default 2024-08-26, a Monday) */
+    uint64_t seed;             /* default 42 */
+} tl_synth_lib_opts;
+
+void tl_synth_lib_opts_init(tl_synth_lib_opts *o);
+
+typedef enum tl_synth_ev {
+    TL_SYNTH_VIEW,   /* catalogue page view (web, mobile, kiosk) */
+    TL_SYNTH_HOLD,   /* hold placed on a book with no copy on the shelf */
+    TL_SYNTH_LOAN,   /* checkout (including a hold picked up) */
+    TL_SYNTH_RENEW,  /* renewal at the due date */
+    TL_SYNTH_RETURN, /* check-in */
+    TL_SYNTH_NEV
+} tl_synth_ev;
+
+/* The academic calendar of the simulation, by day since start (weeks of 7 days). */
+typedef enum tl_synth_phase {
+    TL_PHASE_TERM,    /* teaching weeks */
+    TL_PHASE_PREEXAM, /* the two weeks before exams: the busiest */
+    TL_PHASE_EXAMS,   /* exam weeks */
+    TL_PHASE_BREAK,   /* winter break */
+    TL_PHASE_SUMMER,  /* summer vacation */
+} tl_synth_phase;
+
+tl_synth_phase tl_synth_calendar(int32_t day);
+const char *tl_synth_phase_name(tl_synth_phase p);
+const char *tl_synth_ev_name(tl_synth_ev t);
+
+typedef struct tl_synth_book {
+    char *id;        /* "b<book_id>" */
+    char *title;     /* as in books.csv, series in parentheses */
+    char *creators;  /* '|'-separated */
+    char *subjects;  /* '|'-separated, may be "" */
+    char *language;  /* "eng" for every English variant, else books.csv's code, may be "" */
+    int32_t year;    /* original publication year, 0 = unknown */
+    int64_t ratings; /* work_ratings_count: the popularity the simulation follows */
+    int64_t added;   /* Unix seconds */
+    int32_t copies;
+    int32_t series;   /* index into tl_synth_library.series, -1 = not in a series */
+    double series_no; /* number in the series (#2.5 is 2.5) */
+    int32_t next;     /* the book numbered series_no + 1 in the same series, or -1 */
+    int32_t author;   /* index of the first author (dense, internal) */
+} tl_synth_book;
+
+typedef struct tl_synth_patron {
+    char id[16];            /* "p00001" */
+    const char *department; /* static strings */
+    const char *level;
+    const char *branch;
+    int64_t created;
+    int consent;     /* 1: agreed to personalised recommendations */
+    double activity; /* expected loans per teaching week */
+} tl_synth_patron;
+
+typedef struct tl_synth_event {
+    int64_t ts;
+    int32_t patron, book;
+    uint8_t type;   /* tl_synth_ev */
+    uint8_t device; /* index into tl_synth_device_name */
+    uint8_t branch; /* 0 = online (none), else a branch index + 1 */
+    uint8_t value;  /* 1, or the renewal number for TL_SYNTH_RENEW */
+} tl_synth_event;
+
+const char *tl_synth_device_name(int device);
+const char *tl_synth_branch_name(int branch); /* "" for 0 */
+
+typedef struct tl_synth_library {
+    int32_t nbooks, npatrons, nseries;
+    tl_synth_book *books;
+    tl_synth_patron *patrons;
+    char **series; /* series names */
+    int64_t nevents;
+    tl_synth_event *events; /* sorted by time */
+    int64_t start, end;     /* simulated period [start, end) */
+} tl_synth_library;
+
+/* Reads the catalogue and simulates the library (model: library.c's header comment and
+ * demo/README.md). out is written only on success; release it with tl_synth_library_release.
+ * Errors: TL_EIO (cannot read a file), TL_EPARSE (malformed books.csv or subjects file: diag
+ * says where), TL_EINVAL (bad options), TL_ENOMEM. */
+tl_err tl_synth_library_generate(const tl_synth_lib_opts *o, tl_synth_library *out, tl_diag *d);
+
+/* Writes dir/items.tsv, dir/users.tsv and dir/events.tsv (dir must exist). TL_EIO on failure,
+ * with diag naming the file. */
+tl_err tl_synth_library_write(const tl_synth_library *lib, const char *dir, tl_diag *d);
+
+void tl_synth_library_release(tl_synth_library *lib);
+
+/* Parses the series of a goodbooks title, "Catching Fire (The Hunger Games, #2)": copies the
+ * series name into name (NUL-terminated, truncated to cap) and sets *no = 2. Returns 1 when
+ * the title ends in a "(Series, #N)" or "(Series #N)" group with a plain number (ranges such
+ * as "#1-3" are omnibus editions and do not count), else 0. With several series ("(A, #1; B,
+ * #3)") the first is taken. */
+int tl_synth_parse_series(const char *title, char *name, size_t cap, double *no);
+
+#endif
