@@ -43,6 +43,7 @@ struct tl_mfile_writer {
     entry e[MAX_SECTIONS];
     const void *data[MAX_SECTIONS];
     uint32_t n;
+    char prefix[TL_MFILE_PREFIX_MAX]; /* prepended to the names added */
 };
 
 struct tl_mfile {
@@ -50,6 +51,8 @@ struct tl_mfile {
     size_t size;
     const entry *e;
     uint32_t n;
+    char prefix[TL_MFILE_PREFIX_MAX]; /* prepended to the names looked up */
+    int is_view;                      /* the mapping belongs to another tl_mfile */
 };
 
 static size_t elem_size(uint32_t type)
@@ -82,9 +85,23 @@ void tl_mfile_writer_free(tl_mfile_writer *w)
     free(w);
 }
 
+tl_err tl_mfile_writer_set_prefix(tl_mfile_writer *w, const char *prefix)
+{
+    size_t len = prefix ? strlen(prefix) : 0;
+    if (len >= TL_MFILE_PREFIX_MAX)
+        return TL_EINVAL;
+    memcpy(w->prefix, prefix ? prefix : "", len + 1);
+    return TL_OK;
+}
+
 tl_err tl_mfile_add(tl_mfile_writer *w, const char *name, tl_mtype type, const void *data,
                     uint64_t count)
 {
+    char full[TL_MFILE_NAME_MAX + TL_MFILE_PREFIX_MAX];
+    if (w->prefix[0]) {
+        snprintf(full, sizeof(full), "%s%s", w->prefix, name);
+        name = full;
+    }
     size_t len = strlen(name);
     if (!len || len >= TL_MFILE_NAME_MAX || w->n == MAX_SECTIONS || !elem_size(type) ||
         (count && !data))
@@ -246,12 +263,33 @@ void tl_mfile_close(tl_mfile *f)
 {
     if (!f)
         return;
-    munmap((void *)f->map, f->size);
+    if (!f->is_view)
+        munmap((void *)f->map, f->size);
     free(f);
+}
+
+tl_err tl_mfile_view(const tl_mfile *f, const char *prefix, tl_mfile **out)
+{
+    size_t len = prefix ? strlen(prefix) : 0;
+    if (len >= TL_MFILE_PREFIX_MAX)
+        return TL_EINVAL;
+    tl_mfile *v = malloc(sizeof(*v));
+    if (!v)
+        return TL_ENOMEM;
+    *v = *f;
+    v->is_view = 1;
+    memcpy(v->prefix, prefix ? prefix : "", len + 1);
+    *out = v;
+    return TL_OK;
 }
 
 const void *tl_mfile_get(const tl_mfile *f, const char *name, tl_mtype type, uint64_t *count)
 {
+    char full[TL_MFILE_NAME_MAX + TL_MFILE_PREFIX_MAX];
+    if (f->prefix[0]) {
+        snprintf(full, sizeof(full), "%s%s", f->prefix, name);
+        name = full;
+    }
     for (uint32_t i = 0; i < f->n; i++) {
         if (strcmp(f->e[i].name, name) == 0) {
             if (f->e[i].type != (uint32_t)type)

@@ -29,6 +29,11 @@ void tl_mfile_writer_free(tl_mfile_writer *w);
  * unique and shorter than TL_MFILE_NAME_MAX. */
 tl_err tl_mfile_add(tl_mfile_writer *w, const char *name, tl_mtype type, const void *data,
                     uint64_t count);
+/* Sections added from now on are named prefix + name (NULL or "" for none; shorter than
+ * TL_MFILE_PREFIX_MAX): a model that nests others (hybrid) stores each member's sections apart,
+ * e.g. "m0.", "m1.". TL_EINVAL for a prefix too long. */
+#define TL_MFILE_PREFIX_MAX 16
+tl_err tl_mfile_writer_set_prefix(tl_mfile_writer *w, const char *prefix);
 /* Writes to path atomically (a temporary file renamed over path). */
 tl_err tl_mfile_write(tl_mfile_writer *w, const char *path, tl_diag *diag);
 
@@ -36,6 +41,10 @@ tl_err tl_mfile_write(tl_mfile_writer *w, const char *path, tl_diag *diag);
  * with diag saying what is wrong. */
 tl_err tl_mfile_open(const char *path, tl_mfile **out, tl_diag *diag);
 void tl_mfile_close(tl_mfile *f);
+/* A view of f whose lookups read the sections named prefix + name (the reading side of
+ * tl_mfile_writer_set_prefix). It shares f's mapping: f must outlive the view and whatever
+ * points into it; tl_mfile_close(view) frees the view only. TL_EINVAL, TL_ENOMEM. */
+tl_err tl_mfile_view(const tl_mfile *f, const char *prefix, tl_mfile **out);
 /* The section's data (aligned for its type), or NULL when absent or of another type. */
 const void *tl_mfile_get(const tl_mfile *f, const char *name, tl_mtype type, uint64_t *count);
 

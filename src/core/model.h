@@ -20,6 +20,10 @@ typedef struct tl_model_ops {
     const char *summary;
     const tl_param_def *params;
     int n_params;
+    /* Candidate values tried on a validation split when the caller set none of these
+     * parameters, e.g. "reg=1,10,50;alpha=1,8"; NULL = the defaults are used as they are.
+     * See src/core/autotune.h. */
+    const char *tune_grid;
     /* Trains from d using m->params; m->n_items/n_users and id maps are already set from d.
      * May read d->cat. Sets m->state. */
     tl_err (*fit)(tl_model *m, const tl_data *d, tl_diag *diag);
@@ -57,6 +61,12 @@ struct tl_model {
     void *state;
     tl_mfile *file; /* the mapping the state points into, when loaded */
     double fit_seconds;
+    tl_csr hist;     /* training histories (users x items) kept for recommend --user; arrays
+                        point into the mapping when hist_mapped */
+    int hist_mapped;
+    tl_catalog cat;  /* item metadata for filters and display (copied; may be empty) */
+    int autotune;    /* 1 (default): choose tune_grid parameters on validation data in fit */
+    char tuned[256]; /* what autotune chose and why, for reports ("" when it did not run) */
 };
 
 /* Registry. */
@@ -67,7 +77,8 @@ const tl_model_ops *const *tl_model_all_ops(void);
 /* Creates an untrained model with default parameters. TL_ENOTFOUND for an unknown name. */
 tl_err tl_model_new(const char *name, tl_model **out);
 void tl_model_free(tl_model *m);
-/* "key=value"; TL_EINVAL with diag for an unknown key or a value out of range. */
+/* "key=value"; TL_EINVAL with diag for an unknown key or a value out of range. The key
+ * "autotune" (0 or 1) switches validation-based choice of defaults off or on. */
 tl_err tl_model_set(tl_model *m, const char *kv, tl_diag *diag);
 /* Copies d's id maps (users and items) into m and trains; records m->fit_seconds. */
 tl_err tl_model_fit(tl_model *m, const tl_data *d, tl_diag *diag);
