@@ -1,0 +1,309 @@
+/* ease: the closed form against a direct small solve (float32 and float64 paths), a zero
+ * diagonal, the memory refusal and the pruned variant, planted communities, batched scoring
+ * equal to per-user scoring, explanations and a bit-exact save/load round trip. */
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/model.h"
+#include "core/models/item_models.h"
+
+static void make_data(tl_data *d, int n_users, int n_items, const int (*pairs)[2], int n_pairs)
+{
+    char id[32];
+    int32_t idx;
+    tl_coo coo;
+    tl_data_init(d);
+    for (int u = 0; u < n_users; u++) {
+        snprintf(id, sizeof(id), "u%d", u);
+        assert_int_equal(tl_intern_add(&d->users, id, strlen(id), &idx), TL_OK);
+    }
+    for (int i = 0; i < n_items; i++) {
+        snprintf(id, sizeof(id), "i%d", i);
+        assert_int_equal(tl_intern_add(&d->items, id, strlen(id), &idx), TL_OK);
+    }
+    assert_int_equal(tl_coo_init(&coo, n_pairs, 0), TL_OK);
+    for (int p = 0; p < n_pairs; p++)
+        assert_int_equal(tl_coo_push(&coo, pairs[p][0], pairs[p][1], 1.0f, 0), TL_OK);
+    assert_int_equal(tl_data_build(d, &coo, TL_DUP_MAX), TL_OK);
+    tl_coo_release(&coo);
+}
+
+/* Two disjoint communities of 20 users x 10 items (see test_itemknn.c). */
+static void make_communities(tl_data *d)
+{
+    static const int off[5] = {0, 1, 3, 4, 6};
+    int pairs[200][2], n = 0;
+    for (int u = 0; u < 40; u++)
+        for (int t = 0; t < 5; t++, n++) {
+            pairs[n][0] = u;
+            pairs[n][1] = (u < 20 ? 0 : 10) + (u + off[t]) % 10;
+        }
+    make_data(d, 40, 20, (const int(*)[2])pairs, n);
+}
+
+static tl_model *fit_ease(const tl_data *d, const char *const *kv, int nkv)
+{
+    tl_model *m;
+    tl_diag diag = {0};
+    assert_int_equal(tl_model_new("ease", &m), TL_OK);
+    assert_int_equal(tl_model_set(m, "autotune=0", &diag), TL_OK);
+    for (int i = 0; i < nkv; i++)
+        assert_int_equal(tl_model_set(m, kv[i], &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, d, &diag), TL_OK);
+    return m;
+}
+
+/* 6 users x 4 items, overlapping. */
+static const int small[][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}, {1, 2}, {2, 1}, {2, 2},
+                               {3, 2}, {3, 3}, {4, 0}, {4, 3}, {5, 1}, {5, 2}, {5, 3}};
+#define NS 4
+
+/* Direct solve: P = (X^T X + lambda I)^-1 by Gauss-Jordan in double, B = -P / diag(P). */
+static void reference_b(const tl_data *d, double lambda, double *B)
+{
+    double A[NS][2 * NS] = {{0}};
+    for (int32_t u = 0; u < d->ui.nrows; u++)
+        for (int64_t p = d->ui.indptr[u]; p < d->ui.indptr[u + 1]; p++)
+            for (int64_t q = d->ui.indptr[u]; q < d->ui.indptr[u + 1]; q++)
+                A[d->ui.indices[p]][d->ui.indices[q]] += 1.0;
+    for (int i = 0; i < NS; i++) {
+        A[i][i] += lambda;
+        A[i][NS + i] = 1.0;
+    }
+    for (int c = 0; c < NS; c++) { /* SPD: no pivoting needed */
+        double piv = A[c][c];
+        for (int j = 0; j < 2 * NS; j++)
+            A[c][j] /= piv;
+        for (int r = 0; r < NS; r++) {
+            if (r == c)
+                continue;
+            double f = A[r][c];
+            for (int j = 0; j < 2 * NS; j++)
+                A[r][j] -= f * A[c][j];
+        }
+    }
+    for (int i = 0; i < NS; i++)
+        for (int j = 0; j < NS; j++)
+            B[i * NS + j] = i == j ? 0.0 : -A[i][NS + j] / A[j][NS + j];
+}
+
+static void check_closed_form(const char *fp)
+{
+    tl_data d;
+    make_data(&d, 6, NS, small, (int)(sizeof(small) / sizeof(small[0])));
+    const char *kv[] = {"lambda=2", fp};
+    tl_model *m = fit_ease(&d, kv, 2);
+    const int32_t *items_of;
+    int32_t ms;
+    const float *B = tl_ease_dense(m, &items_of, &ms);
+    assert_non_null(B);
+    assert_int_equal(ms, NS);
+    double ref[NS * NS];
+    reference_b(&d, 2.0, ref);
+    for (int i = 0; i < NS; i++) {
+        assert_int_equal(items_of[i], i);
+        assert_true(B[i * NS + i] == 0.0f);
+        for (int j = 0; j < NS; j++)
+            assert_float_equal(B[i * NS + j], ref[i * NS + j], 1e-5);
+    }
+    /* Scores are the history row times B: history {0, 3} scores item 1 as B01 + B31. */
+    float scores[NS], scratch[NS];
+    int32_t hist[2] = {0, 3};
+    m->ops->score(m, -1, hist, NULL, 2, scores, scratch);
+    assert_float_equal(scores[1], ref[0 * NS + 1] + ref[3 * NS + 1], 1e-5);
+    tl_model_free(m);
+    tl_data_release(&d);
+}
+
+static void test_closed_form(void **state)
+{
+    (void)state;
+    check_closed_form("fp64=0");
+    check_closed_form("fp64=1");
+}
+
+static void test_refuses_over_memory(void **state)
+{
+    (void)state;
+    /* 600 items need 600^2 x 4 bytes = 1.4 MB (reported rounded up) > 1 MB. */
+    enum { NI = 600 };
+    static int pairs[2 * NI][2];
+    for (size_t i = 0; i < NI; i++) {
+        pairs[2 * i][0] = (int)(i % 50);
+        pairs[2 * i][1] = (int)i;
+        pairs[2 * i + 1][0] = (int)((i + 7) % 50);
+        pairs[2 * i + 1][1] = (int)i;
+    }
+    tl_data d;
+    tl_model *m;
+    tl_diag diag = {0};
+    make_data(&d, 50, NI, (const int(*)[2])pairs, 2 * NI);
+    assert_int_equal(tl_model_new("ease", &m), TL_OK);
+    assert_int_equal(tl_model_set(m, "autotune=0", &diag), TL_OK);
+    assert_int_equal(tl_model_set(m, "max_memory_mb=1", &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, &d, &diag), TL_ETOOBIG);
+    assert_non_null(strstr(diag.msg, "EASE needs 2 MB for 600 items; allowed 1 MB"));
+    assert_non_null(strstr(diag.msg, "sparse=1"));
+    assert_null(m->state);
+    /* The pruned variant fits: the 512 most interacted items (512^2 x 4 = 1 MB) are solved. */
+    assert_int_equal(tl_model_set(m, "sparse=1", &diag), TL_OK);
+    assert_int_equal(tl_model_set(m, "k=5", &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, &d, &diag), TL_OK);
+    assert_null(tl_ease_dense(m, NULL, NULL));
+    const tl_simmat *s = tl_item_model_simmat(m);
+    assert_non_null(s);
+    int32_t rows_used = 0;
+    for (int32_t i = 0; i < NI; i++) {
+        int64_t len = s->w.indptr[i + 1] - s->w.indptr[i];
+        assert_true(len <= 5);
+        rows_used += len > 0;
+    }
+    assert_in_range(rows_used, 1, 512);
+    tl_model_free(m);
+    tl_data_release(&d);
+}
+
+static void test_communities_dense_and_sparse(void **state)
+{
+    (void)state;
+    const char *dense[] = {"lambda=1"};
+    const char *sparse[] = {"lambda=1", "sparse=1", "k=4"};
+    for (int v = 0; v < 2; v++) {
+        tl_data d;
+        make_communities(&d);
+        tl_model *m = v ? fit_ease(&d, sparse, 3) : fit_ease(&d, dense, 1);
+        for (int32_t u = 0; u < 40; u++) {
+            int32_t out[3];
+            float sc[3];
+            int n = 0;
+            const int32_t *h = d.ui.indices + d.ui.indptr[u];
+            int32_t nh = (int32_t)(d.ui.indptr[u + 1] - d.ui.indptr[u]);
+            assert_int_equal(tl_model_recommend(m, u, h, NULL, nh, NULL, 3, out, sc, &n), TL_OK);
+            assert_int_equal(n, 3);
+            for (int r = 0; r < n; r++)
+                assert_int_equal(out[r] / 10, u / 20);
+        }
+        tl_model_free(m);
+        tl_data_release(&d);
+    }
+}
+
+static void test_block_equals_single(void **state)
+{
+    (void)state;
+    tl_data d;
+    make_communities(&d);
+    const char *kv[] = {"lambda=3"};
+    tl_model *m = fit_ease(&d, kv, 1);
+    int32_t rows[40], out_b[40 * 5];
+    float sc_b[40 * 5];
+    for (int i = 0; i < 40; i++)
+        rows[i] = i;
+    assert_int_equal(tl_model_recommend_rows(m, &d.ui, 1, rows, 40, NULL, 5, out_b, sc_b), TL_OK);
+    for (int32_t u = 0; u < 40; u++) {
+        int32_t out[5];
+        float sc[5];
+        int n;
+        const int32_t *h = d.ui.indices + d.ui.indptr[u];
+        int32_t nh = (int32_t)(d.ui.indptr[u + 1] - d.ui.indptr[u]);
+        assert_int_equal(
+            tl_model_recommend(m, u, h, d.ui.data + d.ui.indptr[u], nh, NULL, 5, out, sc, &n),
+            TL_OK);
+        for (int r = 0; r < 5; r++) {
+            assert_int_equal(out[r], out_b[u * 5 + r]);
+            assert_float_equal(sc[r], sc_b[u * 5 + r], 1e-5);
+        }
+    }
+    tl_model_free(m);
+    tl_data_release(&d);
+}
+
+static void test_explain(void **state)
+{
+    (void)state;
+    tl_data d;
+    make_data(&d, 6, NS, small, (int)(sizeof(small) / sizeof(small[0])));
+    const char *kv[] = {"lambda=2"};
+    tl_model *m = fit_ease(&d, kv, 1);
+    const float *B = tl_ease_dense(m, NULL, NULL);
+    /* Item 1 explained by a history {3, 0, 2}: the positive B[h][1], strongest first. */
+    int32_t hist[3] = {3, 0, 2}, why[3];
+    float c[3];
+    int n = m->ops->explain(m, -1, hist, NULL, 3, 1, why, c, 3);
+    int expect = 0;
+    for (int h = 0; h < 3; h++)
+        expect += B[hist[h] * NS + 1] > 0.0f;
+    assert_int_equal(n, expect);
+    assert_true(n >= 1);
+    int best = -1;
+    for (int h = 0; h < 3; h++)
+        if (best < 0 || B[hist[h] * NS + 1] > B[hist[best] * NS + 1])
+            best = h;
+    assert_int_equal(why[0], best);
+    assert_true(c[0] == B[hist[best] * NS + 1]);
+    tl_model_free(m);
+    tl_data_release(&d);
+}
+
+static void round_trip(const char *const *kv, int nkv)
+{
+    tl_data d;
+    tl_diag diag = {0};
+    make_communities(&d);
+    tl_model *m = fit_ease(&d, kv, nkv), *l = NULL;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/ease.tlm", tl_test_tmpdir());
+    assert_int_equal(tl_model_save(m, path, &diag), TL_OK);
+    assert_int_equal(tl_model_load(path, &l, &diag), TL_OK);
+    int32_t ma, mb;
+    const int32_t *ia, *ib;
+    const float *A = tl_ease_dense(m, &ia, &ma), *B = tl_ease_dense(l, &ib, &mb);
+    if (A) {
+        assert_non_null(B);
+        assert_int_equal(ma, mb);
+        assert_memory_equal(ia, ib, (size_t)ma * sizeof(*ia));
+        assert_memory_equal(A, B, (size_t)ma * (size_t)ma * sizeof(*A));
+    } else {
+        const tl_simmat *sa = tl_item_model_simmat(m), *sb = tl_item_model_simmat(l);
+        assert_null(B);
+        assert_non_null(sb);
+        assert_int_equal(sa->w.nnz, sb->w.nnz);
+        assert_memory_equal(sa->w.indptr, sb->w.indptr, (size_t)21 * sizeof(int64_t));
+        assert_memory_equal(sa->w.indices, sb->w.indices, (size_t)sa->w.nnz * sizeof(int32_t));
+        assert_memory_equal(sa->w.data, sb->w.data, (size_t)sa->w.nnz * sizeof(float));
+    }
+    float s1[20], s2[20], scratch[20];
+    int32_t hist[3] = {2, 11, 5};
+    m->ops->score(m, -1, hist, NULL, 3, s1, scratch);
+    l->ops->score(l, -1, hist, NULL, 3, s2, scratch);
+    assert_memory_equal(s1, s2, sizeof(s1));
+    tl_model_free(l);
+    tl_model_free(m);
+    tl_data_release(&d);
+}
+
+static void test_save_load_bit_exact(void **state)
+{
+    (void)state;
+    const char *dense[] = {"lambda=5"};
+    round_trip(dense, 1);
+    const char *sparse[] = {"lambda=5", "sparse=1", "k=3"};
+    round_trip(sparse, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_closed_form),
+        cmocka_unit_test(test_refuses_over_memory),
+        cmocka_unit_test(test_communities_dense_and_sparse),
+        cmocka_unit_test(test_block_equals_single),
+        cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_save_load_bit_exact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
