@@ -1,0 +1,969 @@
+/* ials: implicit-feedback matrix factorization (Hu, Koren & Volinsky 2008) trained by
+ * alternating least squares, each row solved by a few warm-started conjugate-gradient steps
+ * (Takács et al. 2011, as in the `implicit` library) or exactly by Cholesky. Scores are user
+ * factor . item factor (blocks of users through sgemm); unknown users are folded in. Sits in
+ * core/models on core/linalg (per-row kernels) and BLAS (Gram matrices, score blocks). */
+#include "core/models/ials.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/linalg.h"
+#include "core/models/models.h"
+#include "util/clock.h"
+#include "util/hash.h"
+
+static const tl_param_def params[] = {
+    {"factors", TL_PARAM_INT, "64", 1, 1024, "latent dimensions"},
+    {"iterations", TL_PARAM_INT, "15", 0, 1000,
+     "ALS epochs; each solves the items, then the users (so the user factors always fit the "
+     "final item factors, as a fold-in would)"},
+    {"reg", TL_PARAM_FLOAT, "30", 0, 1e9,
+     "L2 regularization: reg * I in every row's normal equations (not scaled by the row's "
+     "number of interactions)"},
+    {"alpha", TL_PARAM_FLOAT, "4", 0, 1e6, "confidence of an observed cell: 1 + alpha * weight"},
+    {"seed", TL_PARAM_INT, "42", 0, 9007199254740992.0, "seed of the random initial factors"},
+    {"solver", TL_PARAM_STR, "cg", 0, 0,
+     "cg (a few conjugate-gradient steps per row, warm-started) or cholesky (exact)"},
+    {"cg_steps", TL_PARAM_INT, "3", 1, 100, "conjugate-gradient steps per row and half-epoch"},
+    {"threads", TL_PARAM_INT, "0", 0, 4096, "OpenMP threads for training (0 = OpenMP default)"},
+    {"fold_in", TL_PARAM_INT, "0", 0, 1,
+     "1: score known users by folding in the history given at scoring time instead of their "
+     "trained vector (picks up events newer than the model)"},
+};
+#define N_PARAMS ((int)(sizeof(params) / sizeof(params[0])))
+
+/* CG stops early on a row once the squared residual is below this (as `implicit` does). */
+#define CG_EPS 1e-20f
+/* Scale of the random initial factors: small, so that the first solves are driven by data. */
+#define INIT_SCALE 0.01f
+/* Rows handed out per dynamic-scheduling grab (rows are sorted heaviest first). */
+#define ROW_CHUNK 8
+/* History entries gathered per call into the fold-in kernel (bounds the stack buffers). */
+#define FOLD_BLOCK 64
+
+typedef struct ials_state {
+    int32_t k, ld, n_users, n_items;
+    float *user; /* n_users x ld, padding columns zero */
+    float *item; /* n_items x ld */
+    float *yty;  /* k x k Gram of the item factors, no regularization */
+    int owned;   /* 1: arrays allocated by fit; 0: they point into m->file */
+    tl_ials_epoch *epochs;
+    int n_epochs;
+} ials_state;
+
+/* Heavy rows. A row's CG passes re-read the fixed-side factor rows of its nonzeros; once they
+ * no longer fit in L2 (HEAVY_BYTES) and the fixed-side table does not stay in a shared L3
+ * (SWEEP_TABLE_BYTES), every pass is a trip to DRAM. Those rows are solved together instead,
+ * in lockstep, by sweeping the transposed matrix: each fixed-side row is streamed once per
+ * pass and scattered into the heavy rows it touches, whose state (at most SWEEP_STATE_BYTES,
+ * the heaviest rows first; with Zipf popularity these are few and hot) stays in cache. In
+ * practice: the items half of a data set with many users. The sweep's partial sums go to
+ * SWEEP_PARTS fixed partitions, added in order, so the result does not depend on the number
+ * of threads. */
+#ifndef HEAVY_BYTES /* (overridable at build time for tuning) */
+#define HEAVY_BYTES (256u << 10)
+#endif
+#define SWEEP_TABLE_BYTES (16u << 20)
+#ifndef SWEEP_STATE_BYTES
+#define SWEEP_STATE_BYTES (2u << 20)
+#endif
+#define SWEEP_PARTS 8
+
+typedef enum { SOLVER_CG, SOLVER_CHOLESKY } solver_kind;
+
+/* The heavy rows of one half: order[0..n) of that half. */
+typedef struct heavy_set {
+    int32_t n;
+    tl_csr t; /* fixed-side rows x heavy rows (local index h), with the weights */
+    int64_t part[SWEEP_PARTS + 1]; /* row ranges of t with about equal nonzeros */
+} heavy_set;
+
+/* Lockstep CG state for up to nmax heavy rows (allocated once per fit). */
+typedef struct heavy_ws {
+    int32_t nmax;
+    float *xh, *r, *p, *ap; /* nmax x ld each */
+    float *parts;           /* SWEEP_PARTS x nmax x ld */
+    float *rs;
+    uint8_t *active;
+} heavy_ws;
+
+/* What one half-epoch needs: the fixed side y, its regularized Gram, the rows to solve. */
+typedef struct half_ctx {
+    int k, ld, cg_steps, threads;
+    solver_kind solver;
+    float alpha;
+    const float *y;    /* fixed factors (rows indexed by the CSR's column indices) */
+    const float *gram; /* ld x ld: y^T y + reg I on the first k diagonal entries */
+    const tl_csr *r;   /* rows to solve: their nonzeros and weights */
+    const int32_t *order;
+    int64_t max_nnz;
+    const heavy_set *heavy; /* solved first, together; the rest row by row */
+    heavy_ws *ws;
+} half_ctx;
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static ials_state *state_of(const tl_model *m)
+{
+    return m && m->ops == &tl_ials_ops ? m->state : NULL;
+}
+
+static void state_free(ials_state *st)
+{
+    if (!st)
+        return;
+    if (st->owned) {
+        tl_la_free(st->user);
+        tl_la_free(st->item);
+        tl_la_free(st->yty);
+    }
+    free(st->epochs);
+    free(st);
+}
+
+/* Initial factors from a generator seeded per row, so they do not depend on threads. */
+static void init_factors(float *x, int32_t n, int k, int ld, uint64_t seed, uint64_t side,
+                         int threads)
+{
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int32_t r = 0; r < n; r++) {
+        tl_rng g = {tl_splitmix64(seed ^ tl_splitmix64(((uint64_t)r << 1) | side))};
+        float *xr = x + (size_t)r * ld;
+        for (int f = 0; f < k; f++)
+            xr[f] = (float)(tl_rng_uniform(&g) - 0.5) * 2.0f * INIT_SCALE;
+    }
+}
+
+static int cmp_desc_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Rows by decreasing number of nonzeros (ties by index): the heavy rows go first, so dynamic
+ * scheduling ends with small rows and the threads finish together. */
+static tl_err heavy_first(const tl_csr *a, int32_t **out, int64_t *max_nnz)
+{
+    uint64_t *key = malloc(((size_t)a->nrows + 1) * sizeof(*key));
+    int32_t *order = malloc(((size_t)a->nrows + 1) * sizeof(*order));
+    if (!key || !order) {
+        free(key);
+        free(order);
+        return TL_ENOMEM;
+    }
+    int64_t mx = 0;
+    for (int32_t r = 0; r < a->nrows; r++) {
+        uint64_t nnz = (uint64_t)(a->indptr[r + 1] - a->indptr[r]); /* < 2^31: one per column */
+        mx = (int64_t)nnz > mx ? (int64_t)nnz : mx;
+        key[r] = nnz << 32 | (uint32_t)(UINT32_MAX - (uint32_t)r);
+    }
+    qsort(key, (size_t)a->nrows, sizeof(*key), cmp_desc_u64);
+    for (int32_t r = 0; r < a->nrows; r++)
+        order[r] = (int32_t)(UINT32_MAX - (uint32_t)(key[r] & UINT32_MAX));
+    free(key);
+    *out = order;
+    *max_nnz = mx;
+    return TL_OK;
+}
+
+/* A few CG steps on (G + sum_j alpha w_j y_j y_j^T) x = sum_j (1 + alpha w_j) y_j from the
+ * current x, for each of up to TL_LA_SYMV_MULTI rows; only a row's nonzeros are touched beyond
+ * the dense G p. The rows go in lockstep so that their G p products share every load of G (the
+ * cost that dominates light rows at many factors); each row's arithmetic is its own. Stops a
+ * row once its squared residual is below CG_EPS. scr: 3 TL_LA_SYMV_MULTI ld floats. */
+static void cg_group(const half_ctx *c, float *x, const int32_t *rows, int nr, float *scr)
+{
+    enum { G = TL_LA_SYMV_MULTI };
+    int ld = c->ld, live[G], nl = 0;
+    float *xr[G], *r[G], *p[G], *ap[G], rs[G];
+    const int32_t *idx[G];
+    const float *w[G], *in[G];
+    float *out[G];
+    int64_t n[G];
+    for (int j = 0; j < nr; j++) {
+        int64_t p0 = c->r->indptr[rows[j]];
+        n[j] = c->r->indptr[rows[j] + 1] - p0;
+        idx[j] = c->r->indices + p0;
+        w[j] = c->r->data + p0;
+        xr[j] = x + (size_t)rows[j] * ld;
+        r[j] = scr + (size_t)(3 * j) * ld;
+        p[j] = r[j] + ld;
+        ap[j] = p[j] + ld;
+        if (n[j] == 0) /* b = 0: the exact solution is 0 */
+            memset(xr[j], 0, (size_t)ld * sizeof(float));
+        else
+            live[nl++] = j;
+    }
+    for (int q = 0; q < nl; q++) {
+        in[q] = xr[live[q]];
+        out[q] = ap[live[q]];
+    }
+    if (nl)
+        tl_la_symv_multi(c->gram, ld, ld, in, nl, out);
+    int na = 0;
+    for (int q = 0; q < nl; q++) {
+        int j = live[q];
+        for (int e = 0; e < ld; e++)
+            r[j][e] = -ap[j][e];
+        tl_la_gather_axpy(c->y, ld, idx[j], w[j], n[j], 1.0f, c->alpha, -c->alpha, xr[j], r[j]);
+        memcpy(p[j], r[j], (size_t)ld * sizeof(float));
+        rs[j] = tl_la_dotp(r[j], r[j], ld);
+        if (rs[j] > CG_EPS)
+            live[na++] = j;
+    }
+    for (int s = 0; s < c->cg_steps && na > 0; s++) {
+        for (int q = 0; q < na; q++) {
+            in[q] = p[live[q]];
+            out[q] = ap[live[q]];
+        }
+        tl_la_symv_multi(c->gram, ld, ld, in, na, out);
+        int still = 0;
+        for (int q = 0; q < na; q++) {
+            int j = live[q];
+            tl_la_gather_axpy(c->y, ld, idx[j], w[j], n[j], 0.0f, 0.0f, c->alpha, p[j], ap[j]);
+            float pap = tl_la_dotp(p[j], ap[j], ld);
+            if (!(pap > 0))
+                continue;
+            float a = rs[j] / pap;
+            for (int e = 0; e < ld; e++) {
+                xr[j][e] += a * p[j][e];
+                r[j][e] -= a * ap[j][e];
+            }
+            float rn = tl_la_dotp(r[j], r[j], ld);
+            float beta = rn / rs[j];
+            for (int e = 0; e < ld; e++)
+                p[j][e] = r[j][e] + beta * p[j][e];
+            rs[j] = rn;
+            if (rn > CG_EPS)
+                live[still++] = j;
+        }
+        na = still;
+    }
+}
+
+/* Exact solve by Cholesky. scr: ld*ld + ld + 2 max_nnz floats. A failed factorization (only
+ * possible with reg = 0) keeps the previous x. */
+static void chol_row(const half_ctx *c, float *x, const int32_t *idx, const float *w, int64_t n,
+                     float *scr)
+{
+    int k = c->k, ld = c->ld;
+    float *a = scr, *b = a + (size_t)ld * ld, *s = b + ld, *t = s + c->max_nnz;
+    if (n == 0) {
+        memset(x, 0, (size_t)ld * sizeof(float));
+        return;
+    }
+    for (int q = 0; q < k; q++) /* the upper triangle is all the kernels read */
+        memcpy(a + (size_t)q * ld + q / 8 * 8, c->gram + (size_t)q * ld + q / 8 * 8,
+               (size_t)(ld - q / 8 * 8) * sizeof(float));
+    memset(b, 0, (size_t)ld * sizeof(float));
+    for (int64_t j = 0; j < n; j++) {
+        s[j] = c->alpha * w[j];
+        t[j] = 1.0f + s[j];
+    }
+    tl_la_syrk_rows(c->y, ld, idx, s, t, n, k, a, ld, b);
+    if (tl_la_potrf_upper(a, k, ld) != 0)
+        return;
+    tl_la_potrs_upper(a, k, ld, b);
+    memcpy(x, b, (size_t)k * sizeof(float));
+}
+
+/* Picks the heavy rows of a half (the first of order, which is heaviest first) and builds the
+ * transposed view restricted to them from rt, the transpose of r. */
+int tl__ials_force_sweep;
+/* Floating-point operations per epoch below which training stays on one thread (~10 ms). */
+double tl__ials_small_work = 5e7;
+
+static tl_err heavy_build(const tl_csr *r, const tl_csr *rt, const int32_t *order, int ld,
+                          int64_t fixed_rows, heavy_set *hs)
+{
+    size_t row_bytes = (size_t)ld * sizeof(float);
+    int32_t n = 0, cap = (int32_t)(SWEEP_STATE_BYTES / row_bytes);
+    size_t heavy = HEAVY_BYTES;
+    memset(hs, 0, sizeof(*hs));
+    if (tl__ials_force_sweep) { /* tests: every nonempty row */
+        cap = r->nrows;
+        heavy = 0;
+    } else if ((uint64_t)fixed_rows * row_bytes <= SWEEP_TABLE_BYTES || fixed_rows <= r->nrows) {
+        /* A small fixed side stays in cache. A fixed side smaller than the solved side is the
+         * items (users solved): the rows a user gathers are popular, hence cached, items,
+         * while that user's heavy peers are many and cold, so scattering would lose. */
+        return TL_OK;
+    }
+    while (n < r->nrows && n < cap &&
+           (uint64_t)(r->indptr[order[n] + 1] - r->indptr[order[n]]) * row_bytes > heavy)
+        n++;
+    if (n == 0)
+        return TL_OK;
+    int32_t *loc = malloc((size_t)r->nrows * sizeof(*loc));
+    tl_csr *t = &hs->t;
+    t->nrows = rt->nrows;
+    t->ncols = n;
+    t->indptr = calloc((size_t)rt->nrows + 1, sizeof(*t->indptr));
+    if (!loc || !t->indptr) {
+        free(loc);
+        return TL_ENOMEM;
+    }
+    for (int32_t i = 0; i < r->nrows; i++)
+        loc[i] = -1;
+    for (int32_t h = 0; h < n; h++)
+        loc[order[h]] = h;
+    for (int32_t u = 0; u < rt->nrows; u++) {
+        int64_t c = 0;
+        for (int64_t q = rt->indptr[u]; q < rt->indptr[u + 1]; q++)
+            c += loc[rt->indices[q]] >= 0;
+        t->indptr[u + 1] = t->indptr[u] + c;
+    }
+    t->nnz = t->indptr[rt->nrows];
+    t->indices = malloc((size_t)(t->nnz ? t->nnz : 1) * sizeof(*t->indices));
+    t->data = malloc((size_t)(t->nnz ? t->nnz : 1) * sizeof(*t->data));
+    if (!t->indices || !t->data) {
+        free(loc);
+        return TL_ENOMEM;
+    }
+    for (int32_t u = 0; u < rt->nrows; u++) {
+        int64_t o = t->indptr[u];
+        for (int64_t q = rt->indptr[u]; q < rt->indptr[u + 1]; q++)
+            if (loc[rt->indices[q]] >= 0) {
+                t->indices[o] = loc[rt->indices[q]];
+                t->data[o++] = rt->data[q];
+            }
+    }
+    free(loc);
+    int64_t u = 0;
+    for (int s = 0; s <= SWEEP_PARTS; s++) {
+        int64_t goal = t->nnz * s / SWEEP_PARTS;
+        while (u < rt->nrows && t->indptr[u] < goal)
+            u++;
+        hs->part[s] = s == SWEEP_PARTS ? rt->nrows : u;
+    }
+    hs->n = n;
+    return TL_OK;
+}
+
+static void heavy_release(heavy_set *hs)
+{
+    tl_csr_release(&hs->t);
+    memset(hs, 0, sizeof(*hs));
+}
+
+static void heavy_ws_release(heavy_ws *ws)
+{
+    tl_la_free(ws->xh);
+    tl_la_free(ws->r);
+    tl_la_free(ws->p);
+    tl_la_free(ws->ap);
+    tl_la_free(ws->parts);
+    free(ws->rs);
+    free(ws->active);
+    memset(ws, 0, sizeof(*ws));
+}
+
+static tl_err heavy_ws_init(heavy_ws *ws, int32_t nmax, int ld)
+{
+    memset(ws, 0, sizeof(*ws));
+    if (nmax == 0)
+        return TL_OK;
+    size_t sz = (size_t)nmax * ld;
+    ws->nmax = nmax;
+    ws->xh = tl_la_alloc(sz);
+    ws->r = tl_la_alloc(sz);
+    ws->p = tl_la_alloc(sz);
+    ws->ap = tl_la_alloc(sz);
+    ws->parts = tl_la_alloc(SWEEP_PARTS * sz);
+    ws->rs = malloc((size_t)nmax * sizeof(*ws->rs));
+    ws->active = malloc((size_t)nmax);
+    if (!ws->xh || !ws->r || !ws->p || !ws->ap || !ws->parts || !ws->rs || !ws->active) {
+        heavy_ws_release(ws);
+        return TL_ENOMEM;
+    }
+    return TL_OK;
+}
+
+/* out[h] += sum over the heavy row h's nonzeros of (a0 + a1 w + b1 w (y.v[h])) y, for the
+ * active rows: one streaming pass over the fixed side, partial sums per partition. */
+static void sweep(const half_ctx *c, const float *v, const uint8_t *active, float a0, float a1,
+                  float b1, float *out)
+{
+    const heavy_set *hs = c->heavy;
+    int ld = c->ld;
+    size_t sz = (size_t)hs->n * ld;
+    float *parts = c->ws->parts;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
+    for (int s = 0; s < SWEEP_PARTS; s++) {
+        float *acc = parts + (size_t)s * sz;
+        memset(acc, 0, sz * sizeof(float));
+        for (int64_t u = hs->part[s]; u < hs->part[s + 1]; u++) {
+            int64_t p0 = hs->t.indptr[u], n = hs->t.indptr[u + 1] - p0;
+            if (n)
+                tl_la_scatter_axpy(c->y + (size_t)u * ld, ld, hs->t.indices + p0, hs->t.data + p0,
+                                   n, active, a0, a1, b1, v, acc);
+        }
+    }
+#pragma omp parallel for schedule(static) num_threads(c->threads)
+    for (int32_t h = 0; h < hs->n; h++)
+        for (int s = 0; s < SWEEP_PARTS; s++)
+            tl_la_axpy(1.0f, parts + (size_t)s * sz + (size_t)h * ld, out + (size_t)h * ld, ld);
+}
+
+/* cg_group for all heavy rows at once; the dense G p products become one GEMM. */
+static void cg_heavy(const half_ctx *c, float *x)
+{
+    const heavy_set *hs = c->heavy;
+    heavy_ws *ws = c->ws;
+    int ld = c->ld;
+    int32_t n = hs->n;
+    size_t row = (size_t)ld * sizeof(float);
+#pragma omp parallel for schedule(static) num_threads(c->threads)
+    for (int32_t h = 0; h < n; h++)
+        memcpy(ws->xh + (size_t)h * ld, x + (size_t)c->order[h] * ld, row);
+    /* r = b - A x: -x G (G is symmetric), then the nonzeros' part */
+    tl_la_gemm_nt(n, ld, ld, ws->xh, ld, c->gram, ld, ws->r, ld, c->threads);
+    for (size_t q = 0; q < (size_t)n * ld; q++)
+        ws->r[q] = -ws->r[q];
+    sweep(c, ws->xh, NULL, 1.0f, c->alpha, -c->alpha, ws->r);
+    int live = 0;
+#pragma omp parallel for schedule(static) num_threads(c->threads) reduction(+ : live)
+    for (int32_t h = 0; h < n; h++) {
+        memcpy(ws->p + (size_t)h * ld, ws->r + (size_t)h * ld, row);
+        ws->rs[h] = tl_la_dotp(ws->r + (size_t)h * ld, ws->r + (size_t)h * ld, ld);
+        ws->active[h] = ws->rs[h] > CG_EPS;
+        live += ws->active[h];
+    }
+    for (int s = 0; s < c->cg_steps && live > 0; s++) {
+        tl_la_gemm_nt(n, ld, ld, ws->p, ld, c->gram, ld, ws->ap, ld, c->threads);
+        sweep(c, ws->p, ws->active, 0.0f, 0.0f, c->alpha, ws->ap);
+        live = 0;
+#pragma omp parallel for schedule(static) num_threads(c->threads) reduction(+ : live)
+        for (int32_t h = 0; h < n; h++) {
+            if (!ws->active[h])
+                continue;
+            float *xh = ws->xh + (size_t)h * ld, *r = ws->r + (size_t)h * ld;
+            float *p = ws->p + (size_t)h * ld, *ap = ws->ap + (size_t)h * ld;
+            float pap = tl_la_dotp(p, ap, ld);
+            if (!(pap > 0)) {
+                ws->active[h] = 0;
+                continue;
+            }
+            float a = ws->rs[h] / pap;
+            for (int q = 0; q < ld; q++) {
+                xh[q] += a * p[q];
+                r[q] -= a * ap[q];
+            }
+            float rn = tl_la_dotp(r, r, ld);
+            float beta = rn / ws->rs[h];
+            for (int q = 0; q < ld; q++)
+                p[q] = r[q] + beta * p[q];
+            ws->rs[h] = rn;
+            ws->active[h] = rn > CG_EPS;
+            live += ws->active[h];
+        }
+    }
+#pragma omp parallel for schedule(static) num_threads(c->threads)
+    for (int32_t h = 0; h < n; h++)
+        memcpy(x + (size_t)c->order[h] * ld, ws->xh + (size_t)h * ld, row);
+}
+
+/* Solves every row of c->r into x (nrows x ld), in parallel, heaviest rows first. */
+static tl_err solve_half(const half_ctx *c, float *x)
+{
+    int failed = 0;
+    int32_t first = 0;
+    if (c->solver == SOLVER_CG && c->heavy && c->heavy->n > 0) {
+        cg_heavy(c, x);
+        first = c->heavy->n;
+    }
+    size_t nscr = c->solver == SOLVER_CG ? 3 * (size_t)TL_LA_SYMV_MULTI * c->ld
+                                         : (size_t)c->ld * c->ld + c->ld + 2 * (size_t)c->max_nnz;
+    /* CG takes the rows (heaviest first) in groups; the groups are fixed by position, and a
+     * row's result does not depend on its group, so threads change nothing. */
+    int group = c->solver == SOLVER_CG ? TL_LA_SYMV_MULTI : 1;
+    int32_t ngroups = (c->r->nrows - first + group - 1) / group;
+    int chunk = ROW_CHUNK / group;
+#pragma omp parallel num_threads(c->threads)
+    {
+        float *scr = tl_la_alloc(nscr); /* once per thread; the row loop never allocates */
+        if (!scr) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, chunk)
+        for (int32_t gi = 0; gi < ngroups; gi++) {
+            if (!scr)
+                continue;
+            int32_t o = first + gi * group;
+            int nr = c->r->nrows - o < group ? c->r->nrows - o : group;
+            if (c->solver == SOLVER_CG) {
+                cg_group(c, x, c->order + o, nr, scr);
+            } else {
+                int32_t row = c->order[o];
+                int64_t p0 = c->r->indptr[row], n = c->r->indptr[row + 1] - p0;
+                chol_row(c, x + (size_t)row * c->ld, c->r->indices + p0, c->r->data + p0, n, scr);
+            }
+        }
+        tl_la_free(scr);
+    }
+    return failed ? TL_ENOMEM : TL_OK;
+}
+
+/* gram = y^T y (ld x ld, through BLAS, outside any parallel region) + reg on the diagonal. */
+static tl_err regularized_gram(const float *y, int32_t n, int k, int ld, float reg, int threads,
+                               float *gram)
+{
+    if (tl_la_gram(y, n, ld, ld, gram, ld, threads) != 0)
+        return TL_ENOMEM;
+    for (int q = 0; q < k; q++)
+        gram[(size_t)q * ld + q] += reg;
+    return TL_OK;
+}
+
+static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
+{
+    tl_err rc = TL_ENOMEM;
+    int k = (int)tl_params_num(&m->params, "factors");
+    int iters = (int)tl_params_num(&m->params, "iterations");
+    float reg = (float)tl_params_num(&m->params, "reg");
+    const char *solver = tl_params_str(&m->params, "solver");
+    int threads = (int)tl_params_num(&m->params, "threads");
+    half_ctx c = {
+        .k = k,
+        .ld = tl_la_pad(k),
+        .cg_steps = (int)tl_params_num(&m->params, "cg_steps"),
+        .threads = threads > 0 ? threads : omp_get_max_threads(),
+        .alpha = (float)tl_params_num(&m->params, "alpha"),
+    };
+    uint64_t seed = (uint64_t)tl_params_num(&m->params, "seed");
+    int32_t *order_u = NULL, *order_i = NULL;
+    int64_t max_u = 0, max_i = 0;
+    float *gram = NULL;
+    ials_state *st = NULL;
+    heavy_set heavy_i = {0}, heavy_u = {0};
+    heavy_ws ws = {0};
+
+    if (strcmp(solver, "cg") == 0) {
+        c.solver = SOLVER_CG;
+    } else if (strcmp(solver, "cholesky") == 0) {
+        c.solver = SOLVER_CHOLESKY;
+    } else {
+        tl_diag_set(diag, NULL, 0, "solver", "'%s' is not cg or cholesky", solver);
+        rc = TL_EINVAL;
+        goto out;
+    }
+    if (d->ui.nrows != m->n_users || d->ui.ncols != m->n_items || d->iu.nrows != m->n_items) {
+        tl_diag_set(diag, NULL, 0, NULL, "the data's matrices do not match its id maps");
+        rc = TL_EINVAL;
+        goto out;
+    }
+    int ld = c.ld;
+    if (!(st = calloc(1, sizeof(*st))))
+        goto out;
+    st->k = k;
+    st->ld = ld;
+    st->n_users = m->n_users;
+    st->n_items = m->n_items;
+    st->owned = 1;
+    st->user = tl_la_alloc((size_t)m->n_users * ld);
+    st->item = tl_la_alloc((size_t)m->n_items * ld);
+    st->yty = tl_la_alloc((size_t)k * k);
+    st->epochs = calloc((size_t)iters + 1, sizeof(*st->epochs));
+    gram = tl_la_alloc((size_t)ld * ld);
+    if (!st->user || !st->item || !st->yty || !st->epochs || !gram)
+        goto out;
+    if ((rc = heavy_first(&d->ui, &order_u, &max_u)) != TL_OK ||
+        (rc = heavy_first(&d->iu, &order_i, &max_i)) != TL_OK)
+        goto out;
+    /* A small problem runs on one thread: an epoch would last less than a few scheduler
+     * time slices, and on a busy machine each barrier can wait for a descheduled thread. */
+    double work = (double)d->ui.nnz * ld * 16 + ((double)m->n_users + m->n_items) * ld * ld * 4;
+    if (work < tl__ials_small_work)
+        c.threads = 1;
+    if (c.solver == SOLVER_CG &&
+        ((rc = heavy_build(&d->iu, &d->ui, order_i, ld, m->n_users, &heavy_i)) != TL_OK ||
+         (rc = heavy_build(&d->ui, &d->iu, order_u, ld, m->n_items, &heavy_u)) != TL_OK ||
+         (rc = heavy_ws_init(&ws, heavy_i.n > heavy_u.n ? heavy_i.n : heavy_u.n, ld)) != TL_OK))
+        goto out;
+    c.ws = &ws;
+    init_factors(st->user, m->n_users, k, ld, seed, 0, c.threads);
+    init_factors(st->item, m->n_items, k, ld, seed, 1, c.threads);
+
+    for (int it = 0; it < iters; it++) {
+        tl_ials_epoch *e = &st->epochs[it];
+        double t0 = tl_now(), c0 = cpu_now();
+        /* Items from users, then users from items: the final user factors are the exact
+         * (Cholesky) or near (CG) solutions for the final item factors. */
+        if ((rc = regularized_gram(st->user, m->n_users, k, ld, reg, c.threads, gram)) != TL_OK)
+            goto out;
+        c.y = st->user;
+        c.gram = gram;
+        c.r = &d->iu;
+        c.order = order_i;
+        c.max_nnz = max_i;
+        c.heavy = &heavy_i;
+        if ((rc = solve_half(&c, st->item)) != TL_OK)
+            goto out;
+        double t1 = tl_now();
+        if ((rc = regularized_gram(st->item, m->n_items, k, ld, reg, c.threads, gram)) != TL_OK)
+            goto out;
+        c.y = st->item;
+        c.r = &d->ui;
+        c.order = order_u;
+        c.max_nnz = max_u;
+        c.heavy = &heavy_u;
+        if ((rc = solve_half(&c, st->user)) != TL_OK)
+            goto out;
+        e->seconds = tl_now() - t0;
+        e->item_seconds = t1 - t0;
+        e->user_seconds = e->seconds - e->item_seconds;
+        e->cpu_seconds = cpu_now() - c0;
+        st->n_epochs = it + 1;
+    }
+    if (tl_la_gram(st->item, m->n_items, k, ld, st->yty, k, c.threads) != 0) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    m->state = st;
+    st = NULL;
+    rc = TL_OK;
+out:
+    heavy_release(&heavy_i);
+    heavy_release(&heavy_u);
+    heavy_ws_release(&ws);
+    state_free(st);
+    tl_la_free(gram);
+    free(order_u);
+    free(order_i);
+    return rc;
+}
+
+static size_t fold_scratch(const ials_state *st)
+{
+    return (size_t)st->ld * st->ld + (size_t)st->ld;
+}
+
+static size_t scratch_floats(const tl_model *m)
+{
+    const ials_state *st = m->state;
+    return st ? fold_scratch(st) + st->ld : 0;
+}
+
+/* Builds and factors A = YtY + reg I + sum_j alpha w_j y_j y_j^T (upper, in a: ld x ld) and
+ * b = sum_j (1 + alpha w_j) y_j (in b: ld) for a history. Returns 0, or -1 when A is not
+ * positive definite (reg = 0 and too little data). */
+static int fold_factor(const ials_state *st, float alpha, float reg, const int32_t *items,
+                       const float *w, int32_t n, float *a, float *b)
+{
+    int k = st->k, ld = st->ld;
+    int32_t ix[FOLD_BLOCK];
+    float s[FOLD_BLOCK], t[FOLD_BLOCK];
+    for (int q = 0; q < k; q++) {
+        memset(a + (size_t)q * ld, 0, (size_t)ld * sizeof(float));
+        memcpy(a + (size_t)q * ld + q, st->yty + (size_t)q * k + q,
+               (size_t)(k - q) * sizeof(float));
+        a[(size_t)q * ld + q] += reg;
+    }
+    memset(b, 0, (size_t)ld * sizeof(float));
+    for (int32_t j0 = 0; j0 < n;) {
+        int nb = 0;
+        for (; j0 < n && nb < FOLD_BLOCK; j0++) {
+            if (items[j0] < 0 || items[j0] >= st->n_items)
+                continue;
+            ix[nb] = items[j0];
+            s[nb] = alpha * (w ? w[j0] : 1.0f);
+            t[nb] = 1.0f + s[nb];
+            nb++;
+        }
+        tl_la_syrk_rows(st->item, ld, ix, s, t, nb, k, a, ld, b);
+    }
+    return tl_la_potrf_upper(a, k, ld);
+}
+
+/* Fold-in into out (ld floats, padding zeroed) with scratch of fold_scratch() floats. */
+static void fold_in(const ials_state *st, float alpha, float reg, const int32_t *items,
+                    const float *w, int32_t n, float *out, float *scr)
+{
+    float *a = scr, *b = a + (size_t)st->ld * st->ld;
+    memset(out, 0, (size_t)st->ld * sizeof(float));
+    if (n <= 0 || fold_factor(st, alpha, reg, items, w, n, a, b) != 0)
+        return;
+    tl_la_potrs_upper(a, st->k, st->ld, b);
+    memcpy(out, b, (size_t)st->k * sizeof(float));
+}
+
+static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
+                  float *scores, float *scratch)
+{
+    const ials_state *st = m->state;
+    const float *vec;
+    if (uidx >= 0 && uidx < st->n_users && !tl_params_num(&m->params, "fold_in")) {
+        vec = st->user + (size_t)uidx * st->ld;
+    } else {
+        float *v = scratch + fold_scratch(st);
+        fold_in(st, (float)tl_params_num(&m->params, "alpha"),
+                (float)tl_params_num(&m->params, "reg"), items, w, n, v, scratch);
+        vec = v;
+    }
+    tl_la_gemv_rows(st->item, st->n_items, st->k, st->ld, vec, scores);
+}
+
+static void score_block(const tl_model *m, const tl_csr *ui, int users_match, const int32_t *rows,
+                        int32_t n_rows, float *out)
+{
+    const ials_state *st = m->state;
+    int ld = st->ld;
+    int use_stored = users_match && !tl_params_num(&m->params, "fold_in");
+    float alpha = (float)tl_params_num(&m->params, "alpha");
+    float reg = (float)tl_params_num(&m->params, "reg");
+    float *vecs = tl_la_alloc((size_t)n_rows * ld);
+    int need_fold = 0, failed = 0;
+    /* Called from inside a parallel region (a caller that scores small tiles per thread and
+     * selects while the scores are in cache): stay on this thread, and call BLAS directly,
+     * which the caller has made single-threaded (tl_la_blas_single_begin). */
+    int nested = omp_in_parallel();
+    if (!vecs) /* no way to report it: score nothing rather than garbage */
+        goto fail;
+    for (int32_t r = 0; r < n_rows; r++) {
+        if (use_stored && rows[r] < st->n_users)
+            memcpy(vecs + (size_t)r * ld, st->user + (size_t)rows[r] * ld,
+                   (size_t)ld * sizeof(float));
+        else
+            need_fold = 1;
+    }
+    if (need_fold) {
+#pragma omp parallel if (!nested)
+        {
+            float *scr = tl_la_alloc(fold_scratch(st));
+            if (!scr) {
+#pragma omp atomic write
+                failed = 1;
+            }
+#pragma omp for schedule(dynamic, 4)
+            for (int32_t r = 0; r < n_rows; r++) {
+                int32_t row = rows[r];
+                if (!scr || (use_stored && row < st->n_users))
+                    continue;
+                int64_t p0 = ui->indptr[row];
+                fold_in(st, alpha, reg, ui->indices + p0, ui->data + p0,
+                        (int32_t)(ui->indptr[row + 1] - p0), vecs + (size_t)r * ld, scr);
+            }
+            tl_la_free(scr);
+        }
+        if (failed)
+            goto fail;
+    }
+    if (n_rows > 0 && st->n_items > 0 && nested)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_rows, st->n_items, st->k, 1.0f, vecs,
+                    ld, st->item, ld, 0.0f, out, st->n_items);
+    else if (n_rows > 0 && st->n_items > 0)
+        tl_la_gemm_nt(n_rows, st->n_items, st->k, vecs, ld, st->item, ld, out, st->n_items, 0);
+    tl_la_free(vecs);
+    return;
+fail:
+    tl_la_free(vecs);
+    for (size_t i = 0; i < (size_t)n_rows * (size_t)st->n_items; i++)
+        out[i] = -INFINITY;
+}
+
+static tl_err save(const tl_model *m, tl_mfile_writer *w)
+{
+    const ials_state *st = m->state;
+    tl_err rc;
+    if ((rc = tl_mfile_add(w, "user_factors", TL_MT_F32, st->user,
+                           (uint64_t)st->n_users * st->ld)) != TL_OK ||
+        (rc = tl_mfile_add(w, "item_factors", TL_MT_F32, st->item,
+                           (uint64_t)st->n_items * st->ld)) != TL_OK)
+        return rc;
+    return tl_mfile_add(w, "yty", TL_MT_F32, st->yty, (uint64_t)st->k * st->k);
+}
+
+static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
+{
+    uint64_t nu, ni, ny;
+    const float *u = tl_mfile_get(f, "user_factors", TL_MT_F32, &nu);
+    const float *v = tl_mfile_get(f, "item_factors", TL_MT_F32, &ni);
+    const float *y = tl_mfile_get(f, "yty", TL_MT_F32, &ny);
+    int k = (int)tl_params_num(&m->params, "factors");
+    int ld = tl_la_pad(k);
+    if (!u || !v || !y || ny != (uint64_t)k * k || nu != (uint64_t)m->n_users * ld ||
+        ni != (uint64_t)m->n_items * ld) {
+        tl_diag_set(diag, NULL, 0, NULL,
+                    "ials sections missing or not sized for %d factors, %d users, %d items", k,
+                    (int)m->n_users, (int)m->n_items);
+        return TL_ECORRUPT;
+    }
+    ials_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return TL_ENOMEM;
+    st->k = k;
+    st->ld = ld;
+    st->n_users = m->n_users;
+    st->n_items = m->n_items;
+    st->user = (float *)u; /* zero-copy: the mapping outlives the state (m->file) */
+    st->item = (float *)v;
+    st->yty = (float *)y;
+    st->owned = 0;
+    m->state = st;
+    return TL_OK;
+}
+
+static void release(tl_model *m)
+{
+    state_free(m->state);
+    m->state = NULL;
+}
+
+/* Contribution of history entry j to the folded-in score of item i: the fold-in vector is
+ * x = A^-1 b with b = sum_j c_j y_j, so y_i.x = sum_j c_j (y_i^T A^-1 y_j) exactly; one extra
+ * solve gives z = A^-1 y_i, then each entry costs a dot product. Only positive contributions
+ * are reasons; entries outside the model are skipped. For a known user scored by the stored
+ * vector, this decomposes the fold-in of the given history (the same vector when the history
+ * is the training one and the solver is cholesky; close to it with cg). */
+static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
+                   int32_t item, int32_t *why, float *contrib, int max)
+{
+    const ials_state *st = m->state;
+    (void)uidx;
+    if (!st || item < 0 || item >= st->n_items || n <= 0 || max <= 0)
+        return 0;
+    float alpha = (float)tl_params_num(&m->params, "alpha");
+    float reg = (float)tl_params_num(&m->params, "reg");
+    int ld = st->ld, got = 0;
+    float *scr = tl_la_alloc(fold_scratch(st) + ld);
+    float *con = malloc((size_t)n * sizeof(float));
+    if (!scr || !con)
+        goto out;
+    float *a = scr, *b = a + (size_t)ld * ld, *z = b + ld;
+    if (fold_factor(st, alpha, reg, items, w, n, a, b) != 0)
+        goto out;
+    memcpy(z, st->item + (size_t)item * ld, (size_t)ld * sizeof(float));
+    tl_la_potrs_upper(a, st->k, ld, z);
+    for (int32_t j = 0; j < n; j++) {
+        con[j] = -INFINITY;
+        if (items[j] >= 0 && items[j] < st->n_items)
+            con[j] = (1.0f + alpha * (w ? w[j] : 1.0f)) *
+                     tl_la_dotp(z, st->item + (size_t)items[j] * ld, ld);
+    }
+    /* max is small (a few reasons): repeated selection beats sorting n entries. */
+    while (got < max) {
+        int32_t best = -1;
+        for (int32_t j = 0; j < n; j++)
+            if (con[j] > 0 && (best < 0 || con[j] > con[best]))
+                best = j;
+        if (best < 0)
+            break;
+        why[got] = best;
+        contrib[got] = con[best];
+        con[best] = -INFINITY;
+        got++;
+    }
+out:
+    tl_la_free(scr);
+    free(con);
+    return got;
+}
+
+tl_err tl_ials_view_get(const tl_model *m, tl_ials_view *out)
+{
+    const ials_state *st = state_of(m);
+    if (!st)
+        return TL_EINVAL;
+    out->n_users = st->n_users;
+    out->n_items = st->n_items;
+    out->factors = st->k;
+    out->ld = st->ld;
+    out->user_factors = st->user;
+    out->item_factors = st->item;
+    out->yty = st->yty;
+    return TL_OK;
+}
+
+tl_err tl_ials_fold_in(const tl_model *m, const int32_t *items, const float *w, int32_t n,
+                       float *out_vec)
+{
+    const ials_state *st = state_of(m);
+    if (!st)
+        return TL_EINVAL;
+    float *scr = tl_la_alloc(fold_scratch(st) + st->ld);
+    if (!scr)
+        return TL_ENOMEM;
+    float *v = scr + fold_scratch(st);
+    fold_in(st, (float)tl_params_num(&m->params, "alpha"), (float)tl_params_num(&m->params, "reg"),
+            items, w, n, v, scr);
+    memcpy(out_vec, v, (size_t)st->k * sizeof(float));
+    tl_la_free(scr);
+    return TL_OK;
+}
+
+tl_err tl_ials_loss(const tl_model *m, const tl_csr *ui, double *out)
+{
+    const ials_state *st = state_of(m);
+    if (!st || ui->nrows != st->n_users || ui->ncols != st->n_items)
+        return TL_EINVAL;
+    int k = st->k, ld = st->ld;
+    double alpha = tl_params_num(&m->params, "alpha"), reg = tl_params_num(&m->params, "reg");
+    double total = 0, norms = 0;
+    /* Dense part for every cell (p = 0, c = 1): sum_u x_u^T YtY x_u; then correct the cells
+     * of ui: c (1 - s)^2 replaces s^2. */
+#pragma omp parallel for schedule(static) reduction(+ : total, norms) if (ui->nnz > 100000)
+    for (int32_t u = 0; u < st->n_users; u++) {
+        const float *x = st->user + (size_t)u * ld;
+        double q = 0, nx = 0;
+        for (int a = 0; a < k; a++) {
+            double ya = 0;
+            for (int b = 0; b < k; b++)
+                ya += (double)st->yty[(size_t)a * k + b] * x[b];
+            q += ya * x[a];
+            nx += (double)x[a] * x[a];
+        }
+        for (int64_t p = ui->indptr[u]; p < ui->indptr[u + 1]; p++) {
+            const float *y = st->item + (size_t)ui->indices[p] * ld;
+            double s = 0;
+            for (int a = 0; a < k; a++)
+                s += (double)x[a] * y[a];
+            double c = 1 + alpha * ui->data[p];
+            q += c * (1 - s) * (1 - s) - s * s;
+        }
+        total += q;
+        norms += nx;
+    }
+    for (int32_t i = 0; i < st->n_items; i++)
+        for (int a = 0; a < k; a++) {
+            double y = st->item[(size_t)i * ld + a];
+            norms += y * y;
+        }
+    *out = total + reg * norms;
+    return TL_OK;
+}
+
+const tl_ials_epoch *tl_ials_epochs(const tl_model *m, int *n)
+{
+    const ials_state *st = state_of(m);
+    if (!st || !st->epochs)
+        return NULL;
+    *n = st->n_epochs;
+    return st->epochs;
+}
+
+const tl_model_ops tl_ials_ops = {
+    .name = "ials",
+    .summary = "implicit ALS matrix factorization (Hu, Koren & Volinsky), CG or Cholesky",
+    .params = params,
+    .n_params = N_PARAMS,
+    .tune_grid = "alpha=1,4,8;reg=10,30,60;factors=64,128",
+    .fit = fit,
+    .scratch_floats = scratch_floats,
+    .score = score,
+    .score_block = score_block,
+    .save = save,
+    .load = load,
+    .release = release,
+    .explain = explain,
+};
