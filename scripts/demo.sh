@@ -26,19 +26,19 @@ fi
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "1/3 generating the demo library (real catalogue, SYNTHETIC patrons and loans)"
+step "1/4 generating the demo library (real catalogue, SYNTHETIC patrons and loans)"
 rm -rf "$DATA"
 "$BIN" synth --library --books "$ROOT/demo/books.csv" --subjects "$ROOT/demo/subjects.tsv" \
     --seed "$SEED" --patrons "$PATRONS" --out "$DATA"
 
-step "2/3 importing into a fresh store: $DB"
+step "2/4 importing into a fresh store: $DB"
 mkdir -p "$(dirname "$DB")"
 rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-journal"
 "$BIN" --db "$DB" import items "$DATA/items.tsv"
 "$BIN" --db "$DB" import users "$DATA/users.tsv"
 "$BIN" --db "$DB" import events "$DATA/events.tsv"
 
-step "3/3 what is in the store"
+step "3/4 what is in the store"
 "$BIN" --db "$DB" stats
 
 step "most borrowed (SYNTHETIC loans over one simulated academic year)"
@@ -51,10 +51,21 @@ awk -F '\t' '
 ' "$DATA/items.tsv" "$DATA/events.tsv" | sort -t "$(printf '\t')" -k1,1nr -k2,2 | head -10 |
     awk -F '\t' '{ printf "  %4d loans  %-7s %s\n", $1, $2, $3 }'
 
-# Later issues add the next steps here: train a model on the store (`tailor train`) and serve
-# recommendations from it. Keep them below this line so that the store above stays the input.
+MODEL=${DB%.db}.tlm
+step "training a model on the store: $MODEL"
+"$BIN" --db "$DB" train --model "${TL_DEMO_MODEL:-ials}" --out "$MODEL"
+
+PATRON=$(awk -F '\t' 'FNR > 1 && $3 == "loan" { n[$1]++ } END { for (u in n) print n[u] "\t" u }' \
+    "$DATA/events.tsv" | sort -k1,1nr -k2,2 | head -1 | cut -f2)
+step "recommendations for patron $PATRON (SYNTHETIC history), with the evidence"
+"$BIN" recommend --model "$MODEL" --user "$PATRON" --n 10
+step "the same patron, only books on the shelf in English"
+"$BIN" recommend --model "$MODEL" --user "$PATRON" --n 5 --filter available --filter language=eng
+
+# Later issues add serving here (the HTTP API and the web page) on top of the model above.
 
 DBABS=$(cd "$(dirname "$DB")" && pwd)/$(basename "$DB")
 printf '\nDemo store: %s\n' "$DBABS"
 printf 'Generated files (synthetic patrons and loans): %s\n' "$DATA"
-printf 'Try: %s --db %s stats\n' "$BIN" "$DB"
+printf 'Model file: %s\n' "$MODEL"
+printf 'Try: %s --db %s stats\n     %s recommend --model %s --user %s --json\n' "$BIN" "$DB" "$BIN" "$MODEL" "$PATRON"

@@ -71,8 +71,11 @@ static tl_err on_item(void *ctx, const tl_store_item_row *r)
     if ((rc = dup_to(&c->title[i], r->title)) != TL_OK ||
         (rc = dup_to(&c->creators[i], r->authors)) != TL_OK ||
         (rc = dup_to(&c->subjects[i], r->subjects)) != TL_OK ||
-        (rc = dup_to(&c->language[i], r->language)) != TL_OK)
+        (rc = dup_to(&c->language[i], r->language)) != TL_OK ||
+        (rc = dup_to(&c->type[i], r->type)) != TL_OK ||
+        (rc = dup_to(&c->format[i], r->format)) != TL_OK)
         return rc;
+    c->available[i] = r->available == TL_ABSENT ? -1 : (int32_t)r->available;
     c->year[i] = r->year == TL_ABSENT ? 0 : (int32_t)r->year;
     c->added[i] = r->added == TL_ABSENT ? 0 : r->added;
     return TL_OK;

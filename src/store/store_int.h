@@ -23,8 +23,8 @@ typedef struct tl_store_item_row {
     int64_t id;
     const char *ext;
     size_t ext_len;
-    const char *title, *authors, *subjects, *language;
-    int64_t year, added; /* TL_ABSENT when unknown */
+    const char *title, *authors, *subjects, *language, *type, *format;
+    int64_t year, added, available; /* TL_ABSENT when unknown */
 } tl_store_item_row;
 
 typedef tl_err (*tl_scan_item_fn)(void *ctx, const tl_store_item_row *r);

@@ -1030,6 +1030,8 @@ tl_err tl_synth_library_generate(const tl_synth_lib_opts *o, tl_synth_library *o
     if ((rc = setup_books(&w)) != TL_OK || (rc = setup_indexes(&w, &authors)) != TL_OK ||
         (rc = setup_patrons(&w)) != TL_OK || (rc = simulate(&w)) != TL_OK)
         goto out;
+    for (int32_t i = 0; i < lib.nbooks; i++)
+        lib.books[i].available = w.avail[i]; /* copies on the shelf when the year ends */
     lib.events = w.ev;
     lib.nevents = w.nev;
     w.ev = NULL;

@@ -43,7 +43,7 @@ static tl_err write_items(const tl_synth_library *lib, const char *dir, tl_diag 
     FILE *f = open_out(dir, "items.tsv", path, sizeof(path), d);
     if (!f)
         return TL_EIO;
-    int ok = fputs("item\ttype\ttitle\tcreators\tsubjects\tyear\tlanguage\tformat\tadded\tcopies\n",
+    int ok = fputs("item\ttype\ttitle\tcreators\tsubjects\tyear\tlanguage\tformat\tadded\tcopies\tavailable\n",
                    f) >= 0;
     for (int32_t i = 0; i < lib->nbooks && ok; i++) {
         const tl_synth_book *b = &lib->books[i];
@@ -51,8 +51,9 @@ static tl_err write_items(const tl_synth_library *lib, const char *dir, tl_diag 
         if (b->year)
             snprintf(year, sizeof(year), "%d", (int)b->year);
         ymd(b->added, date, sizeof(date));
-        ok = fprintf(f, "%s\tbook\t%s\t%s\t%s\t%s\t%s\tprint\t%s\t%d\n", b->id, b->title,
-                     b->creators, b->subjects, year, b->language, date, (int)b->copies) > 0;
+        ok = fprintf(f, "%s\tbook\t%s\t%s\t%s\t%s\t%s\tprint\t%s\t%d\t%d\n", b->id, b->title,
+                     b->creators, b->subjects, year, b->language, date, (int)b->copies,
+                     (int)b->available) > 0;
     }
     return close_out(f, ok, path, d);
 }

@@ -82,6 +82,7 @@ typedef struct tl_synth_book {
     int64_t ratings; /* work_ratings_count: the popularity the simulation follows */
     int64_t added;   /* Unix seconds */
     int32_t copies;
+    int32_t available; /* copies on the shelf at the end of the simulated period */
     int32_t series;   /* index into tl_synth_library.series, -1 = not in a series */
     double series_no; /* number in the series (#2.5 is 2.5) */
     int32_t next;     /* the book numbered series_no + 1 in the same series, or -1 */

@@ -622,8 +622,8 @@ static tl_err sq_scan_items(tl_store *st, tl_scan_item_fn fn, void *ctx)
     sq_store *s = sq(st);
     sqlite3_stmt *q;
     tl_err r = prepare(s,
-                       "SELECT id, ext_id, title, authors, subjects, year, language, added"
-                       " FROM items ORDER BY id",
+                       "SELECT id, ext_id, title, authors, subjects, year, language, added, type,"
+                       " format, available FROM items ORDER BY id",
                        &q);
     if (r != TL_OK)
         return r;
@@ -639,6 +639,9 @@ static tl_err sq_scan_items(tl_store *st, tl_scan_item_fn fn, void *ctx)
             .year = col_opt(q, 5),
             .language = (const char *)sqlite3_column_text(q, 6),
             .added = col_opt(q, 7),
+            .type = (const char *)sqlite3_column_text(q, 8),
+            .format = (const char *)sqlite3_column_text(q, 9),
+            .available = col_opt(q, 10),
         };
         if ((r = fn(ctx, &row)) != TL_OK)
             break;
