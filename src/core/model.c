@@ -3,10 +3,13 @@
 #include "core/model.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/autotune.h"
+#include "core/linalg.h"
 #include "core/models/models.h"
 #include "core/topk.h"
 #include "util/clock.h"
@@ -16,8 +19,6 @@ static const tl_model_ops *const registry[] = {
     &tl_content_ops, &tl_sequence_ops, &tl_hybrid_ops, NULL,
 };
 
-/* Users scored per score_block call: big enough for BLAS, small enough for the cache. */
-#define BLOCK_USERS 512
 
 const tl_model_ops *const *tl_model_all_ops(void)
 {
@@ -41,6 +42,7 @@ tl_err tl_model_new(const char *name, tl_model **out)
     if (!m)
         return TL_ENOMEM;
     m->ops = ops;
+    m->autotune = 1;
     tl_intern_init(&m->users);
     tl_intern_init(&m->items);
     tl_err rc = tl_params_init(&m->params, ops->params, ops->n_params);
@@ -52,11 +54,21 @@ tl_err tl_model_new(const char *name, tl_model **out)
     return TL_OK;
 }
 
+static void release_hist(tl_model *m)
+{
+    if (!m->hist_mapped)
+        tl_csr_release(&m->hist);
+    memset(&m->hist, 0, sizeof(m->hist));
+    m->hist_mapped = 0;
+}
+
 static void release_state(tl_model *m)
 {
     if (m->state && m->ops->release)
         m->ops->release(m);
     m->state = NULL;
+    release_hist(m);
+    tl_catalog_release(&m->cat);
     tl_mfile_close(m->file);
     m->file = NULL;
 }
@@ -74,7 +86,174 @@ void tl_model_free(tl_model *m)
 
 tl_err tl_model_set(tl_model *m, const char *kv, tl_diag *diag)
 {
+    if (strncmp(kv, "autotune=", 9) == 0) {
+        if (strcmp(kv + 9, "0") != 0 && strcmp(kv + 9, "1") != 0) {
+            tl_diag_set(diag, NULL, 0, "autotune", "expected 0 or 1");
+            return TL_EINVAL;
+        }
+        m->autotune = kv[9] == '1';
+        return TL_OK;
+    }
     return tl_params_set_kv(&m->params, kv, diag);
+}
+
+static tl_err copy_strings(char ***dst, char *const *src, int32_t n)
+{
+    if (!src)
+        return TL_OK;
+    for (int32_t i = 0; i < n; i++)
+        if (src[i] && !((*dst)[i] = strdup(src[i])))
+            return TL_ENOMEM;
+    return TL_OK;
+}
+
+static tl_err copy_catalog(tl_catalog *dst, const tl_catalog *src, int32_t n_items)
+{
+    tl_err rc;
+    if (!src->n)
+        return TL_OK;
+    int32_t n = src->n < n_items ? src->n : n_items;
+    if ((rc = tl_catalog_reserve(dst, n_items)) != TL_OK ||
+        (rc = copy_strings(&dst->title, src->title, n)) != TL_OK ||
+        (rc = copy_strings(&dst->creators, src->creators, n)) != TL_OK ||
+        (rc = copy_strings(&dst->subjects, src->subjects, n)) != TL_OK ||
+        (rc = copy_strings(&dst->language, src->language, n)) != TL_OK ||
+        (rc = copy_strings(&dst->type, src->type, n)) != TL_OK ||
+        (rc = copy_strings(&dst->format, src->format, n)) != TL_OK)
+        return rc;
+    if (src->year)
+        memcpy(dst->year, src->year, (size_t)n * sizeof(*dst->year));
+    if (src->available)
+        memcpy(dst->available, src->available, (size_t)n * sizeof(*dst->available));
+    if (src->added)
+        memcpy(dst->added, src->added, (size_t)n * sizeof(*dst->added));
+    return TL_OK;
+}
+
+/* Catalogue text fields travel as n NUL-terminated strings ("" for none) in one section. */
+static const struct {
+    const char *section;
+    size_t offset;
+} cat_text[] = {
+    {"tl.cat.title", offsetof(tl_catalog, title)},
+    {"tl.cat.creators", offsetof(tl_catalog, creators)},
+    {"tl.cat.subjects", offsetof(tl_catalog, subjects)},
+    {"tl.cat.language", offsetof(tl_catalog, language)},
+    {"tl.cat.type", offsetof(tl_catalog, type)},
+    {"tl.cat.format", offsetof(tl_catalog, format)},
+};
+#define N_CAT_TEXT (sizeof(cat_text) / sizeof(cat_text[0]))
+
+static char **cat_field(const tl_catalog *c, size_t k)
+{
+    return *(char ***)((const char *)c + cat_text[k].offset);
+}
+
+static tl_err pack_field(char **field, int32_t n, char **out, size_t *len)
+{
+    size_t total = 0;
+    for (int32_t i = 0; i < n; i++)
+        total += (field[i] ? strlen(field[i]) : 0) + 1;
+    char *b = malloc(total ? total : 1);
+    if (!b)
+        return TL_ENOMEM;
+    size_t off = 0;
+    for (int32_t i = 0; i < n; i++) {
+        size_t l = field[i] ? strlen(field[i]) : 0;
+        if (l)
+            memcpy(b + off, field[i], l);
+        b[off + l] = '\0';
+        off += l + 1;
+    }
+    *out = b;
+    *len = total;
+    return TL_OK;
+}
+
+static tl_err unpack_field(char **field, int32_t n, const char *b, uint64_t len)
+{
+    uint64_t off = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const char *nul = off < len ? memchr(b + off, '\0', (size_t)(len - off)) : NULL;
+        if (!nul)
+            return TL_ECORRUPT;
+        size_t l = (size_t)(nul - (b + off));
+        if (l && !(field[i] = strdup(b + off)))
+            return TL_ENOMEM;
+        off += l + 1;
+    }
+    return off == len ? TL_OK : TL_ECORRUPT;
+}
+
+static tl_err save_shared(const tl_model *m, tl_mfile_writer *w, char **bufs)
+{
+    tl_err rc;
+    const tl_csr *h = &m->hist;
+    if (h->indptr && h->nrows == m->n_users) {
+        if ((rc = tl_mfile_add(w, "tl.hist.indptr", TL_MT_I64, h->indptr, (uint64_t)h->nrows + 1)) ||
+            (rc = tl_mfile_add(w, "tl.hist.indices", TL_MT_I32, h->indices, (uint64_t)h->nnz)) ||
+            (rc = tl_mfile_add(w, "tl.hist.data", TL_MT_F32, h->data, (uint64_t)h->nnz)))
+            return rc;
+    }
+    if (m->cat.n < m->n_items || !m->n_items)
+        return TL_OK;
+    for (size_t k = 0; k < N_CAT_TEXT; k++) {
+        size_t len;
+        if ((rc = pack_field(cat_field(&m->cat, k), m->n_items, &bufs[k], &len)) != TL_OK ||
+            (rc = tl_mfile_add(w, cat_text[k].section, TL_MT_BYTES, bufs[k], len)) != TL_OK)
+            return rc;
+    }
+    if ((rc = tl_mfile_add(w, "tl.cat.year", TL_MT_I32, m->cat.year, (uint64_t)m->n_items)) ||
+        (rc = tl_mfile_add(w, "tl.cat.available", TL_MT_I32, m->cat.available, (uint64_t)m->n_items)))
+        return rc;
+    return tl_mfile_add(w, "tl.cat.added", TL_MT_I64, m->cat.added, (uint64_t)m->n_items);
+}
+
+static tl_err load_shared(tl_model *m, const tl_mfile *f)
+{
+    uint64_t n_ip, n_ix, n_d;
+    const int64_t *ip = tl_mfile_get(f, "tl.hist.indptr", TL_MT_I64, &n_ip);
+    const int32_t *ix = tl_mfile_get(f, "tl.hist.indices", TL_MT_I32, &n_ix);
+    const float *dv = tl_mfile_get(f, "tl.hist.data", TL_MT_F32, &n_d);
+    if (ip) {
+        if (!ix || !dv || n_ip != (uint64_t)m->n_users + 1 || n_ix != n_d || ip[0] != 0 ||
+            (uint64_t)ip[m->n_users] != n_ix)
+            return TL_ECORRUPT;
+        for (int32_t u = 0; u < m->n_users; u++)
+            if (ip[u] > ip[u + 1])
+                return TL_ECORRUPT;
+        for (uint64_t p = 0; p < n_ix; p++)
+            if (ix[p] < 0 || ix[p] >= m->n_items)
+                return TL_ECORRUPT;
+        m->hist.nrows = m->n_users;
+        m->hist.ncols = m->n_items;
+        m->hist.nnz = (int64_t)n_ix;
+        m->hist.indptr = (int64_t *)ip;
+        m->hist.indices = (int32_t *)ix;
+        m->hist.data = (float *)dv;
+        m->hist_mapped = 1;
+    }
+    uint64_t n;
+    const int32_t *year = tl_mfile_get(f, "tl.cat.year", TL_MT_I32, &n);
+    if (!year)
+        return TL_OK;
+    const int32_t *avail = tl_mfile_get(f, "tl.cat.available", TL_MT_I32, &n_d);
+    const int64_t *added = tl_mfile_get(f, "tl.cat.added", TL_MT_I64, &n_ix);
+    if (n != (uint64_t)m->n_items || !avail || n_d != n || !added || n_ix != n)
+        return TL_ECORRUPT;
+    tl_err rc = tl_catalog_reserve(&m->cat, m->n_items);
+    if (rc != TL_OK)
+        return rc;
+    memcpy(m->cat.year, year, (size_t)n * sizeof(*year));
+    memcpy(m->cat.available, avail, (size_t)n * sizeof(*avail));
+    memcpy(m->cat.added, added, (size_t)n * sizeof(*added));
+    for (size_t k = 0; k < N_CAT_TEXT; k++) {
+        uint64_t len;
+        const char *b = tl_mfile_get(f, cat_text[k].section, TL_MT_BYTES, &len);
+        if (!b || (rc = unpack_field(cat_field(&m->cat, k), m->n_items, b, len)) != TL_OK)
+            return b ? rc : TL_ECORRUPT;
+    }
+    return TL_OK;
 }
 
 tl_err tl_model_fit(tl_model *m, const tl_data *d, tl_diag *diag)
@@ -89,7 +268,15 @@ tl_err tl_model_fit(tl_model *m, const tl_data *d, tl_diag *diag)
         return rc;
     m->n_users = d->users.count;
     m->n_items = d->items.count;
+    if ((rc = tl_csr_copy(&d->ui, &m->hist)) != TL_OK ||
+        (rc = copy_catalog(&m->cat, &d->cat, m->n_items)) != TL_OK)
+        return rc;
+    free(m->hist.ts); /* recommend needs what a user has, not when */
+    m->hist.ts = NULL;
     double t0 = tl_now();
+    m->tuned[0] = '\0';
+    if (m->autotune && (rc = tl_autotune(m, d, diag)) != TL_OK)
+        return rc;
     rc = m->ops->fit(m, d, diag);
     m->fit_seconds = tl_now() - t0;
     return rc;
@@ -98,7 +285,7 @@ tl_err tl_model_fit(tl_model *m, const tl_data *d, tl_diag *diag)
 tl_err tl_model_save(const tl_model *m, const char *path, tl_diag *diag)
 {
     tl_mfile_writer *w = NULL;
-    char *params = NULL, *users = NULL, *items = NULL;
+    char *params = NULL, *users = NULL, *items = NULL, *catbufs[N_CAT_TEXT] = {0};
     size_t ulen, ilen;
     int64_t dims[2] = {m->n_users, m->n_items};
     tl_err rc = tl_mfile_writer_new(&w);
@@ -114,10 +301,14 @@ tl_err tl_model_save(const tl_model *m, const char *path, tl_diag *diag)
         (rc = tl_mfile_add(w, "tl.users", TL_MT_BYTES, users, ulen)) ||
         (rc = tl_mfile_add(w, "tl.items", TL_MT_BYTES, items, ilen)))
         goto out;
+    if ((rc = save_shared(m, w, catbufs)) != TL_OK)
+        goto out;
     if (m->ops->save && (rc = m->ops->save(m, w)) != TL_OK)
         goto out;
     rc = tl_mfile_write(w, path, diag);
 out:
+    for (size_t k = 0; k < N_CAT_TEXT; k++)
+        free(catbufs[k]);
     tl_mfile_writer_free(w);
     free(params);
     free(users);
@@ -172,6 +363,10 @@ tl_err tl_model_load(const char *path, tl_model **out, tl_diag *diag)
     params[plen] = '\0';
     if ((rc = tl_params_from_text(&m->params, params, diag)) != TL_OK) {
         rc = TL_ECORRUPT;
+        goto out;
+    }
+    if ((rc = load_shared(m, f)) != TL_OK) {
+        tl_diag_set(diag, path, 0, NULL, "malformed history or catalogue sections");
         goto out;
     }
     m->file = f;
@@ -229,6 +424,34 @@ out:
     return rc;
 }
 
+/* One user's row of ui: score (unless scores already hold it), mask, select, pad with -1. */
+static void recommend_row(const tl_model *m, const tl_csr *ui, int users_match, int32_t row,
+                          int have_scores, float *s, float *scratch, const tl_filter *f, int n,
+                          int32_t *oi, float *os)
+{
+    const int32_t *hist = ui->indices + ui->indptr[row];
+    int64_t nh = ui->indptr[row + 1] - ui->indptr[row];
+    if (!have_scores)
+        m->ops->score(m, users_match ? row : -1, hist, ui->data + ui->indptr[row], (int32_t)nh, s,
+                      scratch);
+    int got = select_top(m, s, hist, nh, f, n, oi, os);
+    for (int k = got; k < n; k++) {
+        oi[k] = -1;
+        os[k] = -INFINITY;
+    }
+}
+
+/* Users per score_block call on one thread: enough rows for an efficient sgemm, and about
+ * four tiles per thread so that the dynamic schedule can balance uneven rows. */
+#define TILE_MAX 256
+#define TILE_MIN 16
+
+static int32_t tile_users(int32_t n_rows, int nthreads)
+{
+    int32_t t = n_rows / (4 * nthreads);
+    return t > TILE_MAX ? TILE_MAX : t < TILE_MIN ? TILE_MIN : t;
+}
+
 tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_match,
                                const int32_t *rows, int32_t n_rows, const tl_filter *f, int n,
                                int32_t *out_items, float *out_scores)
@@ -237,35 +460,55 @@ tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_ma
         return TL_EINVAL;
     int nthreads = omp_get_max_threads();
     size_t ns = m->ops->scratch_floats ? m->ops->scratch_floats(m) : 0;
-    size_t block = m->ops->score_block ? BLOCK_USERS : (size_t)nthreads;
-    float *scores = malloc(block * (size_t)m->n_items * sizeof(float));
-    float *scratch = ns ? malloc((size_t)nthreads * ns * sizeof(float)) : NULL;
+    int batched = m->ops->score_block != NULL;
+    int32_t tile = batched ? tile_users(n_rows, nthreads) : 1;
+    float *scores = malloc((size_t)nthreads * (size_t)tile * (size_t)m->n_items * sizeof(float));
+    float *scratch = ns && !batched ? malloc((size_t)nthreads * ns * sizeof(float)) : NULL;
     float *vals = malloc((size_t)nthreads * (size_t)n * sizeof(float));
     tl_err rc = TL_ENOMEM;
-    if (!scores || (ns && !scratch) || !vals)
+    if (!scores || (ns && !batched && !scratch) || !vals)
         goto out;
-    for (int32_t b0 = 0; b0 < n_rows; b0 += (int32_t)block) {
-        int32_t nb = n_rows - b0 < (int32_t)block ? n_rows - b0 : (int32_t)block;
-        if (m->ops->score_block)
-            m->ops->score_block(m, ui, users_match, rows + b0, nb, scores);
-#pragma omp parallel for schedule(dynamic, 4)
-        for (int32_t r = 0; r < nb; r++) {
+    if (!batched) {
+        /* One parallel region over every row: each thread scores into its own buffer. */
+#pragma omp parallel
+        {
             int t = omp_get_thread_num();
-            int32_t row = rows[b0 + r];
-            const int32_t *hist = ui->indices + ui->indptr[row];
-            int64_t nh = ui->indptr[row + 1] - ui->indptr[row];
-            float *s = scores + (size_t)(m->ops->score_block ? r : t) * (size_t)m->n_items;
-            if (!m->ops->score_block)
-                m->ops->score(m, users_match ? row : -1, hist, ui->data + ui->indptr[row],
-                              (int32_t)nh, s, scratch ? scratch + (size_t)t * ns : NULL);
-            int32_t *oi = out_items + (size_t)(b0 + r) * (size_t)n;
-            float *os = out_scores ? out_scores + (size_t)(b0 + r) * (size_t)n : vals + (size_t)t * (size_t)n;
-            int got = select_top(m, s, hist, nh, f, n, oi, os);
-            for (int k = got; k < n; k++) {
-                oi[k] = -1;
-                os[k] = -INFINITY;
+            float *s = scores + (size_t)t * (size_t)m->n_items;
+            float *sc = scratch ? scratch + (size_t)t * ns : NULL;
+#pragma omp for schedule(dynamic, 16)
+            for (int32_t r = 0; r < n_rows; r++) {
+                float *os = out_scores ? out_scores + (size_t)r * (size_t)n : vals + (size_t)t * (size_t)n;
+                recommend_row(m, ui, users_match, rows[r], 0, s, sc, f, n,
+                              out_items + (size_t)r * (size_t)n, os);
             }
         }
+    } else {
+        /* Each thread scores a tile of users into its own buffer and selects from it at
+         * once, while the scores are still in cache, instead of one block for all threads
+         * written to memory and read back. score_block runs inside the parallel region:
+         * every model's score_block only reads the model, writes its own rows, and keeps
+         * any OpenMP it uses on the calling thread when nested (ials checks
+         * omp_in_parallel; ease and hybrid open plain regions, which nested run with one
+         * thread). BLAS goes single-threaded meanwhile so it does not oversubscribe. */
+        int saved = tl_la_blas_single_begin();
+#pragma omp parallel
+        {
+            int t = omp_get_thread_num();
+            float *s = scores + (size_t)t * (size_t)tile * (size_t)m->n_items;
+            float *ov = vals + (size_t)t * (size_t)n;
+#pragma omp for schedule(dynamic, 1)
+            for (int32_t t0 = 0; t0 < n_rows; t0 += tile) {
+                int32_t nt = n_rows - t0 < tile ? n_rows - t0 : tile;
+                m->ops->score_block(m, ui, users_match, rows + t0, nt, s);
+                for (int32_t r = 0; r < nt; r++) {
+                    size_t at = (size_t)(t0 + r) * (size_t)n;
+                    recommend_row(m, ui, users_match, rows[t0 + r], 1,
+                                  s + (size_t)r * (size_t)m->n_items, NULL, f, n,
+                                  out_items + at, out_scores ? out_scores + at : ov);
+                }
+            }
+        }
+        tl_la_blas_single_end(saved);
     }
     rc = TL_OK;
 out:

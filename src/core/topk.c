@@ -1,7 +1,15 @@
-/* Bounded min-heap top-k: the heap root is the weakest of the best k seen so far. */
+/* Top-k selection. Long rows (the usual case: one user's scores over the catalogue) use a
+ * threshold from block maxima so that only a few hundred candidates reach a quickselect;
+ * short rows and large k use a bounded min-heap. Both give the same answer, without
+ * allocating (the candidate buffer is on the stack). */
 #include "core/topk.h"
 
 #include <math.h>
+#if defined(__AVX2__) || defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+/* ---- bounded min-heap: the root is the weakest of the best k seen so far ---- */
 
 /* a is worse than b: lower score, or equal score and higher index. */
 static inline int worse(float sa, int32_t ia, float sb, int32_t ib)
@@ -45,11 +53,9 @@ static void sift_up(float *v, int32_t *ix, int i)
     }
 }
 
-int tl_topk(const float *scores, int32_t n, int k, int32_t *idx, float *val)
+static int heap_topk(const float *scores, int32_t n, int k, int32_t *idx, float *val)
 {
     int h = 0;
-    if (k <= 0)
-        return 0;
     for (int32_t i = 0; i < n; i++) {
         float s = scores[i];
         if (!(s > -INFINITY)) /* also rejects NaN */
@@ -76,4 +82,237 @@ int tl_topk(const float *scores, int32_t n, int k, int32_t *idx, float *val)
         sift_down(val, idx, end, 0);
     }
     return h;
+}
+
+/* ---- threshold selection ---- */
+
+/* Largest k for the threshold path (bounds the block-maxima array: 2k blocks). */
+#define FAST_MAX_K 256
+/* Candidates kept on the stack; more (heavy ties at the threshold) falls back to the heap. */
+#define FAST_CAP 4096
+
+typedef struct cand {
+    float v;
+    int32_t i;
+} cand;
+
+/* The order of the contract: higher score, then lower index. Indices are unique, so it is
+ * a strict total order on candidates. */
+static inline int better(cand a, cand b)
+{
+    return a.v > b.v || (a.v == b.v && a.i < b.i);
+}
+
+/* c[0..k) = the k best of c[0..n), any order (quickselect, median of three). */
+static void select_best(cand *c, int n, int k)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        cand a = c[lo], b = c[lo + (hi - lo) / 2], d = c[hi], p;
+        if (better(a, b))
+            p = better(b, d) ? b : better(a, d) ? d : a;
+        else
+            p = better(a, d) ? a : better(b, d) ? d : b;
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (better(c[i], p))
+                i++;
+            while (better(p, c[j]))
+                j--;
+            if (i <= j) {
+                cand t = c[i];
+                c[i] = c[j];
+                c[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k - 1 <= j)
+            hi = j;
+        else if (k - 1 >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
+static void sift_worst(cand *c, int n, int r)
+{
+    for (;;) {
+        int l = 2 * r + 1, m = r;
+        if (l < n && better(c[m], c[l]))
+            m = l;
+        if (l + 1 < n && better(c[m], c[l + 1]))
+            m = l + 1;
+        if (m == r)
+            return;
+        cand t = c[r];
+        c[r] = c[m];
+        c[m] = t;
+        r = m;
+    }
+}
+
+/* In-place heap sort of c[0..n), best first: a heap with the worst at the root, whose root
+ * goes to the end each round. */
+static void sort_best(cand *c, int n)
+{
+    for (int i = n / 2 - 1; i >= 0; i--)
+        sift_worst(c, n, i);
+    for (int end = n - 1; end > 0; end--) {
+        cand t = c[0];
+        c[0] = c[end];
+        c[end] = t;
+        sift_worst(c, end, 0);
+    }
+}
+
+/* The k-th largest of v[0..n) (no NaN), by quickselect; v is reordered. */
+static float kth_largest(float *v, int n, int k)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float p = v[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] > p)
+                i++;
+            while (v[j] < p)
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k - 1 <= j)
+            hi = j;
+        else if (k - 1 >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[k - 1];
+}
+
+/* Max of s[i0..i1), ignoring NaN (-INFINITY for none). */
+static float block_max(const float *s, int32_t i0, int32_t i1)
+{
+    float m = -INFINITY;
+    int32_t i = i0;
+#if defined(__AVX2__)
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    for (; i + 8 <= i1; i += 8) /* max_ps returns its second operand when one is NaN */
+        mv = _mm256_max_ps(_mm256_loadu_ps(s + i), mv);
+    float t[8];
+    _mm256_storeu_ps(t, mv);
+    for (int q = 0; q < 8; q++)
+        m = t[q] > m ? t[q] : m;
+#elif defined(__SSE2__)
+    __m128 mv = _mm_set1_ps(-INFINITY);
+    for (; i + 4 <= i1; i += 4)
+        mv = _mm_max_ps(_mm_loadu_ps(s + i), mv);
+    float t[4];
+    _mm_storeu_ps(t, mv);
+    for (int q = 0; q < 4; q++)
+        m = t[q] > m ? t[q] : m;
+#endif
+    for (; i < i1; i++)
+        m = s[i] > m ? s[i] : m;
+    return m;
+}
+
+/* Writes (s[i], i) for every i in [0, n) with s[i] >= t (never NaN) to c, in index
+ * order; returns the count, or -1 when more than FAST_CAP would be needed. */
+static int collect(const float *s, int32_t n, float t, cand *c)
+{
+    int m = 0;
+    int32_t i = 0;
+#if defined(__AVX2__)
+    __m256 tv = _mm256_set1_ps(t);
+    for (; i + 8 <= n; i += 8) {
+        unsigned bits = (unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_loadu_ps(s + i), tv, _CMP_GE_OQ));
+        while (bits) {
+            int q = __builtin_ctz(bits);
+            bits &= bits - 1;
+            if (m == FAST_CAP)
+                return -1;
+            c[m].v = s[i + q];
+            c[m].i = i + q;
+            m++;
+        }
+    }
+#elif defined(__SSE2__)
+    __m128 tv = _mm_set1_ps(t);
+    for (; i + 4 <= n; i += 4) {
+        /* cmpge is an ordered compare: false for NaN */
+        unsigned bits = (unsigned)_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(s + i), tv));
+        while (bits) {
+            int q = __builtin_ctz(bits);
+            bits &= bits - 1;
+            if (m == FAST_CAP)
+                return -1;
+            c[m].v = s[i + q];
+            c[m].i = i + q;
+            m++;
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        if (s[i] >= t) {
+            if (m == FAST_CAP)
+                return -1;
+            c[m].v = s[i];
+            c[m].i = i;
+            m++;
+        }
+    }
+    return m;
+}
+
+/* The k-th largest of 2k block maxima is a score that at least k distinct entries reach,
+ * so only entries at or above it can be in the top k: one vectorized pass for the maxima,
+ * one for the candidates, then quickselect on a few hundred candidates instead of about
+ * k ln(n/k) heap sifts. Returns -1 when the heap should do it instead. */
+static int threshold_topk(const float *s, int32_t n, int k, int32_t *idx, float *val)
+{
+    if (k > FAST_MAX_K || n / 16 < k)
+        return -1;
+    float mx[2 * FAST_MAX_K];
+    int32_t bs = (n + 2 * k - 1) / (2 * k);
+    bs = (bs + 7) / 8 * 8; /* whole vectors per block */
+    int nb = (int)((n + bs - 1) / bs); /* <= 2k */
+    if (nb < k)
+        return -1;
+    for (int b = 0; b < nb; b++) {
+        int32_t i0 = (int32_t)b * bs;
+        mx[b] = block_max(s, i0, n - i0 < bs ? n : i0 + bs);
+    }
+    float t = kth_largest(mx, nb, k);
+    if (!(t > -INFINITY)) /* fewer than k blocks hold a finite score */
+        return -1;
+    cand c[FAST_CAP];
+    int m = collect(s, n, t, c);
+    if (m < 0) /* many ties at the threshold */
+        return -1;
+    if (m > k)
+        select_best(c, m, k);
+    m = m < k ? m : k;
+    sort_best(c, m);
+    for (int j = 0; j < m; j++) {
+        idx[j] = c[j].i;
+        val[j] = c[j].v;
+    }
+    return m;
+}
+
+int tl_topk(const float *scores, int32_t n, int k, int32_t *idx, float *val)
+{
+    if (k <= 0 || n <= 0)
+        return 0;
+    int got = threshold_topk(scores, n, k, idx, val);
+    return got >= 0 ? got : heap_topk(scores, n, k, idx, val);
 }

@@ -1,4 +1,5 @@
-/* Top-k selection with a bounded min-heap: O(n log k), no full sort, no allocation. */
+/* Top-k selection: a threshold from block maxima plus quickselect for long rows, a bounded
+ * min-heap otherwise; O(n) for the usual rows, no allocation, thread-safe. */
 #ifndef TL_CORE_TOPK_H
 #define TL_CORE_TOPK_H
 

@@ -115,6 +115,80 @@ static void test_topk_exhaustive_vs_sort(void **state)
     free(s);
 }
 
+typedef struct ref_pair {
+    float v;
+    int32_t i;
+} ref_pair;
+
+/* The contract's order: higher score first, ties to the lower index. */
+static int ref_cmp(const void *a, const void *b)
+{
+    const ref_pair *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v > y->v ? -1 : 1;
+    return x->i < y->i ? -1 : 1;
+}
+
+/* tl_topk against a full sort on rows built to hit both of its paths (threshold for long
+ * rows and small k, heap otherwise) and their edges: heavy ties at the threshold (more
+ * candidates than its stack buffer), NaN, -INFINITY, +-0, ascending rows, fewer finite
+ * scores than k, k > n, lengths that are not multiples of the vector width. */
+static void test_topk_paths_match_full_sort(void **state)
+{
+    (void)state;
+    enum { MAXN = 20011, CASES = 240 };
+    float *s = malloc(MAXN * sizeof(float));
+    ref_pair *ref = malloc(MAXN * sizeof(ref_pair));
+    int32_t *idx = malloc(MAXN * sizeof(int32_t));
+    float *val = malloc(MAXN * sizeof(float));
+    assert_true(s && ref && idx && val);
+    unsigned x = 777;
+    for (int c = 0; c < CASES; c++) {
+        x = x * 1103515245u + 12345u;
+        int32_t n = (int32_t)((x >> 8) % (c % 2 ? MAXN : 600));
+        x = x * 1103515245u + 12345u;
+        int k = c % 11 == 0 ? 300 + (int)((x >> 8) % 200) : 1 + (int)((x >> 8) % 120);
+        int mode = c % 8;
+        for (int32_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            unsigned r = x >> 8;
+            float v;
+            switch (mode) {
+            case 0: v = (float)(r % 100000) * 0.01f; break;
+            case 1: v = (float)(r % 3); break; /* thousands tie at the threshold */
+            case 2: v = r % 3 == 0 ? -INFINITY : (float)(r % 40); break;
+            case 3: v = r % 4 == 0 ? NAN : (float)((int)(r % 2000) - 1000); break;
+            case 4: v = r % 200 == 0 ? (float)(r % 7) : -INFINITY; break; /* few finite */
+            case 5: v = r & 1 ? 0.0f : -0.0f; break;
+            case 6: v = (float)i; break; /* ascending: the best are all in the last blocks */
+            default: v = r % 50 == 0 ? NAN : (float)(r % 1000) / 7.0f; break;
+            }
+            s[i] = v;
+        }
+        int32_t m = 0;
+        for (int32_t i = 0; i < n; i++)
+            if (s[i] > -INFINITY) {
+                ref[m].v = s[i];
+                ref[m].i = i;
+                m++;
+            }
+        qsort(ref, (size_t)m, sizeof(*ref), ref_cmp);
+        int want = m < k ? (int)m : k;
+        int got = tl_topk(s, n, k, idx, val);
+        assert_int_equal(got, want);
+        for (int j = 0; j < got; j++) {
+            assert_int_equal(idx[j], ref[j].i);
+            assert_memory_equal(&val[j], &ref[j].v, sizeof(float)); /* -0 stays -0 */
+        }
+    }
+    assert_int_equal(tl_topk(s, 0, 5, idx, val), 0);
+    assert_int_equal(tl_topk(s, 10, 0, idx, val), 0);
+    free(s);
+    free(ref);
+    free(idx);
+    free(val);
+}
+
 static void test_mfile_roundtrip_and_corruption(void **state)
 {
     (void)state;
@@ -168,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_csr_long_rows),
         cmocka_unit_test(test_topk),
         cmocka_unit_test(test_topk_exhaustive_vs_sort),
+        cmocka_unit_test(test_topk_paths_match_full_sort),
         cmocka_unit_test(test_mfile_roundtrip_and_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
