@@ -13,6 +13,7 @@
 #define MAX_AXES 4
 #define MAX_VALUES 8
 #define TUNE_SEED 42
+#define MAX_FOLDS 2
 
 typedef struct {
     char name[32];
@@ -114,6 +115,48 @@ out:
     return rc;
 }
 
+/* One validation split: the training view (d's ids and catalogue, its own matrices), the
+ * held-out rows, and the users scored (something held out, something left to learn from). */
+typedef struct {
+    tl_data view;
+    tl_csr test;
+    int32_t *rows;
+    int32_t nrows;
+} fold;
+
+static void fold_release(fold *f)
+{
+    tl_csr_release(&f->view.ui);
+    tl_csr_release(&f->view.iu);
+    tl_csr_release(&f->test);
+    free(f->rows);
+    memset(f, 0, sizeof(*f));
+}
+
+static tl_err make_fold(const tl_data *d, tl_split_mode mode, uint64_t seed, fold *f)
+{
+    f->view = *d;
+    memset(&f->view.ui, 0, sizeof(f->view.ui));
+    memset(&f->view.iu, 0, sizeof(f->view.iu));
+    tl_err rc = tl_holdout_split(d, mode, seed, 0, &f->view.ui, &f->test);
+    if (rc != TL_OK || (rc = tl_csr_transpose(&f->view.ui, &f->view.iu)) != TL_OK)
+        return rc;
+    const tl_csr *tr = &f->view.ui, *te = &f->test;
+    int32_t eligible = 0;
+    for (int32_t u = 0; u < d->ui.nrows; u++)
+        eligible += te->indptr[u + 1] > te->indptr[u] && tr->indptr[u + 1] > tr->indptr[u];
+    int32_t stride = eligible > TL_AUTOTUNE_MAX_USERS
+                         ? (eligible + TL_AUTOTUNE_MAX_USERS - 1) / TL_AUTOTUNE_MAX_USERS
+                         : 1;
+    if (!(f->rows = malloc(((size_t)eligible + 1) * sizeof(*f->rows))))
+        return TL_ENOMEM;
+    for (int32_t u = 0, seen = 0; u < d->ui.nrows; u++)
+        if (te->indptr[u + 1] > te->indptr[u] && tr->indptr[u + 1] > tr->indptr[u])
+            if (seen++ % stride == 0)
+                f->rows[f->nrows++] = u;
+    return TL_OK;
+}
+
 tl_err tl_autotune(tl_model *m, const tl_data *d, tl_diag *diag)
 {
     axis ax[MAX_AXES];
@@ -127,41 +170,41 @@ tl_err tl_autotune(tl_model *m, const tl_data *d, tl_diag *diag)
         if (tl_params_is_set(&m->params, ax[a].name))
             return TL_OK; /* the caller chose: respect it */
 
-    tl_data view = *d; /* shares ids and catalogue; only the matrices are its own */
-    tl_csr test = {0};
-    int32_t *rows = NULL, *recs = NULL;
-    memset(&view.ui, 0, sizeof(view.ui));
-    memset(&view.iu, 0, sizeof(view.iu));
+    fold folds[MAX_FOLDS];
+    memset(folds, 0, sizeof(folds));
+    int32_t *recs = NULL;
     tl_split_mode mode = has_timestamps(&d->ui) ? TL_SPLIT_TEMPORAL : TL_SPLIT_RANDOM;
-    tl_err rc = tl_holdout_split(d, mode, TUNE_SEED, 0, &view.ui, &test);
-    if (rc != TL_OK || (rc = tl_csr_transpose(&view.ui, &view.iu)) != TL_OK)
+    /* A temporal split is the same whatever the seed: one fold. Random splits average two
+     * folds, which halves the chance of picking a setting on the noise of one split. */
+    int nfolds = mode == TL_SPLIT_TEMPORAL ? 1 : MAX_FOLDS;
+    int32_t maxrows = 0;
+    tl_err rc = TL_OK;
+    for (int f = 0; f < nfolds; f++) {
+        if ((rc = make_fold(d, mode, TUNE_SEED + (uint64_t)f, &folds[f])) != TL_OK)
+            goto out;
+        if (folds[f].nrows < 10)
+            goto out; /* too little to learn anything from: keep the defaults */
+        if (folds[f].nrows > maxrows)
+            maxrows = folds[f].nrows;
+    }
+    if (!(recs = malloc((size_t)maxrows * 10 * sizeof(*recs)))) {
+        rc = TL_ENOMEM;
         goto out;
-
-    /* Validation users: something held out and something left to learn from. */
-    int32_t nrows = 0, eligible = 0;
-    for (int32_t u = 0; u < d->ui.nrows; u++)
-        eligible += test.indptr[u + 1] > test.indptr[u] && view.ui.indptr[u + 1] > view.ui.indptr[u];
-    int32_t stride = eligible > TL_AUTOTUNE_MAX_USERS ? (eligible + TL_AUTOTUNE_MAX_USERS - 1) / TL_AUTOTUNE_MAX_USERS : 1;
-    rc = TL_ENOMEM;
-    if (!(rows = malloc(((size_t)eligible + 1) * sizeof(*rows))) ||
-        !(recs = malloc(((size_t)eligible + 1) * 10 * sizeof(*recs))))
-        goto out;
-    for (int32_t u = 0, seen = 0; u < d->ui.nrows; u++)
-        if (test.indptr[u + 1] > test.indptr[u] && view.ui.indptr[u + 1] > view.ui.indptr[u])
-            if (seen++ % stride == 0)
-                rows[nrows++] = u;
-    rc = TL_OK;
-    if (nrows < 10)
-        goto out; /* too little to learn anything from: keep the defaults */
+    }
 
     int pick[MAX_AXES] = {0}, best[MAX_AXES] = {0}, points = 0, total = 1;
     for (int a = 0; a < na; a++)
         total *= ax[a].n;
     double best_score = -1, t0 = tl_now();
     for (;;) {
-        double s;
-        if ((rc = score_point(m, ax, na, pick, &view, &test, rows, nrows, recs, &s, diag)))
-            goto out;
+        double s = 0;
+        for (int f = 0; f < nfolds; f++) {
+            double sf;
+            if ((rc = score_point(m, ax, na, pick, &folds[f].view, &folds[f].test, folds[f].rows,
+                                  folds[f].nrows, recs, &sf, diag)))
+                goto out;
+            s += sf / nfolds;
+        }
         points++;
         double projected = (tl_now() - t0) * total / points;
         if (points == 1 && projected > TL_AUTOTUNE_BUDGET_S) {
@@ -190,13 +233,11 @@ tl_err tl_autotune(tl_model *m, const tl_data *d, tl_diag *diag)
             off = sizeof(m->tuned) - 1;
     }
     snprintf(m->tuned + off, sizeof(m->tuned) - off,
-             "(best validation nDCG@10 %.4f of %d settings, %s split of train, %d users)",
-             best_score, points, tl_holdout_mode_name(mode), nrows);
+             "(best validation nDCG@10 %.4f of %d settings, %s split of train x%d, %d users)",
+             best_score, points, tl_holdout_mode_name(mode), nfolds, folds[0].nrows);
 out:
-    tl_csr_release(&view.ui);
-    tl_csr_release(&view.iu);
-    tl_csr_release(&test);
-    free(rows);
+    for (int f = 0; f < MAX_FOLDS; f++)
+        fold_release(&folds[f]);
     free(recs);
     return rc;
 }

@@ -18,7 +18,7 @@
 /* Runs when m->ops->tune_grid is set, no grid parameter was set by the caller and d is small
  * enough; otherwise does nothing. Sets the chosen values in m->params (not marked as set by
  * the caller) and describes the choice in m->tuned. The split is temporal when d has
- * timestamps, else random (seed 42); users need at least 2 positives to give one away.
+ * timestamps (one fold), else random (two folds, seeds 42 and 43, scores averaged).
  * Errors: TL_ENOMEM, or a member fit's error. */
 tl_err tl_autotune(tl_model *m, const tl_data *d, tl_diag *diag);
 

@@ -957,7 +957,7 @@ const tl_model_ops tl_ials_ops = {
     .summary = "implicit ALS matrix factorization (Hu, Koren & Volinsky), CG or Cholesky",
     .params = params,
     .n_params = N_PARAMS,
-    .tune_grid = "alpha=1,4,8;reg=10,30,60;factors=64,128",
+    .tune_grid = "alpha=0.5,2,8;reg=1,10,50,150;factors=64,128", /* REFERENCE.md's wider grid */
     .fit = fit,
     .scratch_floats = scratch_floats,
     .score = score,
