@@ -26,7 +26,7 @@ echo "== all-users top-100 (138,000 users, 64 factors)"
 echo
 echo "== ease: 20,000-item catalogue"
 "$BUILD/bench_ease" fit
-if [ -d ../shared/data ]; then
+if [ "${TL_BENCH_QUALITY:-1}" = 1 ] && [ -d ../shared/data ]; then
   echo
   echo "== quality (PROTOCOL.md, seed 42)"
   ./scripts/quality.sh -b "$BUILD/tailor"
