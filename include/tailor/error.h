@@ -44,8 +44,8 @@ typedef struct tl_diag {
 } tl_diag;
 
 /* Fills d (when not NULL); a NULL file/field leaves that part empty. */
-TL_API void tl_diag_set(tl_diag *d, const char *file, long line, const char *field,
-                        const char *fmt, ...) TL_PRINTF(5, 6);
+TL_API void tl_diag_set(tl_diag *d, const char *file, long line, const char *field, const char *fmt,
+                        ...) TL_PRINTF(5, 6);
 TL_API void tl_diag_clear(tl_diag *d);
 /* Formats d as "file:line: field: msg" into buf (always NUL-terminated). */
 TL_API void tl_diag_format(const tl_diag *d, char *buf, size_t len);

@@ -13,14 +13,16 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tailor recommend --model FILE (--user ID | --history ITEM,ITEM,... | --users all)\n"
-               "                        [--n N] [--filter key=value]... [--out FILE] [--json]\n\n"
-               "--user ID       a user the model was trained with (their history is in the file)\n"
-               "--history LIST  an ad-hoc history of item ids (unknown users, fresh sessions)\n"
-               "--users all     every user, as TSV `user item rank score` (to --out or stdout)\n"
-               "--n N           how many (default 10)\n"
-               "--filter F      type=, format=, language=, subject=, year=A-B, available\n"
-               "--json          one JSON object per user, with the evidence for each item\n");
+    fprintf(
+        f,
+        "usage: tailor recommend --model FILE (--user ID | --history ITEM,ITEM,... | --users all)\n"
+        "                        [--n N] [--filter key=value]... [--out FILE] [--json]\n\n"
+        "--user ID       a user the model was trained with (their history is in the file)\n"
+        "--history LIST  an ad-hoc history of item ids (unknown users, fresh sessions)\n"
+        "--users all     every user, as TSV `user item rank score` (to --out or stdout)\n"
+        "--n N           how many (default 10)\n"
+        "--filter F      type=, format=, language=, subject=, year=A-B, available\n"
+        "--json          one JSON object per user, with the evidence for each item\n");
 }
 
 static void print_json_string(FILE *f, const char *s)
@@ -50,11 +52,12 @@ static void print_one(const tl_model *m, const char *user, const int32_t *hist, 
     for (int r = 0; r < n; r++) {
         int32_t why[MAX_EXPLAIN];
         float contrib[MAX_EXPLAIN];
-        int nwhy = m->ops->explain ? m->ops->explain(m, uidx, hist, w, nh, items[r], why, contrib,
-                                                     MAX_EXPLAIN)
-                                   : 0;
+        int nwhy = m->ops->explain
+                       ? m->ops->explain(m, uidx, hist, w, nh, items[r], why, contrib, MAX_EXPLAIN)
+                       : 0;
         const char *id = tl_intern_str(&m->items, items[r]);
-        const char *title = m->cat.n > items[r] && m->cat.title[items[r]] ? m->cat.title[items[r]] : "";
+        const char *title =
+            m->cat.n > items[r] && m->cat.title[items[r]] ? m->cat.title[items[r]] : "";
         if (json) {
             printf("%s{\"rank\":%d,\"item\":", r ? "," : "", r + 1);
             print_json_string(stdout, id);
@@ -71,7 +74,8 @@ static void print_one(const tl_model *m, const char *user, const int32_t *hist, 
             printf("%2d. %-12s %-50.50s %8.4f", r + 1, id, title, (double)scores[r]);
             for (int k = 0; k < nwhy; k++) {
                 int32_t j = hist[why[k]];
-                const char *t = m->cat.n > j && m->cat.title[j] ? m->cat.title[j] : tl_intern_str(&m->items, j);
+                const char *t =
+                    m->cat.n > j && m->cat.title[j] ? m->cat.title[j] : tl_intern_str(&m->items, j);
                 printf("%s%.40s", k ? "; " : "  because: ", t);
             }
             printf("\n");
@@ -82,7 +86,8 @@ static void print_one(const tl_model *m, const char *user, const int32_t *hist, 
 }
 
 /* Parses a comma-separated list of item ids into model indices; unknown ids are skipped. */
-static int32_t parse_history(const tl_model *m, const char *list, int32_t *out, float *w, int32_t max)
+static int32_t parse_history(const tl_model *m, const char *list, int32_t *out, float *w,
+                             int32_t max)
 {
     int32_t n = 0;
     for (const char *p = list; *p && n < max;) {
@@ -93,7 +98,8 @@ static int32_t parse_history(const tl_model *m, const char *list, int32_t *out, 
             out[n] = i;
             w[n++] = 1.0f;
         } else {
-            fprintf(stderr, "tailor: recommend: item '%.*s' is not in the model; ignored\n", (int)len, p);
+            fprintf(stderr, "tailor: recommend: item '%.*s' is not in the model; ignored\n",
+                    (int)len, p);
         }
         p = comma ? comma + 1 : p + len;
     }
@@ -208,17 +214,20 @@ int cmd_recommend(const tl_cli *cli, int argc, char **argv)
         goto out;
     }
     int32_t uidx = -1, nh = 0;
-    if (!(items = malloc((size_t)n * sizeof(*items))) || !(scores = malloc((size_t)n * sizeof(*scores))))
+    if (!(items = malloc((size_t)n * sizeof(*items))) ||
+        !(scores = malloc((size_t)n * sizeof(*scores))))
         goto out;
     if (user) {
         uidx = tl_intern_find(&m->users, user, strlen(user));
         if (uidx < 0 || !m->hist.indptr) {
-            fprintf(stderr, "tailor: recommend: user '%s' is not in the model (try --history)\n", user);
+            fprintf(stderr, "tailor: recommend: user '%s' is not in the model (try --history)\n",
+                    user);
             code = TL_EXIT_DATA;
             goto out;
         }
         nh = (int32_t)(m->hist.indptr[uidx + 1] - m->hist.indptr[uidx]);
-        if (!(hist = malloc(((size_t)nh + 1) * sizeof(*hist))) || !(w = malloc(((size_t)nh + 1) * sizeof(*w))))
+        if (!(hist = malloc(((size_t)nh + 1) * sizeof(*hist))) ||
+            !(w = malloc(((size_t)nh + 1) * sizeof(*w))))
             goto out;
         memcpy(hist, m->hist.indices + m->hist.indptr[uidx], (size_t)nh * sizeof(*hist));
         memcpy(w, m->hist.data + m->hist.indptr[uidx], (size_t)nh * sizeof(*w));

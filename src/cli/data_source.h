@@ -7,10 +7,10 @@
 #include "core/data.h"
 
 typedef struct tl_data_source {
-    const char *data;  /* TSV of interactions; NULL = the store */
-    const char *items; /* items.tsv catalogue, optional */
-    double min_value;  /* rows below are dropped (-inf = keep all) */
-    int value_weights; /* weight = value */
+    const char *data;    /* TSV of interactions; NULL = the store */
+    const char *items;   /* items.tsv catalogue, optional */
+    double min_value;    /* rows below are dropped (-inf = keep all) */
+    int value_weights;   /* weight = value */
     const char *weights; /* store: per-event-type weights "loan=1,view=0.2" */
 } tl_data_source;
 

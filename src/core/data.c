@@ -64,7 +64,7 @@ tl_err tl_data_build(tl_data *d, const tl_coo *c, tl_dup dup)
         if (!p_)                                                                                   \
             return TL_ENOMEM;                                                                      \
         (arr) = p_;                                                                                \
-        memset((arr) + (oldn), 0, (size_t)((newn) - (oldn)) * sizeof(*(arr)));                    \
+        memset((arr) + (oldn), 0, (size_t)((newn) - (oldn)) * sizeof(*(arr)));                     \
     } while (0)
 
 tl_err tl_catalog_reserve(tl_catalog *cat, int32_t n)

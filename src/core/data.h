@@ -18,7 +18,7 @@ typedef struct tl_catalog {
     char **format; /* free text, e.g. hardcover, pdf, dvd */
     int32_t *year;
     int32_t *available; /* copies on the shelf now; -1 = unknown (see tl_catalog_reserve) */
-    int64_t *added; /* date added to the collection, Unix seconds, 0 = unknown */
+    int64_t *added;     /* date added to the collection, Unix seconds, 0 = unknown */
 } tl_catalog;
 
 typedef struct tl_data {

@@ -33,9 +33,9 @@ tl_err tl_filter_parse(tl_filter_spec *s, const char *text, tl_diag *diag)
         s->year_min = (int32_t)a;
         s->year_max = (int32_t)b;
     } else {
-        tl_diag_set(diag, NULL, 0, NULL,
-                    "unknown filter '%s' (type=, format=, language=, subject=, year=A-B, available)",
-                    text);
+        tl_diag_set(
+            diag, NULL, 0, NULL,
+            "unknown filter '%s' (type=, format=, language=, subject=, year=A-B, available)", text);
         return TL_EINVAL;
     }
 #undef KEY
@@ -62,8 +62,8 @@ static int text_is(const char *have, const char *want)
 
 tl_err tl_filter_build(const tl_model *m, const tl_filter_spec *s, uint8_t *allow, tl_diag *diag)
 {
-    int needs = s->type || s->format || s->language || s->subject || s->year_min ||
-                s->year_max || s->available_only;
+    int needs = s->type || s->format || s->language || s->subject || s->year_min || s->year_max ||
+                s->available_only;
     if (needs && m->cat.n < m->n_items) {
         tl_diag_set(diag, NULL, 0, NULL,
                     "filters need item metadata, and this model was trained without a catalogue");

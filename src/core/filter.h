@@ -8,12 +8,12 @@
 #include "core/model.h"
 
 typedef struct tl_filter_spec {
-    const char *type;     /* exact, case-insensitive; NULL = any */
-    const char *format;   /* exact, case-insensitive */
-    const char *language; /* exact, case-insensitive */
-    const char *subject;  /* one of the item's '|'-separated subjects, case-insensitive */
+    const char *type;           /* exact, case-insensitive; NULL = any */
+    const char *format;         /* exact, case-insensitive */
+    const char *language;       /* exact, case-insensitive */
+    const char *subject;        /* one of the item's '|'-separated subjects, case-insensitive */
     int32_t year_min, year_max; /* 0 = open */
-    int available_only; /* only items with at least one copy on the shelf */
+    int available_only;         /* only items with at least one copy on the shelf */
 } tl_filter_spec;
 
 /* Parses one "key=value" filter (type=, format=, language=, subject=, year=A-B, year=A,

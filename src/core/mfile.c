@@ -58,10 +58,14 @@ struct tl_mfile {
 static size_t elem_size(uint32_t type)
 {
     switch (type) {
-    case TL_MT_BYTES: return 1;
-    case TL_MT_F32: return 4;
-    case TL_MT_I32: return 4;
-    case TL_MT_I64: return 8;
+    case TL_MT_BYTES:
+        return 1;
+    case TL_MT_F32:
+        return 4;
+    case TL_MT_I32:
+        return 4;
+    case TL_MT_I64:
+        return 8;
     }
     return 0;
 }
@@ -225,7 +229,8 @@ tl_err tl_mfile_open(const char *path, tl_mfile **out, tl_diag *diag)
                     (long long)st.st_size, (unsigned long long)h.file_size);
         goto out;
     }
-    uLong crc = crc32_z(crc32_z(0L, Z_NULL, 0), p + HEADER_BYTES, (size_t)(h.file_size - HEADER_BYTES));
+    uLong crc =
+        crc32_z(crc32_z(0L, Z_NULL, 0), p + HEADER_BYTES, (size_t)(h.file_size - HEADER_BYTES));
     if ((uint32_t)crc != h.crc) {
         tl_diag_set(diag, path, 0, NULL, "checksum mismatch: the file is damaged");
         goto out;

@@ -15,10 +15,9 @@
 #include "util/clock.h"
 
 static const tl_model_ops *const registry[] = {
-    &tl_popular_ops, &tl_itemknn_ops, &tl_ials_ops,     &tl_ease_ops, &tl_rp3beta_ops,
+    &tl_popular_ops, &tl_itemknn_ops,  &tl_ials_ops,   &tl_ease_ops, &tl_rp3beta_ops,
     &tl_content_ops, &tl_sequence_ops, &tl_hybrid_ops, NULL,
 };
-
 
 const tl_model_ops *const *tl_model_all_ops(void)
 {
@@ -190,7 +189,8 @@ static tl_err save_shared(const tl_model *m, tl_mfile_writer *w, char **bufs)
     tl_err rc;
     const tl_csr *h = &m->hist;
     if (h->indptr && h->nrows == m->n_users) {
-        if ((rc = tl_mfile_add(w, "tl.hist.indptr", TL_MT_I64, h->indptr, (uint64_t)h->nrows + 1)) ||
+        if ((rc =
+                 tl_mfile_add(w, "tl.hist.indptr", TL_MT_I64, h->indptr, (uint64_t)h->nrows + 1)) ||
             (rc = tl_mfile_add(w, "tl.hist.indices", TL_MT_I32, h->indices, (uint64_t)h->nnz)) ||
             (rc = tl_mfile_add(w, "tl.hist.data", TL_MT_F32, h->data, (uint64_t)h->nnz)))
             return rc;
@@ -204,7 +204,8 @@ static tl_err save_shared(const tl_model *m, tl_mfile_writer *w, char **bufs)
             return rc;
     }
     if ((rc = tl_mfile_add(w, "tl.cat.year", TL_MT_I32, m->cat.year, (uint64_t)m->n_items)) ||
-        (rc = tl_mfile_add(w, "tl.cat.available", TL_MT_I32, m->cat.available, (uint64_t)m->n_items)))
+        (rc = tl_mfile_add(w, "tl.cat.available", TL_MT_I32, m->cat.available,
+                           (uint64_t)m->n_items)))
         return rc;
     return tl_mfile_add(w, "tl.cat.added", TL_MT_I64, m->cat.added, (uint64_t)m->n_items);
 }
@@ -477,7 +478,8 @@ tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_ma
             float *sc = scratch ? scratch + (size_t)t * ns : NULL;
 #pragma omp for schedule(dynamic, 16)
             for (int32_t r = 0; r < n_rows; r++) {
-                float *os = out_scores ? out_scores + (size_t)r * (size_t)n : vals + (size_t)t * (size_t)n;
+                float *os =
+                    out_scores ? out_scores + (size_t)r * (size_t)n : vals + (size_t)t * (size_t)n;
                 recommend_row(m, ui, users_match, rows[r], 0, s, sc, f, n,
                               out_items + (size_t)r * (size_t)n, os);
             }
@@ -503,8 +505,8 @@ tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_ma
                 for (int32_t r = 0; r < nt; r++) {
                     size_t at = (size_t)(t0 + r) * (size_t)n;
                     recommend_row(m, ui, users_match, rows[t0 + r], 1,
-                                  s + (size_t)r * (size_t)m->n_items, NULL, f, n,
-                                  out_items + at, out_scores ? out_scores + at : ov);
+                                  s + (size_t)r * (size_t)m->n_items, NULL, f, n, out_items + at,
+                                  out_scores ? out_scores + at : ov);
                 }
             }
         }

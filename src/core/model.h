@@ -32,8 +32,8 @@ typedef struct tl_model_ops {
     /* Scores all m->n_items items for one user. uidx: the model's index of the user, or -1
      * (unknown: the history alone decides, e.g. fold-in). items/w: the user's history.
      * Must be thread-safe; writes scores[0..n_items). Higher is better; -INFINITY = never. */
-    void (*score)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
-                  int32_t n, float *scores, float *scratch);
+    void (*score)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
+                  float *scores, float *scratch);
     /* Optional: scores the users whose histories are rows[0..n_rows) of ui (same item
      * indices as the model) into out, row-major n_rows x n_items; lets a model batch through
      * BLAS. Called from one thread; may use OpenMP inside. When users_match is set, ui row r
@@ -49,8 +49,8 @@ typedef struct tl_model_ops {
     /* Optional: the history entries that contribute most to item's score, strongest first:
      * writes up to max history positions (indices into items[]) and their contributions,
      * returns how many. */
-    int (*explain)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
-                   int32_t n, int32_t item, int32_t *why, float *contrib, int max);
+    int (*explain)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
+                   int32_t item, int32_t *why, float *contrib, int max);
 } tl_model_ops;
 
 struct tl_model {
@@ -61,8 +61,8 @@ struct tl_model {
     void *state;
     tl_mfile *file; /* the mapping the state points into, when loaded */
     double fit_seconds;
-    tl_csr hist;     /* training histories (users x items) kept for recommend --user; arrays
-                        point into the mapping when hist_mapped */
+    tl_csr hist; /* training histories (users x items) kept for recommend --user; arrays
+                    point into the mapping when hist_mapped */
     int hist_mapped;
     tl_catalog cat;  /* item metadata for filters and display (copied; may be empty) */
     int autotune;    /* 1 (default): choose tune_grid parameters on validation data in fit */

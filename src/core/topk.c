@@ -233,8 +233,8 @@ static int collect(const float *s, int32_t n, float t, cand *c)
 #if defined(__AVX2__)
     __m256 tv = _mm256_set1_ps(t);
     for (; i + 8 <= n; i += 8) {
-        unsigned bits = (unsigned)_mm256_movemask_ps(
-            _mm256_cmp_ps(_mm256_loadu_ps(s + i), tv, _CMP_GE_OQ));
+        unsigned bits =
+            (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + i), tv, _CMP_GE_OQ));
         while (bits) {
             int q = __builtin_ctz(bits);
             bits &= bits - 1;
@@ -283,7 +283,7 @@ static int threshold_topk(const float *s, int32_t n, int k, int32_t *idx, float 
         return -1;
     float mx[2 * FAST_MAX_K];
     int32_t bs = (n + 2 * k - 1) / (2 * k);
-    bs = (bs + 7) / 8 * 8; /* whole vectors per block */
+    bs = (bs + 7) / 8 * 8;             /* whole vectors per block */
     int nb = (int)((n + bs - 1) / bs); /* <= 2k */
     if (nb < k)
         return -1;

@@ -117,7 +117,8 @@ tl_err tl_data_load_tsv(tl_data *d, const char *path, const tl_tsv_opts *o, tl_d
             goto out;
     }
     if (got < 0) {
-        tl_diag_set(diag, path, lr.lineno + 1, NULL, "%s", got == -TL_EPARSE ? "line too long" : "read error");
+        tl_diag_set(diag, path, lr.lineno + 1, NULL, "%s",
+                    got == -TL_EPARSE ? "line too long" : "read error");
         rc = (tl_err)-got;
         goto out;
     }

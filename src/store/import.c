@@ -72,7 +72,8 @@ static int cmp_pending(const void *pa, const void *pb)
         return a->f < b->f ? -1 : 1;
     CMP(user)
     CMP(item)
-    CMP(type) CMP(ts) CMP(seq)
+    CMP(type)
+    CMP(ts) CMP(seq)
 #undef CMP
         return 0;
 }

@@ -253,7 +253,8 @@ tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, t
         return TL_OK;
     }
     size_t n = strlen(r->type);
-    if ((rc = resolve(st, TL_ID_TYPE, r->type, n, 1, &e->type)) == TL_OK && n <= TL_EVENT_TYPE_MAX) {
+    if ((rc = resolve(st, TL_ID_TYPE, r->type, n, 1, &e->type)) == TL_OK &&
+        n <= TL_EVENT_TYPE_MAX) {
         memcpy(st->last_type, r->type, n + 1);
         st->last_type_id = e->type;
     }

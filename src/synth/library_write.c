@@ -43,7 +43,8 @@ static tl_err write_items(const tl_synth_library *lib, const char *dir, tl_diag 
     FILE *f = open_out(dir, "items.tsv", path, sizeof(path), d);
     if (!f)
         return TL_EIO;
-    int ok = fputs("item\ttype\ttitle\tcreators\tsubjects\tyear\tlanguage\tformat\tadded\tcopies\tavailable\n",
+    int ok = fputs("item\ttype\ttitle\tcreators\tsubjects\tyear\tlanguage\tformat\tadded\tcopies\ta"
+                   "vailable\n",
                    f) >= 0;
     for (int32_t i = 0; i < lib->nbooks && ok; i++) {
         const tl_synth_book *b = &lib->books[i];

@@ -83,10 +83,10 @@ typedef struct tl_synth_book {
     int64_t added;   /* Unix seconds */
     int32_t copies;
     int32_t available; /* copies on the shelf at the end of the simulated period */
-    int32_t series;   /* index into tl_synth_library.series, -1 = not in a series */
-    double series_no; /* number in the series (#2.5 is 2.5) */
-    int32_t next;     /* the book numbered series_no + 1 in the same series, or -1 */
-    int32_t author;   /* index of the first author (dense, internal) */
+    int32_t series;    /* index into tl_synth_library.series, -1 = not in a series */
+    double series_no;  /* number in the series (#2.5 is 2.5) */
+    int32_t next;      /* the book numbered series_no + 1 in the same series, or -1 */
+    int32_t author;    /* index of the first author (dense, internal) */
 } tl_synth_book;
 
 typedef struct tl_synth_patron {

@@ -8,17 +8,28 @@
 const char *tl_strerror(tl_err rc)
 {
     switch (rc) {
-    case TL_OK: return "success";
-    case TL_ENOMEM: return "out of memory";
-    case TL_EIO: return "input/output error";
-    case TL_EINVAL: return "invalid argument";
-    case TL_EPARSE: return "malformed input";
-    case TL_ENOTFOUND: return "not found";
-    case TL_ECORRUPT: return "corrupt file";
-    case TL_ETOOBIG: return "too large for the memory allowed";
-    case TL_ESTORE: return "storage error";
-    case TL_EUNSUPPORTED: return "not supported";
-    case TL_EVERSION: return "incompatible version";
+    case TL_OK:
+        return "success";
+    case TL_ENOMEM:
+        return "out of memory";
+    case TL_EIO:
+        return "input/output error";
+    case TL_EINVAL:
+        return "invalid argument";
+    case TL_EPARSE:
+        return "malformed input";
+    case TL_ENOTFOUND:
+        return "not found";
+    case TL_ECORRUPT:
+        return "corrupt file";
+    case TL_ETOOBIG:
+        return "too large for the memory allowed";
+    case TL_ESTORE:
+        return "storage error";
+    case TL_EUNSUPPORTED:
+        return "not supported";
+    case TL_EVERSION:
+        return "incompatible version";
     }
     return "unknown error";
 }

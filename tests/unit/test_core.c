@@ -154,14 +154,30 @@ static void test_topk_paths_match_full_sort(void **state)
             unsigned r = x >> 8;
             float v;
             switch (mode) {
-            case 0: v = (float)(r % 100000) * 0.01f; break;
-            case 1: v = (float)(r % 3); break; /* thousands tie at the threshold */
-            case 2: v = r % 3 == 0 ? -INFINITY : (float)(r % 40); break;
-            case 3: v = r % 4 == 0 ? NAN : (float)((int)(r % 2000) - 1000); break;
-            case 4: v = r % 200 == 0 ? (float)(r % 7) : -INFINITY; break; /* few finite */
-            case 5: v = r & 1 ? 0.0f : -0.0f; break;
-            case 6: v = (float)i; break; /* ascending: the best are all in the last blocks */
-            default: v = r % 50 == 0 ? NAN : (float)(r % 1000) / 7.0f; break;
+            case 0:
+                v = (float)(r % 100000) * 0.01f;
+                break;
+            case 1:
+                v = (float)(r % 3);
+                break; /* thousands tie at the threshold */
+            case 2:
+                v = r % 3 == 0 ? -INFINITY : (float)(r % 40);
+                break;
+            case 3:
+                v = r % 4 == 0 ? NAN : (float)((int)(r % 2000) - 1000);
+                break;
+            case 4:
+                v = r % 200 == 0 ? (float)(r % 7) : -INFINITY;
+                break; /* few finite */
+            case 5:
+                v = r & 1 ? 0.0f : -0.0f;
+                break;
+            case 6:
+                v = (float)i;
+                break; /* ascending: the best are all in the last blocks */
+            default:
+                v = r % 50 == 0 ? NAN : (float)(r % 1000) / 7.0f;
+                break;
             }
             s[i] = v;
         }
@@ -223,14 +239,19 @@ static void test_mfile_roundtrip_and_corruption(void **state)
     tl_mfile_close(mf);
 
     /* Flip one byte of data: the checksum refuses it. */
-    assert_int_equal(tl_test_sh("printf '\\377' | dd of='%s' bs=1 seek=400 conv=notrunc 2>/dev/null", path), 0);
+    assert_int_equal(
+        tl_test_sh("printf '\\377' | dd of='%s' bs=1 seek=400 conv=notrunc 2>/dev/null", path), 0);
     assert_int_equal(tl_mfile_open(path, &mf, &d), TL_ECORRUPT);
     assert_non_null(strstr(d.msg, "checksum"));
     /* Truncated file. */
     assert_int_equal(tl_test_sh("truncate -s 100 '%s'", path), 0);
     assert_int_equal(tl_mfile_open(path, &mf, &d), TL_ECORRUPT);
     /* Not a model file at all. */
-    assert_int_equal(tl_test_write(path, "user\titem\n1\t2\n................................................................"), 0);
+    assert_int_equal(
+        tl_test_write(
+            path,
+            "user\titem\n1\t2\n................................................................"),
+        0);
     assert_int_equal(tl_mfile_open(path, &mf, &d), TL_ECORRUPT);
     assert_non_null(strstr(d.msg, "magic"));
 }

@@ -449,8 +449,10 @@ static void test_library_files(void **state)
     tl_intern_init(&items);
     tl_intern_init(&users);
     snprintf(path, sizeof(path), "%s/items.tsv", dir);
-    read_ids(path, "item\ttype\ttitle\tcreators\tsubjects\tyear\tlanguage\tformat\tadded\tcopies\tavailable",
-             &items);
+    read_ids(
+        path,
+        "item\ttype\ttitle\tcreators\tsubjects\tyear\tlanguage\tformat\tadded\tcopies\tavailable",
+        &items);
     snprintf(path, sizeof(path), "%s/users.tsv", dir);
     read_ids(path, "user\tdepartment\tlevel\tbranch\tcreated\tconsent", &users);
     assert_int_equal(items.count, 10000);
