@@ -68,14 +68,17 @@ static int cmp_pending(const void *pa, const void *pb)
 {
     const pending *a = pa, *b = pb;
 #define CMP(f)                                                                                     \
-    if (a->f != b->f)                                                                              \
-        return a->f < b->f ? -1 : 1;
-    CMP(user)
-    CMP(item)
-    CMP(type)
-    CMP(ts) CMP(seq)
+    do {                                                                                           \
+        if (a->f != b->f)                                                                          \
+            return a->f < b->f ? -1 : 1;                                                           \
+    } while (0)
+    CMP(user);
+    CMP(item);
+    CMP(type);
+    CMP(ts);
+    CMP(seq);
 #undef CMP
-        return 0;
+    return 0;
 }
 
 /* (user, item) packed in 64 bits, then file order: sorting these 16-byte keys is much cheaper
