@@ -1,6 +1,8 @@
 /* Test helpers: environment paths, a temporary directory, shell commands. */
 #include "support.h"
 
+#include "core/data.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,4 +105,26 @@ char *tl_test_read(const char *path)
         s[n] = '\0';
     fclose(f);
     return s;
+}
+
+void tl_test_data_from_pairs(tl_data *d, int n_users, int n_items, const int (*pairs)[2],
+                             int n_pairs)
+{
+    char id[32];
+    int32_t idx;
+    tl_coo coo;
+    tl_data_init(d);
+    for (int u = 0; u < n_users; u++) {
+        snprintf(id, sizeof(id), "u%d", u);
+        assert_int_equal(tl_intern_add(&d->users, id, strlen(id), &idx), TL_OK);
+    }
+    for (int i = 0; i < n_items; i++) {
+        snprintf(id, sizeof(id), "i%d", i);
+        assert_int_equal(tl_intern_add(&d->items, id, strlen(id), &idx), TL_OK);
+    }
+    assert_int_equal(tl_coo_init(&coo, n_pairs, 0), TL_OK);
+    for (int p = 0; p < n_pairs; p++)
+        assert_int_equal(tl_coo_push(&coo, pairs[p][0], pairs[p][1], 1.0f, 0), TL_OK);
+    assert_int_equal(tl_data_build(d, &coo, TL_DUP_MAX), TL_OK);
+    tl_coo_release(&coo);
 }

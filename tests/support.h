@@ -24,4 +24,10 @@ int tl_test_write(const char *path, const char *text);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *tl_test_read(const char *path);
 
+/* Builds d (initialized here) from (user, item) pairs of weight 1: users "u<n>" and items
+ * "i<n>" are interned in index order first, so index n is id n. Asserts on failure. */
+struct tl_data;
+void tl_test_data_from_pairs(struct tl_data *d, int n_users, int n_items, const int (*pairs)[2],
+                             int n_pairs);
+
 #endif

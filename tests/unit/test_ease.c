@@ -11,27 +11,6 @@
 #include "core/model.h"
 #include "core/models/item_models.h"
 
-static void make_data(tl_data *d, int n_users, int n_items, const int (*pairs)[2], int n_pairs)
-{
-    char id[32];
-    int32_t idx;
-    tl_coo coo;
-    tl_data_init(d);
-    for (int u = 0; u < n_users; u++) {
-        snprintf(id, sizeof(id), "u%d", u);
-        assert_int_equal(tl_intern_add(&d->users, id, strlen(id), &idx), TL_OK);
-    }
-    for (int i = 0; i < n_items; i++) {
-        snprintf(id, sizeof(id), "i%d", i);
-        assert_int_equal(tl_intern_add(&d->items, id, strlen(id), &idx), TL_OK);
-    }
-    assert_int_equal(tl_coo_init(&coo, n_pairs, 0), TL_OK);
-    for (int p = 0; p < n_pairs; p++)
-        assert_int_equal(tl_coo_push(&coo, pairs[p][0], pairs[p][1], 1.0f, 0), TL_OK);
-    assert_int_equal(tl_data_build(d, &coo, TL_DUP_MAX), TL_OK);
-    tl_coo_release(&coo);
-}
-
 /* Two disjoint communities of 20 users x 10 items (see test_itemknn.c). */
 static void make_communities(tl_data *d)
 {
@@ -42,7 +21,7 @@ static void make_communities(tl_data *d)
             pairs[n][0] = u;
             pairs[n][1] = (u < 20 ? 0 : 10) + (u + off[t]) % 10;
         }
-    make_data(d, 40, 20, (const int(*)[2])pairs, n);
+    tl_test_data_from_pairs(d, 40, 20, (const int(*)[2])pairs, n);
 }
 
 static tl_model *fit_ease(const tl_data *d, const char *const *kv, int nkv)
@@ -94,7 +73,7 @@ static void reference_b(const tl_data *d, double lambda, double *B)
 static void check_closed_form(const char *fp)
 {
     tl_data d;
-    make_data(&d, 6, NS, small, (int)(sizeof(small) / sizeof(small[0])));
+    tl_test_data_from_pairs(&d, 6, NS, small, (int)(sizeof(small) / sizeof(small[0])));
     const char *kv[] = {"lambda=2", fp};
     tl_model *m = fit_ease(&d, kv, 2);
     const int32_t *items_of;
@@ -141,7 +120,7 @@ static void test_refuses_over_memory(void **state)
     tl_data d;
     tl_model *m;
     tl_diag diag = {0};
-    make_data(&d, 50, NI, (const int(*)[2])pairs, 2 * NI);
+    tl_test_data_from_pairs(&d, 50, NI, (const int(*)[2])pairs, 2 * NI);
     assert_int_equal(tl_model_new("ease", &m), TL_OK);
     assert_int_equal(tl_model_set(m, "autotune=0", &diag), TL_OK);
     assert_int_equal(tl_model_set(m, "max_memory_mb=1", &diag), TL_OK);
@@ -226,7 +205,7 @@ static void test_explain(void **state)
 {
     (void)state;
     tl_data d;
-    make_data(&d, 6, NS, small, (int)(sizeof(small) / sizeof(small[0])));
+    tl_test_data_from_pairs(&d, 6, NS, small, (int)(sizeof(small) / sizeof(small[0])));
     const char *kv[] = {"lambda=2"};
     tl_model *m = fit_ease(&d, kv, 1);
     const float *B = tl_ease_dense(m, NULL, NULL);

@@ -10,29 +10,6 @@
 #include "core/model.h"
 #include "core/models/item_models.h"
 
-/* Builds d from (user, item) pairs of weight 1; users "u<n>" and items "i<n>" are interned in
- * index order first, so index n is id n. */
-static void make_data(tl_data *d, int n_users, int n_items, const int (*pairs)[2], int n_pairs)
-{
-    char id[32];
-    int32_t idx;
-    tl_coo coo;
-    tl_data_init(d);
-    for (int u = 0; u < n_users; u++) {
-        snprintf(id, sizeof(id), "u%d", u);
-        assert_int_equal(tl_intern_add(&d->users, id, strlen(id), &idx), TL_OK);
-    }
-    for (int i = 0; i < n_items; i++) {
-        snprintf(id, sizeof(id), "i%d", i);
-        assert_int_equal(tl_intern_add(&d->items, id, strlen(id), &idx), TL_OK);
-    }
-    assert_int_equal(tl_coo_init(&coo, n_pairs, 0), TL_OK);
-    for (int p = 0; p < n_pairs; p++)
-        assert_int_equal(tl_coo_push(&coo, pairs[p][0], pairs[p][1], 1.0f, 0), TL_OK);
-    assert_int_equal(tl_data_build(d, &coo, TL_DUP_MAX), TL_OK);
-    tl_coo_release(&coo);
-}
-
 /* Two disjoint communities: users [0, 20) borrow items [0, 10), users [20, 40) items
  * [10, 20); user u takes the items u + {0, 1, 3, 4, 6} (mod 10) of their block, whose
  * differences cover 1..9, so every pair of items in a block co-occurs for someone. */
@@ -48,7 +25,7 @@ static void make_communities(tl_data *d)
             n++;
         }
     }
-    make_data(d, 40, 20, (const int(*)[2])pairs, n);
+    tl_test_data_from_pairs(d, 40, 20, (const int(*)[2])pairs, n);
 }
 
 static tl_model *fit_model(const tl_data *d, const char *const *kv, int nkv)
@@ -70,7 +47,7 @@ static void test_cosine_with_shrink(void **state)
 {
     (void)state;
     tl_data d;
-    make_data(&d, 3, 3, tiny, 7);
+    tl_test_data_from_pairs(&d, 3, 3, tiny, 7);
     const char *kv[] = {"shrink=1"};
     tl_model *m = fit_model(&d, kv, 1);
     const tl_simmat *s = tl_item_model_simmat(m);
@@ -95,7 +72,7 @@ static void test_jaccard_and_asymmetric(void **state)
 {
     (void)state;
     tl_data d;
-    make_data(&d, 3, 3, tiny, 7);
+    tl_test_data_from_pairs(&d, 3, 3, tiny, 7);
     const char *kj[] = {"similarity=jaccard", "shrink=0"};
     tl_model *m = fit_model(&d, kj, 2);
     /* |{u0,u1}| / |{u0,u1,u2}| = 2/3 */
@@ -117,7 +94,7 @@ static void test_bad_choice_is_rejected(void **state)
     tl_data d;
     tl_model *m;
     tl_diag diag = {0};
-    make_data(&d, 3, 3, tiny, 7);
+    tl_test_data_from_pairs(&d, 3, 3, tiny, 7);
     assert_int_equal(tl_model_new("itemknn", &m), TL_OK);
     assert_int_equal(tl_model_set(m, "similarity=pearsonish", &diag), TL_OK);
     assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
@@ -194,7 +171,7 @@ static void test_explain(void **state)
 {
     (void)state;
     tl_data d;
-    make_data(&d, 3, 3, tiny, 7);
+    tl_test_data_from_pairs(&d, 3, 3, tiny, 7);
     tl_model *m = fit_model(&d, NULL, 0);
     /* For i1, sim(i0, i1) = sim(i2, i1) = 2 / (sqrt(6) + 10); weighing i2 twice makes it the
      * strongest evidence, and i0 (position 1) the second. */

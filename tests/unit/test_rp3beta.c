@@ -11,27 +11,6 @@
 #include "core/model.h"
 #include "core/models/item_models.h"
 
-static void make_data(tl_data *d, int n_users, int n_items, const int (*pairs)[2], int n_pairs)
-{
-    char id[32];
-    int32_t idx;
-    tl_coo coo;
-    tl_data_init(d);
-    for (int u = 0; u < n_users; u++) {
-        snprintf(id, sizeof(id), "u%d", u);
-        assert_int_equal(tl_intern_add(&d->users, id, strlen(id), &idx), TL_OK);
-    }
-    for (int i = 0; i < n_items; i++) {
-        snprintf(id, sizeof(id), "i%d", i);
-        assert_int_equal(tl_intern_add(&d->items, id, strlen(id), &idx), TL_OK);
-    }
-    assert_int_equal(tl_coo_init(&coo, n_pairs, 0), TL_OK);
-    for (int p = 0; p < n_pairs; p++)
-        assert_int_equal(tl_coo_push(&coo, pairs[p][0], pairs[p][1], 1.0f, 0), TL_OK);
-    assert_int_equal(tl_data_build(d, &coo, TL_DUP_MAX), TL_OK);
-    tl_coo_release(&coo);
-}
-
 /* Two communities of 20 users x 10 items (items [0, 10) and [10, 20)), plus item 20, which
  * nobody has borrowed: a new acquisition. Subjects: community A's items are "Poetry" (and
  * some "Verse | Poetry"), B's "Chemistry"; the cold item shares "Poetry" with A. */
@@ -44,7 +23,7 @@ static void make_library(tl_data *d)
             pairs[n][0] = u;
             pairs[n][1] = (u < 20 ? 0 : 10) + (u + off[t]) % 10;
         }
-    make_data(d, 40, 21, (const int(*)[2])pairs, n);
+    tl_test_data_from_pairs(d, 40, 21, (const int(*)[2])pairs, n);
     assert_int_equal(tl_catalog_reserve(&d->cat, 21), TL_OK);
     for (int i = 0; i < 20; i++)
         d->cat.subjects[i] = strdup(i < 10 ? (i % 2 ? "Verse | Poetry" : "Poetry") : "Chemistry");
@@ -70,7 +49,7 @@ static void test_walk_by_hand(void **state)
     /* u0: i0 i1; u1: i0 i1 i2; u2: i1 i2. */
     static const int tiny[][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}, {1, 2}, {2, 1}, {2, 2}};
     tl_data d;
-    make_data(&d, 3, 3, tiny, 7);
+    tl_test_data_from_pairs(&d, 3, 3, tiny, 7);
     const char *kv[] = {"alpha=1", "beta=0.5"};
     tl_model *m = fit_rp3(&d, kv, 2);
     const tl_simmat *s = tl_item_model_simmat(m);
