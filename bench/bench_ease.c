@@ -118,7 +118,7 @@ static int bench_fit(int argc, char **argv)
     if (set_params(m, argc, argv, 2))
         goto out;
     double rss0 = peak_rss_mb();
-    if ((rc = tl_model_fit(m, &d, &diag)) != TL_OK) {
+    if ((rc = tl_model_fit(m, &d, NULL, &diag)) != TL_OK) {
         report("fit", rc, &diag);
         goto out;
     }
@@ -240,7 +240,7 @@ static int bench_quality(int argc, char **argv)
     }
     if (set_params(m, argc, argv, 6) || read_test_users(argv[3], &d, &users, &ids, &n_users))
         goto out;
-    if ((rc = tl_model_fit(m, &d, &diag)) != TL_OK) {
+    if ((rc = tl_model_fit(m, &d, NULL, &diag)) != TL_OK) {
         report("fit", rc, &diag);
         goto out;
     }

@@ -133,7 +133,7 @@ static int bench_epoch(int argc, char **argv)
            tl_params_num(&m->params, "cg_steps"), tl_params_num(&m->params, "threads"));
     double la = load_avg();
     double t0 = tl_now(), c0 = cpu_seconds();
-    tl_err rc = tl_model_fit(m, &d, &diag);
+    tl_err rc = tl_model_fit(m, &d, NULL, &diag);
     double total = tl_now() - t0, cpu = cpu_seconds() - c0;
     if (rc != TL_OK) {
         fprintf(stderr, "bench_ials: fit: %s %s\n", tl_strerror(rc), diag.msg);
@@ -185,7 +185,7 @@ static int bench_foldin(int argc, char **argv)
     if (make_synth(2000000, &d) != 0 || tl_model_new("ials", &m) != TL_OK ||
         tl_model_set(m, "iterations=2", NULL) != TL_OK || set_params(m, argc, argv, 2) != 0)
         goto out;
-    if (tl_model_fit(m, &d, &diag) != TL_OK)
+    if (tl_model_fit(m, &d, NULL, &diag) != TL_OK)
         goto out;
     int k = (int)tl_params_num(&m->params, "factors");
     items = malloc((size_t)hist * 64 * sizeof(*items));
@@ -306,7 +306,7 @@ static int bench_quality(int argc, char **argv)
         fprintf(stderr, "bench_ials: cannot load %s / %s: %s\n", argv[2], argv[3], diag.msg);
         goto out;
     }
-    if (tl_model_fit(m, &d, &diag) != TL_OK) {
+    if (tl_model_fit(m, &d, NULL, &diag) != TL_OK) {
         fprintf(stderr, "bench_ials: fit: %s\n", diag.msg);
         goto out;
     }

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_recommend: %s: %s\n", argv[i], diag.msg);
             goto out;
         }
-    if (tl_model_fit(m, &d, &diag) != TL_OK)
+    if (tl_model_fit(m, &d, NULL, &diag) != TL_OK)
         goto out;
     printf("data: %d users x %d items, %lld events; ials factors=%g, fit %.1f s (%d epochs)\n",
            d.ui.nrows, d.ui.ncols, (long long)d.ui.nnz, tl_params_num(&m->params, "factors"),

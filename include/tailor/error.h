@@ -30,6 +30,7 @@ typedef enum tl_err {
     TL_ESTORE,       /* the storage engine reported an error */
     TL_EUNSUPPORTED, /* the operation is not supported by this component */
     TL_EVERSION,     /* a file was written by an incompatible version */
+    TL_ECANCELED,    /* the caller asked to stop (a progress hook said so) */
 } tl_err;
 
 /* Returns a static, human-readable description of rc. Never NULL. */

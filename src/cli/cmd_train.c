@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/data_source.h"
 #include "core/model.h"
+#include "eval/autotune.h"
 
 static void usage(FILE *f)
 {
@@ -78,7 +79,8 @@ int cmd_train(const tl_cli *cli, int argc, char **argv)
         code = rc == TL_EPARSE ? TL_EXIT_DATA : TL_EXIT_FAIL;
         goto out;
     }
-    if ((rc = tl_model_fit(m, &d, &diag)) != TL_OK) {
+    tl_fit_hooks hooks = {.tune = tl_autotune_hook};
+    if ((rc = tl_model_fit(m, &d, &hooks, &diag)) != TL_OK) {
         tl_cli_error("train", rc, &diag);
         goto out;
     }

@@ -312,3 +312,23 @@ out:
     free(allow);
     return rc;
 }
+
+double tl_ndcg10_sorted(const int32_t *ranked, int n, const int32_t *truth, int64_t nt)
+{
+    double dcg = 0, idcg = 0;
+    for (int r = 0; r < n && r < 10; r++) {
+        int64_t lo = 0, hi = nt;
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (truth[mid] < ranked[r])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (ranked[r] >= 0 && lo < nt && truth[lo] == ranked[r])
+            dcg += 1.0 / log2(r + 2.0);
+    }
+    for (int r = 0; r < nt && r < 10; r++)
+        idcg += 1.0 / log2(r + 2.0);
+    return idcg > 0 ? dcg / idcg : 0;
+}

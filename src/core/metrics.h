@@ -89,4 +89,8 @@ tl_err tl_metrics_score_model(const tl_model *model, const tl_csr *train, const 
                               int users_match, int top_n, int32_t max_users,
                               tl_metrics_result *out);
 
+/* nDCG@10 of ranked[0..n) (a negative entry never hits) against the ascending, distinct truth
+ * set truth[0..nt) (PROTOCOL.md): the per-user score validation searches maximize. */
+double tl_ndcg10_sorted(const int32_t *ranked, int n, const int32_t *truth, int64_t nt);
+
 #endif

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/autotune.h"
 #include "core/linalg.h"
 #include "core/models/models.h"
 #include "core/topk.h"
@@ -257,7 +256,17 @@ static tl_err load_shared(tl_model *m, const tl_mfile *f)
     return TL_OK;
 }
 
-tl_err tl_model_fit(tl_model *m, const tl_data *d, tl_diag *diag)
+int tl_model_progress(const tl_model *m, const char *stage, double done)
+{
+    const tl_fit_hooks *h = m->hooks;
+    if (!h)
+        return 0;
+    if (stage && h->progress)
+        h->progress(h->ctx, stage, done < 0 ? 0 : done > 1 ? 1 : done);
+    return h->cancelled ? h->cancelled(h->ctx) : 0;
+}
+
+tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl_diag *diag)
 {
     release_state(m);
     tl_intern_release(&m->users);
@@ -276,9 +285,12 @@ tl_err tl_model_fit(tl_model *m, const tl_data *d, tl_diag *diag)
     m->hist.ts = NULL;
     double t0 = tl_now();
     m->tuned[0] = '\0';
-    if (m->autotune && (rc = tl_autotune(m, d, diag)) != TL_OK)
+    if (hooks && hooks->tune && m->autotune &&
+        (rc = hooks->tune(hooks->ctx, m, d, hooks, diag)) != TL_OK)
         return rc;
-    rc = m->ops->fit(m, d, diag);
+    m->hooks = hooks;
+    rc = tl_model_progress(m, NULL, 0) ? TL_ECANCELED : m->ops->fit(m, d, diag);
+    m->hooks = NULL;
     m->fit_seconds = tl_now() - t0;
     return rc;
 }

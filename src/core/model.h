@@ -15,6 +15,22 @@
 
 typedef struct tl_model tl_model;
 
+/* What a caller lends a fit: progress reports, a way to stop it, and the choice of the
+ * parameters it left unset. Fitting itself is pure: it never times itself against a budget,
+ * never prints, never tunes unless tune is given. Every member may be NULL; ctx is passed to
+ * each. Called from the fitting thread only. */
+typedef struct tl_fit_hooks {
+    /* stage: e.g. "ials epoch 3/15"; done: the fraction of the whole fit in [0, 1]. */
+    void (*progress)(void *ctx, const char *stage, double done);
+    /* Polled between steps; nonzero makes the fit return TL_ECANCELED. */
+    int (*cancelled)(void *ctx);
+    /* Chooses m's unset parameters on d before m is fit (src/eval/autotune.h); h is the
+     * hooks of the fit, to forward cancellation to the fits it makes. */
+    tl_err (*tune)(void *ctx, tl_model *m, const tl_data *d, const struct tl_fit_hooks *h,
+                   tl_diag *diag);
+    void *ctx;
+} tl_fit_hooks;
+
 typedef struct tl_model_ops {
     const char *name;
     const char *summary;
@@ -22,7 +38,7 @@ typedef struct tl_model_ops {
     int n_params;
     /* Candidate values tried on a validation split when the caller set none of these
      * parameters, e.g. "reg=1,10,50;alpha=1,8"; NULL = the defaults are used as they are.
-     * See src/core/autotune.h. */
+     * See src/eval/autotune.h. */
     const char *tune_grid;
     /* Trains from d using m->params; m->n_items/n_users and id maps are already set from d.
      * May read d->cat. Sets m->state. */
@@ -64,8 +80,9 @@ struct tl_model {
     tl_csr hist; /* training histories (users x items) kept for recommend --user; arrays
                     point into the mapping when hist_mapped */
     int hist_mapped;
-    tl_catalog cat;  /* item metadata for filters and display (copied; may be empty) */
-    int autotune;    /* 1 (default): choose tune_grid parameters on validation data in fit */
+    tl_catalog cat; /* item metadata for filters and display (copied; may be empty) */
+    int autotune;   /* 1 (default): a tune hook may choose the parameters the caller left unset */
+    const tl_fit_hooks *hooks; /* during tl_model_fit only, else NULL */
     char tuned[256]; /* what autotune chose and why, for reports ("" when it did not run) */
 };
 
@@ -80,8 +97,14 @@ void tl_model_free(tl_model *m);
 /* "key=value"; TL_EINVAL with diag for an unknown key or a value out of range. The key
  * "autotune" (0 or 1) switches validation-based choice of defaults off or on. */
 tl_err tl_model_set(tl_model *m, const char *kv, tl_diag *diag);
-/* Copies d's id maps (users and items) into m and trains; records m->fit_seconds. */
-tl_err tl_model_fit(tl_model *m, const tl_data *d, tl_diag *diag);
+/* Copies d's id maps (users and items) into m and trains; records m->fit_seconds. With
+ * hooks->tune (and m->autotune), the hook first chooses the parameters the caller left unset.
+ * hooks may be NULL. TL_ECANCELED when hooks->cancelled said stop. */
+tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl_diag *diag);
+/* For models while they fit: reports progress through m->hooks (stage, fraction of this fit
+ * in [0, 1]) and returns nonzero when the caller asked to stop (the fit then returns
+ * TL_ECANCELED). stage may be NULL to only poll. */
+int tl_model_progress(const tl_model *m, const char *stage, double done);
 tl_err tl_model_save(const tl_model *m, const char *path, tl_diag *diag);
 tl_err tl_model_load(const char *path, tl_model **out, tl_diag *diag);
 

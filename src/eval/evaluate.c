@@ -3,6 +3,8 @@
  * recs file that evaluate.py scores the same). Both end in core/metrics. */
 #include "eval/evaluate.h"
 
+#include "eval/autotune.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,7 +375,10 @@ tl_err tl_eval_model(const char *train, const char *test, const tl_eval_opts *o,
         if ((rc = tl_model_set(model, o->sets[k], diag)) != TL_OK)
             goto out;
     double t0 = tl_now();
-    if ((rc = tl_model_fit(model, &d, diag)) != TL_OK)
+    tl_fit_hooks hooks = {.tune = tl_autotune_hook};
+    if (o->hooks)
+        hooks = *o->hooks;
+    if ((rc = tl_model_fit(model, &d, &hooks, diag)) != TL_OK)
         goto out;
     rep->fit_seconds = tl_now() - t0;
 

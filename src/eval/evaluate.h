@@ -23,6 +23,9 @@ typedef struct tl_eval_opts {
     int implicit;             /* binarization of interactions: every row is a positive */
     const char *recs_out;     /* write user item rank here, or NULL */
     int top_n;                /* TL_METRICS_TOPN */
+    /* The fit's hooks (progress, cancellation, tuning); NULL = autotune only
+     * (tl_autotune_hook). */
+    const tl_fit_hooks *hooks;
 } tl_eval_opts;
 
 void tl_eval_opts_init(tl_eval_opts *o);

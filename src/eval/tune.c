@@ -118,7 +118,7 @@ static tl_err run_point(const tl_tune_opts *o, const tl_data *v, const tl_csr *v
         s += n + (s[n] == ' ');
     }
     double t0 = tl_now();
-    if ((rc = tl_model_fit(m, v, diag)) != TL_OK)
+    if ((rc = tl_model_fit(m, v, NULL, diag)) != TL_OK)
         goto out;
     p->fit_seconds = tl_now() - t0;
     t0 = tl_now();

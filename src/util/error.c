@@ -30,6 +30,8 @@ const char *tl_strerror(tl_err rc)
         return "not supported";
     case TL_EVERSION:
         return "incompatible version";
+    case TL_ECANCELED:
+        return "canceled";
     }
     return "unknown error";
 }

@@ -196,7 +196,7 @@ static tl_model *fit_content(const tl_data *d, const char *kv)
     assert_int_equal(tl_model_new("content", &m), TL_OK);
     if (kv)
         assert_int_equal(tl_model_set(m, kv, &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, d, &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, d, NULL, &diag), TL_OK);
     return m;
 }
 
@@ -265,7 +265,7 @@ static void test_title_words_link_items(void **state)
     assert_int_equal(tl_model_set(m, "w_subjects=0", &diag), TL_OK);
     assert_int_equal(tl_model_set(m, "w_creators=0", &diag), TL_OK);
     assert_int_equal(tl_model_set(m, "pop_weight=0", &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_OK);
     int32_t hist[1] = {0};
     float s[12], scratch[64];
     m->ops->score(m, -1, hist, NULL, 1, s, scratch);
@@ -322,7 +322,7 @@ static void test_refuses_without_catalogue(void **state)
     tl_diag diag = {0};
     make_library(&d, 0);
     assert_int_equal(tl_model_new("content", &m), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_EINVAL);
     assert_string_equal(diag.msg, "content needs item metadata: pass --items items.tsv");
     tl_diag_clear(&diag);
     tl_model_free(m);
@@ -332,11 +332,11 @@ static void test_refuses_without_catalogue(void **state)
     make_library(&d, 1);
     assert_int_equal(tl_model_new("content", &m), TL_OK);
     assert_int_equal(tl_model_set(m, "weighting=lsi", &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_EINVAL);
     assert_string_equal(diag.field, "weighting");
     assert_int_equal(tl_model_set(m, "weighting=bm25", &diag), TL_OK);
     assert_int_equal(tl_model_set(m, "language=klingon", &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_EINVAL);
     assert_string_equal(diag.field, "language");
     tl_model_free(m);
     tl_data_release(&d);

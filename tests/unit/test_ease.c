@@ -32,7 +32,7 @@ static tl_model *fit_ease(const tl_data *d, const char *const *kv, int nkv)
     assert_int_equal(tl_model_set(m, "autotune=0", &diag), TL_OK);
     for (int i = 0; i < nkv; i++)
         assert_int_equal(tl_model_set(m, kv[i], &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, d, &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, d, NULL, &diag), TL_OK);
     return m;
 }
 
@@ -124,14 +124,14 @@ static void test_refuses_over_memory(void **state)
     assert_int_equal(tl_model_new("ease", &m), TL_OK);
     assert_int_equal(tl_model_set(m, "autotune=0", &diag), TL_OK);
     assert_int_equal(tl_model_set(m, "max_memory_mb=1", &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_ETOOBIG);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_ETOOBIG);
     assert_non_null(strstr(diag.msg, "EASE needs 2 MB for 600 items; allowed 1 MB"));
     assert_non_null(strstr(diag.msg, "sparse=1"));
     assert_null(m->state);
     /* The pruned variant fits: the 512 most interacted items (512^2 x 4 = 1 MB) are solved. */
     assert_int_equal(tl_model_set(m, "sparse=1", &diag), TL_OK);
     assert_int_equal(tl_model_set(m, "k=5", &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_OK);
     assert_null(tl_ease_dense(m, NULL, NULL));
     const tl_simmat *s = tl_item_model_simmat(m);
     assert_non_null(s);

@@ -59,7 +59,7 @@ static tl_model *fit_hybrid(const tl_data *d, const char *const *kv, int nkv)
     assert_int_equal(tl_model_new("hybrid", &m), TL_OK);
     for (int k = 0; k < nkv; k++)
         assert_int_equal(tl_model_set(m, kv[k], &diag), TL_OK);
-    tl_err rc = tl_model_fit(m, d, &diag);
+    tl_err rc = tl_model_fit(m, d, NULL, &diag);
     if (rc != TL_OK)
         fprintf(stderr, "fit: %s\n", diag.msg);
     assert_int_equal(rc, TL_OK);
@@ -216,7 +216,7 @@ static void test_default_members_adapt(void **state)
     tl_diag diag = {0};
     assert_int_equal(tl_model_new("hybrid", &m), TL_OK);
     assert_int_equal(tl_model_set(m, "weights=1,1", &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_EINVAL);
     assert_string_equal(diag.field, "weights");
     assert_non_null(strstr(diag.msg, "(ease,ials,itemknn)"));
     tl_model_free(m);
@@ -244,7 +244,7 @@ static void test_bad_members_are_named(void **state)
         assert_int_equal(tl_model_set(m, "models=itemknn,popular", &diag), TL_OK);
         assert_int_equal(tl_model_set(m, bad[k][0], &diag), TL_OK);
         tl_diag_clear(&diag);
-        assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
+        assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_EINVAL);
         assert_string_equal(diag.field, bad[k][1]);
         tl_model_free(m);
     }
@@ -252,7 +252,7 @@ static void test_bad_members_are_named(void **state)
     assert_int_equal(tl_model_new("hybrid", &m), TL_OK);
     assert_int_equal(tl_model_set(m, "models=itemknn,popular", &diag), TL_OK);
     assert_int_equal(tl_model_set(m, "val_mode=temporal", &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_EINVAL);
     assert_string_equal(diag.field, "val_mode");
     tl_model_free(m);
     tl_data_release(&d);

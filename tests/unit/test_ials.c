@@ -88,7 +88,7 @@ static tl_model *train(const tl_data *d, const char *const *kv)
     assert_int_equal(tl_model_new("ials", &m), TL_OK);
     for (; kv && *kv; kv++)
         assert_int_equal(tl_model_set(m, *kv, &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, d, &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, d, NULL, &diag), TL_OK);
     return m;
 }
 
@@ -513,7 +513,7 @@ static void test_bad_params(void **state)
     tl_diag diag;
     assert_int_equal(tl_model_new("ials", &m), TL_OK);
     assert_int_equal(tl_model_set(m, "solver=lu", &diag), TL_OK); /* strings: checked at fit */
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_EINVAL);
     assert_non_null(strstr(diag.field, "solver"));
     assert_int_not_equal(tl_model_set(m, "factors=0", &diag), TL_OK);
     tl_model_free(m);

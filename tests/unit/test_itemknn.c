@@ -36,7 +36,7 @@ static tl_model *fit_model(const tl_data *d, const char *const *kv, int nkv)
     assert_int_equal(tl_model_set(m, "autotune=0", &diag), TL_OK);
     for (int i = 0; i < nkv; i++)
         assert_int_equal(tl_model_set(m, kv[i], &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, d, &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, d, NULL, &diag), TL_OK);
     return m;
 }
 
@@ -97,13 +97,13 @@ static void test_bad_choice_is_rejected(void **state)
     tl_test_data_from_pairs(&d, 3, 3, tiny, 7);
     assert_int_equal(tl_model_new("itemknn", &m), TL_OK);
     assert_int_equal(tl_model_set(m, "similarity=pearsonish", &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_EINVAL);
     assert_string_equal(diag.field, "similarity");
     /* An item interned after the matrices were built: they no longer cover the catalogue. */
     int32_t idx;
     assert_int_equal(tl_model_set(m, "similarity=cosine", &diag), TL_OK);
     assert_int_equal(tl_intern_add(&d.items, "late", 4, &idx), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_EINVAL);
     assert_non_null(strstr(diag.msg, "rebuild"));
     tl_model_free(m);
     tl_data_release(&d);

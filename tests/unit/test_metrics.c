@@ -208,7 +208,7 @@ static void test_score_model_popular(void **state)
     tl_model *model;
     tl_diag diag;
     assert_int_equal(tl_model_new("popular", &model), TL_OK);
-    tl_err rc = tl_model_fit(model, &d, &diag);
+    tl_err rc = tl_model_fit(model, &d, NULL, &diag);
     if (rc == TL_EUNSUPPORTED) { /* the model has not landed in this tree yet */
         tl_model_free(model);
         tl_csr_release(&test);

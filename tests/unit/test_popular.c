@@ -60,7 +60,7 @@ static tl_model *fit_pop(const tl_data *d, const char *const *kv, int nkv)
     assert_int_equal(tl_model_new("popular", &m), TL_OK);
     for (int i = 0; i < nkv; i++)
         assert_int_equal(tl_model_set(m, kv[i], &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, d, &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, d, NULL, &diag), TL_OK);
     return m;
 }
 
@@ -125,7 +125,7 @@ static void test_decay_needs_timestamps(void **state)
     make_data(&d, 7, 4, e, make_loans(e), 0);
     assert_int_equal(tl_model_new("popular", &m), TL_OK);
     assert_int_equal(tl_model_set(m, "half_life_days=7", &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, &d, &diag), TL_EINVAL);
+    assert_int_equal(tl_model_fit(m, &d, NULL, &diag), TL_EINVAL);
     assert_string_equal(diag.field, "half_life_days");
     tl_model_free(m);
     tl_data_release(&d);

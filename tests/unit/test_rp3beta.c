@@ -39,7 +39,7 @@ static tl_model *fit_rp3(const tl_data *d, const char *const *kv, int nkv)
     assert_int_equal(tl_model_set(m, "autotune=0", &diag), TL_OK);
     for (int i = 0; i < nkv; i++)
         assert_int_equal(tl_model_set(m, kv[i], &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, d, &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, d, NULL, &diag), TL_OK);
     return m;
 }
 

@@ -71,7 +71,7 @@ static tl_model *fit_sequence(const tl_data *d)
     tl_diag diag = {0};
     assert_int_equal(tl_model_new("sequence", &m), TL_OK);
     assert_int_equal(tl_model_set(m, "autotune=0", &diag), TL_OK);
-    assert_int_equal(tl_model_fit(m, d, &diag), TL_OK);
+    assert_int_equal(tl_model_fit(m, d, NULL, &diag), TL_OK);
     return m;
 }
 

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/autotune.h"
+#include "core/metrics.h"
 #include "core/holdout.h"
 #include "core/models/content.h"
 #include "core/topk.h"
@@ -530,7 +530,7 @@ static double val_ndcg(const val_set *v, const double *wt)
             topv[p] = f;
             top[p] = item;
         }
-        sum += tl_autotune_ndcg10(top, have, v->truth[r], v->n_truth[r]);
+        sum += tl_ndcg10_sorted(top, have, v->truth[r], v->n_truth[r]);
     }
     return v->users ? sum / v->users : 0;
 }
@@ -690,6 +690,9 @@ static tl_err prepare_split(const tl_model *m, tl_model *const *full, int n, con
     tl_model *vm[MAX_MEMBERS] = {0};
     int32_t *rows = NULL;
     char *text = NULL;
+    /* The members' parameters are chosen: validation fits only forward cancellation. */
+    tl_fit_hooks inner = {.cancelled = m->hooks ? m->hooks->cancelled : NULL,
+                          .ctx = m->hooks ? m->hooks->ctx : NULL};
     memset(&view.ui, 0, sizeof(view.ui));
     memset(&view.iu, 0, sizeof(view.iu));
     *nr = 0;
@@ -720,7 +723,7 @@ static tl_err prepare_split(const tl_model *m, tl_model *const *full, int n, con
         free(text);
         text = NULL;
         vm[k]->autotune = 0;
-        if ((rc = tl_model_fit(vm[k], &view, diag)) != TL_OK)
+        if ((rc = tl_model_fit(vm[k], &view, &inner, diag)) != TL_OK)
             goto out;
     }
     norm_kind norm = strcmp(tl_params_str(p, "norm"), "minmax") == 0 ? NORM_MINMAX : NORM_ZSCORE;
@@ -900,7 +903,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
             continue; /* a member of weight 0 is never fit */
         /* Fit on all the data first: the member may autotune its own defaults, and the
          * validation fits below then reuse what it chose. */
-        if ((rc = tl_model_fit(mem[k], d, diag)) != TL_OK) {
+        if ((rc = tl_model_fit(mem[k], d, m->hooks, diag)) != TL_OK) {
             if (diag) {
                 char msg[sizeof(diag->msg)];
                 memcpy(msg, diag->msg, sizeof(msg));

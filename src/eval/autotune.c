@@ -1,6 +1,6 @@
 /* Validation-based choice of a model's defaults: a grid over the model's tune_grid, each point
  * fit on the validation-train part and scored by nDCG@10 on the held-out part. */
-#include "core/autotune.h"
+#include "eval/autotune.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "core/holdout.h"
+#include "core/metrics.h"
 #include "util/clock.h"
 
 #define MAX_AXES 4
 #define MAX_VALUES 8
 #define TUNE_SEED 42
 #define MAX_FOLDS 2
+#define TL_AUTOTUNE_MAX_NNZ 3000000
+#define TL_AUTOTUNE_BUDGET_S 120
 
 typedef struct {
     char name[32];
@@ -51,26 +54,6 @@ static int parse_grid(const char *g, axis *ax)
     return na;
 }
 
-double tl_autotune_ndcg10(const int32_t *ranked, int n, const int32_t *truth, int64_t nt)
-{
-    double dcg = 0, idcg = 0;
-    for (int r = 0; r < n && r < 10; r++) {
-        int64_t lo = 0, hi = nt;
-        while (lo < hi) {
-            int64_t mid = lo + (hi - lo) / 2;
-            if (truth[mid] < ranked[r])
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (ranked[r] >= 0 && lo < nt && truth[lo] == ranked[r])
-            dcg += 1.0 / log2(r + 2.0);
-    }
-    for (int r = 0; r < nt && r < 10; r++)
-        idcg += 1.0 / log2(r + 2.0);
-    return idcg > 0 ? dcg / idcg : 0;
-}
-
 static int has_timestamps(const tl_csr *a)
 {
     if (!a->ts)
@@ -84,7 +67,8 @@ static int has_timestamps(const tl_csr *a)
 /* Fits a copy of m with the grid point's values on view and scores it on the held-out rows. */
 static tl_err score_point(const tl_model *m, const axis *ax, int na, const int *pick,
                           const tl_data *view, const tl_csr *test, const int32_t *rows,
-                          int32_t nrows, int32_t *recs, double *out, tl_diag *diag)
+                          int32_t nrows, int32_t *recs, const tl_fit_hooks *inner, double *out,
+                          tl_diag *diag)
 {
     tl_model *c = NULL;
     char *text = NULL;
@@ -98,15 +82,15 @@ static tl_err score_point(const tl_model *m, const axis *ax, int na, const int *
     for (int a = 0; a < na; a++)
         if ((rc = tl_params_set(&c->params, ax[a].name, ax[a].values[pick[a]], diag)) != TL_OK)
             goto out;
-    if ((rc = tl_model_fit(c, view, diag)) != TL_OK)
+    if ((rc = tl_model_fit(c, view, inner, diag)) != TL_OK)
         goto out;
     if ((rc = tl_model_recommend_rows(c, &view->ui, 1, rows, nrows, NULL, 10, recs, NULL)))
         goto out;
     double sum = 0;
     for (int32_t r = 0; r < nrows; r++) {
         int32_t u = rows[r];
-        sum += tl_autotune_ndcg10(recs + (size_t)r * 10, 10, test->indices + test->indptr[u],
-                                  test->indptr[u + 1] - test->indptr[u]);
+        sum += tl_ndcg10_sorted(recs + (size_t)r * 10, 10, test->indices + test->indptr[u],
+                                test->indptr[u + 1] - test->indptr[u]);
     }
     *out = nrows ? sum / nrows : 0;
 out:
@@ -157,8 +141,16 @@ static tl_err make_fold(const tl_data *d, tl_split_mode mode, uint64_t seed, fol
     return TL_OK;
 }
 
-tl_err tl_autotune(tl_model *m, const tl_data *d, tl_diag *diag)
+tl_err tl_autotune_hook(void *ctx, tl_model *m, const tl_data *d, const tl_fit_hooks *h,
+                        tl_diag *diag)
 {
+    (void)ctx;
+    return tl_autotune(m, d, h, diag);
+}
+
+tl_err tl_autotune(tl_model *m, const tl_data *d, const tl_fit_hooks *h, tl_diag *diag)
+{
+    tl_fit_hooks inner = {.cancelled = h ? h->cancelled : NULL, .ctx = h ? h->ctx : NULL};
     axis ax[MAX_AXES];
     const char *grid = m->ops->tune_grid;
     if (!grid || d->ui.nnz > TL_AUTOTUNE_MAX_NNZ || d->ui.nnz < 50)
@@ -201,7 +193,7 @@ tl_err tl_autotune(tl_model *m, const tl_data *d, tl_diag *diag)
         for (int f = 0; f < nfolds; f++) {
             double sf;
             if ((rc = score_point(m, ax, na, pick, &folds[f].view, &folds[f].test, folds[f].rows,
-                                  folds[f].nrows, recs, &sf, diag)))
+                                  folds[f].nrows, recs, &inner, &sf, diag)))
                 goto out;
             s += sf / nfolds;
         }
