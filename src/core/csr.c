@@ -286,3 +286,13 @@ int64_t tl_csr_find(const tl_csr *a, int32_t row, int32_t col)
     }
     return -1;
 }
+
+double tl_csr_sum_sq_rows(const tl_csr *a)
+{
+    double s = 0;
+    for (int32_t r = 0; r < a->nrows; r++) {
+        double l = (double)(a->indptr[r + 1] - a->indptr[r]);
+        s += l * l;
+    }
+    return s;
+}

@@ -42,6 +42,8 @@ void tl_csr_release(tl_csr *a);
 tl_err tl_csr_copy(const tl_csr *a, tl_csr *out);
 /* Bytes held by a's arrays. */
 size_t tl_csr_bytes(const tl_csr *a);
+/* The sum over rows of the squared row lengths: the pairs a co-occurrence count visits. */
+double tl_csr_sum_sq_rows(const tl_csr *a);
 /* Position of col in row, or -1 (binary search). */
 int64_t tl_csr_find(const tl_csr *a, int32_t row, int32_t col);
 

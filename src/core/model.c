@@ -84,6 +84,17 @@ void tl_model_free(tl_model *m)
 
 tl_err tl_model_set(tl_model *m, const char *kv, tl_diag *diag)
 {
+    if (strncmp(kv, "half_life_days=", 15) == 0) {
+        char *end;
+        double v = strtod(kv + 15, &end);
+        if (end == kv + 15 || *end || !isfinite(v) || v < 0 || v > 1e6) {
+            tl_diag_set(diag, NULL, 0, "half_life_days", "expected a number of days in [0, 1e6]");
+            return TL_EINVAL;
+        }
+        m->half_life_days = v;
+        m->half_life_set = 1;
+        return TL_OK;
+    }
     if (strncmp(kv, "autotune=", 9) == 0) {
         if (strcmp(kv + 9, "0") != 0 && strcmp(kv + 9, "1") != 0) {
             tl_diag_set(diag, NULL, 0, "autotune", "expected 0 or 1");
@@ -266,8 +277,37 @@ int tl_model_progress(const tl_model *m, const char *stage, double done)
     return h->cancelled ? h->cancelled(h->ctx) : 0;
 }
 
+/* The newest timestamp of a, or INT64_MIN when it has none. */
+static int64_t newest(const tl_csr *a)
+{
+    int64_t t = INT64_MIN;
+    for (int64_t p = 0; a->ts && p < a->nnz; p++)
+        t = a->ts[p] > t ? a->ts[p] : t;
+    return t;
+}
+
+/* out = d with every weight times 2^(-(ref - ts) / half-life) (events at or after ref keep
+ * theirs), own matrices, d's ids and catalogue. */
+static tl_err decayed(const tl_data *d, double days, int64_t ref, tl_data *out)
+{
+    *out = *d;
+    memset(&out->ui, 0, sizeof(out->ui));
+    memset(&out->iu, 0, sizeof(out->iu));
+    tl_err rc = tl_csr_copy(&d->ui, &out->ui);
+    if (rc != TL_OK)
+        return rc;
+    double hl = days * 86400.0;
+    for (int64_t p = 0; p < out->ui.nnz; p++) {
+        double age = (double)ref - (double)out->ui.ts[p];
+        out->ui.data[p] *= (float)exp2(-(age > 0 ? age : 0) / hl);
+    }
+    return tl_csr_transpose(&out->ui, &out->iu);
+}
+
 tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl_diag *diag)
 {
+    tl_data dd;
+    int own = 0;
     release_state(m);
     tl_intern_release(&m->users);
     tl_intern_release(&m->items);
@@ -278,21 +318,81 @@ tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl
         return rc;
     m->n_users = d->users.count;
     m->n_items = d->items.count;
-    if ((rc = tl_csr_copy(&d->ui, &m->hist)) != TL_OK ||
-        (rc = copy_catalog(&m->cat, &d->cat, m->n_items)) != TL_OK)
-        return rc;
-    free(m->hist.ts); /* recommend needs what a user has, not when */
-    m->hist.ts = NULL;
     double t0 = tl_now();
     m->tuned[0] = '\0';
     if (hooks && hooks->tune && m->autotune &&
         (rc = hooks->tune(hooks->ctx, m, d, hooks, diag)) != TL_OK)
         return rc;
+    m->decay_ref = 0;
+    if (m->half_life_days > 0) {
+        if ((m->decay_ref = newest(&d->ui)) == INT64_MIN) {
+            tl_diag_set(diag, NULL, 0, "half_life_days", "time decay needs event timestamps");
+            return TL_EINVAL;
+        }
+        if (!m->ops->own_decay) {
+            if ((rc = decayed(d, m->half_life_days, m->decay_ref, &dd)) != TL_OK)
+                goto out;
+            own = 1;
+            d = &dd;
+        }
+    }
+    /* The histories recommend reads: what a user has (with the weights the model saw), not
+     * when. */
+    if ((rc = tl_csr_copy(&d->ui, &m->hist)) != TL_OK ||
+        (rc = copy_catalog(&m->cat, &d->cat, m->n_items)) != TL_OK)
+        goto out;
+    free(m->hist.ts);
+    m->hist.ts = NULL;
     m->hooks = hooks;
     rc = tl_model_progress(m, NULL, 0) ? TL_ECANCELED : m->ops->fit(m, d, diag);
     m->hooks = NULL;
     m->fit_seconds = tl_now() - t0;
+out:
+    if (own) {
+        tl_csr_release(&dd.ui);
+        tl_csr_release(&dd.iu);
+    }
     return rc;
+}
+
+tl_err tl_model_copy_settings(tl_model *dst, const tl_model *src, tl_diag *diag)
+{
+    char *text = NULL;
+    tl_err rc = tl_params_to_text(&src->params, &text);
+    if (rc == TL_OK)
+        rc = tl_params_from_text(&dst->params, text, diag);
+    free(text);
+    dst->autotune = src->autotune;
+    dst->half_life_days = src->half_life_days;
+    dst->half_life_set = src->half_life_set;
+    return rc;
+}
+
+/* The settings every model has beyond its parameters: the time decay, when there is one. */
+tl_err tl__model_save_settings(const tl_model *m, tl_mfile_writer *w)
+{
+    if (!(m->half_life_days > 0))
+        return TL_OK;
+    /* The writer keeps a pointer until the file is written: the array lives in m. */
+    tl_model *mm = (tl_model *)m;
+    mm->decay_sec[0] = (int64_t)llround(m->half_life_days * 86400.0);
+    mm->decay_sec[1] = m->decay_ref;
+    return tl_mfile_add(w, "tl.decay", TL_MT_I64, mm->decay_sec, 2);
+}
+
+tl_err tl__model_load_settings(tl_model *m, const tl_mfile *f, tl_diag *diag)
+{
+    uint64_t n;
+    const int64_t *decay = tl_mfile_get(f, "tl.decay", TL_MT_I64, &n);
+    if (!decay)
+        return TL_OK;
+    if (n != 2 || decay[0] <= 0) {
+        tl_diag_set(diag, NULL, 0, "tl.decay", "malformed time decay section");
+        return TL_ECORRUPT;
+    }
+    m->half_life_days = (double)decay[0] / 86400.0;
+    m->decay_ref = decay[1];
+    return TL_OK;
 }
 
 tl_err tl_model_save(const tl_model *m, const char *path, tl_diag *diag)
@@ -314,7 +414,7 @@ tl_err tl_model_save(const tl_model *m, const char *path, tl_diag *diag)
         (rc = tl_mfile_add(w, "tl.users", TL_MT_BYTES, users, ulen)) ||
         (rc = tl_mfile_add(w, "tl.items", TL_MT_BYTES, items, ilen)))
         goto out;
-    if ((rc = save_shared(m, w, catbufs)) != TL_OK)
+    if ((rc = tl__model_save_settings(m, w)) != TL_OK || (rc = save_shared(m, w, catbufs)) != TL_OK)
         goto out;
     if (m->ops->save && (rc = m->ops->save(m, w)) != TL_OK)
         goto out;
@@ -378,6 +478,8 @@ tl_err tl_model_load(const char *path, tl_model **out, tl_diag *diag)
         rc = TL_ECORRUPT;
         goto out;
     }
+    if ((rc = tl__model_load_settings(m, f, diag)) != TL_OK)
+        goto out;
     if ((rc = load_shared(m, f)) != TL_OK) {
         tl_diag_set(diag, path, 0, NULL, "malformed history or catalogue sections");
         goto out;

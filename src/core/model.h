@@ -36,10 +36,32 @@ typedef struct tl_model_ops {
     const char *summary;
     const tl_param_def *params;
     int n_params;
-    /* Candidate values tried on a validation split when the caller set none of these
-     * parameters, e.g. "reg=1,10,50;alpha=1,8"; NULL = the defaults are used as they are.
-     * See src/eval/autotune.h. */
+    /* The model's search space, explored on a validation split when the caller set none of
+     * its parameters (src/eval/autotune.h) and by `tailor tune`: axes in the grid syntax of
+     * src/eval/grid.h, most important first, e.g. "factors=64,128;reg=~10" ("~F": log scale
+     * from centre/F to centre*F). NULL = nothing to tune. */
     const char *tune_grid;
+    /* Optional: the data-derived centre of a "~" axis of tune_grid (0 = its default). */
+    double (*tune_centre)(const tl_model *m, const tl_data *d, const char *param);
+    /* Optional: "key=value;..." set while screening settings (cheaper fits, e.g. fewer
+     * epochs); the best screened settings are then fit again without them. */
+    const char *tune_screen;
+    /* Optional: the work of one fit on d with m's parameters, in multiply-adds, from the
+     * shapes alone (so that a search's size does not depend on the machine). NULL: nnz. */
+    double (*fit_work)(const tl_model *m, const tl_data *d);
+    /* Optional: the top 10 of users rows[0..nrows) of d->ui (history excluded, only items
+     * allow[] keeps) for each of values[0..nv) of the parameter param at once, as one
+     * shared factorization allows (EASE's lambda); recs: nv x nrows x 10, -1 padded.
+     * TL_EUNSUPPORTED when this param or configuration has no such path. */
+    tl_err (*tune_path)(const tl_model *m, const tl_data *d, const char *param,
+                        const double *values, int nv, const int32_t *rows, int32_t nrows,
+                        const uint8_t *allow, int32_t *recs, tl_diag *diag);
+    /* 1: the model applies half_life_days itself (popular: decay of counts, not of weights);
+     * else tl_model_fit hands fit a copy of d with decayed weights. */
+    int own_decay;
+    /* 1: fit never reads the weights (only which items, and when): time decay changes
+     * nothing, so autotune does not search it. */
+    int ignores_weights;
     /* Trains from d using m->params; m->n_items/n_users and id maps are already set from d.
      * May read d->cat. Sets m->state. */
     tl_err (*fit)(tl_model *m, const tl_data *d, tl_diag *diag);
@@ -83,7 +105,13 @@ struct tl_model {
     tl_catalog cat; /* item metadata for filters and display (copied; may be empty) */
     int autotune;   /* 1 (default): a tune hook may choose the parameters the caller left unset */
     const tl_fit_hooks *hooks; /* during tl_model_fit only, else NULL */
-    char tuned[256]; /* what autotune chose and why, for reports ("" when it did not run) */
+    /* Time decay of every model ("half_life_days=N"): an event N days older than the newest
+     * one (decay_ref, Unix seconds) weighs half. 0 = none. half_life_set: the caller chose. */
+    double half_life_days;
+    int half_life_set;
+    int64_t decay_ref;
+    int64_t decay_sec[2]; /* tl.decay's array while a model file is written */
+    char tuned[256];      /* what autotune chose and why, for reports ("" when it did not run) */
 };
 
 /* Registry. */
@@ -94,13 +122,21 @@ const tl_model_ops *const *tl_model_all_ops(void);
 /* Creates an untrained model with default parameters. TL_ENOTFOUND for an unknown name. */
 tl_err tl_model_new(const char *name, tl_model **out);
 void tl_model_free(tl_model *m);
-/* "key=value"; TL_EINVAL with diag for an unknown key or a value out of range. The key
- * "autotune" (0 or 1) switches validation-based choice of defaults off or on. */
+/* "key=value"; TL_EINVAL with diag for an unknown key or a value out of range. Two keys apply
+ * to every model: "autotune" (0 or 1) switches validation-based choice of defaults off or on,
+ * "half_life_days" (>= 0) sets the time decay of the interactions' weights. */
 tl_err tl_model_set(tl_model *m, const char *kv, tl_diag *diag);
 /* Copies d's id maps (users and items) into m and trains; records m->fit_seconds. With
  * hooks->tune (and m->autotune), the hook first chooses the parameters the caller left unset.
  * hooks may be NULL. TL_ECANCELED when hooks->cancelled said stop. */
 tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl_diag *diag);
+/* dst gets src's parameters and model-wide settings (autotune, time decay); for fits of the
+ * same configuration on other data (validation splits). TL_EINVAL when they are different
+ * models' parameters. */
+tl_err tl_model_copy_settings(tl_model *dst, const tl_model *src, tl_diag *diag);
+/* The model-wide settings' file section(s) (used by tl_model_save/load and nested models). */
+tl_err tl__model_save_settings(const tl_model *m, tl_mfile_writer *w);
+tl_err tl__model_load_settings(tl_model *m, const tl_mfile *f, tl_diag *diag);
 /* For models while they fit: reports progress through m->hooks (stage, fraction of this fit
  * in [0, 1]) and returns nonzero when the caller asked to stop (the fit then returns
  * TL_ECANCELED). stage may be NULL to only poll. */

@@ -590,6 +590,7 @@ const tl_model_ops tl_content_ops = {
     .name = "content",
     .summary = "catalogue metadata (TF-IDF/BM25, stemmed); cosine to the user's profile",
     .params = params,
+    .ignores_weights = 1,
     .n_params = N_PARAMS,
     .fit = fit,
     .scratch_floats = scratch_floats,

@@ -504,6 +504,38 @@ fail:
     return rc;
 }
 
+/* lambda's centre: the geometric mean of the Gram diagonal's mean and maximum (how much
+ * evidence an average and the most popular item carry). The optimum ranges over about two
+ * orders of magnitude across data sets (20 on sparse articles, 500 on MovieLens-100k); the
+ * search spans thirty times either way. */
+static double tune_centre(const tl_model *m, const tl_data *d, const char *param)
+{
+    (void)m;
+    if (strcmp(param, "lambda") != 0 || !d->iu.nrows)
+        return 0;
+    double sum = 0, mx = 0;
+    int32_t used = 0;
+    for (int32_t i = 0; i < d->iu.nrows; i++) {
+        double g = 0;
+        for (int64_t k = d->iu.indptr[i]; k < d->iu.indptr[i + 1]; k++)
+            g += (double)d->iu.data[k] * d->iu.data[k];
+        sum += g;
+        mx = g > mx ? g : mx;
+        used += g > 0;
+    }
+    return used ? sqrt(sum / used * mx) : 0;
+}
+
+/* The Gram (sum of squared history lengths) and the n^3 inverse over the solved items. */
+static double fit_work(const tl_model *m, const tl_data *d)
+{
+    int64_t min_count = (int64_t)tl_params_num(&m->params, "min_count");
+    double n = 0;
+    for (int32_t i = 0; i < d->iu.nrows; i++)
+        n += d->iu.indptr[i + 1] - d->iu.indptr[i] >= min_count;
+    return tl_csr_sum_sq_rows(&d->ui) + n * n * n;
+}
+
 const float *tl_ease_dense(const tl_model *m, const int32_t **items_of, int32_t *n_solved)
 {
     if (!m || m->ops != &tl_ease_ops || !m->state)
@@ -521,7 +553,10 @@ const tl_model_ops tl_ease_ops = {
     .summary = "EASE (Steck 2019): closed-form item-item linear autoencoder, dense or pruned",
     .params = params,
     .n_params = (int)(sizeof(params) / sizeof(params[0])),
-    .tune_grid = "lambda=50,200,500,1000,3000",
+    .tune_grid = "lambda=~30",
+    .tune_centre = tune_centre,
+    .fit_work = fit_work,
+    .tune_path = tl__ease_tune_path,
     .fit = fit,
     .scratch_floats = scratch_floats,
     .score = score,

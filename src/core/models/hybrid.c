@@ -27,9 +27,10 @@
 #include "core/holdout.h"
 #include "core/models/content.h"
 #include "core/topk.h"
+#include "util/clock.h"
 
 static const tl_param_def params[] = {
-    {"models", TL_PARAM_STR, "ease,ials,itemknn,sequence,content", 0, 0,
+    {"models", TL_PARAM_STR, "ease,ials,itemknn,rp3beta,sequence,content", 0, 0,
      "members, comma-separated (by default sequence is left out without timestamps and "
      "content without item metadata)"},
     {"set", TL_PARAM_STR, "", 0, 0,
@@ -636,7 +637,8 @@ static double search_active(const objective *o, int n, const int *active, const 
             }
         }
     }
-    memcpy(wt, best, (size_t)n * sizeof(*wt));
+    for (int k = 0; k < n && k < MAX_MEMBERS; k++)
+        wt[k] = best[k];
     return best_s;
 }
 
@@ -674,7 +676,8 @@ static double search_weights(const objective *o, int n, double prune, double *wt
         if (drop_s > best_s)
             best_s = drop_s;
     }
-    memcpy(wt, w, (size_t)n * sizeof(*wt));
+    for (int k = 0; k < n && k < MAX_MEMBERS; k++)
+        wt[k] = w[k];
     return best_s;
 }
 
@@ -689,7 +692,6 @@ static tl_err prepare_split(const tl_model *m, tl_model *const *full, int n, con
     tl_data view = *d; /* shares ids and catalogue; only the matrices are its own */
     tl_model *vm[MAX_MEMBERS] = {0};
     int32_t *rows = NULL;
-    char *text = NULL;
     /* The members' parameters are chosen: validation fits only forward cancellation. */
     tl_fit_hooks inner = {.cancelled = m->hooks ? m->hooks->cancelled : NULL,
                           .ctx = m->hooks ? m->hooks->ctx : NULL};
@@ -717,11 +719,8 @@ static tl_err prepare_split(const tl_model *m, tl_model *const *full, int n, con
         goto out; /* too little to learn from: the caller falls back to equal weights */
     for (int k = 0; k < n; k++) {
         if ((rc = tl_model_new(full[k]->ops->name, &vm[k])) != TL_OK ||
-            (rc = tl_params_to_text(&full[k]->params, &text)) != TL_OK ||
-            (rc = tl_params_from_text(&vm[k]->params, text, diag)) != TL_OK)
+            (rc = tl_model_copy_settings(vm[k], full[k], diag)) != TL_OK)
             goto out;
-        free(text);
-        text = NULL;
         vm[k]->autotune = 0;
         if ((rc = tl_model_fit(vm[k], &view, &inner, diag)) != TL_OK)
             goto out;
@@ -732,7 +731,6 @@ static tl_err prepare_split(const tl_model *m, tl_model *const *full, int n, con
 out:
     for (int k = 0; k < n; k++)
         tl_model_free(vm[k]);
-    free(text);
     tl_csr_release(&view.ui);
     tl_csr_release(&view.iu);
     free(rows);
@@ -794,7 +792,18 @@ static tl_err learn_weights(tl_model *m, tl_model *const *full, int n, const tl_
         }
     }
     double w[MAX_MEMBERS] = {0};
-    search_weights(&o, n, tl_params_num(&m->params, "prune"), w);
+    double got = search_weights(&o, n, tl_params_num(&m->params, "prune"), w);
+    /* Every member alone is a candidate: pruning may give up a little, never below the best
+     * single member. */
+    for (int j = 0; j < n; j++) {
+        double one[MAX_MEMBERS] = {0};
+        one[j] = 1;
+        double s1 = objective_eval(&o, one);
+        if (s1 > got + 1e-12) {
+            got = s1;
+            memcpy(w, one, sizeof(w));
+        }
+    }
     size_t off = 0;
     for (int k = 0; k < n; k++) {
         wt[k] = (float)w[k];
@@ -856,6 +865,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     int n = 0;
     state *st = NULL;
     const char *norm = tl_params_str(p, "norm");
+    double t0 = tl_now();
     tl_err rc = parse_members(tl_params_str(p, "models"), names, &n, diag);
     if (rc != TL_OK || (rc = check_overrides(tl_params_str(p, "set"), names, n, diag)) != TL_OK)
         goto out;
@@ -903,6 +913,12 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
             continue; /* a member of weight 0 is never fit */
         /* Fit on all the data first: the member may autotune its own defaults, and the
          * validation fits below then reuse what it chose. */
+        char stage[64];
+        snprintf(stage, sizeof(stage), "hybrid: member %s", names[k]);
+        if (tl_model_progress(m, stage, 0.8 * k / n)) {
+            rc = TL_ECANCELED;
+            goto out;
+        }
         if ((rc = tl_model_fit(mem[k], d, m->hooks, diag)) != TL_OK) {
             if (diag) {
                 char msg[sizeof(diag->msg)];
@@ -912,11 +928,27 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
             goto out;
         }
     }
+    double t_members = tl_now() - t0, t_blend = tl_now();
     if (!*fixed) {
+        if (tl_model_progress(m, "hybrid: learning the blend weights", 0.8)) {
+            rc = TL_ECANCELED;
+            goto out;
+        }
         if (n == 1)
             wt[0] = 1.0f;
         else if ((rc = learn_weights(m, mem, n, d, wt, diag)) != TL_OK)
             goto out;
+    }
+    t_blend = tl_now() - t_blend;
+    {
+        size_t l = strlen(m->tuned);
+        l += (size_t)snprintf(m->tuned + l, sizeof(m->tuned) - l, "%scost: members %.1f s (",
+                              l ? " " : "", t_members);
+        for (int k = 0; k < n && l < sizeof(m->tuned); k++)
+            l += (size_t)snprintf(m->tuned + l, sizeof(m->tuned) - l, "%s%s %.1f", k ? ", " : "",
+                                  names[k], mem[k]->fit_seconds);
+        if (l < sizeof(m->tuned))
+            snprintf(m->tuned + l, sizeof(m->tuned) - l, "), blend validation %.1f s", t_blend);
     }
     if (skipped[0]) {
         size_t l = strlen(m->tuned);
@@ -950,7 +982,8 @@ static tl_err save(const tl_model *m, tl_mfile_writer *w)
         if ((rc = tl_params_to_text(&st->mem[k]->params, &st->ptext[k])) != TL_OK ||
             (rc = tl_mfile_writer_set_prefix(w, prefix)) != TL_OK ||
             (rc = tl_mfile_add(w, "tl.params", TL_MT_BYTES, st->ptext[k], strlen(st->ptext[k]))) !=
-                TL_OK)
+                TL_OK ||
+            (rc = tl__model_save_settings(st->mem[k], w)) != TL_OK)
             break;
         if (st->mem[k]->ops->save)
             rc = st->mem[k]->ops->save(st->mem[k], w);
@@ -1014,6 +1047,8 @@ static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
         text = NULL;
         mm->n_users = m->n_users;
         mm->n_items = m->n_items;
+        if ((rc = tl__model_load_settings(mm, view, diag)) != TL_OK)
+            goto out;
         if (!mm->ops->load) {
             rc = TL_EUNSUPPORTED;
             tl_diag_set(diag, NULL, 0, NULL, "hybrid: member '%s' cannot be loaded", name);
@@ -1042,6 +1077,7 @@ const tl_model_ops tl_hybrid_ops = {
     .name = "hybrid",
     .summary = "blend of models with weights learned on a validation split of the training data",
     .params = params,
+    .ignores_weights = 1, /* its members decay their own */
     .n_params = N_PARAMS,
     .fit = fit,
     .scratch_floats = scratch_floats,

@@ -597,6 +597,12 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 
     for (int it = 0; it < iters; it++) {
         tl_ials_epoch *e = &st->epochs[it];
+        char stage[48];
+        snprintf(stage, sizeof(stage), "ials epoch %d/%d", it + 1, iters);
+        if (tl_model_progress(m, stage, (double)it / iters)) {
+            rc = TL_ECANCELED;
+            goto out;
+        }
         double t0 = tl_now(), c0 = cpu_now();
         /* Items from users, then users from items: the final user factors are the exact
          * (Cholesky) or near (CG) solutions for the final item factors. */
@@ -952,12 +958,51 @@ const tl_ials_epoch *tl_ials_epochs(const tl_model *m, int *n)
     return st->epochs;
 }
 
+/* reg's centre: the geometric mean of the average item's and the average user's number of
+ * interactions (how much data a row's normal equations hold against the prior); alpha's: 2
+ * over the mean weight (confidence 1 + alpha w, so the scale of the weights cancels). */
+static double tune_centre(const tl_model *m, const tl_data *d, const char *param)
+{
+    (void)m;
+    int32_t users = 0, items = 0;
+    double wsum = 0;
+    for (int32_t u = 0; u < d->ui.nrows; u++)
+        users += d->ui.indptr[u + 1] > d->ui.indptr[u];
+    for (int32_t i = 0; i < d->iu.nrows; i++)
+        items += d->iu.indptr[i + 1] > d->iu.indptr[i];
+    for (int64_t p = 0; p < d->ui.nnz; p++)
+        wsum += d->ui.data[p];
+    if (!users || !items || !(wsum > 0))
+        return 0;
+    if (strcmp(param, "reg") == 0)
+        return fmax(1.0, sqrt((double)d->ui.nnz / items * ((double)d->ui.nnz / users)));
+    if (strcmp(param, "alpha") == 0)
+        return 2.0 * (double)d->ui.nnz / wsum;
+    return 0;
+}
+
+/* Per epoch: the confidence-weighted products over the interactions and the per-row solves
+ * (CG steps, or a Cholesky factorization per row). */
+static double fit_work(const tl_model *m, const tl_data *d)
+{
+    double ld = tl_la_pad((int)tl_params_num(&m->params, "factors"));
+    double rows = (double)d->ui.nrows + d->iu.nrows;
+    double steps = tl_params_num(&m->params, "cg_steps");
+    double epoch = strcmp(tl_params_str(&m->params, "solver"), "cholesky") == 0
+                       ? (double)d->ui.nnz * ld * ld + rows * ld * ld * ld / 3
+                       : (double)d->ui.nnz * ld * (2 + 2 * steps) + rows * ld * ld * steps;
+    return epoch * tl_params_num(&m->params, "iterations");
+}
+
 const tl_model_ops tl_ials_ops = {
     .name = "ials",
     .summary = "implicit ALS matrix factorization (Hu, Koren & Volinsky), CG or Cholesky",
     .params = params,
     .n_params = N_PARAMS,
-    .tune_grid = "alpha=0.5,2,8;reg=1,10,50,150;factors=64,128", /* REFERENCE.md's wider grid */
+    .tune_grid = "reg=~30;alpha=~30;factors=64,128",
+    .tune_centre = tune_centre,
+    .tune_screen = "iterations=6",
+    .fit_work = fit_work,
     .fit = fit,
     .scratch_floats = scratch_floats,
     .score = score,

@@ -37,4 +37,10 @@ const float *tl_ease_dense(const tl_model *m, const int32_t **items_of, int32_t 
  * NULL for any other model. */
 const tl_simmat *tl_item_model_simmat(const tl_model *m);
 
+/* EASE's tune_path (core/model.h): the top 10 for many lambdas from one eigendecomposition of
+ * the smaller of X^T X and X X^T (src/core/models/ease_path.c). */
+tl_err tl__ease_tune_path(const tl_model *m, const tl_data *d, const char *param,
+                          const double *values, int nv, const int32_t *rows, int32_t nrows,
+                          const uint8_t *allow, int32_t *recs, tl_diag *diag);
+
 #endif

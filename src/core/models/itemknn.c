@@ -270,12 +270,20 @@ const tl_simmat *tl_item_model_simmat(const tl_model *m)
     return s->w.indptr ? s : NULL;
 }
 
+/* Co-occurrence counting visits every pair of items in a history. */
+static double fit_work(const tl_model *m, const tl_data *d)
+{
+    (void)m;
+    return tl_csr_sum_sq_rows(&d->ui) + (double)d->ui.nnz;
+}
+
 const tl_model_ops tl_itemknn_ops = {
     .name = "itemknn",
     .summary = "item-to-item neighbours (cosine/asymmetric/jaccard, tfidf/bm25, shrinkage)",
     .params = params,
     .n_params = (int)(sizeof(params) / sizeof(params[0])),
-    .tune_grid = "k=50,200,1000;shrink=0,10",
+    .tune_grid = "k=~10;shrink=0,3,10,30,100",
+    .fit_work = fit_work,
     .fit = fit,
     .scratch_floats = scratch_floats,
     .score = score,

@@ -11,8 +11,6 @@
 #include <string.h>
 
 static const tl_param_def params[] = {
-    {"half_life_days", TL_PARAM_FLOAT, "0", 0, 1e6,
-     "time decay: an event half_life_days older than the newest event counts half (0 = none)"},
     {"use_weights", TL_PARAM_INT, "0", 0, 1,
      "1 = sum the event weights (ratings, loan counts); 0 = count each user-item pair once"},
     {"segment", TL_PARAM_STR, "", 0, 0,
@@ -72,19 +70,11 @@ static inline double event_weight(const tl_csr *a, int64_t p, int use_w, double 
 static tl_err decay_setup(const tl_model *m, const tl_data *d, double *tmax, double *hl,
                           tl_diag *diag)
 {
-    double days = tl_params_num(&m->params, "half_life_days");
-    *tmax = 0.0;
+    (void)d;
+    (void)diag;
+    double days = m->half_life_days; /* the model-wide decay: popular decays counts itself */
+    *tmax = (double)m->decay_ref;
     *hl = days * 86400.0;
-    if (days <= 0.0)
-        return TL_OK;
-    if (!d->ui.ts) {
-        tl_diag_set(diag, NULL, 0, "half_life_days", "time decay needs event timestamps");
-        return TL_EINVAL;
-    }
-    int64_t t = INT64_MIN;
-    for (int64_t p = 0; p < d->ui.nnz; p++)
-        t = d->ui.ts[p] > t ? d->ui.ts[p] : t;
-    *tmax = (double)t;
     return TL_OK;
 }
 
@@ -322,6 +312,7 @@ const tl_model_ops tl_popular_ops = {
     .name = "popular",
     .summary = "most popular items, optionally time-decayed and per user segment",
     .params = params,
+    .own_decay = 1,
     .n_params = (int)(sizeof(params) / sizeof(params[0])),
     .fit = fit,
     .scratch_floats = scratch_floats,

@@ -314,13 +314,21 @@ static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
     return TL_OK;
 }
 
+/* The two-step walk visits every pair of items in a history. */
+static double fit_work(const tl_model *m, const tl_data *d)
+{
+    (void)m;
+    return tl_csr_sum_sq_rows(&d->ui) + (double)d->ui.nnz;
+}
+
 const tl_model_ops tl_rp3beta_ops = {
     .name = "rp3beta",
     .summary = "random walk item-user-item (and item-subject/creator-item) with popularity "
                "discount",
     .params = params,
     .n_params = (int)(sizeof(params) / sizeof(params[0])),
-    .tune_grid = "alpha=0.8,1.0;beta=0.3,0.5,0.7",
+    .tune_grid = "beta=0,0.15,0.3,0.45,0.6,0.75;alpha=0.4,0.6,0.8,1,1.2;attr_weight=0,0.05,0.2",
+    .fit_work = fit_work,
     .fit = fit,
     .scratch_floats = scratch_floats,
     .score = score,
