@@ -18,11 +18,10 @@
 
 #define TUNE_SEED 42
 #define MAX_FOLDS 2
-/* Multiply-adds all the fits of one model's search may cost: about a minute of a 2-core
- * machine's BLAS-bound work. */
-#define WORK_BUDGET 3e12
-/* The user sample never goes below this many users. */
+/* The user sample never goes below this many users (tests may lower it). */
+#ifndef MIN_SAMPLE_USERS
 #define MIN_SAMPLE_USERS 1500
+#endif
 /* Below this many interactions there is too little to validate on: defaults stand. */
 #define MIN_NNZ 50
 #define MAX_POINTS 48
@@ -547,6 +546,12 @@ tl_err tl_autotune_hook(void *ctx, tl_model *m, const tl_data *d, const tl_fit_h
 
 tl_err tl_autotune(tl_model *m, const tl_data *d, const tl_fit_hooks *h, tl_diag *diag)
 {
+    return tl_autotune_budget(m, d, h, TL_AUTOTUNE_WORK, diag);
+}
+
+tl_err tl_autotune_budget(tl_model *m, const tl_data *d, const tl_fit_hooks *h, double budget,
+                          tl_diag *diag)
+{
     const char *gtext = m->ops->tune_grid ? m->ops->tune_grid : "";
     if (d->ui.nnz < MIN_NNZ)
         return TL_OK;
@@ -584,7 +589,7 @@ tl_err tl_autotune(tl_model *m, const tl_data *d, const tl_fit_hooks *h, tl_diag
     tl_model_free(probe);
     uint64_t keep = 1ULL << 32;
     int32_t users = d->ui.nrows;
-    while (per_fit * s->planned > WORK_BUDGET && users / 2 >= MIN_SAMPLE_USERS) {
+    while (per_fit * s->planned > budget && users / 2 >= MIN_SAMPLE_USERS) {
         keep /= 2;
         users /= 2;
         per_fit /= 2;

@@ -10,6 +10,10 @@
 
 /* Validation users scored per setting (a deterministic subset beyond this). */
 #define TL_AUTOTUNE_MAX_USERS 3000
+/* The work all the fits of one model's search may cost, in estimated multiply-adds (about a
+ * minute of a 2-core machine's BLAS-bound work). Beyond it the search runs on a sample of the
+ * users, halved until it fits (never below 1500 users). */
+#define TL_AUTOTUNE_WORK 3e12
 
 /* Chooses m's unset tunable parameters on d, when m->ops->tune_grid is set and none of its
  * parameters was set by the caller; otherwise does nothing. Sets the chosen values in
@@ -17,6 +21,10 @@
  * h (may be NULL) lends progress and cancellation to the fits it makes. Errors: TL_ENOMEM,
  * TL_ECANCELED, or a fit's error. */
 tl_err tl_autotune(tl_model *m, const tl_data *d, const tl_fit_hooks *h, tl_diag *diag);
+
+/* The same with another work budget (benchmarks and tests). */
+tl_err tl_autotune_budget(tl_model *m, const tl_data *d, const tl_fit_hooks *h, double budget,
+                          tl_diag *diag);
 
 /* tl_autotune in the shape of tl_fit_hooks.tune (ctx is unused). */
 tl_err tl_autotune_hook(void *ctx, tl_model *m, const tl_data *d, const tl_fit_hooks *h,

@@ -42,8 +42,8 @@ static tl_err parse_axis(const char *s, size_t len, tl_grid_axis *x, tl_diag *di
     if (*v == '~') {
         const char *at = memchr(v, '@', (size_t)(end - v));
         x->kind = TL_AXIS_LOG;
-        if (!parse_positive(v + 1, (size_t)((at ? at : end) - v - 1), &x->span) ||
-            !(x->span > 1) || (at && !parse_positive(at + 1, (size_t)(end - at - 1), &x->centre))) {
+        if (!parse_positive(v + 1, (size_t)((at ? at : end) - v - 1), &x->span) || !(x->span > 1) ||
+            (at && !parse_positive(at + 1, (size_t)(end - at - 1), &x->centre))) {
             tl_diag_set(diag, NULL, 0, "grid",
                         "'%.*s': expected ~F or ~F@C with F > 1 and C > 0 (a log-scale search "
                         "from C/F to C*F)",
@@ -58,8 +58,8 @@ static tl_err parse_axis(const char *s, size_t len, tl_grid_axis *x, tl_diag *di
         size_t vl = (size_t)((comma ? comma : end) - v);
         if (!vl || vl >= TL_GRID_VALUE_MAX || x->n == TL_GRID_MAX_VALUES) {
             tl_diag_set(diag, NULL, 0, "grid",
-                        "'%.*s': values must be non-empty, under %d bytes, at most %d", (int)len,
-                        s, TL_GRID_VALUE_MAX, TL_GRID_MAX_VALUES);
+                        "'%.*s': values must be non-empty, under %d bytes, at most %d", (int)len, s,
+                        TL_GRID_VALUE_MAX, TL_GRID_MAX_VALUES);
             return TL_EINVAL;
         }
         memcpy(x->values[x->n++], v, vl);

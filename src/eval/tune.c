@@ -3,33 +3,20 @@
  * and catalogue (a shallow copy with its own matrices), so models see the same indices. */
 #include "eval/tune.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/grid.h"
 #include "eval/split.h"
 #include "ingest/matrix_tsv.h"
 #include "util/clock.h"
 
-#define MAX_AXES 16
-#define MAX_VALUES 64
 #define MAX_POINTS 10000
-
-/* Grids of REFERENCE.md (the reference models were tuned on these). */
-static const struct {
-    const char *model, *grid;
-} default_grids[] = {
-    {"itemknn", "k=50,200,1000;shrink=0,10"},
-    {"rp3beta", "k=200;alpha=0.8,1.0;beta=0.3,0.5,0.7"},
-    {"ease", "lambda=5,20,50,200,500,1000,3000"},
-    {"ials", "factors=64;reg=0.1,10,50;alpha=1,8,40"},
-};
 
 const char *tl_tune_default_grid(const char *model)
 {
-    for (size_t k = 0; k < sizeof(default_grids) / sizeof(default_grids[0]); k++)
-        if (strcmp(default_grids[k].model, model) == 0)
-            return default_grids[k].grid;
     const tl_model_ops *ops = tl_model_find_ops(model);
     return ops ? ops->tune_grid : NULL;
 }
@@ -50,45 +37,54 @@ void tl_tune_result_release(tl_tune_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-typedef struct axis {
-    const char *key;
-    const char *vals[MAX_VALUES];
-    int n;
-} axis;
-
-/* Parses "key=v1,v2;key=..." in place (text is modified). */
-static tl_err parse_grid(char *text, axis *ax, int *nax, tl_diag *diag)
+/* The grid's axes as lists of values: a "~F" axis becomes log-spaced values a half decade
+ * apart from centre/F to centre*F, the centre from the model's data-derived rule (the one
+ * autotune walks from), clipped to the parameter's range. */
+static tl_err expand_axes(const tl_tune_opts *o, const tl_data *d, tl_grid *g, tl_diag *diag)
 {
-    *nax = 0;
-    char *save = NULL;
-    for (char *a = strtok_r(text, ";", &save); a; a = strtok_r(NULL, ";", &save)) {
-        char *eq = strchr(a, '=');
-        if (!eq || eq == a || !eq[1]) {
-            tl_diag_set(diag, NULL, 0, "grid", "'%s' is not key=v1,v2,...", a);
-            return TL_EINVAL;
+    tl_model *m = NULL;
+    tl_err rc = tl_model_new(o->model, &m);
+    for (int k = 0; rc == TL_OK && k < o->n_sets; k++)
+        rc = tl_model_set(m, o->sets[k], diag);
+    for (int a = 0; rc == TL_OK && a < g->n; a++) {
+        tl_grid_axis *x = &g->ax[a];
+        if (x->kind != TL_AXIS_LOG)
+            continue;
+        const tl_param_def *def = NULL;
+        for (int k = 0; k < m->params.n; k++)
+            if (strcmp(m->params.defs[k].name, x->key) == 0)
+                def = &m->params.defs[k];
+        if (!def || def->type == TL_PARAM_STR) {
+            tl_diag_set(diag, NULL, 0, "grid", "'%s' is not a numeric parameter of %s", x->key,
+                        o->model);
+            rc = TL_EINVAL;
+            break;
         }
-        if (*nax == MAX_AXES) {
-            tl_diag_set(diag, NULL, 0, "grid", "more than %d parameters", MAX_AXES);
-            return TL_EINVAL;
-        }
-        axis *x = &ax[(*nax)++];
-        *eq = '\0';
-        x->key = a;
+        double c = x->centre;
+        if (!(c > 0) && m->ops->tune_centre)
+            c = m->ops->tune_centre(m, d, x->key);
+        if (!(c > 0))
+            c = tl_params_num(&m->params, x->key);
+        if (!(c > 0))
+            c = 1;
+        int steps = (int)floor(log10(x->span) * 2 + 1e-9);
         x->n = 0;
-        char *vs = NULL;
-        for (char *v = strtok_r(eq + 1, ",", &vs); v; v = strtok_r(NULL, ",", &vs)) {
-            if (x->n == MAX_VALUES) {
-                tl_diag_set(diag, NULL, 0, "grid", "more than %d values for %s", MAX_VALUES, a);
-                return TL_EINVAL;
-            }
-            x->vals[x->n++] = v;
+        for (int k = -steps; k <= steps && x->n < TL_GRID_MAX_VALUES; k++) {
+            double v = c * pow(10, k / 2.0);
+            if (v < def->min || v > def->max)
+                continue;
+            if (def->type == TL_PARAM_INT)
+                snprintf(x->values[x->n], TL_GRID_VALUE_MAX, "%.0f", v < 1 ? 1 : round(v));
+            else
+                snprintf(x->values[x->n], TL_GRID_VALUE_MAX, "%.3g", v);
+            if (x->n && strcmp(x->values[x->n], x->values[x->n - 1]) == 0)
+                continue;
+            x->n++;
         }
-        if (!x->n) {
-            tl_diag_set(diag, NULL, 0, "grid", "no values for %s", a);
-            return TL_EINVAL;
-        }
+        x->kind = TL_AXIS_VALUES;
     }
-    return TL_OK;
+    tl_model_free(m);
+    return rc;
 }
 
 /* Fits and scores one grid point. */
@@ -138,9 +134,8 @@ tl_err tl_tune_run(const char *train, const tl_tune_opts *o, tl_tune_progress cb
     tl_data d;
     tl_csr vtr = {0}, vte = {0}, viu = {0};
     tl_tune_result res;
-    axis ax[MAX_AXES];
-    int nax = 0;
-    char *text = NULL, *setting = NULL;
+    tl_grid g;
+    char *setting = NULL;
     tl_err rc = TL_ENOMEM;
     memset(&res, 0, sizeof(res));
     tl_data_init(&d);
@@ -149,43 +144,13 @@ tl_err tl_tune_run(const char *train, const tl_tune_opts *o, tl_tune_progress cb
         rc = TL_ENOTFOUND;
         goto out;
     }
-    /* The grid: the caller's axes, else the default. */
-    size_t len = 1;
+    /* The grid: the caller's axes, else the model's own search space. */
+    g.n = 0;
     for (int k = 0; k < o->n_grids; k++)
-        len += strlen(o->grids[k]) + 1;
-    const char *def = o->n_grids ? NULL : tl_tune_default_grid(o->model);
-    if (def)
-        len += strlen(def);
-    if (!(text = malloc(len)))
-        goto out;
-    text[0] = '\0';
-    for (int k = 0; k < o->n_grids; k++) {
-        if (k)
-            strcat(text, ";");
-        strcat(text, o->grids[k]);
-    }
-    if (def)
-        strcat(text, def);
-    snprintf(res.grid, sizeof(res.grid), "%s", text);
-    if ((rc = parse_grid(text, ax, &nax, diag)) != TL_OK)
-        goto out;
-    int64_t npoints = 1;
-    size_t slen = 1;
-    for (int a = 0; a < nax; a++) {
-        npoints *= ax[a].n;
-        size_t longest = 0;
-        for (int j = 0; j < ax[a].n; j++)
-            if (strlen(ax[a].vals[j]) > longest)
-                longest = strlen(ax[a].vals[j]);
-        slen += strlen(ax[a].key) + longest + 2;
-        if (npoints > MAX_POINTS) {
-            tl_diag_set(diag, NULL, 0, "grid", "more than %d settings", MAX_POINTS);
-            rc = TL_ETOOBIG;
+        if ((rc = tl_grid_append(&g, o->grids[k], diag)) != TL_OK)
             goto out;
-        }
-    }
-    rc = TL_ENOMEM;
-    if (!(setting = malloc(slen)) || !(res.points = calloc((size_t)npoints, sizeof(*res.points))))
+    const char *def = o->n_grids ? NULL : tl_tune_default_grid(o->model);
+    if (def && (rc = tl_grid_append(&g, def, diag)) != TL_OK)
         goto out;
 
     /* The validation split, from train alone. */
@@ -210,6 +175,28 @@ tl_err tl_tune_run(const char *train, const tl_tune_opts *o, tl_tune_progress cb
         rc = TL_EINVAL;
         goto out;
     }
+    if ((rc = expand_axes(o, &d, &g, diag)) != TL_OK)
+        goto out;
+    int64_t npoints = 1;
+    size_t slen = 1, glen = 0;
+    for (int a = 0; a < g.n; a++) {
+        npoints *= g.ax[a].n;
+        slen += strlen(g.ax[a].key) + TL_GRID_VALUE_MAX + 2;
+        glen +=
+            (size_t)snprintf(res.grid + glen, glen < sizeof(res.grid) ? sizeof(res.grid) - glen : 0,
+                             "%s%s=", a ? ";" : "", g.ax[a].key);
+        for (int k = 0; k < g.ax[a].n && glen < sizeof(res.grid); k++)
+            glen += (size_t)snprintf(res.grid + glen, sizeof(res.grid) - glen, "%s%s", k ? "," : "",
+                                     g.ax[a].values[k]);
+        if (npoints > MAX_POINTS) {
+            tl_diag_set(diag, NULL, 0, "grid", "more than %d settings", MAX_POINTS);
+            rc = TL_ETOOBIG;
+            goto out;
+        }
+    }
+    rc = TL_ENOMEM;
+    if (!(setting = malloc(slen)) || !(res.points = calloc((size_t)npoints, sizeof(*res.points))))
+        goto out;
     if ((rc = tl_holdout_split(&d, o->mode, o->seed, 0, &vtr, &vte)) != TL_OK ||
         (rc = tl_csr_transpose(&vtr, &viu)) != TL_OK)
         goto out;
@@ -221,13 +208,13 @@ tl_err tl_tune_run(const char *train, const tl_tune_opts *o, tl_tune_progress cb
     v.ui = vtr;
     v.iu = viu;
 
-    int idx[MAX_AXES] = {0};
+    int idx[TL_GRID_MAX_AXES] = {0};
     for (int64_t k = 0; k < npoints; k++) {
         char *s = setting;
         *s = '\0';
-        for (int a = 0; a < nax; a++)
-            s += snprintf(s, slen - (size_t)(s - setting), "%s%s=%s", a ? " " : "", ax[a].key,
-                          ax[a].vals[idx[a]]);
+        for (int a = 0; a < g.n; a++)
+            s += snprintf(s, slen - (size_t)(s - setting), "%s%s=%s", a ? " " : "", g.ax[a].key,
+                          g.ax[a].values[idx[a]]);
         tl_tune_point *p = &res.points[res.n];
         if (!(p->setting = strdup(setting))) {
             rc = TL_ENOMEM;
@@ -240,8 +227,8 @@ tl_err tl_tune_run(const char *train, const tl_tune_opts *o, tl_tune_progress cb
             res.best = res.n - 1;
         if (cb)
             cb(ctx, p, (int)k, (int)npoints);
-        for (int a = nax - 1; a >= 0; a--) { /* odometer: the last axis turns fastest */
-            if (++idx[a] < ax[a].n)
+        for (int a = g.n - 1; a >= 0; a--) { /* odometer: the last axis turns fastest */
+            if (++idx[a] < g.ax[a].n)
                 break;
             idx[a] = 0;
         }
@@ -255,7 +242,6 @@ out:
     tl_csr_release(&vte);
     tl_csr_release(&viu);
     tl_data_release(&d);
-    free(text);
     free(setting);
     return rc;
 }

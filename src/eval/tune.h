@@ -11,7 +11,8 @@ typedef struct tl_tune_opts {
     const char *model;
     const char *const *sets; /* fixed "key=value" parameters */
     int n_sets;
-    const char *const *grids; /* "key=v1,v2,..." axes; none = tl_tune_default_grid */
+    const char *const *grids; /* axes in the grid syntax of eval/grid.h ("key=v1,v2",
+                                 "key=~F"); none = the model's own (tl_tune_default_grid) */
     int n_grids;
     tl_split_mode mode;
     uint64_t seed;
@@ -43,8 +44,9 @@ void tl_tune_result_release(tl_tune_result *r);
 /* Called after each grid point (k of n, 0-based) with its result, e.g. to print progress. */
 typedef void (*tl_tune_progress)(void *ctx, const tl_tune_point *p, int k, int n);
 
-/* The REFERENCE.md grid of a model ("key=v1,v2;key=..."), else the model's own tune_grid,
- * else NULL (the defaults are the only setting). */
+/* The model's own search space, the one autotune walks (its tune_grid), or NULL (the
+ * defaults are the only setting). tl_tune_run tries every point of it, "~F" axes as values a
+ * half decade apart around the data-derived centre. */
 const char *tl_tune_default_grid(const char *model);
 
 /* Loads train (user item), carves the validation split and fits and scores the model at every

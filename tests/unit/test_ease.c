@@ -265,6 +265,84 @@ static void round_trip(const char *const *kv, int nkv)
     tl_data_release(&d);
 }
 
+/* Random data with distinct real weights (no ties), n_users x n_items, ~density. */
+static void make_random(tl_data *d, int nu, int ni, double density, uint64_t seed)
+{
+    tl_coo c;
+    char id[32];
+    int32_t idx;
+    tl_data_init(d);
+    for (int u = 0; u < nu; u++) {
+        snprintf(id, sizeof(id), "u%d", u);
+        assert_int_equal(tl_intern_add(&d->users, id, strlen(id), &idx), TL_OK);
+    }
+    for (int i = 0; i < ni; i++) {
+        snprintf(id, sizeof(id), "i%d", i);
+        assert_int_equal(tl_intern_add(&d->items, id, strlen(id), &idx), TL_OK);
+    }
+    assert_int_equal(tl_coo_init(&c, 16, 0), TL_OK);
+    uint64_t x = seed;
+    for (int u = 0; u < nu; u++)
+        for (int i = 0; i < ni; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            double r = (double)(x >> 11) / 9007199254740992.0;
+            /* Popular low-numbered items, and a block structure by parity. */
+            double p = density * (i < ni / 4 ? 3 : 1) * ((u + i) % 2 ? 1.6 : 0.4);
+            if (r < p)
+                assert_int_equal(tl_coo_push(&c, u, i, (float)(0.5 + r / p), 0), TL_OK);
+        }
+    assert_int_equal(tl_data_build(d, &c, TL_DUP_SUM), TL_OK);
+    tl_coo_release(&c);
+}
+
+/* The lambda path (one eigendecomposition, primal or dual) ranks as the fitted model does. */
+static void path_matches_fit(int nu, int ni)
+{
+    tl_data d;
+    tl_diag diag = {0};
+    make_random(&d, nu, ni, 0.08, 7);
+    const double lambdas[] = {0.5, 4, 30, 200};
+    int32_t rows[40], nrows = 0;
+    for (int32_t u = 0; u < nu && nrows < 40; u += 3)
+        rows[nrows++] = u;
+    uint8_t *allow = malloc((size_t)ni);
+    for (int i = 0; i < ni; i++)
+        allow[i] = i % 7 != 3; /* some items are not candidates */
+    int32_t *path = malloc(sizeof(int32_t) * 4 * (size_t)nrows * 10);
+    int32_t got[40 * 10];
+    tl_model *m = fit_ease(&d, NULL, 0);
+    assert_int_equal(
+        m->ops->tune_path(m, &d, "lambda", lambdas, 4, rows, nrows, allow, path, &diag), TL_OK);
+    tl_filter f = {.allow = allow};
+    for (int v = 0; v < 4; v++) {
+        char kv[32];
+        snprintf(kv, sizeof(kv), "lambda=%g", lambdas[v]);
+        const char *set[] = {kv};
+        tl_model *e = fit_ease(&d, set, 1);
+        assert_int_equal(tl_model_recommend_rows(e, &d.ui, 1, rows, nrows, &f, 10, got, NULL),
+                         TL_OK);
+        int same = 0;
+        for (int k = 0; k < nrows * 10; k++)
+            same += got[k] == path[(size_t)v * (size_t)nrows * 10 + (size_t)k];
+        /* float32 solves on both sides: allow a near-tie to swap now and then. */
+        assert_true(same >= nrows * 10 * 98 / 100);
+        tl_model_free(e);
+    }
+    assert_int_equal(m->ops->tune_path(m, &d, "k", lambdas, 1, rows, nrows, allow, path, &diag),
+                     TL_EUNSUPPORTED);
+    tl_model_free(m);
+    free(path);
+    free(allow);
+    tl_data_release(&d);
+}
+
+static void test_lambda_path(void **state)
+{
+    (void)state;
+    path_matches_fit(120, 40); /* more users than items: the primal X^T X */
+    path_matches_fit(30, 90);  /* more items than users: the dual X X^T */
+}
+
 static void test_save_load_bit_exact(void **state)
 {
     (void)state;
@@ -283,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_block_equals_single),
         cmocka_unit_test(test_explain),
         cmocka_unit_test(test_save_load_bit_exact),
+        cmocka_unit_test(test_lambda_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

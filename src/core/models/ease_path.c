@@ -27,11 +27,11 @@
 
 typedef struct path {
     int dual;
-    int32_t q, n;          /* eigenpairs, solved items */
-    double *evals;         /* q */
-    float *Z;              /* q x n, row-major */
-    int32_t *pos_of;       /* model item -> solved index, -1 */
-    int32_t *items_of;     /* n */
+    int32_t q, n;      /* eigenpairs, solved items */
+    double *evals;     /* q */
+    float *Z;          /* q x n, row-major */
+    int32_t *pos_of;   /* model item -> solved index, -1 */
+    int32_t *items_of; /* n */
 } path;
 
 static void path_release(path *p)
@@ -188,7 +188,7 @@ tl_err tl__ease_tune_path(const tl_model *m, const tl_data *d, const char *param
         !(full = malloc(((size_t)PATH_BLOCK * (size_t)ni + 1) * sizeof(*full))) ||
         !(den = malloc(((size_t)n + 1) * sizeof(*den))))
         goto out;
-    /* A = x Z^T for every validation user: the sum of Z's columns over the history. */
+        /* A = x Z^T for every validation user: the sum of Z's columns over the history. */
 #pragma omp parallel for schedule(dynamic, 16)
     for (int32_t r = 0; r < nrows; r++) {
         int32_t u = rows[r];
