@@ -59,6 +59,9 @@ typedef struct tl_model_ops {
     /* 1: the model applies half_life_days itself (popular: decay of counts, not of weights);
      * else tl_model_fit hands fit a copy of d with decayed weights. */
     int own_decay;
+    /* 1: an order-aware model ("what next" is its purpose): with timestamps, autotune
+     * validates it on a temporal split only, instead of a random and a temporal one. */
+    int tune_temporal;
     /* 1: fit never reads the weights (only which items, and when): time decay changes
      * nothing, so autotune does not search it. */
     int ignores_weights;

@@ -603,10 +603,15 @@ tl_err tl_autotune_budget(tl_model *m, const tl_data *d, const tl_fit_hooks *h, 
 
     /* Validation splits: random (two folds) without timestamps; with them one random and
      * one temporal fold, so that a setting must serve both (a library asks "what next" of
-     * its loans, an offline evaluation often asks a random holdout). */
+     * its loans, an offline evaluation often asks a random holdout); order-aware models,
+     * whose purpose is "what next", a temporal split alone. */
     int ts = has_timestamps(&td->ui);
     tl_split_mode modes[MAX_FOLDS] = {TL_SPLIT_RANDOM, ts ? TL_SPLIT_TEMPORAL : TL_SPLIT_RANDOM};
     s->nfolds = MAX_FOLDS;
+    if (ts && m->ops->tune_temporal) {
+        modes[0] = TL_SPLIT_TEMPORAL; /* one fold: a temporal split has no seed */
+        s->nfolds = 1;
+    }
     int32_t maxrows = 0;
     for (int f = 0; f < s->nfolds; f++) {
         if ((rc = make_fold(td, modes[f], TUNE_SEED + (uint64_t)f, &s->folds[f])) != TL_OK)
@@ -642,8 +647,11 @@ tl_err tl_autotune_budget(tl_model *m, const tl_data *d, const tl_fit_hooks *h, 
     snprintf(m->tuned + off, sizeof(m->tuned) - off,
              "(validation nDCG@10 %.4f; %d settings, %.2g multiply-adds; %s%s split of train, "
              "%d users%s)",
-             s->pts[best].score, s->npts, s->work, ts ? "random + temporal" : "random x2", "",
-             s->folds[0].nrows, sampled ? ", a sample" : "");
+             s->pts[best].score, s->npts, s->work,
+             s->nfolds == 1 ? "temporal"
+             : ts           ? "random + temporal"
+                            : "random x2",
+             "", s->folds[0].nrows, sampled ? ", a sample" : "");
 out:
     for (int f = 0; s && f < MAX_FOLDS; f++)
         fold_release(&s->folds[f]);

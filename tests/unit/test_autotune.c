@@ -42,9 +42,12 @@ static void test_grid_syntax(void **state)
 /* 3000 users x 400 items with planted taste, optionally with timestamps. */
 static void make_data(tl_data *d, int with_ts)
 {
-    tl_synth_opts o = {
-        .users = 3000, .items = 150, .events = 15000, .zipf = 0.8, .activity_sigma = 0.6,
-        .seed = 5};
+    tl_synth_opts o = {.users = 3000,
+                       .items = 150,
+                       .events = 15000,
+                       .zipf = 0.8,
+                       .activity_sigma = 0.6,
+                       .seed = 5};
     tl_data_init(d);
     assert_int_equal(tl_synth_powerlaw(&o, d), TL_OK);
     if (!with_ts) {

@@ -499,6 +499,7 @@ const tl_model_ops tl_sequence_ops = {
     .summary = "what comes next: time-ordered item-to-item transitions, recency-weighted",
     .params = params,
     .ignores_weights = 1,
+    .tune_temporal = 1,
     .n_params = N_PARAMS,
     /* Direction matters for series and courses, less for taste: let validation decide. */
     .tune_grid = "backward=0,0.5,1;history=5,20;recency=0.5,0.7,0.9",
