@@ -343,6 +343,62 @@ static void test_lambda_path(void **state)
     path_matches_fit(30, 90);  /* more items than users: the dual X X^T */
 }
 
+/* Fewer users than items: B is solved through X X^T (the dual); it must equal the direct
+ * inverse of X^T X + lambda I, computed here in double by Gauss-Jordan. */
+static void test_dual_solve(void **state)
+{
+    (void)state;
+    enum { NU = 25, NI = 70 };
+    tl_data d;
+    make_random(&d, NU, NI, 0.15, 11);
+    const char *kv[] = {"lambda=3"};
+    tl_model *m = fit_ease(&d, kv, 1);
+    const int32_t *items_of;
+    int32_t ms;
+    const float *B = tl_ease_dense(m, &items_of, &ms);
+    assert_non_null(B);
+    double *A = calloc((size_t)ms * 2 * ms, sizeof(*A));
+    int32_t pos[NI];
+    for (int i = 0; i < NI; i++)
+        pos[i] = -1;
+    for (int r = 0; r < ms; r++)
+        pos[items_of[r]] = r;
+    for (int32_t u = 0; u < d.ui.nrows; u++)
+        for (int64_t p = d.ui.indptr[u]; p < d.ui.indptr[u + 1]; p++)
+            for (int64_t q = d.ui.indptr[u]; q < d.ui.indptr[u + 1]; q++) {
+                int a = pos[d.ui.indices[p]], b = pos[d.ui.indices[q]];
+                if (a >= 0 && b >= 0)
+                    A[(size_t)a * 2 * ms + b] += (double)d.ui.data[p] * d.ui.data[q];
+            }
+    for (int i = 0; i < ms; i++) {
+        A[(size_t)i * 2 * ms + i] += 3.0;
+        A[(size_t)i * 2 * ms + ms + i] = 1.0;
+    }
+    for (int c = 0; c < ms; c++) {
+        double piv = A[(size_t)c * 2 * ms + c];
+        for (int j = 0; j < 2 * ms; j++)
+            A[(size_t)c * 2 * ms + j] /= piv;
+        for (int r = 0; r < ms; r++) {
+            double f = A[(size_t)r * 2 * ms + c];
+            for (int j = 0; r != c && j < 2 * ms; j++)
+                A[(size_t)r * 2 * ms + j] -= f * A[(size_t)c * 2 * ms + j];
+        }
+    }
+    double worst = 0, largest = 0;
+    for (int i = 0; i < ms; i++)
+        for (int j = 0; j < ms; j++) {
+            double ref =
+                i == j ? 0.0 : -A[(size_t)i * 2 * ms + ms + j] / A[(size_t)j * 2 * ms + ms + j];
+            worst = fmax(worst, fabs(ref - B[(size_t)i * ms + j]));
+            largest = fmax(largest, fabs(ref));
+        }
+    assert_true(largest > 0.01);
+    assert_true(worst < 1e-4 * largest);
+    free(A);
+    tl_model_free(m);
+    tl_data_release(&d);
+}
+
 static void test_save_load_bit_exact(void **state)
 {
     (void)state;
@@ -362,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_explain),
         cmocka_unit_test(test_save_load_bit_exact),
         cmocka_unit_test(test_lambda_path),
+        cmocka_unit_test(test_dual_solve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
