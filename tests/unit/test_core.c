@@ -1,4 +1,5 @@
-/* core: CSR construction and transpose, top-k selection, the model file container. */
+/* core: CSR construction and transpose, top-k selection, the model file container, the
+ * binding of every model's parameters to its typed fields. */
 #include "support.h"
 
 #include <math.h>
@@ -8,6 +9,7 @@
 
 #include "core/csr.h"
 #include "core/mfile.h"
+#include "core/model.h"
 #include "core/topk.h"
 
 static void test_csr_from_coo_merges_and_sorts(void **state)
@@ -256,6 +258,68 @@ static void test_mfile_roundtrip_and_corruption(void **state)
     assert_non_null(strstr(d.msg, "magic"));
 }
 
+/* The value of def's field in cfg, as a double (strings: NAN). */
+static double field_num(const void *cfg, const tl_param_def *def)
+{
+    const char *at = (const char *)cfg + def->offset;
+    switch (def->field) {
+    case TL_FIELD_INT:
+        return *(const int *)(const void *)at;
+    case TL_FIELD_INT64:
+        return (double)*(const int64_t *)(const void *)at;
+    case TL_FIELD_DOUBLE:
+        return *(const double *)(const void *)at;
+    default:
+        return NAN;
+    }
+}
+
+/* Every value a model's table allows reaches its typed field, through every setter, and the
+ * field agrees with the name lookup: what a model reads from m->cfg is what its parameters
+ * say. */
+static void test_every_model_binds_its_params(void **state)
+{
+    (void)state;
+    const tl_model_ops *const *all = tl_model_all_ops();
+    int models = 0;
+    for (int k = 0; all[k]; k++, models++) {
+        tl_model *m;
+        assert_int_equal(tl_model_new(all[k]->name, &m), TL_OK);
+        assert_non_null(m->cfg);
+        assert_true(all[k]->n_params > 0 && all[k]->cfg_size > 0);
+        for (int i = 0; i < all[k]->n_params; i++) {
+            const tl_param_def *def = &all[k]->params[i];
+            char kv[256];
+            tl_diag d;
+            assert_true(def->field != TL_FIELD_NONE);
+            if (def->type == TL_PARAM_STR) {
+                const char *got =
+                    *(const char *const *)(const void *)((const char *)m->cfg + def->offset);
+                assert_string_equal(got, def->def);
+                assert_ptr_equal(got, tl_params_str(&m->params, def->name));
+                snprintf(kv, sizeof(kv), "%s=bound-%d", def->name, i);
+                assert_int_equal(tl_model_set(m, kv, &d), TL_OK);
+                got = *(const char *const *)(const void *)((const char *)m->cfg + def->offset);
+                assert_string_equal(got, kv + strlen(def->name) + 1);
+                continue;
+            }
+            assert_true(field_num(m->cfg, def) == atof(def->def));
+            const double ends[2] = {def->min, def->max};
+            for (int e = 0; e < 2; e++) {
+                snprintf(kv, sizeof(kv), "%s=%.17g", def->name, ends[e]);
+                assert_int_equal(tl_model_set(m, kv, &d), TL_OK);
+                assert_true(field_num(m->cfg, def) == ends[e]);
+                assert_true(field_num(m->cfg, def) == tl_params_num(&m->params, def->name));
+            }
+            /* A default chosen by the library (autotune) lands in the field too. */
+            assert_int_equal(tl_params_set_default(&m->params, def->name, def->def, &d), TL_OK);
+            assert_true(field_num(m->cfg, def) == atof(def->def));
+        }
+        tl_model_free(m);
+    }
+    assert_int_equal(models, 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_topk_exhaustive_vs_sort),
         cmocka_unit_test(test_topk_paths_match_full_sort),
         cmocka_unit_test(test_mfile_roundtrip_and_corruption),
+        cmocka_unit_test(test_every_model_binds_its_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,10 +50,18 @@ static void test_intern_dense_and_stable(void **state)
     tl_intern_release(&in);
 }
 
+typedef struct test_cfg {
+    double reg;
+    int factors;
+    const char *solver;
+    int64_t seed;
+} test_cfg;
+
 static const tl_param_def defs[] = {
-    {"factors", TL_PARAM_INT, "64", 1, 1024, "latent factors"},
-    {"reg", TL_PARAM_FLOAT, "0.5", 0, 1e6, "L2 regularization"},
-    {"solver", TL_PARAM_STR, "cg", 0, 0, "cg or cholesky"},
+    TL_PARAM(test_cfg, factors, "64", 1, 1024, "latent factors"),
+    TL_PARAM(test_cfg, reg, "0.5", 0, 1e6, "L2 regularization"),
+    TL_PARAM(test_cfg, solver, "cg", 0, 0, "cg or cholesky"),
+    TL_PARAM(test_cfg, seed, "42", 0, 9007199254740992.0, "a seed beyond int"),
 };
 
 static void test_params(void **state)
@@ -61,7 +69,7 @@ static void test_params(void **state)
     (void)state;
     tl_params p;
     tl_diag d;
-    assert_int_equal(tl_params_init(&p, defs, 3), TL_OK);
+    assert_int_equal(tl_params_init(&p, defs, 4), TL_OK);
     assert_true(tl_params_num(&p, "factors") == 64);
     assert_false(tl_params_is_set(&p, "factors"));
     assert_int_equal(tl_params_set_kv(&p, "factors=128", &d), TL_OK);
@@ -78,7 +86,7 @@ static void test_params(void **state)
     char *text;
     assert_int_equal(tl_params_to_text(&p, &text), TL_OK);
     tl_params q;
-    assert_int_equal(tl_params_init(&q, defs, 3), TL_OK);
+    assert_int_equal(tl_params_init(&q, defs, 4), TL_OK);
     assert_int_equal(tl_params_from_text(&q, text, &d), TL_OK);
     assert_true(tl_params_num(&q, "factors") == 128);
     assert_true(tl_params_num(&q, "reg") == 0.1); /* %.17g round-trips exactly */
@@ -86,6 +94,55 @@ static void test_params(void **state)
     free(text);
     tl_params_release(&q);
     tl_params_release(&p);
+}
+
+static void test_params_bind(void **state)
+{
+    (void)state;
+    /* The table says each name and type once, in the struct. */
+    assert_string_equal(defs[0].name, "factors");
+    assert_int_equal(defs[0].type, TL_PARAM_INT);
+    assert_int_equal(defs[0].field, TL_FIELD_INT);
+    assert_int_equal(defs[1].type, TL_PARAM_FLOAT);
+    assert_int_equal(defs[2].type, TL_PARAM_STR);
+    assert_int_equal(defs[3].type, TL_PARAM_INT);
+    assert_int_equal(defs[3].field, TL_FIELD_INT64);
+    assert_int_equal(defs[3].offset, offsetof(test_cfg, seed));
+
+    tl_params p;
+    tl_diag d;
+    test_cfg cfg;
+    memset(&cfg, 0xA5, sizeof(cfg));
+    assert_int_equal(tl_params_init(&p, defs, 4), TL_OK);
+    tl_params_bind(&p, &cfg);
+    /* Binding writes the defaults at once. */
+    assert_int_equal(cfg.factors, 64);
+    assert_true(cfg.reg == 0.5);
+    assert_string_equal(cfg.solver, "cg");
+    assert_true(cfg.seed == 42);
+    /* Every way of setting a value reaches the field. */
+    assert_int_equal(tl_params_set_kv(&p, "factors=128", &d), TL_OK);
+    assert_int_equal(tl_params_set_default(&p, "reg", "0.25", &d), TL_OK);
+    assert_int_equal(tl_params_from_text(&p, "solver=cholesky\nseed=9007199254740992\n", &d),
+                     TL_OK);
+    assert_int_equal(cfg.factors, 128);
+    assert_true(cfg.reg == 0.25);
+    assert_string_equal(cfg.solver, "cholesky");
+    assert_ptr_equal(cfg.solver, tl_params_str(&p, "solver"));
+    assert_true(cfg.seed == 9007199254740992LL);
+    /* A rejected value leaves the field as it was. */
+    assert_int_equal(tl_params_set_kv(&p, "factors=2048", &d), TL_EINVAL);
+    assert_int_equal(tl_params_set_kv(&p, "factors=1.5", &d), TL_EINVAL);
+    assert_int_equal(cfg.factors, 128);
+    /* The field and the text form agree. */
+    char *text;
+    assert_int_equal(tl_params_to_text(&p, &text), TL_OK);
+    assert_string_equal(text, "factors=128\nreg=0.25\nsolver=cholesky\nseed=9007199254740992\n");
+    free(text);
+    /* Release ends the binding without leaving a pointer to freed memory. */
+    tl_params_release(&p);
+    assert_null(cfg.solver);
+    assert_null(p.bound);
 }
 
 static void test_protocol_hashes(void **state)
@@ -141,6 +198,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_intern_dense_and_stable),
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_params_bind),
         cmocka_unit_test(test_protocol_hashes),
         cmocka_unit_test(test_lines_plain_and_gzip),
         cmocka_unit_test(test_diag_format),

@@ -10,19 +10,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct knn_cfg {
+    int k;
+    double shrink;
+    const char *similarity;
+    double alpha;
+    const char *weighting;
+    double bm25_k1, bm25_b;
+    int normalize;
+} knn_cfg;
+
 static const tl_param_def params[] = {
-    {"k", TL_PARAM_INT, "200", 1, 1e6, "neighbours kept per item (top-k pruning)"},
-    {"shrink", TL_PARAM_FLOAT, "10", 0, 1e9,
-     "shrinkage added to the similarity's denominator (damps pairs seen by few users)"},
-    {"similarity", TL_PARAM_STR, "cosine", 0, 0, "cosine | asymmetric | jaccard"},
-    {"alpha", TL_PARAM_FLOAT, "0.5", 0, 1,
-     "asymmetric cosine: dot / (|x_hist|^(2 alpha) |x_target|^(2 (1 - alpha)) + shrink)"},
-    {"weighting", TL_PARAM_STR, "none", 0, 0,
-     "none | tfidf | bm25: reweigh the user-item matrix first (users are the terms)"},
-    {"bm25_k1", TL_PARAM_FLOAT, "1.2", 0, 100, "BM25 term-frequency saturation"},
-    {"bm25_b", TL_PARAM_FLOAT, "0.75", 0, 1, "BM25 length normalization"},
-    {"normalize", TL_PARAM_INT, "0", 0, 1,
-     "1 = divide a score by the summed |similarity| of the history items that reach it"},
+    TL_PARAM(knn_cfg, k, "200", 1, 1e6, "neighbours kept per item (top-k pruning)"),
+    TL_PARAM(knn_cfg, shrink, "10", 0, 1e9,
+             "shrinkage added to the similarity's denominator (damps pairs seen by few users)"),
+    TL_PARAM(knn_cfg, similarity, "cosine", 0, 0, "cosine | asymmetric | jaccard"),
+    TL_PARAM(knn_cfg, alpha, "0.5", 0, 1,
+             "asymmetric cosine: dot / (|x_hist|^(2 alpha) |x_target|^(2 (1 - alpha)) + shrink)"),
+    TL_PARAM(knn_cfg, weighting, "none", 0, 0,
+             "none | tfidf | bm25: reweigh the user-item matrix first (users are the terms)"),
+    TL_PARAM(knn_cfg, bm25_k1, "1.2", 0, 100, "BM25 term-frequency saturation"),
+    TL_PARAM(knn_cfg, bm25_b, "0.75", 0, 1, "BM25 length normalization"),
+    TL_PARAM(knn_cfg, normalize, "0", 0, 1,
+             "1 = divide a score by the summed |similarity| of the history items that reach it"),
 };
 
 #define SEC_PREFIX "knn_"
@@ -139,19 +149,15 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
     static const char *const sims[] = {"cosine", "asymmetric", "jaccard"};
     static const char *const weights[] = {"none", "tfidf", "bm25"};
-    const tl_params *p = &m->params;
-    knn_ctx c = {.ui = &d->ui, .iu = &d->iu};
+    const knn_cfg *cfg = m->cfg;
+    knn_ctx c = {.ui = &d->ui, .iu = &d->iu, .shrink = cfg->shrink, .alpha = cfg->alpha};
     int weighting;
     tl_err rc;
     if ((rc = tl_simmat_check_data(d, m->n_items, diag)) != TL_OK)
         return rc;
-    if ((rc = parse_choice(tl_params_str(p, "similarity"), sims, 3, "similarity", &c.sim, diag)) !=
-            TL_OK ||
-        (rc = parse_choice(tl_params_str(p, "weighting"), weights, 3, "weighting", &weighting,
-                           diag)) != TL_OK)
+    if ((rc = parse_choice(cfg->similarity, sims, 3, "similarity", &c.sim, diag)) != TL_OK ||
+        (rc = parse_choice(cfg->weighting, weights, 3, "weighting", &weighting, diag)) != TL_OK)
         return rc;
-    c.shrink = tl_params_num(p, "shrink");
-    c.alpha = tl_params_num(p, "alpha");
     int32_t ni = d->iu.nrows;
     rc = TL_ENOMEM;
     float *ui_w = NULL, *iu_w = NULL;
@@ -167,8 +173,8 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         iu_w = malloc((size_t)(d->iu.nnz + 1) * sizeof(*iu_w));
         if (!ui_w || !iu_w)
             goto out;
-        if ((rc = reweigh(&d->ui, &d->iu, weighting, tl_params_num(p, "bm25_k1"),
-                          tl_params_num(p, "bm25_b"), ui_w, iu_w)) != TL_OK)
+        if ((rc = reweigh(&d->ui, &d->iu, weighting, cfg->bm25_k1, cfg->bm25_b, ui_w, iu_w)) !=
+            TL_OK)
             goto out;
         c.ui_w = ui_w;
         c.iu_w = iu_w;
@@ -180,10 +186,10 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     }
     c.sq = sq;
     c.cnt = cnt;
-    tl_simmat_opts o = {.k = (int)tl_params_num(p, "k"), .transpose = 1};
+    tl_simmat_opts o = {.k = cfg->k, .transpose = 1};
     if ((rc = tl_simmat_build(ni, &o, knn_row, &c, &s->sim)) != TL_OK)
         goto out;
-    s->normalize = (int)tl_params_num(p, "normalize");
+    s->normalize = cfg->normalize;
     release(m);
     m->state = s;
     s = NULL;
@@ -253,7 +259,7 @@ static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
         free(s);
         return rc;
     }
-    s->normalize = (int)tl_params_num(&m->params, "normalize");
+    s->normalize = ((const knn_cfg *)m->cfg)->normalize;
     release(m);
     m->state = s;
     return TL_OK;
@@ -280,8 +286,7 @@ static double fit_work(const tl_model *m, const tl_data *d)
 const tl_model_ops tl_itemknn_ops = {
     .name = "itemknn",
     .summary = "item-to-item neighbours (cosine/asymmetric/jaccard, tfidf/bm25, shrinkage)",
-    .params = params,
-    .n_params = (int)(sizeof(params) / sizeof(params[0])),
+    TL_MODEL_PARAMS(params, knn_cfg),
     .tune_grid = "k=~10;shrink=0,3,10,30,100",
     .fit_work = fit_work,
     .fit = fit,
