@@ -207,6 +207,97 @@ static void test_topk_paths_match_full_sort(void **state)
     free(val);
 }
 
+/* tl_topk_select against a full sort: a[k-1] is the k-th best, the better ones come before
+ * it and the worse after, on rows with heavy ties (broken by index), -INFINITY, +-0, indices
+ * out of order, sorted and reversed rows, and every edge of k. */
+static void test_topk_select_matches_sort(void **state)
+{
+    (void)state;
+    enum { MAXN = 3001, CASES = 400 };
+    tl_scored *a = malloc(MAXN * sizeof(*a));
+    ref_pair *ref = malloc(MAXN * sizeof(*ref));
+    unsigned char *seen = malloc(MAXN);
+    assert_true(a && ref && seen);
+    unsigned x = 4242;
+    for (int c = 0; c < CASES; c++) {
+        x = x * 1103515245u + 12345u;
+        int64_t n = 1 + (int64_t)((x >> 8) % (c % 3 ? 200 : MAXN));
+        int mode = c % 6;
+        for (int64_t j = 0; j < n; j++) {
+            x = x * 1103515245u + 12345u;
+            unsigned r = x >> 8;
+            float v = mode == 0   ? (float)(r % 5)                        /* heavy ties */
+                      : mode == 1 ? (float)(r % 100000) * 0.25f - 9000.0f /* spread */
+                      : mode == 2 ? (r % 3 ? -INFINITY : (float)(r % 9))  /* -inf */
+                      : mode == 3 ? (r & 1 ? 0.0f : -0.0f)                /* +-0 tie */
+                      : mode == 4 ? (float)j                              /* ascending */
+                                  : (float)(n - j);                       /* descending */
+            a[j].v = v;
+            a[j].i = (int32_t)((j * 7919 + c) % n); /* a permutation: distinct, unordered */
+            ref[j].v = a[j].v;
+            ref[j].i = a[j].i;
+        }
+        qsort(ref, (size_t)n, sizeof(*ref), ref_cmp);
+        x = x * 1103515245u + 12345u;
+        int64_t ks[3] = {1, n, 1 + (int64_t)((x >> 8) % (uint64_t)n)};
+        for (int q = 0; q < 3; q++) {
+            int64_t k = ks[q];
+            tl_scored *b = malloc((size_t)n * sizeof(*b));
+            memcpy(b, a, (size_t)n * sizeof(*b)); /* the same row for each k */
+            tl_topk_select(b, n, k);
+            assert_int_equal(b[k - 1].i, ref[k - 1].i);
+            assert_memory_equal(&b[k - 1].v, &ref[k - 1].v, sizeof(float));
+            memset(seen, 0, (size_t)n);
+            for (int64_t j = 0; j < n; j++) {
+                /* rank of b[j] in the reference order: better than the k-th iff before it */
+                int before =
+                    b[j].v > ref[k - 1].v || (b[j].v == ref[k - 1].v && b[j].i < ref[k - 1].i);
+                if (j < k - 1)
+                    assert_true(before);
+                else if (j > k - 1)
+                    assert_false(before);
+                assert_false(seen[b[j].i]); /* a permutation of the input */
+                seen[b[j].i] = 1;
+            }
+            free(b);
+        }
+    }
+    free(a);
+    free(ref);
+    free(seen);
+}
+
+/* tl_topk_insert keeps the k best, best first, ties in insertion order: a stable sort by
+ * value, truncated, whatever the order of arrival. */
+static void test_topk_insert_is_a_stable_truncated_sort(void **state)
+{
+    (void)state;
+    enum { N = 60 };
+    unsigned x = 99;
+    for (int c = 0; c < 200; c++) {
+        int k = c % 7; /* 0 (keeps nothing) .. 6 */
+        int32_t idx[8];
+        float val[8];
+        float in[N];
+        int n = 0;
+        for (int j = 0; j < N; j++) {
+            x = x * 1103515245u + 12345u;
+            in[j] = (float)((x >> 8) % 6);
+            n = tl_topk_insert(idx, val, n, k, j, in[j]);
+        }
+        /* The reference: positions by value descending, earlier first among equals. */
+        int want = 0;
+        for (float v = 5; v >= 0 && want < k; v--)
+            for (int j = 0; j < N && want < k; j++)
+                if (in[j] == v) {
+                    assert_int_equal(idx[want], j);
+                    assert_true(val[want] == v);
+                    want++;
+                }
+        assert_int_equal(n, want);
+    }
+}
+
 static void test_mfile_roundtrip_and_corruption(void **state)
 {
     (void)state;
@@ -328,6 +419,8 @@ int main(void)
         cmocka_unit_test(test_topk),
         cmocka_unit_test(test_topk_exhaustive_vs_sort),
         cmocka_unit_test(test_topk_paths_match_full_sort),
+        cmocka_unit_test(test_topk_select_matches_sort),
+        cmocka_unit_test(test_topk_insert_is_a_stable_truncated_sort),
         cmocka_unit_test(test_mfile_roundtrip_and_corruption),
         cmocka_unit_test(test_every_model_binds_its_params),
     };
