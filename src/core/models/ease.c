@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/topk.h"
+
 static const tl_param_def params[] = {
     TL_PARAM(tl__ease_cfg, lambda, "500", 0, 1e12, "L2 regularization added to the Gram diagonal"),
     TL_PARAM(tl__ease_cfg, max_memory_mb, "4096", 1, 1e9,
@@ -345,9 +347,8 @@ static void score(const tl_model *m, int32_t uidx, const int32_t *items, const f
                   float *scores, float *scratch)
 {
     const ease_state *s = m->state;
-    (void)uidx;
     if (!s->B) {
-        tl_simmat_score(&s->sim, items, w, n, scores);
+        tl__item_sim_score(m, uidx, items, w, n, scores, scratch);
         return;
     }
     if (!s->m) { /* nothing was solved (no item had min_count interactions) */
@@ -424,28 +425,17 @@ static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const 
                    int32_t item, int32_t *why, float *contrib, int max)
 {
     const ease_state *s = m->state;
-    (void)uidx;
     if (!s->B)
-        return tl_simmat_explain(&s->sim, items, w, n, item, why, contrib, max);
+        return tl__item_sim_explain(m, uidx, items, w, n, item, why, contrib, max);
     int32_t c = (item >= 0 && item < s->n_items) ? s->pos_of[item] : -1;
     int got = 0;
     if (c < 0 || max <= 0)
         return 0;
     for (int32_t h = 0; h < n; h++) {
         int32_t r = (items[h] >= 0 && items[h] < s->n_items) ? s->pos_of[items[h]] : -1;
-        if (r < 0)
-            continue;
-        float v = (w ? w[h] : 1.0f) * s->B[(size_t)r * s->m + c];
-        if (!(v > 0.0f) || (got == max && !(v > contrib[got - 1])))
-            continue;
-        int pos = got < max ? got++ : max - 1;
-        while (pos > 0 && contrib[pos - 1] < v) {
-            contrib[pos] = contrib[pos - 1];
-            why[pos] = why[pos - 1];
-            pos--;
-        }
-        contrib[pos] = v;
-        why[pos] = h;
+        float v = r < 0 ? 0.0f : (w ? w[h] : 1.0f) * s->B[(size_t)r * s->m + c];
+        if (v > 0.0f)
+            got = tl_topk_insert(why, contrib, got, max, h, v);
     }
     return got;
 }

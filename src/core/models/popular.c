@@ -119,12 +119,6 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     return TL_OK;
 }
 
-static size_t scratch_floats(const tl_model *m)
-{
-    (void)m;
-    return 0;
-}
-
 void tl_popular_score_segment(const tl_model *m, int32_t seg, float *scores)
 {
     const pop_state *s = m->state;
@@ -323,7 +317,6 @@ const tl_model_ops tl_popular_ops = {
     TL_MODEL_PARAMS(params, pop_cfg),
     .own_decay = 1,
     .fit = fit,
-    .scratch_floats = scratch_floats,
     .score = score,
     .save = save,
     .load = load,

@@ -45,10 +45,6 @@ static const tl_param_def params[] = {
 
 #define SEC_PREFIX "rp3_"
 
-typedef struct rp3_state {
-    tl_simmat sim; /* first: tl_item_model_simmat reads it through the state pointer */
-} rp3_state;
-
 typedef struct rp3_ctx {
     const tl_csr *ui, *iu;
     const float *pui;  /* per ui entry: P(user -> item)^alpha */
@@ -193,16 +189,6 @@ out:
     return rc;
 }
 
-static void release(tl_model *m)
-{
-    rp3_state *s = m->state;
-    if (!s)
-        return;
-    tl_simmat_release(&s->sim);
-    free(s);
-    m->state = NULL;
-}
-
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
     const rp3_cfg *cfg = m->cfg;
@@ -222,8 +208,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     float *deg = malloc(((size_t)ni + 1) * sizeof(*deg));
     float *pia = malloc(((size_t)ni + 1) * sizeof(*pia));
     float *pai = NULL;
-    rp3_state *s = calloc(1, sizeof(*s));
-    if (!pui || !piu || !deg || !pia || !s)
+    if (!pui || !piu || !deg || !pia)
         goto out;
     /* User -> item: the user's row, L1-normalized by weight. */
     for (int32_t u = 0; u < nu; u++) {
@@ -260,19 +245,9 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     c.pui = pui;
     c.piu = piu;
     c.deg = deg;
-    tl_simmat_opts o = {.k = cfg->k};
-    if ((rc = tl_simmat_build(ni, &o, rp3_row, &c, &s->sim)) != TL_OK)
-        goto out;
-    if (cfg->normalize)
-        tl_simmat_normalize_rows(&s->sim);
-    release(m);
-    m->state = s;
-    s = NULL;
+    tl_simmat_opts o = {.k = cfg->k, .normalize = cfg->normalize};
+    rc = tl__item_sim_fit(m, &o, rp3_row, &c);
 out:
-    if (s) {
-        tl_simmat_release(&s->sim);
-        free(s);
-    }
     tl_csr_release(&ia);
     tl_csr_release(&ai);
     free(pui);
@@ -283,55 +258,14 @@ out:
     return rc;
 }
 
-static size_t scratch_floats(const tl_model *m)
-{
-    (void)m;
-    return 0;
-}
-
-static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                  float *scores, float *scratch)
-{
-    const rp3_state *s = m->state;
-    (void)uidx;
-    (void)scratch;
-    tl_simmat_score(&s->sim, items, w, n, scores);
-}
-
-static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                   int32_t item, int32_t *why, float *contrib, int max)
-{
-    const rp3_state *s = m->state;
-    (void)uidx;
-    return tl_simmat_explain(&s->sim, items, w, n, item, why, contrib, max);
-}
-
 static tl_err save(const tl_model *m, tl_mfile_writer *w)
 {
-    const rp3_state *s = m->state;
-    return tl_simmat_save(&s->sim, SEC_PREFIX, w);
+    return tl__item_sim_save(m, SEC_PREFIX, w);
 }
 
 static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
 {
-    rp3_state *s = calloc(1, sizeof(*s));
-    if (!s)
-        return TL_ENOMEM;
-    tl_err rc = tl_simmat_load(&s->sim, f, SEC_PREFIX, m->n_items, diag);
-    if (rc != TL_OK) {
-        free(s);
-        return rc;
-    }
-    release(m);
-    m->state = s;
-    return TL_OK;
-}
-
-/* The two-step walk visits every pair of items in a history. */
-static double fit_work(const tl_model *m, const tl_data *d)
-{
-    (void)m;
-    return tl_csr_sum_sq_rows(&d->ui) + (double)d->ui.nnz;
+    return tl__item_sim_load(m, f, SEC_PREFIX, diag);
 }
 
 const tl_model_ops tl_rp3beta_ops = {
@@ -340,12 +274,11 @@ const tl_model_ops tl_rp3beta_ops = {
                "discount",
     TL_MODEL_PARAMS(params, rp3_cfg),
     .tune_grid = "beta=0,0.15,0.3,0.45,0.6,0.75;alpha=0.4,0.6,0.8,1,1.2;attr_weight=0,0.05,0.2",
-    .fit_work = fit_work,
+    .fit_work = tl__item_sim_fit_work,
     .fit = fit,
-    .scratch_floats = scratch_floats,
-    .score = score,
+    .score = tl__item_sim_score,
     .save = save,
     .load = load,
-    .release = release,
-    .explain = explain,
+    .release = tl__item_sim_release,
+    .explain = tl__item_sim_explain,
 };

@@ -407,16 +407,8 @@ static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const 
     for (int q = 0; q < nr; q++, wgt *= (float)decay) {
         int64_t k = tl_csr_find(&st->succ, items[rec[q]], item);
         float c = k >= 0 ? wgt * st->succ.data[k] : 0.0f;
-        if (!(c > 0) || (got == max && c <= contrib[got - 1]))
-            continue;
-        int s = got < max ? got++ : got - 1;
-        while (s > 0 && contrib[s - 1] < c) {
-            contrib[s] = contrib[s - 1];
-            why[s] = why[s - 1];
-            s--;
-        }
-        contrib[s] = c;
-        why[s] = rec[q];
+        if (c > 0)
+            got = tl_topk_insert(why, contrib, got, max, rec[q], c);
     }
     return got;
 }
