@@ -43,11 +43,16 @@ tl_err tl_model_new(const char *name, tl_model **out)
     m->autotune = 1;
     tl_intern_init(&m->users);
     tl_intern_init(&m->items);
-    tl_err rc = tl_params_init(&m->params, ops->params, ops->n_params);
+    void *cfg = calloc(1, ops->cfg_size ? ops->cfg_size : 1);
+    tl_err rc = cfg ? tl_params_init(&m->params, ops->params, ops->n_params) : TL_ENOMEM;
     if (rc != TL_OK) {
+        free(cfg);
         free(m);
         return rc;
     }
+    if (ops->n_params)
+        tl_params_bind(&m->params, cfg);
+    m->cfg = cfg;
     *out = m;
     return TL_OK;
 }
@@ -77,6 +82,7 @@ void tl_model_free(tl_model *m)
         return;
     release_state(m);
     tl_params_release(&m->params);
+    free((void *)m->cfg);
     tl_intern_release(&m->users);
     tl_intern_release(&m->items);
     free(m);

@@ -7,6 +7,7 @@
 #ifndef TL_CORE_MODEL_H
 #define TL_CORE_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/data.h"
@@ -34,8 +35,13 @@ typedef struct tl_fit_hooks {
 typedef struct tl_model_ops {
     const char *name;
     const char *summary;
+    /* The parameter table (TL_PARAM rows) and the size of the struct it describes: every model
+     * gets one such struct, m->cfg, that always holds its current parameter values (see
+     * tl_params_bind), so models read cfg->alpha instead of looking names up. Set all three
+     * with TL_MODEL_PARAMS. */
     const tl_param_def *params;
     int n_params;
+    size_t cfg_size;
     /* The model's search space, explored on a validation split when the caller set none of
      * its parameters (src/eval/autotune.h) and by `tailor tune`: axes in the grid syntax of
      * src/eval/grid.h, most important first, e.g. "factors=64,128;reg=~10" ("~F": log scale
@@ -65,8 +71,8 @@ typedef struct tl_model_ops {
     /* 1: fit never reads the weights (only which items, and when): time decay changes
      * nothing, so autotune does not search it. */
     int ignores_weights;
-    /* Trains from d using m->params; m->n_items/n_users and id maps are already set from d.
-     * May read d->cat. Sets m->state. */
+    /* Trains from d with the parameters in m->cfg; m->n_items/n_users and id maps are already
+     * set from d. May read d->cat. Sets m->state. */
     tl_err (*fit)(tl_model *m, const tl_data *d, tl_diag *diag);
     /* Floats of scratch space score() needs (per calling thread). */
     size_t (*scratch_floats)(const tl_model *m);
@@ -94,9 +100,17 @@ typedef struct tl_model_ops {
                    int32_t item, int32_t *why, float *contrib, int max);
 } tl_model_ops;
 
+/* The ops fields of a model whose parameter table is the array `table` of TL_PARAM(T, ...)
+ * rows. */
+#define TL_MODEL_PARAMS(table, T)                                                                  \
+    .params = (table), .n_params = (int)(sizeof(table) / sizeof((table)[0])), .cfg_size = sizeof(T)
+
 struct tl_model {
     const tl_model_ops *ops;
     tl_params params;
+    /* The model's parameters as typed fields (the struct ops->params describes), kept equal to
+     * params by the binding: read-only for everyone, written only through params. */
+    const void *cfg;
     int32_t n_users, n_items;
     tl_intern users, items; /* id maps; users may be empty */
     void *state;

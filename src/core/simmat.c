@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/topk.h"
+
 /* Rows computed between two packing steps: enough to keep every thread busy, few enough that
  * the block buffer (rows x k entries of 12 bytes) stays within ENTRY_BUDGET entries. */
 #define BLOCK_ROWS 4096
@@ -179,6 +181,8 @@ tl_err tl_simmat_build(int32_t n, const tl_simmat_opts *o, tl_simmat_row_fn fn, 
     out->w = a;
     out->owned = 1;
     memset(&a, 0, sizeof(a));
+    if (o->normalize)
+        tl_simmat_normalize_rows(out);
     rc = TL_OK;
 out:
     tl_csr_release(&a);
@@ -272,18 +276,8 @@ int tl_simmat_explain(const tl_simmat *s, const int32_t *items, const float *w, 
     /* Insertion into a short sorted list: max is a handful (the reasons a UI shows). */
     for (int32_t h = 0; h < n_hist; h++) {
         float c = (w ? w[h] : 1.0f) * tl_simmat_get(s, items[h], item);
-        if (!(c > 0.0f))
-            continue;
-        if (got == max && !(c > contrib[got - 1]))
-            continue;
-        int pos = got < max ? got++ : max - 1;
-        while (pos > 0 && contrib[pos - 1] < c) {
-            contrib[pos] = contrib[pos - 1];
-            why[pos] = why[pos - 1];
-            pos--;
-        }
-        contrib[pos] = c;
-        why[pos] = h;
+        if (c > 0.0f)
+            got = tl_topk_insert(why, contrib, got, max, h, c);
     }
     return got;
 }

@@ -47,6 +47,7 @@ typedef struct tl_simmat_opts {
                       itself, and a self entry would take one of the k slots) */
     int transpose; /* the row function computes rows keyed by *target* item (per-target top-k,
                       classic item kNN); store the transpose so rows are keyed by history item */
+    int normalize; /* then scale every stored row to sum |w| = 1 (tl_simmat_normalize_rows) */
 } tl_simmat_opts;
 
 /* Builds an n x n matrix from fn: every row is computed (OpenMP over rows, one accumulator

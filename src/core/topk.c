@@ -84,43 +84,33 @@ static int heap_topk(const float *scores, int32_t n, int k, int32_t *idx, float 
     return h;
 }
 
-/* ---- threshold selection ---- */
+/* ---- selection by the order of tl_scored ---- */
 
-/* Largest k for the threshold path (bounds the block-maxima array: 2k blocks). */
-#define FAST_MAX_K 256
-/* Candidates kept on the stack; more (heavy ties at the threshold) falls back to the heap. */
-#define FAST_CAP 4096
-
-typedef struct cand {
-    float v;
-    int32_t i;
-} cand;
-
-/* The order of the contract: higher score, then lower index. Indices are unique, so it is
- * a strict total order on candidates. */
-static inline int better(cand a, cand b)
+/* The order of the contract (tl_scored): higher score, then lower index. */
+static inline int better(tl_scored a, tl_scored b)
 {
     return a.v > b.v || (a.v == b.v && a.i < b.i);
 }
 
-/* c[0..k) = the k best of c[0..n), any order (quickselect, median of three). */
-static void select_best(cand *c, int n, int k)
+void tl_topk_select(tl_scored *c, int64_t n, int64_t k)
 {
-    int lo = 0, hi = n - 1;
+    int64_t lo = 0, hi = n - 1;
     while (lo < hi) {
-        cand a = c[lo], b = c[lo + (hi - lo) / 2], d = c[hi], p;
+        tl_scored a = c[lo], b = c[lo + (hi - lo) / 2], d = c[hi], p;
         if (better(a, b))
             p = better(b, d) ? b : better(a, d) ? d : a;
         else
             p = better(a, d) ? a : better(b, d) ? d : b;
-        int i = lo, j = hi;
+        /* Hoare partition: afterwards c[lo..j] are no worse than p, c[i..hi] no better, and
+         * what lies between is p itself (the order is strict), in its final place. */
+        int64_t i = lo, j = hi;
         while (i <= j) {
             while (better(c[i], p))
                 i++;
             while (better(p, c[j]))
                 j--;
             if (i <= j) {
-                cand t = c[i];
+                tl_scored t = c[i];
                 c[i] = c[j];
                 c[j] = t;
                 i++;
@@ -136,7 +126,22 @@ static void select_best(cand *c, int n, int k)
     }
 }
 
-static void sift_worst(cand *c, int n, int r)
+int tl_topk_insert(int32_t *idx, float *val, int n, int k, int32_t i, float v)
+{
+    if (n == k && (k <= 0 || !(v > val[n - 1])))
+        return n;
+    int pos = n < k ? n++ : k - 1;
+    while (pos > 0 && val[pos - 1] < v) {
+        val[pos] = val[pos - 1];
+        idx[pos] = idx[pos - 1];
+        pos--;
+    }
+    val[pos] = v;
+    idx[pos] = i;
+    return n;
+}
+
+static void sift_worst(tl_scored *c, int n, int r)
 {
     for (;;) {
         int l = 2 * r + 1, m = r;
@@ -146,7 +151,7 @@ static void sift_worst(cand *c, int n, int r)
             m = l + 1;
         if (m == r)
             return;
-        cand t = c[r];
+        tl_scored t = c[r];
         c[r] = c[m];
         c[m] = t;
         r = m;
@@ -155,47 +160,24 @@ static void sift_worst(cand *c, int n, int r)
 
 /* In-place heap sort of c[0..n), best first: a heap with the worst at the root, whose root
  * goes to the end each round. */
-static void sort_best(cand *c, int n)
+static void sort_best(tl_scored *c, int n)
 {
     for (int i = n / 2 - 1; i >= 0; i--)
         sift_worst(c, n, i);
     for (int end = n - 1; end > 0; end--) {
-        cand t = c[0];
+        tl_scored t = c[0];
         c[0] = c[end];
         c[end] = t;
         sift_worst(c, end, 0);
     }
 }
 
-/* The k-th largest of v[0..n) (no NaN), by quickselect; v is reordered. */
-static float kth_largest(float *v, int n, int k)
-{
-    int lo = 0, hi = n - 1;
-    while (lo < hi) {
-        float p = v[lo + (hi - lo) / 2];
-        int i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] > p)
-                i++;
-            while (v[j] < p)
-                j--;
-            if (i <= j) {
-                float t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                j--;
-            }
-        }
-        if (k - 1 <= j)
-            hi = j;
-        else if (k - 1 >= i)
-            lo = i;
-        else
-            break;
-    }
-    return v[k - 1];
-}
+/* ---- threshold selection ---- */
+
+/* Largest k for the threshold path (bounds the block-maxima array: 2k blocks). */
+#define FAST_MAX_K 256
+/* Candidates kept on the stack; more (heavy ties at the threshold) falls back to the heap. */
+#define FAST_CAP 4096
 
 /* Max of s[i0..i1), ignoring NaN (-INFINITY for none). */
 static float block_max(const float *s, int32_t i0, int32_t i1)
@@ -226,7 +208,7 @@ static float block_max(const float *s, int32_t i0, int32_t i1)
 
 /* Writes (s[i], i) for every i in [0, n) with s[i] >= t (never NaN) to c, in index
  * order; returns the count, or -1 when more than FAST_CAP would be needed. */
-static int collect(const float *s, int32_t n, float t, cand *c)
+static int collect(const float *s, int32_t n, float t, tl_scored *c)
 {
     int m = 0;
     int32_t i = 0;
@@ -281,7 +263,7 @@ static int threshold_topk(const float *s, int32_t n, int k, int32_t *idx, float 
 {
     if (k > FAST_MAX_K || n / 16 < k)
         return -1;
-    float mx[2 * FAST_MAX_K];
+    tl_scored mx[2 * FAST_MAX_K];
     int32_t bs = (n + 2 * k - 1) / (2 * k);
     bs = (bs + 7) / 8 * 8;             /* whole vectors per block */
     int nb = (int)((n + bs - 1) / bs); /* <= 2k */
@@ -289,17 +271,19 @@ static int threshold_topk(const float *s, int32_t n, int k, int32_t *idx, float 
         return -1;
     for (int b = 0; b < nb; b++) {
         int32_t i0 = (int32_t)b * bs;
-        mx[b] = block_max(s, i0, n - i0 < bs ? n : i0 + bs);
+        mx[b].v = block_max(s, i0, n - i0 < bs ? n : i0 + bs);
+        mx[b].i = b;
     }
-    float t = kth_largest(mx, nb, k);
-    if (!(t > -INFINITY)) /* fewer than k blocks hold a finite score */
+    tl_topk_select(mx, nb, k);
+    float t = mx[k - 1].v; /* the k-th largest block maximum */
+    if (!(t > -INFINITY))  /* fewer than k blocks hold a finite score */
         return -1;
-    cand c[FAST_CAP];
+    tl_scored c[FAST_CAP];
     int m = collect(s, n, t, c);
     if (m < 0) /* many ties at the threshold */
         return -1;
     if (m > k)
-        select_best(c, m, k);
+        tl_topk_select(c, m, k);
     m = m < k ? m : k;
     sort_best(c, m);
     for (int j = 0; j < m; j++) {

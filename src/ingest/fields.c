@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "tailor/ingest.h"
+#include "util/civil.h"
 
 #define NUM_MAX 64 /* longest number we copy to terminate it; longer is not a sane number */
 
@@ -69,17 +70,6 @@ int tl__parse_i64(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
-int64_t tl__days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    /* Howard Hinnant's days_from_civil: exact for the proleptic Gregorian calendar */
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* Reads exactly k digits at *p (within end). */
 static int digits(const char **p, const char *end, int k, unsigned *out)
 {
@@ -101,10 +91,7 @@ static int parse_iso(const char *s, size_t n, int64_t *out)
     if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' || digits(&p, end, 2, &mo) || p >= end ||
         *p++ != '-' || digits(&p, end, 2, &d))
         return -1;
-    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-        return -1;
-    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+    if (!tl_civil_valid(y, mo, d))
         return -1;
     int64_t off = 0;
     if (p < end) {
@@ -145,7 +132,7 @@ static int parse_iso(const char *s, size_t n, int64_t *out)
         if (p != end)
             return -1;
     }
-    *out = tl__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    *out = tl_civil_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
     return 0;
 }
 

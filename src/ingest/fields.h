@@ -20,7 +20,5 @@ int tl__parse_year(const char *s, size_t n, int64_t *out);
 int tl__parse_bool(const char *s, size_t n, int *out);
 /* The canonical item type for a name or synonym (any case), or NULL when unknown. */
 const char *tl__item_type(const char *s, size_t n);
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-int64_t tl__days_from_civil(int64_t y, unsigned m, unsigned d);
 
 #endif

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "synth/alias.h"
+#include "util/civil.h"
 #include "util/hash.h"
 
 #define DAY_S 86400
@@ -635,17 +636,6 @@ static tl_err patron_day(world *w, int32_t u, double wd)
 
 /* ---- Setup -------------------------------------------------------------------------------- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    /* Howard Hinnant's algorithm: days since 1970-01-01 of a proleptic Gregorian date. */
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 typedef struct recent {
     int32_t year, book;
     uint64_t tie;
@@ -672,7 +662,7 @@ static tl_err setup_books(world *w)
     for (int32_t i = 0; i < n; i++)
         r[i] = (recent){lib->books[i].year, i, tl_splitmix64(o->seed ^ (uint64_t)i)};
     qsort(r, (size_t)n, sizeof(*r), cmp_recent);
-    int64_t day0 = o->start / DAY_S, floor_day = days_from_civil(2000, 1, 1);
+    int64_t day0 = o->start / DAY_S, floor_day = tl_civil_days(2000, 1, 1);
     int32_t nnew = o->new_arrivals < n ? o->new_arrivals : n;
     for (int32_t k = 0; k < n; k++) {
         tl_synth_book *b = &lib->books[r[k].book];
@@ -681,7 +671,7 @@ static tl_err setup_books(world *w)
             int32_t win = o->days < NEW_WINDOW_DAYS ? o->days : NEW_WINDOW_DAYS;
             day = day0 + o->days - 1 - below(w, win);
         } else {
-            int64_t lo = b->year > 2000 ? days_from_civil(b->year, 1, 1) : floor_day;
+            int64_t lo = b->year > 2000 ? tl_civil_days(b->year, 1, 1) : floor_day;
             int64_t hi = day0 - 1;
             if (lo > hi)
                 lo = hi;

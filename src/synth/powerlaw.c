@@ -15,6 +15,7 @@
 #include <omp.h>
 #endif
 
+#include "core/topk.h"
 #include "synth/alias.h"
 #include "util/hash.h"
 
@@ -126,40 +127,6 @@ static tl_err degrees(const tl_synth_opts *o, int64_t *indptr)
     return TL_OK;
 }
 
-typedef struct keyed {
-    float key;
-    int32_t idx;
-} keyed;
-
-/* Moves the k largest keys of a[0..n) to the front (Hoare quickselect, iterative). */
-static void select_top(keyed *a, int64_t n, int64_t k)
-{
-    int64_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        float pivot = a[lo + (hi - lo) / 2].key;
-        int64_t i = lo, j = hi;
-        while (i <= j) {
-            while (a[i].key > pivot)
-                i++;
-            while (a[j].key < pivot)
-                j--;
-            if (i <= j) {
-                keyed t = a[i];
-                a[i] = a[j];
-                a[j] = t;
-                i++;
-                j--;
-            }
-        }
-        if (k - 1 <= j)
-            hi = j;
-        else if (k - 1 >= i)
-            lo = i;
-        else
-            break;
-    }
-}
-
 static int cmp_i32(const void *a, const void *b)
 {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -202,7 +169,7 @@ static void sort_row(int32_t *row, int64_t d, int32_t ni, uint64_t *bits)
 typedef struct scratch {
     int32_t *stamp;
     uint64_t *bits;
-    keyed *keys; /* items, allocated on first need */
+    tl_scored *keys; /* items, allocated on first need */
 } scratch;
 
 static tl_err fill_user(const tl_synth_opts *o, const tl_alias *pop, const double *w, int32_t u,
@@ -230,12 +197,12 @@ static tl_err fill_user(const tl_synth_opts *o, const tl_alias *pop, const doubl
             return TL_ENOMEM;
         for (int32_t i = 0; i < ni; i++) {
             /* log(U)/w: the d largest are a weighted sample without replacement. */
-            s->keys[i].key = (float)(log(1.0 - tl_rng_uniform(&r)) / w[i]);
-            s->keys[i].idx = i;
+            s->keys[i].v = (float)(log(1.0 - tl_rng_uniform(&r)) / w[i]);
+            s->keys[i].i = i;
         }
-        select_top(s->keys, ni, d);
+        tl_topk_select(s->keys, ni, d);
         for (int64_t k = 0; k < d; k++)
-            row[k] = s->keys[k].idx;
+            row[k] = s->keys[k].i;
     }
     sort_row(row, d, ni, s->bits);
     double t0 = (double)ML_T0 + tl_rng_uniform(&r) * (double)(ML_T1 - ML_T0);

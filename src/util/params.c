@@ -1,8 +1,10 @@
-/* Parameter tables: parsing, range checks and (de)serialization of hyperparameters. */
+/* Parameter tables: parsing, range checks and (de)serialization of hyperparameters, and the
+ * binding that mirrors every value in a typed field of its owner's struct. */
 #include "tailor/params.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,31 @@ static int find(const tl_params *p, const char *name, size_t len)
     return -1;
 }
 
+/* Mirrors parameter i in the bound struct. The value is in range (assign checked it, and
+ * tl_params_bind that the range fits the field), so the conversion is exact. */
+static void write_field(const tl_params *p, int i)
+{
+    const tl_param_def *def = &p->defs[i];
+    void *at = (char *)p->bound + def->offset;
+    switch (def->field) {
+    case TL_FIELD_INT:
+        *(int *)at = (int)p->num[i];
+        break;
+    case TL_FIELD_INT64:
+        *(int64_t *)at = (int64_t)p->num[i];
+        break;
+    case TL_FIELD_DOUBLE:
+        *(double *)at = p->num[i];
+        break;
+    case TL_FIELD_STR:
+        *(const char **)at = p->str[i];
+        break;
+    case TL_FIELD_NONE:
+        assert(0 && "tl_params_bind checked every row has a field");
+        break;
+    }
+}
+
 static tl_err assign(tl_params *p, int i, const char *value, tl_diag *d)
 {
     const tl_param_def *def = &p->defs[i];
@@ -24,6 +51,8 @@ static tl_err assign(tl_params *p, int i, const char *value, tl_diag *d)
             return TL_ENOMEM;
         free(p->str[i]);
         p->str[i] = s;
+        if (p->bound)
+            write_field(p, i);
         return TL_OK;
     }
     char *end;
@@ -42,6 +71,8 @@ static tl_err assign(tl_params *p, int i, const char *value, tl_diag *d)
         return TL_EINVAL;
     }
     p->num[i] = v;
+    if (p->bound)
+        write_field(p, i);
     return TL_OK;
 }
 
@@ -62,11 +93,80 @@ tl_err tl_params_init(tl_params *p, const tl_param_def *defs, int n)
     return TL_OK;
 }
 
+#ifndef NDEBUG
+static size_t field_size(tl_param_field f)
+{
+    switch (f) {
+    case TL_FIELD_INT:
+        return sizeof(int);
+    case TL_FIELD_INT64:
+        return sizeof(int64_t);
+    case TL_FIELD_DOUBLE:
+        return sizeof(double);
+    case TL_FIELD_STR:
+        return sizeof(const char *);
+    case TL_FIELD_NONE:
+        break;
+    }
+    return 0;
+}
+
+/* Whether row i describes a field the binding may write: typed to match, in range for its C
+ * type, and overlapping no other row's field. */
+static int bindable(const tl_param_def *defs, int n, int i)
+{
+    const tl_param_def *d = &defs[i];
+    switch (d->field) {
+    case TL_FIELD_INT:
+        if (d->type != TL_PARAM_INT || d->min < INT_MIN || d->max > INT_MAX)
+            return 0;
+        break;
+    case TL_FIELD_INT64:
+        /* 2^63 itself does not fit: the range must stay below it. */
+        if (d->type != TL_PARAM_INT || d->min < -9223372036854775808.0 ||
+            d->max >= 9223372036854775808.0)
+            return 0;
+        break;
+    case TL_FIELD_DOUBLE:
+        if (d->type != TL_PARAM_FLOAT)
+            return 0;
+        break;
+    case TL_FIELD_STR:
+        if (d->type != TL_PARAM_STR)
+            return 0;
+        break;
+    case TL_FIELD_NONE:
+        return 0;
+    }
+    size_t lo = d->offset, hi = lo + field_size(d->field);
+    for (int j = 0; j < n; j++) {
+        size_t lo2 = defs[j].offset, hi2 = lo2 + field_size(defs[j].field);
+        if (j != i && lo < hi2 && lo2 < hi)
+            return 0;
+    }
+    return 1;
+}
+#endif
+
+void tl_params_bind(tl_params *p, void *cfg)
+{
+    assert(cfg);
+    p->bound = cfg;
+    for (int i = 0; i < p->n; i++) {
+        assert(bindable(p->defs, p->n, i));
+        write_field(p, i);
+    }
+}
+
 void tl_params_release(tl_params *p)
 {
-    for (int i = 0; i < p->n; i++)
+    for (int i = 0; i < p->n; i++) {
         free(p->str[i]);
-    memset(p->str, 0, sizeof(p->str));
+        p->str[i] = NULL;
+        if (p->bound && p->defs[i].field == TL_FIELD_STR)
+            write_field(p, i); /* no dangling pointer into what was just freed */
+    }
+    p->bound = NULL;
 }
 
 tl_err tl_params_set(tl_params *p, const char *key, const char *value, tl_diag *d)

@@ -1,4 +1,5 @@
-/* core: CSR construction and transpose, top-k selection, the model file container. */
+/* core: CSR construction and transpose, top-k selection, the model file container, the
+ * binding of every model's parameters to its typed fields. */
 #include "support.h"
 
 #include <math.h>
@@ -8,6 +9,7 @@
 
 #include "core/csr.h"
 #include "core/mfile.h"
+#include "core/model.h"
 #include "core/topk.h"
 
 static void test_csr_from_coo_merges_and_sorts(void **state)
@@ -205,6 +207,97 @@ static void test_topk_paths_match_full_sort(void **state)
     free(val);
 }
 
+/* tl_topk_select against a full sort: a[k-1] is the k-th best, the better ones come before
+ * it and the worse after, on rows with heavy ties (broken by index), -INFINITY, +-0, indices
+ * out of order, sorted and reversed rows, and every edge of k. */
+static void test_topk_select_matches_sort(void **state)
+{
+    (void)state;
+    enum { MAXN = 3001, CASES = 400 };
+    tl_scored *a = malloc(MAXN * sizeof(*a));
+    ref_pair *ref = malloc(MAXN * sizeof(*ref));
+    unsigned char *seen = malloc(MAXN);
+    assert_true(a && ref && seen);
+    unsigned x = 4242;
+    for (int c = 0; c < CASES; c++) {
+        x = x * 1103515245u + 12345u;
+        int64_t n = 1 + (int64_t)((x >> 8) % (c % 3 ? 200 : MAXN));
+        int mode = c % 6;
+        for (int64_t j = 0; j < n; j++) {
+            x = x * 1103515245u + 12345u;
+            unsigned r = x >> 8;
+            float v = mode == 0   ? (float)(r % 5)                        /* heavy ties */
+                      : mode == 1 ? (float)(r % 100000) * 0.25f - 9000.0f /* spread */
+                      : mode == 2 ? (r % 3 ? -INFINITY : (float)(r % 9))  /* -inf */
+                      : mode == 3 ? (r & 1 ? 0.0f : -0.0f)                /* +-0 tie */
+                      : mode == 4 ? (float)j                              /* ascending */
+                                  : (float)(n - j);                       /* descending */
+            a[j].v = v;
+            a[j].i = (int32_t)((j * 7919 + c) % n); /* a permutation: distinct, unordered */
+            ref[j].v = a[j].v;
+            ref[j].i = a[j].i;
+        }
+        qsort(ref, (size_t)n, sizeof(*ref), ref_cmp);
+        x = x * 1103515245u + 12345u;
+        int64_t ks[3] = {1, n, 1 + (int64_t)((x >> 8) % (uint64_t)n)};
+        for (int q = 0; q < 3; q++) {
+            int64_t k = ks[q];
+            tl_scored *b = malloc((size_t)n * sizeof(*b));
+            memcpy(b, a, (size_t)n * sizeof(*b)); /* the same row for each k */
+            tl_topk_select(b, n, k);
+            assert_int_equal(b[k - 1].i, ref[k - 1].i);
+            assert_memory_equal(&b[k - 1].v, &ref[k - 1].v, sizeof(float));
+            memset(seen, 0, (size_t)n);
+            for (int64_t j = 0; j < n; j++) {
+                /* rank of b[j] in the reference order: better than the k-th iff before it */
+                int before =
+                    b[j].v > ref[k - 1].v || (b[j].v == ref[k - 1].v && b[j].i < ref[k - 1].i);
+                if (j < k - 1)
+                    assert_true(before);
+                else if (j > k - 1)
+                    assert_false(before);
+                assert_false(seen[b[j].i]); /* a permutation of the input */
+                seen[b[j].i] = 1;
+            }
+            free(b);
+        }
+    }
+    free(a);
+    free(ref);
+    free(seen);
+}
+
+/* tl_topk_insert keeps the k best, best first, ties in insertion order: a stable sort by
+ * value, truncated, whatever the order of arrival. */
+static void test_topk_insert_is_a_stable_truncated_sort(void **state)
+{
+    (void)state;
+    enum { N = 60 };
+    unsigned x = 99;
+    for (int c = 0; c < 200; c++) {
+        int k = c % 7; /* 0 (keeps nothing) .. 6 */
+        int32_t idx[8];
+        float val[8];
+        float in[N];
+        int n = 0;
+        for (int j = 0; j < N; j++) {
+            x = x * 1103515245u + 12345u;
+            in[j] = (float)((x >> 8) % 6);
+            n = tl_topk_insert(idx, val, n, k, j, in[j]);
+        }
+        /* The reference: positions by value descending, earlier first among equals. */
+        int want = 0;
+        for (float v = 5; v >= 0 && want < k; v--)
+            for (int j = 0; j < N && want < k; j++)
+                if (in[j] == v) {
+                    assert_int_equal(idx[want], j);
+                    assert_true(val[want] == v);
+                    want++;
+                }
+        assert_int_equal(n, want);
+    }
+}
+
 static void test_mfile_roundtrip_and_corruption(void **state)
 {
     (void)state;
@@ -256,6 +349,68 @@ static void test_mfile_roundtrip_and_corruption(void **state)
     assert_non_null(strstr(d.msg, "magic"));
 }
 
+/* The value of def's field in cfg, as a double (strings: NAN). */
+static double field_num(const void *cfg, const tl_param_def *def)
+{
+    const char *at = (const char *)cfg + def->offset;
+    switch (def->field) {
+    case TL_FIELD_INT:
+        return *(const int *)(const void *)at;
+    case TL_FIELD_INT64:
+        return (double)*(const int64_t *)(const void *)at;
+    case TL_FIELD_DOUBLE:
+        return *(const double *)(const void *)at;
+    default:
+        return NAN;
+    }
+}
+
+/* Every value a model's table allows reaches its typed field, through every setter, and the
+ * field agrees with the name lookup: what a model reads from m->cfg is what its parameters
+ * say. */
+static void test_every_model_binds_its_params(void **state)
+{
+    (void)state;
+    const tl_model_ops *const *all = tl_model_all_ops();
+    int models = 0;
+    for (int k = 0; all[k]; k++, models++) {
+        tl_model *m;
+        assert_int_equal(tl_model_new(all[k]->name, &m), TL_OK);
+        assert_non_null(m->cfg);
+        assert_true(all[k]->n_params > 0 && all[k]->cfg_size > 0);
+        for (int i = 0; i < all[k]->n_params; i++) {
+            const tl_param_def *def = &all[k]->params[i];
+            char kv[256];
+            tl_diag d;
+            assert_true(def->field != TL_FIELD_NONE);
+            if (def->type == TL_PARAM_STR) {
+                const char *got =
+                    *(const char *const *)(const void *)((const char *)m->cfg + def->offset);
+                assert_string_equal(got, def->def);
+                assert_ptr_equal(got, tl_params_str(&m->params, def->name));
+                snprintf(kv, sizeof(kv), "%s=bound-%d", def->name, i);
+                assert_int_equal(tl_model_set(m, kv, &d), TL_OK);
+                got = *(const char *const *)(const void *)((const char *)m->cfg + def->offset);
+                assert_string_equal(got, kv + strlen(def->name) + 1);
+                continue;
+            }
+            assert_true(field_num(m->cfg, def) == atof(def->def));
+            const double ends[2] = {def->min, def->max};
+            for (int e = 0; e < 2; e++) {
+                snprintf(kv, sizeof(kv), "%s=%.17g", def->name, ends[e]);
+                assert_int_equal(tl_model_set(m, kv, &d), TL_OK);
+                assert_true(field_num(m->cfg, def) == ends[e]);
+                assert_true(field_num(m->cfg, def) == tl_params_num(&m->params, def->name));
+            }
+            /* A default chosen by the library (autotune) lands in the field too. */
+            assert_int_equal(tl_params_set_default(&m->params, def->name, def->def, &d), TL_OK);
+            assert_true(field_num(m->cfg, def) == atof(def->def));
+        }
+        tl_model_free(m);
+    }
+    assert_int_equal(models, 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,7 +419,10 @@ int main(void)
         cmocka_unit_test(test_topk),
         cmocka_unit_test(test_topk_exhaustive_vs_sort),
         cmocka_unit_test(test_topk_paths_match_full_sort),
+        cmocka_unit_test(test_topk_select_matches_sort),
+        cmocka_unit_test(test_topk_insert_is_a_stable_truncated_sort),
         cmocka_unit_test(test_mfile_roundtrip_and_corruption),
+        cmocka_unit_test(test_every_model_binds_its_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

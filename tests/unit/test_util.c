@@ -1,12 +1,15 @@
-/* util: interning, parameters, hashes, line reading (plain and gzip), diagnostics. */
+/* util: interning, parameters, hashes, line reading (plain and gzip), diagnostics, calendar
+ * dates. */
 #include "support.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tailor/params.h"
+#include "util/civil.h"
 #include "util/hash.h"
 #include "util/intern.h"
 #include "util/lines.h"
@@ -50,10 +53,18 @@ static void test_intern_dense_and_stable(void **state)
     tl_intern_release(&in);
 }
 
+typedef struct test_cfg {
+    double reg;
+    int factors;
+    const char *solver;
+    int64_t seed;
+} test_cfg;
+
 static const tl_param_def defs[] = {
-    {"factors", TL_PARAM_INT, "64", 1, 1024, "latent factors"},
-    {"reg", TL_PARAM_FLOAT, "0.5", 0, 1e6, "L2 regularization"},
-    {"solver", TL_PARAM_STR, "cg", 0, 0, "cg or cholesky"},
+    TL_PARAM(test_cfg, factors, "64", 1, 1024, "latent factors"),
+    TL_PARAM(test_cfg, reg, "0.5", 0, 1e6, "L2 regularization"),
+    TL_PARAM(test_cfg, solver, "cg", 0, 0, "cg or cholesky"),
+    TL_PARAM(test_cfg, seed, "42", 0, 9007199254740992.0, "a seed beyond int"),
 };
 
 static void test_params(void **state)
@@ -61,7 +72,7 @@ static void test_params(void **state)
     (void)state;
     tl_params p;
     tl_diag d;
-    assert_int_equal(tl_params_init(&p, defs, 3), TL_OK);
+    assert_int_equal(tl_params_init(&p, defs, 4), TL_OK);
     assert_true(tl_params_num(&p, "factors") == 64);
     assert_false(tl_params_is_set(&p, "factors"));
     assert_int_equal(tl_params_set_kv(&p, "factors=128", &d), TL_OK);
@@ -78,7 +89,7 @@ static void test_params(void **state)
     char *text;
     assert_int_equal(tl_params_to_text(&p, &text), TL_OK);
     tl_params q;
-    assert_int_equal(tl_params_init(&q, defs, 3), TL_OK);
+    assert_int_equal(tl_params_init(&q, defs, 4), TL_OK);
     assert_int_equal(tl_params_from_text(&q, text, &d), TL_OK);
     assert_true(tl_params_num(&q, "factors") == 128);
     assert_true(tl_params_num(&q, "reg") == 0.1); /* %.17g round-trips exactly */
@@ -86,6 +97,113 @@ static void test_params(void **state)
     free(text);
     tl_params_release(&q);
     tl_params_release(&p);
+}
+
+static void test_params_bind(void **state)
+{
+    (void)state;
+    /* The table says each name and type once, in the struct. */
+    assert_string_equal(defs[0].name, "factors");
+    assert_int_equal(defs[0].type, TL_PARAM_INT);
+    assert_int_equal(defs[0].field, TL_FIELD_INT);
+    assert_int_equal(defs[1].type, TL_PARAM_FLOAT);
+    assert_int_equal(defs[2].type, TL_PARAM_STR);
+    assert_int_equal(defs[3].type, TL_PARAM_INT);
+    assert_int_equal(defs[3].field, TL_FIELD_INT64);
+    assert_int_equal(defs[3].offset, offsetof(test_cfg, seed));
+
+    tl_params p;
+    tl_diag d;
+    test_cfg cfg;
+    memset(&cfg, 0xA5, sizeof(cfg));
+    assert_int_equal(tl_params_init(&p, defs, 4), TL_OK);
+    tl_params_bind(&p, &cfg);
+    /* Binding writes the defaults at once. */
+    assert_int_equal(cfg.factors, 64);
+    assert_true(cfg.reg == 0.5);
+    assert_string_equal(cfg.solver, "cg");
+    assert_true(cfg.seed == 42);
+    /* Every way of setting a value reaches the field. */
+    assert_int_equal(tl_params_set_kv(&p, "factors=128", &d), TL_OK);
+    assert_int_equal(tl_params_set_default(&p, "reg", "0.25", &d), TL_OK);
+    assert_int_equal(tl_params_from_text(&p, "solver=cholesky\nseed=9007199254740992\n", &d),
+                     TL_OK);
+    assert_int_equal(cfg.factors, 128);
+    assert_true(cfg.reg == 0.25);
+    assert_string_equal(cfg.solver, "cholesky");
+    assert_ptr_equal(cfg.solver, tl_params_str(&p, "solver"));
+    assert_true(cfg.seed == 9007199254740992LL);
+    /* A rejected value leaves the field as it was. */
+    assert_int_equal(tl_params_set_kv(&p, "factors=2048", &d), TL_EINVAL);
+    assert_int_equal(tl_params_set_kv(&p, "factors=1.5", &d), TL_EINVAL);
+    assert_int_equal(cfg.factors, 128);
+    /* The field and the text form agree. */
+    char *text;
+    assert_int_equal(tl_params_to_text(&p, &text), TL_OK);
+    assert_string_equal(text, "factors=128\nreg=0.25\nsolver=cholesky\nseed=9007199254740992\n");
+    free(text);
+    /* Release ends the binding without leaving a pointer to freed memory. */
+    tl_params_release(&p);
+    assert_null(cfg.solver);
+    assert_null(p.bound);
+}
+
+static void test_civil_dates(void **state)
+{
+    (void)state;
+    /* Fixed points: the epoch, the 32-bit time_t limit, the ends of four-digit years. */
+    assert_int_equal(tl_civil_days(1970, 1, 1), 0);
+    assert_int_equal(tl_civil_days(1969, 12, 31), -1);
+    assert_int_equal(tl_civil_days(2038, 1, 19), 24855); /* 2^31 s is 2038-01-19 03:14:08 */
+    assert_int_equal(tl_civil_days(2000, 3, 1), 11017);
+    assert_int_equal(tl_civil_days(9999, 12, 31), 2932896); /* 253402300799 s */
+    assert_int_equal(tl_civil_days(0, 1, 1), -719528);      /* -62167219200 s */
+    assert_int_equal(tl_civil_days(-1, 12, 31), -719529);
+    assert_int_equal(tl_civil_days(-400, 3, 1), -719468 - 146097);
+    /* Leap years: every fourth, not centuries, but every fourth century; negative years too
+     * (year 0 is 1 BC). */
+    assert_true(tl_civil_leap(2024) && tl_civil_leap(2000) && tl_civil_leap(1600));
+    assert_true(tl_civil_leap(0) && tl_civil_leap(-4) && tl_civil_leap(-400));
+    assert_false(tl_civil_leap(2023) || tl_civil_leap(1900) || tl_civil_leap(2100));
+    assert_false(tl_civil_leap(-1) || tl_civil_leap(-100));
+    assert_true(tl_civil_valid(2000, 2, 29) && tl_civil_valid(2024, 2, 29));
+    assert_false(tl_civil_valid(1900, 2, 29) || tl_civil_valid(2023, 2, 29));
+    assert_false(tl_civil_valid(2024, 0, 1) || tl_civil_valid(2024, 13, 1));
+    assert_false(tl_civil_valid(2024, 4, 31) || tl_civil_valid(2024, 1, 0));
+    assert_true(tl_civil_valid(2024, 12, 31) && tl_civil_valid(-1, 2, 28));
+
+    /* Every valid day from -2001 to 10000 is the day after the one before, and a year has 365
+     * days plus its leap day. */
+    int64_t prev = tl_civil_days(-2001, 1, 1) - 1;
+    for (int64_t y = -2001; y <= 10000; y++) {
+        int64_t first = prev + 1;
+        for (unsigned m = 1; m <= 12; m++)
+            for (unsigned d = 1; d <= 31; d++) {
+                if (!tl_civil_valid(y, m, d))
+                    continue;
+                int64_t t = tl_civil_days(y, m, d);
+                if (t != prev + 1)
+                    fail_msg("%lld-%u-%u is day %lld, after %lld", (long long)y, m, d, (long long)t,
+                             (long long)prev);
+                prev = t;
+            }
+        assert_int_equal(prev - first + 1, 365 + tl_civil_leap(y));
+    }
+
+    /* The same days as the C library's timegm wherever its time_t reaches. */
+    for (int y = 1902; y <= 2037; y++)
+        for (unsigned m = 1; m <= 12; m++)
+            for (unsigned d = 1; d <= 31; d++) {
+                struct tm tm = {0};
+                tm.tm_year = y - 1900;
+                tm.tm_mon = (int)m - 1;
+                tm.tm_mday = (int)d;
+                time_t t = timegm(&tm);
+                int valid = tm.tm_mday == (int)d; /* timegm normalizes 04-31 to 05-01 */
+                assert_int_equal(valid, tl_civil_valid(y, m, d));
+                if (valid)
+                    assert_int_equal((int64_t)t, tl_civil_days(y, m, d) * 86400);
+            }
 }
 
 static void test_protocol_hashes(void **state)
@@ -141,6 +259,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_intern_dense_and_stable),
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_params_bind),
+        cmocka_unit_test(test_civil_dates),
         cmocka_unit_test(test_protocol_hashes),
         cmocka_unit_test(test_lines_plain_and_gzip),
         cmocka_unit_test(test_diag_format),

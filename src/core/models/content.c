@@ -15,27 +15,37 @@
 
 enum { F_TITLE, F_DESCRIPTION, F_CREATORS, F_SUBJECTS, F_YEAR, F_LANGUAGE, N_FIELDS };
 
+typedef struct content_cfg {
+    const char *weighting;
+    double k1, b;
+    double w_title, w_description, w_creators, w_subjects, w_year, w_language;
+    const char *language;
+    int min_df;
+    double max_df, pop_weight;
+} content_cfg;
+
 static const tl_param_def params[] = {
-    {"weighting", TL_PARAM_STR, "bm25", 0, 0,
-     "term weights: bm25 (BM25F over the fields) or tfidf"},
-    {"k1", TL_PARAM_FLOAT, "1.2", 0, 100, "BM25 term-frequency saturation"},
-    {"b", TL_PARAM_FLOAT, "0.75", 0, 1, "BM25 field-length normalization"},
-    {"w_title", TL_PARAM_FLOAT, "1", 0, 100, "weight of title words (stemmed)"},
-    {"w_description", TL_PARAM_FLOAT, "0.5", 0, 100,
-     "weight of description words (stemmed; the catalogue has no description field yet)"},
-    {"w_creators", TL_PARAM_FLOAT, "1", 0, 100, "weight of creator keys (author:j-k-rowling)"},
-    {"w_subjects", TL_PARAM_FLOAT, "1", 0, 100, "weight of subject keys (subject:science-fiction)"},
-    {"w_year", TL_PARAM_FLOAT, "0", 0, 100, "weight of the decade key (decade:1990)"},
-    {"w_language", TL_PARAM_FLOAT, "0", 0, 100, "weight of the language key (lang:eng)"},
-    {"language", TL_PARAM_STR, "english", 0, 0, "Snowball stemmer for words, or none"},
-    {"min_df", TL_PARAM_INT, "2", 1, 1e9, "drop terms found in fewer items (they link nothing)"},
-    {"max_df", TL_PARAM_FLOAT, "1", 0, 1,
-     "drop terms found in more than this share of items (1 = keep all; lower it on large "
-     "catalogues: common terms say little and their postings dominate scoring time)"},
-    {"pop_weight", TL_PARAM_FLOAT, "0.01", 0, 1000,
-     "adds pop_weight * log(1+users)/log(1+max users): breaks ties toward borrowed items"},
+    TL_PARAM(content_cfg, weighting, "bm25", 0, 0,
+             "term weights: bm25 (BM25F over the fields) or tfidf"),
+    TL_PARAM(content_cfg, k1, "1.2", 0, 100, "BM25 term-frequency saturation"),
+    TL_PARAM(content_cfg, b, "0.75", 0, 1, "BM25 field-length normalization"),
+    TL_PARAM(content_cfg, w_title, "1", 0, 100, "weight of title words (stemmed)"),
+    TL_PARAM(content_cfg, w_description, "0.5", 0, 100,
+             "weight of description words (stemmed; the catalogue has no description field yet)"),
+    TL_PARAM(content_cfg, w_creators, "1", 0, 100, "weight of creator keys (author:j-k-rowling)"),
+    TL_PARAM(content_cfg, w_subjects, "1", 0, 100,
+             "weight of subject keys (subject:science-fiction)"),
+    TL_PARAM(content_cfg, w_year, "0", 0, 100, "weight of the decade key (decade:1990)"),
+    TL_PARAM(content_cfg, w_language, "0", 0, 100, "weight of the language key (lang:eng)"),
+    TL_PARAM(content_cfg, language, "english", 0, 0, "Snowball stemmer for words, or none"),
+    TL_PARAM(content_cfg, min_df, "2", 1, 1e9,
+             "drop terms found in fewer items (they link nothing)"),
+    TL_PARAM(content_cfg, max_df, "1", 0, 1,
+             "drop terms found in more than this share of items (1 = keep all; lower it on large "
+             "catalogues: common terms say little and their postings dominate scoring time)"),
+    TL_PARAM(content_cfg, pop_weight, "0.01", 0, 1000,
+             "adds pop_weight * log(1+users)/log(1+max users): breaks ties toward borrowed items"),
 };
-#define N_PARAMS ((int)(sizeof(params) / sizeof(params[0])))
 
 /* Items tokenized per parallel round: bounds the token buffers held at once. */
 #define CHUNK_ITEMS 2048
@@ -238,23 +248,17 @@ static void release(tl_model *m)
 
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
-    const tl_params *p = &m->params;
+    const content_cfg *cfg = m->cfg;
     tl_text_builder b;
     tl_text_builder_init(&b, N_FIELDS);
     tl_err rc = TL_EINVAL;
     state *st = NULL;
-    const char *wname = tl_params_str(p, "weighting");
-    tl_termw_opts o = {.k1 = tl_params_num(p, "k1"),
-                       .b = tl_params_num(p, "b"),
-                       .min_df = (int)tl_params_num(p, "min_df"),
-                       .max_df = tl_params_num(p, "max_df")};
+    const char *wname = cfg->weighting;
+    tl_termw_opts o = {.k1 = cfg->k1, .b = cfg->b, .min_df = cfg->min_df, .max_df = cfg->max_df};
     double fw[N_FIELDS] = {
-        [F_TITLE] = tl_params_num(p, "w_title"),
-        [F_DESCRIPTION] = tl_params_num(p, "w_description"),
-        [F_CREATORS] = tl_params_num(p, "w_creators"),
-        [F_SUBJECTS] = tl_params_num(p, "w_subjects"),
-        [F_YEAR] = tl_params_num(p, "w_year"),
-        [F_LANGUAGE] = tl_params_num(p, "w_language"),
+        [F_TITLE] = cfg->w_title,       [F_DESCRIPTION] = cfg->w_description,
+        [F_CREATORS] = cfg->w_creators, [F_SUBJECTS] = cfg->w_subjects,
+        [F_YEAR] = cfg->w_year,         [F_LANGUAGE] = cfg->w_language,
     };
     if (strcmp(wname, "bm25") == 0) {
         o.scheme = TL_TERMW_BM25;
@@ -269,10 +273,10 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         goto out;
     }
     tl_analyzer *probe;
-    if ((rc = tl_analyzer_new(tl_params_str(p, "language"), &probe)) != TL_OK) {
+    if ((rc = tl_analyzer_new(cfg->language, &probe)) != TL_OK) {
         if (rc == TL_EINVAL)
             tl_diag_set(diag, NULL, 0, "language", "'%s' is not a Snowball stemmer (or none)",
-                        tl_params_str(p, "language"));
+                        cfg->language);
         goto out;
     }
     tl_analyzer_free(probe);
@@ -281,7 +285,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         goto out;
     st->owned = 1;
     tl_intern_init(&st->terms);
-    if ((rc = collect_terms(&d->cat, m->n_items, tl_params_str(p, "language"), fw, &b)) != TL_OK)
+    if ((rc = collect_terms(&d->cat, m->n_items, cfg->language, fw, &b)) != TL_OK)
         goto out;
     if ((rc = tl_text_builder_weigh(&b, m->n_items, &o, fw, &st->it, &st->terms)) != TL_OK)
         goto out;
@@ -296,7 +300,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         goto out;
     st->n_items = m->n_items;
     st->n_terms = st->it.ncols;
-    double pw = tl_params_num(p, "pop_weight");
+    double pw = cfg->pop_weight;
     if (pw > 0 && d->iu.nrows == m->n_items) {
         rc = TL_ENOMEM;
         if (!(st->prior = malloc((size_t)m->n_items * sizeof(float))))
@@ -589,9 +593,8 @@ out:
 const tl_model_ops tl_content_ops = {
     .name = "content",
     .summary = "catalogue metadata (TF-IDF/BM25, stemmed); cosine to the user's profile",
-    .params = params,
+    TL_MODEL_PARAMS(params, content_cfg),
     .ignores_weights = 1,
-    .n_params = N_PARAMS,
     .fit = fit,
     .scratch_floats = scratch_floats,
     .score = score,

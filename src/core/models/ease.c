@@ -5,6 +5,7 @@
  * then restricted to the most-interacted items that fit, and B keeps its k largest |entries|
  * per row as a sparse item x item matrix. */
 #include "core/models/item_models.h"
+#include "core/models/ease_int.h"
 #include "core/models/models.h"
 
 #include <cblas.h>
@@ -13,21 +14,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/topk.h"
+
 static const tl_param_def params[] = {
-    {"lambda", TL_PARAM_FLOAT, "500", 0, 1e12, "L2 regularization added to the Gram diagonal"},
-    {"max_memory_mb", TL_PARAM_INT, "4096", 1, 1e9,
-     "refuse (or, with sparse=1, shrink the solved item set) when the dense solve needs more"},
-    {"sparse", TL_PARAM_INT, "0", 0, 1,
-     "1 = pruned EASE: solve over the most-interacted items that fit, keep the k largest "
-     "|weights| per item"},
-    {"k", TL_PARAM_INT, "200", 1, 1e6, "sparse=1: weights kept per history item"},
-    {"max_items", TL_PARAM_INT, "0", 0, 1e9,
-     "sparse=1: solve over at most this many items (0 = as many as max_memory_mb allows)"},
-    {"min_count", TL_PARAM_INT, "1", 1, 1e9,
-     "items with fewer interactions are left out of the solve (they score 0)"},
-    {"fp64", TL_PARAM_INT, "0", 0, 1,
-     "1 = accumulate and invert in float64 (twice the memory and time; float32 is accurate "
-     "to ~1e-5 relative for the lambdas EASE uses)"},
+    TL_PARAM(tl__ease_cfg, lambda, "500", 0, 1e12, "L2 regularization added to the Gram diagonal"),
+    TL_PARAM(tl__ease_cfg, max_memory_mb, "4096", 1, 1e9,
+             "refuse (or, with sparse=1, shrink the solved item set) when the dense solve needs "
+             "more"),
+    TL_PARAM(tl__ease_cfg, sparse, "0", 0, 1,
+             "1 = pruned EASE: solve over the most-interacted items that fit, keep the k largest "
+             "|weights| per item"),
+    TL_PARAM(tl__ease_cfg, k, "200", 1, 1e6, "sparse=1: weights kept per history item"),
+    TL_PARAM(tl__ease_cfg, max_items, "0", 0, 1e9,
+             "sparse=1: solve over at most this many items (0 = as many as max_memory_mb allows)"),
+    TL_PARAM(tl__ease_cfg, min_count, "1", 1, 1e9,
+             "items with fewer interactions are left out of the solve (they score 0)"),
+    TL_PARAM(tl__ease_cfg, fp64, "0", 0, 1,
+             "1 = accumulate and invert in float64 (twice the memory and time; float32 is "
+             "accurate to ~1e-5 relative for the lambdas EASE uses)"),
 };
 
 #define SEC_ITEMS "ease_items"
@@ -404,13 +408,13 @@ static void prune_row(const void *vctx, int32_t i, tl_simacc *acc)
 
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
-    const tl_params *p = &m->params;
-    double lambda = tl_params_num(p, "lambda");
-    int sparse = (int)tl_params_num(p, "sparse");
-    int fp64 = (int)tl_params_num(p, "fp64");
-    int64_t min_count = (int64_t)tl_params_num(p, "min_count");
-    int64_t max_items = (int64_t)tl_params_num(p, "max_items");
-    double max_mb = tl_params_num(p, "max_memory_mb");
+    const tl__ease_cfg *cfg = m->cfg;
+    double lambda = cfg->lambda;
+    int sparse = cfg->sparse;
+    int fp64 = cfg->fp64;
+    int64_t min_count = cfg->min_count;
+    int64_t max_items = cfg->max_items;
+    double max_mb = cfg->max_memory_mb;
     double elem = fp64 ? sizeof(double) : sizeof(float);
     int32_t ni = d->iu.nrows;
     tl_err rc = tl_simmat_check_data(d, m->n_items, diag);
@@ -452,7 +456,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         goto out;
     if (sparse) {
         prune_ctx c = {B, s->items_of, s->pos_of, msz};
-        tl_simmat_opts o = {.k = (int)tl_params_num(p, "k"), .by_abs = 1};
+        tl_simmat_opts o = {.k = cfg->k, .by_abs = 1};
         if ((rc = tl_simmat_build(ni, &o, prune_row, &c, &s->sim)) != TL_OK)
             goto out;
         free(B);
@@ -505,9 +509,8 @@ static void score(const tl_model *m, int32_t uidx, const int32_t *items, const f
                   float *scores, float *scratch)
 {
     const ease_state *s = m->state;
-    (void)uidx;
     if (!s->B) {
-        tl_simmat_score(&s->sim, items, w, n, scores);
+        tl__item_sim_score(m, uidx, items, w, n, scores, scratch);
         return;
     }
     if (!s->m) { /* nothing was solved (no item had min_count interactions) */
@@ -584,28 +587,17 @@ static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const 
                    int32_t item, int32_t *why, float *contrib, int max)
 {
     const ease_state *s = m->state;
-    (void)uidx;
     if (!s->B)
-        return tl_simmat_explain(&s->sim, items, w, n, item, why, contrib, max);
+        return tl__item_sim_explain(m, uidx, items, w, n, item, why, contrib, max);
     int32_t c = (item >= 0 && item < s->n_items) ? s->pos_of[item] : -1;
     int got = 0;
     if (c < 0 || max <= 0)
         return 0;
     for (int32_t h = 0; h < n; h++) {
         int32_t r = (items[h] >= 0 && items[h] < s->n_items) ? s->pos_of[items[h]] : -1;
-        if (r < 0)
-            continue;
-        float v = (w ? w[h] : 1.0f) * s->B[(size_t)r * s->m + c];
-        if (!(v > 0.0f) || (got == max && !(v > contrib[got - 1])))
-            continue;
-        int pos = got < max ? got++ : max - 1;
-        while (pos > 0 && contrib[pos - 1] < v) {
-            contrib[pos] = contrib[pos - 1];
-            why[pos] = why[pos - 1];
-            pos--;
-        }
-        contrib[pos] = v;
-        why[pos] = h;
+        float v = r < 0 ? 0.0f : (w ? w[h] : 1.0f) * s->B[(size_t)r * s->m + c];
+        if (v > 0.0f)
+            got = tl_topk_insert(why, contrib, got, max, h, v);
     }
     return got;
 }
@@ -691,7 +683,7 @@ static double tune_centre(const tl_model *m, const tl_data *d, const char *param
 /* The Gram (sum of squared history lengths) and the n^3 inverse over the solved items. */
 static double fit_work(const tl_model *m, const tl_data *d)
 {
-    int64_t min_count = (int64_t)tl_params_num(&m->params, "min_count");
+    int64_t min_count = ((const tl__ease_cfg *)m->cfg)->min_count;
     double n = 0;
     for (int32_t i = 0; i < d->iu.nrows; i++)
         n += d->iu.indptr[i + 1] - d->iu.indptr[i] >= min_count;
@@ -713,8 +705,7 @@ const float *tl_ease_dense(const tl_model *m, const int32_t **items_of, int32_t 
 const tl_model_ops tl_ease_ops = {
     .name = "ease",
     .summary = "EASE (Steck 2019): closed-form item-item linear autoencoder, dense or pruned",
-    .params = params,
-    .n_params = (int)(sizeof(params) / sizeof(params[0])),
+    TL_MODEL_PARAMS(params, tl__ease_cfg),
     .tune_grid = "lambda=~30",
     .tune_centre = tune_centre,
     .fit_work = fit_work,

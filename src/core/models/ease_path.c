@@ -10,6 +10,7 @@
  * ((x Z^T)(S + lambda)^-1 Z)_j / (1 - sum_k Z_kj^2 / (s_k + lambda)). Both are
  * A diag(w) Z with A = x Z^T per user, w_k = 1 / (eigenvalue_k + lambda). */
 #include "core/models/item_models.h"
+#include "core/models/ease_int.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -170,12 +171,13 @@ tl_err tl__ease_tune_path(const tl_model *m, const tl_data *d, const char *param
                           const double *values, int nv, const int32_t *rows, int32_t nrows,
                           const uint8_t *allow, int32_t *recs, tl_diag *diag)
 {
-    if (strcmp(param, "lambda") != 0 || tl_params_num(&m->params, "sparse") != 0)
+    const tl__ease_cfg *cfg = m->cfg;
+    if (strcmp(param, "lambda") != 0 || cfg->sparse)
         return TL_EUNSUPPORTED;
     path p;
     memset(&p, 0, sizeof(p));
     int32_t ni = d->iu.nrows;
-    tl_err rc = build(d, (int64_t)tl_params_num(&m->params, "min_count"), &p, diag);
+    tl_err rc = build(d, cfg->min_count, &p, diag);
     int32_t q = p.q, n = p.n;
     float *A = NULL, *Aw = NULL, *W = NULL, *full = NULL;
     double *den = NULL;

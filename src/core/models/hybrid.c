@@ -29,28 +29,38 @@
 #include "core/topk.h"
 #include "util/clock.h"
 
+typedef struct hybrid_cfg {
+    const char *models, *set, *weights, *norm, *val_mode;
+    double prune;
+    int val_users, val_depth;
+    int64_t seed;
+} hybrid_cfg;
+
 static const tl_param_def params[] = {
-    {"models", TL_PARAM_STR, "ease,ials,itemknn,rp3beta,sequence,content", 0, 0,
-     "members, comma-separated (by default sequence is left out without timestamps and "
-     "content without item metadata)"},
-    {"set", TL_PARAM_STR, "", 0, 0,
-     "member parameters, e.g. 'ials.factors=128;ease.lambda=200' (others keep their defaults)"},
-    {"weights", TL_PARAM_STR, "", 0, 0,
-     "fixed blend weights, comma-separated in member order (empty: learn them on validation)"},
-    {"norm", TL_PARAM_STR, "zscore", 0, 0,
-     "per-user score normalization of each member over the candidates: zscore or minmax"},
-    {"val_mode", TL_PARAM_STR, "both", 0, 0,
-     "validation split(s) for the weights: random, temporal, both (the worse of the two, "
-     "relative to the best member on each) or auto (temporal when the data has timestamps)"},
-    {"prune", TL_PARAM_FLOAT, "0.005", 0, 1,
-     "leave out a member whose removal costs less than this fraction of validation nDCG@10"},
-    {"val_users", TL_PARAM_INT, "3000", 10, 1e9,
-     "validation users scored (a deterministic subset)"},
-    {"val_depth", TL_PARAM_INT, "100", 10, 1000,
-     "top candidates per member kept per validation user"},
-    {"seed", TL_PARAM_INT, "42", 0, 1e15, "seed of the random validation split"},
+    TL_PARAM(hybrid_cfg, models, "ease,ials,itemknn,rp3beta,sequence,content", 0, 0,
+             "members, comma-separated (by default sequence is left out without timestamps and "
+             "content without item metadata)"),
+    TL_PARAM(hybrid_cfg, set, "", 0, 0,
+             "member parameters, e.g. 'ials.factors=128;ease.lambda=200' (others keep their "
+             "defaults)"),
+    TL_PARAM(hybrid_cfg, weights, "", 0, 0,
+             "fixed blend weights, comma-separated in member order (empty: learn them on "
+             "validation)"),
+    TL_PARAM(hybrid_cfg, norm, "zscore", 0, 0,
+             "per-user score normalization of each member over the candidates: zscore or minmax"),
+    TL_PARAM(hybrid_cfg, val_mode, "both", 0, 0,
+             "validation split(s) for the weights: random, temporal, both (the worse of the two, "
+             "relative to the best member on each) or auto (temporal when the data has "
+             "timestamps)"),
+    TL_PARAM(hybrid_cfg, prune, "0.005", 0, 1,
+             "leave out a member whose removal costs less than this fraction of validation "
+             "nDCG@10"),
+    TL_PARAM(hybrid_cfg, val_users, "3000", 10, 1e9,
+             "validation users scored (a deterministic subset)"),
+    TL_PARAM(hybrid_cfg, val_depth, "100", 10, 1000,
+             "top candidates per member kept per validation user"),
+    TL_PARAM(hybrid_cfg, seed, "42", 0, 1e15, "seed of the random validation split"),
 };
-#define N_PARAMS ((int)(sizeof(params) / sizeof(params[0])))
 
 #define MAX_MEMBERS 8
 /* Floats of member score rows held at once while scoring validation users. */
@@ -688,7 +698,7 @@ static tl_err prepare_split(const tl_model *m, tl_model *const *full, int n, con
                             tl_split_mode mode, tl_csr *test, val_set *v, int32_t *nr,
                             tl_diag *diag)
 {
-    const tl_params *p = &m->params;
+    const hybrid_cfg *cfg = m->cfg;
     tl_data view = *d; /* shares ids and catalogue; only the matrices are its own */
     tl_model *vm[MAX_MEMBERS] = {0};
     int32_t *rows = NULL;
@@ -698,11 +708,11 @@ static tl_err prepare_split(const tl_model *m, tl_model *const *full, int n, con
     memset(&view.ui, 0, sizeof(view.ui));
     memset(&view.iu, 0, sizeof(view.iu));
     *nr = 0;
-    tl_err rc = tl_holdout_split(d, mode, (uint64_t)tl_params_num(p, "seed"), 0, &view.ui, test);
+    tl_err rc = tl_holdout_split(d, mode, (uint64_t)cfg->seed, 0, &view.ui, test);
     if (rc != TL_OK || (rc = tl_csr_transpose(&view.ui, &view.iu)) != TL_OK)
         goto out;
 
-    int32_t max_users = (int32_t)tl_params_num(p, "val_users"), eligible = 0;
+    int32_t max_users = cfg->val_users, eligible = 0;
     for (int32_t u = 0; u < d->ui.nrows; u++)
         eligible +=
             test->indptr[u + 1] > test->indptr[u] && view.ui.indptr[u + 1] > view.ui.indptr[u];
@@ -725,9 +735,8 @@ static tl_err prepare_split(const tl_model *m, tl_model *const *full, int n, con
         if ((rc = tl_model_fit(vm[k], &view, &inner, diag)) != TL_OK)
             goto out;
     }
-    norm_kind norm = strcmp(tl_params_str(p, "norm"), "minmax") == 0 ? NORM_MINMAX : NORM_ZSCORE;
-    rc = collect_candidates(vm, n, &view, test, rows, *nr, (int)tl_params_num(p, "val_depth"), norm,
-                            v);
+    norm_kind norm = strcmp(cfg->norm, "minmax") == 0 ? NORM_MINMAX : NORM_ZSCORE;
+    rc = collect_candidates(vm, n, &view, test, rows, *nr, cfg->val_depth, norm, v);
 out:
     for (int k = 0; k < n; k++)
         tl_model_free(vm[k]);
@@ -743,7 +752,7 @@ static tl_err learn_weights(tl_model *m, tl_model *const *full, int n, const tl_
                             tl_diag *diag)
 {
     assert(n >= 1 && n <= MAX_MEMBERS); /* parse_members guarantees it */
-    const char *vmode = tl_params_str(&m->params, "val_mode");
+    const char *vmode = ((const hybrid_cfg *)m->cfg)->val_mode;
     int ts = has_timestamps(&d->ui), nv = 0;
     tl_split_mode modes[2];
     if (strcmp(vmode, "auto") == 0) {
@@ -792,7 +801,7 @@ static tl_err learn_weights(tl_model *m, tl_model *const *full, int n, const tl_
         }
     }
     double w[MAX_MEMBERS] = {0};
-    double got = search_weights(&o, n, tl_params_num(&m->params, "prune"), w);
+    double got = search_weights(&o, n, ((const hybrid_cfg *)m->cfg)->prune, w);
     /* Every member alone is a candidate: pruning may give up a little, never below the best
      * single member. */
     for (int j = 0; j < n; j++) {
@@ -858,21 +867,21 @@ static tl_err finish_state(state *st, tl_model **mem, const float *wt, int n)
 
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
-    const tl_params *p = &m->params;
+    const hybrid_cfg *cfg = m->cfg;
     char names[MAX_MEMBERS][32];
     tl_model *mem[MAX_MEMBERS] = {0};
     float wt[MAX_MEMBERS];
     int n = 0;
     state *st = NULL;
-    const char *norm = tl_params_str(p, "norm");
+    const char *norm = cfg->norm;
     double t0 = tl_now();
-    tl_err rc = parse_members(tl_params_str(p, "models"), names, &n, diag);
-    if (rc != TL_OK || (rc = check_overrides(tl_params_str(p, "set"), names, n, diag)) != TL_OK)
+    tl_err rc = parse_members(cfg->models, names, &n, diag);
+    if (rc != TL_OK || (rc = check_overrides(cfg->set, names, n, diag)) != TL_OK)
         goto out;
     /* The default list adapts to the data: members that cannot work on it sit out. A list the
      * caller chose is taken as it is (and a member that cannot work fails the fit). */
     char skipped[160] = "";
-    if (!tl_params_is_set(p, "models")) {
+    if (!tl_params_is_set(&m->params, "models")) {
         int kept = 0;
         for (int k = 0; k < n; k++) {
             const char *why = NULL;
@@ -902,12 +911,12 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         tl_diag_set(diag, NULL, 0, "norm", "'%s' is not zscore or minmax", norm);
         goto out;
     }
-    const char *fixed = tl_params_str(p, "weights");
+    const char *fixed = cfg->weights;
     if (*fixed && (rc = parse_weights(fixed, names, n, wt, diag)) != TL_OK)
         goto out;
     for (int k = 0; k < n; k++) {
         if ((rc = tl_model_new(names[k], &mem[k])) != TL_OK ||
-            (rc = apply_overrides(mem[k], tl_params_str(p, "set"), diag)) != TL_OK)
+            (rc = apply_overrides(mem[k], cfg->set, diag)) != TL_OK)
             goto out;
         if (*fixed && !(wt[k] > 0))
             continue; /* a member of weight 0 is never fit */
@@ -1010,7 +1019,8 @@ static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
         tl_diag_set(diag, NULL, 0, NULL, "hybrid: missing or malformed member sections");
         goto out;
     }
-    st->norm = strcmp(tl_params_str(&m->params, "norm"), "minmax") == 0 ? NORM_MINMAX : NORM_ZSCORE;
+    st->norm =
+        strcmp(((const hybrid_cfg *)m->cfg)->norm, "minmax") == 0 ? NORM_MINMAX : NORM_ZSCORE;
     const char *name = names;
     for (int k = 0; k < (int)nw; k++) {
         char prefix[TL_MFILE_PREFIX_MAX];
@@ -1076,9 +1086,8 @@ out:
 const tl_model_ops tl_hybrid_ops = {
     .name = "hybrid",
     .summary = "blend of models with weights learned on a validation split of the training data",
-    .params = params,
+    TL_MODEL_PARAMS(params, hybrid_cfg),
     .ignores_weights = 1, /* its members decay their own */
-    .n_params = N_PARAMS,
     .fit = fit,
     .scratch_floats = scratch_floats,
     .score = score,

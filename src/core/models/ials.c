@@ -17,25 +17,32 @@
 #include "util/clock.h"
 #include "util/hash.h"
 
+typedef struct ials_cfg {
+    int factors, iterations;
+    double reg, alpha;
+    int64_t seed;
+    const char *solver;
+    int cg_steps, threads, fold_in;
+} ials_cfg;
+
 static const tl_param_def params[] = {
-    {"factors", TL_PARAM_INT, "64", 1, 1024, "latent dimensions"},
-    {"iterations", TL_PARAM_INT, "15", 0, 1000,
-     "ALS epochs; each solves the items, then the users (so the user factors always fit the "
-     "final item factors, as a fold-in would)"},
-    {"reg", TL_PARAM_FLOAT, "30", 0, 1e9,
-     "L2 regularization: reg * I in every row's normal equations (not scaled by the row's "
-     "number of interactions)"},
-    {"alpha", TL_PARAM_FLOAT, "4", 0, 1e6, "confidence of an observed cell: 1 + alpha * weight"},
-    {"seed", TL_PARAM_INT, "42", 0, 9007199254740992.0, "seed of the random initial factors"},
-    {"solver", TL_PARAM_STR, "cg", 0, 0,
-     "cg (a few conjugate-gradient steps per row, warm-started) or cholesky (exact)"},
-    {"cg_steps", TL_PARAM_INT, "3", 1, 100, "conjugate-gradient steps per row and half-epoch"},
-    {"threads", TL_PARAM_INT, "0", 0, 4096, "OpenMP threads for training (0 = OpenMP default)"},
-    {"fold_in", TL_PARAM_INT, "0", 0, 1,
-     "1: score known users by folding in the history given at scoring time instead of their "
-     "trained vector (picks up events newer than the model)"},
+    TL_PARAM(ials_cfg, factors, "64", 1, 1024, "latent dimensions"),
+    TL_PARAM(ials_cfg, iterations, "15", 0, 1000,
+             "ALS epochs; each solves the items, then the users (so the user factors always fit "
+             "the final item factors, as a fold-in would)"),
+    TL_PARAM(ials_cfg, reg, "30", 0, 1e9,
+             "L2 regularization: reg * I in every row's normal equations (not scaled by the "
+             "row's number of interactions)"),
+    TL_PARAM(ials_cfg, alpha, "4", 0, 1e6, "confidence of an observed cell: 1 + alpha * weight"),
+    TL_PARAM(ials_cfg, seed, "42", 0, 9007199254740992.0, "seed of the random initial factors"),
+    TL_PARAM(ials_cfg, solver, "cg", 0, 0,
+             "cg (a few conjugate-gradient steps per row, warm-started) or cholesky (exact)"),
+    TL_PARAM(ials_cfg, cg_steps, "3", 1, 100, "conjugate-gradient steps per row and half-epoch"),
+    TL_PARAM(ials_cfg, threads, "0", 0, 4096, "OpenMP threads for training (0 = OpenMP default)"),
+    TL_PARAM(ials_cfg, fold_in, "0", 0, 1,
+             "1: score known users by folding in the history given at scoring time instead of "
+             "their trained vector (picks up events newer than the model)"),
 };
-#define N_PARAMS ((int)(sizeof(params) / sizeof(params[0])))
 
 /* CG stops early on a row once the squared residual is below this (as `implicit` does). */
 #define CG_EPS 1e-20f
@@ -529,19 +536,20 @@ static tl_err regularized_gram(const float *y, int32_t n, int k, int ld, float r
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
     tl_err rc = TL_ENOMEM;
-    int k = (int)tl_params_num(&m->params, "factors");
-    int iters = (int)tl_params_num(&m->params, "iterations");
-    float reg = (float)tl_params_num(&m->params, "reg");
-    const char *solver = tl_params_str(&m->params, "solver");
-    int threads = (int)tl_params_num(&m->params, "threads");
+    const ials_cfg *cfg = m->cfg;
+    int k = cfg->factors;
+    int iters = cfg->iterations;
+    float reg = (float)cfg->reg;
+    const char *solver = cfg->solver;
+    int threads = cfg->threads;
     half_ctx c = {
         .k = k,
         .ld = tl_la_pad(k),
-        .cg_steps = (int)tl_params_num(&m->params, "cg_steps"),
+        .cg_steps = cfg->cg_steps,
         .threads = threads > 0 ? threads : omp_get_max_threads(),
-        .alpha = (float)tl_params_num(&m->params, "alpha"),
+        .alpha = (float)cfg->alpha,
     };
-    uint64_t seed = (uint64_t)tl_params_num(&m->params, "seed");
+    uint64_t seed = (uint64_t)cfg->seed;
     int32_t *order_u = NULL, *order_i = NULL;
     int64_t max_u = 0, max_i = 0;
     float *gram = NULL;
@@ -708,13 +716,13 @@ static void score(const tl_model *m, int32_t uidx, const int32_t *items, const f
                   float *scores, float *scratch)
 {
     const ials_state *st = m->state;
+    const ials_cfg *cfg = m->cfg;
     const float *vec;
-    if (uidx >= 0 && uidx < st->n_users && !tl_params_num(&m->params, "fold_in")) {
+    if (uidx >= 0 && uidx < st->n_users && !cfg->fold_in) {
         vec = st->user + (size_t)uidx * st->ld;
     } else {
         float *v = scratch + fold_scratch(st);
-        fold_in(st, (float)tl_params_num(&m->params, "alpha"),
-                (float)tl_params_num(&m->params, "reg"), items, w, n, v, scratch);
+        fold_in(st, (float)cfg->alpha, (float)cfg->reg, items, w, n, v, scratch);
         vec = v;
     }
     tl_la_gemv_rows(st->item, st->n_items, st->k, st->ld, vec, scores);
@@ -725,9 +733,10 @@ static void score_block(const tl_model *m, const tl_csr *ui, int users_match, co
 {
     const ials_state *st = m->state;
     int ld = st->ld;
-    int use_stored = users_match && !tl_params_num(&m->params, "fold_in");
-    float alpha = (float)tl_params_num(&m->params, "alpha");
-    float reg = (float)tl_params_num(&m->params, "reg");
+    const ials_cfg *cfg = m->cfg;
+    int use_stored = users_match && !cfg->fold_in;
+    float alpha = (float)cfg->alpha;
+    float reg = (float)cfg->reg;
     float *vecs = tl_la_alloc((size_t)n_rows * ld);
     int need_fold = 0, failed = 0;
     /* Called from inside a parallel region (a caller that scores small tiles per thread and
@@ -796,7 +805,7 @@ static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
     const float *u = tl_mfile_get(f, "user_factors", TL_MT_F32, &nu);
     const float *v = tl_mfile_get(f, "item_factors", TL_MT_F32, &ni);
     const float *y = tl_mfile_get(f, "yty", TL_MT_F32, &ny);
-    int k = (int)tl_params_num(&m->params, "factors");
+    int k = ((const ials_cfg *)m->cfg)->factors;
     int ld = tl_la_pad(k);
     if (!u || !v || !y || ny != (uint64_t)k * k || nu != (uint64_t)m->n_users * ld ||
         ni != (uint64_t)m->n_items * ld) {
@@ -839,8 +848,9 @@ static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const 
     (void)uidx;
     if (!st || item < 0 || item >= st->n_items || n <= 0 || max <= 0)
         return 0;
-    float alpha = (float)tl_params_num(&m->params, "alpha");
-    float reg = (float)tl_params_num(&m->params, "reg");
+    const ials_cfg *cfg = m->cfg;
+    float alpha = (float)cfg->alpha;
+    float reg = (float)cfg->reg;
     int ld = st->ld, got = 0;
     float *scr = tl_la_alloc(fold_scratch(st) + ld);
     float *con = malloc((size_t)n * sizeof(float));
@@ -901,8 +911,8 @@ tl_err tl_ials_fold_in(const tl_model *m, const int32_t *items, const float *w, 
     if (!scr)
         return TL_ENOMEM;
     float *v = scr + fold_scratch(st);
-    fold_in(st, (float)tl_params_num(&m->params, "alpha"), (float)tl_params_num(&m->params, "reg"),
-            items, w, n, v, scr);
+    const ials_cfg *cfg = m->cfg;
+    fold_in(st, (float)cfg->alpha, (float)cfg->reg, items, w, n, v, scr);
     memcpy(out_vec, v, (size_t)st->k * sizeof(float));
     tl_la_free(scr);
     return TL_OK;
@@ -914,7 +924,8 @@ tl_err tl_ials_loss(const tl_model *m, const tl_csr *ui, double *out)
     if (!st || ui->nrows != st->n_users || ui->ncols != st->n_items)
         return TL_EINVAL;
     int k = st->k, ld = st->ld;
-    double alpha = tl_params_num(&m->params, "alpha"), reg = tl_params_num(&m->params, "reg");
+    const ials_cfg *cfg = m->cfg;
+    double alpha = cfg->alpha, reg = cfg->reg;
     double total = 0, norms = 0;
     /* Dense part for every cell (p = 0, c = 1): sum_u x_u^T YtY x_u; then correct the cells
      * of ui: c (1 - s)^2 replaces s^2. */
@@ -985,20 +996,20 @@ static double tune_centre(const tl_model *m, const tl_data *d, const char *param
  * (CG steps, or a Cholesky factorization per row). */
 static double fit_work(const tl_model *m, const tl_data *d)
 {
-    double ld = tl_la_pad((int)tl_params_num(&m->params, "factors"));
+    const ials_cfg *cfg = m->cfg;
+    double ld = tl_la_pad(cfg->factors);
     double rows = (double)d->ui.nrows + d->iu.nrows;
-    double steps = tl_params_num(&m->params, "cg_steps");
-    double epoch = strcmp(tl_params_str(&m->params, "solver"), "cholesky") == 0
+    double steps = cfg->cg_steps;
+    double epoch = strcmp(cfg->solver, "cholesky") == 0
                        ? (double)d->ui.nnz * ld * ld + rows * ld * ld * ld / 3
                        : (double)d->ui.nnz * ld * (2 + 2 * steps) + rows * ld * ld * steps;
-    return epoch * tl_params_num(&m->params, "iterations");
+    return epoch * cfg->iterations;
 }
 
 const tl_model_ops tl_ials_ops = {
     .name = "ials",
     .summary = "implicit ALS matrix factorization (Hu, Koren & Volinsky), CG or Cholesky",
-    .params = params,
-    .n_params = N_PARAMS,
+    TL_MODEL_PARAMS(params, ials_cfg),
     .tune_grid = "reg=~30;alpha=~30;factors=64,128",
     .tune_centre = tune_centre,
     .tune_screen = "iterations=6",

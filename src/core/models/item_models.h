@@ -1,6 +1,7 @@
 /* Entry points of the item-based models (popular, itemknn, ease, rp3beta) beyond their ops
  * tables: per-segment popularity, which needs user attributes that tl_data does not carry yet,
- * and read-only views of trained weights for tests, tools and the hybrid model. */
+ * read-only views of trained weights for tests, tools and the hybrid model, and the parts the
+ * item-to-item models share (item_sim.c). */
 #ifndef TL_CORE_ITEM_MODELS_H
 #define TL_CORE_ITEM_MODELS_H
 
@@ -36,6 +37,29 @@ const float *tl_ease_dense(const tl_model *m, const int32_t **items_of, int32_t 
 /* The item x item weights of a fitted or loaded itemknn, rp3beta or sparse ease model, or
  * NULL for any other model. */
 const tl_simmat *tl_item_model_simmat(const tl_model *m);
+
+/* ---- The item-to-item models' shared parts (item_sim.c) ----
+ * The state of itemknn and rp3beta is a bare tl_simmat (malloc'd); the sparse ease's starts
+ * with one. The functions that take ops arguments fit the ops tables as they are. */
+
+/* Builds m's matrix over its n_items items (tl_simmat_build) and makes it m's state, freeing
+ * any earlier one. TL_ENOMEM; m keeps its state on failure. */
+tl_err tl__item_sim_fit(tl_model *m, const tl_simmat_opts *o, tl_simmat_row_fn fn, const void *ctx);
+/* ops->release for a bare tl_simmat state. */
+void tl__item_sim_release(tl_model *m);
+/* ops->score: the sum of the history items' rows (tl_simmat_score); uidx and scratch unused. */
+void tl__item_sim_score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                        int32_t n, float *scores, float *scratch);
+/* ops->explain: the history items whose rows add most to item (tl_simmat_explain). */
+int tl__item_sim_explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                         int32_t n, int32_t item, int32_t *why, float *contrib, int max);
+/* ops->save and ops->load of a bare tl_simmat state, whose sections are named "<prefix>ptr",
+ * "<prefix>idx" and "<prefix>val" (tl_simmat_save, tl_simmat_load): the model's ops pass their
+ * own prefix. Load replaces m's state only on success. */
+tl_err tl__item_sim_save(const tl_model *m, const char *prefix, tl_mfile_writer *w);
+tl_err tl__item_sim_load(tl_model *m, const tl_mfile *f, const char *prefix, tl_diag *diag);
+/* ops->fit_work of the co-occurrence models: every pair of items in a history. */
+double tl__item_sim_fit_work(const tl_model *m, const tl_data *d);
 
 /* EASE's tune_path (core/model.h): the top 10 for many lambdas from one eigendecomposition of
  * the smaller of X^T X and X X^T (src/core/models/ease_path.c). */

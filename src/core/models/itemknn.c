@@ -10,31 +10,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct knn_cfg {
+    int k;
+    double shrink;
+    const char *similarity;
+    double alpha;
+    const char *weighting;
+    double bm25_k1, bm25_b;
+    int normalize;
+} knn_cfg;
+
 static const tl_param_def params[] = {
-    {"k", TL_PARAM_INT, "200", 1, 1e6, "neighbours kept per item (top-k pruning)"},
-    {"shrink", TL_PARAM_FLOAT, "10", 0, 1e9,
-     "shrinkage added to the similarity's denominator (damps pairs seen by few users)"},
-    {"similarity", TL_PARAM_STR, "cosine", 0, 0, "cosine | asymmetric | jaccard"},
-    {"alpha", TL_PARAM_FLOAT, "0.5", 0, 1,
-     "asymmetric cosine: dot / (|x_hist|^(2 alpha) |x_target|^(2 (1 - alpha)) + shrink)"},
-    {"weighting", TL_PARAM_STR, "none", 0, 0,
-     "none | tfidf | bm25: reweigh the user-item matrix first (users are the terms)"},
-    {"bm25_k1", TL_PARAM_FLOAT, "1.2", 0, 100, "BM25 term-frequency saturation"},
-    {"bm25_b", TL_PARAM_FLOAT, "0.75", 0, 1, "BM25 length normalization"},
-    {"normalize", TL_PARAM_INT, "0", 0, 1,
-     "1 = divide a score by the summed |similarity| of the history items that reach it"},
+    TL_PARAM(knn_cfg, k, "200", 1, 1e6, "neighbours kept per item (top-k pruning)"),
+    TL_PARAM(knn_cfg, shrink, "10", 0, 1e9,
+             "shrinkage added to the similarity's denominator (damps pairs seen by few users)"),
+    TL_PARAM(knn_cfg, similarity, "cosine", 0, 0, "cosine | asymmetric | jaccard"),
+    TL_PARAM(knn_cfg, alpha, "0.5", 0, 1,
+             "asymmetric cosine: dot / (|x_hist|^(2 alpha) |x_target|^(2 (1 - alpha)) + shrink)"),
+    TL_PARAM(knn_cfg, weighting, "none", 0, 0,
+             "none | tfidf | bm25: reweigh the user-item matrix first (users are the terms)"),
+    TL_PARAM(knn_cfg, bm25_k1, "1.2", 0, 100, "BM25 term-frequency saturation"),
+    TL_PARAM(knn_cfg, bm25_b, "0.75", 0, 1, "BM25 length normalization"),
+    TL_PARAM(knn_cfg, normalize, "0", 0, 1,
+             "1 = divide a score by the summed |similarity| of the history items that reach it"),
 };
 
 #define SEC_PREFIX "knn_"
 
 enum { SIM_COSINE, SIM_ASYM, SIM_JACCARD };
 enum { WEIGHT_NONE, WEIGHT_TFIDF, WEIGHT_BM25 };
-
-/* tl_simmat first: tl_item_model_simmat reads it through the state pointer. */
-typedef struct knn_state {
-    tl_simmat sim;
-    int normalize;
-} knn_state;
 
 typedef struct knn_ctx {
     const tl_csr *ui, *iu;
@@ -125,40 +129,25 @@ out:
     return rc;
 }
 
-static void release(tl_model *m)
-{
-    knn_state *s = m->state;
-    if (!s)
-        return;
-    tl_simmat_release(&s->sim);
-    free(s);
-    m->state = NULL;
-}
-
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
     static const char *const sims[] = {"cosine", "asymmetric", "jaccard"};
     static const char *const weights[] = {"none", "tfidf", "bm25"};
-    const tl_params *p = &m->params;
-    knn_ctx c = {.ui = &d->ui, .iu = &d->iu};
+    const knn_cfg *cfg = m->cfg;
+    knn_ctx c = {.ui = &d->ui, .iu = &d->iu, .shrink = cfg->shrink, .alpha = cfg->alpha};
     int weighting;
     tl_err rc;
     if ((rc = tl_simmat_check_data(d, m->n_items, diag)) != TL_OK)
         return rc;
-    if ((rc = parse_choice(tl_params_str(p, "similarity"), sims, 3, "similarity", &c.sim, diag)) !=
-            TL_OK ||
-        (rc = parse_choice(tl_params_str(p, "weighting"), weights, 3, "weighting", &weighting,
-                           diag)) != TL_OK)
+    if ((rc = parse_choice(cfg->similarity, sims, 3, "similarity", &c.sim, diag)) != TL_OK ||
+        (rc = parse_choice(cfg->weighting, weights, 3, "weighting", &weighting, diag)) != TL_OK)
         return rc;
-    c.shrink = tl_params_num(p, "shrink");
-    c.alpha = tl_params_num(p, "alpha");
     int32_t ni = d->iu.nrows;
     rc = TL_ENOMEM;
     float *ui_w = NULL, *iu_w = NULL;
     double *sq = calloc((size_t)ni + 1, sizeof(*sq));
     int32_t *cnt = calloc((size_t)ni + 1, sizeof(*cnt));
-    knn_state *s = calloc(1, sizeof(*s));
-    if (!sq || !cnt || !s)
+    if (!sq || !cnt)
         goto out;
     c.ui_w = d->ui.data;
     c.iu_w = d->iu.data;
@@ -167,8 +156,8 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         iu_w = malloc((size_t)(d->iu.nnz + 1) * sizeof(*iu_w));
         if (!ui_w || !iu_w)
             goto out;
-        if ((rc = reweigh(&d->ui, &d->iu, weighting, tl_params_num(p, "bm25_k1"),
-                          tl_params_num(p, "bm25_b"), ui_w, iu_w)) != TL_OK)
+        if ((rc = reweigh(&d->ui, &d->iu, weighting, cfg->bm25_k1, cfg->bm25_b, ui_w, iu_w)) !=
+            TL_OK)
             goto out;
         c.ui_w = ui_w;
         c.iu_w = iu_w;
@@ -180,18 +169,9 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     }
     c.sq = sq;
     c.cnt = cnt;
-    tl_simmat_opts o = {.k = (int)tl_params_num(p, "k"), .transpose = 1};
-    if ((rc = tl_simmat_build(ni, &o, knn_row, &c, &s->sim)) != TL_OK)
-        goto out;
-    s->normalize = (int)tl_params_num(p, "normalize");
-    release(m);
-    m->state = s;
-    s = NULL;
+    tl_simmat_opts o = {.k = cfg->k, .transpose = 1};
+    rc = tl__item_sim_fit(m, &o, knn_row, &c);
 out:
-    if (s) {
-        tl_simmat_release(&s->sim);
-        free(s);
-    }
     free(ui_w);
     free(iu_w);
     free(sq);
@@ -201,21 +181,18 @@ out:
 
 static size_t scratch_floats(const tl_model *m)
 {
-    const knn_state *s = m->state;
-    return s && s->normalize ? (size_t)m->n_items : 0;
+    return ((const knn_cfg *)m->cfg)->normalize ? (size_t)m->n_items : 0;
 }
 
 static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
                   float *scores, float *scratch)
 {
-    const knn_state *s = m->state;
-    (void)uidx;
-    tl_simmat_score(&s->sim, items, w, n, scores);
-    if (!s->normalize)
+    tl__item_sim_score(m, uidx, items, w, n, scores, scratch);
+    if (!((const knn_cfg *)m->cfg)->normalize)
         return;
     /* The summed |weight| of the neighbours that reached each item, then the weighted mean. */
     const float one = 1.0f;
-    const tl_csr *a = &s->sim.w;
+    const tl_csr *a = &((const tl_simmat *)m->state)->w;
     memset(scratch, 0, (size_t)m->n_items * sizeof(*scratch));
     for (int32_t h = 0; h < n; h++) {
         int32_t j = items[h];
@@ -229,66 +206,27 @@ static void score(const tl_model *m, int32_t uidx, const int32_t *items, const f
             scores[i] /= scratch[i];
 }
 
-static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                   int32_t item, int32_t *why, float *contrib, int max)
-{
-    const knn_state *s = m->state;
-    (void)uidx;
-    return tl_simmat_explain(&s->sim, items, w, n, item, why, contrib, max);
-}
-
 static tl_err save(const tl_model *m, tl_mfile_writer *w)
 {
-    const knn_state *s = m->state;
-    return tl_simmat_save(&s->sim, SEC_PREFIX, w);
+    return tl__item_sim_save(m, SEC_PREFIX, w);
 }
 
 static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
 {
-    knn_state *s = calloc(1, sizeof(*s));
-    if (!s)
-        return TL_ENOMEM;
-    tl_err rc = tl_simmat_load(&s->sim, f, SEC_PREFIX, m->n_items, diag);
-    if (rc != TL_OK) {
-        free(s);
-        return rc;
-    }
-    s->normalize = (int)tl_params_num(&m->params, "normalize");
-    release(m);
-    m->state = s;
-    return TL_OK;
-}
-
-const tl_simmat *tl_item_model_simmat(const tl_model *m)
-{
-    if (!m || !m->state)
-        return NULL;
-    /* Each of these models' states starts with its tl_simmat (EASE: empty when dense). */
-    if (m->ops != &tl_itemknn_ops && m->ops != &tl_rp3beta_ops && m->ops != &tl_ease_ops)
-        return NULL;
-    const tl_simmat *s = m->state;
-    return s->w.indptr ? s : NULL;
-}
-
-/* Co-occurrence counting visits every pair of items in a history. */
-static double fit_work(const tl_model *m, const tl_data *d)
-{
-    (void)m;
-    return tl_csr_sum_sq_rows(&d->ui) + (double)d->ui.nnz;
+    return tl__item_sim_load(m, f, SEC_PREFIX, diag);
 }
 
 const tl_model_ops tl_itemknn_ops = {
     .name = "itemknn",
     .summary = "item-to-item neighbours (cosine/asymmetric/jaccard, tfidf/bm25, shrinkage)",
-    .params = params,
-    .n_params = (int)(sizeof(params) / sizeof(params[0])),
+    TL_MODEL_PARAMS(params, knn_cfg),
     .tune_grid = "k=~10;shrink=0,3,10,30,100",
-    .fit_work = fit_work,
+    .fit_work = tl__item_sim_fit_work,
     .fit = fit,
     .scratch_floats = scratch_floats,
     .score = score,
     .save = save,
     .load = load,
-    .release = release,
-    .explain = explain,
+    .release = tl__item_sim_release,
+    .explain = tl__item_sim_explain,
 };

@@ -10,14 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct pop_cfg {
+    int use_weights;
+    const char *segment;
+    double segment_mix;
+} pop_cfg;
+
 static const tl_param_def params[] = {
-    {"use_weights", TL_PARAM_INT, "0", 0, 1,
-     "1 = sum the event weights (ratings, loan counts); 0 = count each user-item pair once"},
-    {"segment", TL_PARAM_STR, "", 0, 0,
-     "user attribute whose values get their own lists; fit builds the global list, the lists "
-     "per value come from tl_popular_fit_segments once user attributes are loaded"},
-    {"segment_mix", TL_PARAM_FLOAT, "0.01", 0, 1,
-     "share of the global list mixed into a segment's list (breaks ties, fills gaps)"},
+    TL_PARAM(
+        pop_cfg, use_weights, "0", 0, 1,
+        "1 = sum the event weights (ratings, loan counts); 0 = count each user-item pair once"),
+    TL_PARAM(pop_cfg, segment, "", 0, 0,
+             "user attribute whose values get their own lists; fit builds the global list, the "
+             "lists per value come from tl_popular_fit_segments once user attributes are loaded"),
+    TL_PARAM(pop_cfg, segment_mix, "0.01", 0, 1,
+             "share of the global list mixed into a segment's list (breaks ties, fills gaps)"),
 };
 
 #define SEC_GLOBAL "pop_global"
@@ -80,12 +87,13 @@ static tl_err decay_setup(const tl_model *m, const tl_data *d, double *tmax, dou
 
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
+    const pop_cfg *cfg = m->cfg;
     tl_err rc;
     double tmax, hl;
     if ((rc = tl_simmat_check_data(d, m->n_items, diag)) != TL_OK ||
         (rc = decay_setup(m, d, &tmax, &hl, diag)) != TL_OK)
         return rc;
-    int use_w = (int)tl_params_num(&m->params, "use_weights");
+    int use_w = cfg->use_weights;
     pop_state *s = calloc(1, sizeof(*s));
     if (!s)
         return TL_ENOMEM;
@@ -109,12 +117,6 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     release(m);
     m->state = s;
     return TL_OK;
-}
-
-static size_t scratch_floats(const tl_model *m)
-{
-    (void)m;
-    return 0;
 }
 
 void tl_popular_score_segment(const tl_model *m, int32_t seg, float *scores)
@@ -160,7 +162,8 @@ tl_err tl_popular_fit_segments(tl_model *m, const tl_data *d, const int32_t *use
     double tmax, hl;
     if ((rc = decay_setup(m, d, &tmax, &hl, diag)) != TL_OK)
         return rc;
-    int use_w = (int)tl_params_num(&m->params, "use_weights");
+    const pop_cfg *cfg = m->cfg;
+    int use_w = cfg->use_weights;
     int32_t nu = d->ui.nrows, ni = s->n_items;
     for (int32_t u = 0; u < nu; u++) {
         if (user_segment[u] < -1 || user_segment[u] >= n_segments) {
@@ -200,7 +203,7 @@ tl_err tl_popular_fit_segments(tl_model *m, const tl_data *d, const int32_t *use
         for (int64_t p = d->ui.indptr[u]; p < d->ui.indptr[u + 1]; p++)
             row[d->ui.indices[p]] += event_weight(&d->ui, p, use_w, tmax, hl);
     }
-    float mix = (float)tl_params_num(&m->params, "segment_mix");
+    float mix = (float)cfg->segment_mix;
     float gmax = max_of(s->global, ni);
     for (int32_t g = 0; g < n_segments; g++) {
         const double *row = acc + (size_t)g * ni;
@@ -311,11 +314,9 @@ corrupt:
 const tl_model_ops tl_popular_ops = {
     .name = "popular",
     .summary = "most popular items, optionally time-decayed and per user segment",
-    .params = params,
+    TL_MODEL_PARAMS(params, pop_cfg),
     .own_decay = 1,
-    .n_params = (int)(sizeof(params) / sizeof(params[0])),
     .fit = fit,
-    .scratch_floats = scratch_floats,
     .score = score,
     .save = save,
     .load = load,

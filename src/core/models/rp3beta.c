@@ -14,28 +14,36 @@
 
 #include "util/intern.h"
 
+typedef struct rp3_cfg {
+    double alpha, beta;
+    int k, normalize;
+    double attr_weight;
+    const char *attributes;
+    double attr_max_df;
+    int attr_max_items;
+} rp3_cfg;
+
 static const tl_param_def params[] = {
-    {"alpha", TL_PARAM_FLOAT, "0.8", 0, 10, "exponent of the transition probabilities"},
-    {"beta", TL_PARAM_FLOAT, "0.5", 0, 10,
-     "popularity discount: a landing item's weight is divided by its popularity^beta"},
-    {"k", TL_PARAM_INT, "200", 1, 1e6, "neighbours kept per item (top-k pruning)"},
-    {"normalize", TL_PARAM_INT, "0", 0, 1, "1 = scale each item's kept weights to sum to 1"},
-    {"attr_weight", TL_PARAM_FLOAT, "0.05", 0, 1,
-     "share of the first step that goes to the item's subjects/creators instead of its users "
-     "(0 = the interaction walk only; items without users always walk through attributes)"},
-    {"attributes", TL_PARAM_STR, "subjects,creators", 0, 0,
-     "catalogue fields whose '|'-separated values become attribute nodes (subjects, creators)"},
-    {"attr_max_df", TL_PARAM_FLOAT, "0.2", 0, 1,
-     "ignore attributes on more than this share of the catalogue (too generic to relate items)"},
-    {"attr_max_items", TL_PARAM_INT, "20000", 2, 1e9,
-     "ignore attributes on more items than this (each costs its items squared to walk)"},
+    TL_PARAM(rp3_cfg, alpha, "0.8", 0, 10, "exponent of the transition probabilities"),
+    TL_PARAM(rp3_cfg, beta, "0.5", 0, 10,
+             "popularity discount: a landing item's weight is divided by its popularity^beta"),
+    TL_PARAM(rp3_cfg, k, "200", 1, 1e6, "neighbours kept per item (top-k pruning)"),
+    TL_PARAM(rp3_cfg, normalize, "0", 0, 1, "1 = scale each item's kept weights to sum to 1"),
+    TL_PARAM(rp3_cfg, attr_weight, "0.05", 0, 1,
+             "share of the first step that goes to the item's subjects/creators instead of its "
+             "users (0 = the interaction walk only; items without users always walk through "
+             "attributes)"),
+    TL_PARAM(rp3_cfg, attributes, "subjects,creators", 0, 0,
+             "catalogue fields whose '|'-separated values become attribute nodes (subjects, "
+             "creators)"),
+    TL_PARAM(rp3_cfg, attr_max_df, "0.2", 0, 1,
+             "ignore attributes on more than this share of the catalogue (too generic to relate "
+             "items)"),
+    TL_PARAM(rp3_cfg, attr_max_items, "20000", 2, 1e9,
+             "ignore attributes on more items than this (each costs its items squared to walk)"),
 };
 
 #define SEC_PREFIX "rp3_"
-
-typedef struct rp3_state {
-    tl_simmat sim; /* first: tl_item_model_simmat reads it through the state pointer */
-} rp3_state;
 
 typedef struct rp3_ctx {
     const tl_csr *ui, *iu;
@@ -118,7 +126,8 @@ static tl_err add_values(tl_intern *names, tl_coo *coo, int32_t i, const char *t
 static tl_err build_attrs(const tl_model *m, const tl_data *d, int32_t ni, tl_csr *ia,
                           tl_diag *diag)
 {
-    const char *fields = tl_params_str(&m->params, "attributes");
+    const rp3_cfg *cfg = m->cfg;
+    const char *fields = cfg->attributes;
     int use_s = 0, use_c = 0;
     for (const char *f = fields; *f;) {
         size_t len = strcspn(f, ",");
@@ -159,8 +168,8 @@ static tl_err build_attrs(const tl_model *m, const tl_data *d, int32_t ni, tl_cs
     }
     if ((rc = tl_csr_from_coo(&coo, names.count, ni, TL_DUP_MAX, &raw)) != TL_OK)
         goto out;
-    double cap = tl_params_num(&m->params, "attr_max_df") * ni;
-    double cap2 = tl_params_num(&m->params, "attr_max_items");
+    double cap = cfg->attr_max_df * ni;
+    double cap2 = cfg->attr_max_items;
     cap = cap < cap2 ? cap : cap2;
     coo.n = 0;
     for (int32_t a = 0; a < raw.nrows; a++) {
@@ -180,21 +189,11 @@ out:
     return rc;
 }
 
-static void release(tl_model *m)
-{
-    rp3_state *s = m->state;
-    if (!s)
-        return;
-    tl_simmat_release(&s->sim);
-    free(s);
-    m->state = NULL;
-}
-
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
-    const tl_params *p = &m->params;
-    double alpha = tl_params_num(p, "alpha"), beta = tl_params_num(p, "beta");
-    double aw = tl_params_num(p, "attr_weight");
+    const rp3_cfg *cfg = m->cfg;
+    double alpha = cfg->alpha, beta = cfg->beta;
+    double aw = cfg->attr_weight;
     int32_t ni = d->iu.nrows, nu = d->ui.nrows;
     rp3_ctx c = {.ui = &d->ui, .iu = &d->iu, .user_share = 1.0 - aw, .alpha = alpha};
     tl_csr ia = {0}, ai = {0};
@@ -209,8 +208,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     float *deg = malloc(((size_t)ni + 1) * sizeof(*deg));
     float *pia = malloc(((size_t)ni + 1) * sizeof(*pia));
     float *pai = NULL;
-    rp3_state *s = calloc(1, sizeof(*s));
-    if (!pui || !piu || !deg || !pia || !s)
+    if (!pui || !piu || !deg || !pia)
         goto out;
     /* User -> item: the user's row, L1-normalized by weight. */
     for (int32_t u = 0; u < nu; u++) {
@@ -247,19 +245,9 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     c.pui = pui;
     c.piu = piu;
     c.deg = deg;
-    tl_simmat_opts o = {.k = (int)tl_params_num(p, "k")};
-    if ((rc = tl_simmat_build(ni, &o, rp3_row, &c, &s->sim)) != TL_OK)
-        goto out;
-    if (tl_params_num(p, "normalize") != 0.0)
-        tl_simmat_normalize_rows(&s->sim);
-    release(m);
-    m->state = s;
-    s = NULL;
+    tl_simmat_opts o = {.k = cfg->k, .normalize = cfg->normalize};
+    rc = tl__item_sim_fit(m, &o, rp3_row, &c);
 out:
-    if (s) {
-        tl_simmat_release(&s->sim);
-        free(s);
-    }
     tl_csr_release(&ia);
     tl_csr_release(&ai);
     free(pui);
@@ -270,70 +258,27 @@ out:
     return rc;
 }
 
-static size_t scratch_floats(const tl_model *m)
-{
-    (void)m;
-    return 0;
-}
-
-static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                  float *scores, float *scratch)
-{
-    const rp3_state *s = m->state;
-    (void)uidx;
-    (void)scratch;
-    tl_simmat_score(&s->sim, items, w, n, scores);
-}
-
-static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                   int32_t item, int32_t *why, float *contrib, int max)
-{
-    const rp3_state *s = m->state;
-    (void)uidx;
-    return tl_simmat_explain(&s->sim, items, w, n, item, why, contrib, max);
-}
-
 static tl_err save(const tl_model *m, tl_mfile_writer *w)
 {
-    const rp3_state *s = m->state;
-    return tl_simmat_save(&s->sim, SEC_PREFIX, w);
+    return tl__item_sim_save(m, SEC_PREFIX, w);
 }
 
 static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
 {
-    rp3_state *s = calloc(1, sizeof(*s));
-    if (!s)
-        return TL_ENOMEM;
-    tl_err rc = tl_simmat_load(&s->sim, f, SEC_PREFIX, m->n_items, diag);
-    if (rc != TL_OK) {
-        free(s);
-        return rc;
-    }
-    release(m);
-    m->state = s;
-    return TL_OK;
-}
-
-/* The two-step walk visits every pair of items in a history. */
-static double fit_work(const tl_model *m, const tl_data *d)
-{
-    (void)m;
-    return tl_csr_sum_sq_rows(&d->ui) + (double)d->ui.nnz;
+    return tl__item_sim_load(m, f, SEC_PREFIX, diag);
 }
 
 const tl_model_ops tl_rp3beta_ops = {
     .name = "rp3beta",
     .summary = "random walk item-user-item (and item-subject/creator-item) with popularity "
                "discount",
-    .params = params,
-    .n_params = (int)(sizeof(params) / sizeof(params[0])),
+    TL_MODEL_PARAMS(params, rp3_cfg),
     .tune_grid = "beta=0,0.15,0.3,0.45,0.6,0.75;alpha=0.4,0.6,0.8,1,1.2;attr_weight=0,0.05,0.2",
-    .fit_work = fit_work,
+    .fit_work = tl__item_sim_fit_work,
     .fit = fit,
-    .scratch_floats = scratch_floats,
-    .score = score,
+    .score = tl__item_sim_score,
     .save = save,
     .load = load,
-    .release = release,
-    .explain = explain,
+    .release = tl__item_sim_release,
+    .explain = tl__item_sim_explain,
 };

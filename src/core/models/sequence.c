@@ -19,21 +19,27 @@
 
 #include "core/topk.h"
 
+typedef struct seq_cfg {
+    int window;
+    double decay, backward, beta, shrink;
+    int k, history;
+    double recency, pop_weight;
+} seq_cfg;
+
 static const tl_param_def params[] = {
-    {"window", TL_PARAM_INT, "10", 1, 1000, "successors counted after each item"},
-    {"decay", TL_PARAM_FLOAT, "0.9", 0, 1, "weight of the s-th next item is decay^(s-1)"},
-    {"backward", TL_PARAM_FLOAT, "0.5", 0, 1,
-     "weight of predecessors relative to successors (0: strictly what comes next)"},
-    {"beta", TL_PARAM_FLOAT, "0", 0, 1,
-     "popularity damping: a successor j is divided by users(j)^beta"},
-    {"shrink", TL_PARAM_FLOAT, "5", 0, 1e6, "row normalization: counts / (row total + shrink)"},
-    {"k", TL_PARAM_INT, "100", 1, 1e6, "successors kept per item"},
-    {"history", TL_PARAM_INT, "20", 1, 1000, "most recent history items used for scoring"},
-    {"recency", TL_PARAM_FLOAT, "0.7", 0, 1, "weight of the p-th most recent item is recency^p"},
-    {"pop_weight", TL_PARAM_FLOAT, "0.001", 0, 1000,
-     "adds pop_weight * log(1+users)/log(1+max users): ranks items no transition reaches"},
+    TL_PARAM(seq_cfg, window, "10", 1, 1000, "successors counted after each item"),
+    TL_PARAM(seq_cfg, decay, "0.9", 0, 1, "weight of the s-th next item is decay^(s-1)"),
+    TL_PARAM(seq_cfg, backward, "0.5", 0, 1,
+             "weight of predecessors relative to successors (0: strictly what comes next)"),
+    TL_PARAM(seq_cfg, beta, "0", 0, 1,
+             "popularity damping: a successor j is divided by users(j)^beta"),
+    TL_PARAM(seq_cfg, shrink, "5", 0, 1e6, "row normalization: counts / (row total + shrink)"),
+    TL_PARAM(seq_cfg, k, "100", 1, 1e6, "successors kept per item"),
+    TL_PARAM(seq_cfg, history, "20", 1, 1000, "most recent history items used for scoring"),
+    TL_PARAM(seq_cfg, recency, "0.7", 0, 1, "weight of the p-th most recent item is recency^p"),
+    TL_PARAM(seq_cfg, pop_weight, "0.001", 0, 1000,
+             "adds pop_weight * log(1+users)/log(1+max users): ranks items no transition reaches"),
 };
-#define N_PARAMS ((int)(sizeof(params) / sizeof(params[0])))
 
 typedef struct state {
     int32_t n_items, n_users, hist; /* hist: recent items stored per user */
@@ -146,15 +152,10 @@ static tl_err order_rows(const tl_csr *ui, int32_t *ord, int32_t *pos)
     return rc;
 }
 
-typedef struct fit_opts {
-    int window, k;
-    double decay, backward, beta, shrink;
-} fit_opts;
-
 /* Counts item i's successors over every user of i into acc (dense, zero on entry), keeps the
- * top k of the normalized row in cols/vals (ascending columns) and zeroes acc again. */
+ * top `keep` of the normalized row in cols/vals (ascending columns) and zeroes acc again. */
 static int32_t successors_of(const tl_data *d, const int32_t *ord, const int32_t *pos,
-                             const fit_opts *o, const double *damp, int32_t i, float *acc,
+                             const seq_cfg *o, int keep, const double *damp, int32_t i, float *acc,
                              int32_t *touched, float *tv, int32_t *sel, float *selv, int32_t *cols,
                              float *vals)
 {
@@ -190,7 +191,7 @@ static int32_t successors_of(const tl_data *d, const int32_t *ord, const int32_t
         tv[t] = j == i ? -INFINITY : (float)(acc[j] / (total + o->shrink) / damp[j]);
         acc[j] = 0.0f;
     }
-    int got = tl_topk(tv, nt, o->k < nt ? o->k : nt, sel, selv);
+    int got = tl_topk(tv, nt, keep < nt ? keep : nt, sel, selv);
     /* Back to item indices, then ascending columns for binary search. */
     for (int g = 0; g < got; g++)
         sel[g] = touched[sel[g]];
@@ -212,7 +213,7 @@ static int32_t successors_of(const tl_data *d, const int32_t *ord, const int32_t
 }
 
 static tl_err build_successors(const tl_data *d, const int32_t *ord, const int32_t *pos,
-                               const fit_opts *o, state *st)
+                               const seq_cfg *o, state *st)
 {
     int32_t n = st->n_items;
     int k = o->k < n ? o->k : n;
@@ -229,8 +230,6 @@ static tl_err build_successors(const tl_data *d, const int32_t *ord, const int32
         double users = (double)(d->iu.indptr[j + 1] - d->iu.indptr[j]);
         damp[j] = o->beta > 0 && users > 0 ? pow(users, o->beta) : 1.0;
     }
-    fit_opts ok = *o;
-    ok.k = k;
     rc = TL_OK;
 #pragma omp parallel
     {
@@ -248,7 +247,7 @@ static tl_err build_successors(const tl_data *d, const int32_t *ord, const int32
         for (int32_t i = 0; i < n; i++)
             if (okay)
                 cnt[i + 1] =
-                    successors_of(d, ord, pos, &ok, damp, i, acc, touched, tv, sel, selv,
+                    successors_of(d, ord, pos, o, k, damp, i, acc, touched, tv, sel, selv,
                                   cols + (size_t)i * (size_t)k, vals + (size_t)i * (size_t)k);
         free(acc);
         free(touched);
@@ -289,16 +288,8 @@ out:
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
     (void)diag;
-    const tl_params *p = &m->params;
+    const seq_cfg *cfg = m->cfg;
     const tl_csr *ui = &d->ui;
-    fit_opts o = {
-        .window = (int)tl_params_num(p, "window"),
-        .k = (int)tl_params_num(p, "k"),
-        .decay = tl_params_num(p, "decay"),
-        .backward = tl_params_num(p, "backward"),
-        .beta = tl_params_num(p, "beta"),
-        .shrink = tl_params_num(p, "shrink"),
-    };
     tl_err rc = TL_ENOMEM;
     int32_t *ord = malloc((size_t)(ui->nnz ? ui->nnz : 1) * sizeof(*ord));
     int32_t *pos = malloc((size_t)(ui->nnz ? ui->nnz : 1) * sizeof(*pos));
@@ -308,10 +299,10 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     st->owned = 1;
     st->n_items = m->n_items;
     st->n_users = m->n_users;
-    st->hist = (int32_t)tl_params_num(p, "history");
+    st->hist = cfg->history;
     if ((rc = order_rows(ui, ord, pos)) != TL_OK)
         goto out;
-    if ((rc = build_successors(d, ord, pos, &o, st)) != TL_OK)
+    if ((rc = build_successors(d, ord, pos, cfg, st)) != TL_OK)
         goto out;
     rc = TL_ENOMEM;
     size_t nrec = (size_t)st->n_users * (size_t)st->hist;
@@ -324,7 +315,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         for (int32_t q = 0; q < st->hist; q++)
             r[q] = hi - 1 - q >= lo ? ord[hi - 1 - q] : -1;
     }
-    double pw = tl_params_num(p, "pop_weight");
+    double pw = cfg->pop_weight;
     if (pw > 0) {
         if (!(st->prior = malloc((size_t)(st->n_items ? st->n_items : 1) * sizeof(float))))
             goto out;
@@ -354,10 +345,10 @@ out:
 /* ---- scoring ---- */
 
 /* The recent history as positions into items[], most recent first; returns how many. */
-static int recent_of(const state *st, const tl_params *p, int32_t uidx, const int32_t *items,
+static int recent_of(const state *st, const seq_cfg *cfg, int32_t uidx, const int32_t *items,
                      int32_t n, int32_t *out)
 {
-    int want = (int)tl_params_num(p, "history");
+    int want = cfg->history;
     int got = 0;
     if (uidx >= 0 && uidx < st->n_users) {
         int lim = want < st->hist ? want : st->hist;
@@ -386,9 +377,10 @@ static void score(const tl_model *m, int32_t uidx, const int32_t *items, const f
     (void)w;
     (void)scratch;
     const state *st = m->state;
+    const seq_cfg *cfg = m->cfg;
     int32_t rec[RECENT_MAX];
-    int nr = recent_of(st, &m->params, uidx, items, n, rec);
-    double decay = tl_params_num(&m->params, "recency");
+    int nr = recent_of(st, cfg, uidx, items, n, rec);
+    double decay = cfg->recency;
     for (int32_t j = 0; j < st->n_items; j++)
         scores[j] = st->prior ? st->prior[j] : 0.0f;
     float wgt = 1.0f;
@@ -406,24 +398,17 @@ static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const 
     const state *st = m->state;
     if (item < 0 || item >= st->n_items || max <= 0)
         return 0;
+    const seq_cfg *cfg = m->cfg;
     int32_t rec[RECENT_MAX];
-    int nr = recent_of(st, &m->params, uidx, items, n, rec);
-    double decay = tl_params_num(&m->params, "recency");
+    int nr = recent_of(st, cfg, uidx, items, n, rec);
+    double decay = cfg->recency;
     float wgt = 1.0f;
     int got = 0;
     for (int q = 0; q < nr; q++, wgt *= (float)decay) {
         int64_t k = tl_csr_find(&st->succ, items[rec[q]], item);
         float c = k >= 0 ? wgt * st->succ.data[k] : 0.0f;
-        if (!(c > 0) || (got == max && c <= contrib[got - 1]))
-            continue;
-        int s = got < max ? got++ : got - 1;
-        while (s > 0 && contrib[s - 1] < c) {
-            contrib[s] = contrib[s - 1];
-            why[s] = why[s - 1];
-            s--;
-        }
-        contrib[s] = c;
-        why[s] = rec[q];
+        if (c > 0)
+            got = tl_topk_insert(why, contrib, got, max, rec[q], c);
     }
     return got;
 }
@@ -497,10 +482,9 @@ static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
 const tl_model_ops tl_sequence_ops = {
     .name = "sequence",
     .summary = "what comes next: time-ordered item-to-item transitions, recency-weighted",
-    .params = params,
+    TL_MODEL_PARAMS(params, seq_cfg),
     .ignores_weights = 1,
     .tune_temporal = 1,
-    .n_params = N_PARAMS,
     /* Direction matters for series and courses, less for taste: let validation decide. */
     .tune_grid = "backward=0,0.5,1;history=5,20;recency=0.5,0.7,0.9",
     .fit = fit,
