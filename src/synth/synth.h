@@ -140,4 +140,103 @@ void tl_synth_library_release(tl_synth_library *lib);
  * #3)") the first is taken. */
 int tl_synth_parse_series(const char *title, char *name, size_t cap, double *no);
 
+/* ---- Shapes: interactions with planted structure (shapes.c) ----------------------------- */
+
+/* Data sets with real, learnable structure (topics, popularity, drifting interests, ordered
+ * series), sized like the held-out sets quality is judged on: the model is in shapes.c's header
+ * comment. Deterministic for a seed, whatever the number of OpenMP threads. */
+
+typedef enum tl_shape_value {
+    TL_SHAPE_ONE,    /* every row has value 1 (loans, saved articles) */
+    TL_SHAPE_COUNT,  /* heavy-tailed counts (plays), larger where the user's affinity is */
+    TL_SHAPE_RATING, /* 1-5 ratings correlated with affinity (explicit: no IMPLICIT marker) */
+} tl_shape_value;
+
+typedef enum tl_shape_text {
+    TL_SHAPE_TEXT_ARTICLE, /* long titles full of topical words, several authors */
+    TL_SHAPE_TEXT_ARTIST,  /* names that say nothing, genres as subjects, no creators */
+    TL_SHAPE_TEXT_BOOK,    /* shorter titles, one or two authors, "(Name series, #n)" volumes */
+} tl_shape_text;
+
+typedef struct tl_shape_opts {
+    int32_t users, items;
+    int64_t pairs;                  /* distinct user-item pairs, one row each (met exactly) */
+    int32_t topics;                 /* latent topics */
+    int32_t fields;                 /* groups of topics that share vocabulary (<= topics) */
+    double topic_zipf;              /* users' interest in topics: rank^-topic_zipf */
+    double zipf;                    /* item popularity: rank^-zipf over a random permutation */
+    double gamma;                   /* p(item | user) ~ pop^gamma * sum_k theta_uk phi_k(item) */
+    double noise;                   /* share of events drawn by popularity alone */
+    double secondary;               /* share of items with a second topic */
+    double user_topics;             /* mean number of topics in a user's mix (1 + Poisson) */
+    double concentration;           /* Dirichlet parameter of a user's topic weights */
+    double activity_sigma;          /* log-normal sigma of the users' numbers of items */
+    int32_t min_degree, max_degree; /* bounds of a user's number of items (max 0 = items) */
+    double drift;        /* chance that a topic of the start mix is replaced in the end mix */
+    double series_share; /* share of items in ordered series / courses */
+    int32_t series_min, series_max; /* volumes per series */
+    double follow; /* chance that an event is the next volume of a started series */
+    tl_shape_text text;
+    int32_t title_min, title_max; /* words per title (not for artists) */
+    double title_topic;           /* share of title words from the item's topic and field */
+    int64_t t0, t1;               /* timestamps fall in [t0, t1), Unix seconds */
+    double span_days;             /* mean (exponential) of a user's active span */
+    tl_shape_value value;
+    uint64_t seed;
+} tl_shape_opts;
+
+/* Fills o with a named preset ("articles", "music", "library", "short", "sparse17k"), seed 42.
+ * TL_EINVAL for an unknown name. */
+tl_err tl_shape_preset(const char *name, tl_shape_opts *o);
+/* The preset names, NULL-terminated. */
+const char *const *tl_shape_preset_names(void);
+/* Sets one option from "name=value" (the field names of tl_shape_opts; text = article | artist
+ * | book, value = one | count | rating). TL_EINVAL for an unknown name or a malformed value. */
+tl_err tl_shape_set(tl_shape_opts *o, const char *kv);
+
+typedef struct tl_shape {
+    int32_t users, items, topics, nseries;
+    int64_t n;            /* rows = distinct pairs */
+    int64_t *indptr;      /* users + 1: user u's rows are [indptr[u], indptr[u + 1]) */
+    int32_t *item;        /* n: in the user's time order */
+    float *value;         /* n */
+    int64_t *ts;          /* n: non-decreasing within a user */
+    int32_t *user_topic;  /* users: the topic of largest weight in the user's start mix */
+    int32_t *item_topic;  /* items: primary topic */
+    int32_t *item_topic2; /* items: second topic, -1 = none */
+    int32_t *item_series; /* items: series, -1 = none */
+    int32_t *item_volume; /* items: 1-based volume in the series, 0 = none */
+    int32_t *item_next;   /* items: the next volume, -1 = none */
+    int32_t *item_year;   /* items: publication year, 0 = none */
+    char **title, **creators, **subjects; /* items; creators and subjects '|'-separated */
+} tl_shape;
+
+/* Generates the shape (ids u<n> and i<n> are the indices). out is written only on success;
+ * release it with tl_shape_release. TL_EINVAL for impossible options (e.g. pairs outside
+ * [users * min_degree, users * max_degree]), TL_ENOMEM. */
+tl_err tl_shape_generate(const tl_shape_opts *o, tl_shape *out);
+void tl_shape_release(tl_shape *s);
+
+typedef struct tl_shape_stats {
+    int32_t items_used;       /* items with at least one row */
+    int64_t items_unused;     /* catalogue items nobody has */
+    int64_t items_once_twice; /* items with one or two rows */
+    int32_t max_item_degree, max_user_degree;
+    int64_t users_5_8;      /* users with 5 to 8 rows */
+    double density;         /* rows / (users * items used) */
+    double topic_lift;      /* mean over users of (share of their rows in their main topic) /
+                               (share of all rows in that topic): > 1 = planted taste */
+    int64_t series_pairs;   /* (volume v, volume v + 1) pairs a user has both of */
+    double series_in_order; /* share of those taken in order */
+} tl_shape_stats;
+
+void tl_shape_stats_compute(const tl_shape *s, tl_shape_stats *st);
+
+/* Writes dir/interactions.tsv (user item value timestamp, grouped by user in time order),
+ * dir/items.tsv (item title creators year subjects, as tl_data_load_items_tsv reads them),
+ * dir/IMPLICIT unless values are ratings, and dir/SOURCE.md (options and counts). Creates dir
+ * (not its parents). TL_EIO with diag naming the file. */
+tl_err tl_shape_write(const tl_shape *s, const tl_shape_opts *o, const char *name, const char *dir,
+                      tl_diag *d);
+
 #endif

@@ -1,8 +1,10 @@
 /* Tests of src/synth: the power-law generator's shape, determinism and tail, its file output,
- * series parsing, and the simulated library on the shipped demo catalogue. */
+ * series parsing, the simulated library on the shipped demo catalogue, and the shapes (planted
+ * structure, sizes, determinism). */
 #include "support.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,6 +554,214 @@ static void test_cli(void **state)
     assert_int_equal(tl_test_sh("'%s' synth --help | grep -q powerlaw", tl_test_bin()), 0);
 }
 
+/* ---- Shapes (src/synth/shapes.c) -------------------------------------------------------- */
+
+static void write_shape(const char *name, uint64_t seed, int threads, const char *dir)
+{
+    tl_shape_opts o;
+    tl_shape s;
+    tl_diag d;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_shape_preset(name, &o), TL_OK);
+    o.seed = seed;
+    int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    assert_int_equal(tl_shape_generate(&o, &s), TL_OK);
+    omp_set_num_threads(before);
+    assert_int_equal(tl_shape_write(&s, &o, name, dir, &d), TL_OK);
+    tl_shape_release(&s);
+}
+
+static void test_shapes_deterministic(void **state)
+{
+    (void)state;
+    const char *tmp = tl_test_tmpdir();
+    char a[512], b[512], c[512];
+    for (const char *const *n = tl_shape_preset_names(); *n; n++) {
+        snprintf(a, sizeof(a), "%s/shape-a-%s", tmp, *n);
+        snprintf(b, sizeof(b), "%s/shape-b-%s", tmp, *n);
+        snprintf(c, sizeof(c), "%s/shape-c-%s", tmp, *n);
+        /* Same seed, one thread or two: the same bytes; another seed: other data. */
+        write_shape(*n, 42, 1, a);
+        write_shape(*n, 42, 2, b);
+        write_shape(*n, 43, 2, c);
+        assert_int_equal(tl_test_sh("cmp -s '%s/interactions.tsv' '%s/interactions.tsv'", a, b), 0);
+        assert_int_equal(tl_test_sh("cmp -s '%s/items.tsv' '%s/items.tsv'", a, b), 0);
+        assert_int_equal(tl_test_sh("cmp -s '%s/SOURCE.md' '%s/SOURCE.md'", a, b), 0);
+        assert_int_not_equal(tl_test_sh("cmp -s '%s/interactions.tsv' '%s/interactions.tsv'", a, c),
+                             0);
+        assert_int_equal(tl_test_sh("test -f '%s/IMPLICIT'", a), 0);
+        /* The files load: every row, every catalogue item with a title. */
+        tl_data d;
+        tl_tsv_opts to;
+        tl_diag dg;
+        char path[600];
+        tl_data_init(&d);
+        tl_tsv_opts_init(&to);
+        snprintf(path, sizeof(path), "%s/interactions.tsv", a);
+        assert_int_equal(tl_data_load_tsv(&d, path, &to, &dg), TL_OK);
+        tl_shape_opts o;
+        assert_int_equal(tl_shape_preset(*n, &o), TL_OK);
+        assert_int_equal(d.ui.nnz, o.pairs);
+        assert_int_equal(d.users.count, o.users);
+        snprintf(path, sizeof(path), "%s/items.tsv", a);
+        assert_int_equal(tl_data_load_items_tsv(&d, path, 1, &dg), TL_OK);
+        assert_int_equal(d.items.count, o.items);
+        for (int32_t i = 0; i < d.items.count; i++)
+            assert_true(d.cat.title[i] && d.cat.title[i][0]);
+        tl_data_release(&d);
+    }
+}
+
+static void test_shapes_sizes(void **state)
+{
+    (void)state;
+    for (const char *const *n = tl_shape_preset_names(); *n; n++) {
+        tl_shape_opts o;
+        tl_shape s;
+        assert_int_equal(tl_shape_preset(*n, &o), TL_OK);
+        assert_int_equal(tl_shape_generate(&o, &s), TL_OK);
+        assert_int_equal(s.users, o.users);
+        assert_int_equal(s.items, o.items);
+        assert_int_equal(s.n, o.pairs);
+        assert_int_equal(s.indptr[s.users], o.pairs);
+        int32_t hi = o.max_degree > 0 ? o.max_degree : o.items;
+        int32_t *seen = malloc((size_t)s.items * sizeof(*seen));
+        assert_non_null(seen);
+        for (int32_t i = 0; i < s.items; i++)
+            seen[i] = -1;
+        int64_t users_5_8 = 0;
+        for (int32_t u = 0; u < s.users; u++) {
+            int64_t lo = s.indptr[u], up = s.indptr[u + 1];
+            assert_true(up - lo >= o.min_degree && up - lo <= hi);
+            users_5_8 += up - lo >= 5 && up - lo <= 8;
+            for (int64_t p = lo; p < up; p++) {
+                assert_true(s.item[p] >= 0 && s.item[p] < s.items);
+                assert_int_not_equal(seen[s.item[p]], u); /* distinct pairs */
+                seen[s.item[p]] = u;
+                assert_true(s.ts[p] >= o.t0 && s.ts[p] < o.t1);
+                if (p > lo)
+                    assert_true(s.ts[p] >= s.ts[p - 1]); /* time order */
+                assert_true(s.value[p] >= 1.0f);
+            }
+        }
+        free(seen);
+        tl_shape_stats st;
+        tl_shape_stats_compute(&s, &st);
+        double density = (double)s.n / ((double)s.users * s.items);
+        if (strcmp(*n, "articles") == 0) {
+            assert_true(density > 0.0019 && density < 0.0024);
+            assert_true(st.items_used > 0.99 * s.items); /* a flat long tail */
+            assert_true(st.max_item_degree < 0.1 * s.users);
+        } else if (strcmp(*n, "music") == 0) {
+            /* Heavy-tailed play counts. */
+            int64_t ones = 0;
+            float mx = 0;
+            for (int64_t p = 0; p < s.n; p++) {
+                ones += s.value[p] == 1.0f;
+                mx = s.value[p] > mx ? s.value[p] : mx;
+            }
+            assert_true(mx > 1000.0f);
+            assert_true(ones < s.n / 4);
+        } else if (strcmp(*n, "short") == 0) {
+            assert_true(users_5_8 > 0.7 * s.users); /* most histories are 5-8 items */
+        } else if (strcmp(*n, "sparse17k") == 0) {
+            assert_true(st.items_unused + st.items_once_twice > 0.3 * s.items); /* cold-ish */
+        } else if (strcmp(*n, "library") == 0) {
+            assert_true(s.ts[s.n - 1] - s.ts[0] < 2 * 366 * 86400LL);
+            assert_true(s.nseries > 0);
+        }
+        tl_shape_release(&s);
+    }
+}
+
+static void test_shapes_planted(void **state)
+{
+    (void)state;
+    for (const char *const *n = tl_shape_preset_names(); *n; n++) {
+        tl_shape_opts o;
+        tl_shape s;
+        tl_shape_stats st;
+        assert_int_equal(tl_shape_preset(*n, &o), TL_OK);
+        assert_int_equal(tl_shape_generate(&o, &s), TL_OK);
+        tl_shape_stats_compute(&s, &st);
+        /* A user's main topic is over-represented in their history several times over. */
+        assert_true(st.topic_lift > 3.0);
+        /* Series are read in order (when the shape has them). */
+        if (o.series_share > 0) {
+            assert_true(st.series_pairs > 100);
+            assert_true(st.series_in_order > 0.8);
+        }
+        tl_shape_release(&s);
+    }
+    /* Without the planted structure (one topic, no series) the lift is 1. */
+    tl_shape_opts o;
+    tl_shape s;
+    tl_shape_stats st;
+    assert_int_equal(tl_shape_preset("library", &o), TL_OK);
+    o.topics = 1;
+    o.fields = 1;
+    o.series_share = 0;
+    assert_int_equal(tl_shape_generate(&o, &s), TL_OK);
+    tl_shape_stats_compute(&s, &st);
+    assert_true(fabs(st.topic_lift - 1.0) < 1e-9);
+    assert_int_equal(st.series_pairs, 0);
+    tl_shape_release(&s);
+}
+
+static void test_shapes_options(void **state)
+{
+    (void)state;
+    tl_shape_opts o;
+    tl_shape s;
+    assert_int_equal(tl_shape_preset("nope", &o), TL_EINVAL);
+    assert_int_equal(tl_shape_preset("library", &o), TL_OK);
+    assert_int_equal(tl_shape_set(&o, "pairs=9000"), TL_OK);
+    assert_int_equal(o.pairs, 9000);
+    assert_int_equal(tl_shape_set(&o, "drift=0.5"), TL_OK);
+    assert_true(o.drift == 0.5);
+    assert_int_equal(tl_shape_set(&o, "value=rating"), TL_OK);
+    assert_int_equal(o.value, TL_SHAPE_RATING);
+    assert_int_equal(tl_shape_set(&o, "seed=7"), TL_OK);
+    assert_int_equal(tl_shape_set(&o, "pairs=x"), TL_EINVAL);
+    assert_int_equal(tl_shape_set(&o, "bogus=1"), TL_EINVAL);
+    assert_int_equal(tl_shape_set(&o, "drift"), TL_EINVAL);
+    assert_int_equal(tl_shape_set(&o, "text=poem"), TL_EINVAL);
+    /* Ratings are 1..5 and higher where the user's affinity is. */
+    assert_int_equal(tl_shape_generate(&o, &s), TL_OK);
+    assert_int_equal(s.n, 9000);
+    double in_main = 0, n_main = 0, other = 0, n_other = 0;
+    for (int32_t u = 0; u < s.users; u++) {
+        for (int64_t p = s.indptr[u]; p < s.indptr[u + 1]; p++) {
+            float v = s.value[p];
+            assert_true(v >= 1.0f && v <= 5.0f && v == floorf(v));
+            if (s.item_topic[s.item[p]] == s.user_topic[u]) {
+                in_main += v;
+                n_main++;
+            } else {
+                other += v;
+                n_other++;
+            }
+        }
+    }
+    assert_true(in_main / n_main > other / n_other + 0.3);
+    char dir[512];
+    tl_diag d;
+    snprintf(dir, sizeof(dir), "%s/shape-rating", tl_test_tmpdir());
+    assert_int_equal(tl_shape_write(&s, &o, "library", dir, &d), TL_OK);
+    assert_int_not_equal(tl_test_sh("test -f '%s/IMPLICIT'", dir), 0); /* explicit ratings */
+    tl_shape_release(&s);
+    /* Impossible sizes. */
+    assert_int_equal(tl_shape_preset("music", &o), TL_OK);
+    o.pairs = (int64_t)o.users * o.max_degree + 1;
+    assert_int_equal(tl_shape_generate(&o, &s), TL_EINVAL);
+    o.pairs = (int64_t)o.users * o.min_degree - 1;
+    assert_int_equal(tl_shape_generate(&o, &s), TL_EINVAL);
+    assert_int_equal(tl_shape_preset("short", &o), TL_OK);
+    o.fields = o.topics + 1;
+    assert_int_equal(tl_shape_generate(&o, &s), TL_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +777,10 @@ int main(void)
         cmocka_unit_test(test_library_files),
         cmocka_unit_test(test_library_bad_input),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_shapes_deterministic),
+        cmocka_unit_test(test_shapes_sizes),
+        cmocka_unit_test(test_shapes_planted),
+        cmocka_unit_test(test_shapes_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
