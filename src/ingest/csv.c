@@ -117,8 +117,7 @@ void tl_csv_close(tl_csv *r)
 {
     if (!r)
         return;
-    if (r->lr.buf || r->lr.gz)
-        tl_lines_close(&r->lr);
+    tl_lines_close(&r->lr);
     for (int i = 0; i < r->nnames; i++)
         free(r->names[i]);
     free(r->names);
