@@ -18,6 +18,20 @@ extern "C" {
 /* Marks an absent integer field (year, date, copies...) in the records below. */
 #define TL_ABSENT INT64_MIN
 
+/* What the importers (and the TSV readers of train and eval) accept, checked at the door so
+ * that no later stage meets an infinity or a time that dwarfs every other:
+ * - an event value is finite with |value| <= TL_VALUE_MAX (text such as "nan", "inf" or
+ *   "1e999" is not a number);
+ * - an event or search timestamp is within TL_TIME_MIN..TL_TIME_MAX (0 = unknown);
+ * - an item's date added and a user's date created are within TL_DATE_MIN..TL_TIME_MAX;
+ * - a user or item id is not empty and holds no C0 control character (U+0000..U+001F: tab,
+ *   line feed, carriage return...) and no DEL (U+007F): such ids would break the TSV files
+ *   written from the store. Any other Unicode is kept as it is. */
+#define TL_VALUE_MAX 1e9
+#define TL_TIME_MIN INT64_C(0)
+#define TL_TIME_MAX INT64_C(32503680000)  /* 3000-01-01T00:00:00Z */
+#define TL_DATE_MIN INT64_C(-62135596800) /* 0001-01-01T00:00:00Z */
+
 /* ---- records ----------------------------------------------------------------------------
  * Strings are NUL-terminated UTF-8, owned by the engine and valid only during the sink call.
  * NULL means "not given": an upsert then keeps what the store had. Lists are '|'-separated,
@@ -105,6 +119,8 @@ typedef enum tl_skip_reason {
     TL_SKIP_JSON,        /* not a JSON object, or a value of the wrong JSON type */
     TL_SKIP_QUOTE,       /* CSV quoting is broken */
     TL_SKIP_VALUE,       /* any other invalid value */
+    TL_SKIP_RANGE,       /* a value or timestamp outside the ranges above */
+    TL_SKIP_ID_CHARS,    /* a user or item id holds a control character */
     TL_SKIP_N
 } tl_skip_reason;
 
@@ -120,6 +136,8 @@ typedef struct tl_ingest_report {
     long first_lines[TL_SKIP_N][TL_INGEST_FIRST_LINES]; /* 0 = unused */
     tl_diag first_skip;      /* the diagnostic of the first skipped record */
     tl_ingest_format format; /* the format used (AUTO resolved) */
+    int damaged; /* the file itself is damaged (a truncated or corrupt .gz): the import failed
+                    with TL_EPARSE, and skip_bad cannot go past that */
 } tl_ingest_report;
 
 /* Receives the records. Each callback returns TL_OK, or an error: TL_ENOTFOUND (unknown id in
@@ -160,9 +178,12 @@ TL_API void tl_ingest_opts_init(tl_ingest_opts *o);
  * user = user_id = patron, item = item_id = book_id, value = rating, timestamp = time = ts,
  * authors = creators; see docs or tailor import --help. Unknown columns of items and users go
  * into extra / attrs; for events and searches they are ignored.
+ * Lines end in LF, CRLF or a lone CR. Every value is checked (see TL_VALUE_MAX above).
  * Returns TL_OK (rep says how many were skipped), TL_EPARSE / TL_ENOTFOUND with d naming the
  * file, line and field of the first bad record (when !skip_bad; also for an empty file or a
- * header without the required columns), TL_EIO (cannot open or read), TL_EINVAL (bad options,
+ * header without the required columns), TL_EPARSE with rep->damaged set when a .gz is truncated
+ * or corrupt (also with skip_bad: no record of such a file is accepted, d says what is wrong
+ * and after how many lines), TL_EIO (cannot open or read), TL_EINVAL (bad options,
  * e.g. an unknown default_type), TL_EUNSUPPORTED (the sink lacks that kind), or the sink's error.
  * rep is filled in every case (it may be NULL). Not thread-safe per call; calls are independent. */
 TL_API tl_err tl_ingest_file(const tl_ingest_opts *o, const tl_ingest_sink *sink,

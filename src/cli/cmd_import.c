@@ -34,15 +34,17 @@ static void usage(FILE *f)
         "  --quiet         no progress bar and no summary\n\n"
         "Columns are found by header name (any case; JSON keys alike):\n"
         "  events:   user (user_id, patron, borrower...), item (item_id, book_id, record_id...),\n"
-        "            type (event, action), value (rating, score, count, seconds),\n"
-        "            timestamp (time, ts, date: Unix seconds or ISO 8601), device, channel,\n"
-        "            branch (library, location), session, context (a JSON object)\n"
+        "            type (event, action), value (rating, score, count, seconds; |value| <= 1e9),\n"
+        "            timestamp (time, ts, date: Unix seconds or ISO 8601, 1970 to 3000), device,\n"
+        "            channel, branch (library, location), session, context (a JSON object)\n"
         "  items:    item (id, book_id...), type, title, authors (creators, author), subjects\n"
         "            (genres, tags), year, language (language_code), format, added, copies,\n"
         "            available, extra (a JSON object); other columns are kept in extra\n"
         "  users:    user (id, patron...), personalize (consent: yes/no), created, attributes\n"
         "            (a JSON object); other columns (department, level...) are kept as attributes\n"
         "  searches: user, query (q), timestamp, clicked (item ids)\n"
+        "Ids keep any Unicode but no tab, line break or other control character. Lines end in\n"
+        "LF, CRLF or CR.\n"
         "Event types: loan return renew hold view click rate review download list_add skip dwell,\n"
         "or any other word (kept as given, lowercased).\n");
 }
@@ -207,8 +209,9 @@ int cmd_import(const tl_cli *cli, int argc, char **argv)
         snprintf(what, sizeof(what), "import %s", file);
         tl_cli_error(what, rc, &d);
         if (rc == TL_EPARSE || rc == TL_ENOTFOUND) {
-            fprintf(stderr,
-                    "tailor: nothing was imported (use --skip-bad to import the other lines)\n");
+            fprintf(stderr, "tailor: nothing was imported (%s)\n",
+                    rep.in.damaged ? "the file is damaged"
+                                   : "use --skip-bad to import the other lines");
             code = TL_EXIT_DATA;
         } else {
             code = rc == TL_EINVAL ? TL_EXIT_USAGE : TL_EXIT_FAIL;
@@ -217,6 +220,8 @@ int cmd_import(const tl_cli *cli, int argc, char **argv)
     }
     if (rep.in.skipped)
         print_skips(&rep);
+    if (!rep.in.rows)
+        fprintf(stderr, "tailor: %s has no rows: nothing to import\n", file);
     if (!quiet) {
         double rate = rep.seconds > 0 ? (double)rep.in.rows / rep.seconds : 0;
         char r[16];

@@ -15,7 +15,6 @@
 #include "eval/split.h"
 #include "ingest/matrix_tsv.h"
 #include "util/clock.h"
-#include "util/lines.h"
 
 void tl_eval_opts_init(tl_eval_opts *o)
 {
@@ -54,29 +53,6 @@ static tl_err prows_push(prows *v, prow p)
     return TL_OK;
 }
 
-/* Fields split on every tab; returns the count, filling at most max. */
-static int split_tabs(char *line, size_t len, char **f, size_t *flen, int max)
-{
-    int n = 0;
-    char *p = line, *end = line + len;
-    for (;;) {
-        char *tab = memchr(p, '\t', (size_t)(end - p));
-        if (n < max) {
-            f[n] = p;
-            flen[n] = tab ? (size_t)(tab - p) : (size_t)(end - p);
-        }
-        n++;
-        if (!tab)
-            return n;
-        p = tab + 1;
-    }
-}
-
-static int field_is(const char *f, size_t n, const char *want)
-{
-    return n == strlen(want) && memcmp(f, want, n) == 0;
-}
-
 /* Where the ids of a file go: interned into add (NULL = never add), else looked up in find
  * (NULL = none); find_base offsets found indices, add_base added ones. A row whose user is
  * unknown and cannot be added is dropped when drop_unknown_user. */
@@ -102,59 +78,40 @@ static tl_err sink_item(id_sink *s, const char *f, size_t n, int32_t *out)
     return rc;
 }
 
-/* evaluate.py's read_pairs (user item [...]) or read_recs (user item rank), by ncols. */
+/* evaluate.py's read_pairs (user item [...]) or read_recs (user item rank). */
 static tl_err read_rows(const char *path, int recs, id_sink *s, prows *out, tl_diag *diag)
 {
-    tl_lines lr;
-    tl_err rc = tl_lines_open(&lr, path);
-    if (rc != TL_OK) {
-        tl_diag_set(diag, path, 0, NULL, "cannot open: %s", strerror(errno));
+    static const char *const want[3] = {"user", "item", "rank"};
+    tl_csv *r = NULL;
+    char **f;
+    size_t *flen;
+    int n, got;
+    tl_err rc = tl__protocol_tsv_open(path, want, recs ? 3 : 2, &r, diag);
+    if (rc != TL_OK)
         return rc;
-    }
-    char *line, *f[3];
-    size_t len, flen[3];
-    int got = tl_lines_next(&lr, &line, &len);
-    rc = TL_EPARSE;
-    if (got < 0)
-        goto read_error;
-    int nh = 0;
-    if (got == 1) {
-        while (len && line[len - 1] == '\r')
-            len--;
-        nh = split_tabs(line, len, f, flen, 3);
-    }
-    if (nh < (recs ? 3 : 2) || !field_is(f[0], flen[0], "user") ||
-        !field_is(f[1], flen[1], "item") || (recs && !field_is(f[2], flen[2], "rank"))) {
-        tl_diag_set(diag, path, 1, NULL,
-                    recs ? "header must be user, item, rank" : "header must be user, item");
-        goto out;
-    }
     int64_t seq = 0;
-    while ((got = tl_lines_next(&lr, &line, &len)) == 1) {
-        while (len && line[len - 1] == '\r')
-            len--;
-        if (!len)
-            continue;
-        int n = split_tabs(line, len, f, flen, 3);
+    rc = TL_EPARSE;
+    while ((got = tl_csv_next(r, &f, &flen, &n, diag)) == 1) {
+        long line = tl_csv_line(r);
         prow p = {0};
         if (recs) {
             if (n != 3) {
-                tl_diag_set(diag, path, lr.lineno, NULL, "expected user, item, rank");
+                tl_diag_set(diag, path, line, NULL, "expected user, item, rank");
                 goto out;
             }
             if (tl_pynum_int(f[2], flen[2], &p.rank) < 0) {
-                tl_diag_set(diag, path, lr.lineno, NULL, "rank is not an integer");
+                tl_diag_set(diag, path, line, NULL, "rank is not an integer");
                 goto out;
             }
             if (p.rank < 1) {
-                tl_diag_set(diag, path, lr.lineno, NULL, "rank must be at least 1");
+                tl_diag_set(diag, path, line, NULL, "rank must be at least 1");
                 goto out;
             }
             if (p.rank > TL_METRICS_TOPN)
                 continue;
             p.seq = seq++;
         } else if (n < 2) {
-            tl_diag_set(diag, path, lr.lineno, NULL, "expected user and item");
+            tl_diag_set(diag, path, line, NULL, "expected user and item");
             goto out;
         }
         if ((rc = tl_intern_add(s->users, f[0], flen[0], &p.user)) != TL_OK ||
@@ -163,16 +120,9 @@ static tl_err read_rows(const char *path, int recs, id_sink *s, prows *out, tl_d
             goto out;
         rc = TL_EPARSE;
     }
-    if (got == 0) {
-        rc = TL_OK;
-        goto out;
-    }
-read_error:
-    rc = (tl_err)-got;
-    tl_diag_set(diag, path, lr.lineno + 1, NULL, "%s",
-                got == -TL_EPARSE ? "line too long" : "read error");
+    rc = got < 0 ? tl__protocol_read_error(got) : TL_OK;
 out:
-    tl_lines_close(&lr);
+    tl_csv_close(r);
     return rc;
 }
 

@@ -11,7 +11,6 @@
 
 #include "eval/pynum.h"
 #include "util/hash.h"
-#include "util/lines.h"
 
 #define WRITE_BUF (1u << 20)
 
@@ -53,70 +52,79 @@ static tl_err rows_push(rows *v, int32_t u, int32_t i, int64_t t)
     return TL_OK;
 }
 
-/* Fields split on every tab, as bytes.split(b"\t"); returns the count, filling at most max. */
-static int split_tabs(char *line, size_t len, char **f, size_t *flen, int max)
+tl_err tl__protocol_tsv_open(const char *path, const char *const *want, int nwant, tl_csv **out,
+                             tl_diag *diag)
 {
+    tl_csv_opts co = {.delim = '\t', .raw = 1, .lf_only = 1};
+    tl_csv *r = NULL;
+    char **f;
+    size_t *flen;
     int n = 0;
-    char *p = line, *end = line + len;
-    for (;;) {
-        char *tab = memchr(p, '\t', (size_t)(end - p));
-        if (n < max) {
-            f[n] = p;
-            flen[n] = tab ? (size_t)(tab - p) : (size_t)(end - p);
-        }
-        n++;
-        if (!tab)
-            return n;
-        p = tab + 1;
+    tl_err rc = tl_csv_open(path, &co, &r, diag);
+    if (rc != TL_OK)
+        return rc;
+    int got = tl_csv_next(r, &f, &flen, &n, diag);
+    if (got < 0 && tl__csv_reason(r) == TL_CSV_READ_ERROR) {
+        rc = tl__protocol_read_error(got);
+        goto out;
     }
+    /* the first line is the header, blank or not (a blank one was skipped: no header) */
+    int ok = got == 1 && tl_csv_line(r) == 1 && n >= nwant, cr = 0;
+    for (int c = 0; ok && c < nwant; c++)
+        ok = flen[c] == strlen(want[c]) && memcmp(f[c], want[c], flen[c]) == 0;
+    for (int c = 0; got == 1 && tl_csv_line(r) == 1 && c < n; c++)
+        cr = cr || memchr(f[c], '\r', flen[c]) != NULL;
+    if (!ok || cr) {
+        char names[128];
+        size_t off = 0;
+        names[0] = '\0';
+        for (int c = 0; c < nwant && off < sizeof(names); c++)
+            off +=
+                (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", c ? ", " : "", want[c]);
+        tl_diag_set(diag, path, 1, NULL, "header must be %s%s", names,
+                    cr ? " (line 1 holds a carriage return: lines must end in LF or CRLF, not "
+                         "in CR alone)"
+                       : "");
+        rc = TL_EPARSE;
+        goto out;
+    }
+    *out = r;
+    r = NULL;
+out:
+    tl_csv_close(r);
+    return rc;
+}
+
+tl_err tl__protocol_read_error(int got)
+{
+    return got == -TL_ECORRUPT ? TL_EPARSE : (tl_err)-got;
 }
 
 /* Reads positives: split.py's read_positives, without the dict (dedup comes after sorting). */
 static tl_err read_positives(const char *path, const tl_split_opts *o, tl_intern *users,
                              tl_intern *items, rows *out, int64_t *nrows, tl_diag *diag)
 {
-    tl_lines lr;
-    tl_err rc = tl_lines_open(&lr, path);
-    if (rc != TL_OK) {
-        tl_diag_set(diag, path, 0, NULL, "cannot open: %s", strerror(errno));
-        return rc;
-    }
-    char *line, *f[4];
-    size_t len, flen[4];
-    int got = tl_lines_next(&lr, &line, &len);
-    rc = TL_EPARSE;
-    if (got < 0)
-        goto read_error;
     static const char *const want[4] = {"user", "item", "value", "timestamp"};
-    int nh = 0;
-    if (got == 1) {
-        while (len && line[len - 1] == '\r') /* rstrip(b"\r\n") takes every trailing CR */
-            len--;
-        nh = split_tabs(line, len, f, flen, 4);
-    }
-    int ok = nh >= 4;
-    for (int c = 0; ok && c < 4; c++)
-        ok = flen[c] == strlen(want[c]) && memcmp(f[c], want[c], flen[c]) == 0;
-    if (!ok) {
-        tl_diag_set(diag, path, 1, NULL, "header must be user, item, value, timestamp");
-        goto out;
-    }
+    tl_csv *r = NULL;
+    char **f;
+    size_t *flen;
+    int n, got;
+    tl_err rc = tl__protocol_tsv_open(path, want, 4, &r, diag);
+    if (rc != TL_OK)
+        return rc;
     *nrows = 0;
-    while ((got = tl_lines_next(&lr, &line, &len)) == 1) {
-        while (len && line[len - 1] == '\r')
-            len--;
-        if (!len)
-            continue;
+    rc = TL_EPARSE;
+    while ((got = tl_csv_next(r, &f, &flen, &n, diag)) == 1) {
+        long line = tl_csv_line(r);
         (*nrows)++;
-        int n = split_tabs(line, len, f, flen, 4);
         if (n != 4) {
-            tl_diag_set(diag, path, lr.lineno, NULL, "expected 4 fields, found %d", n);
+            tl_diag_set(diag, path, line, NULL, "expected 4 fields, found %d", n);
             goto out;
         }
         if (!o->implicit) {
             double v;
             if (tl_pynum_float(f[2], flen[2], &v) != 0) {
-                tl_diag_set(diag, path, lr.lineno, NULL, "value is not a number");
+                tl_diag_set(diag, path, line, NULL, "value is not a number");
                 goto out;
             }
             if (v < 4) /* NaN is not below 4: split.py keeps it, and so do we */
@@ -124,19 +132,19 @@ static tl_err read_positives(const char *path, const tl_split_opts *o, tl_intern
         }
         int64_t t = 0;
         if (flen[3]) {
-            int r = tl_pynum_int(f[3], flen[3], &t);
-            if (r < 0) {
-                tl_diag_set(diag, path, lr.lineno, NULL, "timestamp is not an integer");
+            int k = tl_pynum_int(f[3], flen[3], &t);
+            if (k < 0) {
+                tl_diag_set(diag, path, line, NULL, "timestamp is not an integer");
                 goto out;
             }
-            if (r > 0) {
-                tl_diag_set(diag, path, lr.lineno, NULL,
+            if (k > 0) {
+                tl_diag_set(diag, path, line, NULL,
                             "timestamp does not fit in 64 bits (split.py would accept it)");
                 rc = TL_ETOOBIG;
                 goto out;
             }
         } else if (o->mode == TL_SPLIT_TEMPORAL) {
-            tl_diag_set(diag, path, lr.lineno, NULL, "temporal split needs a timestamp");
+            tl_diag_set(diag, path, line, NULL, "temporal split needs a timestamp");
             goto out;
         }
         int32_t u, i;
@@ -146,16 +154,9 @@ static tl_err read_positives(const char *path, const tl_split_opts *o, tl_intern
             goto out;
         rc = TL_EPARSE;
     }
-    if (got == 0) {
-        rc = TL_OK;
-        goto out;
-    }
-read_error:
-    rc = (tl_err)-got;
-    tl_diag_set(diag, path, lr.lineno + 1, NULL, "%s",
-                got == -TL_EPARSE ? "line too long" : "read error");
+    rc = got < 0 ? tl__protocol_read_error(got) : TL_OK;
 out:
-    tl_lines_close(&lr);
+    tl_csv_close(r);
     return rc;
 }
 

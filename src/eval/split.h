@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/holdout.h"
+#include "ingest/csv.h"
 
 typedef struct tl_split_opts {
     tl_split_mode mode;
@@ -40,5 +41,16 @@ tl_err tl_split_file(const char *in, const char *outdir, const tl_split_opts *o,
  * TL_ENOMEM. */
 tl_err tl_split_attach_timestamps(const char *interactions, const tl_split_opts *o, tl_data *d,
                                   tl_diag *diag);
+
+/* Opens a TSV file of the protocol as tools/split.py and evaluate.py read it (lines end in LF,
+ * CRs before it dropped, fields are bytes as they are) and reads its header, which must start
+ * with the columns want[0..nwant). On success *out is the reader, positioned after the header.
+ * Errors: TL_EIO (cannot open), TL_EPARSE with diag "PATH:1: header must be user, item, ..."
+ * (the referee's message; a hint is added when line 1 holds a CR: CR-only line ends, which the
+ * referee cannot read either) or for a damaged .gz, TL_ENOMEM. For the eval layer. */
+tl_err tl__protocol_tsv_open(const char *path, const char *const *want, int nwant, tl_csv **out,
+                             tl_diag *diag);
+/* The error of a tl_csv_next that failed (its diag is filled): a damaged .gz is TL_EPARSE. */
+tl_err tl__protocol_read_error(int got);
 
 #endif

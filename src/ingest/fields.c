@@ -70,6 +70,47 @@ int tl__parse_i64(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
+/* Whether any byte of w is below 0x20 or is 0x7F (the classic "hasless" and "haszero" word
+ * tricks: exact about whether such a byte exists, not about where). */
+static int word_has_control(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t del = w ^ (ones * 0x7f);
+    return (((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) & highs ? 1 : 0;
+}
+
+long tl__id_bad_char(const char *s, size_t n)
+{
+    /* ids are short and clean: test them a word at a time (overlapping loads cover a tail),
+     * and look at single bytes only where a word says there is something to find */
+    uint64_t w = 0;
+    uint32_t a, b;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&w, s + i, 8);
+            if (word_has_control(w))
+                goto slow;
+        }
+        memcpy(&w, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        w = (uint64_t)a | (uint64_t)b << 32;
+    } else {
+        goto slow;
+    }
+    if (!word_has_control(w))
+        return -1;
+slow:
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return (long)i;
+    }
+    return -1;
+}
+
 /* Reads exactly k digits at *p (within end). */
 static int digits(const char **p, const char *end, int k, unsigned *out)
 {

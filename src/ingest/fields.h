@@ -20,5 +20,8 @@ int tl__parse_year(const char *s, size_t n, int64_t *out);
 int tl__parse_bool(const char *s, size_t n, int *out);
 /* The canonical item type for a name or synonym (any case), or NULL when unknown. */
 const char *tl__item_type(const char *s, size_t n);
+/* The offset of the first C0 control character or DEL in s[0..n), or -1 when there is none:
+ * ids must not hold them (see tailor/ingest.h). */
+long tl__id_bad_char(const char *s, size_t n);
 
 #endif

@@ -172,6 +172,10 @@ const char *tl_skip_reason_name(tl_skip_reason r)
         return "bad quoting";
     case TL_SKIP_VALUE:
         return "bad value";
+    case TL_SKIP_RANGE:
+        return "out of range";
+    case TL_SKIP_ID_CHARS:
+        return "control character in id";
     case TL_SKIP_N:
         break;
     }
@@ -325,11 +329,15 @@ static tl_err norm_list(engine *e, int s)
     return TL_OK;
 }
 
-static tl_err parse_time_slot(engine *e, int s, int64_t *out)
+/* A date or Unix time within lo..TL_TIME_MAX (lo: TL_TIME_MIN or TL_DATE_MIN). */
+static tl_err parse_time_slot(engine *e, int s, int64_t lo, int64_t *out)
 {
+    int len = (int)(e->n[s] > 40 ? 40 : e->n[s]);
     if (tl__parse_time(e->v[s], e->n[s], out) < 0)
-        return bad(e, TL_SKIP_NUMBER, s, "'%.*s' is not a date or Unix time",
-                   (int)(e->n[s] > 40 ? 40 : e->n[s]), e->v[s]);
+        return bad(e, TL_SKIP_NUMBER, s, "'%.*s' is not a date or Unix time", len, e->v[s]);
+    if (*out < lo || *out > TL_TIME_MAX)
+        return bad(e, TL_SKIP_RANGE, s, "'%.*s' is out of range (%s to 3000-01-01)", len, e->v[s],
+                   lo == TL_TIME_MIN ? "1970-01-01" : "0001-01-01");
     return TL_OK;
 }
 
@@ -341,6 +349,17 @@ static tl_err parse_count_slot(engine *e, int s, int64_t *out)
     return TL_OK;
 }
 
+/* An id must not hold a control character (see tailor/ingest.h). */
+static tl_err check_id_chars(engine *e, int s, const char *v, size_t n)
+{
+    long at = tl__id_bad_char(v, n);
+    if (at < 0)
+        return TL_OK;
+    return bad(e, TL_SKIP_ID_CHARS, s,
+               "id contains a tab or control character (byte 0x%02X at offset %ld)",
+               (unsigned char)v[at], at);
+}
+
 static tl_err check_id(engine *e, int s, const char *what)
 {
     if (!e->v[s]) { /* JSON Lines: the key is missing (or null) */
@@ -350,7 +369,7 @@ static tl_err check_id(engine *e, int s, const char *what)
     }
     if (!e->n[s])
         return bad(e, TL_SKIP_EMPTY_ID, s, "empty %s id", what);
-    return TL_OK;
+    return check_id_chars(e, s, e->v[s], e->n[s]);
 }
 
 static const char *opt_str(const engine *e, int s)
@@ -392,7 +411,7 @@ static tl_err do_item(engine *e)
     if (present(e, S_YEAR) && tl__parse_year(e->v[S_YEAR], e->n[S_YEAR], &r.year) < 0)
         return bad(e, TL_SKIP_NUMBER, S_YEAR, "'%.*s' is not a year",
                    (int)(e->n[S_YEAR] > 40 ? 40 : e->n[S_YEAR]), e->v[S_YEAR]);
-    if (present(e, S_ADDED) && (rc = parse_time_slot(e, S_ADDED, &r.added)) != TL_OK)
+    if (present(e, S_ADDED) && (rc = parse_time_slot(e, S_ADDED, TL_DATE_MIN, &r.added)) != TL_OK)
         return rc;
     if (present(e, S_COPIES) && (rc = parse_count_slot(e, S_COPIES, &r.copies)) != TL_OK)
         return rc;
@@ -426,7 +445,8 @@ static tl_err do_user(engine *e)
         tl__parse_bool(e->v[S_CONSENT], e->n[S_CONSENT], &r.personalize) < 0)
         return bad(e, TL_SKIP_NUMBER, S_CONSENT, "'%.*s' is not yes/no",
                    (int)(e->n[S_CONSENT] > 40 ? 40 : e->n[S_CONSENT]), e->v[S_CONSENT]);
-    if (present(e, S_CREATED) && (rc = parse_time_slot(e, S_CREATED, &r.created)) != TL_OK)
+    if (present(e, S_CREATED) &&
+        (rc = parse_time_slot(e, S_CREATED, TL_DATE_MIN, &r.created)) != TL_OK)
         return rc;
     if ((rc = dump_extra(e, &attrs)) != TL_OK)
         return rc;
@@ -477,12 +497,15 @@ static tl_err do_event(engine *e)
     r.item = e->v[S_ITEM];
     r.item_len = e->n[S_ITEM];
     if (present(e, S_VALUE)) {
+        int len = (int)(e->n[S_VALUE] > 40 ? 40 : e->n[S_VALUE]);
         if (tl__parse_f64(e->v[S_VALUE], e->n[S_VALUE], &r.value) < 0)
-            return bad(e, TL_SKIP_NUMBER, S_VALUE, "'%.*s' is not a number",
-                       (int)(e->n[S_VALUE] > 40 ? 40 : e->n[S_VALUE]), e->v[S_VALUE]);
+            return bad(e, TL_SKIP_NUMBER, S_VALUE, "'%.*s' is not a number", len, e->v[S_VALUE]);
+        if (r.value > TL_VALUE_MAX || r.value < -TL_VALUE_MAX)
+            return bad(e, TL_SKIP_RANGE, S_VALUE, "'%.*s' is out of range (|value| <= 1e9)", len,
+                       e->v[S_VALUE]);
         r.has_value = 1;
     }
-    if (present(e, S_TS) && (rc = parse_time_slot(e, S_TS, &r.ts)) != TL_OK)
+    if (present(e, S_TS) && (rc = parse_time_slot(e, S_TS, TL_TIME_MIN, &r.ts)) != TL_OK)
         return rc;
     if (present(e, S_TYPE)) {
         if ((rc = event_type(e, e->v[S_TYPE], e->n[S_TYPE], S_TYPE, &r.type)) != TL_OK)
@@ -508,10 +531,12 @@ static tl_err do_search(engine *e)
         return bad(e, TL_SKIP_VALUE, e->v[S_QUERY] ? S_QUERY : -1, "empty query");
     r.query = e->v[S_QUERY];
     if (present(e, S_USER)) {
+        if ((rc = check_id_chars(e, S_USER, e->v[S_USER], e->n[S_USER])) != TL_OK)
+            return rc;
         r.user = e->v[S_USER];
         r.user_len = e->n[S_USER];
     }
-    if (present(e, S_TS) && (rc = parse_time_slot(e, S_TS, &r.ts)) != TL_OK)
+    if (present(e, S_TS) && (rc = parse_time_slot(e, S_TS, TL_TIME_MIN, &r.ts)) != TL_OK)
         return rc;
     if ((rc = norm_list(e, S_CLICKED)) != TL_OK)
         return rc;
@@ -528,7 +553,9 @@ static tl_err do_search(engine *e)
             if (bar)
                 *bar = '\0';
             e->clicked[r.nclicked] = p;
-            e->clicked_len[r.nclicked++] = strlen(p);
+            e->clicked_len[r.nclicked] = strlen(p);
+            if ((rc = check_id_chars(e, S_CLICKED, p, e->clicked_len[r.nclicked++])) != TL_OK)
+                return rc;
             p = bar ? bar + 1 : NULL;
         }
         r.clicked = e->clicked;
@@ -602,6 +629,18 @@ static tl_ingest_format guess_format(const char *path)
     return TL_FORMAT_TSV;
 }
 
+/* A final error of the file itself: a damaged .gz is bad input that skip_bad cannot skip
+ * (TL_EPARSE and rep->damaged); read errors and no memory stay what they are. */
+static tl_err stream_error(engine *e, int got)
+{
+    tl_err rc = (tl_err)-got;
+    if (rc == TL_ECORRUPT) {
+        e->rep->damaged = 1;
+        rc = TL_EPARSE;
+    }
+    return rc;
+}
+
 static tl_skip_reason csv_reason(const tl_csv *r)
 {
     switch (tl__csv_reason(r)) {
@@ -654,7 +693,7 @@ static tl_err read_delimited(engine *e, tl_ingest_format fmt, long long total)
     if (got <= 0) {
         if (got == 0)
             tl_diag_set(e->d, e->path, 1, NULL, "empty file: expected a header line");
-        rc = got == 0 ? TL_EPARSE : (tl_err)-got;
+        rc = got == 0 ? TL_EPARSE : stream_error(e, got);
         goto out;
     }
     e->ncols = nf;
@@ -695,15 +734,15 @@ static tl_err read_delimited(engine *e, tl_ingest_format fmt, long long total)
         got = tl_csv_next(r, &f, &l, &nf, e->d);
         if (got == 0)
             break;
+        if (got < 0 && tl__csv_reason(r) == TL_CSV_READ_ERROR) {
+            rc = stream_error(e, got);
+            goto out;
+        }
         e->rep->rows++;
         e->line = tl_csv_line(r);
         e->why = TL_SKIP_N;
         row_reset(e);
         if (got < 0) {
-            if (got != -TL_EPARSE) {
-                rc = (tl_err)-got;
-                goto out;
-            }
             e->why = csv_reason(r);
             rc = TL_EPARSE;
         } else if (nf != e->ncols) {
@@ -888,22 +927,21 @@ static tl_err read_jsonl(engine *e, long long total)
     tl_lines lr;
     char *line;
     size_t len;
-    long phys = 0;
     tl_err rc = tl_lines_open(&lr, e->path);
     if (rc != TL_OK) {
-        tl_diag_set(e->d, e->path, 0, NULL, "cannot open: %s", strerror(errno));
+        tl_diag_set(e->d, e->path, 0, NULL, "cannot open: %s",
+                    rc == TL_EIO ? strerror(errno) : tl_strerror(rc));
         return rc;
     }
     int got;
     while ((got = tl_lines_next(&lr, &line, &len)) != 0) {
-        phys++;
         if (got < 0 && got != -TL_EPARSE) {
-            tl_diag_set(e->d, e->path, phys, NULL, "read error (damaged or truncated file?)");
-            rc = (tl_err)-got;
+            tl_diag_set(e->d, e->path, lr.lineno + 1, NULL, "%s", tl_lines_error(&lr));
+            rc = stream_error(e, got);
             goto out;
         }
         if (got == 1) {
-            if (phys == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            if (lr.lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
                 line += 3;
                 len -= 3;
             }
@@ -914,7 +952,7 @@ static tl_err read_jsonl(engine *e, long long total)
                 continue;
         }
         e->rep->rows++;
-        e->line = phys;
+        e->line = lr.lineno;
         e->why = TL_SKIP_N;
         row_reset(e);
         if (got < 0)

@@ -1,4 +1,6 @@
-/* TSV -> matrices in one streaming pass: split on tabs in place, intern ids, push COO. */
+/* TSV -> matrices in one streaming pass through the one TSV reader of the ingest layer (csv.c:
+ * bytes as they are, any number of columns, LF, CRLF or CR line ends): intern ids, check each
+ * value and timestamp against the ranges of tailor/ingest.h, push COO. */
 #include "ingest/matrix_tsv.h"
 
 #include <errno.h>
@@ -6,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/lines.h"
-
-#define MAX_COLS 64
+#include "ingest/csv.h"
+#include "tailor/ingest.h"
 
 void tl_tsv_opts_init(tl_tsv_opts *o)
 {
@@ -17,23 +18,26 @@ void tl_tsv_opts_init(tl_tsv_opts *o)
     o->dup = TL_DUP_MAX;
 }
 
-/* Splits line in place on tabs; returns the field count (at most max). */
-static int split_tabs(char *line, size_t len, char **f, size_t *flen, int max)
+/* Opens path and reads its header; *ncols and the header's fields are set. */
+static tl_err open_tsv(const char *path, tl_csv **r, char ***f, size_t **flen, int *ncols,
+                       tl_diag *diag)
 {
-    int n = 0;
-    char *p = line, *end = line + len;
-    for (;;) {
-        char *tab = memchr(p, '\t', (size_t)(end - p));
-        if (n == max)
-            return max + 1;
-        f[n] = p;
-        flen[n] = tab ? (size_t)(tab - p) : (size_t)(end - p);
-        n++;
-        if (!tab)
-            return n;
-        *tab = '\0';
-        p = tab + 1;
-    }
+    tl_csv_opts co = {.delim = '\t', .raw = 1};
+    tl_err rc = tl_csv_open(path, &co, r, diag);
+    if (rc != TL_OK)
+        return rc;
+    int got = tl_csv_next(*r, f, flen, ncols, diag);
+    if (got == 1)
+        return TL_OK;
+    if (got == 0)
+        tl_diag_set(diag, path, 1, NULL, "missing header line");
+    return got == 0 || got == -TL_ECORRUPT ? TL_EPARSE : (tl_err)-got;
+}
+
+/* The error of a failed tl_csv_next (diag is filled): a damaged .gz is bad input. */
+static tl_err read_error(int got)
+{
+    return got == -TL_ECORRUPT ? TL_EPARSE : (tl_err)-got;
 }
 
 static int col_of(char **f, int n, const char *name)
@@ -46,22 +50,14 @@ static int col_of(char **f, int n, const char *name)
 
 tl_err tl_data_load_tsv(tl_data *d, const char *path, const tl_tsv_opts *o, tl_diag *diag)
 {
-    tl_lines lr;
+    tl_csv *r = NULL;
     tl_coo coo = {0};
-    tl_err rc = tl_lines_open(&lr, path);
-    if (rc != TL_OK) {
-        tl_diag_set(diag, path, 0, NULL, "cannot open: %s", strerror(errno));
-        return rc;
-    }
-    char *line, *f[MAX_COLS + 1];
-    size_t len, flen[MAX_COLS + 1];
-    int got = tl_lines_next(&lr, &line, &len);
-    if (got != 1) {
-        tl_diag_set(diag, path, 1, NULL, "missing header line");
-        rc = got < 0 ? (tl_err)-got : TL_EPARSE;
+    char **f;
+    size_t *flen;
+    int ncols, n, got;
+    tl_err rc = open_tsv(path, &r, &f, &flen, &ncols, diag);
+    if (rc != TL_OK)
         goto out;
-    }
-    int ncols = split_tabs(line, len, f, flen, MAX_COLS);
     int cu = col_of(f, ncols, "user"), ci = col_of(f, ncols, "item");
     int cv = col_of(f, ncols, "value"), ct = col_of(f, ncols, "timestamp");
     if (cu < 0 || ci < 0) {
@@ -71,27 +67,28 @@ tl_err tl_data_load_tsv(tl_data *d, const char *path, const tl_tsv_opts *o, tl_d
     }
     if ((rc = tl_coo_init(&coo, 1 << 16, ct >= 0)) != TL_OK)
         goto out;
-    while ((got = tl_lines_next(&lr, &line, &len)) == 1) {
-        if (!len)
-            continue;
-        int n = split_tabs(line, len, f, flen, MAX_COLS);
+    rc = TL_EPARSE;
+    while ((got = tl_csv_next(r, &f, &flen, &n, diag)) == 1) {
+        long line = tl_csv_line(r);
         if (n != ncols) {
-            tl_diag_set(diag, path, lr.lineno, NULL, "expected %d fields, found %d", ncols, n);
-            rc = TL_EPARSE;
+            tl_diag_set(diag, path, line, NULL, "expected %d fields, found %d", ncols, n);
             goto out;
         }
         if (!flen[cu] || !flen[ci]) {
-            tl_diag_set(diag, path, lr.lineno, flen[cu] ? "item" : "user", "empty id");
-            rc = TL_EPARSE;
+            tl_diag_set(diag, path, line, flen[cu] ? "item" : "user", "empty id");
             goto out;
         }
         double v = 1.0;
         if (cv >= 0) {
             char *end;
             v = strtod(f[cv], &end);
-            if (!flen[cv] || *end || !isfinite(v)) {
-                tl_diag_set(diag, path, lr.lineno, "value", "'%s' is not a number", f[cv]);
-                rc = TL_EPARSE;
+            if (!flen[cv] || *end || !isfinite(v)) { /* "nan", "inf" and "1e999" too */
+                tl_diag_set(diag, path, line, "value", "'%.40s' is not a number", f[cv]);
+                goto out;
+            }
+            if (fabs(v) > TL_VALUE_MAX) {
+                tl_diag_set(diag, path, line, "value", "'%.40s' is out of range (|value| <= 1e9)",
+                            f[cv]);
                 goto out;
             }
             if (v < o->min_value)
@@ -102,9 +99,13 @@ tl_err tl_data_load_tsv(tl_data *d, const char *path, const tl_tsv_opts *o, tl_d
             char *end;
             errno = 0;
             ts = strtoll(f[ct], &end, 10);
-            if (*end || errno) {
-                tl_diag_set(diag, path, lr.lineno, "timestamp", "'%s' is not an integer", f[ct]);
-                rc = TL_EPARSE;
+            if (*end || errno == EINVAL) {
+                tl_diag_set(diag, path, line, "timestamp", "'%.40s' is not an integer", f[ct]);
+                goto out;
+            }
+            if (errno || ts < TL_TIME_MIN || ts > TL_TIME_MAX) {
+                tl_diag_set(diag, path, line, "timestamp",
+                            "'%.40s' is out of range (0 to 32503680000, 1970 to 3000)", f[ct]);
                 goto out;
             }
         }
@@ -115,17 +116,16 @@ tl_err tl_data_load_tsv(tl_data *d, const char *path, const tl_tsv_opts *o, tl_d
         float w = o->weighting == TL_WEIGHT_VALUE ? (float)v : 1.0f;
         if ((rc = tl_coo_push(&coo, u, i, w, ts)) != TL_OK)
             goto out;
+        rc = TL_EPARSE;
     }
     if (got < 0) {
-        tl_diag_set(diag, path, lr.lineno + 1, NULL, "%s",
-                    got == -TL_EPARSE ? "line too long" : "read error");
-        rc = (tl_err)-got;
+        rc = read_error(got);
         goto out;
     }
     rc = tl_data_build(d, &coo, o->dup);
 out:
     tl_coo_release(&coo);
-    tl_lines_close(&lr);
+    tl_csv_close(r);
     return rc;
 }
 
@@ -143,21 +143,13 @@ static char *dup_field(const char *s, size_t n)
 
 tl_err tl_data_load_items_tsv(tl_data *d, const char *path, int add_new, tl_diag *diag)
 {
-    tl_lines lr;
-    tl_err rc = tl_lines_open(&lr, path);
-    if (rc != TL_OK) {
-        tl_diag_set(diag, path, 0, NULL, "cannot open: %s", strerror(errno));
-        return rc;
-    }
-    char *line, *f[MAX_COLS + 1];
-    size_t len, flen[MAX_COLS + 1];
-    int got = tl_lines_next(&lr, &line, &len);
-    if (got != 1) {
-        tl_diag_set(diag, path, 1, NULL, "missing header line");
-        rc = TL_EPARSE;
+    tl_csv *r = NULL;
+    char **f;
+    size_t *flen;
+    int ncols, n, got;
+    tl_err rc = open_tsv(path, &r, &f, &flen, &ncols, diag);
+    if (rc != TL_OK)
         goto out;
-    }
-    int ncols = split_tabs(line, len, f, flen, MAX_COLS);
     int ci = col_of(f, ncols, "item"), ct = col_of(f, ncols, "title");
     int cc = col_of(f, ncols, "creators"), cy = col_of(f, ncols, "year");
     int cs = col_of(f, ncols, "subjects");
@@ -166,12 +158,9 @@ tl_err tl_data_load_items_tsv(tl_data *d, const char *path, int add_new, tl_diag
         rc = TL_EPARSE;
         goto out;
     }
-    while ((got = tl_lines_next(&lr, &line, &len)) == 1) {
-        if (!len)
-            continue;
-        int n = split_tabs(line, len, f, flen, MAX_COLS);
+    while ((got = tl_csv_next(r, &f, &flen, &n, diag)) == 1) {
         if (n != ncols) {
-            tl_diag_set(diag, path, lr.lineno, NULL, "expected %d fields, found %d", ncols, n);
+            tl_diag_set(diag, path, tl_csv_line(r), NULL, "expected %d fields, found %d", ncols, n);
             rc = TL_EPARSE;
             goto out;
         }
@@ -195,12 +184,11 @@ tl_err tl_data_load_items_tsv(tl_data *d, const char *path, int add_new, tl_diag
             c->year[i] = (int32_t)strtol(f[cy], NULL, 10);
     }
     if (got < 0) {
-        rc = (tl_err)-got;
-        tl_diag_set(diag, path, lr.lineno + 1, NULL, "read error");
+        rc = read_error(got);
         goto out;
     }
     rc = tl_catalog_reserve(&d->cat, d->items.count);
 out:
-    tl_lines_close(&lr);
+    tl_csv_close(r);
     return rc;
 }

@@ -128,7 +128,7 @@ static const char *norm_language(const char *s)
 static tl_err load_subjects(const char *path, tl_intern *ids, char ***subj, tl_diag *d)
 {
     tl_csv *r = NULL;
-    tl_csv_opts co = {'\t', 0, 0};
+    tl_csv_opts co = {.delim = '\t'};
     char **f;
     size_t *fl;
     int nf, got;
@@ -218,7 +218,7 @@ tl_err tl__synth_load_books(const tl_synth_lib_opts *o, tl_synth_library *lib, t
                             tl_diag *d)
 {
     tl_csv *r = NULL;
-    tl_csv_opts co = {',', 1, 0};
+    tl_csv_opts co = {.delim = ',', .quoting = 1};
     tl_intern ids, series;
     char **subj = NULL;
     char **f;

@@ -207,6 +207,59 @@ static void test_dry_run_creates_nothing(void **state)
     assert_int_equal(access(db, F_OK), -1);
 }
 
+/* A .gz cut short is bad input (exit 3) naming the file, even with --skip-bad, and nothing of
+ * it is imported; a header without rows imports nothing and says so. */
+static void test_truncated_gz_and_empty_file(void **state)
+{
+    (void)state;
+    const char *db = path_in_tmp("gz.db");
+    const char *plain = path_in_tmp("cut.tsv");
+    const char *gz = path_in_tmp("cut.tsv.gz");
+    FILE *f = fopen(plain, "w");
+    assert_non_null(f);
+    fputs("user\titem\tvalue\ttimestamp\n", f);
+    for (int i = 0; i < 20000; i++)
+        fprintf(f, "t%d\tj%d\t4\t%d\n", i % 300, i % 1000, 1000 + i);
+    fclose(f);
+    char args[1200];
+    snprintf(args, sizeof(args), "import events '%s' --quiet",
+             tl_test_source("tests/data/import/events.tsv"));
+    assert_int_equal(tailor(db, args), 0);
+    stats before = stats_json(db);
+    /* the first half of the compressed bytes */
+    assert_int_equal(tl_test_sh("gzip -c '%s' > '%s.full' && head -c $(( $(stat -c %%s '%s.full') "
+                                "/ 2 )) '%s.full' > '%s'",
+                                plain, gz, gz, gz, gz),
+                     0);
+    for (int skip = 0; skip < 2; skip++) {
+        snprintf(args, sizeof(args), "import events '%s'%s", gz, skip ? " --skip-bad" : "");
+        assert_int_equal(tailor(db, args), 3);
+        char *e = err_text();
+        if (!strstr(e, "cut.tsv.gz:") || !strstr(e, "truncated gzip stream (unexpected end after "))
+            fail_msg("the error should name the file and say it is truncated: %s", e);
+        assert_non_null(strstr(e, "nothing was imported"));
+        assert_null(strstr(e, "use --skip-bad"));
+        free(e);
+        stats after = stats_json(db);
+        assert_int_equal(after.users, before.users);
+        assert_int_equal(after.items, before.items);
+        assert_int_equal(after.events, before.events);
+    }
+    /* the whole file goes in */
+    snprintf(args, sizeof(args), "import events '%s.full' --format tsv", gz);
+    assert_int_equal(tailor(db, args), 0);
+    assert_int_equal(stats_json(db).events, before.events + 20000);
+    /* a header and no rows: exit 0, and stderr says that there was nothing to import */
+    const char *empty = path_in_tmp("header_only.tsv");
+    assert_int_equal(tl_test_write(empty, "user\titem\n"), 0);
+    snprintf(args, sizeof(args), "import events '%s'", empty);
+    assert_int_equal(tailor(db, args), 0);
+    char *e = err_text();
+    if (!strstr(e, "header_only.tsv has no rows"))
+        fail_msg("an empty import should say so on stderr: '%s'", e);
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_ml100k_counts),
         cmocka_unit_test(test_rejected_file_changes_nothing),
         cmocka_unit_test(test_dry_run_creates_nothing),
+        cmocka_unit_test(test_truncated_gz_and_empty_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

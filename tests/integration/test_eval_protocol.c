@@ -322,6 +322,46 @@ static void write_defective_recs(const char *train, const char *test, const char
     free(truth);
 }
 
+/* split.py reads lines up to LF and strips the CRs before it: a lone CR inside a line is part
+ * of an id, kept byte for byte by both; ids may hold any bytes. A truncated .gz is an error. */
+static void test_split_reads_lines_as_split_py(void **state)
+{
+    (void)state;
+    if (!have_referee())
+        return;
+    const char *in = tmp("cr-in-id.tsv");
+    assert_int_equal(tl_test_write(in, "user\titem\tvalue\ttimestamp\r\r\n"
+                                       "u1\ta\rb\t5\t1\r\r\n"
+                                       "u1\tc\t5\t2\n"
+                                       "\r\n"
+                                       "u\xff\tc\t5\t3\r\n"
+                                       "u2\t\rd\t5\t4\n"),
+                     0);
+    split_both(in, "cr-r", "--mode random --no-filter");
+    split_both(in, "cr-t", "--mode temporal --no-filter --implicit");
+    char *test = tl_test_read(tmp("cr-t.c/train.tsv"));
+    assert_non_null(test);
+    assert_non_null(strstr(test, "u1\ta\rb\n"));
+    free(test);
+    /* a damaged .gz is refused (split.py dies with a traceback) */
+    const char *edge = tmp("edge-cut.tsv");
+    FILE *f = fopen(edge, "w");
+    assert_non_null(f);
+    fputs("user\titem\tvalue\ttimestamp\n", f);
+    for (int i = 0; i < 20000; i++)
+        fprintf(f, "u%d\ti%d\t5\t%d\n", i % 50, i, i);
+    fclose(f);
+    assert_int_equal(tl_test_sh("gzip -c '%s' | head -c 20000 > '%s.gz'", edge, edge), 0);
+    assert_int_equal(tl_test_sh("'%s' split '%s.gz' '%s' --mode random 2> '%s'", tl_test_bin(),
+                                edge, tmp("cut-out"), tmp("cut.err")),
+                     3);
+    char *err = tl_test_read(tmp("cut.err"));
+    assert_non_null(err);
+    assert_non_null(strstr(err, "edge-cut.tsv.gz:"));
+    assert_non_null(strstr(err, "truncated gzip stream (unexpected end after "));
+    free(err);
+}
+
 static void test_eval_recs_matches_evaluate_py(void **state)
 {
     (void)state;
@@ -557,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_split_identical_on_movielens),
         cmocka_unit_test(test_split_edge_cases),
         cmocka_unit_test(test_split_errors),
+        cmocka_unit_test(test_split_reads_lines_as_split_py),
         cmocka_unit_test(test_eval_recs_matches_evaluate_py),
         cmocka_unit_test(test_eval_model_matches_evaluate_py),
         cmocka_unit_test(test_temporal_validation_split),

@@ -216,6 +216,137 @@ static void test_bom_and_very_long_line(void **state)
     tl_csv_close(r);
 }
 
+/* A quoted field over the record limit, on one line or over many, holding lines that look like
+ * records: one bad record, and the next call starts at the real next record. */
+static void test_long_quoted_record_resyncs(void **state)
+{
+    (void)state;
+    char p[512];
+    snprintf(p, sizeof(p), "%s/longq.csv", tl_test_tmpdir());
+    FILE *fp = fopen(p, "wb");
+    assert_non_null(fp);
+    fputs("a,b\n1,\"", fp);
+    for (int i = 0; i < 1500000; i++)    /* one line of 1.5 MB inside the quotes */
+        fputc((i + 428) % 1000 < 2 ? '"' : 'x', fp); /* "" pairs, one across two pieces */
+    fputs("\nfake,row\n\"\n2,\"", fp);
+    for (int i = 0; i < 130000; i++) /* 1.1 MB over many lines */
+        fputs("fake,row\n", fp);
+    fputs("\"\n3,ok\n", fp);
+    fclose(fp);
+    tl_csv *r = open_csv(p, ',', 1, 0);
+    char **f;
+    size_t *l;
+    int n;
+    tl_diag d;
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), 1);
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), -TL_EPARSE);
+    assert_int_equal(tl__csv_reason(r), TL_CSV_TOO_LONG);
+    assert_int_equal(d.line, 2);
+    assert_string_equal(d.field, "#2");
+    assert_non_null(strstr(d.msg, "record longer than 1 MiB (lines 2 to 4)"));
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), -TL_EPARSE);
+    assert_int_equal(d.line, 5);
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), 1);
+    assert_int_equal(tl_csv_line(r), 130006);
+    assert_string_equal(f[0], "3");
+    assert_string_equal(f[1], "ok");
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), 0);
+    tl_csv_close(r);
+}
+
+/* Raw fields keep any byte; LF-only lines keep a lone CR and a byte-order mark as data, and
+ * drop every CR before the LF (Python's rstrip(b"\r\n")). */
+static void test_raw_and_lf_only(void **state)
+{
+    (void)state;
+    char p[512];
+    snprintf(p, sizeof(p), "%s/raw.tsv", tl_test_tmpdir());
+    FILE *fp = fopen(p, "wb");
+    assert_non_null(fp);
+    fwrite("\xEF\xBB\xBFu\ti\na\rb\t\xff\0z\r\r\n\r\n", 1, 19, fp);
+    fclose(fp);
+    tl_csv_opts o = {.delim = '\t', .raw = 1, .lf_only = 1};
+    tl_csv *r = NULL;
+    char **f;
+    size_t *l;
+    int n;
+    tl_diag d;
+    assert_int_equal(tl_csv_open(p, &o, &r, &d), TL_OK);
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), 1);
+    assert_string_equal(f[0], "\xEF\xBB\xBFu");
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), 1);
+    assert_int_equal(n, 2);
+    assert_string_equal(f[0], "a\rb");
+    assert_int_equal(l[1], 3);
+    assert_memory_equal(f[1], "\xff\0z", 3);
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), 0); /* "\r\n": a blank line */
+    tl_csv_close(r);
+}
+
+/* No fixed column count: wide records are fine up to TL_CSV_MAX_FIELDS, then an error. */
+static void test_many_fields(void **state)
+{
+    (void)state;
+    char p[512];
+    snprintf(p, sizeof(p), "%s/wide.tsv", tl_test_tmpdir());
+    FILE *fp = fopen(p, "wb");
+    assert_non_null(fp);
+    for (int c = 0; c < TL_CSV_MAX_FIELDS; c++)
+        fprintf(fp, "%s%d", c ? "\t" : "", c);
+    fputc('\n', fp);
+    for (int c = 0; c <= TL_CSV_MAX_FIELDS; c++)
+        fprintf(fp, "%s%d", c ? "\t" : "", c);
+    fputs("\nlast\n", fp);
+    fclose(fp);
+    tl_csv *r = open_csv(p, '\t', 0, 0);
+    char **f;
+    size_t *l;
+    int n;
+    tl_diag d;
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), 1);
+    assert_int_equal(n, TL_CSV_MAX_FIELDS);
+    assert_string_equal(f[TL_CSV_MAX_FIELDS - 1], "4095");
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), -TL_EPARSE);
+    assert_int_equal(tl__csv_reason(r), TL_CSV_TOO_LONG);
+    assert_int_equal(d.line, 2);
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), 1);
+    assert_string_equal(f[0], "last");
+    tl_csv_close(r);
+}
+
+/* A truncated .gz: the records before it, then a final error, again on every call. */
+static void test_damaged_gzip_is_final(void **state)
+{
+    (void)state;
+    char p[512], gz[600];
+    snprintf(p, sizeof(p), "%s/cut.csv", tl_test_tmpdir());
+    snprintf(gz, sizeof(gz), "%s.gz", p);
+    FILE *fp = fopen(p, "wb");
+    assert_non_null(fp);
+    fputs("a,b\n", fp);
+    for (int i = 0; i < 40000; i++)
+        fprintf(fp, "%d,\"quoted %d\"\n", i, i);
+    fclose(fp);
+    assert_int_equal(tl_test_sh("gzip -c '%s' | head -c 30000 > '%s'", p, gz), 0);
+    tl_csv *r = open_csv(gz, ',', 1, 0);
+    char **f;
+    size_t *l;
+    int n, got, rows = 0;
+    tl_diag d;
+    while ((got = tl_csv_next(r, &f, &l, &n, &d)) == 1)
+        rows++;
+    assert_int_equal(got, -TL_ECORRUPT);
+    assert_int_equal(tl__csv_reason(r), TL_CSV_READ_ERROR);
+    assert_int_equal(d.line, rows + 1);
+    char want[80];
+    snprintf(want, sizeof(want), "truncated gzip stream (unexpected end after %d lines)", rows);
+    assert_string_equal(d.msg, want);
+    assert_string_equal(d.file, gz);
+    assert_int_equal(tl_csv_next(r, &f, &l, &n, &d), -TL_ECORRUPT);
+    assert_string_equal(d.msg, want);
+    tl_csv_close(r);
+}
+
 static void test_open_missing(void **state)
 {
     (void)state;
@@ -236,6 +367,10 @@ int main(void)
         cmocka_unit_test(test_limits_and_utf8),
         cmocka_unit_test(test_utf8_check),
         cmocka_unit_test(test_bom_and_very_long_line),
+        cmocka_unit_test(test_long_quoted_record_resyncs),
+        cmocka_unit_test(test_raw_and_lf_only),
+        cmocka_unit_test(test_many_fields),
+        cmocka_unit_test(test_damaged_gzip_is_final),
         cmocka_unit_test(test_open_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,9 +27,9 @@ static const char *fixture(const char *name)
 
 static const char *tmp_path(const char *name)
 {
-    static char bufs[4][512];
+    static char bufs[16][512];
     static int next;
-    char *b = bufs[next++ % 4];
+    char *b = bufs[next++ % 16];
     snprintf(b, sizeof(bufs[0]), "%s/%s", tl_test_tmpdir(), name);
     return b;
 }
@@ -72,6 +72,16 @@ static tl_err run_import(tl_store *st, const char *path, const run_opts *ro, tl_
     return tl_store_import(st, &o, rep, d);
 }
 
+/* Imports with ro, which must succeed. */
+static void run_ok(tl_store *st, const char *path, const run_opts *ro, tl_import_report *rep)
+{
+    tl_diag d;
+    tl_err rc = run_import(st, path, ro, rep, &d);
+    if (rc != TL_OK)
+        fail_msg("import %s: %s: %s (line %ld, field %s)", path, tl_strerror(rc), d.msg, d.line,
+                 d.field);
+}
+
 static void import_ok(tl_store *st, const char *path, tl_ingest_kind kind, tl_import_report *rep)
 {
     run_opts ro = {.kind = kind};
@@ -111,24 +121,82 @@ static tl_store *base_store(const char *name)
     return st;
 }
 
+/* The whole store as text, one row a line in a fixed order: users, items (with type), events
+ * (user, item, type, value, timestamp) and searches. Two dumps are equal when the store holds
+ * exactly the same data. */
+static char *store_dump(const char *db)
+{
+    static const char *const sql[] = {
+        "SELECT 'user ' || ext_id FROM users ORDER BY ext_id",
+        "SELECT 'item ' || ext_id || ' ' || type FROM items ORDER BY ext_id",
+        "SELECT 'event ' || u.ext_id || ' ' || i.ext_id || ' ' || t.name || ' ' ||"
+        " ifnull(e.value, '-') || ' ' || e.ts FROM events e JOIN users u ON u.id = e.user_id"
+        " JOIN items i ON i.id = e.item_id JOIN event_types t ON t.id = e.type_id ORDER BY 1",
+        "SELECT 'search ' || query || ' ' || ts FROM searches ORDER BY 1",
+    };
+    sqlite3 *h;
+    size_t len = 0, cap = 4096;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    for (size_t k = 0; k < sizeof(sql) / sizeof(sql[0]); k++) {
+        sqlite3_stmt *q;
+        assert_int_equal(sqlite3_prepare_v2(h, sql[k], -1, &q, NULL), SQLITE_OK);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            const char *row = (const char *)sqlite3_column_text(q, 0);
+            size_t n = strlen(row);
+            while (len + n + 2 > cap) {
+                cap *= 2;
+                out = realloc(out, cap);
+                assert_non_null(out);
+            }
+            memcpy(out + len, row, n);
+            len += n;
+            out[len++] = '\n';
+            out[len] = '\0';
+        }
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(h);
+    return out;
+}
+
+static void assert_dump(const char *db, const char *want)
+{
+    char *got = store_dump(db);
+    if (strcmp(got, want) != 0)
+        fail_msg("store holds:\n%s\nwant:\n%s", got, want);
+    free(got);
+}
+
+/* What base_store holds. */
+#define BASE_DUMP                                                                                  \
+    "user u1\nuser u2\nuser u3\nitem b1 other\nitem b2 other\nitem b3 other\n"                     \
+    "event u1 b1 rate 5.0 1000\nevent u1 b2 rate 3.0 1001\nevent u2 b1 rate 4.0 1002\n"            \
+    "event u3 b3 rate 2.0 1003\n"
+
 /* Imports a bad file; checks the error's line and field and that nothing changed. */
-static void expect_rejected(const char *file, const run_opts *ro, tl_err want, long line,
+static void expect_rejected(const char *path, const run_opts *ro, tl_err want, long line,
                             const char *field, const char *msg_part)
 {
+    char file[512]; /* path may be one of tmp_path's buffers, which base_store reuses */
+    snprintf(file, sizeof(file), "%s", path);
     tl_store *st = base_store("bad.db");
     tl_store_counts before = counts(st);
+    assert_dump(tmp_path("bad.db"), BASE_DUMP);
     tl_import_report rep;
     tl_diag d;
     tl_err rc = run_import(st, file, ro, &rep, &d);
-    assert_int_equal(rc, want);
-    assert_int_equal(d.line, line);
-    assert_string_equal(d.field, field);
+    if (rc != want)
+        fail_msg("%s: got %s (%s), want %s", file, tl_strerror(rc), d.msg, tl_strerror(want));
+    if (d.line != line || strcmp(d.field, field) != 0 || (msg_part && !strstr(d.msg, msg_part)))
+        fail_msg("%s: got line %ld, field '%s', '%s'; want line %ld, field '%s', '%s'", file,
+                 d.line, d.field, d.msg, line, field, msg_part ? msg_part : "");
     assert_int_equal(strncmp(d.file, file, sizeof(d.file) - 1), 0);
-    if (msg_part && !strstr(d.msg, msg_part))
-        fail_msg("message '%s' lacks '%s'", d.msg, msg_part);
     assert_int_equal(rep.committed, 0);
     assert_same_counts(before, counts(st));
-    /* and the store still works: the same file with skip_bad goes through */
+    assert_dump(tmp_path("bad.db"), BASE_DUMP);
     tl_store_free(st);
 }
 
@@ -171,6 +239,24 @@ static void test_fields_parse(void **state)
     assert_string_equal(tl__item_type("DVD", 3), "video");
     assert_string_equal(tl__item_type("journal", 7), "journal");
     assert_null(tl__item_type("zine", 4));
+    /* a control character anywhere in an id of any length is found (word-at-a-time paths) */
+    char id[24];
+    for (size_t len = 1; len <= sizeof(id); len++) {
+        memset(id, 'a', sizeof(id));
+        assert_int_equal(tl__id_bad_char(id, len), -1);
+        for (size_t at = 0; at < len; at++) {
+            static const unsigned char bad_bytes[] = {0x00, 0x01, 0x09, 0x0a, 0x0d, 0x1f, 0x7f};
+            for (size_t k = 0; k < sizeof(bad_bytes); k++) {
+                id[at] = (char)bad_bytes[k];
+                assert_int_equal(tl__id_bad_char(id, len), (long)at);
+            }
+            id[at] = (char)0xc3; /* UTF-8 lead and continuation bytes are not controls */
+            assert_int_equal(tl__id_bad_char(id, len), -1);
+            id[at] = ' ';
+            assert_int_equal(tl__id_bad_char(id, len), -1);
+            id[at] = 'a';
+        }
+    }
 }
 
 static void test_weights(void **state)
@@ -794,6 +880,310 @@ static void test_header_required_columns(void **state)
     tl_store_free(st);
 }
 
+/* Writes text to path as gzip: whole, or cut (how = GZ_CUT_FLUSHED: flushed at the end of the
+ * text but without the end of the stream; GZ_CUT_HALF: the first half of the bytes), with the
+ * CRC broken (GZ_BAD_CRC) or followed by bytes that are not gzip (GZ_GARBAGE). */
+enum gz_how { GZ_WHOLE, GZ_CUT_FLUSHED, GZ_CUT_HALF, GZ_BAD_CRC, GZ_GARBAGE };
+
+static void write_gz(const char *path, const char *text, enum gz_how how, const char *mode)
+{
+    size_t n = strlen(text), cap = n + n / 2 + 1024, len;
+    unsigned char *buf = malloc(cap);
+    assert_non_null(buf);
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (unsigned char *)text;
+    zs.avail_in = (unsigned)n;
+    zs.next_out = buf;
+    zs.avail_out = (unsigned)cap;
+    int flush = how == GZ_CUT_FLUSHED ? Z_FULL_FLUSH : Z_FINISH;
+    assert_int_equal(deflate(&zs, flush), flush == Z_FINISH ? Z_STREAM_END : Z_OK);
+    len = cap - zs.avail_out;
+    deflateEnd(&zs);
+    if (how == GZ_CUT_HALF)
+        len /= 2;
+    if (how == GZ_BAD_CRC)
+        buf[len - 8] ^= 0x5a; /* the trailer: CRC-32, then the length */
+    FILE *f = fopen(path, mode);
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    if (how == GZ_GARBAGE)
+        fputs("this is not gzip\n", f);
+    fclose(f);
+    free(buf);
+}
+
+/* A .gz that ends early, fails its CRC or has junk after it is an error that names the file,
+ * also with skip_bad, and the store keeps exactly what it had: no row of it is imported. */
+static void test_gz_damaged_imports_nothing(void **state)
+{
+    (void)state;
+    char *text = malloc(200000);
+    assert_non_null(text);
+    size_t off = (size_t)sprintf(text, "user\titem\tvalue\ttimestamp\n");
+    for (int i = 0; i < 3000; i++)
+        off += (size_t)sprintf(text + off, "g%d\tx%d\t4\t%d\n", i % 97, i, 5000 + i);
+    static const struct {
+        enum gz_how how;
+        const char *msg;
+    } cases[] = {
+        {GZ_CUT_FLUSHED, "truncated gzip stream (unexpected end after 3001 lines)"},
+        {GZ_CUT_HALF, "truncated gzip stream (unexpected end after "},
+        {GZ_BAD_CRC, "corrupt gzip stream"},
+        {GZ_GARBAGE, "not gzip data after the end of the gzip stream"},
+    };
+    char p[512];
+    snprintf(p, sizeof(p), "%s", tmp_path("damaged.tsv.gz"));
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        write_gz(p, text, cases[k].how, "wb");
+        for (int skip = 0; skip < 2; skip++) {
+            tl_store *st = base_store("gzbad.db");
+            run_opts ro = {.kind = TL_INGEST_EVENTS, .skip_bad = skip};
+            tl_import_report rep;
+            tl_diag d;
+            tl_err rc = run_import(st, p, &ro, &rep, &d);
+            if (rc != TL_EPARSE || !strstr(d.msg, cases[k].msg))
+                fail_msg("case %zu (skip_bad %d): got %s '%s', want '%s'", k, skip, tl_strerror(rc),
+                         d.msg, cases[k].msg);
+            assert_string_equal(d.file, p);
+            assert_true(d.line > 1);
+            assert_int_equal(rep.in.damaged, 1);
+            assert_int_equal(rep.committed, 0);
+            assert_dump(tmp_path("gzbad.db"), BASE_DUMP);
+            tl_store_free(st);
+        }
+    }
+    free(text);
+}
+
+/* A .gz made of several gzip members (cat a.gz b.gz > c.gz, as RFC 1952 allows) is read whole;
+ * zero bytes padding the end (tape blocks) are not data. */
+static void test_gz_multi_member(void **state)
+{
+    (void)state;
+    const char *p = tmp_path("multi.tsv.gz");
+    write_gz(p, "user\titem\tvalue\ttimestamp\nm1\tk1\t4\t10\n", GZ_WHOLE, "wb");
+    write_gz(p, "", GZ_WHOLE, "ab"); /* an empty member */
+    write_gz(p, "m2\tk2\t5\t20\nm3\tk", GZ_WHOLE, "ab");
+    write_gz(p, "3\t1\t30\n", GZ_WHOLE, "ab"); /* a line split across members */
+    FILE *f = fopen(p, "ab");
+    assert_non_null(f);
+    for (int i = 0; i < 512; i++)
+        fputc(0, f);
+    fclose(f);
+    tl_store *st = fresh_store("multi.db");
+    tl_import_report rep;
+    import_ok(st, p, TL_INGEST_EVENTS, &rep);
+    assert_int_equal(rep.in.rows, 3);
+    assert_dump(tmp_path("multi.db"),
+                "user m1\nuser m2\nuser m3\nitem k1 other\nitem k2 other\nitem k3 other\n"
+                "event m1 k1 rate 4.0 10\nevent m2 k2 rate 5.0 20\nevent m3 k3 rate 1.0 30\n");
+    tl_store_free(st);
+}
+
+/* A CSV file with "rows" hidden inside quoted fields of over 1 MiB: once on one long physical
+ * line, once over many lines. */
+static const char *write_long_quoted_csv(void)
+{
+    const char *p = tmp_path("long_quoted.csv");
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs("user,item,note\nq1,r1,short\nq2,r2,\"", f); /* the record of line 3 */
+    for (int i = 0; i < 1200000; i++)
+        fputc('a' + i % 26, f);
+    fputs("\nz1,zz1,inside\nz2,zz2,\"\"inside\"\"\"\nq3,r3,after\nq4,r4,\"", f); /* line 7 */
+    for (int i = 0; i < 60000; i++)
+        fprintf(f, "z%d,zz%d,x\n", i, i); /* about 700 KB */
+    for (int i = 0; i < 60000; i++)
+        fprintf(f, "y%d,yy%d,\"\"\n", i, i);
+    fputs("end\"\nq5,r5,last\n", f);
+    fclose(f);
+    return p;
+}
+
+static void test_csv_long_quoted_record(void **state)
+{
+    (void)state;
+    char p[512];
+    snprintf(p, sizeof(p), "%s", write_long_quoted_csv());
+    run_opts ro = {.kind = TL_INGEST_EVENTS};
+    expect_rejected(p, &ro, TL_EPARSE, 3, "note", "longer than 1 MiB");
+    /* skipped, each long record is one bad record, and the reader goes on at its real end */
+    tl_store *st = base_store("longq.db");
+    ro.skip_bad = 1;
+    tl_import_report rep;
+    run_ok(st, p, &ro, &rep);
+    assert_int_equal(rep.in.rows, 5);
+    assert_int_equal(rep.in.skipped, 2);
+    assert_int_equal(rep.in.skipped_by[TL_SKIP_TOO_LONG], 2);
+    assert_int_equal(rep.in.first_lines[TL_SKIP_TOO_LONG][0], 3);
+    assert_int_equal(rep.in.first_lines[TL_SKIP_TOO_LONG][1], 7);
+    assert_int_equal(rep.added, 3);
+    assert_dump(tmp_path("longq.db"),
+                "user q1\nuser q3\nuser q5\nuser u1\nuser u2\nuser u3\n"
+                "item b1 other\nitem b2 other\nitem b3 other\nitem r1 other\nitem r3 other\n"
+                "item r5 other\nevent q1 r1 loan - 0\nevent q3 r3 loan - 0\nevent q5 r5 loan - 0\n"
+                "event u1 b1 rate 5.0 1000\nevent u1 b2 rate 3.0 1001\nevent u2 b1 rate 4.0 1002\n"
+                "event u3 b3 rate 2.0 1003\n");
+    tl_store_free(st);
+}
+
+/* A quote never closed: the error names the line where that quote opened (here the second
+ * line of a record whose first field spans two lines) and its field. */
+static void test_csv_unterminated_quote(void **state)
+{
+    (void)state;
+    const char *p = tmp_path("open_quote.csv");
+    assert_int_equal(tl_test_write(p, "user,item,note,more\nq1,r1,a,b\n"
+                                      "q2,r2,\"two\nlines\",\"never closed\nq3,r3,c,d\n"),
+                     0);
+    run_opts ro = {.kind = TL_INGEST_EVENTS};
+    expect_rejected(p, &ro, TL_EPARSE, 4, "more", "quote opened on line 4 is never closed");
+    tl_store *st = base_store("openq.db");
+    ro.skip_bad = 1;
+    tl_import_report rep;
+    run_ok(st, p, &ro, &rep);
+    assert_int_equal(rep.in.skipped_by[TL_SKIP_QUOTE], 1);
+    assert_int_equal(rep.in.first_lines[TL_SKIP_QUOTE][0], 4);
+    assert_int_equal(rep.added, 1);
+    tl_store_free(st);
+}
+
+/* LF, CRLF and a lone CR (old Mac files) all end lines, in every format. */
+static void test_cr_line_ends(void **state)
+{
+    (void)state;
+    static const char *const files[][2] = {
+        {"cr.tsv", "user\titem\tvalue\ttimestamp\rc1\td1\t4\t100\rc2\td2\t5\t200\r"},
+        {"mixed.tsv", "user\titem\tvalue\ttimestamp\r\nc1\td1\t4\t100\rc2\td2\t5\t200\n"},
+        {"cr.csv", "user,item,value,timestamp\r\"c1\",d1,4,100\rc2,\"d2\",5,200"},
+        {"cr.jsonl", "{\"user\":\"c1\",\"item\":\"d1\",\"value\":4,\"ts\":100}\r\r"
+                     "{\"user\":\"c2\",\"item\":\"d2\",\"value\":5,\"ts\":200}\r"},
+    };
+    for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+        const char *p = tmp_path(files[k][0]);
+        assert_int_equal(tl_test_write(p, files[k][1]), 0);
+        tl_store *st = fresh_store("cr.db");
+        tl_import_report rep;
+        import_ok(st, p, TL_INGEST_EVENTS, &rep);
+        assert_int_equal(rep.in.rows, 2);
+        assert_dump(tmp_path("cr.db"), "user c1\nuser c2\nitem d1 other\nitem d2 other\n"
+                                       "event c1 d1 rate 4.0 100\nevent c2 d2 rate 5.0 200\n");
+        tl_store_free(st);
+    }
+}
+
+/* Values must be finite and |value| <= TL_VALUE_MAX; timestamps within TL_TIME_MIN..MAX. */
+static void test_value_and_time_ranges(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *row, *field, *msg;
+    } bad_rows[] = {
+        {"v1\tw1\t1e308\t100", "value", "out of range"},
+        {"v1\tw1\t-1e10\t100", "value", "out of range"},
+        {"v1\tw1\tnan\t100", "value", "not a number"},
+        {"v1\tw1\tinf\t100", "value", "not a number"},
+        {"v1\tw1\t1e999\t100", "value", "not a number"},
+        {"v1\tw1\t4\t9200000000000000000", "timestamp", "out of range"},
+        {"v1\tw1\t4\t-1", "timestamp", "out of range"},
+        {"v1\tw1\t4\t32503680001", "timestamp", "out of range"},
+        {"v1\tw1\t4\t3001-01-01", "timestamp", "out of range"},
+    };
+    char p[512]; /* tmp_path's buffers are reused by the stores below */
+    snprintf(p, sizeof(p), "%s", tmp_path("range.tsv"));
+    run_opts ro = {.kind = TL_INGEST_EVENTS};
+    for (size_t k = 0; k < sizeof(bad_rows) / sizeof(bad_rows[0]); k++) {
+        char text[256];
+        snprintf(text, sizeof(text), "user\titem\tvalue\ttimestamp\nv0\tw0\t1e9\t32503680000\n%s\n",
+                 bad_rows[k].row);
+        assert_int_equal(tl_test_write(p, text), 0);
+        expect_rejected(p, &ro, TL_EPARSE, 3, bad_rows[k].field, bad_rows[k].msg);
+    }
+    snprintf(p, sizeof(p), "%s", tmp_path("range.jsonl"));
+    assert_int_equal(tl_test_write(p, "{\"user\":\"v1\",\"item\":\"w1\",\"value\":1e308}\n"), 0);
+    expect_rejected(p, &ro, TL_EPARSE, 1, "value", "out of range");
+    assert_int_equal(
+        tl_test_write(p, "{\"user\":\"v1\",\"item\":\"w1\",\"ts\":9200000000000000000}\n"), 0);
+    expect_rejected(p, &ro, TL_EPARSE, 1, "ts", "out of range");
+    /* searches have timestamps too */
+    snprintf(p, sizeof(p), "%s", tmp_path("range_search.tsv"));
+    assert_int_equal(tl_test_write(p, "user\tquery\tts\nv1\tdune\t99999999999999\n"), 0);
+    run_opts rs = {.kind = TL_INGEST_SEARCHES};
+    expect_rejected(p, &rs, TL_EPARSE, 2, "ts", "out of range");
+    /* skipped and counted as "out of range" */
+    snprintf(p, sizeof(p), "%s", tmp_path("range_all.tsv"));
+    assert_int_equal(tl_test_write(p, "user\titem\tvalue\ttimestamp\nv0\tw0\t1e9\t32503680000\n"
+                                      "v1\tw1\t1e308\t100\nv2\tw2\t4\t-7\nv3\tw3\tinf\t1\n"),
+                     0);
+    tl_store *st = fresh_store("range.db");
+    ro.skip_bad = 1;
+    tl_import_report rep;
+    run_ok(st, p, &ro, &rep);
+    assert_int_equal(rep.in.skipped_by[TL_SKIP_RANGE], 2);
+    assert_int_equal(rep.in.first_lines[TL_SKIP_RANGE][0], 3);
+    assert_int_equal(rep.in.first_lines[TL_SKIP_RANGE][1], 4);
+    assert_int_equal(rep.in.skipped_by[TL_SKIP_NUMBER], 1);
+    assert_dump(tmp_path("range.db"),
+                "user v0\nitem w0 other\nevent v0 w0 rate 1000000000.0 32503680000\n");
+    tl_store_free(st);
+}
+
+/* Ids with a tab, a line break or another control character would break every TSV written
+ * from the store: rejected in every format, naming line and field. Other Unicode is kept. */
+static void test_id_control_characters(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *text;
+        tl_ingest_kind kind;
+        long line;
+        const char *field;
+    } cases[] = {
+        {"ctl.csv", "user,item\nk1,ok\n\"a\tb\",x\n", TL_INGEST_EVENTS, 3, "user"},
+        {"ctl2.csv", "user,item\n\"k1\",\"two\nlines\"\n", TL_INGEST_EVENTS, 2, "item"},
+        {"ctl3.csv", "user,item\nk1,\"cr\rin id\"\n", TL_INGEST_EVENTS, 2, "item"},
+        {"ctl.jsonl", "{\"user\":\"a\\nb\",\"item\":\"x\"}\n", TL_INGEST_EVENTS, 1, "user"},
+        {"ctl.tsv", "user\titem\nk1\tx\x01y\n", TL_INGEST_EVENTS, 2, "item"},
+        {"del.tsv", "user\titem\nk\x7f\tx\n", TL_INGEST_EVENTS, 2, "user"},
+        {"items_ctl.jsonl", "{\"id\":\"b\\u0007\"}\n", TL_INGEST_ITEMS, 1, "id"},
+        {"users_ctl.csv", "id,level\n\"p\t1\",x\n", TL_INGEST_USERS, 2, "id"},
+        {"search_ctl.tsv", "user\tquery\tclicked\nk1\tdune\tb1|b\x02\n", TL_INGEST_SEARCHES, 2,
+         "clicked"},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        const char *p = tmp_path(cases[k].name);
+        assert_int_equal(tl_test_write(p, cases[k].text), 0);
+        run_opts ro = {.kind = cases[k].kind};
+        expect_rejected(p, &ro, TL_EPARSE, cases[k].line, cases[k].field,
+                        "id contains a tab or control character");
+    }
+    const char *p = tmp_path("unicode.tsv");
+    assert_int_equal(
+        tl_test_write(p, "user\titem\n\xc3\xa9l\xc3\xa8ve\t\xe6\x9c\xac \xe2\x80\xa8\n"), 0);
+    tl_store *st = fresh_store("unicode.db");
+    import_ok(st, p, TL_INGEST_EVENTS, NULL);
+    assert_dump(tmp_path("unicode.db"),
+                "user \xc3\xa9l\xc3\xa8ve\nitem \xe6\x9c\xac \xe2\x80\xa8 other\n"
+                "event \xc3\xa9l\xc3\xa8ve \xe6\x9c\xac \xe2\x80\xa8 loan - 0\n");
+    tl_store_free(st);
+}
+
+/* A header and no rows: 0 rows, not an error. */
+static void test_header_only(void **state)
+{
+    (void)state;
+    const char *p = tmp_path("header_only.csv");
+    assert_int_equal(tl_test_write(p, "user,item\r\n"), 0);
+    tl_store *st = base_store("hdr.db");
+    tl_import_report rep;
+    import_ok(st, p, TL_INGEST_EVENTS, &rep);
+    assert_int_equal(rep.in.rows, 0);
+    assert_dump(tmp_path("hdr.db"), BASE_DUMP);
+    tl_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -821,6 +1211,14 @@ int main(void)
         cmocka_unit_test(test_searches_import),
         cmocka_unit_test(test_weights_saved),
         cmocka_unit_test(test_header_required_columns),
+        cmocka_unit_test(test_gz_damaged_imports_nothing),
+        cmocka_unit_test(test_gz_multi_member),
+        cmocka_unit_test(test_csv_long_quoted_record),
+        cmocka_unit_test(test_csv_unterminated_quote),
+        cmocka_unit_test(test_cr_line_ends),
+        cmocka_unit_test(test_value_and_time_ranges),
+        cmocka_unit_test(test_id_control_characters),
+        cmocka_unit_test(test_header_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

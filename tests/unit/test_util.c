@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "tailor/params.h"
 #include "util/civil.h"
@@ -243,6 +244,245 @@ static void test_lines_plain_and_gzip(void **state)
     assert_int_equal(tl_lines_open(&lr, "/nonexistent/file"), TL_EIO);
 }
 
+/* Reads every line of path into one string, each followed by '\n', and returns how reading
+ * ended (0, or the negated error); *nlines counts the lines. */
+static int read_all(const char *path, unsigned flags, char **text, long *nlines, tl_lines *lr)
+{
+    char *line;
+    size_t len, cap = 1 << 16, off = 0;
+    int got;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    assert_int_equal(tl_lines_open_flags(lr, path, flags), TL_OK);
+    *nlines = 0;
+    while ((got = tl_lines_next(lr, &line, &len)) == 1) {
+        assert_int_equal(strlen(line), len);
+        while (off + len + 2 > cap) {
+            cap *= 2;
+            out = realloc(out, cap);
+            assert_non_null(out);
+        }
+        memcpy(out + off, line, len);
+        off += len;
+        out[off++] = '\n';
+        (*nlines)++;
+    }
+    out[off] = '\0';
+    *text = out;
+    return got;
+}
+
+/* Deflates text as one gzip member into out (Z_FINISH), or without its end (Z_FULL_FLUSH:
+ * everything decodable, the stream never ends); returns the byte count. */
+static size_t gzip_member(const char *text, unsigned char *out, size_t cap, int finish)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (unsigned char *)text;
+    zs.avail_in = (unsigned)strlen(text);
+    zs.next_out = out;
+    zs.avail_out = (unsigned)cap;
+    assert_int_equal(deflate(&zs, finish ? Z_FINISH : Z_FULL_FLUSH), finish ? Z_STREAM_END : Z_OK);
+    size_t n = cap - zs.avail_out;
+    deflateEnd(&zs);
+    return n;
+}
+
+static void write_bytes(const char *path, const void *p, size_t n, const char *mode)
+{
+    FILE *f = fopen(path, mode);
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+/* LF, CRLF and CR end lines, also across the reader's buffer boundaries; with
+ * TL_LINES_LF_ONLY only LF does. */
+static void test_lines_line_ends(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/ends.txt", tl_test_tmpdir());
+    assert_int_equal(tl_test_write(path, "a\rb\r\nc\n\rd\r\re"), 0);
+    tl_lines lr;
+    char *text;
+    long n;
+    assert_int_equal(read_all(path, 0, &text, &n, &lr), 0);
+    assert_string_equal(text, "a\nb\nc\n\nd\n\ne\n");
+    assert_int_equal(n, 7);
+    assert_int_equal(lr.lineno, 7);
+    tl_lines_close(&lr);
+    free(text);
+    assert_int_equal(read_all(path, TL_LINES_LF_ONLY, &text, &n, &lr), 0);
+    assert_string_equal(text, "a\rb\nc\n\rd\r\re\n");
+    tl_lines_close(&lr);
+    free(text);
+    /* ~1.4 MB of lines of every length up to 60 bytes: line ends fall on every offset of the
+     * 256 KiB reads, CRLF split between two of them included */
+    static const char *const ends[] = {"\n", "\r\n", "\r"};
+    for (int k = 0; k < 3; k++) {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        for (int i = 0; i < 45000; i++) {
+            for (int c = 0; c < i % 61; c++)
+                fputc('a' + (i + c) % 26, f);
+            fputs(ends[k], f);
+        }
+        fclose(f);
+        assert_int_equal(read_all(path, 0, &text, &n, &lr), 0);
+        assert_int_equal(n, 45000);
+        const char *p = text;
+        for (int i = 0; i < 45000; i++) {
+            for (int c = 0; c < i % 61; c++)
+                if (*p++ != 'a' + (i + c) % 26)
+                    fail_msg("ends %d: line %d differs", k, i + 1);
+            assert_int_equal(*p++, '\n');
+        }
+        tl_lines_close(&lr);
+        free(text);
+    }
+}
+
+/* Concatenated members are one stream; zero padding after the last is not data. */
+static void test_lines_gzip_members(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/members.gz", tl_test_tmpdir());
+    unsigned char buf[4096];
+    size_t n = gzip_member("a\nb\n", buf, sizeof(buf), 1);
+    write_bytes(path, buf, n, "wb");
+    n = gzip_member("", buf, sizeof(buf), 1);
+    write_bytes(path, buf, n, "ab");
+    n = gzip_member("c\nd", buf, sizeof(buf), 1);
+    write_bytes(path, buf, n, "ab");
+    n = gzip_member("e\n", buf, sizeof(buf), 1);
+    write_bytes(path, buf, n, "ab");
+    memset(buf, 0, 1000);
+    write_bytes(path, buf, 1000, "ab");
+    tl_lines lr;
+    char *text;
+    long lines;
+    assert_int_equal(read_all(path, 0, &text, &lines, &lr), 0);
+    assert_string_equal(text, "a\nb\nc\nde\n");
+    assert_int_equal(lr.members, 4);
+    tl_lines_close(&lr);
+    free(text);
+}
+
+/* A stream cut short (at a line end or inside a line), a bad CRC, junk after the end: every
+ * complete line before the damage is read, then an error that says what and after how many
+ * lines; a line cut in two is never returned. */
+static void test_lines_gzip_damage(void **state)
+{
+    (void)state;
+    char path[512], want[64];
+    snprintf(path, sizeof(path), "%s/damaged.gz", tl_test_tmpdir());
+    char *text = malloc(1 << 20), *got;
+    assert_non_null(text);
+    size_t off = 0;
+    for (int i = 0; i < 20000; i++)
+        off += (size_t)sprintf(text + off, "line %d of the test\n", i);
+    size_t cap = off + 1024;
+    unsigned char *gz = malloc(cap);
+    assert_non_null(gz);
+    tl_lines lr;
+    long lines;
+
+    size_t n = gzip_member(text, gz, cap, 0); /* flushed, never finished */
+    write_bytes(path, gz, n, "wb");
+    assert_int_equal(read_all(path, 0, &got, &lines, &lr), -TL_ECORRUPT);
+    assert_string_equal(got, text);
+    assert_string_equal(tl_lines_error(&lr),
+                        "truncated gzip stream (unexpected end after 20000 lines)");
+    tl_lines_close(&lr);
+    free(got);
+
+    n = gzip_member(text, gz, cap, 1);
+    for (size_t cut = 0; cut < n; cut += n / 7 + 1) {
+        write_bytes(path, gz, cut, "wb");
+        assert_int_equal(read_all(path, 0, &got, &lines, &lr), cut < 2 ? 0 : -TL_ECORRUPT);
+        if (cut >= 2) {
+            snprintf(want, sizeof(want), "(unexpected end after %ld lines)", lines);
+            assert_non_null(strstr(tl_lines_error(&lr), want));
+        }
+        assert_int_equal(memcmp(got, text, strlen(got)), 0); /* whole lines only */
+        tl_lines_close(&lr);
+        free(got);
+    }
+
+    gz[n - 8] ^= 1; /* the CRC-32 of the trailer */
+    write_bytes(path, gz, n, "wb");
+    assert_int_equal(read_all(path, 0, &got, &lines, &lr), -TL_ECORRUPT);
+    assert_non_null(strstr(tl_lines_error(&lr), "corrupt gzip stream"));
+    tl_lines_close(&lr);
+    free(got);
+    gz[n - 8] ^= 1;
+
+    write_bytes(path, gz, n, "wb");
+    write_bytes(path, "\0\0x", 3, "ab");
+    assert_int_equal(read_all(path, 0, &got, &lines, &lr), -TL_ECORRUPT);
+    assert_string_equal(got, text);
+    assert_non_null(strstr(tl_lines_error(&lr), "not gzip data after the end"));
+    tl_lines_close(&lr);
+    free(got);
+
+    gz[20] ^= 0xff; /* inside the compressed data */
+    write_bytes(path, gz, n, "wb");
+    assert_true(read_all(path, 0, &got, &lines, &lr) < 0);
+    tl_lines_close(&lr);
+    free(got);
+    free(gz);
+    free(text);
+}
+
+/* A line over TL_LINE_MAX: an error that consumes it, or pieces that show every byte. */
+static void test_lines_long(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/long.txt", tl_test_tmpdir());
+    size_t big = 2 * TL_LINE_MAX + 5;
+    char *text = malloc(big + 16);
+    assert_non_null(text);
+    memcpy(text, "a\n", 2);
+    memset(text + 2, 'x', big);
+    memcpy(text + 2 + big, "\r\nb", 4);
+    assert_int_equal(tl_test_write(path, text), 0);
+    tl_lines lr;
+    char *line;
+    size_t len;
+    int more;
+    assert_int_equal(tl_lines_open(&lr, path), TL_OK);
+    assert_int_equal(tl_lines_next(&lr, &line, &len), 1);
+    assert_int_equal(tl_lines_next(&lr, &line, &len), -TL_EPARSE);
+    assert_string_equal(tl_lines_error(&lr), "line longer than 1 MiB");
+    assert_int_equal(tl_lines_next(&lr, &line, &len), 1);
+    assert_string_equal(line, "b");
+    assert_int_equal(lr.lineno, 3);
+    tl_lines_close(&lr);
+    assert_int_equal(tl_lines_open(&lr, path), TL_OK);
+    assert_int_equal(tl_lines_next_piece(&lr, &line, &len, &more), 1);
+    size_t total = 0;
+    int pieces = 0;
+    do {
+        assert_int_equal(tl_lines_next_piece(&lr, &line, &len, &more), 1);
+        for (size_t i = 0; i < len; i++)
+            assert_int_equal(line[i], 'x');
+        total += len;
+        pieces++;
+        assert_int_equal(lr.lineno, 2);
+    } while (more);
+    assert_int_equal(total, big);
+    assert_int_equal(pieces, 3);
+    assert_int_equal(tl_lines_next_piece(&lr, &line, &len, &more), 1);
+    assert_string_equal(line, "b");
+    assert_int_equal(tl_lines_next_piece(&lr, &line, &len, &more), 0);
+    tl_lines_close(&lr);
+    free(text);
+}
+
 static void test_diag_format(void **state)
 {
     (void)state;
@@ -263,6 +503,10 @@ int main(void)
         cmocka_unit_test(test_civil_dates),
         cmocka_unit_test(test_protocol_hashes),
         cmocka_unit_test(test_lines_plain_and_gzip),
+        cmocka_unit_test(test_lines_line_ends),
+        cmocka_unit_test(test_lines_gzip_members),
+        cmocka_unit_test(test_lines_gzip_damage),
+        cmocka_unit_test(test_lines_long),
         cmocka_unit_test(test_diag_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
