@@ -1,6 +1,7 @@
 /* Entry points of the item-based models (popular, itemknn, ease, rp3beta) beyond their ops
- * tables: per-segment popularity, which needs user attributes that tl_data does not carry yet,
- * and read-only views of trained weights for tests, tools and the hybrid model. */
+ * tables: per-segment popularity for any grouping of users (popular's `segment` parameter
+ * groups them by a user attribute of the data), and read-only views of trained weights for
+ * tests, tools and the hybrid model. */
 #ifndef TL_CORE_ITEM_MODELS_H
 #define TL_CORE_ITEM_MODELS_H
 
