@@ -88,7 +88,7 @@ int tl_test_write(const char *path, const char *text)
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-char *tl_test_read(const char *path)
+static char *read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -96,15 +96,56 @@ char *tl_test_read(const char *path)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
     if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
         free(s);
         s = NULL;
     }
-    if (s)
+    if (s) {
         s[n] = '\0';
+        *len = (size_t)n;
+    }
     fclose(f);
     return s;
+}
+
+char *tl_test_read(const char *path)
+{
+    size_t len;
+    return read_all(path, &len);
+}
+
+tl_test_snap tl_test_snapshot(const char *path)
+{
+    tl_test_snap s = {0};
+    s.bytes = read_all(path, &s.len);
+    return s;
+}
+
+int tl_test_has_companions(const char *path)
+{
+    static const char *const ext[] = {"-wal", "-shm", "-journal"};
+    char p[1100];
+    for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", path, ext[i]);
+        if (access(p, F_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void tl_test_assert_unchanged(const char *path, tl_test_snap *s)
+{
+    tl_test_snap now = tl_test_snapshot(path);
+    if (!s->bytes != !now.bytes)
+        fail_msg("%s: %s", path, s->bytes ? "is gone" : "appeared");
+    if (s->bytes && (s->len != now.len || memcmp(s->bytes, now.bytes, s->len) != 0))
+        fail_msg("%s: changed (%zu bytes before, %zu after)", path, s->len, now.len);
+    if (tl_test_has_companions(path))
+        fail_msg("%s: a -wal, -shm or -journal file appeared beside it", path);
+    free(now.bytes);
+    free(s->bytes);
+    s->bytes = NULL;
 }
 
 void tl_test_data_from_pairs(tl_data *d, int n_users, int n_items, const int (*pairs)[2],

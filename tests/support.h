@@ -24,6 +24,18 @@ int tl_test_write(const char *path, const char *text);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *tl_test_read(const char *path);
 
+/* A file's bytes at one moment, to check later that nothing touched it. */
+typedef struct tl_test_snap {
+    char *bytes; /* NULL when the path did not exist (or was not a readable file) */
+    size_t len;
+} tl_test_snap;
+tl_test_snap tl_test_snapshot(const char *path);
+/* Asserts that path holds exactly the bytes of s (or still does not exist) and that no SQLite
+ * companion (path-wal, path-shm, path-journal) exists; frees s. */
+void tl_test_assert_unchanged(const char *path, tl_test_snap *s);
+/* 1 when path-wal, path-shm or path-journal exists. */
+int tl_test_has_companions(const char *path);
+
 /* Builds d (initialized here) from (user, item) pairs of weight 1: users "u<n>" and items
  * "i<n>" are interned in index order first, so index n is id n. Asserts on failure. */
 struct tl_data;

@@ -21,19 +21,65 @@ typedef struct tl_data tl_data; /* core/data.h: matrices and catalogue in memory
 
 #define TL_STORE_DEFAULT_PATH "tailor.db"
 #define TL_STORE_ENV "TAILOR_DB"
+#define TL_STORE_LOCK_ENV "TAILOR_LOCK_TIMEOUT" /* seconds a writer waits for another's lock */
+#define TL_STORE_LOCK_TIMEOUT 30.0              /* ... when neither the caller nor it says */
+#define TL_STORE_LOCK_TIMEOUT_MAX 86400.0
 
 enum {
-    TL_STORE_CREATE = 1,   /* create the store when it does not exist */
-    TL_STORE_READONLY = 2, /* never write (no migration either) */
+    TL_STORE_CREATE = 1,   /* create the store when there is none (a write open only) */
+    TL_STORE_READONLY = 2, /* never write: no journal-mode change, no migration, no mark */
 };
 
-/* Opens (and with TL_STORE_CREATE creates) the store at target, applying schema migrations
- * when it was written by an older Tailor. Returns TL_ENOTFOUND (no store there and no CREATE),
- * TL_EVERSION (written by a newer Tailor, or an old one opened READONLY), TL_EUNSUPPORTED
- * (a backend that is not built in), TL_ESTORE (the engine failed; d says why), TL_ENOMEM.
- * On success *out is the caller's, released with tl_store_free. */
+typedef struct tl_store_opts {
+    int flags;           /* TL_STORE_CREATE, TL_STORE_READONLY */
+    double lock_timeout; /* seconds to wait while another process writes to the store, 0 to
+                            TL_STORE_LOCK_TIMEOUT_MAX; < 0 (the default): $TAILOR_LOCK_TIMEOUT,
+                            else TL_STORE_LOCK_TIMEOUT */
+} tl_store_opts;
+
+/* flags 0, lock_timeout -1. */
+TL_API void tl_store_opts_init(tl_store_opts *o);
+
+/* Opens the store at target with o (NULL = the defaults). What is at a file path decides,
+ * whatever the flags, and nothing but a Tailor store is ever written to:
+ *  - nothing: TL_ENOTFOUND ("no Tailor store at PATH; import data first or pass --db /
+ *    $TAILOR_DB") and no file is made, unless the open writes and has TL_STORE_CREATE: then a
+ *    new store is created there;
+ *  - an empty (0-byte) file: adopted as a new store by a write open with TL_STORE_CREATE,
+ *    else TL_ENOTFOUND;
+ *  - a Tailor store: opened. Tailor marks its stores (PRAGMA application_id 0x5441494c,
+ *    "TAIL"); a store of an earlier Tailor, recognised by its schema, is read as it is and
+ *    marked by its first write open, with the migrations;
+ *  - another application's SQLite database ("PATH is an SQLite database but not a Tailor
+ *    store; refusing to touch it") or a file that is not a database: TL_ECORRUPT;
+ *    a directory, or a path that cannot be read: TL_EIO. Such files keep every byte, and no
+ *    -wal, -shm or -journal file appears beside them.
+ * A write open also fails with TL_EIO when the store cannot be written ("cannot write to PATH:
+ * Permission denied", "Read-only file system"...) or its directory cannot take the write-ahead
+ * log (PATH-wal). A read-only open uses SQLite's read-only mode; like any reader of a store in
+ * WAL mode it may leave empty PATH-wal and PATH-shm files (a writer that closes last removes
+ * them). On a read-only file system it reads without locks or such files.
+ * A new store appears at its path whole (made under a temporary name beside it) and stays
+ * "being created" until its first commit: read-only opens meanwhile fail with TL_ENOTFOUND
+ * ("... the import creating it has not committed anything ..."), and a writer that closes it
+ * with nothing committed, while no other connection has it open, removes it again with its
+ * -wal, -shm and -journal files (an adopted empty file is emptied again). So a failed, dry or
+ * killed first import leaves the path as it was, or as good as: an empty store that no command
+ * reads and the next writer removes.
+ * Writers wait up to the lock timeout for each other; then a write fails with TL_ESTORE and
+ * "the store PATH is locked by another writer (another `tailor import`?); waited N s; try
+ * again when it finishes or raise TAILOR_LOCK_TIMEOUT".
+ * Other errors: TL_EVERSION (written by a newer Tailor, or an older one opened read-only: it
+ * needs a migration), TL_EINVAL ($TAILOR_LOCK_TIMEOUT or o->lock_timeout out of range),
+ * TL_EUNSUPPORTED (a backend that is not built in), TL_ESTORE (the engine failed), TL_ENOMEM;
+ * d says why, naming the path. On success *out is the caller's, released with tl_store_free. */
+TL_API tl_err tl_store_open_with(const char *target, const tl_store_opts *o, tl_store **out,
+                                 tl_diag *d);
+/* tl_store_open_with with the given flags and the lock timeout of $TAILOR_LOCK_TIMEOUT, else
+ * TL_STORE_LOCK_TIMEOUT. */
 TL_API tl_err tl_store_open(const char *target, int flags, tl_store **out, tl_diag *d);
-/* Closes st (rolling back an open transaction). NULL does nothing. */
+/* Closes st (rolling back an open transaction); a store being created that got no commit goes
+ * away, as tl_store_open_with says. NULL does nothing. */
 TL_API void tl_store_free(tl_store *st);
 /* "sqlite", ... */
 TL_API const char *tl_store_backend(const tl_store *st);
@@ -45,7 +91,9 @@ TL_API const char *tl_store_errmsg(const tl_store *st);
 /* ---- transactions ----------------------------------------------------------------------------
  * One level. Writes outside a transaction commit one by one (slow: use a transaction for bulk).
  * Inside one, ids are cached in memory, so repeated users and items cost no lookup. rollback
- * restores exactly the state at begin. */
+ * restores exactly the state at begin. begin takes the write lock (waiting as tl_store_open
+ * says) and fails with TL_ESTORE when the file at the store's path is no longer the one that
+ * was opened ("the store PATH was removed or replaced since it was opened; ..."). */
 TL_API tl_err tl_store_begin(tl_store *st);
 TL_API tl_err tl_store_commit(tl_store *st);
 TL_API tl_err tl_store_rollback(tl_store *st);
@@ -103,14 +151,19 @@ TL_API tl_err tl_store_event_weights(tl_store *st, tl_event_weights *w, tl_diag 
  * see tl_store_event_weights), summed per user-item pair (or the maximum, merge=max), keeping the
  * latest timestamp; events whose weight is 0 are left out, and so are all the events of users
  * who turned personalization off. out->cat gets each item's title, authors (creators), subjects,
- * year, language and date added. out must be freshly tl_data_init'ed; on error it is left for
- * the caller to release. Errors: TL_ESTORE, TL_ENOMEM, TL_ETOOBIG (over 2^31 users or items). */
+ * year, language and date added. out->attrs gets the users' attributes: the top-level scalar
+ * values of each user's JSON object (strings as they are, numbers as written, true / false);
+ * nulls, arrays and objects are left out. out must be freshly tl_data_init'ed; on error it is
+ * left for the caller to release. Errors: TL_ESTORE, TL_ENOMEM, TL_ETOOBIG (over 2^31 users or
+ * items), TL_ECORRUPT (a user's attributes are not a JSON object). */
 TL_API tl_err tl_store_load_data(tl_store *st, const tl_event_weights *w, tl_data *out, tl_diag *d);
 
 /* ---- import ----------------------------------------------------------------------------------
  * A whole file in ONE transaction: it commits only when the file imported cleanly (or with
  * skip_bad, when every bad record was skipped); any error rolls back, so the store keeps exactly
- * what it had before. */
+ * what it had before. The transaction (and with it the write lock) begins only when the input
+ * has been opened and has yielded its first record, so an import waiting on a pipe or a
+ * terminal does not hold up other writers. */
 typedef struct tl_import_opts {
     tl_ingest_opts in;   /* file, kind, format, skip_bad, progress... (tailor/ingest.h) */
     int strict;          /* unknown users/items are errors instead of being created */

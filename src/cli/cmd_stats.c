@@ -89,7 +89,7 @@ int cmd_stats(const tl_cli *cli, int argc, char **argv)
     tl_store *st = NULL;
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_store_open(cli->db_path, 0, &st, &d);
+    tl_err rc = tl_store_open(cli->db_path, TL_STORE_READONLY, &st, &d);
     if (rc != TL_OK) {
         tl_cli_error("cannot open the store", rc, &d);
         return TL_EXIT_FAIL;

@@ -46,6 +46,79 @@ void tl_data_release(tl_data *d)
     tl_csr_release(&d->ui);
     tl_csr_release(&d->iu);
     tl_catalog_release(&d->cat);
+    tl_attrs_release(&d->attrs);
+}
+
+void tl_attrs_release(tl_attrs *a)
+{
+    for (int32_t k = 0; k < a->n; k++) {
+        free(a->cols[k].key);
+        tl_intern_release(&a->cols[k].values);
+        free(a->cols[k].of_user);
+    }
+    free(a->cols);
+    memset(a, 0, sizeof(*a));
+}
+
+const tl_attr *tl_data_attr(const tl_data *d, const char *key)
+{
+    for (int32_t k = 0; k < d->attrs.n; k++)
+        if (strcmp(d->attrs.cols[k].key, key) == 0)
+            return &d->attrs.cols[k];
+    return NULL;
+}
+
+const char *tl_attr_value(const tl_attr *a, int32_t u)
+{
+    if (u < 0 || u >= a->n_users || a->of_user[u] < 0)
+        return NULL;
+    return tl_intern_str(&a->values, a->of_user[u]);
+}
+
+static tl_err add_attr(tl_attrs *a, const char *key, tl_attr **out)
+{
+    if (a->n == a->cap) {
+        int32_t cap = a->cap ? a->cap * 2 : 8;
+        tl_attr *cols = realloc(a->cols, (size_t)cap * sizeof(*cols));
+        if (!cols)
+            return TL_ENOMEM;
+        a->cols = cols;
+        a->cap = cap;
+    }
+    tl_attr *c = &a->cols[a->n];
+    memset(c, 0, sizeof(*c));
+    if (!(c->key = strdup(key)))
+        return TL_ENOMEM;
+    tl_intern_init(&c->values);
+    a->n++;
+    *out = c;
+    return TL_OK;
+}
+
+tl_err tl_data_set_attr(tl_data *d, int32_t u, const char *key, const char *value, size_t len)
+{
+    tl_attr *c = (tl_attr *)tl_data_attr(d, key);
+    tl_err rc;
+    if (!c && (rc = add_attr(&d->attrs, key, &c)) != TL_OK)
+        return rc;
+    if (u >= c->n_users) {
+        /* users arrive in index order: grow to cover those interned so far, at least doubling */
+        int64_t n = (int64_t)c->n_users * 2;
+        if (n < d->users.count)
+            n = d->users.count;
+        if (n <= u)
+            n = (int64_t)u + 1;
+        if (n > INT32_MAX)
+            n = INT32_MAX;
+        int32_t *of = realloc(c->of_user, (size_t)n * sizeof(*of));
+        if (!of)
+            return TL_ENOMEM;
+        for (int64_t k = c->n_users; k < n; k++)
+            of[k] = -1;
+        c->of_user = of;
+        c->n_users = (int32_t)n;
+    }
+    return tl_intern_add(&c->values, value, len, &c->of_user[u]);
 }
 
 tl_err tl_data_build(tl_data *d, const tl_coo *c, tl_dup dup)

@@ -1,5 +1,6 @@
 /* A training data set in memory: interned ids, the user x item matrix and its transpose,
- * and optional catalogue metadata per item (for content and knowledge-graph models). */
+ * optional catalogue metadata per item (for content and knowledge-graph models) and optional
+ * user attributes (for per-segment models). */
 #ifndef TL_CORE_DATA_H
 #define TL_CORE_DATA_H
 
@@ -21,11 +22,27 @@ typedef struct tl_catalog {
     int64_t *added;     /* date added to the collection, Unix seconds, 0 = unknown */
 } tl_catalog;
 
+/* One user attribute (department, level, home branch...) as text. Core never parses JSON: the
+ * store flattens each user's attribute object to its top-level scalar values. */
+typedef struct tl_attr {
+    char *key;
+    tl_intern values; /* the distinct values, in first-seen order */
+    int32_t *of_user; /* by user index: the index of the user's value in values, -1 = none */
+    int32_t n_users;  /* entries of of_user (users beyond have none) */
+} tl_attr;
+
+/* The attributes that at least one user has, in first-seen order. */
+typedef struct tl_attrs {
+    int32_t n, cap;
+    tl_attr *cols;
+} tl_attrs;
+
 typedef struct tl_data {
     tl_intern users, items;
     tl_csr ui; /* users x items: merged weights, latest timestamp */
     tl_csr iu; /* items x users: the transpose of ui */
     tl_catalog cat;
+    tl_attrs attrs; /* empty unless the data came from the store's users */
 } tl_data;
 
 void tl_data_init(tl_data *d);
@@ -33,6 +50,16 @@ void tl_data_release(tl_data *d);
 /* Builds d->ui and d->iu from c, shaped by the interned users and items. Duplicates merge
  * by dup (weights) and keep the latest timestamp. */
 tl_err tl_data_build(tl_data *d, const tl_coo *c, tl_dup dup);
+/* Sets user u's (an index of d->users) value of the attribute key to value[0..len), adding
+ * the attribute when no user had it; a second value replaces the first. TL_ENOMEM, TL_ETOOBIG
+ * (over 2^31 distinct values). */
+tl_err tl_data_set_attr(tl_data *d, int32_t u, const char *key, const char *value, size_t len);
+/* The attribute named key, or NULL when no user has it. */
+const tl_attr *tl_data_attr(const tl_data *d, const char *key);
+/* User u's value of a (NUL-terminated, owned by a), or NULL when u has none. */
+const char *tl_attr_value(const tl_attr *a, int32_t u);
+void tl_attrs_release(tl_attrs *a);
+
 /* Makes sure cat arrays cover every interned item (new entries are empty). */
 tl_err tl_catalog_reserve(tl_catalog *cat, int32_t n);
 void tl_catalog_release(tl_catalog *cat);

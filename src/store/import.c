@@ -1,8 +1,10 @@
 /* The import driver: the ingest engine (src/ingest) parses and validates, this file is its sink
  * and writes each record through the store interface, all inside one transaction so that a
- * failed import leaves the store exactly as it was. Events are resolved at once (so an unknown
- * id is reported on its line) but written in sorted batches: B-tree inserts in key order touch
- * neighbouring pages, which makes bulk imports markedly faster than file order. */
+ * failed import leaves the store exactly as it was. The transaction, and with it the store's
+ * write lock, begins with the first record: an import still waiting for its input (a pipe, a
+ * terminal) holds nothing up. Events are resolved at once (so an unknown id is reported on its
+ * line) but written in sorted batches: B-tree inserts in key order touch neighbouring pages,
+ * which makes bulk imports markedly faster than file order. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@ typedef struct pending {
 typedef struct sink_ctx {
     tl_store *st;
     int flags;
+    int begun; /* the transaction is open */
     tl_import_report *rep;
     pending *ev;
     tl_store_event *out; /* the batch in key order, as the backend takes it */
@@ -33,6 +36,18 @@ typedef struct sink_ctx {
     char *arena;
     size_t arena_len, arena_cap;
 } sink_ctx;
+
+/* Takes the write lock (waiting for other writers as the store says) on the first record. */
+static tl_err begin_once(sink_ctx *c, tl_diag *d)
+{
+    if (c->begun)
+        return TL_OK;
+    tl_err rc = tl_store_begin(c->st);
+    if (rc != TL_OK)
+        return tl__store_fail(c->st, rc, d);
+    c->begun = 1;
+    return TL_OK;
+}
 
 static void count(sink_ctx *c, tl_put what)
 {
@@ -48,7 +63,9 @@ static tl_err put_item(void *ctx, const tl_item_rec *r, tl_diag *d)
 {
     sink_ctx *c = ctx;
     tl_put what;
-    tl_err rc = tl_store_put_item(c->st, r, &what, d);
+    tl_err rc = begin_once(c, d);
+    if (rc == TL_OK)
+        rc = tl_store_put_item(c->st, r, &what, d);
     if (rc == TL_OK)
         count(c, what);
     return rc;
@@ -58,7 +75,9 @@ static tl_err put_user(void *ctx, const tl_user_rec *r, tl_diag *d)
 {
     sink_ctx *c = ctx;
     tl_put what;
-    tl_err rc = tl_store_put_user(c->st, r, &what, d);
+    tl_err rc = begin_once(c, d);
+    if (rc == TL_OK)
+        rc = tl_store_put_user(c->st, r, &what, d);
     if (rc == TL_OK)
         count(c, what);
     return rc;
@@ -179,7 +198,8 @@ static tl_err put_event(void *ctx, const tl_event_rec *r, tl_diag *d)
     sink_ctx *c = ctx;
     tl_store_event e;
     tl_err rc;
-    if ((rc = tl__store_resolve_event(c->st, r, c->flags, &e, d)) != TL_OK)
+    if ((rc = begin_once(c, d)) != TL_OK ||
+        (rc = tl__store_resolve_event(c->st, r, c->flags, &e, d)) != TL_OK)
         return rc;
     if (!c->ev) {
         c->ev = malloc(BATCH * sizeof(*c->ev));
@@ -213,7 +233,9 @@ static tl_err put_search(void *ctx, const tl_search_rec *r, tl_diag *d)
 {
     sink_ctx *c = ctx;
     tl_put what;
-    tl_err rc = tl_store_put_search(c->st, r, c->flags, &what, d);
+    tl_err rc = begin_once(c, d);
+    if (rc == TL_OK)
+        rc = tl_store_put_search(c->st, r, c->flags, &what, d);
     if (rc == TL_OK)
         count(c, what);
     return rc;
@@ -223,6 +245,26 @@ void tl_import_opts_init(tl_import_opts *o)
 {
     memset(o, 0, sizeof(*o));
     tl_ingest_opts_init(&o->in);
+}
+
+/* Saves the weight overrides merged into the store's table (read inside the transaction, so
+ * that a concurrent import's overrides are not lost); a dry run only checks them. */
+static tl_err save_weights(tl_store *st, const char *overrides, int dry_run, tl_diag *d)
+{
+    tl_event_weights w;
+    size_t cap = 8192;
+    char *merged = NULL;
+    tl_err rc;
+    if ((rc = tl_store_event_weights(st, &w, d)) != TL_OK ||
+        (rc = tl_event_weights_parse(&w, overrides, d)) != TL_OK || dry_run)
+        return rc;
+    if (!(merged = malloc(cap)))
+        return TL_ENOMEM;
+    tl_event_weights_format(&w, merged, cap);
+    if ((rc = tl_store_set_meta(st, TL_META_EVENT_WEIGHTS, merged)) != TL_OK)
+        tl__store_fail(st, rc, d);
+    free(merged);
+    return rc;
 }
 
 tl_err tl_store_import(tl_store *st, const tl_import_opts *o, tl_import_report *rep, tl_diag *d)
@@ -239,7 +281,6 @@ tl_err tl_store_import(tl_store *st, const tl_import_opts *o, tl_import_report *
     sink_ctx c = {.st = st, .flags = o->strict ? TL_PUT_STRICT : 0, .rep = rep};
     tl_ingest_sink sink = {
         .ctx = &c, .item = put_item, .user = put_user, .event = put_event, .search = put_search};
-    char *merged = NULL;
     tl_err rc = TL_EINVAL;
     if (st->in_txn || st->readonly) {
         tl_diag_set(d, NULL, 0, NULL,
@@ -247,39 +288,32 @@ tl_err tl_store_import(tl_store *st, const tl_import_opts *o, tl_import_report *
                                  : "an import cannot run inside a transaction");
         return rc;
     }
-    if ((rc = tl_store_begin(st)) != TL_OK)
-        return tl__store_fail(st, rc, d);
     if (o->weights) {
-        /* validated against the saved table and saved with the data, in the same transaction */
+        /* bad overrides are found before the input is read (merged with the saved ones and
+         * saved with the data at the end) */
         tl_event_weights w;
-        size_t cap = 8192;
-        if ((rc = tl_store_event_weights(st, &w, d)) != TL_OK ||
-            (rc = tl_event_weights_parse(&w, o->weights, d)) != TL_OK)
-            goto out;
-        rc = TL_ENOMEM;
-        if (!(merged = malloc(cap)))
-            goto out;
-        tl_event_weights_format(&w, merged, cap);
-        if ((rc = tl_store_set_meta(st, TL_META_EVENT_WEIGHTS, merged)) != TL_OK) {
-            tl__store_fail(st, rc, d);
-            goto out;
-        }
+        tl_event_weights_init(&w);
+        if ((rc = tl_event_weights_parse(&w, o->weights, d)) != TL_OK)
+            return rc;
     }
     rc = tl_ingest_file(&o->in, &sink, &rep->in, d);
     if (rc == TL_OK && c.n)
         rc = flush(&c, d);
     rep->new_users = st->created[TL_ID_USER];
     rep->new_items = st->created[TL_ID_ITEM];
-out:
+    /* an input without records still commits (its weights; and a new store is kept) */
+    if (rc == TL_OK && !o->dry_run)
+        rc = begin_once(&c, d);
+    if (rc == TL_OK && o->weights)
+        rc = save_weights(st, o->weights, o->dry_run, d);
     if (rc == TL_OK && !o->dry_run) {
         if ((rc = tl_store_commit(st)) != TL_OK)
             tl__store_fail(st, rc, d);
         else
             rep->committed = 1;
-    } else {
+    } else if (c.begun) {
         tl_store_rollback(st);
     }
-    free(merged);
     free(c.ev);
     free(c.out);
     free(c.keys);

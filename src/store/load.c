@@ -1,6 +1,9 @@
-/* From the store to the in-memory training data: items and users are interned in id order,
- * then one streaming pass over the events turns each into a weighted COO entry, and the CSR
+/* From the store to the in-memory training data: items and users are interned in id order
+ * (users with their attributes, flattened from JSON to text so that core needs no JSON), then
+ * one streaming pass over the events turns each into a weighted COO entry, and the CSR
  * (users x items) and its transpose are built from that. Engine-neutral: uses the scans. */
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +26,7 @@ typedef struct loader {
     int64_t ntypes;
     tl_coo coo;
     long long ignored;
+    char bad_user[80]; /* the user whose attributes are not a JSON object */
 } loader;
 
 static tl_err map_set(id_map *m, int64_t id, int32_t idx)
@@ -81,12 +85,53 @@ static tl_err on_item(void *ctx, const tl_store_item_row *r)
     return TL_OK;
 }
 
-static tl_err on_user(void *ctx, int64_t id, const char *ext, size_t len, int personalize)
+/* User u's attributes: the top-level scalars of the JSON object text, as text (numbers as
+ * written, true / false); nulls, arrays and objects are not attributes. */
+static tl_err set_attrs(loader *L, int32_t u, const char *ext, size_t len, const char *attrs)
+{
+    json_t *o = json_loads(attrs, 0, NULL);
+    const char *key;
+    json_t *v;
+    tl_err rc = TL_OK;
+    if (!json_is_object(o)) {
+        snprintf(L->bad_user, sizeof(L->bad_user), "%.*s", (int)(len > 64 ? 64 : len), ext);
+        json_decref(o);
+        return TL_ECORRUPT;
+    }
+    json_object_foreach(o, key, v)
+    {
+        char num[64];
+        const char *s = num;
+        size_t n;
+        if (json_is_string(v)) {
+            s = json_string_value(v);
+            n = json_string_length(v);
+        } else if (json_is_integer(v)) {
+            n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        } else if (json_is_real(v)) {
+            n = (size_t)snprintf(num, sizeof(num), "%.15g", json_real_value(v));
+        } else if (json_is_boolean(v)) {
+            s = json_is_true(v) ? "true" : "false";
+            n = strlen(s);
+        } else {
+            continue;
+        }
+        if ((rc = tl_data_set_attr(L->d, u, key, s, n)) != TL_OK)
+            break;
+    }
+    json_decref(o);
+    return rc;
+}
+
+static tl_err on_user(void *ctx, int64_t id, const char *ext, size_t len, int personalize,
+                      const char *attrs)
 {
     loader *L = ctx;
     int32_t u;
     tl_err rc = tl_intern_add(&L->d->users, ext, len, &u);
     if (rc != TL_OK || (rc = map_set(&L->users, id, u)) != TL_OK)
+        return rc;
+    if (attrs && (rc = set_attrs(L, u, ext, len, attrs)) != TL_OK)
         return rc;
     if (u >= L->optcap) {
         int32_t cap = L->optcap ? L->optcap * 2 : 1024;
@@ -168,7 +213,10 @@ tl_err tl_store_load_data(tl_store *st, const tl_event_weights *w, tl_data *out,
         goto out;
     rc = tl_data_build(out, &L.coo, w->merge_max ? TL_DUP_MAX : TL_DUP_SUM);
 out:
-    if (rc == TL_ECORRUPT)
+    if (rc == TL_ECORRUPT && L.bad_user[0])
+        tl_diag_set(d, NULL, 0, NULL, "store: user '%s' has attributes that are not a JSON object",
+                    L.bad_user);
+    else if (rc == TL_ECORRUPT)
         tl_diag_set(d, NULL, 0, NULL,
                     "store: an event names a user, item or type that does not exist");
     else if (rc != TL_OK)

@@ -3,6 +3,7 @@
  * and turns record-level writes into the backend's id-level operations. */
 #include "store/store_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,9 @@ void tl__store_release(tl_store *st)
 
 tl_err tl__store_fail(tl_store *st, tl_err rc, tl_diag *d)
 {
-    if (rc == TL_ESTORE)
+    if (rc == TL_ESTORE && st->why[0])
+        tl_diag_set(d, NULL, 0, NULL, "%s", st->why);
+    else if (rc == TL_ESTORE)
         tl_diag_set(d, NULL, 0, NULL, "store: %s", st->errmsg[0] ? st->errmsg : "unknown error");
     else if (rc == TL_ENOMEM)
         tl_diag_set(d, NULL, 0, NULL, "out of memory");
@@ -48,15 +51,66 @@ static int is_postgres(const char *target)
     return strncmp(target, "postgres://", 11) == 0 || strncmp(target, "postgresql://", 13) == 0;
 }
 
-tl_err tl_store_open(const char *target, int flags, tl_store **out, tl_diag *d)
+void tl_store_opts_init(tl_store_opts *o)
 {
+    o->flags = 0;
+    o->lock_timeout = -1;
+}
+
+/* The caller's lock timeout, else $TAILOR_LOCK_TIMEOUT, else the default. */
+static tl_err lock_timeout(const tl_store_opts *o, double *out, tl_diag *d)
+{
+    if (o->lock_timeout >= 0) {
+        if (!(o->lock_timeout <= TL_STORE_LOCK_TIMEOUT_MAX)) {
+            tl_diag_set(d, NULL, 0, NULL, "the lock timeout must be 0 to %g seconds",
+                        TL_STORE_LOCK_TIMEOUT_MAX);
+            return TL_EINVAL;
+        }
+        *out = o->lock_timeout;
+        return TL_OK;
+    }
+    const char *env = getenv(TL_STORE_LOCK_ENV);
+    if (!env || !*env) {
+        *out = TL_STORE_LOCK_TIMEOUT;
+        return TL_OK;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(env, &end);
+    if (end == env || *end || errno || !(v >= 0 && v <= TL_STORE_LOCK_TIMEOUT_MAX)) {
+        tl_diag_set(d, NULL, 0, NULL,
+                    TL_STORE_LOCK_ENV " must be a number of seconds from 0 to %g, not '%.40s'",
+                    TL_STORE_LOCK_TIMEOUT_MAX, env);
+        return TL_EINVAL;
+    }
+    *out = v;
+    return TL_OK;
+}
+
+tl_err tl_store_open_with(const char *target, const tl_store_opts *o, tl_store **out, tl_diag *d)
+{
+    tl_store_opts opts;
+    tl_store_opts_init(&opts);
+    if (o)
+        opts = *o;
     if (!target || !*target)
         target = TL_STORE_DEFAULT_PATH;
     if (is_postgres(target)) {
         tl_diag_set(d, NULL, 0, NULL, "the PostgreSQL backend is not built into this Tailor");
         return TL_EUNSUPPORTED;
     }
-    return tl__sqlite_open(target, flags, out, d);
+    tl_err rc = lock_timeout(&opts, &opts.lock_timeout, d);
+    if (rc != TL_OK)
+        return rc;
+    return tl__sqlite_open(target, &opts, out, d);
+}
+
+tl_err tl_store_open(const char *target, int flags, tl_store **out, tl_diag *d)
+{
+    tl_store_opts o;
+    tl_store_opts_init(&o);
+    o.flags = flags;
+    return tl_store_open_with(target, &o, out, d);
 }
 
 void tl_store_free(tl_store *st)
@@ -99,9 +153,8 @@ tl_err tl_store_commit(tl_store *st)
     if (!st->in_txn)
         return TL_EINVAL;
     tl_err rc = st->ops->commit(st);
-    if (rc != TL_OK) {
+    if (rc != TL_OK)
         st->ops->rollback(st);
-    }
     st->in_txn = 0;
     /* ids are stable once committed, but another process may delete rows: start afresh */
     cache_clear(st);
@@ -336,7 +389,15 @@ tl_err tl_store_set_meta(tl_store *st, const char *key, const char *value)
 {
     if (st->readonly)
         return TL_EINVAL;
-    return st->ops->set_meta(st, key, value);
+    int own = !st->in_txn; /* a commit of its own, like the other writes */
+    tl_err rc = own ? tl_store_begin(st) : TL_OK;
+    if (rc == TL_OK)
+        rc = st->ops->set_meta(st, key, value);
+    if (own && rc == TL_OK)
+        rc = tl_store_commit(st);
+    else if (own && st->in_txn)
+        tl_store_rollback(st);
+    return rc;
 }
 
 tl_err tl_store_event_weights(tl_store *st, tl_event_weights *w, tl_diag *d)

@@ -28,8 +28,9 @@ typedef struct tl_store_item_row {
 } tl_store_item_row;
 
 typedef tl_err (*tl_scan_item_fn)(void *ctx, const tl_store_item_row *r);
+/* attrs: the user's attributes as JSON object text, or NULL */
 typedef tl_err (*tl_scan_user_fn)(void *ctx, int64_t id, const char *ext, size_t len,
-                                  int personalize);
+                                  int personalize, const char *attrs);
 typedef tl_err (*tl_scan_type_fn)(void *ctx, int64_t id, const char *name);
 typedef tl_err (*tl_scan_event_fn)(void *ctx, int64_t user, int64_t item, int64_t type,
                                    int has_value, double value, int64_t ts);
@@ -87,11 +88,12 @@ struct tl_store {
     int64_t last_type_id;                  /* hash lookup for it (0 = none) */
     int64_t *click_ids;                    /* scratch for put_search */
     int click_cap;
-    char errmsg[256];
+    char errmsg[256]; /* the engine's last message */
+    char why[320];    /* the last failure explained for people (path, reason), or "" */
 };
 
-/* The engines. */
-tl_err tl__sqlite_open(const char *path, int flags, tl_store **out, tl_diag *d);
+/* The engines. o is complete: lock_timeout in [0, TL_STORE_LOCK_TIMEOUT_MAX]. */
+tl_err tl__sqlite_open(const char *path, const tl_store_opts *o, tl_store **out, tl_diag *d);
 
 /* Generic helpers shared by the engine-neutral files of src/store. */
 void tl__store_init(tl_store *st, const tl_store_ops *ops);
@@ -101,7 +103,8 @@ void tl__store_release(tl_store *st);
  * inside a transaction. Errors as tl_store_put_event. */
 tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, tl_store_event *e,
                                tl_diag *d);
-/* Fills d with "store: <engine message>" and returns rc. */
+/* Fills d with st->why, else "store: <engine message>" (TL_ESTORE), or "out of memory"
+ * (TL_ENOMEM); returns rc. */
 tl_err tl__store_fail(tl_store *st, tl_err rc, tl_diag *d);
 
 #endif

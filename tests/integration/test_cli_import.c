@@ -88,7 +88,7 @@ static void test_help_and_usage(void **state)
     /* no store yet: stats fails and says so; nothing was created by any of this */
     assert_int_equal(tailor(db, "stats"), 1);
     char *e = err_text();
-    assert_non_null(strstr(e, "no store"));
+    assert_non_null(strstr(e, "no Tailor store at"));
     free(e);
     assert_int_equal(access(db, F_OK), -1);
 }

@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "core/data.h"
 #include "ingest/fields.h"
 #include "tailor/ingest.h"
 #include "tailor/store.h"
+#include "util/clock.h"
 
 static const char *fixture(const char *name)
 {
@@ -1184,6 +1186,82 @@ static void test_header_only(void **state)
     tl_store_free(st);
 }
 
+/* The input is opened and read before the write lock is taken: while another writer holds the
+ * store, an import whose input is bad or missing says so at once, and one with good input
+ * waits for the lock and then says who has it. */
+static void test_input_read_before_lock(void **state)
+{
+    (void)state;
+    tl_store *holder = base_store("lock.db"), *st = NULL;
+    const char *db = tmp_path("lock.db");
+    tl_store_opts o;
+    tl_store_opts_init(&o);
+    o.lock_timeout = 0.3;
+    tl_diag d;
+    assert_int_equal(tl_store_open_with(db, &o, &st, &d), TL_OK);
+    assert_int_equal(tl_store_begin(holder), TL_OK);
+    tl_store_counts before = counts(st);
+    run_opts ro = {.kind = TL_INGEST_EVENTS};
+    tl_import_report rep;
+    const char *p = tmp_path("noitem.tsv");
+    assert_int_equal(tl_test_write(p, "user\tthing\nu1\tx\n"), 0);
+    assert_int_equal(run_import(st, p, &ro, &rep, &d), TL_EPARSE);
+    assert_non_null(strstr(d.msg, "user and item"));
+    assert_int_equal(run_import(st, tmp_path("missing.tsv"), &ro, &rep, &d), TL_EIO);
+    assert_int_equal(run_import(st, fixture("events_typed.csv"), &ro, &rep, &d), TL_ESTORE);
+    char want[700];
+    snprintf(want, sizeof(want),
+             "the store %s is locked by another writer (another `tailor import`?); waited 0.3 s; "
+             "try again when it finishes or raise TAILOR_LOCK_TIMEOUT",
+             db);
+    assert_string_equal(d.msg, want);
+    assert_int_equal(d.line, 0); /* a store failure is not a line's fault */
+    assert_int_equal(rep.committed, 0);
+    assert_int_equal(tl_store_rollback(holder), TL_OK);
+    assert_same_counts(before, counts(st));
+    import_ok(st, fixture("events_typed.csv"), TL_INGEST_EVENTS, &rep);
+    assert_int_equal(rep.committed, 1);
+    tl_store_free(st);
+    tl_store_free(holder);
+}
+
+/* A first import that fails, or a dry one, into a store made for it leaves no store behind;
+ * a clean one, even of no records, keeps it. */
+static void test_first_import_leaves_no_empty_store(void **state)
+{
+    (void)state;
+    char db[600], header_only[600], missing[600];
+    snprintf(db, sizeof(db), "%s", tmp_path("first.db"));
+    snprintf(header_only, sizeof(header_only), "%s", tmp_path("header_only.tsv"));
+    snprintf(missing, sizeof(missing), "%s", tmp_path("missing.tsv"));
+    assert_int_equal(tl_test_write(header_only, "user\titem\n"), 0);
+    struct {
+        const char *file;
+        int dry_run;
+        tl_err want;
+    } cases[] = {{fixture("events_bad_number.tsv"), 0, TL_EPARSE},
+                 {fixture("events_bad_fields.tsv"), 0, TL_EPARSE},
+                 {fixture("events.tsv"), 1, TL_OK},
+                 {missing, 0, TL_EIO},
+                 {header_only, 1, TL_OK}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tl_store *st = fresh_store("first.db");
+        run_opts ro = {.kind = TL_INGEST_EVENTS, .dry_run = cases[i].dry_run};
+        tl_import_report rep;
+        tl_diag d;
+        assert_int_equal(run_import(st, cases[i].file, &ro, &rep, &d), cases[i].want);
+        assert_int_equal(rep.committed, 0);
+        tl_store_free(st);
+        if (access(db, F_OK) == 0 || tl_test_has_companions(db))
+            fail_msg("case %zu (%s) left a store behind", i, cases[i].file);
+    }
+    tl_store *st = fresh_store("first.db");
+    import_ok(st, header_only, TL_INGEST_EVENTS, NULL);
+    tl_store_free(st);
+    assert_int_equal(access(db, F_OK), 0);
+    assert_sql(db, "SELECT count(*) FROM events", "0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1219,6 +1297,8 @@ int main(void)
         cmocka_unit_test(test_value_and_time_ranges),
         cmocka_unit_test(test_id_control_characters),
         cmocka_unit_test(test_header_only),
+        cmocka_unit_test(test_input_read_before_lock),
+        cmocka_unit_test(test_first_import_leaves_no_empty_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,7 @@
-/* Tests of the store (src/store): open, migrate and reopen; schema versions; foreign keys;
- * transactions; upserts; counts and top lists; and the matrices load_data builds with weights. */
+/* Tests of the store (src/store): open, migrate and reopen; schema versions; what an open may
+ * touch (foreign files, read-only opens, stores that never got data); the write lock; foreign
+ * keys; transactions; upserts; counts and top lists; the matrices and user attributes load_data
+ * builds; and popular's segments from those attributes. */
 #include "support.h"
 
 #include <math.h>
@@ -7,10 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/data.h"
+#include "core/model.h"
+#include "core/models/item_models.h"
 #include "store/store_int.h"
 #include "tailor/store.h"
+#include "util/clock.h"
 
 static const char *db_path(const char *name)
 {
@@ -21,10 +28,22 @@ static const char *db_path(const char *name)
     return b;
 }
 
+static void remove_store(const char *p)
+{
+    char side[700];
+    remove(p);
+    snprintf(side, sizeof(side), "%s-wal", p);
+    remove(side);
+    snprintf(side, sizeof(side), "%s-shm", p);
+    remove(side);
+    snprintf(side, sizeof(side), "%s-journal", p);
+    remove(side);
+}
+
 static tl_store *open_new(const char *name)
 {
     const char *p = db_path(name);
-    remove(p);
+    remove_store(p);
     tl_store *st = NULL;
     tl_diag d;
     assert_int_equal(tl_store_open(p, TL_STORE_CREATE, &st, &d), TL_OK);
@@ -43,6 +62,30 @@ static int64_t sql_int(const char *path, const char *sql)
     sqlite3_finalize(q);
     sqlite3_close(h);
     return v;
+}
+
+/* Runs sql on path through SQLite itself (another application's database). */
+static void sql_exec(const char *path, const char *sql)
+{
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+    sqlite3_close(h);
+}
+
+static const char *journal_mode(const char *path)
+{
+    static char mode[16];
+    sqlite3 *h;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    snprintf(mode, sizeof(mode), "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    return mode;
 }
 
 static tl_event_rec ev(const char *user, const char *item, const char *type, int has_value,
@@ -106,6 +149,7 @@ static void test_versions_and_targets(void **state)
 {
     (void)state;
     tl_store *st = open_new("newer.db");
+    tl_store_set_meta(st, "k", "v"); /* a store that never got a commit is removed again */
     tl_store_free(st);
     const char *p = db_path("newer.db");
     assert_int_equal(sql_int(p, "PRAGMA user_version = 99"), -1);
@@ -122,12 +166,322 @@ static void test_versions_and_targets(void **state)
     assert_int_equal(
         tl_test_write(db_path("junk.db"), "this is not SQLite, just text long enough to matter\n"),
         0);
-    assert_int_equal(tl_store_open(db_path("junk.db"), 0, &st, &d), TL_ESTORE);
-    assert_non_null(strstr(d.msg, "store:"));
+    assert_int_equal(tl_store_open(db_path("junk.db"), 0, &st, &d), TL_ECORRUPT);
+    assert_non_null(strstr(d.msg, "file is not a database"));
     /* an in-memory store for dry runs */
     assert_int_equal(tl_store_open(":memory:", TL_STORE_CREATE, &st, &d), TL_OK);
     assert_int_equal(tl_store_schema_version(st), 1);
     tl_store_free(st);
+}
+
+/* ---- what an open may touch ------------------------------------------------------------- */
+
+static const int all_modes[] = {TL_STORE_READONLY, 0, TL_STORE_CREATE,
+                                TL_STORE_CREATE | TL_STORE_READONLY};
+#define N_MODES ((int)(sizeof(all_modes) / sizeof(all_modes[0])))
+
+/* Every open mode fails with want and exactly msg, and leaves path byte for byte as it was. */
+static void expect_refused(const char *path, tl_err want, const char *msg)
+{
+    for (int i = 0; i < N_MODES; i++) {
+        tl_test_snap before = tl_test_snapshot(path);
+        tl_store *st = NULL;
+        tl_diag d;
+        tl_diag_clear(&d);
+        tl_err rc = tl_store_open(path, all_modes[i], &st, &d);
+        if (rc != want)
+            fail_msg("open %s with flags %d: %s (want %s): %s", path, all_modes[i], tl_strerror(rc),
+                     tl_strerror(want), d.msg);
+        assert_null(st);
+        assert_string_equal(d.msg, msg);
+        tl_test_assert_unchanged(path, &before);
+    }
+}
+
+static void test_foreign_files_refused(void **state)
+{
+    (void)state;
+    char msg[700];
+    /* another application's database, in each journal mode and with or without its own mark */
+    const char *foreign[] = {
+        "CREATE TABLE accounts(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO accounts VALUES "
+        "(1, 'a');",
+        "PRAGMA journal_mode = WAL; CREATE TABLE notes(body TEXT); INSERT INTO notes VALUES ('x');",
+        "PRAGMA application_id = 1234; CREATE TABLE t(x);",
+        /* an application's database that happens to have tables named like Tailor's */
+        "CREATE TABLE items(id INTEGER PRIMARY KEY, ext_id TEXT); CREATE TABLE events(x);",
+        /* an SQLite database without any table is not Tailor's either */
+        "PRAGMA user_version = 3;",
+    };
+    char p[600], link[600];
+    snprintf(p, sizeof(p), "%s", db_path("foreign.db"));
+    snprintf(link, sizeof(link), "%s", db_path("link-to-foreign.db"));
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        remove_store(p);
+        sql_exec(p, foreign[i]);
+        const char *mode = i == 1 ? "wal" : "delete";
+        assert_string_equal(journal_mode(p), mode);
+        remove_store(p); /* journal_mode() may have left -shm behind for the WAL one */
+        sql_exec(p, foreign[i]);
+        snprintf(msg, sizeof(msg),
+                 "%s is an SQLite database but not a Tailor store; refusing to touch it", p);
+        expect_refused(p, TL_ECORRUPT, msg);
+        /* through a symbolic link too, named as the caller named it */
+        remove(link);
+        assert_int_equal(symlink(p, link), 0);
+        snprintf(msg, sizeof(msg),
+                 "%s is an SQLite database but not a Tailor store; refusing to touch it", link);
+        expect_refused(link, TL_ECORRUPT, msg);
+        tl_test_snap s = tl_test_snapshot(p);
+        tl_test_assert_unchanged(p, &s);
+        remove(link);
+    }
+    /* not SQLite at all, short or long */
+    const char *junk[] = {"hello\n", "SQLite format 2\n and then some more text, enough to have "
+                                     "a header of a hundred bytes or so, padded padded padded\n"};
+    for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+        assert_int_equal(tl_test_write(p, junk[i]), 0);
+        snprintf(msg, sizeof(msg), "%s is not a Tailor store: file is not a database", p);
+        expect_refused(p, TL_ECORRUPT, msg);
+    }
+    /* a directory */
+    const char *dir = db_path("a-directory.db");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    for (int i = 0; i < N_MODES; i++) {
+        tl_store *st = NULL;
+        tl_diag d;
+        assert_int_equal(tl_store_open(dir, all_modes[i], &st, &d), TL_EIO);
+        snprintf(msg, sizeof(msg), "%s is a directory, not a Tailor store", dir);
+        assert_string_equal(d.msg, msg);
+        assert_false(tl_test_has_companions(dir));
+    }
+}
+
+static void test_missing_and_empty_paths(void **state)
+{
+    (void)state;
+    char msg[700];
+    const char *p = db_path("missing.db");
+    remove_store(p);
+    /* nothing there: only a write open with CREATE may make a store; the others leave no file */
+    const int no_create[] = {TL_STORE_READONLY, 0, TL_STORE_READONLY | TL_STORE_CREATE};
+    for (size_t i = 0; i < sizeof(no_create) / sizeof(no_create[0]); i++) {
+        tl_store *st = NULL;
+        tl_diag d;
+        tl_diag_clear(&d);
+        assert_int_equal(tl_store_open(p, no_create[i], &st, &d), TL_ENOTFOUND);
+        snprintf(msg, sizeof(msg),
+                 "no Tailor store at %s; import data first or pass --db / $TAILOR_DB", p);
+        assert_string_equal(d.msg, msg);
+        assert_int_equal(access(p, F_OK), -1);
+        assert_false(tl_test_has_companions(p));
+    }
+    /* an empty file: the same for those opens, and it stays empty */
+    assert_int_equal(tl_test_write(p, ""), 0);
+    for (size_t i = 0; i < sizeof(no_create) / sizeof(no_create[0]); i++) {
+        tl_test_snap before = tl_test_snapshot(p);
+        tl_store *st = NULL;
+        tl_diag d;
+        assert_int_equal(tl_store_open(p, no_create[i], &st, &d), TL_ENOTFOUND);
+        snprintf(msg, sizeof(msg),
+                 "no Tailor store at %s (the file is empty); import data first or pass --db / "
+                 "$TAILOR_DB",
+                 p);
+        assert_string_equal(d.msg, msg);
+        tl_test_assert_unchanged(p, &before);
+    }
+    /* a write open with CREATE adopts it; without a commit it is emptied again */
+    tl_store *st = NULL;
+    tl_diag d;
+    assert_int_equal(tl_store_open(p, TL_STORE_CREATE, &st, &d), TL_OK);
+    tl_store_free(st);
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(sb.st_size, 0);
+    assert_false(tl_test_has_companions(p));
+    /* with a commit it is a store */
+    assert_int_equal(tl_store_open(p, TL_STORE_CREATE, &st, &d), TL_OK);
+    tl_event_rec e = ev("u1", "b1", "loan", 0, 0, 1);
+    assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
+    tl_store_free(st);
+    assert_int_equal(sql_int(p, "SELECT count(*) FROM events"), 1);
+    remove_store(p);
+    /* a new path: created, and removed again (with its companions) when nothing was committed */
+    assert_int_equal(tl_store_open(p, TL_STORE_CREATE, &st, &d), TL_OK);
+    assert_int_equal(access(p, F_OK), 0);
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_rollback(st), TL_OK);
+    tl_store_free(st);
+    assert_int_equal(access(p, F_OK), -1);
+    assert_false(tl_test_has_companions(p));
+}
+
+/* The mark: new stores carry Tailor's application_id; stores of earlier versions (no mark, but
+ * Tailor's schema) are read as they are and marked on their first write open. */
+static void test_mark_and_legacy_stores(void **state)
+{
+    (void)state;
+    tl_store *st = open_new("marked.db");
+    tl_diag d;
+    tl_event_rec e = ev("u1", "b1", "loan", 0, 0, 1);
+    assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
+    tl_store_free(st);
+    const char *p = db_path("marked.db");
+    int64_t mark = sql_int(p, "PRAGMA application_id");
+    assert_true(mark != 0);
+    /* an earlier Tailor's store: the same schema without the mark */
+    sql_exec(p, "PRAGMA application_id = 0");
+    assert_int_equal(sql_int(p, "PRAGMA application_id"), 0);
+    assert_false(tl_test_has_companions(p));
+    tl_test_snap before = tl_test_snapshot(p);
+    st = NULL;
+    assert_int_equal(tl_store_open(p, TL_STORE_READONLY, &st, &d), TL_OK);
+    tl_store_counts c;
+    assert_int_equal(tl_store_count(st, &c), TL_OK);
+    assert_int_equal(c.events, 1);
+    tl_store_free(st);
+    tl_test_snap after = tl_test_snapshot(p);
+    assert_int_equal(after.len, before.len);
+    assert_memory_equal(after.bytes, before.bytes, before.len);
+    free(after.bytes);
+    free(before.bytes);
+    assert_int_equal(sql_int(p, "PRAGMA application_id"), 0);
+    assert_int_equal(tl_store_open(p, 0, &st, &d), TL_OK);
+    tl_store_free(st);
+    assert_int_equal(sql_int(p, "PRAGMA application_id"), mark);
+    assert_int_equal(sql_int(p, "SELECT count(*) FROM events"), 1);
+}
+
+/* Read-only opens of a Tailor store never write: no journal-mode change, no migration. */
+static void test_readonly_opens_write_nothing(void **state)
+{
+    (void)state;
+    tl_store *st = open_new("ro.db");
+    tl_diag d;
+    tl_event_rec e = ev("u1", "b1", "loan", 0, 0, 1);
+    assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
+    tl_store_free(st);
+    const char *p = db_path("ro.db");
+    tl_test_snap before = tl_test_snapshot(p);
+    st = NULL;
+    assert_int_equal(tl_store_open(p, TL_STORE_READONLY, &st, &d), TL_OK);
+    tl_data data;
+    tl_data_init(&data);
+    assert_int_equal(tl_store_load_data(st, NULL, &data, &d), TL_OK);
+    assert_int_equal(data.ui.nnz, 1);
+    tl_data_release(&data);
+    assert_int_equal(tl_store_set_meta(st, "k", "v"), TL_EINVAL);
+    tl_store_free(st);
+    tl_test_snap after = tl_test_snapshot(p);
+    assert_int_equal(after.len, before.len);
+    assert_memory_equal(after.bytes, before.bytes, before.len);
+    free(after.bytes);
+    free(before.bytes);
+    assert_string_equal(journal_mode(p), "wal");
+    /* a store that would need a migration is not migrated by a read-only open */
+    sql_exec(p, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 0");
+    before = tl_test_snapshot(p);
+    st = NULL;
+    assert_int_equal(tl_store_open(p, TL_STORE_READONLY, &st, &d), TL_EVERSION);
+    assert_null(st);
+    tl_test_assert_unchanged(p, &before);
+    assert_string_equal(journal_mode(p), "delete");
+}
+
+/* A store opened while another handle has it: the creator's cleanup must not remove it. */
+static void test_created_store_kept_while_shared(void **state)
+{
+    (void)state;
+    const char *p = db_path("shared.db");
+    remove_store(p);
+    tl_store *a = NULL, *b = NULL;
+    tl_diag d;
+    assert_int_equal(tl_store_open(p, TL_STORE_CREATE, &a, &d), TL_OK);
+    assert_int_equal(tl_store_open(p, TL_STORE_CREATE, &b, &d), TL_OK);
+    tl_store_counts c;
+    assert_int_equal(tl_store_count(b, &c), TL_OK);
+    /* until something is committed, readers find no store there */
+    tl_store *r = NULL;
+    char msg[700];
+    assert_int_equal(tl_store_open(p, TL_STORE_READONLY, &r, &d), TL_ENOTFOUND);
+    assert_null(r);
+    snprintf(msg, sizeof(msg),
+             "no Tailor store at %s (the import creating it has not committed anything); import "
+             "data first or pass --db / $TAILOR_DB",
+             p);
+    assert_string_equal(d.msg, msg);
+    tl_store_free(a); /* a created it and committed nothing, but b is using it */
+    assert_int_equal(access(p, F_OK), 0);
+    tl_event_rec e = ev("u1", "b1", "loan", 0, 0, 1);
+    assert_int_equal(tl_store_put_event(b, &e, 0, NULL, &d), TL_OK);
+    tl_store_free(b);
+    assert_int_equal(sql_int(p, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(tl_store_open(p, TL_STORE_READONLY, &r, &d), TL_OK);
+    tl_store_free(r);
+    /* a store replaced under an open handle: its next write says so instead of writing to a
+     * file nobody will see */
+    assert_int_equal(tl_store_open(p, 0, &a, &d), TL_OK);
+    char moved[600];
+    snprintf(moved, sizeof(moved), "%s.old", p);
+    assert_int_equal(rename(p, moved), 0);
+    tl_store_free(open_new("shared.db")); /* nothing committed: removed again */
+    tl_store *n = open_new("shared.db");
+    assert_int_equal(tl_store_put_event(n, &e, 0, NULL, &d), TL_OK);
+    tl_store_free(n);
+    tl_event_rec e2 = ev("u2", "b2", "loan", 0, 0, 2);
+    assert_int_equal(tl_store_put_event(a, &e2, 0, NULL, &d), TL_ESTORE);
+    snprintf(msg, sizeof(msg),
+             "the store %s was removed or replaced since it was opened; run the command again", p);
+    assert_string_equal(d.msg, msg);
+    tl_store_free(a);
+    remove(moved);
+}
+
+/* ---- the write lock ------------------------------------------------------------------------ */
+
+static void test_lock_timeout(void **state)
+{
+    (void)state;
+    tl_store *a = open_new("lock.db"), *b = NULL;
+    const char *p = db_path("lock.db");
+    tl_diag d;
+    char msg[700];
+    tl_event_rec e = ev("u1", "b1", "loan", 0, 0, 1);
+    assert_int_equal(tl_store_put_event(a, &e, 0, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_begin(a), TL_OK); /* a holds the write lock */
+    tl_store_opts o;
+    tl_store_opts_init(&o);
+    o.lock_timeout = 0.2;
+    assert_int_equal(tl_store_open_with(p, &o, &b, &d), TL_OK);
+    tl_event_rec e2 = ev("u2", "b2", "loan", 0, 0, 2);
+    double t0 = tl_now();
+    assert_int_equal(tl_store_put_event(b, &e2, 0, NULL, &d), TL_ESTORE);
+    assert_true(tl_now() - t0 >= 0.15); /* it did wait */
+    snprintf(msg, sizeof(msg),
+             "the store %s is locked by another writer (another `tailor import`?); waited 0.2 s; "
+             "try again when it finishes or raise TAILOR_LOCK_TIMEOUT",
+             p);
+    assert_string_equal(d.msg, msg);
+    tl_store_free(b);
+    /* the environment sets it when the caller does not */
+    setenv(TL_STORE_LOCK_ENV, "0.1", 1);
+    assert_int_equal(tl_store_open(p, 0, &b, &d), TL_OK);
+    assert_int_equal(tl_store_put_event(b, &e2, 0, NULL, &d), TL_ESTORE);
+    assert_non_null(strstr(d.msg, "waited 0.1 s"));
+    tl_store_free(b);
+    /* ... and a value that is not a number of seconds is refused */
+    setenv(TL_STORE_LOCK_ENV, "soon", 1);
+    assert_int_equal(tl_store_open(p, 0, &b, &d), TL_EINVAL);
+    assert_string_equal(d.msg, "TAILOR_LOCK_TIMEOUT must be a number of seconds from 0 to 86400, "
+                               "not 'soon'");
+    unsetenv(TL_STORE_LOCK_ENV);
+    /* once a lets go, b gets in */
+    assert_int_equal(tl_store_commit(a), TL_OK);
+    assert_int_equal(tl_store_open_with(p, &o, &b, &d), TL_OK);
+    assert_int_equal(tl_store_put_event(b, &e2, 0, NULL, &d), TL_OK);
+    tl_store_free(b);
+    tl_store_free(a);
 }
 
 static void test_foreign_keys_enforced(void **state)
@@ -225,6 +579,172 @@ static void test_upserts(void **state)
     assert_int_equal(
         sql_int(p, "SELECT personalize FROM users WHERE attrs = '{\"level\":\"staff\"}'"), 0);
     assert_int_equal(sql_int(p, "SELECT value FROM events"), 5);
+}
+
+/* ---- user attributes and segments ------------------------------------------------------- */
+
+static void put_user_attrs(tl_store *st, const char *id, const char *attrs)
+{
+    tl_diag d;
+    tl_user_rec u = {
+        .id = id, .id_len = strlen(id), .attrs = attrs, .personalize = -1, .created = TL_ABSENT};
+    assert_int_equal(tl_store_put_user(st, &u, NULL, &d), TL_OK);
+}
+
+static const char *attr_of(const tl_data *d, const char *key, const char *user)
+{
+    const tl_attr *a = tl_data_attr(d, key);
+    int32_t u = tl_intern_find(&d->users, user, strlen(user));
+    assert_true(u >= 0);
+    return a ? tl_attr_value(a, u) : NULL;
+}
+
+static void test_load_data_user_attrs(void **state)
+{
+    (void)state;
+    tl_store *st = open_new("attrs.db");
+    tl_diag d;
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    put_user_attrs(st, "u1",
+                   "{\"department\":\"Physics\",\"level\":\"undergrad\",\"year\":2,\"gpa\":3.5,"
+                   "\"staff\":false,\"tags\":[\"a\"],\"home\":{\"branch\":\"x\"},\"note\":null}");
+    put_user_attrs(st, "u2", "{\"department\":\"History\",\"level\":\"staff\"}");
+    put_user_attrs(st, "u3", NULL);
+    put_user_attrs(st, "u4", "{}");
+    put_user_attrs(st, "u5", "{\"department\":\"Physics\"}");
+    tl_event_rec e = ev("u1", "b1", "loan", 0, 0, 1);
+    assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_commit(st), TL_OK);
+    tl_data data;
+    tl_data_init(&data);
+    assert_int_equal(tl_store_load_data(st, NULL, &data, &d), TL_OK);
+    /* top-level scalars only, as text; nested values and nulls are not attributes */
+    assert_int_equal(data.attrs.n, 5);
+    assert_string_equal(attr_of(&data, "department", "u1"), "Physics");
+    assert_string_equal(attr_of(&data, "department", "u2"), "History");
+    assert_null(attr_of(&data, "department", "u3"));
+    assert_null(attr_of(&data, "department", "u4"));
+    assert_string_equal(attr_of(&data, "department", "u5"), "Physics");
+    assert_string_equal(attr_of(&data, "level", "u2"), "staff");
+    assert_null(attr_of(&data, "level", "u5"));
+    assert_string_equal(attr_of(&data, "year", "u1"), "2");
+    assert_string_equal(attr_of(&data, "gpa", "u1"), "3.5");
+    assert_string_equal(attr_of(&data, "staff", "u1"), "false");
+    assert_null(tl_data_attr(&data, "tags"));
+    assert_null(tl_data_attr(&data, "home"));
+    assert_null(tl_data_attr(&data, "note"));
+    /* values are interned per attribute: two users in Physics share one value */
+    const tl_attr *dep = tl_data_attr(&data, "department");
+    assert_int_equal(dep->values.count, 2);
+    tl_data_release(&data);
+    /* attributes that are not a JSON object are damage, named by user */
+    sql_exec(db_path("attrs.db"), "UPDATE users SET attrs = 'oops' WHERE ext_id = 'u2'");
+    tl_data_init(&data);
+    assert_int_equal(tl_store_load_data(st, NULL, &data, &d), TL_ECORRUPT);
+    assert_string_equal(d.msg, "store: user 'u2' has attributes that are not a JSON object");
+    tl_data_release(&data);
+    tl_store_free(st);
+}
+
+/* The item popular's score ranks first for model user uidx. */
+static int32_t top_item(const tl_model *m, int32_t uidx)
+{
+    float s[16];
+    assert_true(m->n_items <= 16);
+    m->ops->score(m, uidx, NULL, NULL, 0, s, NULL);
+    int32_t best = 0;
+    for (int32_t i = 1; i < m->n_items; i++)
+        if (s[i] > s[best])
+            best = i;
+    return best;
+}
+
+static const char *top_for(const tl_model *m, const char *user)
+{
+    int32_t u = tl_intern_find(&m->users, user, strlen(user));
+    assert_true(u >= 0);
+    return tl_intern_str(&m->items, top_item(m, u));
+}
+
+/* Physics patrons borrow "phys", History patrons "hist", four patrons without a department
+ * borrow "pop", which leads the global list. */
+static tl_store *segment_store(void)
+{
+    tl_store *st = open_new("segments.db");
+    tl_diag d;
+    char id[16];
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    for (int k = 0; k < 3; k++) {
+        snprintf(id, sizeof(id), "p%d", k);
+        put_user_attrs(st, id, "{\"department\":\"Physics\",\"level\":\"staff\"}");
+        tl_event_rec e = ev(id, "phys", "loan", 0, 0, 1);
+        assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
+        snprintf(id, sizeof(id), "h%d", k);
+        put_user_attrs(st, id, "{\"department\":\"History\"}");
+        e = ev(id, "hist", "loan", 0, 0, 1);
+        assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
+    }
+    for (int k = 0; k < 4; k++) {
+        snprintf(id, sizeof(id), "x%d", k);
+        tl_event_rec e = ev(id, "pop", "loan", 0, 0, 1);
+        assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
+    }
+    assert_int_equal(tl_store_commit(st), TL_OK);
+    return st;
+}
+
+static void test_popular_segments_from_store(void **state)
+{
+    (void)state;
+    tl_store *st = segment_store();
+    tl_data data;
+    tl_diag d;
+    tl_data_init(&data);
+    assert_int_equal(tl_store_load_data(st, NULL, &data, &d), TL_OK);
+    tl_store_free(st);
+    tl_model *m = NULL, *l = NULL;
+    assert_int_equal(tl_model_new("popular", &m), TL_OK);
+    assert_int_equal(tl_model_fit(m, &data, NULL, &d), TL_OK);
+    assert_string_equal(top_for(m, "p0"), "pop"); /* no segment: one list for all */
+    assert_int_equal(tl_model_set(m, "segment=department", &d), TL_OK);
+    assert_int_equal(tl_model_fit(m, &data, NULL, &d), TL_OK);
+    assert_string_equal(top_for(m, "p0"), "phys");
+    assert_string_equal(top_for(m, "h2"), "hist");
+    assert_string_equal(top_for(m, "x1"), "pop"); /* no department: the global list */
+    assert_string_equal(tl_intern_str(&m->items, top_item(m, -1)), "pop");
+    assert_true(tl_popular_segment_find(m, "Physics") >= 0);
+    assert_true(tl_popular_segment_find(m, "History") >= 0);
+    /* the segments travel in the model file */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/segments.tlm", tl_test_tmpdir());
+    assert_int_equal(tl_model_save(m, path, &d), TL_OK);
+    assert_int_equal(tl_model_load(path, &l, &d), TL_OK);
+    const char *users[] = {"p0", "p1", "h0", "h2", "x0"};
+    for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
+        assert_string_equal(top_for(l, users[i]), top_for(m, users[i]));
+    assert_string_equal(top_for(l, "p1"), "phys");
+    assert_string_equal(top_for(l, "h0"), "hist");
+    tl_model_free(l);
+    /* an attribute no user has is an error that names it and what there is */
+    assert_int_equal(tl_model_set(m, "segment=branch", &d), TL_OK);
+    tl_diag_clear(&d);
+    assert_int_equal(tl_model_fit(m, &data, NULL, &d), TL_EINVAL);
+    assert_string_equal(d.field, "segment");
+    assert_string_equal(d.msg, "no user has the attribute 'branch' (the users' attributes: "
+                               "department, level)");
+    tl_model_free(m);
+    tl_data_release(&data);
+    /* data without user attributes (e.g. a TSV of interactions) */
+    const int pairs[][2] = {{0, 0}, {1, 1}};
+    tl_test_data_from_pairs(&data, 2, 2, pairs, 2);
+    assert_int_equal(tl_model_new("popular", &m), TL_OK);
+    assert_int_equal(tl_model_set(m, "segment=department", &d), TL_OK);
+    assert_int_equal(tl_model_fit(m, &data, NULL, &d), TL_EINVAL);
+    assert_string_equal(d.msg, "no user has the attribute 'department' (the training data has no "
+                               "user attributes; they come from the users imported into the "
+                               "store)");
+    tl_model_free(m);
+    tl_data_release(&data);
 }
 
 typedef struct rows {
@@ -430,10 +950,18 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_migrate_reopen),
         cmocka_unit_test(test_versions_and_targets),
+        cmocka_unit_test(test_foreign_files_refused),
+        cmocka_unit_test(test_missing_and_empty_paths),
+        cmocka_unit_test(test_mark_and_legacy_stores),
+        cmocka_unit_test(test_readonly_opens_write_nothing),
+        cmocka_unit_test(test_created_store_kept_while_shared),
+        cmocka_unit_test(test_lock_timeout),
         cmocka_unit_test(test_foreign_keys_enforced),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_upserts),
         cmocka_unit_test(test_load_data_weights),
+        cmocka_unit_test(test_load_data_user_attrs),
+        cmocka_unit_test(test_popular_segments_from_store),
         cmocka_unit_test(test_stats_queries),
         cmocka_unit_test(test_put_search),
     };

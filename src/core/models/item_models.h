@@ -1,7 +1,7 @@
 /* Entry points of the item-based models (popular, itemknn, ease, rp3beta) beyond their ops
- * tables: per-segment popularity, which needs user attributes that tl_data does not carry yet,
- * read-only views of trained weights for tests, tools and the hybrid model, and the parts the
- * item-to-item models share (item_sim.c). */
+ * tables: per-segment popularity for any grouping of users (popular's `segment` parameter
+ * groups them by a user attribute of the data), read-only views of trained weights for tests,
+ * tools and the hybrid model, and the parts the item-to-item models share (item_sim.c). */
 #ifndef TL_CORE_ITEM_MODELS_H
 #define TL_CORE_ITEM_MODELS_H
 

@@ -1,7 +1,7 @@
 /* popular: the most-borrowed list, optionally with exponential time decay (recent events count
- * more) and optionally per user segment (e.g. age band or home branch). It is the baseline
- * every other model must beat and the fallback for users with no history. Segments need user
- * attributes, which tl_data does not carry yet: they are added by tl_popular_fit_segments. */
+ * more) and optionally per user segment (e.g. department or home branch: a user attribute of
+ * the training data, or any grouping through tl_popular_fit_segments). It is the baseline
+ * every other model must beat and the fallback for users with no history. */
 #include "core/models/item_models.h"
 #include "core/models/models.h"
 
@@ -21,11 +21,15 @@ static const tl_param_def params[] = {
         pop_cfg, use_weights, "0", 0, 1,
         "1 = sum the event weights (ratings, loan counts); 0 = count each user-item pair once"),
     TL_PARAM(pop_cfg, segment, "", 0, 0,
-             "user attribute whose values get their own lists; fit builds the global list, the "
-             "lists per value come from tl_popular_fit_segments once user attributes are loaded"),
+             "user attribute (e.g. department) whose values get their own lists; users without it "
+             "get the global list. The attributes come from the users imported into the store"),
     TL_PARAM(pop_cfg, segment_mix, "0.01", 0, 1,
              "share of the global list mixed into a segment's list (breaks ties, fills gaps)"),
 };
+
+/* Segment lists are n_segments x n_items floats (and doubles while fitting): an attribute with
+ * more distinct values than this allows is not a segmentation. */
+#define SEG_MAX_CELLS ((size_t)1 << 27)
 
 #define SEC_GLOBAL "pop_global"
 #define SEC_SEG "pop_seg"
@@ -85,6 +89,8 @@ static tl_err decay_setup(const tl_model *m, const tl_data *d, double *tmax, dou
     return TL_OK;
 }
 
+static tl_err fit_attr_segments(tl_model *m, const tl_data *d, const char *key, tl_diag *diag);
+
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
     const pop_cfg *cfg = m->cfg;
@@ -116,7 +122,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     }
     release(m);
     m->state = s;
-    return TL_OK;
+    return cfg->segment && *cfg->segment ? fit_attr_segments(m, d, cfg->segment, diag) : TL_OK;
 }
 
 void tl_popular_score_segment(const tl_model *m, int32_t seg, float *scores)
@@ -233,6 +239,56 @@ out:
     free(seg);
     free(us);
     free(nm);
+    return rc;
+}
+
+/* "department, level" into buf (cut short with "..." when it does not fit). */
+static void attr_names(const tl_data *d, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int32_t k = 0; k < d->attrs.n && off < len; k++) {
+        int n = snprintf(buf + off, len - off, "%s%s", k ? ", " : "", d->attrs.cols[k].key);
+        if (n < 0 || (size_t)n >= len - off) {
+            snprintf(buf + (len > 4 ? len - 4 : 0), len > 4 ? 4 : len, "...");
+            break;
+        }
+        off += (size_t)n;
+    }
+}
+
+/* The segments of the `segment` parameter: the values of d's user attribute key. */
+static tl_err fit_attr_segments(tl_model *m, const tl_data *d, const char *key, tl_diag *diag)
+{
+    const tl_attr *a = tl_data_attr(d, key);
+    char names[200];
+    if (!a) {
+        attr_names(d, names, sizeof(names));
+        if (names[0])
+            tl_diag_set(diag, NULL, 0, "segment",
+                        "no user has the attribute '%s' (the users' attributes: %s)", key, names);
+        else
+            tl_diag_set(diag, NULL, 0, "segment",
+                        "no user has the attribute '%s' (the training data has no user "
+                        "attributes; they come from the users imported into the store)",
+                        key);
+        return TL_EINVAL;
+    }
+    int32_t n_seg = a->values.count, nu = d->ui.nrows;
+    if ((size_t)n_seg * (size_t)(m->n_items ? m->n_items : 1) > SEG_MAX_CELLS) {
+        tl_diag_set(diag, NULL, 0, "segment",
+                    "the attribute '%s' has %d distinct values: too many lists of %d items "
+                    "(at most %zu values x items)",
+                    key, n_seg, m->n_items, SEG_MAX_CELLS);
+        return TL_ETOOBIG;
+    }
+    int32_t *seg = malloc(((size_t)nu + 1) * sizeof(*seg));
+    if (!seg)
+        return TL_ENOMEM;
+    for (int32_t u = 0; u < nu; u++)
+        seg[u] = u < a->n_users ? a->of_user[u] : -1;
+    tl_err rc = tl_popular_fit_segments(m, d, seg, a->values.strs, n_seg, diag);
+    free(seg);
     return rc;
 }
 

@@ -1,19 +1,19 @@
 /* The SQLite engine of the store: WAL journal, foreign keys on, schema versioned through
  * PRAGMA user_version and the migrations array below, and every hot statement prepared once
- * and reused. Nothing outside src/store/sqlite includes sqlite3.h. */
+ * and reused. What may be opened at all is decided first by sqlite_file.c. Nothing outside
+ * src/store/sqlite includes sqlite3.h. */
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 /* Page cache limit (grown on demand): bulk imports slow down once the events B-tree outgrows
  * it (about 30 bytes per event: 256 MiB covers ~8M events). */
 #define CACHE_KIB 262144
-#define BUSY_TIMEOUT_MS 5000
+#define OPEN_TRIES 16 /* a store removed by a failed creator while we opened it: start over */
 
 /* Schema history. Never edit a released entry: append a new one (version n+1), and it runs
  * once on every store whose user_version is below it, inside one transaction.
@@ -63,6 +63,7 @@ static const struct {
      " PRIMARY KEY (search_id, rank)) WITHOUT ROWID;"},
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+#define MARK_SQL "PRAGMA application_id = 1413564748;" /* TL_SQ_APPLICATION_ID, "TAIL" */
 #define LATEST_VERSION (migrations[NMIGRATIONS - 1].version)
 
 /* Rows per multi-row INSERT in bulk loads: one statement run per MULTI events amortizes the
@@ -144,6 +145,8 @@ typedef struct sq_store {
     tl_store base; /* first: a tl_store* is a sq_store* */
     sqlite3 *db;
     sqlite3_stmt *stmt[Q_N];
+    sq_file file;
+    int pending; /* the store was being created when opened (see TL_SQ_PENDING) */
 } sq_store;
 
 static sq_store *sq(tl_store *st)
@@ -151,12 +154,17 @@ static sq_store *sq(tl_store *st)
     return (sq_store *)st;
 }
 
-/* Keeps the engine's message and maps its code. */
+/* Keeps the engine's message and its explanation, and maps the code. */
+static tl_err fail_with(sq_store *s, int code, const char *msg)
+{
+    snprintf(s->base.errmsg, sizeof(s->base.errmsg), "%s", msg);
+    tl__sq_explain(&s->file, s->db, code, s->base.why, sizeof(s->base.why));
+    return (code & 0xff) == SQLITE_NOMEM ? TL_ENOMEM : TL_ESTORE;
+}
+
 static tl_err fail(sq_store *s, int code)
 {
-    snprintf(s->base.errmsg, sizeof(s->base.errmsg), "%s",
-             s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(code));
-    return (code & 0xff) == SQLITE_NOMEM ? TL_ENOMEM : TL_ESTORE;
+    return fail_with(s, code, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(code));
 }
 
 static tl_err exec(sq_store *s, const char *sql)
@@ -165,9 +173,9 @@ static tl_err exec(sq_store *s, const char *sql)
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
     if (rc == SQLITE_OK)
         return TL_OK;
-    snprintf(s->base.errmsg, sizeof(s->base.errmsg), "%s", err ? err : sqlite3_errstr(rc));
+    tl_err r = fail_with(s, sqlite3_extended_errcode(s->db), err ? err : sqlite3_errstr(rc));
     sqlite3_free(err);
-    return (rc & 0xff) == SQLITE_NOMEM ? TL_ENOMEM : TL_ESTORE;
+    return r;
 }
 
 static void multi_sql(char *buf, size_t len)
@@ -238,22 +246,43 @@ static void sq_close(tl_store *st)
     sq_store *s = sq(st);
     for (int q = 0; q < Q_N; q++)
         sqlite3_finalize(s->stmt[q]);
+    /* a new store that never got data goes away again: the path is as it was */
+    if (!st->readonly && s->pending)
+        tl__sq_discard(s->db, &s->file);
     if (s->db)
         sqlite3_close_v2(s->db);
+    tl__sq_file_release(&s->file);
     tl__store_release(st);
     free(s);
 }
 
 static tl_err sq_begin(tl_store *st)
 {
+    sq_store *s = sq(st);
     /* IMMEDIATE takes the write lock now: two importers wait for each other instead of
      * failing halfway when a read lock cannot be upgraded */
-    return exec(sq(st), "BEGIN IMMEDIATE");
+    tl_err r = exec(s, "BEGIN IMMEDIATE");
+    if (r != TL_OK || !s->file.path || tl__sq_same_file(&s->file))
+        return r;
+    /* writing now would go to a file that is no longer at the path */
+    exec(s, "ROLLBACK");
+    snprintf(st->errmsg, sizeof(st->errmsg), "the file was removed or replaced");
+    snprintf(st->why, sizeof(st->why),
+             "the store %s was removed or replaced since it was opened; run the command again",
+             s->file.path);
+    return TL_ESTORE;
 }
 
 static tl_err sq_commit(tl_store *st)
 {
-    return exec(sq(st), "COMMIT");
+    sq_store *s = sq(st);
+    /* the first commit makes a new store a store: it stays even if it failed later */
+    tl_err r = TL_OK;
+    if (s->pending && (r = exec(s, "DELETE FROM meta WHERE key = '" TL_SQ_PENDING "'")) != TL_OK)
+        return r;
+    if ((r = exec(s, "COMMIT")) == TL_OK)
+        s->pending = 0;
+    return r;
 }
 
 static tl_err sq_rollback(tl_store *st)
@@ -656,14 +685,15 @@ static tl_err sq_scan_users(tl_store *st, tl_scan_user_fn fn, void *ctx)
 {
     sq_store *s = sq(st);
     sqlite3_stmt *q;
-    tl_err r = prepare(s, "SELECT id, ext_id, personalize FROM users ORDER BY id", &q);
+    tl_err r = prepare(s, "SELECT id, ext_id, personalize, attrs FROM users ORDER BY id", &q);
     if (r != TL_OK)
         return r;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *ext = (const char *)sqlite3_column_text(q, 1);
         size_t len = (size_t)sqlite3_column_bytes(q, 1);
-        if ((r = fn(ctx, sqlite3_column_int64(q, 0), ext, len, sqlite3_column_int(q, 2))) != TL_OK)
+        if ((r = fn(ctx, sqlite3_column_int64(q, 0), ext, len, sqlite3_column_int(q, 2),
+                    (const char *)sqlite3_column_text(q, 3))) != TL_OK)
             break;
     }
     if (r == TL_OK && rc != SQLITE_DONE)
@@ -751,18 +781,48 @@ static tl_err user_version(sq_store *s, int *v)
     return r;
 }
 
-/* Brings the schema to LATEST_VERSION, all steps in one transaction. */
-static tl_err migrate(sq_store *s, int readonly, tl_diag *d)
+static tl_err count_tables(sq_store *s, int *n)
 {
-    int v = 0;
+    sqlite3_stmt *q;
+    tl_err r = prepare(s, "SELECT count(*) FROM sqlite_master", &q);
+    if (r != TL_OK)
+        return r;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int(q, 0);
+    else
+        r = fail(s, rc);
+    sqlite3_finalize(q);
+    return r;
+}
+
+/* Brings the schema to LATEST_VERSION, all steps in one transaction, and marks a store of an
+ * earlier Tailor as Tailor's; a store created from nothing (v 0) gets the pending row (a
+ * TL_SQ_PENDING_* value, or NULL for none) in the same transaction. A read-only open changes
+ * nothing: it takes the store as it is or says what is missing. */
+static tl_err migrate(sq_store *s, int readonly, const char *pending, tl_diag *d)
+{
+    const char *name = s->file.path ? s->file.path : ":memory:";
+    int v = 0, n = 0;
     tl_err r = user_version(s, &v);
     if (r != TL_OK)
         return r;
-    if (v == LATEST_VERSION)
+    if (v == LATEST_VERSION && (!s->file.legacy || readonly))
         goto out;
+    if (readonly && v == 0 && !s->file.legacy && (r = count_tables(s, &n)) != TL_OK)
+        return r;
+    if (readonly && v == 0 && !s->file.legacy && n == 0) {
+        /* marked, but its creation stopped before the schema: nothing to read */
+        tl_diag_set(d, NULL, 0, NULL,
+                    "no Tailor store at %s (it was never filled); import data first or pass "
+                    "--db / $" TL_STORE_ENV,
+                    name);
+        return TL_ENOTFOUND;
+    }
     if (v > LATEST_VERSION || readonly) {
-        tl_diag_set(d, NULL, 0, NULL, "the store has schema version %d; this Tailor %s version %d",
-                    v, v > LATEST_VERSION ? "knows up to" : "(read-only) needs", LATEST_VERSION);
+        tl_diag_set(d, NULL, 0, NULL,
+                    "the store %s has schema version %d; this Tailor %s version %d", name, v,
+                    v > LATEST_VERSION ? "knows up to" : "(read-only) needs", LATEST_VERSION);
         return TL_EVERSION;
     }
     if ((r = exec(s, "BEGIN IMMEDIATE")) != TL_OK)
@@ -783,6 +843,14 @@ static tl_err migrate(sq_store *s, int readonly, tl_diag *d)
         if ((r = exec(s, sql)) != TL_OK)
             goto fail;
     }
+    if (s->file.legacy && (r = exec(s, MARK_SQL)) != TL_OK)
+        goto fail;
+    if (pending && v == 0 &&
+        (r = exec(s, pending[0] == 'c' ? "INSERT INTO meta VALUES ('" TL_SQ_PENDING
+                                         "', '" TL_SQ_PENDING_CREATED "')"
+                                       : "INSERT INTO meta VALUES ('" TL_SQ_PENDING
+                                         "', '" TL_SQ_PENDING_ADOPTED "')")) != TL_OK)
+        goto fail;
     if ((r = exec(s, "COMMIT")) != TL_OK)
         goto fail;
     v = LATEST_VERSION;
@@ -801,38 +869,111 @@ static void configure_once(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-tl_err tl__sqlite_open(const char *path, int flags, tl_store **out, tl_diag *d)
+/* Makes a new, pending store at path: schema, mark and all under a temporary name, then
+ * published whole. Another process publishing first is no error: its store is used. */
+static tl_err create_store(const char *path, tl_diag *d)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, configure_once);
-    int memory = strcmp(path, ":memory:") == 0;
-    int readonly = (flags & TL_STORE_READONLY) != 0;
-    tl_err r = TL_ENOMEM;
-    if (!memory && !(flags & TL_STORE_CREATE) && access(path, F_OK) != 0) {
-        tl_diag_set(d, path, 0, NULL, "no store here (import data first, or pass --db PATH)");
-        return TL_ENOTFOUND;
+    char tmp[4200];
+    tl_err r = tl__sq_new_file(path, tmp, sizeof(tmp), d);
+    if (r != TL_OK)
+        return r;
+    sq_store *t = calloc(1, sizeof(*t));
+    if (!t) {
+        tl__sq_remove_new(tmp);
+        return TL_ENOMEM;
     }
+    tl__store_init(&t->base, &sqlite_ops);
+    int rc = sqlite3_open_v2(tmp, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    r = rc == SQLITE_OK ? TL_OK : fail(t, rc);
+    if (r == TL_OK)
+        r = exec(t, "PRAGMA page_size = 8192; " MARK_SQL);
+    if (r == TL_OK)
+        r = migrate(t, 0, TL_SQ_PENDING_CREATED, d);
+    if (r == TL_ESTORE)
+        tl_diag_set(d, NULL, 0, NULL, "cannot create %s: %s", path, t->base.errmsg);
+    sq_close(&t->base); /* the file is whole: rollback journal mode until its first open */
+    if (r != TL_OK) {
+        tl__sq_remove_new(tmp);
+        return r;
+    }
+    return tl__sq_publish(tmp, path, d);
+}
+
+/* The store's pending row: TL_SQ_PENDING_CREATED -> 1, TL_SQ_PENDING_ADOPTED -> 2, none -> 0. */
+static tl_err read_pending(sq_store *s, int *pending)
+{
+    char *v = NULL;
+    tl_err r = sq_get_meta(&s->base, TL_SQ_PENDING, &v);
+    *pending = !v ? 0 : strcmp(v, TL_SQ_PENDING_ADOPTED) == 0 ? 2 : 1;
+    free(v);
+    return r;
+}
+
+/* One try of tl__sqlite_open; *again = 1 when the file went away while it was being opened
+ * (a failed first import removing the store it had created): the caller starts over. */
+static tl_err open_once(const char *path, const tl_store_opts *o, tl_store **out, int *again,
+                        tl_diag *d)
+{
+    int memory = strcmp(path, ":memory:") == 0;
+    int readonly = (o->flags & TL_STORE_READONLY) != 0;
+    char *uri = NULL;
+    tl_err r = TL_ENOMEM;
     sq_store *s = calloc(1, sizeof(*s));
     if (!s)
         return r;
     tl__store_init(&s->base, &sqlite_ops);
     s->base.readonly = readonly;
-    int oflags = readonly
-                     ? SQLITE_OPEN_READONLY
-                     : SQLITE_OPEN_READWRITE | ((flags & TL_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
-    int rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+    s->file.lock_timeout = o->lock_timeout;
+    if (!memory && (r = tl__sq_inspect(path, o->flags, o->lock_timeout, &s->file, d)) == TL_OK &&
+        s->file.origin == SQ_MISSING) {
+        tl__sq_file_release(&s->file);
+        if ((r = create_store(path, d)) == TL_OK)
+            r = tl__sq_inspect(path, o->flags, o->lock_timeout, &s->file, d);
+        if (r == TL_OK && s->file.origin == SQ_MISSING) {
+            *again = 1; /* created, and removed by a failed import at once: again */
+            r = TL_ESTORE;
+            tl_diag_set(d, NULL, 0, NULL,
+                        "the store %s was removed while it was being created; run the command "
+                        "again",
+                        path);
+        }
+    }
+    if (r != TL_OK && !memory) {
+        /* the file seen at first went away while it was looked at: look again */
+        *again = *again || (s->file.ino && !tl__sq_same_file(&s->file));
+        tl__sq_file_release(&s->file); /* nothing was opened: nothing to discard either */
+        goto out;
+    }
+    r = TL_ENOMEM;
+    if (s->file.immutable && !(uri = tl__sq_immutable_uri(&s->file)))
+        goto out;
+    /* never SQLITE_OPEN_CREATE: create_store made the file when it was ours to make */
+    int oflags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    if (memory)
+        oflags |= SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(uri ? uri : path, &s->db,
+                             oflags | SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0), NULL);
     if (rc != SQLITE_OK) {
+        *again = !memory && access(path, F_OK) != 0;
         r = fail(s, rc);
         goto out;
     }
     sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(s->db, (int)(o->lock_timeout * 1000 + 0.5));
+    r = TL_ESTORE;
+    if (!readonly && sqlite3_db_readonly(s->db, "main") == 1) {
+        fail(s, SQLITE_READONLY); /* the file system said no after all: say why */
+        goto out;
+    }
     /* page_size only takes effect on a new file (before WAL and the first table): 8 KiB pages
-     * make bulk imports and full scans ~10% faster than 4 KiB in bench_import */
+     * make bulk imports and full scans ~10% faster than 4 KiB in bench_import. The mark goes
+     * in first, before WAL, so that it is in the file itself from the start. */
+    if (!readonly && s->file.origin == SQ_ADOPTED &&
+        (r = exec(s, "PRAGMA page_size = 8192; " MARK_SQL)) != TL_OK)
+        goto out;
     char pragmas[256];
     snprintf(pragmas, sizeof(pragmas),
-             "PRAGMA page_size = 8192; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; "
-             "PRAGMA cache_size = -%d;",
+             "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -%d;",
              CACHE_KIB);
     if ((r = exec(s, pragmas)) != TL_OK)
         goto out;
@@ -842,15 +983,54 @@ tl_err tl__sqlite_open(const char *path, int flags, tl_store **out, tl_diag *d)
         ((r = exec(s, "PRAGMA journal_mode = WAL")) != TL_OK ||
          (r = exec(s, "PRAGMA synchronous = NORMAL")) != TL_OK))
         goto out;
-    if ((r = migrate(s, readonly, d)) != TL_OK)
+    if ((r = migrate(s, readonly, s->file.origin == SQ_ADOPTED ? TL_SQ_PENDING_ADOPTED : NULL,
+                     d)) != TL_OK ||
+        (!memory && (r = read_pending(s, &s->pending)) != TL_OK))
         goto out;
+    if (readonly && s->pending) {
+        tl_diag_set(d, NULL, 0, NULL,
+                    "no Tailor store at %s (the import creating it has not committed anything); "
+                    "import data first or pass --db / $" TL_STORE_ENV,
+                    path);
+        r = TL_ENOTFOUND;
+        s->pending = 0;
+        goto out;
+    }
+    /* the connection holds a shared lock from its first read on: from here on a failing
+     * creator cannot remove the file, so it only has to be the one that was inspected */
+    if (!memory && !tl__sq_same_file(&s->file)) {
+        *again = 1;
+        r = TL_ESTORE;
+        snprintf(s->base.why, sizeof(s->base.why),
+                 "the store %s was removed or replaced while it was being opened", path);
+        goto out;
+    }
     *out = &s->base;
     s = NULL;
 out:
+    free(uri);
     if (s) {
-        if (r == TL_ESTORE || r == TL_ENOMEM)
+        /* whatever failed, it failed on a file that is gone: look again */
+        if (s->file.ino && !tl__sq_same_file(&s->file))
+            *again = 1;
+        if (r == TL_ESTORE && s->base.why[0])
+            tl_diag_set(d, NULL, 0, NULL, "%s", s->base.why);
+        else if (r == TL_ESTORE || r == TL_ENOMEM)
             tl_diag_set(d, path, 0, NULL, "store: %s", s->base.errmsg);
         sq_close(&s->base);
+    }
+    return r;
+}
+
+tl_err tl__sqlite_open(const char *path, const tl_store_opts *o, tl_store **out, tl_diag *d)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_once);
+    tl_err r = TL_ESTORE;
+    for (int i = 0; i < OPEN_TRIES; i++) {
+        int again = 0;
+        if ((r = open_once(path, o, out, &again, d)) == TL_OK || !again)
+            break;
     }
     return r;
 }

@@ -1,0 +1,69 @@
+/* Private to src/store/sqlite: the file behind a store. sqlite_store.c opens, reads and writes
+ * through SQLite; sqlite_file.c decides, before SQLite touches a path, whether it is Tailor's
+ * to touch, makes new stores, removes new stores that never got data, and turns the engine's
+ * failures into messages that name the path and the operating system's reason. */
+#ifndef TL_STORE_SQLITE_INT_H
+#define TL_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+#include <sys/types.h>
+
+#include "store/store_int.h"
+
+/* PRAGMA application_id of the stores Tailor creates: "TAIL". */
+#define TL_SQ_APPLICATION_ID 0x5441494c
+
+/* The meta row of a store that is being created: written with the schema, deleted by the first
+ * commit. Readers see no store yet; a writer that closes it alone, still empty, removes it
+ * ("created": the path had nothing) or empties the file again ("adopted": an empty file). */
+#define TL_SQ_PENDING "tl.pending"
+#define TL_SQ_PENDING_CREATED "created"
+#define TL_SQ_PENDING_ADOPTED "adopted"
+
+typedef enum sq_origin {
+    SQ_FOUND,   /* a store is there */
+    SQ_MISSING, /* nothing is there, and the open may create a store */
+    SQ_ADOPTED, /* an empty file, which the open may make a store */
+} sq_origin;
+
+/* A store's file as tl__sq_inspect found it. */
+typedef struct sq_file {
+    char *path; /* as the caller named it (malloc'd); NULL for ":memory:" */
+    char *real; /* the same resolved (symbolic links, "..": where the companions go) */
+    sq_origin origin;
+    int legacy;    /* a store of an earlier Tailor: its schema, not yet its mark */
+    int immutable; /* on a read-only file system: read without locks or companion files */
+    dev_t dev;     /* the file's identity when it was opened */
+    ino_t ino;
+    double lock_timeout; /* seconds */
+} sq_file;
+
+/* Looks at path before SQLite may touch it, as tl_store_open_with says: refuses what is not a
+ * Tailor store, tells a path where a store may be created (SQ_MISSING) or an empty file that
+ * may be adopted, and checks that a write open can write the file and the directory its
+ * write-ahead log goes to. Fills f (release it with tl__sq_file_release, also on error).
+ * Errors as tl_store_open_with, with d. */
+tl_err tl__sq_inspect(const char *path, int flags, double lock_timeout, sq_file *f, tl_diag *d);
+/* A new store is made under a temporary name beside path (tl__sq_new_file creates it, empty,
+ * and writes its name into tmp), then appears at path whole (tl__sq_publish: a hard link,
+ * which never replaces a store that another process published first; tmp is removed). A
+ * failure says "cannot create PATH: reason". tl__sq_remove_new removes tmp and its journal. */
+tl_err tl__sq_new_file(const char *path, char *tmp, size_t len, tl_diag *d);
+tl_err tl__sq_publish(const char *tmp, const char *path, tl_diag *d);
+void tl__sq_remove_new(const char *tmp);
+void tl__sq_file_release(sq_file *f);
+/* 1 when f->path still names the file that was inspected. */
+int tl__sq_same_file(const sq_file *f);
+/* A "file:" URI that opens f->path without locks (for f->immutable), malloc'd, or NULL. */
+char *tl__sq_immutable_uri(const sq_file *f);
+/* Called just before db (f's store) is closed by a writer that found it pending: when no
+ * other connection has the store open and it is still pending and holds no data, removes it
+ * ("created") or empties the file ("adopted"), with its -wal, -shm and -journal files, and
+ * makes the close skip its checkpoint. Otherwise leaves everything as it is. */
+void tl__sq_discard(sqlite3 *db, const sq_file *f);
+/* Explains the SQLite result code of a failure on db for people, naming the path and the
+ * reason (a lock held too long, the OS's errno, a full disk...) into why; "" when the engine's
+ * message says it as well as anything would. f may be NULL (":memory:"). */
+void tl__sq_explain(const sq_file *f, sqlite3 *db, int code, char *why, size_t len);
+
+#endif
