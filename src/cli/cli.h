@@ -73,6 +73,12 @@ const char *tl_out_label(const tl_out *o);
  * A number as JSON: non-finite values (which JSON cannot hold) become null, with a warning
  * naming what on stderr. Never NULL unless memory ran out. */
 json_t *tl_json_num(double v, const char *what);
+/* The shortest text (6 to 9 significant digits) that reads back as the same float: 0.2, not
+ * 0.200000003. Returns buf. */
+const char *tl_float_text(float v, char *buf, size_t len);
+/* A float as JSON with the value of its shortest text (0.8, not 0.800000011920929), so that
+ * emitting with 15 digits or fewer prints that text. */
+json_t *tl_json_float(float v, const char *what);
 /* "key=value" pairs separated by any of seps as a JSON object; values that are numbers become
  * JSON numbers (whole ones integers), the rest strings. NULL text = {}. */
 json_t *tl_json_params(const char *text, const char *seps);

@@ -39,19 +39,6 @@ static const tl_cmd_def def = {
     .max_args = 1,
 };
 
-/* The fewest significant digits (6 to 9) that read back as the same float: 0.2, not
- * 0.200000003. */
-static const char *float_text(float v, char *buf, size_t len)
-{
-    for (int prec = 6; prec < 9; prec++) {
-        snprintf(buf, len, "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v)
-            return buf;
-    }
-    snprintf(buf, len, "%.9g", (double)v);
-    return buf;
-}
-
 static int write_pairs(const tl_data *d, tl_out *out)
 {
     const tl_csr *ui = &d->ui;
@@ -65,7 +52,8 @@ static int write_pairs(const tl_data *d, tl_out *out)
             const char *item = tl_intern_str(&d->items, ui->indices[p]);
             if (!tl_tsv_field_ok("export", "item id", item))
                 return TL_EXIT_DATA;
-            fprintf(out->f, "%s\t%s\t%s\t", user, item, float_text(ui->data[p], value, 32));
+            fprintf(out->f, "%s\t%s\t%s\t", user, item,
+                    tl_float_text(ui->data[p], value, sizeof(value)));
             if (ui->ts && ui->ts[p] > 0)
                 fprintf(out->f, "%lld", (long long)ui->ts[p]);
             fputc('\n', out->f);

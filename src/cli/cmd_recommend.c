@@ -127,7 +127,7 @@ static json_t *evidence(const request *q, int32_t uidx, const int32_t *hist, con
             json_t *o = json_pack("{s:s, s:s, s:s?}", "kind", tl_reason_kind_name(kind), "item", id,
                                   "title", t);
             if (o)
-                json_object_set_new(o, "weight", tl_json_num(contrib[k], "an evidence weight"));
+                json_object_set_new(o, "weight", tl_json_float(contrib[k], "an evidence weight"));
             json_array_append_new(arr, o);
         } else {
             char buf[4 * REASON_COLS + 16];
@@ -150,7 +150,7 @@ static int print_one(request *q, const char *user, int32_t uidx, const int32_t *
         if (list) {
             json_t *o = json_pack("{s:i, s:s, s:s?}", "rank", r + 1, "item", id, "title", title);
             if (o)
-                json_object_set_new(o, "score", tl_json_num(scores[r], "a score"));
+                json_object_set_new(o, "score", tl_json_float(scores[r], "a score"));
             if (o && q->explain)
                 json_object_set_new(o, "because",
                                     evidence(q, uidx, hist, w, nh, items[r], fallback, scores[r]));
@@ -173,7 +173,7 @@ static int print_one(request *q, const char *user, int32_t uidx, const int32_t *
         snprintf(reason, sizeof(reason), "popular: %s", fallback);
         json_object_set_new(o, "reason", json_string(reason));
     }
-    return tl_json_emit(&q->out, o, 0, 7);
+    return tl_json_emit(&q->out, o, 0, 15);
 }
 
 /* Parses a comma-separated list of item ids into model indices; unknown ids are skipped. */
@@ -282,7 +282,9 @@ static int print_row(request *q, int32_t u, const int32_t *items, const float *s
         const char *id = tl_intern_str(&m->items, items[k]);
         if (!tl_tsv_field_ok("recommend", "item id", id))
             return TL_EXIT_DATA;
-        fprintf(q->out.f, "%s\t%s\t%d\t%.7g\n", user, id, k + 1, (double)scores[k]);
+        char sc[32];
+        fprintf(q->out.f, "%s\t%s\t%d\t%s\n", user, id, k + 1,
+                tl_float_text(scores[k], sc, sizeof(sc)));
     }
     return TL_EXIT_OK;
 }

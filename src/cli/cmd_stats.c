@@ -93,11 +93,13 @@ static tl_err print_weights(tl_store *st, const args *a, json_t *root, FILE *f, 
     if (a->json) {
         json_t *types = json_object(), *o;
         for (int i = 0; i < w.n; i++)
-            json_object_set_new(types, w.e[i].type, json_real(w.e[i].w));
-        o = json_pack("{s:o, s:f, s:f, s:f, s:f, s:s, s:s?, s:s}", "types", types, "default",
-                      (double)w.deflt, "rate_min", (double)w.rate_min, "rate_scale",
-                      (double)w.rate_scale, "dwell_cap", (double)w.dwell_cap, "merge",
-                      w.merge_max ? "max" : "sum", "saved", saved, "spec", spec);
+            json_object_set_new(types, w.e[i].type, tl_json_float(w.e[i].w, "a weight"));
+        o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:s?, s:s}", "types", types, "default",
+                      tl_json_float(w.deflt, "default"), "rate_min",
+                      tl_json_float(w.rate_min, "rate.min"), "rate_scale",
+                      tl_json_float(w.rate_scale, "rate.scale"), "dwell_cap",
+                      tl_json_float(w.dwell_cap, "dwell.cap"), "merge", w.merge_max ? "max" : "sum",
+                      "saved", saved, "spec", spec);
         rc = o && json_object_set_new(root, "event_weights", o) == 0 ? TL_OK : TL_ENOMEM;
         free(saved);
         return rc;
@@ -208,7 +210,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
         json_decref(root);
         code = tl_cli_fail("stats", rc, &d);
     } else {
-        code = a.json ? tl_json_emit(&out, root, 2, 17) : TL_EXIT_OK;
+        code = a.json ? tl_json_emit(&out, root, 2, 15) : TL_EXIT_OK;
     }
     tl_store_free(st);
     return tl_out_close(&out, code);

@@ -142,9 +142,14 @@ static int store(const tl_cmd_def *c, const tl_opt *o, void *args, const char *t
         int k = choice_index(o->arg, text);
         if (k < 0) {
             char list[256];
-            snprintf(list, sizeof(list), "%s", o->arg);
-            for (char *p = list; (p = strchr(p, '|'));)
-                *p = ',';
+            size_t n = 0;
+            for (const char *p = o->arg; *p && n + 3 < sizeof(list); p++) {
+                if (*p == '|')
+                    list[n++] = ',', list[n++] = ' ';
+                else
+                    list[n++] = *p;
+            }
+            list[n] = '\0';
             return tl_opt_usage_error(c, "--%s: '%s' is not one of %s", o->name, text, list);
         }
         *(int *)at = k;

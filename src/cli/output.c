@@ -191,6 +191,24 @@ json_t *tl_json_num(double v, const char *what)
     return json_null();
 }
 
+const char *tl_float_text(float v, char *buf, size_t len)
+{
+    for (int prec = 6; prec < 9; prec++) {
+        snprintf(buf, len, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            return buf;
+    }
+    snprintf(buf, len, "%.9g", (double)v);
+    return buf;
+}
+
+json_t *tl_json_float(float v, const char *what)
+{
+    char buf[32];
+    return isfinite(v) ? json_real(strtod(tl_float_text(v, buf, sizeof(buf)), NULL))
+                       : tl_json_num(v, what);
+}
+
 int tl_json_emit(tl_out *o, json_t *j, int indent, int prec)
 {
     if (!j) {
