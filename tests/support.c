@@ -128,3 +128,43 @@ void tl_test_data_from_pairs(tl_data *d, int n_users, int n_items, const int (*p
     assert_int_equal(tl_data_build(d, &coo, TL_DUP_MAX), TL_OK);
     tl_coo_release(&coo);
 }
+
+static char cli_out[300], cli_err[300];
+
+int tl_test_cli(const char *fmt, ...)
+{
+    char args[3500];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    snprintf(cli_out, sizeof(cli_out), "%s/cli.out", tl_test_tmpdir());
+    snprintf(cli_err, sizeof(cli_err), "%s/cli.err", tl_test_tmpdir());
+    /* captures first: a redirection in args (> /dev/full, >&-) comes later and wins */
+    return tl_test_sh("'%s' > '%s' 2> '%s' %s", tl_test_bin(), cli_out, cli_err, args);
+}
+
+char *tl_test_cli_out(void)
+{
+    char *s = tl_test_read(cli_out);
+    assert_non_null(s);
+    return s;
+}
+
+char *tl_test_cli_err(void)
+{
+    char *s = tl_test_read(cli_err);
+    assert_non_null(s);
+    return s;
+}
+
+void tl_test_cli_check(int rc, int code, const char *out_has, const char *err_has)
+{
+    char *out = tl_test_cli_out(), *err = tl_test_cli_err();
+    if (rc != code || (out_has && !strstr(out, out_has)) || (err_has && !strstr(err, err_has)))
+        fail_msg("expected exit %d, stdout with '%s', stderr with '%s'; got exit %d\n"
+                 "stdout:\n%.2000s\nstderr:\n%.2000s",
+                 code, out_has ? out_has : "", err_has ? err_has : "", rc, out, err);
+    free(out);
+    free(err);
+}

@@ -24,6 +24,16 @@ int tl_test_write(const char *path, const char *text);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *tl_test_read(const char *path);
 
+/* Runs `$TL_BIN ARGS` (ARGS is shell text: quote paths yourself) with stdout and stderr
+ * captured; returns the exit status (-1 when killed by a signal). */
+int tl_test_cli(const char *fmt, ...);
+/* What the last tl_test_cli wrote to stdout / stderr (malloc'd; asserts it can be read). */
+char *tl_test_cli_out(void);
+char *tl_test_cli_err(void);
+/* Fails unless rc (tl_test_cli's status) is code, and the last tl_test_cli's stdout contains
+ * out_has and its stderr err_has (NULL = anything); prints all of it when not. */
+void tl_test_cli_check(int rc, int code, const char *out_has, const char *err_has);
+
 /* Builds d (initialized here) from (user, item) pairs of weight 1: users "u<n>" and items
  * "i<n>" are interned in index order first, so index n is id n. Asserts on failure. */
 struct tl_data;
