@@ -65,6 +65,15 @@ const char *tl_test_tmpdir(void)
     return tmpdir;
 }
 
+const char *tl_test_tmp(const char *name)
+{
+    static char bufs[8][512];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, sizeof(bufs[0]), "%s/%s", tl_test_tmpdir(), name);
+    return b;
+}
+
 int tl_test_sh(const char *fmt, ...)
 {
     char cmd[4096];

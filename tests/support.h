@@ -17,6 +17,8 @@ const char *tl_test_source(const char *rel);
 const char *tl_test_bin(void);
 /* A fresh temporary directory (removed at exit). */
 const char *tl_test_tmpdir(void);
+/* tl_test_tmpdir()/name (one of eight rotating buffers: copy what must live longer). */
+const char *tl_test_tmp(const char *name);
 /* Runs a shell command; returns its exit status (or -1). Output goes to the test log. */
 int tl_test_sh(const char *fmt, ...);
 /* Writes text to path; returns 0 on success. */

@@ -10,20 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *tmp(const char *name)
-{
-    static char bufs[8][512];
-    static int next;
-    char *b = bufs[next++ % 8];
-    snprintf(b, sizeof(bufs[0]), "%s/%s", tl_test_tmpdir(), name);
-    return b;
-}
-
 /* A tiny store and model: three patrons, four items, from tests/data/import. */
 static const char *store(void)
 {
     static int made;
-    const char *db = tmp("opts.db");
+    const char *db = tl_test_tmp("opts.db");
     if (!made) {
         assert_int_equal(tl_test_cli("--db '%s' import events '%s' --quiet", db,
                                      tl_test_source("tests/data/import/events.tsv")),
@@ -36,7 +27,7 @@ static const char *store(void)
 static const char *model(void)
 {
     static int made;
-    const char *m = tmp("opts.tlm");
+    const char *m = tl_test_tmp("opts.tlm");
     if (!made) {
         assert_int_equal(
             tl_test_cli("--db '%s' train --model popular --out '%s' --quiet", store(), m), 0);
@@ -94,9 +85,10 @@ static void test_usage_errors(void **state)
     tl_test_cli_check(tl_test_cli("split onlyone --mode random"), 2, NULL, "missing argument");
     tl_test_cli_check(tl_test_cli("nosuchcommand"), 2, NULL, "unknown command");
     /* an unknown option is refused before anything is read or written */
-    tl_test_cli_check(tl_test_cli("--db '%s' import events nofile.tsv --frobnicate", tmp("u.db")),
-                      2, NULL, "--frobnicate");
-    assert_int_equal(access(tmp("u.db"), F_OK), -1);
+    tl_test_cli_check(
+        tl_test_cli("--db '%s' import events nofile.tsv --frobnicate", tl_test_tmp("u.db")), 2,
+        NULL, "--frobnicate");
+    assert_int_equal(access(tl_test_tmp("u.db"), F_OK), -1);
 }
 
 static void test_help_comes_from_the_tables(void **state)
@@ -135,18 +127,18 @@ static void test_full_disk_and_closed_stdout_fail(void **state)
     tl_test_cli_check(tl_test_cli("recommend --model '%s' --user u1 --out /dev/full --json", m), 1,
                       NULL, "/dev/full");
     tl_test_cli_check(tl_test_cli("recommend --model '%s' --users all --out '%s'", m,
-                                  tmp("no/such/dir/recs.tsv")),
+                                  tl_test_tmp("no/such/dir/recs.tsv")),
                       1, NULL, "no/such/dir/recs.tsv: cannot create: No such file or directory");
     tl_test_cli_check(
-        tl_test_cli("--db '%s' export events --out '%s'", db, tmp("no/such/dir/ev.tsv")), 1, NULL,
-        "cannot create");
+        tl_test_cli("--db '%s' export events --out '%s'", db, tl_test_tmp("no/such/dir/ev.tsv")), 1,
+        NULL, "cannot create");
 }
 
 static void test_broken_pipe_ends_quietly(void **state)
 {
     (void)state;
     /* 3000 patrons: far more output than a pipe holds */
-    const char *data = tmp("many.tsv"), *m = tmp("many.tlm");
+    const char *data = tl_test_tmp("many.tsv"), *m = tl_test_tmp("many.tlm");
     assert_int_equal(tl_test_sh("awk 'BEGIN { print \"user\\titem\"; for (u = 1; u <= 3000; u++) "
                                 "for (i = 1; i <= 5; i++) print \"u\" u \"\\ti\" (u * i) %% 400 }' "
                                 "> '%s'",
@@ -156,9 +148,9 @@ static void test_broken_pipe_ends_quietly(void **state)
     /* a long output into a reader that leaves at once: tailor's own status and stderr */
     int rc = tl_test_sh("bash -c '\"%s\" recommend --model \"%s\" --users all --n 1000 "
                         "2> \"%s\" | head -c 1 > /dev/null; echo ${PIPESTATUS[0]} > \"%s\"'",
-                        tl_test_bin(), m, tmp("pipe.err"), tmp("pipe.rc"));
+                        tl_test_bin(), m, tl_test_tmp("pipe.err"), tl_test_tmp("pipe.rc"));
     assert_int_equal(rc, 0);
-    char *st = tl_test_read(tmp("pipe.rc")), *err = tl_test_read(tmp("pipe.err"));
+    char *st = tl_test_read(tl_test_tmp("pipe.rc")), *err = tl_test_read(tl_test_tmp("pipe.err"));
     assert_non_null(st);
     assert_non_null(err);
     /* ended by SIGPIPE (141, as for cat), quietly */
@@ -174,7 +166,7 @@ static void test_train_out_is_a_regular_file_or_nothing(void **state)
     const char *db = store();
     struct stat st;
     /* a FIFO stands for any device: it must stay what it is */
-    const char *fifo = tmp("model.fifo");
+    const char *fifo = tl_test_tmp("model.fifo");
     assert_int_equal(tl_test_sh("mkfifo '%s'", fifo), 0);
     tl_test_cli_check(tl_test_cli("--db '%s' train --model popular --out '%s'", db, fifo), 2, NULL,
                       "is not a regular file (a device, FIFO or socket); refusing");
@@ -184,15 +176,15 @@ static void test_train_out_is_a_regular_file_or_nothing(void **state)
     tl_test_cli_check(
         tl_test_cli("--db '%s' train --model popular --out '%s'", db, tl_test_tmpdir()), 2, NULL,
         "is a directory");
-    const char *dangling = tmp("dangling.tlm");
-    assert_int_equal(tl_test_sh("ln -s '%s' '%s'", tmp("nowhere/x.tlm"), dangling), 0);
+    const char *dangling = tl_test_tmp("dangling.tlm");
+    assert_int_equal(tl_test_sh("ln -s '%s' '%s'", tl_test_tmp("nowhere/x.tlm"), dangling), 0);
     tl_test_cli_check(tl_test_cli("--db '%s' train --model popular --out '%s'", db, dangling), 2,
                       NULL, "symbolic link to a missing file");
     tl_test_cli_check(
-        tl_test_cli("--db '%s' train --model popular --out '%s'", db, tmp("nowhere/x.tlm")), 1,
-        NULL, "cannot create: No such file or directory");
+        tl_test_cli("--db '%s' train --model popular --out '%s'", db, tl_test_tmp("nowhere/x.tlm")),
+        1, NULL, "cannot create: No such file or directory");
     /* a link to a regular file: the file gets the model, the link stays a link */
-    const char *real = tmp("real.tlm"), *link = tmp("link.tlm");
+    const char *real = tl_test_tmp("real.tlm"), *link = tl_test_tmp("link.tlm");
     assert_int_equal(tl_test_write(real, "old"), 0);
     assert_int_equal(tl_test_sh("ln -s real.tlm '%s'", link), 0);
     tl_test_cli_check(tl_test_cli("--db '%s' train --model popular --out '%s' -q", db, link), 0,
@@ -211,7 +203,7 @@ static void test_train_prints_short_floats(void **state)
     (void)state;
     tl_test_cli_check(tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --set "
                                   "alpha=0.3 --out '%s'",
-                                  store(), tmp("knn.tlm")),
+                                  store(), tl_test_tmp("knn.tlm")),
                       0, NULL, " alpha=0.3 ");
     char *err = tl_test_cli_err();
     assert_null(strstr(err, "0.29999"));
@@ -221,7 +213,7 @@ static void test_train_prints_short_floats(void **state)
 static void test_stats_weights(void **state)
 {
     (void)state;
-    const char *db = tmp("weights.db");
+    const char *db = tl_test_tmp("weights.db");
     assert_int_equal(tl_test_cli("--db '%s' import events '%s' --quiet --weights view=0.1", db,
                                  tl_test_source("tests/data/import/events.tsv")),
                      0);

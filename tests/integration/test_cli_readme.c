@@ -9,15 +9,6 @@
 
 #define SECTION "## Using the `tailor` command"
 
-static const char *tmp(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof(bufs[0]), "%s/%s", tl_test_tmpdir(), name);
-    return b;
-}
-
 /* The ```sh blocks of the section, one after the other. */
 static char *examples(const char *readme)
 {
@@ -49,7 +40,7 @@ static void test_readme_examples_run(void **state)
     assert_non_null(readme);
     char *script = examples(readme);
     assert_non_null(strstr(script, "tailor recommend"));
-    const char *dir = tmp("readme");
+    const char *dir = tl_test_tmp("readme");
     char path[600];
     snprintf(path, sizeof(path), "%s/run.sh", dir);
     assert_int_equal(tl_test_sh("mkdir -p '%s/bin' && cp '%s'/* '%s' && gzip '%s/loans.jsonl' && "
@@ -62,13 +53,13 @@ static void test_readme_examples_run(void **state)
                         "> out.txt 2> err.txt",
                         dir);
     if (rc != 0) {
-        char *err = tl_test_read(tmp("readme/err.txt"));
+        char *err = tl_test_read(tl_test_tmp("readme/err.txt"));
         fail_msg("README example failed (exit %d); the trace ends:\n%s", rc,
                  err ? err + (strlen(err) > 3000 ? strlen(err) - 3000 : 0) : "");
     }
     /* what the examples promise */
-    char *out = tl_test_read(tmp("readme/out.txt"));
-    char *recs = tl_test_read(tmp("readme/recs.tsv"));
+    char *out = tl_test_read(tl_test_tmp("readme/out.txt"));
+    char *recs = tl_test_read(tl_test_tmp("readme/recs.tsv"));
     assert_non_null(out);
     assert_non_null(recs);
     assert_non_null(strstr(out, "\"reason\":\"popular: no usable history for this patron\""));

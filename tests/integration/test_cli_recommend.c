@@ -13,15 +13,6 @@
 #include <unistd.h>
 #include <wchar.h>
 
-static const char *tmp(const char *name)
-{
-    static char bufs[8][512];
-    static int next;
-    char *b = bufs[next++ % 8];
-    snprintf(b, sizeof(bufs[0]), "%s/%s", tl_test_tmpdir(), name);
-    return b;
-}
-
 /* Titles that byte-cutting breaks: Arabic and Japanese (multi-byte, Japanese two columns per
  * character), accented Latin (two bytes, one column) and a run of combining accents. */
 static const char ITEMS[] =
@@ -100,19 +91,20 @@ static void fixture(void)
     static int made;
     if (made)
         return;
-    assert_int_equal(tl_test_write(tmp("items.tsv"), ITEMS), 0);
-    assert_int_equal(tl_test_write(tmp("inter.tsv"), INTERACTIONS), 0);
+    assert_int_equal(tl_test_write(tl_test_tmp("items.tsv"), ITEMS), 0);
+    assert_int_equal(tl_test_write(tl_test_tmp("inter.tsv"), INTERACTIONS), 0);
     const char *models[] = {"itemknn", "content", "sequence"};
     for (size_t k = 0; k < sizeof(models) / sizeof(models[0]); k++) {
         char out[64];
         snprintf(out, sizeof(out), "%s.tlm", models[k]);
         tl_test_cli_check(tl_test_cli("train --model %s --set autotune=0 --data '%s' --items '%s' "
                                       "--out '%s'",
-                                      models[k], tmp("inter.tsv"), tmp("items.tsv"), tmp(out)),
+                                      models[k], tl_test_tmp("inter.tsv"), tl_test_tmp("items.tsv"),
+                                      tl_test_tmp(out)),
                           0, NULL, NULL);
     }
     tl_test_cli_check(tl_test_cli("train --model itemknn --set autotune=0 --data '%s' --out '%s'",
-                                  tmp("inter.tsv"), tmp("nocat.tlm")),
+                                  tl_test_tmp("inter.tsv"), tl_test_tmp("nocat.tlm")),
                       0, NULL, NULL);
     made = 1;
 }
@@ -154,8 +146,8 @@ static void test_titles_are_laid_out_by_columns(void **state)
 {
     (void)state;
     fixture();
-    tl_test_cli_check(tl_test_cli("recommend --model '%s' --user u1", tmp("itemknn.tlm")), 0,
-                      "because: Plain", NULL);
+    tl_test_cli_check(tl_test_cli("recommend --model '%s' --user u1", tl_test_tmp("itemknn.tlm")),
+                      0, "because: Plain", NULL);
     char *out = tl_test_cli_out();
     long bad = bad_utf8(out);
     if (bad >= 0)
@@ -197,7 +189,7 @@ static void test_no_usable_history_gets_popular_items(void **state)
 {
     (void)state;
     fixture();
-    const char *m = tmp("itemknn.tlm");
+    const char *m = tl_test_tmp("itemknn.tlm");
     /* every history item unknown to the model */
     tl_test_cli_check(tl_test_cli("recommend --model '%s' --history nope,zilch --n 2", m), 0,
                       "popular: no usable history for this patron", "'nope' is not in the model");
@@ -222,13 +214,13 @@ static void test_no_usable_history_gets_popular_items(void **state)
 static void test_opted_out_patron_gets_popular_items(void **state)
 {
     (void)state;
-    const char *db = tmp("optout.db"), *m = tmp("optout.tlm");
-    assert_int_equal(tl_test_write(tmp("patrons.csv"), "user,personalize\na,yes\nb,yes\nc,no\n"),
-                     0);
-    assert_int_equal(tl_test_write(tmp("loans.tsv"), "user\titem\na\tx\na\ty\nb\tx\nb\tz\nc\tz\n"),
-                     0);
-    assert_int_equal(tl_test_cli("--db '%s' import users '%s'", db, tmp("patrons.csv")), 0);
-    assert_int_equal(tl_test_cli("--db '%s' import events '%s'", db, tmp("loans.tsv")), 0);
+    const char *db = tl_test_tmp("optout.db"), *m = tl_test_tmp("optout.tlm");
+    assert_int_equal(
+        tl_test_write(tl_test_tmp("patrons.csv"), "user,personalize\na,yes\nb,yes\nc,no\n"), 0);
+    assert_int_equal(
+        tl_test_write(tl_test_tmp("loans.tsv"), "user\titem\na\tx\na\ty\nb\tx\nb\tz\nc\tz\n"), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import users '%s'", db, tl_test_tmp("patrons.csv")), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("loans.tsv")), 0);
     assert_int_equal(
         tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", db, m), 0);
     tl_test_cli_check(tl_test_cli("recommend --model '%s' --user c --n 1", m), 0, " 1. x ", NULL);
@@ -244,8 +236,8 @@ static void test_users_all_json_is_json_lines(void **state)
     (void)state;
     fixture();
     tl_test_cli_check(
-        tl_test_cli("recommend --model '%s' --users all --json --n 2", tmp("itemknn.tlm")), 0, NULL,
-        NULL);
+        tl_test_cli("recommend --model '%s' --users all --json --n 2", tl_test_tmp("itemknn.tlm")),
+        0, NULL, NULL);
     char *out = tl_test_cli_out();
     int n = 0;
     for (char *line = out, *nl; (nl = strchr(line, '\n')); line = nl + 1, n++) {
@@ -266,19 +258,19 @@ static void test_out_is_written_for_one_user(void **state)
 {
     (void)state;
     fixture();
-    const char *file = tmp("u1.txt");
-    tl_test_cli_check(
-        tl_test_cli("recommend --model '%s' --user u1 --out '%s'", tmp("itemknn.tlm"), file), 0,
-        NULL, NULL);
+    const char *file = tl_test_tmp("u1.txt");
+    tl_test_cli_check(tl_test_cli("recommend --model '%s' --user u1 --out '%s'",
+                                  tl_test_tmp("itemknn.tlm"), file),
+                      0, NULL, NULL);
     char *out = tl_test_cli_out(), *text = tl_test_read(file);
     assert_string_equal(out, "");
     assert_non_null(text);
     assert_non_null(strstr(text, " 1. "));
     free(out);
     free(text);
-    tl_test_cli_check(
-        tl_test_cli("recommend --model '%s' --user u1 --json --out '%s'", tmp("itemknn.tlm"), file),
-        0, NULL, NULL);
+    tl_test_cli_check(tl_test_cli("recommend --model '%s' --user u1 --json --out '%s'",
+                                  tl_test_tmp("itemknn.tlm"), file),
+                      0, NULL, NULL);
     json_error_t e;
     json_t *j = json_load_file(file, 0, &e);
     assert_non_null(j);
@@ -289,7 +281,7 @@ static void test_filters(void **state)
 {
     (void)state;
     fixture();
-    const char *m = tmp("itemknn.tlm");
+    const char *m = tl_test_tmp("itemknn.tlm");
     /* nothing matches: an error naming the filters, nothing on stdout */
     tl_test_cli_check(
         tl_test_cli("recommend --model '%s' --user u1 --filter subject=poetry --filter year=1999",
@@ -314,9 +306,10 @@ static void test_filters(void **state)
                                   m),
                       0, " 1. ja ", NULL);
     /* a model without a catalogue says how to get one */
-    tl_test_cli_check(
-        tl_test_cli("recommend --model '%s' --user u1 --filter subject=cats", tmp("nocat.tlm")), 2,
-        NULL, "this model has no catalogue: train with --items FILE or from the store");
+    tl_test_cli_check(tl_test_cli("recommend --model '%s' --user u1 --filter subject=cats",
+                                  tl_test_tmp("nocat.tlm")),
+                      2, NULL,
+                      "this model has no catalogue: train with --items FILE or from the store");
     tl_test_cli_check(tl_test_cli("recommend --model '%s' --user u1 --filter colour=red", m), 2,
                       NULL, "unknown filter 'colour=red'");
 }
@@ -326,8 +319,9 @@ static void expect_kind(const char *model, const char *user, const char *kind)
 {
     char file[64];
     snprintf(file, sizeof(file), "%s.tlm", model);
-    tl_test_cli_check(tl_test_cli("recommend --model '%s' --user %s --json", tmp(file), user), 0,
-                      NULL, NULL);
+    tl_test_cli_check(
+        tl_test_cli("recommend --model '%s' --user %s --json", tl_test_tmp(file), user), 0, NULL,
+        NULL);
     json_t *j = json_out();
     json_t *why = json_array_get(
         json_object_get(json_array_get(json_object_get(j, "items"), 0), "because"), 0);
@@ -346,22 +340,23 @@ static void test_evidence_has_kind_and_title(void **state)
     expect_kind("itemknn", "u1", "history");
     expect_kind("content", "u4", "similar_content");
     expect_kind("sequence", "u1", "next_after");
-    tl_test_cli_check(tl_test_cli("recommend --model '%s' --user u1 --json", tmp("itemknn.tlm")), 0,
-                      "\"title\":\"Plain\"", NULL);
+    tl_test_cli_check(
+        tl_test_cli("recommend --model '%s' --user u1 --json", tl_test_tmp("itemknn.tlm")), 0,
+        "\"title\":\"Plain\"", NULL);
 }
 
 static void test_export_events_for_evaluation(void **state)
 {
     (void)state;
-    const char *db = tmp("export.db"), *ev = tmp("events.tsv");
-    assert_int_equal(tl_test_write(tmp("xp.csv"), "user,personalize\nr,yes\ns,no\n"), 0);
-    assert_int_equal(tl_test_write(tmp("xe.tsv"), "user\titem\ttype\ttimestamp\n"
-                                                  "r\tb1\tloan\t100\nr\tb1\trenew\t200\n"
-                                                  "r\tb2\tview\t150\nr\tb3\treturn\t160\n"
-                                                  "s\tb1\tloan\t300\n"),
+    const char *db = tl_test_tmp("export.db"), *ev = tl_test_tmp("events.tsv");
+    assert_int_equal(tl_test_write(tl_test_tmp("xp.csv"), "user,personalize\nr,yes\ns,no\n"), 0);
+    assert_int_equal(tl_test_write(tl_test_tmp("xe.tsv"), "user\titem\ttype\ttimestamp\n"
+                                                          "r\tb1\tloan\t100\nr\tb1\trenew\t200\n"
+                                                          "r\tb2\tview\t150\nr\tb3\treturn\t160\n"
+                                                          "s\tb1\tloan\t300\n"),
                      0);
-    assert_int_equal(tl_test_cli("--db '%s' import users '%s'", db, tmp("xp.csv")), 0);
-    assert_int_equal(tl_test_cli("--db '%s' import events '%s'", db, tmp("xe.tsv")), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import users '%s'", db, tl_test_tmp("xp.csv")), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("xe.tsv")), 0);
     tl_test_cli_check(tl_test_cli("--db '%s' export events --out '%s'", db, ev), 0, NULL, NULL);
     char *text = tl_test_read(ev);
     assert_non_null(text);
@@ -376,16 +371,16 @@ static void test_export_events_for_evaluation(void **state)
     assert_null(strstr(out, "b2"));
     free(out);
     /* the protocol's split reads it */
-    tl_test_cli_check(
-        tl_test_cli("split '%s' '%s' --mode temporal --implicit --no-filter", ev, tmp("xsplit")), 0,
-        "train 1 pairs, test 1 pairs", NULL);
+    tl_test_cli_check(tl_test_cli("split '%s' '%s' --mode temporal --implicit --no-filter", ev,
+                                  tl_test_tmp("xsplit")),
+                      0, "train 1 pairs, test 1 pairs", NULL);
 }
 
 static void test_ctrl_c_stops_training_without_a_model(void **state)
 {
     (void)state;
     const char *data = tl_test_source("tests/data/readme/interactions.tsv");
-    const char *fifo = tmp("train.fifo"), *m = tmp("interrupted.tlm");
+    const char *fifo = tl_test_tmp("train.fifo"), *m = tl_test_tmp("interrupted.tlm");
     assert_int_equal(tl_test_sh("mkfifo '%s'", fifo), 0);
     /* The FIFO makes the timing certain: SIGINT arrives while train waits for its data, after
      * it installed its handler (opening the FIFO for writing waits for train to open it). Job
@@ -393,9 +388,10 @@ static void test_ctrl_c_stops_training_without_a_model(void **state)
     int rc = tl_test_sh("bash -c 'set -m; \"%s\" train --model popular --data \"%s\" --out \"%s\" "
                         "2> \"%s\" & pid=$!; exec 3> \"%s\"; kill -INT $pid; cat \"%s\" >&3; "
                         "exec 3>&-; wait $pid; echo $? > \"%s\"'",
-                        tl_test_bin(), fifo, m, tmp("int.err"), fifo, data, tmp("int.rc"));
+                        tl_test_bin(), fifo, m, tl_test_tmp("int.err"), fifo, data,
+                        tl_test_tmp("int.rc"));
     assert_int_equal(rc, 0);
-    char *st = tl_test_read(tmp("int.rc")), *err = tl_test_read(tmp("int.err"));
+    char *st = tl_test_read(tl_test_tmp("int.rc")), *err = tl_test_read(tl_test_tmp("int.err"));
     assert_non_null(st);
     assert_non_null(err);
     assert_int_equal(atoi(st), 130);

@@ -13,15 +13,6 @@
 #include "tailor/params.h"
 #include "util/afile.h"
 
-static const char *tmp(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof(bufs[0]), "%s/%s", tl_test_tmpdir(), name);
-    return b;
-}
-
 static void write_text(tl_afile *a, const char *s)
 {
     assert_int_equal(write(a->fd, s, strlen(s)), (ssize_t)strlen(s));
@@ -30,7 +21,7 @@ static void write_text(tl_afile *a, const char *s)
 static void test_replace_whole_or_not_at_all(void **state)
 {
     (void)state;
-    const char *path = tmp("f.txt");
+    const char *path = tl_test_tmp("f.txt");
     tl_afile a;
     tl_diag d;
     assert_int_equal(tl_test_write(path, "old"), 0);
@@ -64,7 +55,7 @@ static void test_links_devices_and_directories(void **state)
     tl_diag d;
     struct stat st;
     /* a link to a regular file: the target is replaced, the link stays */
-    const char *target = tmp("target.txt"), *link = tmp("link.txt");
+    const char *target = tl_test_tmp("target.txt"), *link = tl_test_tmp("link.txt");
     assert_int_equal(tl_test_write(target, "old"), 0);
     assert_int_equal(symlink("target.txt", link), 0);
     assert_int_equal(tl_afile_open(&a, link, TL_AFILE_REGULAR, &d), TL_OK);
@@ -76,7 +67,7 @@ static void test_links_devices_and_directories(void **state)
     assert_string_equal(now, "via link");
     free(now);
     /* a dangling link, a directory: refused */
-    const char *dangling = tmp("dangling.txt");
+    const char *dangling = tl_test_tmp("dangling.txt");
     assert_int_equal(symlink("nowhere/x", dangling), 0);
     assert_int_equal(tl_afile_open(&a, dangling, 0, &d), TL_EINVAL);
     assert_non_null(strstr(d.msg, "symbolic link to a missing file"));
@@ -84,7 +75,7 @@ static void test_links_devices_and_directories(void **state)
     assert_int_equal(tl_afile_open(&a, tl_test_tmpdir(), 0, &d), TL_EINVAL);
     assert_non_null(strstr(d.msg, "is a directory"));
     /* a FIFO: refused for TL_AFILE_REGULAR, checked without blocking, and never replaced */
-    const char *fifo = tmp("f.fifo");
+    const char *fifo = tl_test_tmp("f.fifo");
     assert_int_equal(mkfifo(fifo, 0600), 0);
     assert_int_equal(tl_afile_open(&a, fifo, TL_AFILE_REGULAR, &d), TL_EINVAL);
     assert_non_null(strstr(d.msg, "not a regular file"));
@@ -99,9 +90,9 @@ static void test_links_devices_and_directories(void **state)
     assert_int_equal(errno, ENOSPC);
     assert_int_equal(tl_afile_commit(&a, &d), TL_OK);
     /* a missing directory */
-    assert_int_equal(tl_afile_open(&a, tmp("no/such/file"), 0, &d), TL_EIO);
+    assert_int_equal(tl_afile_open(&a, tl_test_tmp("no/such/file"), 0, &d), TL_EIO);
     assert_non_null(strstr(d.msg, "cannot create: No such file or directory"));
-    assert_int_equal(tl_afile_check(tmp("no/such/file"), 0, &d), TL_EIO);
+    assert_int_equal(tl_afile_check(tl_test_tmp("no/such/file"), 0, &d), TL_EIO);
     assert_int_equal(tl_afile_check("", 0, &d), TL_EINVAL);
 }
 
