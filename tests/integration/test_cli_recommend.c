@@ -376,6 +376,33 @@ static void test_export_events_for_evaluation(void **state)
                       0, "train 1 pairs, test 1 pairs", NULL);
 }
 
+/* An id with a TAB or a line break never reaches a TSV field: the writers refuse it (the
+ * importers are meant to reject such ids first; then there is nothing to write). */
+static void test_tsv_writers_refuse_tabs_in_ids(void **state)
+{
+    (void)state;
+    const char *db = tl_test_tmp("tab.db"), *m = tl_test_tmp("tab.tlm");
+    assert_int_equal(tl_test_write(tl_test_tmp("tab.jsonl"),
+                                   "{\"user\":\"u\\tx\",\"item\":\"i1\"}\n"
+                                   "{\"user\":\"v\",\"item\":\"i1\"}\n"
+                                   "{\"user\":\"v\",\"item\":\"i\\n2\"}\n"),
+                     0);
+    if (tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("tab.jsonl")) != 0) {
+        printf("the importer refuses such ids: nothing to check\n");
+        return;
+    }
+    assert_int_equal(tl_test_cli("--db '%s' train --model popular --out '%s'", db, m), 0);
+    tl_test_cli_check(
+        tl_test_cli("recommend --model '%s' --users all --out '%s'", m, tl_test_tmp("tab.tsv")), 3,
+        NULL, "user id 'u\\tx' contains a TAB or line break");
+    assert_int_equal(access(tl_test_tmp("tab.tsv"), F_OK), -1); /* no partial file */
+    tl_test_cli_check(tl_test_cli("--db '%s' export events", db), 3, NULL,
+                      "contains a TAB or line break and cannot be written as TSV");
+    /* JSON holds any string */
+    tl_test_cli_check(tl_test_cli("recommend --model '%s' --users all --json", m), 0,
+                      "\"user\":\"u\\tx\"", NULL);
+}
+
 static void test_ctrl_c_stops_training_without_a_model(void **state)
 {
     (void)state;
@@ -416,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_evidence_has_kind_and_title),
         cmocka_unit_test(test_export_events_for_evaluation),
+        cmocka_unit_test(test_tsv_writers_refuse_tabs_in_ids),
         cmocka_unit_test(test_ctrl_c_stops_training_without_a_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
