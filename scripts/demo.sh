@@ -59,8 +59,12 @@ PATRON=$(awk -F '\t' 'FNR > 1 && $3 == "loan" { n[$1]++ } END { for (u in n) pri
     "$DATA/events.tsv" | sort -k1,1nr -k2,2 | head -1 | cut -f2)
 step "recommendations for patron $PATRON (SYNTHETIC history), with the evidence"
 "$BIN" recommend --model "$MODEL" --user "$PATRON" --n 10
-step "the same patron, only books on the shelf in English"
-"$BIN" recommend --model "$MODEL" --user "$PATRON" --n 5 --filter available --filter language=eng
+# A filter that changes the list: most of what any patron is recommended is fiction. The same
+# key twice means either subject; different keys must all hold.
+FILTER="--filter subject=history --filter subject=science --filter available"
+step "the same patron, only history or science books with a copy on the shelf ($FILTER)"
+# shellcheck disable=SC2086 # FILTER is split into its words on purpose
+"$BIN" recommend --model "$MODEL" --user "$PATRON" --n 5 $FILTER
 
 # Later issues add serving here (the HTTP API and the web page) on top of the model above.
 

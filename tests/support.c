@@ -65,6 +65,15 @@ const char *tl_test_tmpdir(void)
     return tmpdir;
 }
 
+const char *tl_test_tmp(const char *name)
+{
+    static char bufs[8][512];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, sizeof(bufs[0]), "%s/%s", tl_test_tmpdir(), name);
+    return b;
+}
+
 int tl_test_sh(const char *fmt, ...)
 {
     char cmd[4096];
@@ -168,4 +177,44 @@ void tl_test_data_from_pairs(tl_data *d, int n_users, int n_items, const int (*p
         assert_int_equal(tl_coo_push(&coo, pairs[p][0], pairs[p][1], 1.0f, 0), TL_OK);
     assert_int_equal(tl_data_build(d, &coo, TL_DUP_MAX), TL_OK);
     tl_coo_release(&coo);
+}
+
+static char cli_out[300], cli_err[300];
+
+int tl_test_cli(const char *fmt, ...)
+{
+    char args[3500];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    snprintf(cli_out, sizeof(cli_out), "%s/cli.out", tl_test_tmpdir());
+    snprintf(cli_err, sizeof(cli_err), "%s/cli.err", tl_test_tmpdir());
+    /* captures first: a redirection in args (> /dev/full, >&-) comes later and wins */
+    return tl_test_sh("'%s' > '%s' 2> '%s' %s", tl_test_bin(), cli_out, cli_err, args);
+}
+
+char *tl_test_cli_out(void)
+{
+    char *s = tl_test_read(cli_out);
+    assert_non_null(s);
+    return s;
+}
+
+char *tl_test_cli_err(void)
+{
+    char *s = tl_test_read(cli_err);
+    assert_non_null(s);
+    return s;
+}
+
+void tl_test_cli_check(int rc, int code, const char *out_has, const char *err_has)
+{
+    char *out = tl_test_cli_out(), *err = tl_test_cli_err();
+    if (rc != code || (out_has && !strstr(out, out_has)) || (err_has && !strstr(err, err_has)))
+        fail_msg("expected exit %d, stdout with '%s', stderr with '%s'; got exit %d\n"
+                 "stdout:\n%.2000s\nstderr:\n%.2000s",
+                 code, out_has ? out_has : "", err_has ? err_has : "", rc, out, err);
+    free(out);
+    free(err);
 }

@@ -17,6 +17,8 @@ const char *tl_test_source(const char *rel);
 const char *tl_test_bin(void);
 /* A fresh temporary directory (removed at exit). */
 const char *tl_test_tmpdir(void);
+/* tl_test_tmpdir()/name (one of eight rotating buffers: copy what must live longer). */
+const char *tl_test_tmp(const char *name);
 /* Runs a shell command; returns its exit status (or -1). Output goes to the test log. */
 int tl_test_sh(const char *fmt, ...);
 /* Writes text to path; returns 0 on success. */
@@ -35,6 +37,15 @@ tl_test_snap tl_test_snapshot(const char *path);
 void tl_test_assert_unchanged(const char *path, tl_test_snap *s);
 /* 1 when path-wal, path-shm or path-journal exists. */
 int tl_test_has_companions(const char *path);
+/* Runs `$TL_BIN ARGS` (ARGS is shell text: quote paths yourself) with stdout and stderr
+ * captured; returns the exit status (-1 when killed by a signal). */
+int tl_test_cli(const char *fmt, ...);
+/* What the last tl_test_cli wrote to stdout / stderr (malloc'd; asserts it can be read). */
+char *tl_test_cli_out(void);
+char *tl_test_cli_err(void);
+/* Fails unless rc (tl_test_cli's status) is code, and the last tl_test_cli's stdout contains
+ * out_has and its stderr err_has (NULL = anything); prints all of it when not. */
+void tl_test_cli_check(int rc, int code, const char *out_has, const char *err_has);
 
 /* Builds d (initialized here) from (user, item) pairs of weight 1: users "u<n>" and items
  * "i<n>" are interned in index order first, so index n is id n. Asserts on failure. */

@@ -97,7 +97,8 @@ TL_API tl_err tl_params_set_kv(tl_params *p, const char *kv, tl_diag *d);
 TL_API double tl_params_num(const tl_params *p, const char *name);
 TL_API const char *tl_params_str(const tl_params *p, const char *name);
 TL_API int tl_params_is_set(const tl_params *p, const char *name);
-/* Writes "key=value" lines (every parameter) to a malloc'd string the caller frees. */
+/* Writes "key=value" lines (every parameter) to a malloc'd string the caller frees. Numbers are
+ * written with the fewest digits (up to 17) that read back to the same double. */
 TL_API tl_err tl_params_to_text(const tl_params *p, char **out);
 /* Applies "key=value" lines (as written by tl_params_to_text); unknown keys are errors. */
 TL_API tl_err tl_params_from_text(tl_params *p, const char *text, tl_diag *d);

@@ -9,29 +9,48 @@
 #include "cli/progress.h"
 #include "tailor/store.h"
 
-static void usage(FILE *f)
-{
-    fprintf(
-        f,
-        "usage: tailor [--db PATH] import {items|users|events|searches} FILE [OPTIONS]\n\n"
+typedef struct args {
+    int format; /* -1 = from the name */
+    const char *type, *weights, *list_sep;
+    int strict, skip_bad, dry_run, quiet, max_field;
+} args;
+
+static const tl_opt opts[] = {
+    {"format", 0, TL_OPT_CHOICE, "tsv|csv|jsonl|json", NULL, 0, 0, TL_OPT_AT(args, format),
+     "the file's format (default: from the name: .csv, .jsonl/.ndjson/.json,\n"
+     "else tsv)"},
+    {"type", 0, TL_OPT_STR, "T", NULL, 0, 0, TL_OPT_AT(args, type),
+     "events: the event type when the file has no type column (default:\n"
+     "rate when there is a value column, else loan); items: the item type\n"
+     "when there is no type column (default: book)"},
+    {"strict", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, strict),
+     "events naming unknown users or items are errors (default: create them)"},
+    {"skip-bad", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, skip_bad),
+     "skip bad lines, import the rest, and report what was skipped and why"},
+    {"dry-run", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, dry_run),
+     "validate everything and report, but write nothing"},
+    {"weights", 0, TL_OPT_STR, "SPEC", NULL, 0, 0, TL_OPT_AT(args, weights),
+     "save event weights with the data, e.g. \"view=0.1,loan=1,rate.min=4\"\n"
+     "(also default=, rate.scale=, dwell.cap=, merge=sum|max; shown by\n"
+     "tailor stats --weights)"},
+    {"list-sep", 0, TL_OPT_STR, "C", NULL, 0, 0, TL_OPT_AT(args, list_sep),
+     "separator of list fields (authors, subjects, clicked) in TSV/CSV\n"
+     "(default '|'; e.g. --list-sep , for \"A, B\")"},
+    {"max-field", 0, TL_OPT_INT, "N", "65536", 1, 1 << 20, TL_OPT_AT(args, max_field),
+     "longest field in bytes; lines are limited to 1 MiB"},
+    {"quiet", 'q', TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, quiet),
+     "no progress bar and no summary"},
+    {NULL},
+};
+
+static const tl_cmd_def def = {
+    .name = "import",
+    .synopsis = "[--db PATH] import {items|users|events|searches} FILE [OPTIONS]",
+    .about =
         "Imports FILE (TSV, CSV or JSON Lines; plain or .gz; '-' = stdin) into the store in one\n"
         "transaction: a bad line stops the import with its file, line and field, and the store\n"
-        "is left exactly as it was (exit 3). Re-importing a file changes nothing.\n\n"
-        "Options:\n"
-        "  --format F      tsv, csv or jsonl (default: from the name: .csv, .jsonl/.ndjson/.json,\n"
-        "                  else tsv)\n"
-        "  --type T        events: the event type when the file has no type column (default:\n"
-        "                  rate when there is a value column, else loan); items: the item type\n"
-        "                  when there is no type column (default: book)\n"
-        "  --strict        events naming unknown users or items are errors (default: create them)\n"
-        "  --skip-bad      skip bad lines, import the rest, and report what was skipped and why\n"
-        "  --dry-run       validate everything and report, but write nothing\n"
-        "  --weights SPEC  save event weights with the data, e.g. \"view=0.1,loan=1,rate.min=4\"\n"
-        "                  (also default=, rate.scale=, dwell.cap=, merge=sum|max)\n"
-        "  --list-sep C    separator of list fields (authors, subjects, clicked) in TSV/CSV\n"
-        "                  (default '|'; e.g. --list-sep , for \"A, B\")\n"
-        "  --max-field N   longest field in bytes (default 65536); lines are limited to 1 MiB\n"
-        "  --quiet         no progress bar and no summary\n\n"
+        "is left exactly as it was (exit 3). Re-importing a file changes nothing.",
+    .notes =
         "Columns are found by header name (any case; JSON keys alike):\n"
         "  events:   user (user_id, patron, borrower...), item (item_id, book_id, record_id...),\n"
         "            type (event, action), value (rating, score, count, seconds; |value| <= 1e9),\n"
@@ -41,13 +60,18 @@ static void usage(FILE *f)
         "            (genres, tags), year, language (language_code), format, added, copies,\n"
         "            available, extra (a JSON object); other columns are kept in extra\n"
         "  users:    user (id, patron...), personalize (consent: yes/no), created, attributes\n"
-        "            (a JSON object); other columns (department, level...) are kept as attributes\n"
+        "            (a JSON object); other columns (department, level...) are kept as "
+        "attributes\n"
         "  searches: user, query (q), timestamp, clicked (item ids)\n"
         "Ids keep any Unicode but no tab, line break or other control character. Lines end in\n"
         "LF, CRLF or CR.\n"
-        "Event types: loan return renew hold view click rate review download list_add skip dwell,\n"
-        "or any other word (kept as given, lowercased).\n");
-}
+        "Event types: loan return renew hold view click rate review download list_add skip "
+        "dwell,\n"
+        "or any other word (kept as given, lowercased).",
+    .opts = opts,
+    .min_args = 2,
+    .max_args = 2,
+};
 
 static int kind_of(const char *s, tl_ingest_kind *k)
 {
@@ -64,25 +88,6 @@ static int kind_of(const char *s, tl_ingest_kind *k)
             return 0;
         }
     return -1;
-}
-
-static int missing_value; /* set when an option that takes a value came last */
-
-/* "--name value" or "--name=value"; advances *i. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 < argc)
-        return argv[++*i];
-    missing_value = 1;
-    return NULL;
 }
 
 static void print_skips(const tl_import_report *rep)
@@ -109,77 +114,36 @@ static const char *format_name(tl_ingest_format f)
     return f == TL_FORMAT_CSV ? "csv" : f == TL_FORMAT_JSONL ? "jsonl" : "tsv";
 }
 
-int cmd_import(const tl_cli *cli, int argc, char **argv)
+static int run(const tl_cli *cli, int argc, char **argv)
 {
-    if (tl_cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return TL_EXIT_OK;
-    }
+    args a;
+    memset(&a, 0, sizeof(a));
+    a.format = -1;
+    int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
+    if (code != TL_OPT_RUN)
+        return code;
+    const char *kind = argv[first], *file = argv[first + 1];
     tl_import_opts o;
     tl_import_opts_init(&o);
-    const char *kind = NULL, *file = NULL, *v;
-    int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        if ((v = opt_value(argc, argv, &i, "--format"))) {
-            if (strcmp(v, "tsv") == 0)
-                o.in.format = TL_FORMAT_TSV;
-            else if (strcmp(v, "csv") == 0)
-                o.in.format = TL_FORMAT_CSV;
-            else if (strcmp(v, "jsonl") == 0 || strcmp(v, "json") == 0)
-                o.in.format = TL_FORMAT_JSONL;
-            else {
-                fprintf(stderr, "tailor import: --format must be tsv, csv or jsonl\n");
-                return TL_EXIT_USAGE;
-            }
-        } else if ((v = opt_value(argc, argv, &i, "--type"))) {
-            o.in.default_type = v;
-        } else if ((v = opt_value(argc, argv, &i, "--weights"))) {
-            o.weights = v;
-        } else if ((v = opt_value(argc, argv, &i, "--list-sep"))) {
-            if (strlen(v) != 1) {
-                fprintf(stderr, "tailor import: --list-sep takes one character\n");
-                return TL_EXIT_USAGE;
-            }
-            o.in.list_sep = v[0];
-        } else if ((v = opt_value(argc, argv, &i, "--max-field"))) {
-            char *end;
-            long long n = strtoll(v, &end, 10);
-            if (*end || n < 1 || n > (1 << 20)) {
-                fprintf(stderr, "tailor import: --max-field must be 1..1048576\n");
-                return TL_EXIT_USAGE;
-            }
-            o.in.max_field = (size_t)n;
-        } else if (strcmp(argv[i], "--strict") == 0) {
-            o.strict = 1;
-        } else if (strcmp(argv[i], "--skip-bad") == 0) {
-            o.in.skip_bad = 1;
-        } else if (strcmp(argv[i], "--dry-run") == 0) {
-            o.dry_run = 1;
-        } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
-            quiet = 1;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            if (missing_value)
-                fprintf(stderr, "tailor import: %s needs a value\n", argv[i]);
-            else
-                fprintf(stderr, "tailor import: unknown option '%s' (see tailor import --help)\n",
-                        argv[i]);
-            return TL_EXIT_USAGE;
-        } else if (!kind) {
-            kind = argv[i];
-        } else if (!file) {
-            file = argv[i];
-        } else {
-            fprintf(stderr, "tailor import: unexpected argument '%s'\n", argv[i]);
-            return TL_EXIT_USAGE;
-        }
+    static const tl_ingest_format formats[] = {TL_FORMAT_TSV, TL_FORMAT_CSV, TL_FORMAT_JSONL,
+                                               TL_FORMAT_JSONL};
+    if (a.format >= 0)
+        o.in.format = formats[a.format];
+    if (a.type)
+        o.in.default_type = a.type;
+    o.weights = a.weights;
+    if (a.list_sep) {
+        if (strlen(a.list_sep) != 1)
+            return tl_opt_usage_error(&def, "--list-sep takes one character, not '%s'", a.list_sep);
+        o.in.list_sep = a.list_sep[0];
     }
-    if (!kind || !file || kind_of(kind, &o.in.kind) < 0) {
-        if (kind && kind_of(kind, &o.in.kind) < 0)
-            fprintf(stderr, "tailor import: '%s' is not items, users, events or searches\n", kind);
-        else
-            usage(stderr);
-        return TL_EXIT_USAGE;
-    }
+    o.in.max_field = (size_t)a.max_field;
+    o.strict = a.strict;
+    o.in.skip_bad = a.skip_bad;
+    o.dry_run = a.dry_run;
+    int quiet = a.quiet;
+    if (kind_of(kind, &o.in.kind) < 0)
+        return tl_opt_usage_error(&def, "'%s' is not items, users, events or searches", kind);
     o.in.path = file;
 
     /* a dry run must not create a store: with none yet, validate against an empty one */
@@ -190,10 +154,8 @@ int cmd_import(const tl_cli *cli, int argc, char **argv)
     tl_diag d;
     tl_diag_clear(&d);
     tl_err rc = tl_store_open(target, TL_STORE_CREATE, &st, &d);
-    if (rc != TL_OK) {
-        tl_cli_error("cannot open the store", rc, &d);
-        return TL_EXIT_FAIL;
-    }
+    if (rc != TL_OK)
+        return tl_cli_fail("cannot open the store", rc, &d);
     tl_progress pg;
     char label[64];
     snprintf(label, sizeof(label), "importing %s", kind);
@@ -203,19 +165,14 @@ int cmd_import(const tl_cli *cli, int argc, char **argv)
     tl_import_report rep;
     rc = tl_store_import(st, &o, &rep, &d);
     tl_progress_done(&pg);
-    int code = TL_EXIT_OK;
     if (rc != TL_OK) {
         char what[600];
         snprintf(what, sizeof(what), "import %s", file);
-        tl_cli_error(what, rc, &d);
-        if (rc == TL_EPARSE || rc == TL_ENOTFOUND) {
+        code = tl_cli_fail(what, rc, &d);
+        if (code == TL_EXIT_DATA)
             fprintf(stderr, "tailor: nothing was imported (%s)\n",
                     rep.in.damaged ? "the file is damaged"
                                    : "use --skip-bad to import the other lines");
-            code = TL_EXIT_DATA;
-        } else {
-            code = rc == TL_EINVAL ? TL_EXIT_USAGE : TL_EXIT_FAIL;
-        }
         goto out;
     }
     if (rep.in.skipped)
@@ -235,7 +192,11 @@ int cmd_import(const tl_cli *cli, int argc, char **argv)
             printf("; %lld new users, %lld new items", rep.new_users, rep.new_items);
         printf(" (%.2f s, %s rows/s)\n", rep.seconds, r);
     }
+    code = TL_EXIT_OK;
 out:
     tl_store_free(st);
     return code;
 }
+
+const tl_cmd tl_cmd_import = {
+    &def, "import items, users, events or searches (TSV/CSV/JSON Lines, .gz)", run};

@@ -1,88 +1,179 @@
-/* tailor recommend: top-N from a model file for one user (with explanations), for an ad-hoc
- * history, or for every user the model knows (TSV). */
-#include <math.h>
+/* tailor recommend: top-N from a model file for one patron (with the evidence for each item), for
+ * an ad-hoc history, or for every patron the model knows (TSV or JSON Lines). A patron without a
+ * usable history gets the most popular items, and is told so. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/width.h"
 #include "core/filter.h"
 #include "core/model.h"
+#include "core/request.h"
 
 #define MAX_EXPLAIN 3
+#define ID_COLS 12           /* text output: item ids are padded to this many columns (never cut) */
+#define TITLE_COLS 50        /* titles are cut or padded to exactly this many */
+#define REASON_COLS 40       /* each title behind a recommendation is cut to this many */
+#define ROWS_CELLS (4 << 20) /* --users all: patrons per batch x N stays under this */
 
-static void usage(FILE *f)
+static const char NO_HISTORY[] = "no usable history for this patron";
+static const char NO_EVIDENCE[] = "the model found nothing in this patron's history";
+
+typedef struct args {
+    const char *model, *user, *history, *out;
+    int all, n, json;
+    tl_opt_list filters;
+} args;
+
+static const tl_opt opts[] = {
+    {"model", 'm', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, model),
+     "the model file (tailor train --out)"},
+    {"user", 'u', TL_OPT_STR, "ID", NULL, 0, 0, TL_OPT_AT(args, user),
+     "a patron the model was trained with (their history is in the file)"},
+    {"history", 0, TL_OPT_STR, "ID,ID,...", NULL, 0, 0, TL_OPT_AT(args, history),
+     "an ad-hoc history of item ids (a patron the model never saw)"},
+    {"users", 0, TL_OPT_CHOICE, "all", NULL, 0, 0, TL_OPT_AT(args, all),
+     "every patron of the model: TSV `user item rank score`, or with --json\n"
+     "one JSON object per patron per line (without the evidence)"},
+    {"n", 'n', TL_OPT_INT, "N", "10", 1, 10000, TL_OPT_AT(args, n), "how many items"},
+    {"filter", 'f', TL_OPT_LIST, "KEY=VALUE", NULL, 0, 0, TL_OPT_AT(args, filters),
+     "only items of the catalogue that match: type=, format=, language=,\n"
+     "subject=, year=YYYY or year=YYYY-YYYY, available (a copy on the shelf).\n"
+     "The same key again means either (subject=a --filter subject=b: a OR b);\n"
+     "different keys must all hold (subject=a --filter language=eng: both)"},
+    {"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
+     "write there instead of standard output ('-' = standard output)"},
+    {"json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, json),
+     "JSON: items with titles, scores and the evidence (kind, item, title)"},
+    {NULL},
+};
+
+static const tl_cmd_def def = {
+    .name = "recommend",
+    .synopsis = "recommend --model FILE (--user ID | --history ID,ID,... | --users all)\n"
+                "                 [--n N] [--filter KEY=VALUE]... [--out FILE] [--json]",
+    .about =
+        "Recommends the N best items the patron does not have yet, from a model file (mapped,\n"
+        "not parsed), with the history items behind each one. A patron without a usable\n"
+        "history (none, opted out of personalization, or only items the model does not know)\n"
+        "gets the items most patrons have, marked \"popular: no usable history for this\n"
+        "patron\". Filters need the catalogue in the model: train from the store, or with\n"
+        "--items. A filter that matches no item is an error (exit 1), naming the filter.",
+    .notes =
+        "JSON of one patron: {\"user\", \"model\", \"items\": [{\"rank\", \"item\", \"title\", "
+        "\"score\",\n"
+        "\"because\": [{\"kind\", \"item\", \"title\", \"weight\"}]}]}; kind is history "
+        "(patrons with\n"
+        "these items also had it), next_after (sequence), similar_content (content) or "
+        "popular\n"
+        "(with \"reason\"); a patron served popular items also has a top-level \"reason\".",
+    .opts = opts,
+    .min_args = 0,
+    .max_args = 0,
+};
+
+typedef struct request {
+    const tl_model *m;
+    const tl_filter *f;
+    int n;
+    tl_out out;
+    int json;
+    int explain; /* with the evidence (one patron); --users all goes without */
+} request;
+
+static const char *title_of(const tl_model *m, int32_t i)
 {
-    fprintf(
-        f,
-        "usage: tailor recommend --model FILE (--user ID | --history ITEM,ITEM,... | --users all)\n"
-        "                        [--n N] [--filter key=value]... [--out FILE] [--json]\n\n"
-        "--user ID       a user the model was trained with (their history is in the file)\n"
-        "--history LIST  an ad-hoc history of item ids (unknown users, fresh sessions)\n"
-        "--users all     every user, as TSV `user item rank score` (to --out or stdout)\n"
-        "--n N           how many (default 10)\n"
-        "--filter F      type=, format=, language=, subject=, year=A-B, available\n"
-        "--json          one JSON object per user, with the evidence for each item\n");
+    return i >= 0 && i < m->cat.n && m->cat.title[i] ? m->cat.title[i] : NULL;
 }
 
-static void print_json_string(FILE *f, const char *s)
+static const char *kind_label(tl_reason_kind k)
 {
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
+    return k == TL_REASON_NEXT_AFTER        ? "  next after: "
+           : k == TL_REASON_SIMILAR_CONTENT ? "  similar to: "
+                                            : "  because: ";
+}
+
+/* One item's evidence as text ("  because: A; B") or as a JSON array. */
+static json_t *evidence(const request *q, int32_t uidx, const int32_t *hist, const float *w,
+                        int32_t nh, int32_t item, const char *fallback, float score)
+{
+    const tl_model *m = q->m;
+    json_t *arr = q->json ? json_array() : NULL;
+    FILE *f = q->out.f;
+    if (fallback) {
+        if (arr)
+            json_array_append_new(arr,
+                                  json_pack("{s:s, s:s, s:o}", "kind", "popular", "reason",
+                                            fallback, "patrons", json_integer((json_int_t)score)));
         else
-            fputc(c, f);
+            fprintf(f, "  popular: %s", fallback);
+        return arr;
     }
-    fputc('"', f);
-}
-
-static void print_one(const tl_model *m, const char *user, const int32_t *hist, const float *w,
-                      int32_t nh, int32_t uidx, const int32_t *items, const float *scores, int n,
-                      int json)
-{
-    if (json) {
-        printf("{\"user\":");
-        print_json_string(stdout, user);
-        printf(",\"model\":\"%s\",\"items\":[", m->ops->name);
+    int32_t why[MAX_EXPLAIN];
+    float contrib[MAX_EXPLAIN];
+    tl_reason_kind kind;
+    int nwhy = tl_model_explain(m, uidx, hist, w, nh, item, why, contrib, MAX_EXPLAIN, &kind);
+    if (!nwhy && kind == TL_REASON_POPULAR) {
+        if (arr)
+            json_array_append_new(arr, json_pack("{s:s}", "kind", "popular"));
+        else
+            fprintf(f, "  popular");
     }
-    for (int r = 0; r < n; r++) {
-        int32_t why[MAX_EXPLAIN];
-        float contrib[MAX_EXPLAIN];
-        int nwhy = m->ops->explain
-                       ? m->ops->explain(m, uidx, hist, w, nh, items[r], why, contrib, MAX_EXPLAIN)
-                       : 0;
-        const char *id = tl_intern_str(&m->items, items[r]);
-        const char *title =
-            m->cat.n > items[r] && m->cat.title[items[r]] ? m->cat.title[items[r]] : "";
-        if (json) {
-            printf("%s{\"rank\":%d,\"item\":", r ? "," : "", r + 1);
-            print_json_string(stdout, id);
-            printf(",\"title\":");
-            print_json_string(stdout, title);
-            printf(",\"score\":%.6g,\"because\":[", (double)scores[r]);
-            for (int k = 0; k < nwhy; k++) {
-                printf("%s{\"item\":", k ? "," : "");
-                print_json_string(stdout, tl_intern_str(&m->items, hist[why[k]]));
-                printf(",\"weight\":%.6g}", (double)contrib[k]);
-            }
-            printf("]}");
+    for (int k = 0; k < nwhy; k++) {
+        int32_t j = hist[why[k]];
+        const char *id = tl_intern_str(&m->items, j), *t = title_of(m, j);
+        if (arr) {
+            json_t *o = json_pack("{s:s, s:s, s:s?}", "kind", tl_reason_kind_name(kind), "item", id,
+                                  "title", t);
+            if (o)
+                json_object_set_new(o, "weight", tl_json_float(contrib[k], "an evidence weight"));
+            json_array_append_new(arr, o);
         } else {
-            printf("%2d. %-12s %-50.50s %8.4f", r + 1, id, title, (double)scores[r]);
-            for (int k = 0; k < nwhy; k++) {
-                int32_t j = hist[why[k]];
-                const char *t =
-                    m->cat.n > j && m->cat.title[j] ? m->cat.title[j] : tl_intern_str(&m->items, j);
-                printf("%s%.40s", k ? "; " : "  because: ", t);
-            }
-            printf("\n");
+            char buf[4 * REASON_COLS + 16];
+            fprintf(f, "%s%s", k ? "; " : kind_label(kind),
+                    tl_width_fit(t ? t : id, REASON_COLS, 0, buf, sizeof(buf)));
         }
     }
-    if (json)
-        printf("]}\n");
+    return arr;
+}
+
+/* The recommendations of one patron, as text lines or one JSON object. */
+static int print_one(request *q, const char *user, int32_t uidx, const int32_t *hist,
+                     const float *w, int32_t nh, const int32_t *items, const float *scores, int got,
+                     const char *fallback)
+{
+    const tl_model *m = q->m;
+    json_t *list = q->json ? json_array() : NULL;
+    for (int r = 0; r < got && !tl_out_failed(&q->out); r++) {
+        const char *id = tl_intern_str(&m->items, items[r]), *title = title_of(m, items[r]);
+        if (list) {
+            json_t *o = json_pack("{s:i, s:s, s:s?}", "rank", r + 1, "item", id, "title", title);
+            if (o)
+                json_object_set_new(o, "score", tl_json_float(scores[r], "a score"));
+            if (o && q->explain)
+                json_object_set_new(o, "because",
+                                    evidence(q, uidx, hist, w, nh, items[r], fallback, scores[r]));
+            json_array_append_new(list, o);
+            continue;
+        }
+        char idb[4 * ID_COLS + 256], tb[4 * TITLE_COLS + 16];
+        int idw = tl_width_of(id);
+        fprintf(q->out.f, "%2d. %s %s %8.4f", r + 1,
+                tl_width_fit(id, idw > ID_COLS ? idw : ID_COLS, 1, idb, sizeof(idb)),
+                tl_width_fit(title ? title : "", TITLE_COLS, 1, tb, sizeof(tb)), (double)scores[r]);
+        evidence(q, uidx, hist, w, nh, items[r], fallback, scores[r]);
+        fputc('\n', q->out.f);
+    }
+    if (!q->json)
+        return TL_EXIT_OK;
+    json_t *o = json_pack("{s:s?, s:s, s:o}", "user", user, "model", m->ops->name, "items", list);
+    if (o && fallback) {
+        char reason[128];
+        snprintf(reason, sizeof(reason), "popular: %s", fallback);
+        json_object_set_new(o, "reason", json_string(reason));
+    }
+    return tl_json_emit(&q->out, o, 0, 15);
 }
 
 /* Parses a comma-separated list of item ids into model indices; unknown ids are skipped. */
@@ -93,164 +184,234 @@ static int32_t parse_history(const tl_model *m, const char *list, int32_t *out, 
     for (const char *p = list; *p && n < max;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        int32_t i = tl_intern_find(&m->items, p, len);
+        int32_t i = len ? tl_intern_find(&m->items, p, len) : -1;
         if (i >= 0) {
             out[n] = i;
             w[n++] = 1.0f;
-        } else {
-            fprintf(stderr, "tailor: recommend: item '%.*s' is not in the model; ignored\n",
-                    (int)len, p);
+        } else if (len) {
+            char id[256], buf[128];
+            snprintf(id, sizeof(id), "%.*s", (int)(len < 200 ? len : 200), p);
+            fprintf(stderr, "tailor: recommend: item '%s' is not in the model; ignored\n",
+                    tl_cli_printable(id, buf, sizeof(buf)));
         }
         p = comma ? comma + 1 : p + len;
     }
     return n;
 }
 
-static int all_users(const tl_model *m, const tl_filter *f, int n, const char *out_path)
+/* Every score zero: the model saw nothing to go on (e.g. history items without neighbours). */
+static int no_evidence(const float *scores, int got)
 {
-    FILE *out = out_path ? fopen(out_path, "w") : stdout;
-    if (!out) {
-        perror(out_path);
-        return TL_EXIT_FAIL;
-    }
-    int code = TL_EXIT_FAIL;
-    enum { CHUNK = 4096 };
-    int32_t *rows = malloc(CHUNK * sizeof(*rows));
-    int32_t *items = malloc((size_t)CHUNK * (size_t)n * sizeof(*items));
-    float *scores = malloc((size_t)CHUNK * (size_t)n * sizeof(*scores));
-    if (!rows || !items || !scores)
-        goto out;
-    fprintf(out, "user\titem\trank\tscore\n");
-    for (int32_t u0 = 0; u0 < m->n_users; u0 += CHUNK) {
-        int32_t nr = m->n_users - u0 < CHUNK ? m->n_users - u0 : CHUNK;
-        for (int32_t r = 0; r < nr; r++)
-            rows[r] = u0 + r;
-        tl_err rc = tl_model_recommend_rows(m, &m->hist, 1, rows, nr, f, n, items, scores);
-        if (rc != TL_OK) {
-            tl_cli_error("recommend", rc, NULL);
-            goto out;
-        }
-        for (int32_t r = 0; r < nr; r++)
-            for (int k = 0; k < n && items[(size_t)r * n + k] >= 0; k++)
-                fprintf(out, "%s\t%s\t%d\t%.6g\n", tl_intern_str(&m->users, u0 + r),
-                        tl_intern_str(&m->items, items[(size_t)r * n + k]), k + 1,
-                        (double)scores[(size_t)r * n + k]);
-    }
-    code = TL_EXIT_OK;
-out:
-    free(rows);
-    free(items);
-    free(scores);
-    if (out != stdout && fclose(out) != 0)
-        code = TL_EXIT_FAIL;
-    return code;
+    for (int r = 0; r < got; r++)
+        if (scores[r] != 0.0f)
+            return 0;
+    return got > 0;
 }
 
-int cmd_recommend(const tl_cli *cli, int argc, char **argv)
+static int one_user(request *q, const char *user, const char *history)
 {
-    (void)cli;
-    const char *path = NULL, *user = NULL, *history = NULL, *users = NULL, *out = NULL;
-    int n = 10, json = 0, code = TL_EXIT_USAGE;
-    tl_filter_spec spec;
-    memset(&spec, 0, sizeof(spec));
-    tl_diag diag;
-    tl_diag_clear(&diag);
-    tl_model *m = NULL;
-    uint8_t *allow = NULL;
-    int32_t *hist = NULL, *items = NULL;
-    float *w = NULL, *scores = NULL;
-    if (tl_cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return TL_EXIT_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (strcmp(a, "--model") == 0 && has)
-            path = argv[++i];
-        else if (strcmp(a, "--user") == 0 && has)
-            user = argv[++i];
-        else if (strcmp(a, "--history") == 0 && has)
-            history = argv[++i];
-        else if (strcmp(a, "--users") == 0 && has)
-            users = argv[++i];
-        else if (strcmp(a, "--out") == 0 && has)
-            out = argv[++i];
-        else if (strcmp(a, "--n") == 0 && has)
-            n = atoi(argv[++i]);
-        else if (strcmp(a, "--json") == 0)
-            json = 1;
-        else if (strcmp(a, "--filter") == 0 && has) {
-            if (tl_filter_parse(&spec, argv[++i], &diag) != TL_OK) {
-                tl_cli_error("recommend: --filter", TL_EINVAL, &diag);
-                return TL_EXIT_USAGE;
-            }
-        } else {
-            usage(stderr);
-            return TL_EXIT_USAGE;
-        }
-    }
-    if (!path || n < 1 || n > 10000 || (!!user + !!history + !!users) != 1 ||
-        (users && strcmp(users, "all") != 0)) {
-        usage(stderr);
-        return TL_EXIT_USAGE;
-    }
-    tl_err rc = tl_model_load(path, &m, &diag);
-    if (rc != TL_OK) {
-        tl_cli_error("recommend: loading the model", rc, &diag);
-        return TL_EXIT_FAIL;
-    }
-    code = TL_EXIT_FAIL;
-    if (!(allow = malloc((size_t)m->n_items + 1)))
-        goto out;
-    if ((rc = tl_filter_build(m, &spec, allow, &diag)) != TL_OK) {
-        tl_cli_error("recommend", rc, &diag);
-        code = TL_EXIT_USAGE;
-        goto out;
-    }
-    tl_filter f = {.allow = allow};
-    if (users) {
-        code = all_users(m, &f, n, out);
-        goto out;
-    }
+    const tl_model *m = q->m;
     int32_t uidx = -1, nh = 0;
-    if (!(items = malloc((size_t)n * sizeof(*items))) ||
-        !(scores = malloc((size_t)n * sizeof(*scores))))
-        goto out;
+    int32_t *hist = NULL, *items = malloc((size_t)q->n * sizeof(*items));
+    float *w = NULL, *scores = malloc((size_t)q->n * sizeof(*scores));
+    int code = TL_EXIT_FAIL, got = 0;
+    const char *fallback = NULL;
+    tl_err rc = TL_ENOMEM;
+    if (!items || !scores)
+        goto fail;
     if (user) {
         uidx = tl_intern_find(&m->users, user, strlen(user));
         if (uidx < 0 || !m->hist.indptr) {
+            char buf[128];
             fprintf(stderr, "tailor: recommend: user '%s' is not in the model (try --history)\n",
-                    user);
+                    tl_cli_printable(user, buf, sizeof(buf)));
             code = TL_EXIT_DATA;
             goto out;
         }
         nh = (int32_t)(m->hist.indptr[uidx + 1] - m->hist.indptr[uidx]);
         if (!(hist = malloc(((size_t)nh + 1) * sizeof(*hist))) ||
             !(w = malloc(((size_t)nh + 1) * sizeof(*w))))
-            goto out;
+            goto fail;
         memcpy(hist, m->hist.indices + m->hist.indptr[uidx], (size_t)nh * sizeof(*hist));
         memcpy(w, m->hist.data + m->hist.indptr[uidx], (size_t)nh * sizeof(*w));
     } else {
         size_t cap = strlen(history) / 2 + 2;
         if (!(hist = malloc(cap * sizeof(*hist))) || !(w = malloc(cap * sizeof(*w))))
-            goto out;
+            goto fail;
         nh = parse_history(m, history, hist, w, (int32_t)cap);
-        user = "(history)";
     }
-    int got;
-    if ((rc = tl_model_recommend(m, uidx, hist, w, nh, &f, n, items, scores, &got)) != TL_OK) {
-        tl_cli_error("recommend", rc, NULL);
+    if (nh > 0 &&
+        (rc = tl_model_recommend(m, uidx, hist, w, nh, q->f, q->n, items, scores, &got)) != TL_OK)
+        goto fail;
+    if (nh == 0 || no_evidence(scores, got)) {
+        fallback = nh == 0 ? NO_HISTORY : NO_EVIDENCE;
+        if ((rc = tl_model_popular(m, hist, nh, q->f, q->n, items, scores, &got)) != TL_OK)
+            goto fail;
+    }
+    if (got == 0) {
+        fprintf(stderr, "tailor: recommend: nothing to recommend: every item the filters allow "
+                        "is already in this patron's history\n");
         goto out;
     }
-    print_one(m, user, hist, w, nh, uidx, items, scores, got, json);
-    code = TL_EXIT_OK;
+    code = print_one(q, user, uidx, hist, w, nh, items, scores, got, fallback);
+    goto out;
+fail:
+    code = tl_cli_fail("recommend", rc, NULL);
 out:
-    free(allow);
     free(hist);
     free(w);
     free(items);
     free(scores);
+    return code;
+}
+
+/* Patron u's row of the batch as TSV lines or one JSON line. */
+static int print_row(request *q, int32_t u, const int32_t *items, const float *scores,
+                     const char *fallback)
+{
+    const tl_model *m = q->m;
+    const char *user = tl_intern_str(&m->users, u);
+    int got = 0;
+    while (got < q->n && items[got] >= 0)
+        got++;
+    if (q->json)
+        return print_one(q, user, u, NULL, NULL, 0, items, scores, got, fallback);
+    if (!tl_tsv_field_ok("recommend", "user id", user))
+        return TL_EXIT_DATA;
+    for (int k = 0; k < got; k++) {
+        const char *id = tl_intern_str(&m->items, items[k]);
+        if (!tl_tsv_field_ok("recommend", "item id", id))
+            return TL_EXIT_DATA;
+        char sc[32];
+        fprintf(q->out.f, "%s\t%s\t%d\t%s\n", user, id, k + 1,
+                tl_float_text(scores[k], sc, sizeof(sc)));
+    }
+    return TL_EXIT_OK;
+}
+
+static int all_users(request *q)
+{
+    const tl_model *m = q->m;
+    int32_t chunk = ROWS_CELLS / q->n > 4096 ? 4096 : ROWS_CELLS / q->n;
+    int32_t *rows = malloc((size_t)chunk * sizeof(*rows));
+    int32_t *items = malloc((size_t)chunk * (size_t)q->n * sizeof(*items));
+    float *scores = malloc((size_t)chunk * (size_t)q->n * sizeof(*scores));
+    int32_t *pop = malloc((size_t)q->n * sizeof(*pop));
+    float *pop_s = malloc((size_t)q->n * sizeof(*pop_s));
+    int code = TL_EXIT_OK, npop = 0;
+    long long fallbacks = 0;
+    tl_err rc = TL_ENOMEM;
+    if (!rows || !items || !scores || !pop || !pop_s)
+        goto fail;
+    if (!m->hist.indptr) {
+        fprintf(stderr, "tailor: recommend: the model file has no training histories\n");
+        code = TL_EXIT_FAIL;
+        goto out;
+    }
+    if ((rc = tl_model_popular(m, NULL, 0, q->f, q->n, pop, pop_s, &npop)) != TL_OK)
+        goto fail;
+    for (int k = npop; k < q->n; k++)
+        pop[k] = -1;
+    if (!q->json)
+        fprintf(q->out.f, "user\titem\trank\tscore\n");
+    for (int32_t u0 = 0; u0 < m->n_users && code == TL_EXIT_OK; u0 += chunk) {
+        int32_t nr = m->n_users - u0 < chunk ? m->n_users - u0 : chunk;
+        for (int32_t r = 0; r < nr; r++)
+            rows[r] = u0 + r;
+        if ((rc = tl_model_recommend_rows(m, &m->hist, 1, rows, nr, q->f, q->n, items, scores)) !=
+            TL_OK)
+            goto fail;
+        for (int32_t r = 0; r < nr && code == TL_EXIT_OK && !tl_out_failed(&q->out); r++) {
+            size_t at = (size_t)r * (size_t)q->n;
+            int32_t u = u0 + r;
+            int empty = m->hist.indptr[u + 1] == m->hist.indptr[u];
+            fallbacks += empty;
+            code = empty ? print_row(q, u, pop, pop_s, NO_HISTORY)
+                         : print_row(q, u, items + at, scores + at, NULL);
+        }
+        if (tl_out_failed(&q->out))
+            break; /* tl_out_close says why */
+    }
+    if (fallbacks && code == TL_EXIT_OK)
+        fprintf(stderr,
+                "tailor: recommend: %lld patron%s without a usable history got the most popular "
+                "items%s\n",
+                fallbacks, fallbacks == 1 ? "" : "s",
+                q->json ? "" : " (score = the number of patrons who have the item)");
+    goto out;
+fail:
+    code = tl_cli_fail("recommend", rc, NULL);
+out:
+    free(rows);
+    free(items);
+    free(scores);
+    free(pop);
+    free(pop_s);
+    return code;
+}
+
+/* "--filter a --filter b" for messages. */
+static void describe_filters(const tl_opt_list *l, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < l->n && o < len; k++)
+        o += (size_t)snprintf(buf + o, len - o, "%s--filter %s", k ? " " : "", l->v[k]);
+}
+
+static int run(const tl_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    args a;
+    memset(&a, 0, sizeof(a));
+    a.all = -1;
+    int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
+    if (code != TL_OPT_RUN)
+        return code;
+    if (!a.model)
+        return tl_opt_usage_error(&def, "needs --model FILE");
+    if (!!a.user + !!a.history + (a.all >= 0) != 1)
+        return tl_opt_usage_error(&def, "needs exactly one of --user, --history and --users all");
+    tl_filter_spec spec;
+    memset(&spec, 0, sizeof(spec));
+    tl_diag diag;
+    tl_diag_clear(&diag);
+    for (int k = 0; k < a.filters.n; k++)
+        if (tl_filter_parse(&spec, a.filters.v[k], &diag) != TL_OK)
+            return tl_cli_fail("recommend: --filter", TL_EINVAL, &diag);
+    tl_model *m = NULL;
+    uint8_t *allow = NULL;
+    tl_err rc = tl_model_load(a.model, &m, &diag);
+    if (rc != TL_OK)
+        return tl_cli_fail("recommend: loading the model", rc, &diag);
+    code = TL_EXIT_FAIL;
+    if (!(allow = malloc((size_t)m->n_items + 1))) {
+        code = tl_cli_fail("recommend", TL_ENOMEM, NULL);
+        goto out;
+    }
+    if ((rc = tl_filter_build(m, &spec, allow, &diag)) != TL_OK) {
+        code = tl_cli_fail("recommend: --filter", rc, &diag);
+        goto out;
+    }
+    int32_t allowed = 0;
+    for (int32_t i = 0; i < m->n_items; i++)
+        allowed += allow[i];
+    if (spec.n && !allowed) {
+        char buf[1024];
+        describe_filters(&a.filters, buf, sizeof(buf));
+        fprintf(stderr, "tailor: recommend: no item of the catalogue matches %s\n", buf);
+        goto out;
+    }
+    tl_filter f = {.allow = allow};
+    request q = {.m = m, .f = &f, .n = a.n, .json = a.json, .explain = a.all < 0};
+    if ((code = tl_out_open(&q.out, a.out)) != TL_EXIT_OK)
+        goto out;
+    code = a.all >= 0 ? all_users(&q) : one_user(&q, a.user, a.history);
+    code = tl_out_close(&q.out, code);
+out:
+    free(allow);
     tl_model_free(m);
     return code;
 }
+
+const tl_cmd tl_cmd_recommend = {&def, "top-N items for a patron (or all) from a model file", run};

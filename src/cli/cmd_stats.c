@@ -1,6 +1,6 @@
 /* tailor stats: what the store holds: counts, density, events per type, the most used items,
- * and with --matrix what the training matrices built from it cost in memory. */
-#include <jansson.h>
+ * with --matrix what the training matrices built from it cost in memory, and with --weights the
+ * event weights training applies. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,28 +10,38 @@
 #include "tailor/store.h"
 #include "util/clock.h"
 
-#define DEFAULT_TOP 10
+typedef struct args {
+    int json, matrix, weights, top;
+} args;
 
-static void usage(FILE *f)
-{
-    fprintf(
-        f,
-        "usage: tailor [--db PATH] stats [--json] [--top N] [--matrix]\n\n"
-        "Prints the numbers of users, items (including items known only from events),\n"
-        "events and searches, the density of the user x item matrix (distinct pairs /\n"
-        "(users x items)), events per type and the N items with the most events (default 10).\n\n"
-        "  --json      one JSON object: users, items, events, searches, pairs, density,\n"
-        "              events_by_type, top_items (and matrix with --matrix)\n"
-        "  --top N     how many top items (0 = none)\n"
-        "  --matrix    also build the training matrices and report their size\n"
-        "              (bytes per interaction) and the time it took\n");
-}
+static const tl_opt opts[] = {
+    {"json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, json),
+     "one JSON object: db, backend, schema_version, users, items, events,\n"
+     "searches, pairs, density, events_by_type, top_items (and matrix)"},
+    {"top", 0, TL_OPT_INT, "N", "10", 0, 100000, TL_OPT_AT(args, top),
+     "how many top items (0 = none)"},
+    {"matrix", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, matrix),
+     "also build the training matrices and report their size (bytes per\n"
+     "interaction) and the time it took"},
+    {"weights", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, weights),
+     "only the event weights that training applies: the defaults with the\n"
+     "overrides saved by `tailor import --weights` (JSON: event_weights)"},
+    {NULL},
+};
+
+static const tl_cmd_def def = {
+    .name = "stats",
+    .synopsis = "[--db PATH] stats [--json] [--top N] [--matrix] [--weights]",
+    .about = "Prints the numbers of users, items (including items known only from events),\n"
+             "events and searches, the density of the user x item matrix (distinct pairs /\n"
+             "(users x items)), events per type and the N items with the most events.",
+    .opts = opts,
+};
 
 typedef struct collect {
     json_t *arr; /* JSON mode */
     int rank;
-    int top; /* top items mode (text) */
-    tl_err err;
+    FILE *f;
 } collect;
 
 static tl_err on_type(void *ctx, const char *key, const char *label, int64_t n)
@@ -40,7 +50,7 @@ static tl_err on_type(void *ctx, const char *key, const char *label, int64_t n)
     (void)label;
     if (c->arr)
         return json_object_set_new(c->arr, key, json_integer(n)) == 0 ? TL_OK : TL_ENOMEM;
-    printf("  %s %lld\n", key, (long long)n);
+    fprintf(c->f, "  %s %lld\n", key, (long long)n);
     return TL_OK;
 }
 
@@ -53,121 +63,158 @@ static tl_err on_top(void *ctx, const char *key, const char *label, int64_t n)
             json_pack("{s:s, s:s?, s:I}", "item", key, "title", label, "events", (json_int_t)n);
         return o && json_array_append_new(c->arr, o) == 0 ? TL_OK : TL_ENOMEM;
     }
-    printf("  %2d. %s  %lld events%s%s\n", c->rank, key, (long long)n, label ? "  " : "",
-           label ? label : "");
+    fprintf(c->f, "  %2d. %s  %lld events%s%s\n", c->rank, key, (long long)n, label ? "  " : "",
+            label ? label : "");
     return TL_OK;
 }
 
-int cmd_stats(const tl_cli *cli, int argc, char **argv)
+static const char *rule_text(const tl_event_weights *w, const tl_event_weight *e, char *buf,
+                             size_t len)
 {
-    if (tl_cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return TL_EXIT_OK;
+    if (e->rule == TL_WEIGHT_RATING)
+        snprintf(buf, len, "x value/%g, ratings below %g ignored", (double)w->rate_scale,
+                 (double)w->rate_min);
+    else if (e->rule == TL_WEIGHT_SECONDS)
+        snprintf(buf, len, "x seconds/%g, capped at 1", (double)w->dwell_cap);
+    else
+        snprintf(buf, len, "%s", e->w > 0 ? "" : "(ignored)");
+    return buf;
+}
+
+/* The active event weights, as text or as the JSON member event_weights of root. */
+static tl_err print_weights(tl_store *st, const args *a, json_t *root, FILE *f, tl_diag *d)
+{
+    tl_event_weights w;
+    char *saved = NULL, spec[4096], rule[96];
+    tl_err rc = tl_store_event_weights(st, &w, d);
+    if (rc != TL_OK || (rc = tl_store_get_meta(st, TL_META_EVENT_WEIGHTS, &saved)) != TL_OK)
+        return rc;
+    tl_event_weights_format(&w, spec, sizeof(spec));
+    if (a->json) {
+        json_t *types = json_object(), *o;
+        for (int i = 0; i < w.n; i++)
+            json_object_set_new(types, w.e[i].type, tl_json_float(w.e[i].w, "a weight"));
+        o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:s?, s:s}", "types", types, "default",
+                      tl_json_float(w.deflt, "default"), "rate_min",
+                      tl_json_float(w.rate_min, "rate.min"), "rate_scale",
+                      tl_json_float(w.rate_scale, "rate.scale"), "dwell_cap",
+                      tl_json_float(w.dwell_cap, "dwell.cap"), "merge", w.merge_max ? "max" : "sum",
+                      "saved", saved, "spec", spec);
+        rc = o && json_object_set_new(root, "event_weights", o) == 0 ? TL_OK : TL_ENOMEM;
+        free(saved);
+        return rc;
     }
-    int as_json = 0, matrix = 0, top = DEFAULT_TOP;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            as_json = 1;
-        } else if (strcmp(argv[i], "--matrix") == 0) {
-            matrix = 1;
-        } else if ((strcmp(argv[i], "--top") == 0 && i + 1 < argc) ||
-                   strncmp(argv[i], "--top=", 6) == 0) {
-            const char *v = argv[i][5] == '=' ? argv[i] + 6 : argv[++i];
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || n < 0 || n > 100000) {
-                fprintf(stderr, "tailor stats: --top must be 0..100000\n");
-                return TL_EXIT_USAGE;
-            }
-            top = (int)n;
-        } else {
-            fprintf(stderr, "tailor stats: unknown argument '%s' (see tailor stats --help)\n",
-                    argv[i]);
-            return TL_EXIT_USAGE;
+    fprintf(f, "event weights (what one event of each type counts for in training):\n");
+    for (int i = 0; i < w.n; i++)
+        fprintf(f, "  %-12s %-5g %s\n", w.e[i].type, (double)w.e[i].w,
+                rule_text(&w, &w.e[i], rule, sizeof(rule)));
+    fprintf(f, "  %-12s %-5g\n", "(other)", (double)w.deflt);
+    fprintf(f, "repeated events of one patron and item: %s\n",
+            w.merge_max ? "the largest weight (merge=max)" : "added up (merge=sum)");
+    fprintf(f, "saved overrides (tailor import --weights): %s\n", saved ? saved : "none");
+    fprintf(f, "as a spec for tailor train --weights: %s\n", spec);
+    free(saved);
+    return TL_OK;
+}
+
+static tl_err print_matrix(tl_store *st, const args *a, json_t *root, FILE *f, tl_diag *d)
+{
+    tl_data data;
+    tl_data_init(&data);
+    double t0 = tl_now();
+    tl_err rc = tl_store_load_data(st, NULL, &data, d);
+    if (rc != TL_OK)
+        goto out;
+    double secs = tl_now() - t0;
+    size_t bytes = tl_csr_bytes(&data.ui) + tl_csr_bytes(&data.iu);
+    double per = data.ui.nnz ? (double)bytes / (double)data.ui.nnz : 0;
+    if (a->json) {
+        json_t *o =
+            json_pack("{s:I, s:I, s:I, s:I, s:f, s:f}", "rows", (json_int_t)data.ui.nrows, "cols",
+                      (json_int_t)data.ui.ncols, "nnz", (json_int_t)data.ui.nnz, "bytes",
+                      (json_int_t)bytes, "bytes_per_interaction", per, "load_seconds", secs);
+        rc = o && json_object_set_new(root, "matrix", o) == 0 ? TL_OK : TL_ENOMEM;
+    } else {
+        fprintf(f,
+                "matrix %d x %d, %lld non-zeros, %zu bytes (CSR + CSC), %.1f bytes per "
+                "interaction, loaded in %.2f s\n",
+                data.ui.nrows, data.ui.ncols, (long long)data.ui.nnz, bytes, per, secs);
+    }
+out:
+    tl_data_release(&data);
+    return rc;
+}
+
+static tl_err collect_stats(tl_store *st, const tl_cli *cli, const args *a, json_t *root, FILE *f,
+                            tl_diag *d)
+{
+    tl_store_counts n;
+    tl_err rc = tl_store_count(st, &n);
+    if (rc != TL_OK)
+        return rc;
+    double density = n.users && n.items ? (double)n.pairs / ((double)n.users * (double)n.items) : 0;
+    collect types = {.f = f}, tops = {.f = f};
+    if (a->json) {
+        json_t *o = json_pack(
+            "{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "backend", tl_store_backend(st),
+            "schema_version", tl_store_schema_version(st), "users", (json_int_t)n.users, "items",
+            (json_int_t)n.items, "events", (json_int_t)n.events, "searches", (json_int_t)n.searches,
+            "pairs", (json_int_t)n.pairs, "density", tl_json_num(density, "density"),
+            "events_by_type", types.arr = json_object(), "top_items", tops.arr = json_array());
+        if (!o || json_object_update(root, o) != 0) {
+            json_decref(o);
+            return TL_ENOMEM;
         }
+        json_decref(o);
+    } else {
+        fprintf(f, "store %s (%s, schema %d)\n", cli->db_path, tl_store_backend(st),
+                tl_store_schema_version(st));
+        fprintf(f, "users %lld\nitems %lld\nevents %lld\nsearches %lld\n", (long long)n.users,
+                (long long)n.items, (long long)n.events, (long long)n.searches);
+        fprintf(f, "pairs %lld\ndensity %.6f\nevents by type:\n", (long long)n.pairs, density);
     }
+    if ((rc = tl_store_events_by_type(st, on_type, &types)) != TL_OK)
+        return rc;
+    if (a->top > 0) {
+        if (!a->json)
+            fprintf(f, "top %d items by events:\n", a->top);
+        if ((rc = tl_store_top_items(st, a->top, on_top, &tops)) != TL_OK)
+            return rc;
+    }
+    return a->matrix ? print_matrix(st, a, root, f, d) : TL_OK;
+}
+
+static int run(const tl_cli *cli, int argc, char **argv)
+{
+    args a;
+    memset(&a, 0, sizeof(a));
+    int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
+    if (code != TL_OPT_RUN)
+        return code;
     tl_store *st = NULL;
     tl_diag d;
     tl_diag_clear(&d);
     tl_err rc = tl_store_open(cli->db_path, TL_STORE_READONLY, &st, &d);
+    if (rc != TL_OK)
+        return tl_cli_fail("cannot open the store", rc, &d);
+    tl_out out;
+    tl_out_open(&out, NULL);
+    json_t *root = a.json ? json_pack("{s:s}", "db", cli->db_path) : NULL;
+    if (a.json && !root)
+        rc = TL_ENOMEM;
+    else if (a.weights)
+        rc = print_weights(st, &a, root, out.f, &d);
+    else
+        rc = collect_stats(st, cli, &a, root, out.f, &d);
     if (rc != TL_OK) {
-        tl_cli_error("cannot open the store", rc, &d);
-        return TL_EXIT_FAIL;
-    }
-    int code = TL_EXIT_FAIL;
-    json_t *root = NULL;
-    tl_data data;
-    tl_data_init(&data);
-    tl_store_counts n;
-    if ((rc = tl_store_count(st, &n)) != TL_OK)
-        goto fail;
-    double density = n.users && n.items ? (double)n.pairs / ((double)n.users * (double)n.items) : 0;
-    collect types = {0}, tops = {0};
-    if (as_json) {
-        root = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:f}", "db", cli->db_path,
-                         "backend", tl_store_backend(st), "schema_version",
-                         tl_store_schema_version(st), "users", (json_int_t)n.users, "items",
-                         (json_int_t)n.items, "events", (json_int_t)n.events, "searches",
-                         (json_int_t)n.searches, "pairs", (json_int_t)n.pairs, "density", density);
-        types.arr = json_object();
-        tops.arr = json_array();
-        if (!root || !types.arr || !tops.arr) {
-            json_decref(types.arr);
-            json_decref(tops.arr);
-            rc = TL_ENOMEM;
-            goto fail;
-        }
-        json_object_set_new(root, "events_by_type", types.arr);
-        json_object_set_new(root, "top_items", tops.arr);
+        json_decref(root);
+        code = tl_cli_fail("stats", rc, &d);
     } else {
-        printf("store %s (%s, schema %d)\n", cli->db_path, tl_store_backend(st),
-               tl_store_schema_version(st));
-        printf("users %lld\nitems %lld\nevents %lld\nsearches %lld\n", (long long)n.users,
-               (long long)n.items, (long long)n.events, (long long)n.searches);
-        printf("pairs %lld\ndensity %.6f\n", (long long)n.pairs, density);
-        printf("events by type:\n");
+        code = a.json ? tl_json_emit(&out, root, 2, 15) : TL_EXIT_OK;
     }
-    if ((rc = tl_store_events_by_type(st, on_type, &types)) != TL_OK)
-        goto fail;
-    if (top > 0) {
-        if (!as_json)
-            printf("top %d items by events:\n", top);
-        if ((rc = tl_store_top_items(st, top, on_top, &tops)) != TL_OK)
-            goto fail;
-    }
-    if (matrix) {
-        double t0 = tl_now();
-        if ((rc = tl_store_load_data(st, NULL, &data, &d)) != TL_OK)
-            goto fail;
-        double secs = tl_now() - t0;
-        size_t bytes = tl_csr_bytes(&data.ui) + tl_csr_bytes(&data.iu);
-        double per = data.ui.nnz ? (double)bytes / (double)data.ui.nnz : 0;
-        if (as_json) {
-            json_object_set_new(root, "matrix",
-                                json_pack("{s:I, s:I, s:I, s:I, s:f, s:f}", "rows",
-                                          (json_int_t)data.ui.nrows, "cols",
-                                          (json_int_t)data.ui.ncols, "nnz", (json_int_t)data.ui.nnz,
-                                          "bytes", (json_int_t)bytes, "bytes_per_interaction", per,
-                                          "load_seconds", secs));
-        } else {
-            printf("matrix %d x %d, %lld non-zeros, %zu bytes (CSR + CSC), %.1f bytes per "
-                   "interaction, "
-                   "loaded in %.2f s\n",
-                   data.ui.nrows, data.ui.ncols, (long long)data.ui.nnz, bytes, per, secs);
-        }
-    }
-    if (as_json) {
-        if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
-            goto fail;
-        putchar('\n');
-    }
-    code = TL_EXIT_OK;
-    goto out;
-fail:
-    tl_cli_error("stats", rc, &d);
-out:
-    json_decref(root);
-    tl_data_release(&data);
     tl_store_free(st);
-    return code;
+    return tl_out_close(&out, code);
 }
+
+const tl_cmd tl_cmd_stats = {&def, "counts, density, events per type, top items, event weights",
+                             run};

@@ -13,66 +13,58 @@
 #include "synth/synth.h"
 #include "util/clock.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: tailor synth --powerlaw [OPTIONS] --out FILE\n"
-            "       tailor synth --library [OPTIONS] --out DIR\n\n"
-            "Generates SYNTHETIC data, deterministically for a seed.\n\n"
-            "--powerlaw: implicit interactions shaped like MovieLens-20M, written as\n"
-            "interactions.tsv (user item value timestamp; .gz when FILE ends in .gz).\n"
-            "  --users N      users (default 138000)\n"
-            "  --items N      items (default 27000)\n"
-            "  --events N     distinct user-item pairs, met exactly (default 20000000)\n"
-            "  --zipf X       item popularity exponent (default 1.0)\n"
-            "  --sigma X      log-normal sigma of user activity (default 1.0)\n"
-            "  --seed N       (default 42)\n\n"
-            "--library: the demo library. Real catalogue (goodbooks-10k, CC BY-SA 4.0), synthetic\n"
-            "patrons and circulation over one academic year; writes DIR/items.tsv, DIR/users.tsv\n"
-            "and DIR/events.tsv for `tailor import`. The model is described in demo/README.md.\n"
-            "  --books FILE     goodbooks-10k books.csv (default demo/books.csv)\n"
-            "  --subjects FILE  book_id<TAB>subjects (default demo/subjects.tsv; 'none' for none)\n"
-            "  --patrons N      (default 2000)\n"
-            "  --days N         simulated days (default 365)\n"
-            "  --start DATE     first day of the autumn term, YYYY-MM-DD (default 2024-09-02)\n"
-            "  --new N          books acquired in the last four weeks (default 300)\n"
-            "  --seed N         (default 42)\n");
-}
+typedef struct args {
+    int powerlaw, library;
+    const char *out, *books, *subjects, *start;
+    int users, items, patrons, days, new_arrivals;
+    int64_t events;
+    double zipf, sigma;
+    uint64_t seed;
+} args;
 
-static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
+static const tl_opt opts[] = {
+    {"powerlaw", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, powerlaw),
+     "implicit interactions shaped like MovieLens-20M, written as\n"
+     "interactions.tsv (user item value timestamp; .gz when FILE ends in .gz)"},
+    {"library", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, library),
+     "the demo library: real catalogue (goodbooks-10k, CC BY-SA 4.0), synthetic\n"
+     "patrons and circulation over one academic year; writes DIR/items.tsv,\n"
+     "DIR/users.tsv and DIR/events.tsv for `tailor import` (demo/README.md)"},
+    {"out", 'o', TL_OPT_STR, "PATH", NULL, 0, 0, TL_OPT_AT(args, out),
+     "--powerlaw: the file; --library: the directory"},
+    {"seed", 0, TL_OPT_SEED, "N", TL_OPT_PRESET, 0, 0, TL_OPT_AT(args, seed), "the seed"},
+    {"users", 0, TL_OPT_INT, "N", TL_OPT_PRESET, 1, INT32_MAX, TL_OPT_AT(args, users),
+     "--powerlaw: users"},
+    {"items", 0, TL_OPT_INT, "N", TL_OPT_PRESET, 1, INT32_MAX, TL_OPT_AT(args, items),
+     "--powerlaw: items"},
+    {"events", 0, TL_OPT_I64, "N", TL_OPT_PRESET, 1, 1e12, TL_OPT_AT(args, events),
+     "--powerlaw: distinct user-item pairs, met exactly"},
+    {"zipf", 0, TL_OPT_NUM, "X", TL_OPT_PRESET, 0, 100, TL_OPT_AT(args, zipf),
+     "--powerlaw: item popularity exponent"},
+    {"sigma", 0, TL_OPT_NUM, "X", TL_OPT_PRESET, 0, 100, TL_OPT_AT(args, sigma),
+     "--powerlaw: log-normal sigma of user activity"},
+    {"books", 0, TL_OPT_STR, "FILE", "demo/books.csv", 0, 0, TL_OPT_AT(args, books),
+     "--library: goodbooks-10k books.csv"},
+    {"subjects", 0, TL_OPT_STR, "FILE", "demo/subjects.tsv", 0, 0, TL_OPT_AT(args, subjects),
+     "--library: book_id<TAB>subjects ('none' for none)"},
+    {"patrons", 0, TL_OPT_INT, "N", TL_OPT_PRESET, 1, 10000000, TL_OPT_AT(args, patrons),
+     "--library: patrons"},
+    {"days", 0, TL_OPT_INT, "N", TL_OPT_PRESET, 1, 3650, TL_OPT_AT(args, days),
+     "--library: simulated days"},
+    {"start", 0, TL_OPT_STR, "DATE", TL_OPT_PRESET, 0, 0, TL_OPT_AT(args, start),
+     "--library: first day of the autumn term, YYYY-MM-DD"},
+    {"new", 0, TL_OPT_INT, "N", TL_OPT_PRESET, 0, INT32_MAX, TL_OPT_AT(args, new_arrivals),
+     "--library: books acquired in the last four weeks"},
+    {NULL},
+};
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_f(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
+static const tl_cmd_def def = {
+    .name = "synth",
+    .synopsis = "synth --powerlaw [OPTIONS] --out FILE\n"
+                "tailor synth --library [OPTIONS] --out DIR",
+    .about = "Generates SYNTHETIC data, deterministically for a seed.",
+    .opts = opts,
+};
 
 static int parse_date(const char *s, int64_t *out)
 {
@@ -198,89 +190,52 @@ static int run_library(const tl_synth_lib_opts *o, const char *dir)
     return TL_EXIT_OK;
 }
 
-int cmd_synth(const tl_cli *cli, int argc, char **argv)
+static int run(const tl_cli *cli, int argc, char **argv)
 {
     (void)cli;
-    if (tl_cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return TL_EXIT_OK;
-    }
-    int mode = 0; /* 1 powerlaw, 2 library */
-    const char *out = NULL;
     tl_synth_opts po;
     tl_synth_lib_opts lo;
     tl_synth_opts_ml20m(&po);
     tl_synth_lib_opts_init(&lo);
-    lo.books_path = "demo/books.csv";
-    lo.subjects_path = "demo/subjects.tsv";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int64_t n = 0;
-        int bad = 0, takes = 1;
-        if (strcmp(a, "--powerlaw") == 0) {
-            mode = 1;
-            takes = 0;
-        } else if (strcmp(a, "--library") == 0) {
-            mode = 2;
-            takes = 0;
-        } else if (!v) {
-            bad = 1;
-        } else if (strcmp(a, "--out") == 0) {
-            out = v;
-        } else if (strcmp(a, "--users") == 0) {
-            bad = parse_i64(v, 1, INT32_MAX, &n);
-            po.users = (int32_t)n;
-        } else if (strcmp(a, "--items") == 0) {
-            bad = parse_i64(v, 1, INT32_MAX, &n);
-            po.items = (int32_t)n;
-        } else if (strcmp(a, "--events") == 0) {
-            bad = parse_i64(v, 1, INT64_MAX / 2, &po.events);
-        } else if (strcmp(a, "--zipf") == 0) {
-            bad = parse_f(v, &po.zipf) || po.zipf < 0;
-        } else if (strcmp(a, "--sigma") == 0) {
-            bad = parse_f(v, &po.activity_sigma) || po.activity_sigma < 0;
-        } else if (strcmp(a, "--seed") == 0) {
-            bad = parse_u64(v, &po.seed);
-            lo.seed = po.seed;
-        } else if (strcmp(a, "--books") == 0) {
-            lo.books_path = v;
-        } else if (strcmp(a, "--subjects") == 0) {
-            lo.subjects_path = strcmp(v, "none") == 0 ? NULL : v;
-        } else if (strcmp(a, "--patrons") == 0) {
-            bad = parse_i64(v, 1, 10000000, &n);
-            lo.patrons = (int32_t)n;
-        } else if (strcmp(a, "--days") == 0) {
-            bad = parse_i64(v, 1, 3650, &n);
-            lo.days = (int32_t)n;
-        } else if (strcmp(a, "--new") == 0) {
-            bad = parse_i64(v, 0, INT32_MAX, &n);
-            lo.new_arrivals = (int32_t)n;
-        } else if (strcmp(a, "--start") == 0) {
-            bad = parse_date(v, &lo.start);
-        } else {
-            fprintf(stderr, "tailor: synth: unknown option '%s'\n", a);
-            usage(stderr);
-            return TL_EXIT_USAGE;
-        }
-        if (bad) {
-            fprintf(stderr, "tailor: synth: %s needs a valid value%s%s\n", a, v ? ", not " : "",
-                    v ? v : "");
-            return TL_EXIT_USAGE;
-        }
-        i += takes;
+    char start[32];
+    time_t t0 = (time_t)lo.start;
+    struct tm tm0;
+    strftime(start, sizeof(start), "%Y-%m-%d", gmtime_r(&t0, &tm0));
+    args a = {.users = po.users,
+              .items = po.items,
+              .events = po.events,
+              .zipf = po.zipf,
+              .sigma = po.activity_sigma,
+              .seed = po.seed,
+              .patrons = lo.patrons,
+              .days = lo.days,
+              .new_arrivals = lo.new_arrivals,
+              .start = start};
+    int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
+    if (code != TL_OPT_RUN)
+        return code;
+    if (a.powerlaw == a.library || !a.out)
+        return tl_opt_usage_error(&def, "give --powerlaw or --library, and --out");
+    if (a.library && parse_date(a.start, &lo.start) != 0)
+        return tl_opt_usage_error(&def, "--start: '%s' is not a date YYYY-MM-DD", a.start);
+    po.users = a.users;
+    po.items = a.items;
+    po.events = a.events;
+    po.zipf = a.zipf;
+    po.activity_sigma = a.sigma;
+    po.seed = lo.seed = a.seed;
+    lo.books_path = a.books;
+    lo.subjects_path = strcmp(a.subjects, "none") == 0 ? NULL : a.subjects;
+    lo.patrons = a.patrons;
+    lo.days = a.days;
+    lo.new_arrivals = a.new_arrivals;
+    if (a.powerlaw) {
+        if (po.events > (int64_t)po.users * po.items)
+            return tl_opt_usage_error(&def, "%lld events cannot fit %d users x %d items",
+                                      (long long)po.events, (int)po.users, (int)po.items);
+        return run_powerlaw(&po, a.out);
     }
-    if (!mode || !out) {
-        fprintf(stderr, "tailor: synth: give --powerlaw or --library, and --out\n");
-        usage(stderr);
-        return TL_EXIT_USAGE;
-    }
-    if (mode == 1) {
-        if (po.events > (int64_t)po.users * po.items) {
-            fprintf(stderr, "tailor: synth: %lld events cannot fit %d users x %d items\n",
-                    (long long)po.events, (int)po.users, (int)po.items);
-            return TL_EXIT_USAGE;
-        }
-        return run_powerlaw(&po, out);
-    }
-    return run_library(&lo, out);
+    return run_library(&lo, a.out);
 }
+
+const tl_cmd tl_cmd_synth = {&def, "generate a synthetic data set (power-law, or a library)", run};

@@ -1,111 +1,170 @@
 /* tailor train: fit a model on interactions (a TSV file, or the store) and write a model file. */
-#include <math.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/data_source.h"
+#include "cli/interrupt.h"
+#include "cli/progress.h"
 #include "core/model.h"
 #include "eval/autotune.h"
 
-static void usage(FILE *f)
+typedef struct args {
+    const char *model, *out;
+    tl_opt_list sets;
+    tl_data_source src;
+    int quiet;
+} args;
+
+static const tl_opt opts[] = {
+    {"model", 'm', TL_OPT_STR, "NAME", NULL, 0, 0, TL_OPT_AT(args, model),
+     "the model to train (see the list below)"},
+    {"set", 0, TL_OPT_LIST, "KEY=VALUE", NULL, 0, 0, TL_OPT_AT(args, sets),
+     "a parameter of the model (see below); autotune=0 keeps the plain\n"
+     "defaults instead of choosing unset parameters on a validation split"},
+    {"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
+     "the model file to write (replaced only once the new one is complete)"},
+    {"data", 0, TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, src.data),
+     "interactions: a TSV with user and item columns (value, timestamp\n"
+     "optional; .gz too); without it, the events of the store (--db)"},
+    {"items", 0, TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, src.items),
+     "with --data: the catalogue (item title creators year subjects),\n"
+     "which content models and recommend's --filter need"},
+    {"min-value", 0, TL_OPT_NUM, "X", NULL, -DBL_MAX, DBL_MAX, TL_OPT_AT(args, src.min_value),
+     "with --data: keep rows whose value is at least X (e.g. 4 for\n"
+     "1-5 ratings; default: keep all)"},
+    {"value-weights", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, src.value_weights),
+     "with --data: the value is the weight (repeated pairs add up)"},
+    {"weights", 0, TL_OPT_STR, "SPEC", NULL, 0, 0, TL_OPT_AT(args, src.weights),
+     "from the store: per-event-type weights over the store's own\n"
+     "(tailor stats --weights shows them), e.g. \"loan=1,view=0.2,hold=0.8\";\n"
+     "also default=, rate.min=, rate.scale=, dwell.cap=, merge=sum|max"},
+    {"quiet", 'q', TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, quiet),
+     "no progress and no summary on stderr"},
+    {NULL},
+};
+
+static void print_models(FILE *f);
+
+static const tl_cmd_def def = {
+    .name = "train",
+    .synopsis = "train --model NAME --out FILE [--set KEY=VALUE]...\n"
+                "             [--data FILE [--items FILE] [--min-value X] [--value-weights]]\n"
+                "             [--weights SPEC] [--quiet]",
+    .about =
+        "Trains NAME on the interactions of --data, or on the events of the store (--db) when\n"
+        "--data is absent, and writes a model file that `tailor recommend` maps. From the store,\n"
+        "each event counts by its type's weight (loan 1, hold 0.8, view 0.2, ...: the store's\n"
+        "weights, `tailor stats --weights`; --weights overrides them for this run); the events\n"
+        "of patrons who turned personalization off are left out. Progress goes to stderr;\n"
+        "Ctrl-C stops the training without writing the model file (exit 130).\n\n"
+        "--out must name a regular file or nothing: a device, FIFO or directory is refused. A\n"
+        "symbolic link to a regular file is followed (the file it points to is replaced, so the\n"
+        "link then points to the new model); a link to nothing is refused.",
+    .opts = opts,
+    .more_help = print_models,
+    .min_args = 0,
+    .max_args = 0,
+};
+
+static void print_models(FILE *f)
 {
-    fprintf(f,
-            "usage: tailor train --model NAME [--set key=value]... --out FILE\n"
-            "                    [--data interactions.tsv [--min-value X] [--value-weights]]\n"
-            "                    [--items items.tsv]\n\n"
-            "Trains NAME on the interactions of --data (a TSV with user and item columns, .gz\n"
-            "too), or on the events of the store (--db) when --data is absent, and writes a model\n"
-            "file that `tailor recommend` maps. --min-value keeps rows whose value is at least X\n"
-            "(e.g. 4 for 1-5 ratings); --value-weights uses the value as the weight.\n\n"
-            "Models and their parameters (--set key=value):\n");
+    fprintf(f, "\nModels and their parameters (--set KEY=VALUE):\n");
     for (const tl_model_ops *const *o = tl_model_all_ops(); *o; o++) {
         fprintf(f, "\n%s: %s\n", (*o)->name, (*o)->summary);
         tl_params_print_help((*o)->params, (*o)->n_params, f);
     }
 }
 
-int cmd_train(const tl_cli *cli, int argc, char **argv)
+/* "name=v name=v" from the model's parameter lines. */
+static void print_summary(const tl_model *m, const tl_data *d, const char *out)
 {
-    const char *name = NULL, *out = NULL;
-    const char **sets = calloc((size_t)argc, sizeof(*sets));
-    int nsets = 0, code = TL_EXIT_USAGE;
-    tl_data_source src;
-    tl_data_source_init(&src);
+    char *params = NULL;
+    if (tl_params_to_text(&m->params, &params) == TL_OK)
+        for (char *p = params; (p = strchr(p, '\n'));)
+            *p = ' ';
+    fprintf(stderr, "trained %s on %d users x %d items (%lld interactions) in %.2f s -> %s\n  %s\n",
+            m->ops->name, d->users.count, d->items.count, (long long)d->ui.nnz, m->fit_seconds, out,
+            params ? params : "");
+    if (m->tuned[0])
+        fprintf(stderr, "  autotune: %s\n", m->tuned);
+    free(params);
+}
+
+static int run(const tl_cli *cli, int argc, char **argv)
+{
+    args a;
+    memset(&a, 0, sizeof(a));
+    tl_data_source_init(&a.src);
+    int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
+    if (code != TL_OPT_RUN)
+        return code;
+    if (!a.model || !a.out)
+        return tl_opt_usage_error(&def, "needs --model NAME and --out FILE");
+    if ((code = tl_data_source_check(&a.src, &def)) != TL_OPT_RUN)
+        return code;
     tl_model *m = NULL;
     tl_data d;
     tl_data_init(&d);
     tl_diag diag;
     tl_diag_clear(&diag);
-    if (!sets)
-        return TL_EXIT_FAIL;
-    if (tl_cli_wants_help(argc, argv)) {
-        usage(stdout);
-        code = TL_EXIT_OK;
-        goto out;
-    }
-    for (int i = 1; i < argc; i++) {
-        int used = tl_data_source_arg(&src, argc, argv, &i);
-        if (used < 0)
-            goto bad;
-        if (used)
-            continue;
-        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
-            name = argv[++i];
-        else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
-            sets[nsets++] = argv[++i];
-        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-            out = argv[++i];
-        else
-            goto bad;
-    }
-    if (!name || !out)
-        goto bad;
-    tl_err rc = tl_model_new(name, &m);
-    if (rc != TL_OK) {
-        fprintf(stderr, "tailor: train: unknown model '%s' (see tailor train --help)\n", name);
-        goto out;
-    }
-    for (int i = 0; i < nsets; i++) {
-        if ((rc = tl_model_set(m, sets[i], &diag)) != TL_OK) {
-            tl_cli_error("train: --set", rc, &diag);
+    /* Refuse an --out that tl_model_save would refuse before the training, not after it. */
+    tl_err rc = tl_afile_check(a.out, TL_AFILE_REGULAR, &diag);
+    if (rc != TL_OK)
+        return tl_cli_fail("train: --out", rc, &diag);
+    rc = tl_model_new(a.model, &m);
+    if (rc == TL_ENOTFOUND)
+        return tl_opt_usage_error(&def, "unknown model '%s' (see tailor train --help)", a.model);
+    if (rc != TL_OK)
+        return tl_cli_fail("train", rc, NULL);
+    for (int i = 0; i < a.sets.n; i++)
+        if ((rc = tl_model_set(m, a.sets.v[i], &diag)) != TL_OK) {
+            code = tl_cli_fail("train: --set", rc, &diag);
             goto out;
         }
-    }
-    code = TL_EXIT_FAIL;
-    if ((rc = tl_data_source_load(&src, cli, &d, &diag)) != TL_OK) {
-        tl_cli_error("train: loading data", rc, &diag);
-        code = rc == TL_EPARSE ? TL_EXIT_DATA : TL_EXIT_FAIL;
+    tl_stage_progress pg;
+    tl_stage_init(&pg, "train", a.quiet);
+    tl_interrupt_catch();
+    tl_stage_begin(&pg, "loading data");
+    if ((rc = tl_data_source_load(&a.src, cli, &d, &diag)) != TL_OK) {
+        tl_stage_done(&pg);
+        code = tl_cli_fail("train: loading data", rc, &diag);
         goto out;
     }
-    tl_fit_hooks hooks = {.tune = tl_autotune_hook};
-    if ((rc = tl_model_fit(m, &d, &hooks, &diag)) != TL_OK) {
-        tl_cli_error("train", rc, &diag);
+    tl_fit_hooks hooks = {.tune = tl_autotune_hook,
+                          .progress = tl_stage_update,
+                          .cancelled = tl_interrupted,
+                          .ctx = &pg};
+    char stage[64];
+    snprintf(stage, sizeof(stage), "fitting %s", m->ops->name);
+    tl_stage_begin(&pg, stage);
+    rc = tl_model_fit(m, &d, &hooks, &diag);
+    tl_stage_done(&pg);
+    if (rc == TL_OK && tl_interrupted(NULL))
+        rc = TL_ECANCELED; /* asked to stop after the last check: still write nothing */
+    if (rc == TL_ECANCELED) {
+        fprintf(stderr, "tailor: train: interrupted; no model written\n");
+        code = TL_EXIT_INTERRUPTED;
         goto out;
     }
-    if ((rc = tl_model_save(m, out, &diag)) != TL_OK) {
-        tl_cli_error("train: writing the model", rc, &diag);
+    if (rc != TL_OK) {
+        code = tl_cli_fail("train", rc, &diag);
         goto out;
     }
-    char *params = NULL;
-    if (tl_params_to_text(&m->params, &params) == TL_OK) {
-        for (char *p = params; (p = strchr(p, '\n'));)
-            *p = ' ';
+    if ((rc = tl_model_save(m, a.out, &diag)) != TL_OK) {
+        code = tl_cli_fail("train: writing the model", rc, &diag);
+        goto out;
     }
-    fprintf(stderr, "trained %s on %d users x %d items (%lld interactions) in %.2f s -> %s\n  %s\n",
-            name, d.users.count, d.items.count, (long long)d.ui.nnz, m->fit_seconds, out,
-            params ? params : "");
-    if (m->tuned[0])
-        fprintf(stderr, "  autotune: %s\n", m->tuned);
-    free(params);
+    if (!a.quiet)
+        print_summary(m, &d, a.out);
     code = TL_EXIT_OK;
-    goto out;
-bad:
-    usage(stderr);
 out:
+    tl_interrupt_release();
     tl_model_free(m);
     tl_data_release(&d);
-    free(sets);
     return code;
 }
+
+const tl_cmd tl_cmd_train = {&def, "train a model and write a model file", run};

@@ -14,33 +14,15 @@ void tl_data_source_init(tl_data_source *s)
     s->min_value = -INFINITY;
 }
 
-int tl_data_source_arg(tl_data_source *s, int argc, char **argv, int *i)
+int tl_data_source_check(const tl_data_source *s, const tl_cmd_def *c)
 {
-    const char *a = argv[*i];
-    int has_value = *i + 1 < argc;
-    if (strcmp(a, "--value-weights") == 0) {
-        s->value_weights = 1;
-        return 1;
-    }
-    if (strcmp(a, "--data") != 0 && strcmp(a, "--items") != 0 && strcmp(a, "--min-value") != 0 &&
-        strcmp(a, "--weights") != 0)
-        return 0;
-    if (!has_value)
-        return -1;
-    const char *v = argv[++*i];
-    if (strcmp(a, "--data") == 0) {
-        s->data = v;
-    } else if (strcmp(a, "--items") == 0) {
-        s->items = v;
-    } else if (strcmp(a, "--weights") == 0) {
-        s->weights = v;
-    } else {
-        char *end;
-        s->min_value = strtod(v, &end);
-        if (*end || !*v)
-            return -1;
-    }
-    return 1;
+    if (s->data && s->weights)
+        return tl_opt_usage_error(c, "--weights applies to the store's events, not to --data "
+                                     "(use --value-weights for a file's values)");
+    if (!s->data && (s->items || s->value_weights || !isinf(s->min_value)))
+        return tl_opt_usage_error(c, "--items, --min-value and --value-weights need --data "
+                                     "(the store has its own catalogue and event weights)");
+    return TL_OPT_RUN;
 }
 
 /* Events from the store, weighted per type (the store's saved weights, or --weights). */

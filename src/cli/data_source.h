@@ -1,5 +1,5 @@
 /* Where a command's training data comes from: a TSV file (--data) with an optional catalogue
- * (--items), or the store (--db). Shared by train, eval-like commands and synth checks. */
+ * (--items), or the store (--db) with its event weights (--weights). */
 #ifndef TL_CLI_DATA_SOURCE_H
 #define TL_CLI_DATA_SOURCE_H
 
@@ -15,9 +15,8 @@ typedef struct tl_data_source {
 } tl_data_source;
 
 void tl_data_source_init(tl_data_source *s);
-/* Consumes argv[*i] (and its value) when it is a data-source option: returns 1 when used,
- * 0 when not ours, -1 when malformed. */
-int tl_data_source_arg(tl_data_source *s, int argc, char **argv, int *i);
+/* TL_EXIT_USAGE (message printed) when options meant for one source were given to the other. */
+int tl_data_source_check(const tl_data_source *s, const tl_cmd_def *c);
 tl_err tl_data_source_load(const tl_data_source *s, const tl_cli *cli, tl_data *d, tl_diag *diag);
 
 #endif

@@ -1,95 +1,96 @@
-/* The `tailor` command: global options, then one subcommand per file in this folder. */
+/* The `tailor` command: global options, then one command per file in this folder. */
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/width.h"
+#include "tailor/store.h"
 
 #ifndef TL_VERSION
 #define TL_VERSION "0.0.0"
 #endif
 
-#define DEFAULT_DB "tailor.db"
-
-static const struct {
-    const char *name;
-    tl_cmd_fn fn;
-    const char *help;
-} commands[] = {
-    {"import", cmd_import, "import items, users or events from TSV/CSV/JSON Lines (.gz too)"},
-    {"stats", cmd_stats, "counts, density, events per type, top items (--json)"},
-    {"train", cmd_train, "train a model and write a model file"},
-    {"recommend", cmd_recommend, "top-N items for a user (or all users) from a model file"},
-    {"split", cmd_split, "train/test split of interactions (PROTOCOL.md)"},
-    {"eval", cmd_eval, "train on a split, recommend, and print the protocol's metrics"},
-    {"tune", cmd_tune, "choose hyperparameters on a validation split carved from train"},
-    {"synth", cmd_synth, "generate a synthetic data set (power-law, or a library)"},
+static const tl_cmd *const commands[] = {
+    &tl_cmd_import, &tl_cmd_stats, &tl_cmd_export, &tl_cmd_train, &tl_cmd_recommend,
+    &tl_cmd_split,  &tl_cmd_eval,  &tl_cmd_tune,   &tl_cmd_synth,
 };
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tailor [--db PATH] COMMAND [ARGS]...\n\n"
                "Tailor, a personalization engine for libraries and catalogues.\n\n"
                "Commands:\n");
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i]->def->name, commands[i]->summary);
     fprintf(f, "\nGlobal options:\n"
-               "  --db PATH   the embedded store (default $TAILOR_DB, else ./" DEFAULT_DB ")\n"
+               "  --db PATH   the embedded store (default $" TL_STORE_ENV
+               ", else ./" TL_STORE_DEFAULT_PATH ")\n"
                "  --help      this text; `tailor COMMAND --help` for a command\n"
                "  --version   print the version\n\n"
-               "Exit codes: 0 success, 1 failure (I/O, store, memory), 2 bad command line,\n"
-               "3 bad input data (the store is left as it was).\n");
+               "Exit codes: 0 success; 1 failure (I/O, store, memory) or nothing found (a filter\n"
+               "that matches no item); 2 bad command line; 3 bad input data (the store is left as\n"
+               "it was); 130 interrupted (Ctrl-C).\n");
 }
 
-void tl_cli_error(const char *what, tl_err rc, const tl_diag *d)
+static int run(int argc, char **argv)
 {
-    char buf[1024];
-    if (d && (d->msg[0] || d->file[0])) {
-        tl_diag_format(d, buf, sizeof(buf));
-        fprintf(stderr, "tailor: %s: %s\n", what, buf);
-    } else {
-        fprintf(stderr, "tailor: %s: %s\n", what, tl_strerror(rc));
+    tl_cli cli = {.db_path = getenv(TL_STORE_ENV)};
+    if (!cli.db_path || !*cli.db_path) /* an empty $TAILOR_DB means unset */
+        cli.db_path = TL_STORE_DEFAULT_PATH;
+    static const struct option longs[] = {{"db", required_argument, NULL, 'd'},
+                                          {"version", no_argument, NULL, 'V'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    int ch;
+    opterr = 0;
+    /* "+": stop at the command; its own options are parsed by its table */
+    while ((ch = getopt_long(argc, argv, "+:h", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'd':
+            if (!*optarg) {
+                fprintf(stderr, "tailor: --db needs a path, not an empty string (the default is "
+                                "./" TL_STORE_DEFAULT_PATH ")\n");
+                return TL_EXIT_USAGE;
+            }
+            cli.db_path = optarg;
+            break;
+        case 'V':
+            printf("tailor %s\n", TL_VERSION);
+            return TL_EXIT_OK;
+        case 'h':
+            usage(stdout);
+            return TL_EXIT_OK;
+        case ':':
+            fprintf(stderr, "tailor: --db needs a value (PATH)\n");
+            return TL_EXIT_USAGE;
+        default:
+            fprintf(stderr, "tailor: unknown option '%s' (see tailor --help)\n", argv[optind - 1]);
+            return TL_EXIT_USAGE;
+        }
     }
-}
-
-int tl_cli_wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            return 1;
-    return 0;
+    if (optind == argc) {
+        usage(stderr);
+        return TL_EXIT_USAGE;
+    }
+    for (size_t c = 0; c < N_COMMANDS; c++)
+        if (strcmp(argv[optind], commands[c]->def->name) == 0)
+            return commands[c]->run(&cli, argc - optind, argv + optind);
+    char name[128];
+    fprintf(stderr, "tailor: unknown command '%s' (see tailor --help)\n",
+            tl_cli_printable(argv[optind], name, sizeof(name)));
+    return TL_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-    tl_cli cli = {.db_path = getenv("TAILOR_DB"), .prog = argv[0]};
-    if (!cli.db_path || !*cli.db_path)
-        cli.db_path = DEFAULT_DB;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
-            cli.db_path = argv[++i];
-        } else if (strncmp(argv[i], "--db=", 5) == 0) {
-            cli.db_path = argv[i] + 5;
-        } else if (strcmp(argv[i], "--version") == 0) {
-            printf("tailor %s\n", TL_VERSION);
-            return TL_EXIT_OK;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return TL_EXIT_OK;
-        } else {
-            fprintf(stderr, "tailor: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return TL_EXIT_USAGE;
-        }
-    }
-    if (i == argc) {
-        usage(stderr);
-        return TL_EXIT_USAGE;
-    }
-    for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-        if (strcmp(argv[i], commands[c].name) == 0)
-            return commands[c].fn(&cli, argc - i, argv + i);
-    fprintf(stderr, "tailor: unknown command '%s' (see tailor --help)\n", argv[i]);
-    return TL_EXIT_USAGE;
+    /* A closed pipe ends the program quietly, as it ends cat or grep, even when the parent
+     * left SIGPIPE ignored. */
+    signal(SIGPIPE, SIG_DFL);
+    tl_width_init();
+    return tl_cli_close_stdout(run(argc, argv));
 }

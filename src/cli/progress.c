@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/clock.h"
 
@@ -65,6 +66,52 @@ void tl_progress_update(void *ctx, long long done, long long total, long long ro
 void tl_progress_done(tl_progress *p)
 {
     if (p->on && p->drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    p->drawn = 0;
+}
+
+void tl_stage_init(tl_stage_progress *p, const char *label, int quiet)
+{
+    memset(p, 0, sizeof(*p));
+    p->mode = quiet ? 0 : isatty(STDERR_FILENO) ? 1 : 2;
+    p->label = label;
+    p->last = tl_now();
+}
+
+static void draw(tl_stage_progress *p, const char *stage, double done)
+{
+    if (p->mode == 1) {
+        fprintf(stderr, "\r%s: %.60s %3.0f%%\033[K", p->label, stage, done * 100);
+        p->drawn = 1;
+    } else {
+        fprintf(stderr, "tailor: %s: %s (%.0f%%)\n", p->label, stage, done * 100);
+    }
+    fflush(stderr);
+}
+
+void tl_stage_update(void *ctx, const char *stage, double done)
+{
+    tl_stage_progress *p = ctx;
+    double now = tl_now();
+    if (!p->mode || now - p->last < (p->mode == 1 ? REDRAW_S : TL_STAGE_PLAIN_S))
+        return;
+    p->last = now;
+    draw(p, stage, done);
+}
+
+void tl_stage_begin(tl_stage_progress *p, const char *stage)
+{
+    if (p->mode == 1) {
+        p->last = tl_now();
+        draw(p, stage, 0);
+    }
+}
+
+void tl_stage_done(tl_stage_progress *p)
+{
+    if (p->mode == 1 && p->drawn) {
         fputs("\r\033[K", stderr);
         fflush(stderr);
     }

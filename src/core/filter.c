@@ -5,40 +5,48 @@
 #include <string.h>
 #include <strings.h>
 
+static const char *const field_names[TL_FILTER_NFIELDS] = {"type",    "format", "language",
+                                                           "subject", "year",   "available"};
+
+static tl_err parse_year(const char *v, tl_filter_cond *c, tl_diag *diag)
+{
+    char *end;
+    long a = strtol(v, &end, 10), b = a;
+    if (end != v && *end == '-')
+        b = strtol(end + 1, &end, 10);
+    if (end == v || *end || a < 0 || b < a || b > INT32_MAX) {
+        tl_diag_set(diag, NULL, 0, "year", "expected year=YYYY or year=YYYY-YYYY, got '%s'", v);
+        return TL_EINVAL;
+    }
+    c->year_min = (int32_t)a;
+    c->year_max = (int32_t)b;
+    return TL_OK;
+}
+
 tl_err tl_filter_parse(tl_filter_spec *s, const char *text, tl_diag *diag)
 {
     const char *eq = strchr(text, '=');
     size_t klen = eq ? (size_t)(eq - text) : strlen(text);
     const char *v = eq ? eq + 1 : NULL;
-#define KEY(k) (klen == strlen(k) && strncmp(text, k, klen) == 0)
-    if (KEY("available") && !v) {
-        s->available_only = 1;
-    } else if (v && *v && KEY("type")) {
-        s->type = v;
-    } else if (v && *v && KEY("format")) {
-        s->format = v;
-    } else if (v && *v && KEY("language")) {
-        s->language = v;
-    } else if (v && *v && KEY("subject")) {
-        s->subject = v;
-    } else if (v && *v && KEY("year")) {
-        char *end;
-        long a = strtol(v, &end, 10), b = a;
-        if (*end == '-')
-            b = strtol(end + 1, &end, 10);
-        if (*end || a < 0 || b < a) {
-            tl_diag_set(diag, NULL, 0, "year", "expected year=YYYY or year=YYYY-YYYY, got '%s'", v);
-            return TL_EINVAL;
-        }
-        s->year_min = (int32_t)a;
-        s->year_max = (int32_t)b;
-    } else {
+    int f = 0;
+    while (f < TL_FILTER_NFIELDS &&
+           !(klen == strlen(field_names[f]) && strncmp(text, field_names[f], klen) == 0))
+        f++;
+    int ok = f == TL_FILTER_AVAILABLE ? !v : f < TL_FILTER_NFIELDS && v && *v;
+    if (!ok) {
         tl_diag_set(
             diag, NULL, 0, NULL,
             "unknown filter '%s' (type=, format=, language=, subject=, year=A-B, available)", text);
         return TL_EINVAL;
     }
-#undef KEY
+    if (s->n == TL_FILTER_MAX) {
+        tl_diag_set(diag, NULL, 0, NULL, "more than %d filters", TL_FILTER_MAX);
+        return TL_EINVAL;
+    }
+    tl_filter_cond c = {.field = (tl_filter_field)f, .value = v};
+    if (f == TL_FILTER_YEAR && parse_year(v, &c, diag) != TL_OK)
+        return TL_EINVAL;
+    s->c[s->n++] = c;
     return TL_OK;
 }
 
@@ -60,31 +68,43 @@ static int text_is(const char *have, const char *want)
     return have && strcasecmp(have, want) == 0;
 }
 
+static int matches(const tl_catalog *c, int32_t i, const tl_filter_cond *f)
+{
+    switch (f->field) {
+    case TL_FILTER_TYPE:
+        return text_is(c->type[i], f->value);
+    case TL_FILTER_FORMAT:
+        return text_is(c->format[i], f->value);
+    case TL_FILTER_LANGUAGE:
+        return text_is(c->language[i], f->value);
+    case TL_FILTER_SUBJECT:
+        return has_token(c->subjects[i], f->value);
+    case TL_FILTER_YEAR:
+        return c->year[i] && c->year[i] >= f->year_min && c->year[i] <= f->year_max;
+    case TL_FILTER_AVAILABLE:
+        return c->available[i] > 0;
+    case TL_FILTER_NFIELDS:
+        break;
+    }
+    return 0;
+}
+
 tl_err tl_filter_build(const tl_model *m, const tl_filter_spec *s, uint8_t *allow, tl_diag *diag)
 {
-    int needs = s->type || s->format || s->language || s->subject || s->year_min || s->year_max ||
-                s->available_only;
-    if (needs && m->cat.n < m->n_items) {
+    if (s->n && m->cat.n < m->n_items) {
         tl_diag_set(diag, NULL, 0, NULL,
-                    "filters need item metadata, and this model was trained without a catalogue");
+                    "this model has no catalogue: train with --items FILE or from the store");
         return TL_EINVAL;
     }
-    const tl_catalog *c = &m->cat;
+    unsigned used = 0; /* fields with a condition */
+    for (int k = 0; k < s->n; k++)
+        used |= 1u << s->c[k].field;
     for (int32_t i = 0; i < m->n_items; i++) {
-        int ok = 1;
-        if (s->type)
-            ok = ok && text_is(c->type[i], s->type);
-        if (s->format)
-            ok = ok && text_is(c->format[i], s->format);
-        if (s->language)
-            ok = ok && text_is(c->language[i], s->language);
-        if (s->subject)
-            ok = ok && has_token(c->subjects[i], s->subject);
-        if (s->year_min)
-            ok = ok && c->year[i] >= s->year_min && c->year[i] <= s->year_max;
-        if (s->available_only)
-            ok = ok && c->available[i] > 0;
-        allow[i] = (uint8_t)ok;
+        unsigned met = 0;
+        for (int k = 0; k < s->n; k++)
+            if (!(met & (1u << s->c[k].field)) && matches(&m->cat, i, &s->c[k]))
+                met |= 1u << s->c[k].field;
+        allow[i] = met == used;
     }
     return TL_OK;
 }

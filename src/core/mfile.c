@@ -1,4 +1,5 @@
-/* Model file container: written once through a temporary file and rename, read by mmap. */
+/* Model file container: written once through a temporary file and rename (util/afile.h), read
+ * by mmap. */
 #include "core/mfile.h"
 
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "util/afile.h"
 
 static const char MAGIC[8] = {'T', 'A', 'I', 'L', 'O', 'R', 'M', 'F'};
 #define HEADER_BYTES 64
@@ -144,9 +147,6 @@ static int write_all(int fd, const void *p, size_t n, uLong *crc)
 tl_err tl_mfile_write(tl_mfile_writer *w, const char *path, tl_diag *diag)
 {
     static const uint8_t zeros[ALIGN];
-    char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-        return TL_EINVAL;
     uint64_t off = align_up(HEADER_BYTES + (uint64_t)w->n * ENTRY_BYTES);
     for (uint32_t i = 0; i < w->n; i++) {
         w->e[i].offset = off;
@@ -159,11 +159,12 @@ tl_err tl_mfile_write(tl_mfile_writer *w, const char *path, tl_diag *diag)
     h.nsections = w->n;
     h.file_size = off;
 
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        tl_diag_set(diag, path, 0, NULL, "cannot create: %s", strerror(errno));
-        return TL_EIO;
-    }
+    /* A model file replaces only a regular file (or nothing), never a device at path. */
+    tl_afile af;
+    tl_err rc = tl_afile_open(&af, path, TL_AFILE_REGULAR, diag);
+    if (rc != TL_OK)
+        return rc;
+    int fd = af.fd;
     uLong crc = crc32_z(0L, Z_NULL, 0);
     uint64_t pos = HEADER_BYTES;
     int bad = write_all(fd, &h, sizeof(h), NULL);
@@ -177,15 +178,12 @@ tl_err tl_mfile_write(tl_mfile_writer *w, const char *path, tl_diag *diag)
     bad = bad || write_all(fd, zeros, (size_t)(off - pos), &crc);
     h.crc = (uint32_t)crc;
     bad = bad || pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h);
-    bad = bad || fsync(fd) != 0;
-    if (close(fd) != 0)
-        bad = 1;
-    if (bad || rename(tmp, path) != 0) {
+    if (bad) {
         tl_diag_set(diag, path, 0, NULL, "cannot write: %s", strerror(errno));
-        unlink(tmp);
+        tl_afile_abort(&af);
         return TL_EIO;
     }
-    return TL_OK;
+    return tl_afile_commit(&af, diag);
 }
 
 tl_err tl_mfile_open(const char *path, tl_mfile **out, tl_diag *diag)

@@ -34,7 +34,10 @@ tl_err tl_mfile_add(tl_mfile_writer *w, const char *name, tl_mtype type, const v
  * e.g. "m0.", "m1.". TL_EINVAL for a prefix too long. */
 #define TL_MFILE_PREFIX_MAX 16
 tl_err tl_mfile_writer_set_prefix(tl_mfile_writer *w, const char *prefix);
-/* Writes to path atomically (a temporary file renamed over path). */
+/* Writes to path atomically (a temporary file renamed over path, see util/afile.h). Only a
+ * regular file or nothing may be at path (a symbolic link to a regular file is followed);
+ * anything else is refused with TL_EINVAL. TL_EIO with diag naming path and the OS reason; on
+ * every error path is left as it was. */
 tl_err tl_mfile_write(tl_mfile_writer *w, const char *path, tl_diag *diag);
 
 /* Maps path read-only and checks magic, version, size and checksum. TL_ECORRUPT/TL_EVERSION

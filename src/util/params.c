@@ -231,8 +231,23 @@ int tl_params_is_set(const tl_params *p, const char *name)
     return p->is_set[i];
 }
 
+/* The shortest of %.15g, %.16g and %.17g that reads back to v: 0.8 stays "0.8" (not
+ * 0.80000000000000004), and every double still round-trips (17 digits always do). Files
+ * written with %.17g before read back the same. */
+static const char *shortest(double v, char *buf, size_t len)
+{
+    for (int prec = 15; prec < 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return buf;
+    }
+    snprintf(buf, len, "%.17g", v);
+    return buf;
+}
+
 tl_err tl_params_to_text(const tl_params *p, char **out)
 {
+    char num[32];
     size_t cap = 64, len = 0;
     for (int i = 0; i < p->n; i++)
         cap += strlen(p->defs[i].name) + (p->str[i] ? strlen(p->str[i]) : 0) + 40;
@@ -247,7 +262,8 @@ tl_err tl_params_to_text(const tl_params *p, char **out)
         else if (def->type == TL_PARAM_INT)
             len += (size_t)snprintf(s + len, cap - len, "%s=%.0f\n", def->name, p->num[i]);
         else
-            len += (size_t)snprintf(s + len, cap - len, "%s=%.17g\n", def->name, p->num[i]);
+            len += (size_t)snprintf(s + len, cap - len, "%s=%s\n", def->name,
+                                    shortest(p->num[i], num, sizeof(num)));
     }
     *out = s;
     return TL_OK;

@@ -722,14 +722,14 @@ static void test_popular_segments_end_to_end(void **state)
     assert_string_equal(r, "pop");
     free(r);
     /* an attribute nobody has, and data without attributes, are errors that say so */
-    assert_int_equal(tailor(db, "train --model popular --set segment=branch --out '%s'", model), 1);
+    assert_int_equal(tailor(db, "train --model popular --set segment=branch --out '%s'", model), 2);
     expect_err("no user has the attribute 'branch' (the users' attributes: department, level)");
     assert_int_equal(tl_test_write(in_dir("seg.tsv"), "user\titem\nh1\thist1\np1\tphys1\n"), 0);
     assert_int_equal(tailor(db,
                             "train --model popular --set segment=department --data '%s' --out "
                             "'%s'",
                             in_dir("seg.tsv"), model),
-                     1);
+                     2);
     expect_err("no user has the attribute 'department' (the training data has no user "
                "attributes; they come from the users imported into the store)");
     remove_store(db);

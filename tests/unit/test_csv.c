@@ -226,7 +226,7 @@ static void test_long_quoted_record_resyncs(void **state)
     FILE *fp = fopen(p, "wb");
     assert_non_null(fp);
     fputs("a,b\n1,\"", fp);
-    for (int i = 0; i < 1500000; i++)    /* one line of 1.5 MB inside the quotes */
+    for (int i = 0; i < 1500000; i++)                /* one line of 1.5 MB inside the quotes */
         fputc((i + 428) % 1000 < 2 ? '"' : 'x', fp); /* "" pairs, one across two pieces */
     fputs("\nfake,row\n\"\n2,\"", fp);
     for (int i = 0; i < 130000; i++) /* 1.1 MB over many lines */

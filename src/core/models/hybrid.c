@@ -26,6 +26,7 @@
 #include "core/metrics.h"
 #include "core/holdout.h"
 #include "core/models/content.h"
+#include "core/models/hybrid.h"
 #include "core/topk.h"
 #include "util/clock.h"
 
@@ -219,13 +220,12 @@ static void score_block(const tl_model *m, const tl_csr *ui, int users_match, co
     free(tmp);
 }
 
-static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                   int32_t item, int32_t *why, float *contrib, int max)
+const tl_model *tl_hybrid_explainer(const tl_model *m, int32_t uidx, const int32_t *items,
+                                    const float *w, int32_t n, int32_t item)
 {
-    /* The evidence of the member that adds the most to this item's blended score. */
     const state *st = m->state;
-    if (item < 0 || item >= m->n_items || max <= 0)
-        return 0;
+    if (m->ops != &tl_hybrid_ops || !st || item < 0 || item >= m->n_items)
+        return NULL;
     float *buf = malloc(scratch_floats(m) * sizeof(float));
     int best = -1;
     float best_v = -INFINITY;
@@ -242,9 +242,15 @@ static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const 
         }
     }
     free(buf);
-    if (best < 0)
-        return 0;
-    return st->mem[best]->ops->explain(st->mem[best], uidx, items, w, n, item, why, contrib, max);
+    return best < 0 ? NULL : st->mem[best];
+}
+
+static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
+                   int32_t item, int32_t *why, float *contrib, int max)
+{
+    /* The evidence of the member that adds the most to this item's blended score. */
+    const tl_model *mm = max > 0 ? tl_hybrid_explainer(m, uidx, items, w, n, item) : NULL;
+    return mm ? mm->ops->explain(mm, uidx, items, w, n, item, why, contrib, max) : 0;
 }
 
 /* ---- members ---- */

@@ -1,0 +1,80 @@
+/* README.md's command examples run as written: every ```sh block of "Using the `tailor`
+ * command" is executed with `sh -e` in a folder holding tests/data/readme/, with `tailor` on the
+ * PATH. An example that stops working fails here, not in a new user's hands. */
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SECTION "## Using the `tailor` command"
+
+/* The ```sh blocks of the section, one after the other. */
+static char *examples(const char *readme)
+{
+    const char *s = strstr(readme, SECTION);
+    assert_non_null(s);
+    const char *end = strstr(s + strlen(SECTION), "\n## ");
+    size_t cap = strlen(s) + 1, n = 0;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    for (const char *p = s; p && (!end || p < end);) {
+        const char *open = strstr(p, "```sh\n");
+        if (!open || (end && open > end))
+            break;
+        open += 6;
+        const char *close = strstr(open, "```");
+        assert_non_null(close);
+        memcpy(out + n, open, (size_t)(close - open));
+        n += (size_t)(close - open);
+        p = close + 3;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static void test_readme_examples_run(void **state)
+{
+    (void)state;
+    char *readme = tl_test_read(tl_test_source("README.md"));
+    assert_non_null(readme);
+    char *script = examples(readme);
+    assert_non_null(strstr(script, "tailor recommend"));
+    const char *dir = tl_test_tmp("readme");
+    char path[600];
+    snprintf(path, sizeof(path), "%s/run.sh", dir);
+    assert_int_equal(tl_test_sh("mkdir -p '%s/bin' && cp '%s'/* '%s' && gzip '%s/loans.jsonl' && "
+                                "ln -s '%s' '%s/bin/tailor'",
+                                dir, tl_test_source("tests/data/readme"), dir, dir, tl_test_bin(),
+                                dir),
+                     0);
+    assert_int_equal(tl_test_write(path, script), 0);
+    int rc = tl_test_sh("cd '%s' && env -u TAILOR_DB PATH=\"$PWD/bin:$PATH\" sh -e -x run.sh "
+                        "> out.txt 2> err.txt",
+                        dir);
+    if (rc != 0) {
+        char *err = tl_test_read(tl_test_tmp("readme/err.txt"));
+        fail_msg("README example failed (exit %d); the trace ends:\n%s", rc,
+                 err ? err + (strlen(err) > 3000 ? strlen(err) - 3000 : 0) : "");
+    }
+    /* what the examples promise */
+    char *out = tl_test_read(tl_test_tmp("readme/out.txt"));
+    char *recs = tl_test_read(tl_test_tmp("readme/recs.tsv"));
+    assert_non_null(out);
+    assert_non_null(recs);
+    assert_non_null(strstr(out, "\"reason\":\"popular: no usable history for this patron\""));
+    assert_non_null(strstr(out, "ndcg@10"));
+    assert_true(strncmp(recs, "user\titem\trank\tscore\n", 21) == 0);
+    free(out);
+    free(recs);
+    free(script);
+    free(readme);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_readme_examples_run),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
