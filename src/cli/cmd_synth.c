@@ -1,6 +1,8 @@
 /* tailor synth: writes synthetic data sets. --powerlaw makes MovieLens-shaped interactions for
  * benchmarks; --library simulates an academic library (real demo catalogue, synthetic patrons
- * and loans) in Tailor's import formats for the demo. */
+ * and loans) in Tailor's import formats for the demo; --shape writes a data set with planted
+ * structure shaped like data we do not have (sparse long-tail catalogues, short histories,
+ * text-heavy items) for robustness checks. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,11 +13,13 @@
 
 #include "cli/cli.h"
 #include "synth/synth.h"
+#include "util/civil.h"
 #include "util/clock.h"
 
 typedef struct args {
     int powerlaw, library;
-    const char *out, *books, *subjects, *start;
+    const char *out, *books, *subjects, *start, *shape;
+    tl_opt_list set;
     int users, items, patrons, days, new_arrivals;
     int64_t events;
     double zipf, sigma;
@@ -30,8 +34,16 @@ static const tl_opt opts[] = {
      "the demo library: real catalogue (goodbooks-10k, CC BY-SA 4.0), synthetic\n"
      "patrons and circulation over one academic year; writes DIR/items.tsv,\n"
      "DIR/users.tsv and DIR/events.tsv for `tailor import` (demo/README.md)"},
+    {"shape", 0, TL_OPT_STR, "NAME", NULL, 0, 0, TL_OPT_AT(args, shape),
+     "interactions with planted topics, popularity, drift and series, sized like\n"
+     "a kind of data set: articles, music, library, short or sparse17k; writes\n"
+     "DIR/interactions.tsv, DIR/items.tsv, DIR/SOURCE.md (and DIR/IMPLICIT when\n"
+     "the values are counts, not ratings) for split, eval and train --data"},
+    {"set", 0, TL_OPT_LIST, "KEY=VALUE", NULL, 0, 0, TL_OPT_AT(args, set),
+     "--shape: change one of the shape's options (e.g. pairs=50000, drift=0.3);\n"
+     "repeatable"},
     {"out", 'o', TL_OPT_STR, "PATH", NULL, 0, 0, TL_OPT_AT(args, out),
-     "--powerlaw: the file; --library: the directory"},
+     "--powerlaw: the file; --library, --shape: the directory"},
     {"seed", 0, TL_OPT_SEED, "N", TL_OPT_PRESET, 0, 0, TL_OPT_AT(args, seed), "the seed"},
     {"users", 0, TL_OPT_INT, "N", TL_OPT_PRESET, 1, INT32_MAX, TL_OPT_AT(args, users),
      "--powerlaw: users"},
@@ -61,7 +73,8 @@ static const tl_opt opts[] = {
 static const tl_cmd_def def = {
     .name = "synth",
     .synopsis = "synth --powerlaw [OPTIONS] --out FILE\n"
-                "tailor synth --library [OPTIONS] --out DIR",
+                "tailor synth --library [OPTIONS] --out DIR\n"
+                "tailor synth --shape NAME [--set KEY=VALUE ...] [--seed N] --out DIR",
     .about = "Generates SYNTHETIC data, deterministically for a seed.",
     .opts = opts,
 };
@@ -70,17 +83,10 @@ static int parse_date(const char *s, int64_t *out)
 {
     int y, m, d;
     char tail;
-    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31 ||
-        y < 1971 || y > 9999)
+    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1971 || y > 9999 ||
+        !tl_civil_valid(y, (unsigned)m, (unsigned)d))
         return -1;
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = m - 1;
-    tm.tm_mday = d;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != d)
-        return -1;
-    *out = (int64_t)t;
+    *out = tl_civil_days(y, (unsigned)m, (unsigned)d) * 86400;
     return 0;
 }
 
@@ -190,6 +196,49 @@ static int run_library(const tl_synth_lib_opts *o, const char *dir)
     return TL_EXIT_OK;
 }
 
+static int run_shape(const char *name, const tl_opt_list *set, uint64_t seed, const char *dir)
+{
+    tl_shape_opts o;
+    tl_shape s;
+    tl_diag d;
+    tl_diag_clear(&d);
+    if (tl_shape_preset(name, &o) != TL_OK) {
+        char names[256] = "";
+        for (const char *const *n = tl_shape_preset_names(); *n; n++)
+            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                     *names ? ", " : "", *n);
+        return tl_opt_usage_error(&def, "--shape: '%s' is not a shape (the shapes: %s)", name,
+                                  names);
+    }
+    o.seed = seed; /* every generator's default seed is 42 */
+    for (int i = 0; i < set->n; i++)
+        if (tl_shape_set(&o, set->v[i]) != TL_OK)
+            return tl_opt_usage_error(&def, "--set: '%s' is not an option of the shapes",
+                                      set->v[i]);
+    printf("tailor synth: SYNTHETIC data set shaped like '%s' (seed %llu)\n", name,
+           (unsigned long long)o.seed);
+    fflush(stdout);
+    double t0 = tl_now();
+    tl_err rc = tl_shape_generate(&o, &s);
+    if (rc != TL_OK) {
+        tl_diag_set(&d, NULL, 0, NULL, "%s: %s", name,
+                    rc == TL_EINVAL ? "impossible options (see --set)" : tl_strerror(rc));
+        return tl_cli_fail("synth", rc, &d);
+    }
+    tl_shape_stats st;
+    tl_shape_stats_compute(&s, &st);
+    long long pairs = (long long)s.n;
+    rc = tl_shape_write(&s, &o, name, dir, &d);
+    tl_shape_release(&s);
+    if (rc != TL_OK)
+        return tl_cli_fail("synth", rc, &d);
+    printf("  %d users, %d catalogue items (%d used), %lld pairs, density %.3f %%\n"
+           "  wrote %s/interactions.tsv and items.tsv in %.2f s\n",
+           (int)o.users, (int)o.items, (int)st.items_used, pairs, 100.0 * st.density, dir,
+           tl_now() - t0);
+    return TL_EXIT_OK;
+}
+
 static int run(const tl_cli *cli, int argc, char **argv)
 {
     (void)cli;
@@ -214,8 +263,12 @@ static int run(const tl_cli *cli, int argc, char **argv)
     int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
     if (code != TL_OPT_RUN)
         return code;
-    if (a.powerlaw == a.library || !a.out)
-        return tl_opt_usage_error(&def, "give --powerlaw or --library, and --out");
+    if (a.powerlaw + a.library + (a.shape != NULL) != 1 || !a.out)
+        return tl_opt_usage_error(&def, "give one of --powerlaw, --library and --shape, and --out");
+    if (a.set.n && !a.shape)
+        return tl_opt_usage_error(&def, "--set goes with --shape");
+    if (a.shape)
+        return run_shape(a.shape, &a.set, a.seed, a.out);
     if (a.library && parse_date(a.start, &lo.start) != 0)
         return tl_opt_usage_error(&def, "--start: '%s' is not a date YYYY-MM-DD", a.start);
     po.users = a.users;

@@ -236,6 +236,41 @@ static void test_stats_weights(void **state)
     free(out);
 }
 
+/* synth --shape writes a data set that split and eval read; the same seed gives the same bytes,
+ * a wrong shape or option is a usage error naming it. */
+static void test_synth_shape(void **state)
+{
+    (void)state;
+    const char *a = tl_test_tmp("shape-a"), *b = tl_test_tmp("shape-b");
+    for (int k = 0; k < 2; k++)
+        tl_test_cli_check(tl_test_cli("synth --shape short --set users=200 --set pairs=2000 "
+                                      "--out '%s'",
+                                      k ? b : a),
+                          0, "200 users", NULL);
+    char pa[512], pb[512];
+    snprintf(pa, sizeof(pa), "%s/interactions.tsv", a);
+    snprintf(pb, sizeof(pb), "%s/interactions.tsv", b);
+    char *ta = tl_test_read(pa), *tb = tl_test_read(pb);
+    assert_non_null(ta);
+    assert_non_null(tb);
+    assert_string_equal(ta, tb);
+    assert_true(strncmp(ta, "user\titem\tvalue\ttimestamp\n", 26) == 0);
+    int lines = 0;
+    for (const char *p = ta; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 2001);
+    free(ta);
+    free(tb);
+    tl_test_cli_check(tl_test_cli("split '%s' '%s/split' --mode temporal --implicit", pa, a), 0,
+                      NULL, NULL);
+    tl_test_cli_check(tl_test_cli("synth --shape nope --out '%s'", a), 2, NULL,
+                      "'nope' is not a shape (the shapes: articles, music");
+    tl_test_cli_check(tl_test_cli("synth --shape short --set colour=red --out '%s'", a), 2, NULL,
+                      "'colour=red' is not an option");
+    tl_test_cli_check(tl_test_cli("synth --powerlaw --set users=3 --out '%s'", a), 2, NULL,
+                      "--set goes with --shape");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_train_out_is_a_regular_file_or_nothing),
         cmocka_unit_test(test_train_prints_short_floats),
         cmocka_unit_test(test_stats_weights),
+        cmocka_unit_test(test_synth_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
