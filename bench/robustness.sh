@@ -153,8 +153,8 @@ try:
 except OSError:
     pass
 print(f"### {name}, {mode} split ({users} test users)\n")
-print("| model | nDCG@10 | Recall@20 | fit s | reference twin nDCG@10 | Tailor / twin |")
-print("|---|---|---|---|---|---|")
+print("| model | nDCG@10 | Recall@20 | fit s | of which autotune s | reference twin nDCG@10 | Tailor / twin |")
+print("|---|---|---|---|---|---|---|")
 for m in models:
     r = tl.get(m)
     t = ref.get(twin.get(m, ""))
@@ -165,10 +165,11 @@ for m in models:
         if os.path.exists(err) and os.path.getsize(err):
             with open(err) as fh:
                 why = "failed: " + fh.read().strip().splitlines()[-1].replace("|", "/")
-        print(f"| {m} | {why} | | | {tn} | |")
+        print(f"| {m} | {why} | | | | {tn} | |")
         continue
     ratio = f"{r['ndcg@10'] / t['metrics']['ndcg@10']:.3f}" if t and t["metrics"]["ndcg@10"] else "-"
-    print(f"| {m} | {r['ndcg@10']:.4f} | {r['recall@20']:.4f} | {r['fit_seconds']:.2f} | {tn} | {ratio} |")
+    tune = f"{r['tune_seconds']:.2f}" if "tune_seconds" in r else "-"
+    print(f"| {m} | {r['ndcg@10']:.4f} | {r['recall@20']:.4f} | {r['fit_seconds']:.2f} | {tune} | {tn} | {ratio} |")
 print()
 if ref:
     bm = max(ref, key=lambda m: ref[m]["metrics"]["ndcg@10"])

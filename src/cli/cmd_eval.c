@@ -120,6 +120,7 @@ static json_t *report_json(const args *a, const tl_eval_report *rep)
         json_object_set_new(out, "model", json_string(a->model));
         json_object_set_new(out, "params", tl_json_params(rep->params, "\n"));
         json_object_set_new(out, "fit_seconds", tl_json_num(rep->fit_seconds, "fit_seconds"));
+        json_object_set_new(out, "tune_seconds", tl_json_num(rep->tune_seconds, "tune_seconds"));
         json_object_set_new(out, "recommend_seconds",
                             tl_json_num(rep->recommend_seconds, "recommend_seconds"));
         if (rep->autotune[0])
@@ -181,8 +182,9 @@ static int run(const tl_cli *cli, int argc, char **argv)
         code = tl_json_emit(&out, report_json(&a, &rep), 0, 17);
     } else {
         if (!a.recs)
-            fprintf(out.f, "model %s: fit %.3f s, recommend %.3f s%s%s\n", a.model, rep.fit_seconds,
-                    rep.recommend_seconds, rep.autotune[0] ? "; autotune: " : "", rep.autotune);
+            fprintf(out.f, "model %s: fit %.3f s (autotune %.3f s), recommend %.3f s%s%s\n",
+                    a.model, rep.fit_seconds, rep.tune_seconds, rep.recommend_seconds,
+                    rep.autotune[0] ? "; autotune: " : "", rep.autotune);
         print_text(out.f, &rep.metrics);
         code = TL_EXIT_OK;
     }

@@ -71,15 +71,16 @@ static const tl_cmd_def def = {
 
 static void print_models(FILE *f)
 {
-    fprintf(f,
-            "\nSettings of every model (--set KEY=VALUE):\n"
-            "  autotune         1 (default): parameters you do not set are chosen on a validation\n"
-            "                   split carved from the training data, searched around values derived\n"
-            "                   from the data within a fixed amount of work (the same choice on any\n"
-            "                   machine); 0: the plain defaults below\n"
-            "  half_life_days   time decay: an event this many days older than the newest one counts\n"
-            "                   half (0 = none). Unset, autotune tries none, span/2 and span/8 when\n"
-            "                   the events have timestamps and the model reads weights\n");
+    fprintf(
+        f,
+        "\nSettings of every model (--set KEY=VALUE):\n"
+        "  autotune         1 (default): parameters you do not set are chosen on a validation\n"
+        "                   split carved from the training data, searched around values derived\n"
+        "                   from the data within a fixed amount of work (the same choice on any\n"
+        "                   machine); 0: the plain defaults below\n"
+        "  half_life_days   time decay: an event this many days older than the newest one counts\n"
+        "                   half (0 = none). Unset, autotune tries none, span/2 and span/8 when\n"
+        "                   the events have timestamps and the model reads weights\n");
     fprintf(f, "\nModels and their parameters (--set KEY=VALUE):\n");
     for (const tl_model_ops *const *o = tl_model_all_ops(); *o; o++) {
         fprintf(f, "\n%s: %s\n", (*o)->name, (*o)->summary);

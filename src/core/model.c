@@ -326,9 +326,11 @@ tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl
     m->n_items = d->items.count;
     double t0 = tl_now();
     m->tuned[0] = '\0';
+    m->tune_seconds = 0;
     if (hooks && hooks->tune && m->autotune &&
         (rc = hooks->tune(hooks->ctx, m, d, hooks, diag)) != TL_OK)
         return rc;
+    m->tune_seconds = tl_now() - t0;
     m->decay_ref = 0;
     if (m->half_life_days > 0) {
         if ((m->decay_ref = newest(&d->ui)) == INT64_MIN) {

@@ -116,8 +116,10 @@ struct tl_model {
     void *state;
     tl_mfile *file; /* the mapping the state points into, when loaded */
     double fit_seconds;
-    tl_csr hist; /* training histories (users x items) kept for recommend --user; arrays
-                    point into the mapping when hist_mapped */
+    double tune_seconds; /* of fit_seconds, the part spent choosing parameters (the tune hook;
+                            for hybrid also its members' and the blend's validation) */
+    tl_csr hist;         /* training histories (users x items) kept for recommend --user; arrays
+                            point into the mapping when hist_mapped */
     int hist_mapped;
     tl_catalog cat; /* item metadata for filters and display (copied; may be empty) */
     int autotune;   /* 1 (default): a tune hook may choose the parameters the caller left unset */

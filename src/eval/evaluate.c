@@ -331,6 +331,7 @@ tl_err tl_eval_model(const char *train, const char *test, const tl_eval_opts *o,
     if ((rc = tl_model_fit(model, &d, &hooks, diag)) != TL_OK)
         goto out;
     rep->fit_seconds = tl_now() - t0;
+    rep->tune_seconds = model->tune_seconds;
 
     /* Test users keep their own ids (some are not in train); items not in train get indices
      * after train's, so that they count in |T| and can never be hit. */

@@ -33,6 +33,7 @@ void tl_eval_opts_init(tl_eval_opts *o);
 typedef struct tl_eval_report {
     tl_metrics_result metrics;
     double fit_seconds, recommend_seconds;
+    double tune_seconds; /* of fit_seconds, the part autotune took */
     char *params; /* the fitted model's "key=value" lines (malloc'd; tl_eval_report_release) */
     char autotune[256]; /* what the model's own validation chose, "" when it did not run */
 } tl_eval_report;

@@ -955,6 +955,9 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
             goto out;
     }
     t_blend = tl_now() - t_blend;
+    m->tune_seconds += t_blend;
+    for (int k = 0; k < n; k++)
+        m->tune_seconds += mem[k]->tune_seconds;
     {
         size_t l = strlen(m->tuned);
         l += (size_t)snprintf(m->tuned + l, sizeof(m->tuned) - l, "%scost: members %.1f s (",
