@@ -202,8 +202,10 @@ static void test_rows_after_a_gzip_member(void **state)
     assert_int_equal(tl_test_sh("gzip -c '%s' > '%s' && gzip -c '%s' >> '%s'", a, good, b, good),
                      0);
     snprintf(args, sizeof(args), "import events '%s'", bad);
-    expect_refused(db, args, 3, "damaged-member.tsv.gz:4: not gzip data after the end of the gzip "
-                   "stream", "nothing was imported (the file is damaged)", NULL);
+    expect_refused(db, args, 3,
+                   "damaged-member.tsv.gz:4: not gzip data after the end of the gzip "
+                   "stream",
+                   "nothing was imported (the file is damaged)", NULL);
     snprintf(args, sizeof(args), "import events '%s' --skip-bad", junk);
     expect_refused(db, args, 3, "junk.tsv.gz:4: not gzip data after the end of the gzip stream",
                    "nothing was imported (the file is damaged)", NULL);
@@ -288,12 +290,12 @@ static void test_files_wider_than_64_columns(void **state)
     assert_int_equal(tl_test_write(test, "user\titem\nu1\ti3\n"), 0);
     const char *db = tl_test_tmp("wide-none.db");
     tl_test_cli_check(
-        tl_test_cli("--db '%s' train --model popular --data '%s' --items '%s' --out '%s'", db,
-                    wide, items, m),
+        tl_test_cli("--db '%s' train --model popular --data '%s' --items '%s' --out '%s'", db, wide,
+                    items, m),
         0, NULL, "trained popular on 7 users x 11 items (60 interactions)");
     /* the catalogue of the wide file gave the titles */
-    tl_test_cli_check(tl_test_cli("recommend --model '%s' --history i0 --n 1", m), 0,
-                      " 1. i1 ", NULL);
+    tl_test_cli_check(tl_test_cli("recommend --model '%s' --history i0 --n 1", m), 0, " 1. i1 ",
+                      NULL);
     tl_test_cli_check(tl_test_cli("recommend --model '%s' --history i0 --n 1", m), 0, "Title 1",
                       NULL);
     tl_test_cli_check(tl_test_cli("eval --train '%s' --test '%s' --items '%s' --model popular "
@@ -350,11 +352,11 @@ static void test_write_errors_fail_loudly(void **state)
     expect_refused(db, "export events --out /dev/full", 1,
                    "tailor: writing /dev/full: No space left on device", NULL);
     const char *m = tl_test_tmp("full.tlm");
-    tl_test_cli_check(tl_test_cli("--db '%s' train --model popular --out '%s' -q", db, m), 0,
-                      NULL, NULL);
+    tl_test_cli_check(tl_test_cli("--db '%s' train --model popular --out '%s' -q", db, m), 0, NULL,
+                      NULL);
     expect_refused(db, "stats > /dev/full", 1, "writing standard output: No space left", NULL);
-    tl_test_cli_check(tl_test_cli("recommend --model '%s' --user u3 --out /dev/full", m), 1,
-                      NULL, "tailor: writing /dev/full: No space left on device");
+    tl_test_cli_check(tl_test_cli("recommend --model '%s' --user u3 --out /dev/full", m), 1, NULL,
+                      "tailor: writing /dev/full: No space left on device");
     char *out = tl_test_cli_out();
     assert_string_equal(out, "");
     free(out);
@@ -479,6 +481,41 @@ static void test_progress_on_a_terminal(void **state)
     free(t);
 }
 
+/* ---- found beyond the list -------------------------------------------------------------- */
+
+/* Training on nothing (a store without events, a header without rows, --min-value above every
+ * value) is an error, not a model that recommends nothing. (4a90a53 and the fixes before this
+ * test: exit 0 and an empty model.) The store is read, never changed. */
+static void test_train_on_nothing_fails(void **state)
+{
+    (void)state;
+    const char *db = tl_test_tmp("noevents.db"), *m = tl_test_tmp("nothing.tlm");
+    const char *items = tl_test_tmp("noevents-items.tsv"), *h = tl_test_tmp("header-only.tsv");
+    assert_int_equal(tl_test_write(items, "item\ttitle\nb1\tOne\n"), 0);
+    assert_int_equal(tl_test_write(h, "user\titem\tvalue\n"), 0);
+    tl_test_cli_check(tl_test_cli("--db '%s' import items '%s' -q", db, items), 0, NULL, NULL);
+    expect_store(db, "item b1 book One\n");
+    char args[1200], want[1200];
+    snprintf(args, sizeof(args), "train --model popular --out '%s'", m);
+    snprintf(want, sizeof(want),
+             "tailor: train: loading data: the store %s has no events to learn "
+             "from (import events first",
+             db);
+    expect_refused(db, args, 1, want, NULL);
+    expect_store(db, "item b1 book One\n");
+    assert_int_equal(access(m, F_OK), -1);
+    snprintf(args, sizeof(args), "train --model itemknn --data '%s' --out '%s'", h, m);
+    expect_refused(db, args, 3, "header-only.tsv:1: no interactions: a header and no rows", NULL);
+    const char *base = base_store("minvalue.db");
+    snprintf(args, sizeof(args), "train --model popular --data '%s' --min-value 6 --out '%s'",
+             tl_test_source("tests/data/import/events.tsv"), m);
+    expect_refused(base, args, 3, "no interactions: none of the 4 rows has a value of at least 6",
+                   NULL);
+    snprintf(args, sizeof(args), "tune --train '%s' --model popular", h);
+    expect_refused(base, args, 3, "tailor: tune: ", "no interactions", NULL);
+    assert_int_equal(access(m, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_cr_only_line_ends),
         cmocka_unit_test(test_empty_db_path),
         cmocka_unit_test(test_progress_on_a_terminal),
+        cmocka_unit_test(test_train_on_nothing_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
