@@ -37,6 +37,13 @@ static tl_err load_store(const tl_data_source *s, const tl_cli *cli, tl_data *d,
         (!s->weights || (rc = tl_event_weights_parse(&w, s->weights, diag)) == TL_OK))
         rc = tl_store_load_data(st, &w, d, diag);
     tl_store_free(st);
+    if (rc == TL_OK && d->ui.nnz == 0) {
+        tl_diag_set(diag, NULL, 0, NULL,
+                    "the store %s has no events to learn from (import events first; opted-out "
+                    "patrons and event types of weight 0 are left out)",
+                    cli->db_path);
+        rc = TL_ENOTFOUND;
+    }
     return rc;
 }
 

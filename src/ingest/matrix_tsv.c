@@ -68,8 +68,10 @@ tl_err tl_data_load_tsv(tl_data *d, const char *path, const tl_tsv_opts *o, tl_d
     if ((rc = tl_coo_init(&coo, 1 << 16, ct >= 0)) != TL_OK)
         goto out;
     rc = TL_EPARSE;
+    long rows = 0;
     while ((got = tl_csv_next(r, &f, &flen, &n, diag)) == 1) {
         long line = tl_csv_line(r);
+        rows++;
         if (n != ncols) {
             tl_diag_set(diag, path, line, NULL, "expected %d fields, found %d", ncols, n);
             goto out;
@@ -120,6 +122,18 @@ tl_err tl_data_load_tsv(tl_data *d, const char *path, const tl_tsv_opts *o, tl_d
     }
     if (got < 0) {
         rc = read_error(got);
+        goto out;
+    }
+    /* nothing to learn from is bad input, not an empty model that recommends nothing */
+    if (coo.n == 0) {
+        if (rows == 0)
+            tl_diag_set(diag, path, 1, NULL, "no interactions: a header and no rows");
+        else
+            tl_diag_set(diag, path, 1, "value",
+                        "no interactions: none of the %ld rows has a value of at least %g "
+                        "(--min-value)",
+                        rows, o->min_value);
+        rc = TL_EPARSE;
         goto out;
     }
     rc = tl_data_build(d, &coo, o->dup);
