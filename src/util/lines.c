@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -25,6 +26,12 @@ tl_err tl_lines_open_flags(tl_lines *lr, const char *path, unsigned flags)
     int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return TL_EIO;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) { /* a failure to open, not bad data */
+        close(fd);
+        errno = EISDIR;
+        return TL_EIO;
+    }
     lr->cap = 2 * READ_CHUNK;
     if (!(lr->buf = malloc(lr->cap + 1))) {
         close(fd);

@@ -516,6 +516,21 @@ static void test_train_on_nothing_fails(void **state)
     assert_int_equal(access(m, F_OK), -1);
 }
 
+/* A directory where a file is expected cannot be opened: exit 1 saying so, not "bad data" with a
+ * --skip-bad hint, and the store is untouched. */
+static void test_directory_as_input(void **state)
+{
+    (void)state;
+    const char *db = base_store("dir-input.db");
+    const char *dir = tl_test_tmp("a-directory");
+    tl_test_sh("mkdir -p '%s'", dir);
+    char args[1200];
+    snprintf(args, sizeof(args), "import events '%s'", dir);
+    expect_refused(db, args, 1, "cannot open: Is a directory", NULL);
+    snprintf(args, sizeof(args), "train --model popular --data '%s' --out '%s/m.tlm'", dir, dir);
+    expect_refused(db, args, 1, "cannot open: Is a directory", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_empty_db_path),
         cmocka_unit_test(test_progress_on_a_terminal),
         cmocka_unit_test(test_train_on_nothing_fails),
+        cmocka_unit_test(test_directory_as_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
