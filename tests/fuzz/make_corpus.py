@@ -12,6 +12,7 @@ the path: 0 import TSV, 1 import CSV, 2 matrix TSV, 3 the record reader alone (t
 """
 import gzip
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -174,6 +175,30 @@ def model_seeds(tailor):
         flipped = bytearray(blob)
         flipped[len(blob) // 2] ^= 0x40
         write("model", "flipped-byte", bytes(flipped))
+        # the bugs fuzzing found, as regressions: a section count that matched its byte size
+        # only modulo 2^64, and a sequence.dims shorter than the 3 values the loader reads
+        write("model", "count-wraps", patch_entry(blob, 0, count_add=1 << 62))
+        with open(os.path.join(tmp, "sequence.tlm"), "rb") as f:
+            blob = f.read()
+        write("model", "sequence-dims-short", patch_entry(blob, "sequence.dims", count=2, nbytes=16))
+
+
+def patch_entry(blob, which, count=None, count_add=0, nbytes=None):
+    """blob with one section-table entry changed (by index or name); the size and checksum
+    are left stale: the model target repairs them itself."""
+    nsections = struct.unpack_from("<I", blob, 12)[0]
+    for i in range(nsections):
+        at = 64 + 64 * i
+        name = blob[at : at + 32].split(b"\0")[0].decode()
+        if which in (i, name):
+            break
+    else:
+        raise KeyError(which)
+    out = bytearray(blob)
+    old_count, old_bytes = struct.unpack_from("<QQ", blob, at + 48)
+    new_count = (old_count if count is None else count) + count_add
+    struct.pack_into("<QQ", out, at + 48, new_count % (1 << 64), old_bytes if nbytes is None else nbytes)
+    return bytes(out)
 
 
 def main():
