@@ -7,7 +7,10 @@ PKGS="build-essential cmake pkg-config \
 libsqlite3-dev zlib1g-dev libopenblas-dev liblapacke-dev \
 libjansson-dev libcmocka-dev libstemmer-dev \
 libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libyaz-dev libpq-dev \
-python3"
+python3 \
+clang libclang-rt-dev libomp-dev"
+# clang, its runtime libraries (libFuzzer, sanitizers: only recommended by clang, and
+# recommends are not installed here) and libomp-dev (its OpenMP) build scripts/fuzz.sh.
 
 missing=""
 for p in $PKGS; do

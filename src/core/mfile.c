@@ -236,7 +236,8 @@ tl_err tl_mfile_open(const char *path, tl_mfile **out, tl_diag *diag)
     const entry *e = (const entry *)(p + HEADER_BYTES);
     for (uint32_t i = 0; i < h.nsections; i++) {
         size_t es = elem_size(e[i].type);
-        if (!es || e[i].offset % ALIGN || e[i].bytes != e[i].count * es ||
+        /* count from bytes, not bytes from count: count * es can wrap around to bytes */
+        if (!es || e[i].offset % ALIGN || e[i].bytes % es || e[i].count != e[i].bytes / es ||
             e[i].offset > h.file_size || e[i].bytes > h.file_size - e[i].offset ||
             memchr(e[i].name, '\0', TL_MFILE_NAME_MAX) == NULL) {
             tl_diag_set(diag, path, 0, NULL, "section %u is malformed", i);

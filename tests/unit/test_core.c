@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "core/csr.h"
 #include "core/mfile.h"
@@ -330,6 +331,24 @@ static void test_mfile_roundtrip_and_corruption(void **state)
     const int64_t *gl = tl_mfile_get(mf, "longs", TL_MT_I64, &n);
     assert_memory_equal(gl, l, sizeof(l));
     tl_mfile_close(mf);
+
+    /* A count that only matches the byte size modulo 2^64 (count * 4 wraps around): refused,
+     * though the checksum is right, instead of handing out 2^62 floats. */
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    unsigned char buf[4096];
+    size_t len = fread(buf, 1, sizeof(buf), fp);
+    uint64_t count;
+    memcpy(&count, buf + 64 + 48, 8); /* section 0 ("floats"): entry.count */
+    count += 1ull << 62;
+    memcpy(buf + 64 + 48, &count, 8);
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf + 64, (uInt)(len - 64));
+    memcpy(buf + 24, &crc, 4); /* header.crc */
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    assert_int_equal(fwrite(buf, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(tl_mfile_open(path, &mf, &d), TL_ECORRUPT);
+    assert_non_null(strstr(d.msg, "section 0 is malformed"));
 
     /* Flip one byte of data: the checksum refuses it. */
     assert_int_equal(

@@ -442,18 +442,18 @@ static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
     state *st = calloc(1, sizeof(*st));
     if (!st)
         return TL_ENOMEM;
-    uint64_t n, np, ni, nv, nr;
+    uint64_t n, np, ni, nv, nr, nprior;
     const int64_t *dims = tl_mfile_get(f, "sequence.dims", TL_MT_I64, &n);
     const int64_t *ptr = tl_mfile_get(f, "sequence.succ.ptr", TL_MT_I64, &np);
     const int32_t *idx = tl_mfile_get(f, "sequence.succ.idx", TL_MT_I32, &ni);
     const float *val = tl_mfile_get(f, "sequence.succ.val", TL_MT_F32, &nv);
     const int32_t *rec = tl_mfile_get(f, "sequence.recent", TL_MT_I32, &nr);
-    const float *prior = tl_mfile_get(f, "sequence.prior", TL_MT_F32, &n);
-    int ok = dims && ptr && idx && val && rec && dims[0] == m->n_items && dims[1] == m->n_users &&
-             dims[2] >= 1 && dims[2] <= RECENT_MAX && np == (uint64_t)m->n_items + 1 && ni == nv &&
-             ptr[0] == 0 && ptr[m->n_items] == (int64_t)ni &&
-             nr == (uint64_t)m->n_users * (uint64_t)dims[2] &&
-             (!prior || n == (uint64_t)m->n_items);
+    const float *prior = tl_mfile_get(f, "sequence.prior", TL_MT_F32, &nprior);
+    int ok = dims && n == 3 && ptr && idx && val && rec && dims[0] == m->n_items &&
+             dims[1] == m->n_users && dims[2] >= 1 && dims[2] <= RECENT_MAX &&
+             np == (uint64_t)m->n_items + 1 && ni == nv && ptr[0] == 0 &&
+             ptr[m->n_items] == (int64_t)ni && nr == (uint64_t)m->n_users * (uint64_t)dims[2] &&
+             (!prior || nprior == (uint64_t)m->n_items);
     for (int32_t i = 0; ok && i < m->n_items; i++)
         ok = ptr[i + 1] >= ptr[i];
     for (uint64_t k = 0; ok && k < ni; k++)
