@@ -162,6 +162,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
     tl_eval_report rep;
     memset(&rep, 0, sizeof(rep));
     tl_interrupt_catch();
+    tl_stage_begin(&pg, a.recs ? "reading the recommendations" : "reading the data");
     tl_err rc = a.recs ? tl_eval_recs_file(a.train, a.test, a.recs, &rep.metrics, &diag)
                        : tl_eval_model(a.train, a.test, &o, &rep, &diag);
     tl_stage_done(&pg);
