@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "core/model.h"
 #include "core/models/ials.h"
@@ -26,6 +27,21 @@ static double peak_rss_gb(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / (1024.0 * 1024.0); /* ru_maxrss is in KiB on Linux */
+}
+
+/* Resident memory now (VmRSS), in GiB like peak_rss_gb, or -1. */
+static double rss_now_gb(void)
+{
+    long pages = -1, resident = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = -1;
+        fclose(f);
+    }
+    return resident < 0
+               ? -1
+               : (double)resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0 * 1024.0);
 }
 
 static double cpu_seconds(void)
@@ -84,10 +100,12 @@ static const char *opt(int argc, char **argv, const char *name, const char *def)
     return def;
 }
 
+/* The data set as training needs it: weights only, no timestamps (iALS never reads them). */
 static int make_synth(int64_t events, tl_data *d)
 {
     tl_synth_opts o;
     tl_synth_opts_ml20m(&o);
+    o.no_timestamps = 1;
     if (events > 0 && events != o.events) {
         /* Scale users with events so the per-user shape stays MovieLens-like. */
         o.users = (int32_t)((double)o.users * (double)events / (double)o.events);
@@ -106,9 +124,10 @@ static int make_synth(int64_t events, tl_data *d)
     for (int32_t i = 0; i < d->iu.nrows; i++)
         if (d->iu.indptr[i + 1] - d->iu.indptr[i] > max_i)
             max_i = d->iu.indptr[i + 1] - d->iu.indptr[i];
-    printf("data: %d users x %d items, %lld events (max user %lld, max item %lld), %.1f s\n",
+    printf("data: %d users x %d items, %lld events (max user %lld, max item %lld), %.1f s, "
+           "RSS %.2f GB\n",
            d->ui.nrows, d->ui.ncols, (long long)d->ui.nnz, (long long)max_u, (long long)max_i,
-           tl_now() - t0);
+           tl_now() - t0, rss_now_gb());
     return 0;
 }
 

@@ -152,21 +152,69 @@ static tl_err sort_long_row(int32_t *cols, float *vals, int64_t *ts, int64_t n)
     return TL_OK;
 }
 
+/* Sorts each row of a (filled in input order) by column, then merges duplicate columns in
+ * place by dup (timestamps keep their maximum); a.nnz becomes the merged count. */
+static tl_err sort_and_merge(tl_csr *a, tl_dup dup)
+{
+    tl_err rc;
+    int64_t w = 0;
+    for (int32_t r = 0; r < a->nrows; r++) {
+        int64_t lo = a->indptr[r], hi = a->indptr[r + 1], n = hi - lo;
+        if (n > 32) {
+            if ((rc = sort_long_row(a->indices + lo, a->data + lo, a->ts ? a->ts + lo : NULL, n)))
+                return rc;
+        } else {
+            sort_row(a->indices + lo, a->data + lo, a->ts ? a->ts + lo : NULL, n);
+        }
+        a->indptr[r] = w;
+        for (int64_t p = lo; p < hi; p++) {
+            if (w > a->indptr[r] && a->indices[w - 1] == a->indices[p]) {
+                if (dup == TL_DUP_SUM)
+                    a->data[w - 1] += a->data[p];
+                else if (dup == TL_DUP_MAX)
+                    a->data[w - 1] = a->data[p] > a->data[w - 1] ? a->data[p] : a->data[w - 1];
+                else
+                    a->data[w - 1] = a->data[p];
+                if (a->ts && a->ts[p] > a->ts[w - 1])
+                    a->ts[w - 1] = a->ts[p];
+                continue;
+            }
+            a->indices[w] = a->indices[p];
+            a->data[w] = a->data[p];
+            if (a->ts)
+                a->ts[w] = a->ts[p];
+            w++;
+        }
+    }
+    a->indptr[a->nrows] = w;
+    a->nnz = w;
+    return TL_OK;
+}
+
+/* indptr (nrows + 1, zeroed) = the row starts of c's entries; TL_EINVAL for one outside the
+ * shape. */
+static tl_err count_rows(const tl_coo *c, int32_t nrows, int32_t ncols, int64_t *indptr)
+{
+    for (int64_t i = 0; i < c->n; i++) {
+        if (c->rows[i] < 0 || c->rows[i] >= nrows || c->cols[i] < 0 || c->cols[i] >= ncols)
+            return TL_EINVAL;
+        indptr[c->rows[i] + 1]++;
+    }
+    for (int32_t r = 0; r < nrows; r++)
+        indptr[r + 1] += indptr[r];
+    return TL_OK;
+}
+
 tl_err tl_csr_from_coo(const tl_coo *c, int32_t nrows, int32_t ncols, tl_dup dup, tl_csr *out)
 {
     tl_csr a;
     tl_err rc = csr_alloc(&a, nrows, ncols, c->n, c->ts != NULL);
     if (rc != TL_OK)
         return rc;
-    for (int64_t i = 0; i < c->n; i++) {
-        if (c->rows[i] < 0 || c->rows[i] >= nrows || c->cols[i] < 0 || c->cols[i] >= ncols) {
-            tl_csr_release(&a);
-            return TL_EINVAL;
-        }
-        a.indptr[c->rows[i] + 1]++;
+    if ((rc = count_rows(c, nrows, ncols, a.indptr)) != TL_OK) {
+        tl_csr_release(&a);
+        return rc;
     }
-    for (int32_t r = 0; r < nrows; r++)
-        a.indptr[r + 1] += a.indptr[r];
     int64_t *next = malloc((size_t)(nrows ? nrows : 1) * sizeof(*next));
     if (!next) {
         tl_csr_release(&a);
@@ -181,49 +229,94 @@ tl_err tl_csr_from_coo(const tl_coo *c, int32_t nrows, int32_t ncols, tl_dup dup
             a.ts[p] = c->ts[i];
     }
     free(next);
-
-    /* Sort each row, then merge duplicate columns in place. */
-    int64_t w = 0;
-    for (int32_t r = 0; r < nrows; r++) {
-        int64_t lo = a.indptr[r], hi = a.indptr[r + 1], n = hi - lo;
-        if (n > 32) {
-            if ((rc = sort_long_row(a.indices + lo, a.data + lo, a.ts ? a.ts + lo : NULL, n))) {
-                tl_csr_release(&a);
-                return rc;
-            }
-        } else {
-            sort_row(a.indices + lo, a.data + lo, a.ts ? a.ts + lo : NULL, n);
-        }
-        a.indptr[r] = w;
-        for (int64_t p = lo; p < hi; p++) {
-            if (w > a.indptr[r] && a.indices[w - 1] == a.indices[p]) {
-                if (dup == TL_DUP_SUM)
-                    a.data[w - 1] += a.data[p];
-                else if (dup == TL_DUP_MAX)
-                    a.data[w - 1] = a.data[p] > a.data[w - 1] ? a.data[p] : a.data[w - 1];
-                else
-                    a.data[w - 1] = a.data[p];
-                if (a.ts && a.ts[p] > a.ts[w - 1])
-                    a.ts[w - 1] = a.ts[p];
-                continue;
-            }
-            a.indices[w] = a.indices[p];
-            a.data[w] = a.data[p];
-            if (a.ts)
-                a.ts[w] = a.ts[p];
-            w++;
-        }
+    if ((rc = sort_and_merge(&a, dup)) != TL_OK) {
+        tl_csr_release(&a);
+        return rc;
     }
-    a.indptr[nrows] = w;
-    a.nnz = w;
     *out = a;
     return TL_OK;
 }
 
-tl_err tl_csr_transpose(const tl_csr *a, tl_csr *out)
+/* p shrunk to n elements of size sz (n = 0 keeps one); p itself when realloc fails. */
+static void *shrink(void *p, int64_t n, size_t sz)
+{
+    void *q = realloc(p, (size_t)(n ? n : 1) * sz);
+    return q ? q : p;
+}
+
+tl_err tl_csr_from_coo_take(tl_coo *c, int32_t nrows, int32_t ncols, tl_dup dup, tl_csr *out)
+{
+    tl_csr a = {0};
+    tl_err rc = TL_OK;
+    if (c->n > INT32_MAX) { /* positions no longer fit the rows array: build a copy */
+        rc = tl_csr_from_coo(c, nrows, ncols, dup, out);
+        goto out;
+    }
+    a.nrows = nrows;
+    a.ncols = ncols;
+    a.nnz = c->n;
+    rc = TL_ENOMEM;
+    if (!(a.indptr = calloc((size_t)nrows + 1, sizeof(*a.indptr))))
+        goto out;
+    if ((rc = count_rows(c, nrows, ncols, a.indptr)) != TL_OK)
+        goto out;
+    /* Each entry's place in the CSR, in input order within a row (as tl_csr_from_coo puts
+     * them), overwrites its row; then the entries move there along the permutation's cycles,
+     * each swap settling one, so that sorting and merging see exactly what the copying
+     * build sees. indptr[r] serves as row r's next free place and so ends at row r + 1's
+     * start: one shift restores the starts. */
+    int32_t *dest = c->rows;
+    for (int64_t i = 0; i < c->n; i++) {
+        int32_t r = dest[i];
+        dest[i] = (int32_t)a.indptr[r]++;
+    }
+    memmove(a.indptr + 1, a.indptr, (size_t)nrows * sizeof(*a.indptr));
+    a.indptr[0] = 0;
+    for (int64_t i = 0; i < c->n; i++) {
+        while (dest[i] != i) {
+            int32_t j = dest[i];
+            int32_t tc = c->cols[i];
+            float tv = c->vals[i];
+            c->cols[i] = c->cols[j];
+            c->vals[i] = c->vals[j];
+            c->cols[j] = tc;
+            c->vals[j] = tv;
+            if (c->ts) {
+                int64_t tt = c->ts[i];
+                c->ts[i] = c->ts[j];
+                c->ts[j] = tt;
+            }
+            dest[i] = dest[j];
+            dest[j] = j;
+        }
+    }
+    free(c->rows);
+    c->rows = NULL;
+    a.indices = c->cols;
+    a.data = c->vals;
+    a.ts = c->ts;
+    c->cols = NULL;
+    c->vals = NULL;
+    c->ts = NULL;
+    if ((rc = sort_and_merge(&a, dup)) != TL_OK)
+        goto out;
+    /* Give back the triplets' spare capacity and what merging freed. */
+    a.indices = shrink(a.indices, a.nnz, sizeof(*a.indices));
+    a.data = shrink(a.data, a.nnz, sizeof(*a.data));
+    if (a.ts)
+        a.ts = shrink(a.ts, a.nnz, sizeof(*a.ts));
+    *out = a;
+    memset(&a, 0, sizeof(a));
+out:
+    tl_csr_release(&a);
+    tl_coo_release(c);
+    return rc;
+}
+
+static tl_err transpose(const tl_csr *a, int with_ts, tl_csr *out)
 {
     tl_csr t;
-    tl_err rc = csr_alloc(&t, a->ncols, a->nrows, a->nnz, a->ts != NULL);
+    tl_err rc = csr_alloc(&t, a->ncols, a->nrows, a->nnz, with_ts && a->ts);
     if (rc != TL_OK)
         return rc;
     for (int64_t p = 0; p < a->nnz; p++)
@@ -251,10 +344,20 @@ tl_err tl_csr_transpose(const tl_csr *a, tl_csr *out)
     return TL_OK;
 }
 
-tl_err tl_csr_copy(const tl_csr *a, tl_csr *out)
+tl_err tl_csr_transpose(const tl_csr *a, tl_csr *out)
+{
+    return transpose(a, 1, out);
+}
+
+tl_err tl_csr_transpose_no_ts(const tl_csr *a, tl_csr *out)
+{
+    return transpose(a, 0, out);
+}
+
+static tl_err copy(const tl_csr *a, int with_ts, tl_csr *out)
 {
     tl_csr c;
-    tl_err rc = csr_alloc(&c, a->nrows, a->ncols, a->nnz, a->ts != NULL);
+    tl_err rc = csr_alloc(&c, a->nrows, a->ncols, a->nnz, with_ts && a->ts);
     if (rc != TL_OK)
         return rc;
     memcpy(c.indptr, a->indptr, ((size_t)a->nrows + 1) * sizeof(*c.indptr));
@@ -264,6 +367,16 @@ tl_err tl_csr_copy(const tl_csr *a, tl_csr *out)
         memcpy(c.ts, a->ts, (size_t)a->nnz * sizeof(*c.ts));
     *out = c;
     return TL_OK;
+}
+
+tl_err tl_csr_copy(const tl_csr *a, tl_csr *out)
+{
+    return copy(a, 1, out);
+}
+
+tl_err tl_csr_copy_no_ts(const tl_csr *a, tl_csr *out)
+{
+    return copy(a, 0, out);
 }
 
 size_t tl_csr_bytes(const tl_csr *a)

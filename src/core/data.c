@@ -127,7 +127,17 @@ tl_err tl_data_build(tl_data *d, const tl_coo *c, tl_dup dup)
     tl_csr_release(&d->iu);
     tl_err rc = tl_csr_from_coo(c, d->users.count, d->items.count, dup, &d->ui);
     if (rc == TL_OK)
-        rc = tl_csr_transpose(&d->ui, &d->iu);
+        rc = tl_csr_transpose_no_ts(&d->ui, &d->iu);
+    return rc;
+}
+
+tl_err tl_data_build_take(tl_data *d, tl_coo *c, tl_dup dup)
+{
+    tl_csr_release(&d->ui);
+    tl_csr_release(&d->iu);
+    tl_err rc = tl_csr_from_coo_take(c, d->users.count, d->items.count, dup, &d->ui);
+    if (rc == TL_OK)
+        rc = tl_csr_transpose_no_ts(&d->ui, &d->iu);
     return rc;
 }
 

@@ -39,8 +39,9 @@ typedef struct tl_attrs {
 
 typedef struct tl_data {
     tl_intern users, items;
-    tl_csr ui; /* users x items: merged weights, latest timestamp */
-    tl_csr iu; /* items x users: the transpose of ui */
+    tl_csr ui; /* users x items: merged weights, latest timestamp (ts NULL: none) */
+    tl_csr iu; /* items x users: the transpose of ui, weights only: the time of a cell is
+                  read from ui (built by tl_data_build and tl_synth_powerlaw without ts) */
     tl_catalog cat;
     tl_attrs attrs; /* empty unless the data came from the store's users */
 } tl_data;
@@ -48,7 +49,7 @@ typedef struct tl_data {
 void tl_data_init(tl_data *d);
 void tl_data_release(tl_data *d);
 /* Builds d->ui and d->iu from c, shaped by the interned users and items. Duplicates merge
- * by dup (weights) and keep the latest timestamp. */
+ * by dup (weights) and keep the latest timestamp (in d->ui only; d->iu gets none). */
 tl_err tl_data_build(tl_data *d, const tl_coo *c, tl_dup dup);
 /* Sets user u's (an index of d->users) value of the attribute key to value[0..len), adding
  * the attribute when no user had it; a second value replaces the first. TL_ENOMEM, TL_ETOOBIG
@@ -60,6 +61,10 @@ const tl_attr *tl_data_attr(const tl_data *d, const char *key);
 const char *tl_attr_value(const tl_attr *a, int32_t u);
 void tl_attrs_release(tl_attrs *a);
 
+/* tl_data_build that consumes c: ui is built in c's own arrays (tl_csr_from_coo_take), so
+ * the triplets and the matrix are never held together. The same d as tl_data_build; peak: c
+ * (with its spare capacity), then ui + iu. c is released on return, on error too. */
+tl_err tl_data_build_take(tl_data *d, tl_coo *c, tl_dup dup);
 /* Makes sure cat arrays cover every interned item (new entries are empty). */
 tl_err tl_catalog_reserve(tl_catalog *cat, int32_t n);
 void tl_catalog_release(tl_catalog *cat);

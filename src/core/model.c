@@ -307,7 +307,7 @@ static tl_err decayed(const tl_data *d, double days, int64_t ref, tl_data *out)
         double age = (double)ref - (double)out->ui.ts[p];
         out->ui.data[p] *= (float)exp2(-(age > 0 ? age : 0) / hl);
     }
-    return tl_csr_transpose(&out->ui, &out->iu);
+    return tl_csr_transpose_no_ts(&out->ui, &out->iu);
 }
 
 tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl_diag *diag)
@@ -344,16 +344,15 @@ tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl
             d = &dd;
         }
     }
-    /* The histories recommend reads: what a user has (with the weights the model saw), not
-     * when. */
-    if ((rc = tl_csr_copy(&d->ui, &m->hist)) != TL_OK ||
-        (rc = copy_catalog(&m->cat, &d->cat, m->n_items)) != TL_OK)
+    if ((rc = copy_catalog(&m->cat, &d->cat, m->n_items)) != TL_OK)
         goto out;
-    free(m->hist.ts);
-    m->hist.ts = NULL;
     m->hooks = hooks;
     rc = tl_model_progress(m, NULL, 0) ? TL_ECANCELED : m->ops->fit(m, d, diag);
     m->hooks = NULL;
+    /* The histories recommend reads: what a user has (with the weights the model saw), not
+     * when. Copied after the fit, so that they never sit beside its working memory. */
+    if (rc == TL_OK && (rc = tl_csr_copy_no_ts(&d->ui, &m->hist)) != TL_OK)
+        release_state(m);
     m->fit_seconds = tl_now() - t0;
 out:
     if (own) {

@@ -117,7 +117,7 @@ static tl_err sample_users(const tl_data *d, uint32_t keep, tl_data *out)
     if (rc == TL_OK)
         rc = tl_csr_from_coo(&c, a->nrows, a->ncols, TL_DUP_SUM, &out->ui);
     if (rc == TL_OK)
-        rc = tl_csr_transpose(&out->ui, &out->iu);
+        rc = tl_csr_transpose_no_ts(&out->ui, &out->iu);
     tl_coo_release(&c);
     return rc;
 }
@@ -129,7 +129,7 @@ static tl_err make_fold(const tl_data *d, tl_split_mode mode, uint64_t seed, fol
     memset(&f->view.ui, 0, sizeof(f->view.ui));
     memset(&f->view.iu, 0, sizeof(f->view.iu));
     tl_err rc = tl_holdout_split(d, mode, seed, 0, &f->view.ui, &f->test);
-    if (rc != TL_OK || (rc = tl_csr_transpose(&f->view.ui, &f->view.iu)) != TL_OK)
+    if (rc != TL_OK || (rc = tl_csr_transpose_no_ts(&f->view.ui, &f->view.iu)) != TL_OK)
         return rc;
     const tl_csr *tr = &f->view.ui, *te = &f->test;
     int32_t eligible = 0;

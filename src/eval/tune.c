@@ -198,7 +198,7 @@ tl_err tl_tune_run(const char *train, const tl_tune_opts *o, tl_tune_progress cb
     if (!(setting = malloc(slen)) || !(res.points = calloc((size_t)npoints, sizeof(*res.points))))
         goto out;
     if ((rc = tl_holdout_split(&d, o->mode, o->seed, 0, &vtr, &vte)) != TL_OK ||
-        (rc = tl_csr_transpose(&vtr, &viu)) != TL_OK)
+        (rc = tl_csr_transpose_no_ts(&vtr, &viu)) != TL_OK)
         goto out;
     res.val_train_pairs = vtr.nnz;
     res.val_test_pairs = vte.nnz;

@@ -136,7 +136,7 @@ tl_err tl_data_load_tsv(tl_data *d, const char *path, const tl_tsv_opts *o, tl_d
         rc = TL_EPARSE;
         goto out;
     }
-    rc = tl_data_build(d, &coo, o->dup);
+    rc = tl_data_build_take(d, &coo, o->dup); /* the triplets become d->ui: never held twice */
 out:
     tl_coo_release(&coo);
     tl_csv_close(r);

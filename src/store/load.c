@@ -211,7 +211,7 @@ tl_err tl_store_load_data(tl_store *st, const tl_event_weights *w, tl_data *out,
         goto out;
     if ((rc = tl_catalog_reserve(&out->cat, out->items.count)) != TL_OK)
         goto out;
-    rc = tl_data_build(out, &L.coo, w->merge_max ? TL_DUP_MAX : TL_DUP_SUM);
+    rc = tl_data_build_take(out, &L.coo, w->merge_max ? TL_DUP_MAX : TL_DUP_SUM);
 out:
     if (rc == TL_ECORRUPT && L.bad_user[0])
         tl_diag_set(d, NULL, 0, NULL, "store: user '%s' has attributes that are not a JSON object",

@@ -36,6 +36,7 @@ void tl_synth_opts_ml20m(tl_synth_opts *o)
     o->zipf = 1.0;
     o->activity_sigma = 1.0;
     o->seed = 42;
+    o->no_timestamps = 0;
 }
 
 static double normal01(tl_rng *r)
@@ -205,6 +206,8 @@ static tl_err fill_user(const tl_synth_opts *o, const tl_alias *pop, const doubl
             row[k] = s->keys[k].i;
     }
     sort_row(row, d, ni, s->bits);
+    if (!ts) /* the timestamps draw last from r: leaving them out changes no cell */
+        return TL_OK;
     double t0 = (double)ML_T0 + tl_rng_uniform(&r) * (double)(ML_T1 - ML_T0);
     double span = -log(1.0 - tl_rng_uniform(&r)) * SPAN_MEAN_S;
     if (t0 + span > (double)ML_T1)
@@ -214,8 +217,9 @@ static tl_err fill_user(const tl_synth_opts *o, const tl_alias *pop, const doubl
     return TL_OK;
 }
 
-/* The user x item matrix only (no ids): shared by the in-memory and the file outputs. */
-static tl_err gen_csr(const tl_synth_opts *o, tl_csr *out)
+/* The user x item matrix only (no ids), with timestamps when with_ts: shared by the
+ * in-memory and the file outputs. */
+static tl_err gen_csr(const tl_synth_opts *o, int with_ts, tl_csr *out)
 {
     tl_err rc = check_opts(o);
     tl_csr a = {0};
@@ -231,10 +235,10 @@ static tl_err gen_csr(const tl_synth_opts *o, tl_csr *out)
     a.indptr = calloc((size_t)o->users + 1, sizeof(*a.indptr));
     a.indices = malloc((size_t)o->events * sizeof(*a.indices));
     a.data = malloc((size_t)o->events * sizeof(*a.data));
-    a.ts = malloc((size_t)o->events * sizeof(*a.ts));
+    a.ts = with_ts ? malloc((size_t)o->events * sizeof(*a.ts)) : NULL;
     w = malloc((size_t)o->items * sizeof(*w));
     perm = malloc((size_t)o->items * sizeof(*perm));
-    if (!a.indptr || !a.indices || !a.data || !a.ts || !w || !perm)
+    if (!a.indptr || !a.indices || !a.data || (with_ts && !a.ts) || !w || !perm)
         goto out;
     if ((rc = degrees(o, a.indptr)) != TL_OK)
         goto out;
@@ -270,7 +274,7 @@ static tl_err gen_csr(const tl_synth_opts *o, tl_csr *out)
             if (mine != TL_OK)
                 continue;
             int64_t lo = a.indptr[u], d = a.indptr[u + 1] - lo;
-            mine = fill_user(o, &pop, w, u, a.indices + lo, d, a.ts + lo, &s);
+            mine = fill_user(o, &pop, w, u, a.indices + lo, d, a.ts ? a.ts + lo : NULL, &s);
         }
         if (mine != TL_OK) {
 #pragma omp critical
@@ -307,13 +311,13 @@ static tl_err intern_seq(tl_intern *in, char prefix, int32_t n)
 
 tl_err tl_synth_powerlaw(const tl_synth_opts *o, tl_data *out)
 {
-    tl_err rc = gen_csr(o, &out->ui);
+    tl_err rc = gen_csr(o, !o->no_timestamps, &out->ui);
     if (rc == TL_OK)
         rc = intern_seq(&out->users, 'u', o->users);
     if (rc == TL_OK)
         rc = intern_seq(&out->items, 'i', o->items);
     if (rc == TL_OK)
-        rc = tl_csr_transpose(&out->ui, &out->iu);
+        rc = tl_csr_transpose_no_ts(&out->ui, &out->iu);
     if (rc != TL_OK) {
         tl_data_release(out);
         tl_data_init(out);
@@ -385,7 +389,7 @@ tl_err tl_synth_powerlaw_write(const tl_synth_opts *o, const char *path)
         goto out;
     }
     created = 1;
-    if ((rc = gen_csr(o, &a)) != TL_OK)
+    if ((rc = gen_csr(o, 1, &a)) != TL_OK)
         goto out;
     static const char header[] = "user\titem\tvalue\ttimestamp\n";
     memcpy(s.buf, header, sizeof(header) - 1);

@@ -17,18 +17,21 @@ typedef struct tl_synth_opts {
     double zipf;           /* item popularity exponent (~1.0 for MovieLens-like) */
     double activity_sigma; /* log-normal sigma of user activity (~1.0) */
     uint64_t seed;
+    int no_timestamps; /* 1: tl_synth_powerlaw leaves out->ui.ts NULL (8 bytes per event
+                          less; the cells are the same); the file writer ignores it */
 } tl_synth_opts;
 
-/* 138,000 users x 27,000 items x 20,000,000 events, zipf 1.0, sigma 1.0, seed 42. */
+/* 138,000 users x 27,000 items x 20,000,000 events, zipf 1.0, sigma 1.0, seed 42, with
+ * timestamps. */
 void tl_synth_opts_ml20m(tl_synth_opts *o);
 
 /* Generates a MovieLens-20M-shaped implicit data set into out (tl_data_init'ed, empty): ids
- * "u<n>" and "i<n>" interned in order (index n), out->ui and out->iu with weight 1 and Unix
- * timestamps. Exactly o->events distinct cells; user degrees are log-normal (with a floor of
- * min(20, mean/5)), items are drawn by a Zipf law over a seeded random permutation of the ids.
- * Deterministic for o->seed whatever the number of OpenMP threads.
- * Errors: TL_EINVAL for an impossible shape (events > users * items, non-positive sizes, a
- * negative or non-finite exponent), TL_ENOMEM. On error out is left released. */
+ * "u<n>" and "i<n>" interned in order (index n), out->ui with weight 1 and Unix timestamps
+ * (unless o->no_timestamps), out->iu its transpose (weights only). Exactly o->events distinct
+ * cells; user degrees are log-normal (with a floor of min(20, mean/5)), items are drawn by a Zipf
+ * law over a seeded random permutation of the ids. Deterministic for o->seed whatever the number of
+ * OpenMP threads. Errors: TL_EINVAL for an impossible shape (events > users * items, non-positive
+ * sizes, a negative or non-finite exponent), TL_ENOMEM. On error out is left released. */
 tl_err tl_synth_powerlaw(const tl_synth_opts *o, tl_data *out);
 
 /* The same data written as interactions.tsv (header `user\titem\tvalue\ttimestamp`, value 1),

@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "core/csr.h"
+#include "core/data.h"
 #include "core/mfile.h"
 #include "core/model.h"
 #include "core/topk.h"
@@ -76,6 +77,141 @@ static void test_csr_long_rows(void **state)
     }
     tl_csr_release(&a);
     tl_coo_release(&c);
+}
+
+/* a and b hold the same matrix bit for bit; ts compared when want_ts, else b has none. */
+static void assert_same_csr(const tl_csr *a, const tl_csr *b, int want_ts)
+{
+    assert_int_equal(a->nrows, b->nrows);
+    assert_int_equal(a->ncols, b->ncols);
+    assert_int_equal(a->nnz, b->nnz);
+    assert_memory_equal(a->indptr, b->indptr, ((size_t)a->nrows + 1) * sizeof(*a->indptr));
+    if (a->nnz) {
+        assert_memory_equal(a->indices, b->indices, (size_t)a->nnz * sizeof(*a->indices));
+        assert_memory_equal(a->data, b->data, (size_t)a->nnz * sizeof(*a->data));
+    }
+    if (!want_ts) {
+        assert_null(b->ts);
+    } else {
+        assert_int_equal(!a->ts, !b->ts);
+        if (a->ts && a->nnz)
+            assert_memory_equal(a->ts, b->ts, (size_t)a->nnz * sizeof(*a->ts));
+    }
+}
+
+/* n random triplets in nrows x ncols: many duplicates, long rows (> 32, the other sort) in
+ * the first rows, empty rows, values whose sums depend on the order of addition. */
+static void random_coo(tl_coo *c, int32_t nrows, int32_t ncols, int64_t n, int with_ts,
+                       uint64_t seed)
+{
+    assert_int_equal(tl_coo_init(c, 16, with_ts), TL_OK);
+    uint64_t x = seed * 2862933555777941757ull + 3037000493ull;
+    for (int64_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t h = (uint32_t)(x >> 33);
+        int32_t r = (h & 3) ? (int32_t)(h % 3) : (int32_t)((h >> 2) % (uint32_t)nrows);
+        if (r == nrows - 1)
+            r = 0; /* the last row stays empty */
+        int32_t col = (int32_t)((x >> 13) % (uint64_t)ncols);
+        float v = (float)((x >> 40) & 0xffff) / 977.0f;
+        assert_int_equal(tl_coo_push(c, r, col, v, with_ts ? (int64_t)(x >> 20) : 0), TL_OK);
+    }
+}
+
+static void test_csr_from_coo_take_bit_exact(void **state)
+{
+    (void)state;
+    const tl_dup dups[] = {TL_DUP_SUM, TL_DUP_MAX, TL_DUP_LAST};
+    for (int with_ts = 0; with_ts < 2; with_ts++)
+        for (int k = 0; k < 3; k++) {
+            tl_coo c;
+            tl_csr want, got;
+            random_coo(&c, 50, 120, 5000, with_ts, (uint64_t)(k + 3 * with_ts + 1));
+            assert_int_equal(tl_csr_from_coo(&c, 50, 120, dups[k], &want), TL_OK);
+            assert_true(want.nnz < c.n);                       /* duplicates merged */
+            assert_true(want.indptr[1] - want.indptr[0] > 32); /* a long row */
+            assert_int_equal(tl_csr_from_coo_take(&c, 50, 120, dups[k], &got), TL_OK);
+            assert_null(c.rows); /* consumed */
+            assert_int_equal(c.n, 0);
+            assert_same_csr(&want, &got, 1);
+            tl_csr_release(&want);
+            tl_csr_release(&got);
+        }
+    /* empty input, and an entry outside the shape (c is released on error too) */
+    tl_coo c;
+    tl_csr a;
+    assert_int_equal(tl_coo_init(&c, 4, 1), TL_OK);
+    assert_int_equal(tl_csr_from_coo_take(&c, 3, 4, TL_DUP_SUM, &a), TL_OK);
+    assert_int_equal(a.nnz, 0);
+    assert_int_equal(a.indptr[3], 0);
+    tl_csr_release(&a);
+    random_coo(&c, 10, 10, 100, 1, 9);
+    assert_int_equal(tl_csr_from_coo_take(&c, 10, 5, TL_DUP_SUM, &a), TL_EINVAL);
+    assert_null(c.rows);
+    assert_null(c.cols);
+}
+
+static void test_csr_transpose_and_copy_no_ts(void **state)
+{
+    (void)state;
+    tl_coo c;
+    tl_csr a, t, t0, k, k0;
+    random_coo(&c, 40, 70, 3000, 1, 5);
+    assert_int_equal(tl_csr_from_coo(&c, 40, 70, TL_DUP_SUM, &a), TL_OK);
+    assert_int_equal(tl_csr_transpose(&a, &t), TL_OK);
+    assert_int_equal(tl_csr_transpose_no_ts(&a, &t0), TL_OK);
+    assert_non_null(t.ts);
+    assert_same_csr(&t, &t0, 0);
+    assert_int_equal(tl_csr_copy(&a, &k), TL_OK);
+    assert_int_equal(tl_csr_copy_no_ts(&a, &k0), TL_OK);
+    assert_same_csr(&a, &k, 1);
+    assert_same_csr(&a, &k0, 0);
+    assert_true(tl_csr_bytes(&k0) < tl_csr_bytes(&k));
+    tl_csr_release(&a);
+    tl_csr_release(&t);
+    tl_csr_release(&t0);
+    tl_csr_release(&k);
+    tl_csr_release(&k0);
+    tl_coo_release(&c);
+}
+
+static void intern_n(tl_intern *in, char prefix, int32_t n)
+{
+    char id[16];
+    for (int32_t i = 0; i < n; i++) {
+        int32_t got;
+        int len = snprintf(id, sizeof(id), "%c%d", prefix, i);
+        assert_int_equal(tl_intern_add(in, id, (size_t)len, &got), TL_OK);
+        assert_int_equal(got, i);
+    }
+}
+
+static void test_data_build_take_bit_exact(void **state)
+{
+    (void)state;
+    for (int with_ts = 0; with_ts < 2; with_ts++) {
+        tl_data a, b;
+        tl_coo c;
+        tl_data_init(&a);
+        tl_data_init(&b);
+        intern_n(&a.users, 'u', 60);
+        intern_n(&a.items, 'i', 90);
+        intern_n(&b.users, 'u', 60);
+        intern_n(&b.items, 'i', 90);
+        random_coo(&c, 60, 90, 4000, with_ts, 11);
+        assert_int_equal(tl_data_build(&a, &c, TL_DUP_SUM), TL_OK);
+        assert_int_equal(tl_data_build_take(&b, &c, TL_DUP_SUM), TL_OK);
+        assert_null(c.rows);
+        assert_same_csr(&a.ui, &b.ui, 1);
+        assert_same_csr(&a.iu, &b.iu, 0); /* the transpose carries weights only */
+        assert_null(a.iu.ts);
+        tl_csr t;
+        assert_int_equal(tl_csr_transpose(&a.ui, &t), TL_OK);
+        assert_same_csr(&t, &b.iu, 0);
+        tl_csr_release(&t);
+        tl_data_release(&a);
+        tl_data_release(&b);
+    }
 }
 
 static void test_topk(void **state)
@@ -435,6 +571,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csr_from_coo_merges_and_sorts),
         cmocka_unit_test(test_csr_long_rows),
+        cmocka_unit_test(test_csr_from_coo_take_bit_exact),
+        cmocka_unit_test(test_csr_transpose_and_copy_no_ts),
+        cmocka_unit_test(test_data_build_take_bit_exact),
         cmocka_unit_test(test_topk),
         cmocka_unit_test(test_topk_exhaustive_vs_sort),
         cmocka_unit_test(test_topk_paths_match_full_sort),

@@ -27,7 +27,7 @@ static int same_csr(const tl_csr *a, const tl_csr *b)
     return a->nrows == b->nrows && a->ncols == b->ncols && a->nnz == b->nnz &&
            !memcmp(a->indptr, b->indptr, ((size_t)a->nrows + 1) * sizeof(*a->indptr)) &&
            !memcmp(a->indices, b->indices, (size_t)a->nnz * sizeof(*a->indices)) &&
-           !memcmp(a->ts, b->ts, (size_t)a->nnz * sizeof(*a->ts));
+           !a->ts == !b->ts && (!a->ts || !memcmp(a->ts, b->ts, (size_t)a->nnz * sizeof(*a->ts)));
 }
 
 static void test_powerlaw_deterministic(void **state)

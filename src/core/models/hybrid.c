@@ -715,7 +715,7 @@ static tl_err prepare_split(const tl_model *m, tl_model *const *full, int n, con
     memset(&view.iu, 0, sizeof(view.iu));
     *nr = 0;
     tl_err rc = tl_holdout_split(d, mode, (uint64_t)cfg->seed, 0, &view.ui, test);
-    if (rc != TL_OK || (rc = tl_csr_transpose(&view.ui, &view.iu)) != TL_OK)
+    if (rc != TL_OK || (rc = tl_csr_transpose_no_ts(&view.ui, &view.iu)) != TL_OK)
         goto out;
 
     int32_t max_users = cfg->val_users, eligible = 0;

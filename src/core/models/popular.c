@@ -110,16 +110,23 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         free(s);
         return TL_ENOMEM;
     }
-    const tl_csr *iu = &d->iu;
-    /* One item per iteration and a double sum in a fixed order: deterministic. */
-#pragma omp parallel for schedule(dynamic, 256)
-    for (int32_t i = 0; i < iu->nrows; i++) {
-        double sum = 0.0;
-        for (int64_t p = iu->indptr[i]; p < iu->indptr[i + 1]; p++)
-            sum += event_weight(iu, p, use_w, tmax, hl);
-        if (i < s->n_items)
-            s->global[i] = (float)sum;
+    /* Sequential over users, a double sum per item: each item's events are added in user
+     * order, the order of its row of d->iu, whatever the threads (d->iu has no timestamps,
+     * which the decay needs, and this O(events) pass is cheap next to any other model). */
+    const tl_csr *ui = &d->ui;
+    double *acc = calloc((size_t)(m->n_items ? m->n_items : 1), sizeof(*acc));
+    if (!acc) {
+        free(s->global);
+        free(s);
+        return TL_ENOMEM;
     }
+    for (int32_t u = 0; u < ui->nrows; u++)
+        for (int64_t p = ui->indptr[u]; p < ui->indptr[u + 1]; p++)
+            if (ui->indices[p] < s->n_items)
+                acc[ui->indices[p]] += event_weight(ui, p, use_w, tmax, hl);
+    for (int32_t i = 0; i < s->n_items; i++)
+        s->global[i] = (float)acc[i];
+    free(acc);
     release(m);
     m->state = s;
     return cfg->segment && *cfg->segment ? fit_attr_segments(m, d, cfg->segment, diag) : TL_OK;
