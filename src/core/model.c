@@ -109,6 +109,16 @@ tl_err tl_model_set(tl_model *m, const char *kv, tl_diag *diag)
         m->autotune = kv[9] == '1';
         return TL_OK;
     }
+    if (strncmp(kv, "tune_split=", 11) == 0) {
+        static const char *const names[] = {"auto", "random", "temporal", "both"};
+        for (int k = 0; k < 4; k++)
+            if (strcmp(kv + 11, names[k]) == 0) {
+                m->tune_split = k;
+                return TL_OK;
+            }
+        tl_diag_set(diag, NULL, 0, "tune_split", "expected auto, random, temporal or both");
+        return TL_EINVAL;
+    }
     return tl_params_set_kv(&m->params, kv, diag);
 }
 
@@ -370,6 +380,7 @@ tl_err tl_model_copy_settings(tl_model *dst, const tl_model *src, tl_diag *diag)
         rc = tl_params_from_text(&dst->params, text, diag);
     free(text);
     dst->autotune = src->autotune;
+    dst->tune_split = src->tune_split;
     dst->half_life_days = src->half_life_days;
     dst->half_life_set = src->half_life_set;
     return rc;

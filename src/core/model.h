@@ -105,6 +105,11 @@ typedef struct tl_model_ops {
 #define TL_MODEL_PARAMS(table, T)                                                                  \
     .params = (table), .n_params = (int)(sizeof(table) / sizeof((table)[0])), .cfg_size = sizeof(T)
 
+/* Autotune's validation split(s) (the model-wide setting "tune_split"). AUTO: with timestamps a
+ * temporal split for order-aware models and TL_TUNE_SPLIT_DEFAULT's choice for the others;
+ * without timestamps two random folds. */
+enum { TL_TUNE_SPLIT_AUTO, TL_TUNE_SPLIT_RANDOM, TL_TUNE_SPLIT_TEMPORAL, TL_TUNE_SPLIT_BOTH };
+
 struct tl_model {
     const tl_model_ops *ops;
     tl_params params;
@@ -123,6 +128,7 @@ struct tl_model {
     int hist_mapped;
     tl_catalog cat; /* item metadata for filters and display (copied; may be empty) */
     int autotune;   /* 1 (default): a tune hook may choose the parameters the caller left unset */
+    int tune_split; /* TL_TUNE_SPLIT_*: the validation split(s) autotune scores on */
     const tl_fit_hooks *hooks; /* during tl_model_fit only, else NULL */
     /* Time decay of every model ("half_life_days=N"): an event N days older than the newest
      * one (decay_ref, Unix seconds) weighs half. 0 = none. half_life_set: the caller chose. */

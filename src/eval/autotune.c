@@ -18,6 +18,8 @@
 
 #define TUNE_SEED 42
 #define MAX_FOLDS 2
+/* tune_split=auto with timestamps, for models that are not order-aware */
+#define TUNE_SPLIT_DEFAULT TL_TUNE_SPLIT_BOTH
 /* The user sample never goes below this many users (tests may lower it). */
 #ifndef MIN_SAMPLE_USERS
 #define MIN_SAMPLE_USERS 1500
@@ -605,13 +607,18 @@ tl_err tl_autotune_budget(tl_model *m, const tl_data *d, const tl_fit_hooks *h, 
      * one temporal fold, so that a setting must serve both (a library asks "what next" of
      * its loans, an offline evaluation often asks a random holdout); order-aware models,
      * whose purpose is "what next", a temporal split alone. */
-    int ts = has_timestamps(&td->ui);
-    tl_split_mode modes[MAX_FOLDS] = {TL_SPLIT_RANDOM, ts ? TL_SPLIT_TEMPORAL : TL_SPLIT_RANDOM};
-    s->nfolds = MAX_FOLDS;
-    if (ts && m->ops->tune_temporal) {
-        modes[0] = TL_SPLIT_TEMPORAL; /* one fold: a temporal split has no seed */
-        s->nfolds = 1;
-    }
+    int ts = has_timestamps(&td->ui), how = m->tune_split;
+    if (how == TL_TUNE_SPLIT_AUTO)
+        how = !ts                     ? TL_TUNE_SPLIT_RANDOM
+              : m->ops->tune_temporal ? TL_TUNE_SPLIT_TEMPORAL
+                                      : TUNE_SPLIT_DEFAULT;
+    else if (!ts)
+        how = TL_TUNE_SPLIT_RANDOM; /* nothing to order by */
+    tl_split_mode modes[MAX_FOLDS] = {
+        how == TL_TUNE_SPLIT_TEMPORAL ? TL_SPLIT_TEMPORAL : TL_SPLIT_RANDOM,
+        how == TL_TUNE_SPLIT_BOTH ? TL_SPLIT_TEMPORAL : TL_SPLIT_RANDOM};
+    /* one fold for temporal alone: a temporal split has no seed */
+    s->nfolds = how == TL_TUNE_SPLIT_TEMPORAL ? 1 : MAX_FOLDS;
     int32_t maxrows = 0;
     for (int f = 0; f < s->nfolds; f++) {
         if ((rc = make_fold(td, modes[f], TUNE_SEED + (uint64_t)f, &s->folds[f])) != TL_OK)
@@ -648,9 +655,9 @@ tl_err tl_autotune_budget(tl_model *m, const tl_data *d, const tl_fit_hooks *h, 
              "(validation nDCG@10 %.4f; %d settings, %.2g multiply-adds; %s%s split of train, "
              "%d users%s)",
              s->pts[best].score, s->npts, s->work,
-             s->nfolds == 1 ? "temporal"
-             : ts           ? "random + temporal"
-                            : "random x2",
+             how == TL_TUNE_SPLIT_TEMPORAL ? "temporal"
+             : how == TL_TUNE_SPLIT_BOTH   ? "random + temporal"
+                                           : "random x2",
              "", s->folds[0].nrows, sampled ? ", a sample" : "");
 out:
     for (int f = 0; s && f < MAX_FOLDS; f++)

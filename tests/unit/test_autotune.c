@@ -142,6 +142,37 @@ static void test_caller_choice_and_decay(void **state)
     tl_data_release(&d);
 }
 
+/* tune_split picks the validation split(s); without timestamps every choice is random. */
+static void test_tune_split(void **state)
+{
+    (void)state;
+    tl_data d;
+    make_data(&d, 1);
+    static const struct {
+        const char *set, *want;
+    } cases[] = {{"tune_split=random", "random x2"},
+                 {"tune_split=temporal", "temporal split"},
+                 {"tune_split=both", "random + temporal"}};
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        tl_model *m = tuned("itemknn", &d, TL_AUTOTUNE_WORK, cases[k].set);
+        if (!strstr(m->tuned, cases[k].want))
+            fail_msg("%s: '%s' does not say '%s'", cases[k].set, m->tuned, cases[k].want);
+        tl_model_free(m);
+    }
+    tl_model *m = tuned("sequence", &d, TL_AUTOTUNE_WORK, NULL); /* order-aware: temporal */
+    assert_non_null(strstr(m->tuned, "temporal split"));
+    tl_model_free(m);
+    tl_data_release(&d);
+    make_data(&d, 0);
+    m = tuned("itemknn", &d, TL_AUTOTUNE_WORK, "tune_split=temporal");
+    assert_non_null(strstr(m->tuned, "random x2"));
+    tl_diag diag = {0};
+    assert_int_equal(tl_model_set(m, "tune_split=sideways", &diag), TL_EINVAL);
+    assert_non_null(strstr(diag.msg, "expected auto, random, temporal or both"));
+    tl_model_free(m);
+    tl_data_release(&d);
+}
+
 static void test_hooks_progress_and_cancel(void **state)
 {
     (void)state;
@@ -182,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_grid_syntax),
         cmocka_unit_test(test_work_budget_samples_deterministically),
         cmocka_unit_test(test_caller_choice_and_decay),
+        cmocka_unit_test(test_tune_split),
         cmocka_unit_test(test_hooks_progress_and_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
