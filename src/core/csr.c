@@ -409,3 +409,13 @@ double tl_csr_sum_sq_rows(const tl_csr *a)
     }
     return s;
 }
+
+int tl_csr_has_timestamps(const tl_csr *a)
+{
+    if (!a->ts)
+        return 0;
+    for (int64_t p = 0; p < a->nnz; p++)
+        if (a->ts[p])
+            return 1;
+    return 0;
+}

@@ -51,6 +51,8 @@ void tl_csr_release(tl_csr *a);
 tl_err tl_csr_copy(const tl_csr *a, tl_csr *out);
 /* Deep copy of the pattern and weights only (out->ts = NULL). */
 tl_err tl_csr_copy_no_ts(const tl_csr *a, tl_csr *out);
+/* 1 when a carries timestamps and any is non-zero (0 means "no time" in Tailor's files). */
+int tl_csr_has_timestamps(const tl_csr *a);
 /* Bytes held by a's arrays. */
 size_t tl_csr_bytes(const tl_csr *a);
 /* The sum over rows of the squared row lengths: the pairs a co-occurrence count visits. */

@@ -81,16 +81,6 @@ static void fold_release(fold *f)
     memset(f, 0, sizeof(*f));
 }
 
-static int has_timestamps(const tl_csr *a)
-{
-    if (!a->ts)
-        return 0;
-    for (int64_t p = 0; p < a->nnz; p++)
-        if (a->ts[p])
-            return 1;
-    return 0;
-}
-
 /* d with only the users whose id hashes below keep/2^32 (a deterministic sample that does not
  * depend on the order of the data); the other rows are emptied, the shape and ids stay. */
 static tl_err sample_users(const tl_data *d, uint32_t keep, tl_data *out)
@@ -274,7 +264,7 @@ static void format_value(const tl_model *m, const char *key, double v, char *out
 static tl_err add_decay_axis(search *s, const tl_data *d, tl_diag *diag)
 {
     const tl_model *m = s->m;
-    if (m->half_life_set || m->ops->ignores_weights || !has_timestamps(&d->ui))
+    if (m->half_life_set || m->ops->ignores_weights || !tl_csr_has_timestamps(&d->ui))
         return TL_OK;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (int64_t p = 0; p < d->ui.nnz; p++)
@@ -607,7 +597,7 @@ tl_err tl_autotune_budget(tl_model *m, const tl_data *d, const tl_fit_hooks *h, 
      * one temporal fold, so that a setting must serve both (a library asks "what next" of
      * its loans, an offline evaluation often asks a random holdout); order-aware models,
      * whose purpose is "what next", a temporal split alone. */
-    int ts = has_timestamps(&td->ui), how = m->tune_split;
+    int ts = tl_csr_has_timestamps(&td->ui), how = m->tune_split;
     if (how == TL_TUNE_SPLIT_AUTO)
         how = !ts                     ? TL_TUNE_SPLIT_RANDOM
               : m->ops->tune_temporal ? TL_TUNE_SPLIT_TEMPORAL

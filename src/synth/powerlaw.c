@@ -17,6 +17,7 @@
 
 #include "core/topk.h"
 #include "synth/alias.h"
+#include "synth/degrees.h"
 #include "util/hash.h"
 
 /* The time range of MovieLens-20M's ratings: 1995-01-09 .. 2015-03-31. */
@@ -63,13 +64,6 @@ static tl_err check_opts(const tl_synth_opts *o)
     return TL_OK;
 }
 
-static int64_t deg_at(double w, double scale, int64_t lo, int64_t hi)
-{
-    double x = w * scale;
-    int64_t d = x >= (double)hi ? hi : (int64_t)(x + 0.5);
-    return d < lo ? lo : d > hi ? hi : d;
-}
-
 /* Fills indptr (users + 1) with log-normal degrees summing to exactly o->events. */
 static tl_err degrees(const tl_synth_opts *o, int64_t *indptr)
 {
@@ -86,30 +80,7 @@ static tl_err degrees(const tl_synth_opts *o, int64_t *indptr)
     for (int32_t u = 0; u < n; u++)
         w[u] = exp(o->activity_sigma * normal01(&r));
 
-    double slo = 0, shi = mean;
-    for (int it = 0; it < 200; it++) {
-        int64_t t = 0;
-        for (int32_t u = 0; u < n; u++)
-            t += deg_at(w[u], shi, lo, hi);
-        if (t >= o->events)
-            break;
-        shi *= 2;
-    }
-    for (int it = 0; it < 100; it++) {
-        double mid = 0.5 * (slo + shi);
-        int64_t t = 0;
-        for (int32_t u = 0; u < n; u++)
-            t += deg_at(w[u], mid, lo, hi);
-        if (t <= o->events)
-            slo = mid;
-        else
-            shi = mid;
-    }
-    int64_t total = 0;
-    for (int32_t u = 0; u < n; u++) {
-        indptr[u + 1] = deg_at(w[u], slo, lo, hi);
-        total += indptr[u + 1];
-    }
+    int64_t total = tl__synth_scale_degrees(w, n, lo, hi, o->events, indptr);
     /* Rounding leaves a small shortfall: hand it out one by one from a seeded start, so no
      * user id is favoured. total(slo) <= events <= users * items guarantees progress. */
     int64_t need = o->events - total;

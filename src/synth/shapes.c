@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 
 #include "synth/alias.h"
+#include "synth/degrees.h"
 #include "util/hash.h"
 #include "util/intern.h"
 
@@ -428,13 +429,6 @@ static tl_err check_opts(const tl_shape_opts *o)
 
 /* ---- Degrees ---------------------------------------------------------------------------- */
 
-static int64_t deg_at(double w, double scale, int64_t lo, int64_t hi)
-{
-    double x = w * scale;
-    int64_t d = x >= (double)hi ? hi : (int64_t)(x + 0.5);
-    return d < lo ? lo : d > hi ? hi : d;
-}
-
 /* indptr (users + 1): log-normal degrees within [min_degree, max_degree] summing to pairs. */
 static tl_err degrees(const tl_shape_opts *o, int64_t *indptr)
 {
@@ -446,30 +440,7 @@ static tl_err degrees(const tl_shape_opts *o, int64_t *indptr)
     tl_rng r = stream(o->seed, S_DEGREES, 0);
     for (int32_t u = 0; u < n; u++)
         w[u] = exp(o->activity_sigma * normal01(&r));
-    double slo = 0, shi = (double)o->pairs / n;
-    for (int it = 0; it < 200; it++) {
-        int64_t t = 0;
-        for (int32_t u = 0; u < n; u++)
-            t += deg_at(w[u], shi, lo, hi);
-        if (t >= o->pairs)
-            break;
-        shi *= 2;
-    }
-    for (int it = 0; it < 100; it++) {
-        double mid = 0.5 * (slo + shi);
-        int64_t t = 0;
-        for (int32_t u = 0; u < n; u++)
-            t += deg_at(w[u], mid, lo, hi);
-        if (t <= o->pairs)
-            slo = mid;
-        else
-            shi = mid;
-    }
-    int64_t total = 0;
-    for (int32_t u = 0; u < n; u++) {
-        indptr[u + 1] = deg_at(w[u], slo, lo, hi);
-        total += indptr[u + 1];
-    }
+    int64_t total = tl__synth_scale_degrees(w, n, lo, hi, o->pairs, indptr);
     /* The rounding shortfall (or excess) goes one by one from a seeded start. */
     int64_t need = o->pairs - total;
     int32_t u = below(&r, n);

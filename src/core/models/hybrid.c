@@ -409,16 +409,6 @@ static void val_release(val_set *v)
     memset(v, 0, sizeof(*v));
 }
 
-static int has_timestamps(const tl_csr *a)
-{
-    if (!a->ts)
-        return 0;
-    for (int64_t p = 0; p < a->nnz; p++)
-        if (a->ts[p])
-            return 1;
-    return 0;
-}
-
 /* Scores the validation users rows[0..nr) with the members fit on view and keeps their
  * candidates in v. */
 static tl_err collect_candidates(tl_model *const *mem, int n, const tl_data *view,
@@ -759,7 +749,7 @@ static tl_err learn_weights(tl_model *m, tl_model *const *full, int n, const tl_
 {
     assert(n >= 1 && n <= MAX_MEMBERS); /* parse_members guarantees it */
     const char *vmode = ((const hybrid_cfg *)m->cfg)->val_mode;
-    int ts = has_timestamps(&d->ui), nv = 0;
+    int ts = tl_csr_has_timestamps(&d->ui), nv = 0;
     tl_split_mode modes[2];
     if (strcmp(vmode, "auto") == 0) {
         modes[nv++] = ts ? TL_SPLIT_TEMPORAL : TL_SPLIT_RANDOM;
@@ -891,7 +881,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         int kept = 0;
         for (int k = 0; k < n; k++) {
             const char *why = NULL;
-            if (strcmp(names[k], "sequence") == 0 && !has_timestamps(&d->ui))
+            if (strcmp(names[k], "sequence") == 0 && !tl_csr_has_timestamps(&d->ui))
                 why = "no timestamps";
             else if (strcmp(names[k], "content") == 0 && !tl_content_applicable(d))
                 why = "no item metadata";
