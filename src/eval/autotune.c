@@ -318,13 +318,7 @@ static tl_err plan_axes(search *s, const tl_data *d, point *start, tl_diag *diag
             tl_diag_set(diag, NULL, 0, "grid", "'%s' is not numeric: no log scale", x->key);
             return TL_EINVAL;
         }
-        double c = x->centre;
-        if (!(c > 0) && m->ops->tune_centre)
-            c = m->ops->tune_centre(m, d, x->key);
-        if (!(c > 0))
-            c = tl_params_num(&m->params, x->key);
-        if (!(c > 0))
-            c = 1;
+        double c = tl_autotune_centre(m, d, x);
         double lo = c / x->span, hi = c * x->span;
         lo = lo < def->min ? def->min : lo;
         hi = hi > def->max ? def->max : hi;
@@ -527,6 +521,16 @@ static int planned_fits(const tl_grid *g, int screened)
     }
     n += logs >= 2 ? 8 : 0;
     return n + (screened ? REFINE_TOP : 0);
+}
+
+double tl_autotune_centre(const tl_model *m, const tl_data *d, const tl_grid_axis *x)
+{
+    double c = x->centre;
+    if (!(c > 0) && m->ops->tune_centre)
+        c = m->ops->tune_centre(m, d, x->key);
+    if (!(c > 0))
+        c = tl_params_num(&m->params, x->key);
+    return c > 0 ? c : 1;
 }
 
 tl_err tl_autotune_hook(void *ctx, tl_model *m, const tl_data *d, const tl_fit_hooks *h,

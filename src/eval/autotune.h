@@ -7,6 +7,7 @@
 #define TL_EVAL_AUTOTUNE_H
 
 #include "core/model.h"
+#include "eval/grid.h"
 
 /* Validation users scored per setting (a deterministic subset beyond this). */
 #define TL_AUTOTUNE_MAX_USERS 3000
@@ -27,6 +28,9 @@ tl_err tl_autotune_budget(tl_model *m, const tl_data *d, const tl_fit_hooks *h, 
                           tl_diag *diag);
 
 /* tl_autotune in the shape of tl_fit_hooks.tune (ctx is unused). */
+/* The centre of a log axis ("key=~F[@C]"): C when given, else the model's data-derived rule,
+ * else the parameter's current value, else 1. Autotune walks from it; tune expands around it. */
+double tl_autotune_centre(const tl_model *m, const tl_data *d, const tl_grid_axis *x);
 tl_err tl_autotune_hook(void *ctx, tl_model *m, const tl_data *d, const tl_fit_hooks *h,
                         tl_diag *diag);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/autotune.h"
 #include "eval/grid.h"
 #include "eval/split.h"
 #include "ingest/matrix_tsv.h"
@@ -60,13 +61,7 @@ static tl_err expand_axes(const tl_tune_opts *o, const tl_data *d, tl_grid *g, t
             rc = TL_EINVAL;
             break;
         }
-        double c = x->centre;
-        if (!(c > 0) && m->ops->tune_centre)
-            c = m->ops->tune_centre(m, d, x->key);
-        if (!(c > 0))
-            c = tl_params_num(&m->params, x->key);
-        if (!(c > 0))
-            c = 1;
+        double c = tl_autotune_centre(m, d, x);
         int steps = (int)floor(log10(x->span) * 2 + 1e-9);
         x->n = 0;
         for (int k = -steps; k <= steps && x->n < TL_GRID_MAX_VALUES; k++) {
