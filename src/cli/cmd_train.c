@@ -80,7 +80,11 @@ static void print_models(FILE *f)
         "                   machine); 0: the plain defaults below\n"
         "  half_life_days   time decay: an event this many days older than the newest one counts\n"
         "                   half (0 = none). Unset, autotune tries none, span/2 and span/8 when\n"
-        "                   the events have timestamps and the model reads weights\n");
+        "                   the events have timestamps and the model reads weights\n"
+        "  tune_split       autotune's validation: auto (default: with timestamps a random and\n"
+        "                   a temporal split, each setting judged on both; a temporal split\n"
+        "                   for sequence; without timestamps two random splits), random,\n"
+        "                   temporal (when what matters is what patrons take next) or both\n");
     fprintf(f, "\nModels and their parameters (--set KEY=VALUE):\n");
     for (const tl_model_ops *const *o = tl_model_all_ops(); *o; o++) {
         fprintf(f, "\n%s: %s\n", (*o)->name, (*o)->summary);
