@@ -34,6 +34,7 @@ import sys
 import time
 
 import numpy as np
+import scipy.linalg as linalg
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 
@@ -296,7 +297,28 @@ def ease_weights(G, lam):
     return P
 
 
+def ease_weights_dual(X, lam):
+    """The same B as ease_weights, solved in user space when users are fewer than items
+    (Woodbury): P = (I - X^T (X X^T + lam I)^-1 X) / lam, so B_ij = M_ij / (1 - M_jj) with
+    M = X^T (X X^T + lam I)^-1 X. A users x users Cholesky instead of an items x items one."""
+    K = (X @ X.T).toarray()
+    K[np.diag_indices(K.shape[0])] += lam
+    c = linalg.cho_factor(K, lower=True, overwrite_a=True, check_finite=False)
+    Z = linalg.cho_solve(c, X.toarray(), overwrite_b=True, check_finite=False)
+    M = np.ascontiguousarray(np.asarray(X.T @ Z))
+    del Z
+    dg = 1.0 - np.diag(M).copy()
+    bs = 1024
+    for r0 in range(0, M.shape[0], bs):
+        M[r0:r0 + bs] /= dg[None, :]
+    M[np.diag_indices(M.shape[0])] = 0.0
+    return M
+
+
 def fit_ease(X, p, G=None):
+    if G is None and X.shape[0] < X.shape[1]:
+        B = ease_weights_dual(X, float(p["lambda"]))
+        return lambda r: np.asarray(X[r] @ B)
     B = ease_weights(gram_dense(X) if G is None else G, float(p["lambda"]))
     return lambda r: np.asarray(X[r] @ B)
 
@@ -398,7 +420,10 @@ def run_model(model, full, val, fixed, log):
     grid = grid_of(model, fixed)
     t0 = time.time()
     best, best_val, tried = None, -1.0, []
-    G = gram_dense(val.X) if model == "ease" and len(grid) > 1 else None
+    # one Gram for the whole grid, unless the users are fewer than the items (then each fit
+    # solves in user space, which is cheaper than even one items x items inverse)
+    G = (gram_dense(val.X) if model == "ease" and len(grid) > 1 and
+         val.X.shape[0] >= val.X.shape[1] else None)
     if len(grid) > 1:
         for p in grid:
             m, sec = score_split(val, fit_fn, p, G)
