@@ -200,3 +200,74 @@ print()
 EOF
     done
 done
+
+# One summary row per data set and split, and autotune's cost per model over all of them.
+cells=""
+for name in $sets; do
+    ds=$(dataset_dir "$name")
+    for mode in $modes; do
+        cells="$cells $work/$(basename "$ds")-$mode"
+    done
+done
+"$py" - "$models" $cells <<'EOF'
+import json, os, sys
+
+models, cells = sys.argv[1].split(), sys.argv[2:]
+def load(p):
+    try:
+        with open(p) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+print("### Summary: best of Tailor's defaults vs the best tuned reference\n")
+print("| data set | split | best Tailor | best reference | ratio | hybrid | its best member | hybrid >= best member |")
+print("|---|---|---|---|---|---|---|---|")
+tune = {m: [] for m in models}
+for c in cells:
+    name, mode = os.path.basename(c).rsplit("-", 1)
+    tl = {m: r for m in models if (r := load(os.path.join(c, "tailor", m + ".json")))}
+    ref = {}
+    for f in ("pop", "itemknn", "rp3beta", "ease", "ials"):
+        r = load(os.path.join(c, "ref", f + ".json"))
+        if r:
+            ref.update(r["models"])
+    for m, r in tl.items():
+        if "tune_seconds" in r:
+            tune[m].append((r["tune_seconds"], r["fit_seconds"]))
+    if not tl:
+        continue
+    bt = max(tl, key=lambda m: tl[m]["ndcg@10"])
+    cell = f"| {name} | {mode} | {bt} {tl[bt]['ndcg@10']:.4f} | "
+    if ref:
+        br = max(ref, key=lambda m: ref[m]["metrics"]["ndcg@10"])
+        rn = ref[br]["metrics"]["ndcg@10"]
+        missing = [m for m in ("pop", "itemknn", "rp3beta", "ease", "ials") if m not in ref]
+        note = f" (without {', '.join(missing)})" if missing else ""
+        cell += f"{br} {rn:.4f}{note} | **{tl[bt]['ndcg@10'] / rn:.3f}x** | "
+    else:
+        cell += "not run | - | "
+    h = tl.get("hybrid")
+    if h:
+        mem = [m for m in str(h.get("params", {}).get("models", "")).split(",") if m in tl]
+        bm = max(mem, key=lambda m: tl[m]["ndcg@10"]) if mem else None
+        if bm:
+            ok = "yes" if h["ndcg@10"] >= tl[bm]["ndcg@10"] else f"no ({h['ndcg@10'] / tl[bm]['ndcg@10'] - 1:+.1%})"
+            cell += f"{h['ndcg@10']:.4f} | {bm} {tl[bm]['ndcg@10']:.4f} | {ok} |"
+        else:
+            cell += f"{h['ndcg@10']:.4f} | - | - |"
+    else:
+        cell += "not run | - | - |"
+    print(cell)
+print()
+print("### Autotune's cost per model (seconds, over the cells above that report it)\n")
+print("| model | cells | autotune s, median | max | share of fit time |")
+print("|---|---|---|---|---|")
+for m in models:
+    v = sorted(tune[m])
+    if not v:
+        continue
+    t = sorted(x for x, _ in v)
+    share = sum(x for x, _ in v) / max(1e-9, sum(y for _, y in v))
+    print(f"| {m} | {len(v)} | {t[len(t) // 2]:.1f} | {t[-1]:.1f} | {share:.0%} |")
+print()
+EOF
