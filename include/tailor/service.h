@@ -1,0 +1,134 @@
+/* The service layer: what a request to Tailor does, whoever asks. The CLI and the HTTP server
+ * call this and nothing below it: opening a store and a model, recommendations for a patron, a
+ * history or "more like this" (with titles, reasons and evidence, filtered), events in, and
+ * swapping in a newly trained model while requests run.
+ *
+ * Live: with a store, a patron's recommendations are computed from the patron's events in the
+ * store at the moment of the request (weighted as training weighs them), so an event written
+ * through tl_service_add_events changes the patron's next answer; the model scores that history
+ * (a fold-in for factor models, the neighbours of the fresh history for item models). A patron
+ * who opted out of personalization gets the popular items at once.
+ *
+ * Threads: every function may be called from any number of threads at once on one service.
+ * Results hold a reference to the model that produced them, so a swap never frees what a
+ * request still reads. */
+#ifndef TAILOR_SERVICE_H
+#define TAILOR_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tailor/error.h"
+#include "tailor/ingest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tl_service tl_service;
+
+typedef struct tl_service_opts {
+    const char *db;    /* the store's path, or NULL: the model alone (histories from its file) */
+    const char *model; /* the model file (tailor train --out); required */
+    int writable;      /* events may be written (opens the store for writing, creating nothing) */
+} tl_service_opts;
+
+/* Opens the model (mapped) and, with o->db, the store. Errors: those of tl_model_load and
+ * tl_store_open (d says why, naming the path), TL_EINVAL (no model path). */
+TL_API tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d);
+/* Waits for nothing: call it when no request runs any more. NULL does nothing. */
+TL_API void tl_service_close(tl_service *s);
+
+/* Loads the model file at path and swaps it in atomically: requests that started before keep
+ * the old model until they finish; later ones get the new one. No request fails or waits for
+ * the load. On error the old model stays. */
+TL_API tl_err tl_service_swap_model(tl_service *s, const char *path, tl_diag *d);
+
+typedef struct tl_service_info {
+    const char *model;       /* the model's name ("ials", ...) */
+    const char *model_path;  /* its file */
+    int32_t users, items;    /* in the model */
+    double fit_seconds;      /* its training time */
+    long long swaps;         /* models swapped in since open */
+    int has_store, writable; /* a store is open; events may be written */
+} tl_service_info;
+
+/* A snapshot; strings stay valid until the next swap. */
+TL_API void tl_service_info_get(tl_service *s, tl_service_info *out);
+
+#define TL_REC_MAX_N 10000
+#define TL_REC_MAX_EVIDENCE 3
+#define TL_REC_MAX_HISTORY 100000
+
+typedef struct tl_rec_query {
+    const char *user;           /* a patron id; or NULL and: */
+    const char *const *history; /* an ad-hoc history of item ids (unknown ids are skipped) */
+    int n_history;              /*   (0..TL_REC_MAX_HISTORY) */
+    const char *similar_to;     /* or an item id: the items most like it ("more like this") */
+    int n;                      /* how many items, 1..TL_REC_MAX_N */
+    const char *const *filters; /* "key=value" as `tailor recommend --filter` (type=, format=,
+                                   language=, subject=, year=, available); the same key again
+                                   means either, different keys must all hold */
+    int n_filters;
+    int explain; /* fill each item's evidence */
+} tl_rec_query;
+
+typedef struct tl_rec_evidence {
+    const char *item, *title; /* title may be NULL */
+    float weight;
+} tl_rec_evidence;
+
+typedef struct tl_rec_item {
+    const char *item;  /* id */
+    const char *title; /* NULL when the model has no catalogue title */
+    float score;       /* the model's score; for popular items the number of patrons */
+    const char *kind;  /* the kind of reason: "history" (patrons with these items also had
+                          it), "next_after" (sequence), "similar_content" (content),
+                          "similar_to" (more like this), "popular" */
+    char reason[256];  /* one line a patron can read: "Because you borrowed X", "Popular with
+                          patrons: ..." */
+    int n_evidence;
+    tl_rec_evidence evidence[TL_REC_MAX_EVIDENCE];
+} tl_rec_item;
+
+typedef struct tl_rec_result {
+    const char *model;    /* the name of the model that answered */
+    const char *fallback; /* NULL, or why the patron got the popular items instead ("no usable
+                             history for this patron", "this patron opted out of
+                             personalization", ...) */
+    int n;                /* items[0..n): best first; 0 when the filters leave nothing new */
+    tl_rec_item *items;
+    int32_t history;     /* the number of history items the model scored */
+    int32_t live_events; /* of those, how many came from the store rather than the model file */
+    void *priv_;         /* the model reference and buffers: tl_rec_result_free */
+} tl_rec_result;
+
+/* Recommendations for q (exactly one of user, history, similar_to). Strings in *out stay valid
+ * until tl_rec_result_free. Errors: TL_EINVAL (bad n, filters, or not exactly one subject; d
+ * names the field), TL_ENOTFOUND (an unknown patron: one the model never saw and the store does
+ * not know; an unknown similar_to item; a filter that matches no item of the catalogue; d says
+ * which), TL_ESTORE, TL_ENOMEM. *out needs tl_rec_result_free after TL_OK only. */
+TL_API tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result *out,
+                                   tl_diag *d);
+TL_API void tl_rec_result_free(tl_rec_result *r);
+
+/* Every patron of the model, in the model's order, in batches: fn gets one patron's top n
+ * (item ids and scores, best first; fallback as in tl_rec_result). Without evidence, from the
+ * histories in the model file. A non-TL_OK return of fn stops and is returned. */
+typedef tl_err (*tl_rec_row_fn)(void *ctx, const char *user, const char *const *items,
+                                const float *scores, int n, const char *fallback);
+TL_API tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *filters,
+                                       int n_filters, tl_rec_row_fn fn, void *ctx, tl_diag *d);
+
+/* Writes events, all or none, in one transaction; TL_OK only when they are committed (durable
+ * against a crash of the process). A bad event (empty or over-long ids, a type that is not a
+ * name, a value or timestamp out of range) fails with TL_EINVAL, *bad (when not NULL) = its
+ * index and d naming the field; nothing of the batch is written then. Needs a writable store:
+ * TL_EUNSUPPORTED otherwise. */
+TL_API tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_t n, size_t *bad,
+                                    tl_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
