@@ -1,0 +1,145 @@
+/* The server's settings: one table of {name, type, default, range, help} that the CLI turns
+ * into flags, environment variables, config-file keys and --help (Redis's config table), and
+ * the checked setter they all go through. */
+#include "server/server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define AT(member) offsetof(tl_server_config, member)
+
+const tl_server_setting tl_server_settings[] = {
+    {"model", TL_SETTING_STR, "FILE", NULL, 0, 0, AT(model), 0,
+     "the model file to serve (tailor train --out); required"},
+    {"db", TL_SETTING_STR, "PATH", NULL, 0, 0, AT(db), 0,
+     "the store: live histories and POST /v1/events (default: the global --db or\n"
+     "$TAILOR_DB, or ./tailor.db when it exists; none: the model alone, read-only)"},
+    {"bind", TL_SETTING_STR, "ADDR", "127.0.0.1", 0, 0, AT(bind), 0,
+     "the address to listen on (IPv4 or IPv6; 0.0.0.0 = every interface)"},
+    {"port", TL_SETTING_INT, "N", "8080", 0, 65535, AT(port), 0,
+     "the TCP port; 0 picks a free one (the first line of stdout names it)"},
+    {"threads", TL_SETTING_INT, "N", "4", 1, 256, AT(threads), 0, "worker threads"},
+    {"max-body", TL_SETTING_INT, "BYTES", "1048576", 256, 268435456, AT(max_body), 1,
+     "the largest request body (413 beyond)"},
+    {"max-batch", TL_SETTING_INT, "N", "1000", 1, 100000, AT(max_batch), 0,
+     "the most events in one POST /v1/events (413 beyond)"},
+    {"max-json-depth", TL_SETTING_INT, "N", "16", 2, 1000, AT(max_depth), 0,
+     "the deepest nesting of a JSON body (400 beyond)"},
+    {"cors-origin", TL_SETTING_STR, "ORIGIN", NULL, 0, 0, AT(cors_origin), 0,
+     "answer browsers from this origin ('*' = any) with CORS headers; none by default"},
+    {"request-timeout", TL_SETTING_INT, "SECONDS", "30", 1, 3600, AT(request_timeout), 0,
+     "close a connection idle this long (slow clients); also the longest\n"
+     "wait for requests in flight at shutdown"},
+    {"max-connections", TL_SETTING_INT, "N", "1024", 1, 65536, AT(max_connections), 0,
+     "open connections at most; more wait in the listen queue"},
+    {"quiet", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(quiet), 0,
+     "no per-request log line on stderr (benchmarks)"},
+    {"read-only", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(read_only), 0,
+     "open the store read-only: POST /v1/events answers 503"},
+    {"no-auth", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(no_auth), 0,
+     "serve without authentication: anyone who can reach the port may read\n"
+     "recommendations and write events (required until API keys exist)"},
+    {NULL},
+};
+
+/* '-' and '_' are the same in names, so that file keys may use either. */
+static int same_name(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a == '_' ? '-' : *a, y = *b == '_' ? '-' : *b;
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
+const tl_server_setting *tl_server_setting_find(const char *name)
+{
+    for (const tl_server_setting *s = tl_server_settings; s->name; s++)
+        if (same_name(s->name, name))
+            return s;
+    return NULL;
+}
+
+static int parse_bool(const char *t, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no",
+                                                                                "off"};
+    for (size_t k = 0; k < sizeof(yes) / sizeof(yes[0]); k++) {
+        if (strcasecmp(t, yes[k]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(t, no[k]) == 0)
+            return *out = 0, 0;
+    }
+    return -1;
+}
+
+tl_err tl_server_config_set(tl_server_config *c, const tl_server_setting *s, const char *text,
+                            tl_diag *d)
+{
+    char *at = (char *)c + s->offset;
+    if (s->type == TL_SETTING_BOOL) {
+        int v;
+        if (parse_bool(text, &v) != 0) {
+            tl_diag_set(d, NULL, 0, s->name, "'%.100s' is not true or false", text);
+            return TL_EINVAL;
+        }
+        *(int *)at = v;
+        return TL_OK;
+    }
+    if (s->type == TL_SETTING_STR) {
+        if (!*text) {
+            tl_diag_set(d, NULL, 0, s->name, "needs a value, not an empty string");
+            return TL_EINVAL;
+        }
+        char *v = strdup(text);
+        if (!v)
+            return TL_ENOMEM;
+        free(*(char **)at);
+        *(char **)at = v;
+        return TL_OK;
+    }
+    const char *p = text + (*text == '-');
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (!*p || strspn(p, "0123456789") != strlen(p) || *end) {
+        tl_diag_set(d, NULL, 0, s->name, "'%.100s' is not a whole number", text);
+        return TL_EINVAL;
+    }
+    if (errno == ERANGE || v < s->min || v > s->max) {
+        tl_diag_set(d, NULL, 0, s->name, "'%.100s' is out of range (%lld..%lld)", text, s->min,
+                    s->max);
+        return TL_EINVAL;
+    }
+    if (s->wide)
+        *(long long *)at = v;
+    else
+        *(int *)at = (int)v;
+    return TL_OK;
+}
+
+tl_err tl_server_config_init(tl_server_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (const tl_server_setting *s = tl_server_settings; s->name; s++) {
+        tl_err rc = s->def ? tl_server_config_set(c, s, s->def, NULL) : TL_OK;
+        if (rc != TL_OK) { /* no memory for "127.0.0.1" (a bad default is a test failure) */
+            tl_server_config_release(c);
+            return rc;
+        }
+    }
+    return TL_OK;
+}
+
+void tl_server_config_release(tl_server_config *c)
+{
+    for (const tl_server_setting *s = tl_server_settings; s->name; s++)
+        if (s->type == TL_SETTING_STR) {
+            char **p = (char **)((char *)c + s->offset);
+            free(*p);
+            *p = NULL;
+        }
+}

@@ -1,0 +1,165 @@
+/* One request through libmicrohttpd's access handler: at the headers, its id, its route and
+ * the checks that need no body (404, 405, OPTIONS, 415, a Content-Length over the limit); then
+ * the body, limited while it arrives; then the route's handler. At completion, the log line
+ * and the metrics, and the request's memory is freed in one call. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/http_json.h"
+#include "server/server_int.h"
+#include "util/clock.h"
+
+#define BODY_FIRST_CAP 4096 /* bytes allocated for a body of unknown length at first */
+
+char *tl__req_alloc(tl_req *r, size_t n)
+{
+    if (n > TL_REQ_ARENA - r->arena_used)
+        return NULL;
+    char *p = r->arena + r->arena_used;
+    r->arena_used += n;
+    return p;
+}
+
+/* application/json, with or without parameters ("; charset=utf-8"). */
+static int is_json(const char *ctype)
+{
+    static const char want[] = "application/json";
+    size_t n = sizeof(want) - 1;
+    return ctype && strncasecmp(ctype, want, n) == 0 &&
+           (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ');
+}
+
+static void reply_too_big(tl_req *r)
+{
+    tl__reply_error(r, 413, "too_large", NULL, -1, "the body is over the limit of %lld bytes",
+                    r->srv->cfg.max_body);
+}
+
+/* The checks made at the headers; a reply queued here ends the request. */
+static void at_headers(tl_req *r)
+{
+    size_t n;
+    const tl_route *t = tl__routes(&n);
+    char *buf = tl__req_alloc(r, strlen(r->path) + TL_ROUTE_MAX_PARAMS);
+    if (!buf) {
+        tl__reply_error(r, 414, "uri_too_long", NULL, -1, "the path is too long");
+        return;
+    }
+    tl_route_status st = tl__route_match(t, n, r->method, r->path, buf,
+                                         strlen(r->path) + TL_ROUTE_MAX_PARAMS, &r->match);
+    r->metric_route = r->match.path_route >= 0 ? r->match.path_route : (int)n;
+    if (st == TL_ROUTE_NOT_FOUND) {
+        tl__reply_error(r, 404, "not_found", NULL, -1, "no such resource (see docs/API.md)");
+        return;
+    }
+    if (st == TL_ROUTE_NO_METHOD) {
+        r->allow = r->match.allow;
+        if (strcmp(r->method, "OPTIONS") == 0)
+            tl__reply_empty(r, 204);
+        else
+            tl__reply_error(r, 405, "method_not_allowed", NULL, -1,
+                            "%.32s is not allowed here; allowed: %s", r->method, r->allow);
+        return;
+    }
+    if (st == TL_ROUTE_BAD_PARAM) {
+        tl__reply_error(r, 400, "invalid", "id", -1,
+                        "the id in the path is not valid UTF-8 text with %%-escapes");
+        return;
+    }
+    r->route = &t[r->match.route];
+    if (!r->route->takes_body)
+        return;
+    if (!is_json(
+            MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        tl__reply_error(r, 415, "unsupported_media_type", NULL, -1,
+                        "the body must be JSON (Content-Type: application/json)");
+        return;
+    }
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long long len = cl ? strtoll(cl, NULL, 10) : 0;
+    if (len > r->srv->cfg.max_body)
+        reply_too_big(r);
+    else
+        r->body_cap = len > 0 ? (size_t)len : 0;
+}
+
+/* Appends a piece of the body; over the limit, 413 at once (the rest is not read). */
+static void take_body(tl_req *r, const char *data, size_t n)
+{
+    size_t max = (size_t)r->srv->cfg.max_body;
+    if (!r->route || !r->route->takes_body)
+        return; /* a body nobody asked for is dropped as it comes */
+    if (n > max - r->body_len) {
+        reply_too_big(r);
+        return;
+    }
+    if (r->body_len + n > r->body_cap || !r->body) {
+        size_t cap = r->body_cap ? r->body_cap : BODY_FIRST_CAP;
+        while (cap < r->body_len + n)
+            cap = cap > max / 2 ? max : cap * 2;
+        char *b = realloc(r->body, cap);
+        if (!b) {
+            tl__reply_error(r, 503, "overloaded", NULL, -1, "out of memory for the body");
+            return;
+        }
+        r->body = b;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+}
+
+enum MHD_Result tl__dispatch(void *cls, struct MHD_Connection *conn, const char *url,
+                             const char *method, const char *version, const char *upload,
+                             size_t *upload_size, void **con_cls)
+{
+    tl_server *s = cls;
+    tl_req *r = *con_cls;
+    (void)version;
+    if (!r) {
+        if (!(r = malloc(sizeof(*r))))
+            return MHD_NO; /* closes the connection: nothing can be answered */
+        memset(r, 0, offsetof(tl_req, arena));
+        r->srv = s;
+        r->conn = conn;
+        r->method = method;
+        r->path = url;
+        r->t0 = tl_now();
+        *con_cls = r;
+        atomic_fetch_add_explicit(&s->in_flight, 1, memory_order_relaxed);
+        tl__request_id(r);
+        at_headers(r);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!r->queued)
+            take_body(r, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (r->queued)
+        return MHD_YES;
+    r->route->fn(r);
+    return r->queued ? MHD_YES : MHD_NO;
+}
+
+void tl__completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                   enum MHD_RequestTerminationCode toe)
+{
+    tl_server *s = cls;
+    tl_req *r = *con_cls;
+    (void)conn;
+    if (!r)
+        return;
+    double dt = tl_now() - r->t0;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->queued)
+        r->status = 408; /* the client went away or timed out before an answer */
+    tl__metrics_observe(&s->metrics, r->metric_route, r->status, dt);
+    tl__log_request(r, dt);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub_explicit(&s->in_flight, 1, memory_order_relaxed);
+}

@@ -1,0 +1,14 @@
+/* The handlers of the routes (routes.c lists them): each answers through http_json.h. */
+#ifndef TL_SERVER_HANDLERS_H
+#define TL_SERVER_HANDLERS_H
+
+#include "server/server_int.h"
+
+void tl__h_health(tl_req *r);          /* GET /v1/health */
+void tl__h_models(tl_req *r);          /* GET /v1/models */
+void tl__h_metrics(tl_req *r);         /* GET /metrics */
+void tl__h_recommendations(tl_req *r); /* GET /v1/users/{id}/recommendations */
+void tl__h_similar(tl_req *r);         /* GET /v1/items/{id}/similar */
+void tl__h_events(tl_req *r);          /* POST /v1/events */
+
+#endif

@@ -1,0 +1,80 @@
+/* POST /v1/events: the body (depth-checked, parsed once) into events, written by the service
+ * in one transaction; {"accepted": N} only once they are durable. A bad event fails the batch
+ * with 422 naming its index and field, and nothing of it is stored. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/events_json.h"
+#include "server/handlers.h"
+#include "server/http_json.h"
+
+/* d's field with the index of event bad in front ("[3].user"), unless it has one. */
+static void indexed_field(const tl_diag *d, size_t bad, char *buf, size_t len)
+{
+    if (d->field[0] == '[')
+        snprintf(buf, len, "%s", d->field);
+    else
+        snprintf(buf, len, "[%zu]%s%s", bad, d->field[0] ? "." : "", d->field);
+}
+
+static void write_events(tl_req *r, const json_t *j)
+{
+    tl_event_rec *ev = NULL;
+    size_t n = 0, bad = 0;
+    char field[96];
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl__events_from_json(j, (size_t)r->srv->cfg.max_batch, &ev, &n, &bad, &d);
+    if (rc == TL_ETOOBIG) {
+        tl__reply_error(r, 413, "batch_too_large", "events", -1, "%s", d.msg);
+        return;
+    }
+    if (rc == TL_EINVAL) {
+        tl__reply_error(r, 422, "invalid_event", d.field,
+                        strcmp(d.field, "events") ? (long)bad : -1, "%s", d.msg);
+        return;
+    }
+    if (rc != TL_OK) {
+        tl__reply_failure(r, rc, NULL, NULL);
+        return;
+    }
+    rc = tl_service_add_events(r->srv->svc, ev, n, &bad, &d);
+    free(ev);
+    if (rc == TL_EINVAL) {
+        indexed_field(&d, bad, field, sizeof(field));
+        tl__reply_error(r, 422, "invalid_event", field, (long)bad, "%s", d.msg);
+        return;
+    }
+    if (rc != TL_OK) {
+        tl__reply_failure(r, rc, &d, NULL);
+        return;
+    }
+    atomic_fetch_add_explicit(&r->srv->metrics.events, n, memory_order_relaxed);
+    tl__reply_json(r, 201, json_pack("{s:I}", "accepted", (json_int_t)n));
+}
+
+void tl__h_events(tl_req *r)
+{
+    tl_service_info info;
+    tl_service_info_get(r->srv->svc, &info);
+    if (!info.writable) {
+        tl__reply_failure(r, TL_EUNSUPPORTED, NULL, NULL);
+        return;
+    }
+    const char *body = r->body ? r->body : "";
+    if (!tl__json_depth_ok(body, r->body_len, r->srv->cfg.max_depth)) {
+        tl__reply_error(r, 400, "too_deep", NULL, -1, "the JSON nests deeper than %d levels",
+                        r->srv->cfg.max_depth);
+        return;
+    }
+    json_error_t e;
+    json_t *j = json_loadb(body, r->body_len, JSON_REJECT_DUPLICATES, &e);
+    if (!j) {
+        tl__reply_error(r, 400, "invalid_json", NULL, -1, "line %d, column %d: %s", e.line,
+                        e.column, e.text);
+        return;
+    }
+    write_events(r, j);
+    json_decref(j);
+}

@@ -1,0 +1,45 @@
+/* The routes about the server itself: health, the model being served, and the metrics. */
+#include <stdlib.h>
+
+#include "server/handlers.h"
+#include "server/http_json.h"
+
+void tl__h_health(tl_req *r)
+{
+    tl_service_info info;
+    tl_service_info_get(r->srv->svc, &info);
+    tl__reply_json(r, 200,
+                   json_pack("{s:s, s:o, s:i, s:i, s:b}", "status", "ok", "model",
+                             tl__json_text(info.model), "users", (int)info.users, "items",
+                             (int)info.items, "store", info.has_store));
+}
+
+void tl__h_models(tl_req *r)
+{
+    tl_service_info info;
+    tl_service_info_get(r->srv->svc, &info);
+    tl__reply_json(
+        r, 200,
+        json_pack("{s:o, s:o, s:i, s:i, s:f, s:I, s:b, s:b}", "model", tl__json_text(info.model),
+                  "model_path", tl__json_text(info.model_path), "users", (int)info.users, "items",
+                  (int)info.items, "fit_seconds", info.fit_seconds, "swaps", (json_int_t)info.swaps,
+                  "has_store", info.has_store, "writable", info.writable));
+}
+
+void tl__h_metrics(tl_req *r)
+{
+    size_t n, len;
+    const tl_route *t = tl__routes(&n);
+    const char *labels[TL_METRICS_ROUTES];
+    for (size_t k = 0; k < n; k++)
+        labels[k] = t[k].pub.pattern;
+    labels[n] = "unmatched";
+    tl_service_info info;
+    tl_service_info_get(r->srv->svc, &info);
+    char *text = tl__metrics_render(&r->srv->metrics, labels, (int)n + 1, info.swaps, &len);
+    if (!text) {
+        tl__reply_error(r, 503, "overloaded", NULL, -1, "out of memory");
+        return;
+    }
+    tl__reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}

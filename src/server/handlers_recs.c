@@ -1,0 +1,78 @@
+/* Recommendations for a patron and "more like this" for an item: the query string into a
+ * tl_rec_query, one call to the service, its result as JSON. */
+#include "server/handlers.h"
+#include "server/http_json.h"
+#include "server/rec_params.h"
+
+static json_t *evidence(const tl_rec_item *it)
+{
+    json_t *arr = json_array();
+    for (int k = 0; arr && k < it->n_evidence; k++) {
+        const tl_rec_evidence *e = &it->evidence[k];
+        if (json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "item", tl__json_text(e->item),
+                                                 "title", tl__json_text(e->title), "weight",
+                                                 tl__json_float(e->weight)))) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+static json_t *items(const tl_rec_result *res)
+{
+    json_t *arr = json_array();
+    for (int k = 0; arr && k < res->n; k++) {
+        const tl_rec_item *it = &res->items[k];
+        if (json_array_append_new(
+                arr, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "item", tl__json_text(it->item),
+                               "title", tl__json_text(it->title), "score",
+                               tl__json_float(it->score), "reason", tl__json_text(it->reason),
+                               "kind", tl__json_text(it->kind), "evidence", evidence(it)))) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* subject is "user" or "item": the key of r's {id} in the query and in the answer. */
+static void answer(tl_req *r, const char *subject)
+{
+    tl_rec_params p;
+    if (tl__rec_params_parse(r, &p) != 0)
+        return;
+    const char *id = r->match.params[0];
+    tl_rec_query q = {
+        .n = p.n, .filters = p.filters, .n_filters = p.n_filters, .explain = p.explain};
+    if (subject[0] == 'u')
+        q.user = id;
+    else
+        q.similar_to = id;
+    tl_rec_result res;
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl_service_recommend(r->srv->svc, &q, &res, &d);
+    if (rc != TL_OK) {
+        tl__reply_failure(r, rc, &d, subject);
+        return;
+    }
+    json_t *o = json_pack("{s:o, s:o, s:o}", subject, tl__json_text(id), "model",
+                          tl__json_text(res.model), "items", items(&res));
+    if (o && res.fallback && json_object_set_new(o, "fallback", tl__json_text(res.fallback))) {
+        json_decref(o);
+        o = NULL;
+    }
+    tl_rec_result_free(&res);
+    tl__reply_json(r, 200, o);
+}
+
+void tl__h_recommendations(tl_req *r)
+{
+    answer(r, "user");
+}
+
+void tl__h_similar(tl_req *r)
+{
+    answer(r, "item");
+}

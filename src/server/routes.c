@@ -1,0 +1,27 @@
+/* The one routing table: every route of the server with its handler. docs/API.md documents
+ * each; tl_server_route_at lists them for whoever compares the two (an OpenAPI check). */
+#include "server/handlers.h"
+#include "server/router.h"
+
+static const tl_route routes[] = {
+    {{"GET", "/v1/health"}, tl__h_health, 0},
+    {{"GET", "/v1/models"}, tl__h_models, 0},
+    {{"GET", "/v1/users/{id}/recommendations"}, tl__h_recommendations, 0},
+    {{"GET", "/v1/items/{id}/similar"}, tl__h_similar, 0},
+    {{"POST", "/v1/events"}, tl__h_events, 1},
+    {{"GET", "/metrics"}, tl__h_metrics, 0},
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+_Static_assert(N_ROUTES < TL_METRICS_ROUTES, "a metrics row for each route and the unmatched");
+
+const tl_route *tl__routes(size_t *n)
+{
+    *n = N_ROUTES;
+    return routes;
+}
+
+const tl_server_route *tl_server_route_at(size_t i)
+{
+    return i < N_ROUTES ? &routes[i].pub : NULL;
+}
