@@ -31,6 +31,9 @@ typedef struct tl_service_opts {
     const char *db;    /* the store's path, or NULL: the model alone (histories from its file) */
     const char *model; /* the model file (tailor train --out); required */
     int writable;      /* events may be written (opens the store for writing, creating nothing) */
+    int serving;       /* requests come from many threads (the server): BLAS becomes
+                          single-threaded for the whole process, once, instead of being switched
+                          per call, which would race between requests and training */
 } tl_service_opts;
 
 /* Opens the model (mapped) and, with o->db, the store. Errors: those of tl_model_load and

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/linalg.h"
 #include "service/service_int.h"
 
 static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
@@ -69,6 +70,8 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     tl_service *s = calloc(1, sizeof(*s));
     if (!s)
         return TL_ENOMEM;
+    if (o->serving)
+        tl_la_blas_fix_single();
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->write_mu, NULL);
     tl_event_weights_init(&s->weights);

@@ -59,7 +59,7 @@ static int setup(void **state)
 
 static tl_service *open_service(const char *m, int writable)
 {
-    tl_service_opts o = {.db = db, .model = m, .writable = writable};
+    tl_service_opts o = {.db = db, .model = m, .writable = writable, .serving = 1};
     tl_service *s = NULL;
     tl_diag d;
     tl_diag_clear(&d);
