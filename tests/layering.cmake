@@ -40,7 +40,7 @@ endforeach()
 
 foreach(l ${LAYERS})
   foreach(h ${PUBLIC_${l}})
-    if(l IN_LIST SEES)
+    if(l IN_LIST SEES OR l IN_LIST SEES_PUBLIC)
       probe(tailor/${h} TRUE)
     else()
       probe(tailor/${h} FALSE)

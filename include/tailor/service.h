@@ -31,6 +31,9 @@ typedef struct tl_service_opts {
     const char *db;    /* the store's path, or NULL: the model alone (histories from its file) */
     const char *model; /* the model file (tailor train --out); required */
     int writable;      /* events may be written (opens the store for writing, creating nothing) */
+    int serving;       /* requests come from many threads (the server): BLAS becomes
+                          single-threaded for the whole process, once, instead of being switched
+                          per call, which would race between requests and training */
 } tl_service_opts;
 
 /* Opens the model (mapped) and, with o->db, the store. Errors: those of tl_model_load and
@@ -55,6 +58,9 @@ typedef struct tl_service_info {
 
 /* A snapshot; strings stay valid until the next swap. */
 TL_API void tl_service_info_get(tl_service *s, tl_service_info *out);
+
+/* Whether the current model has the item (it can be recommended, or be a history). */
+TL_API int tl_service_knows_item(tl_service *s, const char *item);
 
 #define TL_REC_MAX_N 10000
 #define TL_REC_MAX_EVIDENCE 3
@@ -121,10 +127,10 @@ TL_API tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *
                                        int n_filters, tl_rec_row_fn fn, void *ctx, tl_diag *d);
 
 /* Writes events, all or none, in one transaction; TL_OK only when they are committed (durable
- * against a crash of the process). A bad event (empty or over-long ids, a type that is not a
- * name, a value or timestamp out of range) fails with TL_EINVAL, *bad (when not NULL) = its
- * index and d naming the field; nothing of the batch is written then. Needs a writable store:
- * TL_EUNSUPPORTED otherwise. */
+ * against a crash of the process). An event without a timestamp (ts 0) happened now. A bad event
+ * (empty or over-long ids, a type that is not a name, a value or timestamp out of range) fails with
+ * TL_EINVAL, *bad (when not NULL) = its index and d naming the field; nothing of the batch is
+ * written then. Needs a writable store: TL_EUNSUPPORTED otherwise. */
 TL_API tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_t n, size_t *bad,
                                     tl_diag *d);
 

@@ -158,6 +158,18 @@ TL_API tl_err tl_store_event_weights(tl_store *st, tl_event_weights *w, tl_diag 
  * items), TL_ECORRUPT (a user's attributes are not a JSON object). */
 TL_API tl_err tl_store_load_data(tl_store *st, const tl_event_weights *w, tl_data *out, tl_diag *d);
 
+/* One patron's history as training weighs it, read now (live recommendations): fn once per item
+ * the patron has events of, in the store's item order, with the summed (merge=max: largest)
+ * weight under w of its events and their latest timestamp; items whose weight is 0 are left
+ * out. *found = 0 when the store has no such patron (fn is not called); else *personalize = the
+ * patron's consent to personalization (1 or 0). A non-TL_OK return of fn stops and is returned.
+ * Errors: TL_ESTORE, TL_ENOMEM, TL_EUNSUPPORTED (an engine without it); d says why. */
+typedef tl_err (*tl_store_history_fn)(void *ctx, const char *item, size_t len, float weight,
+                                      int64_t ts);
+TL_API tl_err tl_store_user_history(tl_store *st, const char *user, size_t len,
+                                    const tl_event_weights *w, tl_store_history_fn fn, void *ctx,
+                                    int *found, int *personalize, tl_diag *d);
+
 /* ---- import ----------------------------------------------------------------------------------
  * A whole file in ONE transaction: it commits only when the file imported cleanly (or with
  * skip_bad, when every bad record was skipped); any error rolls back, so the store keeps exactly

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,8 +52,21 @@ void tl_la_free(float *p)
     free(p);
 }
 
+static atomic_int blas_fixed;
+
+void tl_la_blas_fix_single(void)
+{
+    if (atomic_exchange(&blas_fixed, 1))
+        return;
+#ifdef OPENBLAS_VERSION
+    openblas_set_num_threads(1);
+#endif
+}
+
 int tl_la_blas_single_begin(void)
 {
+    if (atomic_load(&blas_fixed))
+        return 1;
 #ifdef OPENBLAS_VERSION
     int saved = openblas_get_num_threads();
     if (saved != 1)

@@ -66,6 +66,11 @@ void tl_la_gemm_nt(int m, int n, int k, const float *a, int lda, const float *b,
 int tl_la_blas_single_begin(void);
 void tl_la_blas_single_end(int saved);
 
+/* For a process that calls BLAS from many threads at once (the server): BLAS runs
+ * single-threaded from now on, set once, and the pair above no longer touches the setting, so
+ * no call races another's. Parallelism then comes from OpenMP and the request threads. */
+void tl_la_blas_fix_single(void);
+
 /* y[0..n) = A x for A (n x n, stride lda) symmetric and stored in full. ld of x and y is n.
  * Fast when n is a multiple of TL_LA_VEC. */
 void tl_la_symv(const float *a, int n, int lda, const float *x, float *restrict y);

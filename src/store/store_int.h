@@ -34,6 +34,9 @@ typedef tl_err (*tl_scan_user_fn)(void *ctx, int64_t id, const char *ext, size_t
 typedef tl_err (*tl_scan_type_fn)(void *ctx, int64_t id, const char *name);
 typedef tl_err (*tl_scan_event_fn)(void *ctx, int64_t user, int64_t item, int64_t type,
                                    int has_value, double value, int64_t ts);
+/* One event of one patron, ids as text (valid during the call). */
+typedef tl_err (*tl_user_event_fn)(void *ctx, const char *item, size_t len, const char *type,
+                                   int has_value, double value, int64_t ts);
 
 /* Every operation returns TL_OK or an error; on TL_ESTORE the engine's message is in
  * st->errmsg. Writes are only called inside a transaction (the generic layer makes sure). */
@@ -68,6 +71,10 @@ typedef struct tl_store_ops {
     tl_err (*scan_users)(tl_store *st, tl_scan_user_fn fn, void *ctx);
     tl_err (*scan_types)(tl_store *st, tl_scan_type_fn fn, void *ctx);
     tl_err (*scan_events)(tl_store *st, tl_scan_event_fn fn, void *ctx);
+    /* one patron's events, grouped by item; *found = 0 when there is no such patron, else
+     * *personalize = their consent (1 or 0) */
+    tl_err (*user_events)(tl_store *st, const char *ext, size_t len, int *found, int *personalize,
+                          tl_user_event_fn fn, void *ctx);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

@@ -90,6 +90,8 @@ enum {
     Q_CLICK_INSERT,
     Q_GET_META,
     Q_SET_META,
+    Q_USER_FIND,
+    Q_USER_EVENTS,
     Q_N
 };
 
@@ -139,6 +141,11 @@ static const char *const sql_text[Q_N] = {
     [Q_GET_META] = "SELECT value FROM meta WHERE key = ?1",
     [Q_SET_META] = "INSERT INTO meta(key, value) VALUES (?1, ?2)"
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [Q_USER_FIND] = "SELECT id, personalize FROM users WHERE ext_id = ?1",
+    /* the events primary key starts with user_id: one index range per patron */
+    [Q_USER_EVENTS] = "SELECT i.ext_id, t.name, e.value, e.ts FROM events e"
+                      " JOIN items i ON i.id = e.item_id JOIN event_types t ON t.id = e.type_id"
+                      " WHERE e.user_id = ?1 ORDER BY e.item_id",
 };
 
 typedef struct sq_store {
@@ -742,6 +749,42 @@ static tl_err sq_scan_events(tl_store *st, tl_scan_event_fn fn, void *ctx)
     return r;
 }
 
+static tl_err sq_user_events(tl_store *st, const char *ext, size_t len, int *found,
+                             int *personalize, tl_user_event_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = stmt(s, Q_USER_FIND, &q);
+    if (r != TL_OK)
+        return r;
+    bind_text(q, 1, ext, len);
+    int rc = sqlite3_step(q);
+    int64_t user = 0;
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW) {
+        user = sqlite3_column_int64(q, 0);
+        *personalize = sqlite3_column_int(q, 1);
+    } else if (rc != SQLITE_DONE) {
+        r = fail(s, rc);
+    }
+    sqlite3_reset(q);
+    if (r != TL_OK || !*found || (r = stmt(s, Q_USER_EVENTS, &q)) != TL_OK)
+        return r;
+    sqlite3_bind_int64(q, 1, user);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int has_value = sqlite3_column_type(q, 2) != SQLITE_NULL;
+        r = fn(ctx, (const char *)sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0),
+               (const char *)sqlite3_column_text(q, 1), has_value,
+               has_value ? sqlite3_column_double(q, 2) : 0.0, sqlite3_column_int64(q, 3));
+        if (r != TL_OK)
+            break;
+    }
+    if (r == TL_OK && rc != SQLITE_DONE)
+        r = fail(s, rc);
+    sqlite3_reset(q);
+    return r;
+}
+
 static const tl_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -764,6 +807,7 @@ static const tl_store_ops sqlite_ops = {
     .scan_users = sq_scan_users,
     .scan_types = sq_scan_types,
     .scan_events = sq_scan_events,
+    .user_events = sq_user_events,
 };
 
 static tl_err user_version(sq_store *s, int *v)

@@ -1,0 +1,99 @@
+/* Events in: a batch is checked whole before anything is written, then written in one
+ * transaction, so a bad event leaves nothing of its batch behind. */
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "ingest/fields.h"
+#include "service/service_int.h"
+
+#define ID_MAX 1024 /* bytes in a user or item id */
+
+static tl_err check_id(const char *v, size_t n, const char *field, tl_diag *d)
+{
+    if (!v || !n) {
+        tl_diag_set(d, NULL, 0, field, "no %s id", field);
+        return TL_EINVAL;
+    }
+    if (n > ID_MAX) {
+        tl_diag_set(d, NULL, 0, field, "%s id longer than %d bytes", field, ID_MAX);
+        return TL_EINVAL;
+    }
+    long at = tl__id_bad_char(v, n);
+    if (at >= 0) {
+        tl_diag_set(d, NULL, 0, field,
+                    "id contains a tab or control character (byte 0x%02X at offset %ld)",
+                    (unsigned char)v[at], at);
+        return TL_EINVAL;
+    }
+    return TL_OK;
+}
+
+static tl_err check_event(const tl_event_rec *e, tl_diag *d)
+{
+    tl_err rc;
+    if ((rc = check_id(e->user, e->user_len, "user", d)) != TL_OK ||
+        (rc = check_id(e->item, e->item_len, "item", d)) != TL_OK)
+        return rc;
+    size_t tn = e->type ? strlen(e->type) : 0;
+    if (!tn || tn > TL_EVENT_TYPE_MAX) {
+        tl_diag_set(d, NULL, 0, "type", "expected an event type of 1 to %d bytes",
+                    TL_EVENT_TYPE_MAX);
+        return TL_EINVAL;
+    }
+    for (size_t i = 0; i < tn; i++)
+        if (!(islower((unsigned char)e->type[i]) || isdigit((unsigned char)e->type[i]) ||
+              e->type[i] == '_' || e->type[i] == '-')) {
+            tl_diag_set(d, NULL, 0, "type",
+                        "'%.64s' is not an event type (lower-case letters, digits, _ and -)",
+                        e->type);
+            return TL_EINVAL;
+        }
+    if (e->has_value && !(isfinite(e->value) && fabs(e->value) <= TL_VALUE_MAX)) {
+        tl_diag_set(d, NULL, 0, "value", "out of range (|value| <= 1e9)");
+        return TL_EINVAL;
+    }
+    if (e->ts < TL_TIME_MIN || e->ts > TL_TIME_MAX) {
+        tl_diag_set(d, NULL, 0, "timestamp", "out of range (0 to %lld: 1970 to 3000)",
+                    (long long)TL_TIME_MAX);
+        return TL_EINVAL;
+    }
+    return TL_OK;
+}
+
+tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_t n, size_t *bad,
+                             tl_diag *d)
+{
+    if (!s->writer) {
+        tl_diag_set(d, NULL, 0, NULL, "%s",
+                    s->db ? "the store was opened read-only" : "no store: events need one (--db)");
+        return TL_EUNSUPPORTED;
+    }
+    for (size_t k = 0; k < n; k++) {
+        tl_err rc = check_event(&ev[k], d);
+        if (rc != TL_OK) {
+            if (bad)
+                *bad = k;
+            return rc;
+        }
+    }
+    int64_t now = (int64_t)time(NULL);
+    pthread_mutex_lock(&s->write_mu);
+    tl_err rc = tl_store_begin(s->writer);
+    for (size_t k = 0; rc == TL_OK && k < n; k++) {
+        tl_event_rec e = ev[k];
+        if (!e.ts) /* an event told live happened now; a file's may have no time */
+            e.ts = now;
+        if ((rc = tl_store_put_event(s->writer, &e, 0, NULL, d)) != TL_OK && bad)
+            *bad = k;
+    }
+    if (rc == TL_OK)
+        rc = tl_store_commit(s->writer);
+    else
+        tl_store_rollback(s->writer);
+    pthread_mutex_unlock(&s->write_mu);
+    if (rc == TL_ESTORE && !d->msg[0])
+        tl_diag_set(d, NULL, 0, NULL, "store: %s", tl_store_errmsg(s->writer));
+    return rc;
+}

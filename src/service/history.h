@@ -1,0 +1,29 @@
+/* Private to src/service: the history one request scores (model item indices, weights). */
+#ifndef TL_SERVICE_HISTORY_H
+#define TL_SERVICE_HISTORY_H
+
+#include "core/model.h"
+#include "tailor/store.h"
+
+typedef struct tl_hist {
+    int32_t *items;
+    float *w;
+    int64_t *ts;
+    int32_t n, cap;
+    int32_t uidx; /* the model's row for the patron when the history is the trained one, else -1 */
+    int32_t live; /* items the model file does not have for this patron */
+} tl_hist;
+
+void tl__hist_release(tl_hist *h);
+/* The model's training row u. */
+tl_err tl__hist_trained(const tl_model *m, int32_t u, tl_hist *h);
+/* The patron's events in the store now, weighted as training weighs them (w and the model's
+ * time decay), oldest first; items the model does not know are skipped. When they are exactly
+ * the model's training row, that row (uidx = the patron's). *found, *personalize: as
+ * tl_store_user_history. */
+tl_err tl__hist_from_store(tl_store *st, const tl_event_weights *w, const tl_model *m,
+                           const char *user, tl_hist *h, int *found, int *personalize, tl_diag *d);
+/* Item ids in the given order (the last the most recent), weight 1; unknown ids skipped. */
+tl_err tl__hist_from_ids(const tl_model *m, const char *const *ids, int n, tl_hist *h);
+
+#endif

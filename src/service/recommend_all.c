@@ -1,0 +1,104 @@
+/* Every patron of the model at once (batch exports, offline evaluation): the histories of the
+ * model file, scored in tiles; patrons without one get the popular items. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/filter.h"
+#include "core/request.h"
+#include "service/service_int.h"
+
+#define ROWS_CELLS (4 << 20) /* patrons per batch x n stays under this */
+
+static const char NO_HISTORY[] = "no usable history for this patron";
+
+typedef struct batch {
+    const tl_model *m;
+    int n;
+    const char **ids; /* n item ids of one row */
+    tl_rec_row_fn fn;
+    void *ctx;
+} batch;
+
+static tl_err emit(batch *b, int32_t u, const int32_t *items, const float *scores,
+                   const char *fallback)
+{
+    int got = 0;
+    while (got < b->n && items[got] >= 0) {
+        b->ids[got] = tl_intern_str(&b->m->items, items[got]);
+        got++;
+    }
+    return b->fn(b->ctx, tl_intern_str(&b->m->users, u), b->ids, scores, got, fallback);
+}
+
+tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *filters, int n_filters,
+                                tl_rec_row_fn fn, void *ctx, tl_diag *d)
+{
+    if (n < 1 || n > TL_REC_MAX_N) {
+        tl_diag_set(d, NULL, 0, "n", "expected 1 to %d items, got %d", TL_REC_MAX_N, n);
+        return TL_EINVAL;
+    }
+    tl_model_ref *ref = tl__service_model(s);
+    const tl_model *m = ref->m;
+    tl_filter_spec spec;
+    memset(&spec, 0, sizeof(spec));
+    int32_t chunk = ROWS_CELLS / n > 4096 ? 4096 : ROWS_CELLS / n;
+    int32_t *rows = malloc((size_t)chunk * sizeof(*rows));
+    int32_t *items = malloc((size_t)chunk * (size_t)n * sizeof(*items));
+    float *scores = malloc((size_t)chunk * (size_t)n * sizeof(*scores));
+    int32_t *pop = malloc((size_t)n * sizeof(*pop));
+    float *pop_s = malloc((size_t)n * sizeof(*pop_s));
+    const char **ids = malloc((size_t)n * sizeof(*ids));
+    uint8_t *allow = malloc((size_t)m->n_items + 1);
+    tl_err rc = TL_ENOMEM;
+    int npop = 0;
+    if (!rows || !items || !scores || !pop || !pop_s || !ids || !allow)
+        goto out;
+    for (int k = 0; k < n_filters; k++)
+        if ((rc = tl_filter_parse(&spec, filters[k] ? filters[k] : "", d)) != TL_OK)
+            goto out;
+    if ((rc = tl_filter_build(m, &spec, allow, d)) != TL_OK)
+        goto out;
+    int32_t allowed = 0;
+    for (int32_t i = 0; i < m->n_items; i++)
+        allowed += allow[i];
+    if (spec.n && !allowed) {
+        tl_diag_set(d, NULL, 0, "filter", "no item of the catalogue matches the filters");
+        rc = TL_ENOTFOUND;
+        goto out;
+    }
+    if (!m->hist.indptr) {
+        tl_diag_set(d, NULL, 0, "model", "the model file has no training histories");
+        rc = TL_EUNSUPPORTED;
+        goto out;
+    }
+    tl_filter f = {.allow = allow};
+    if ((rc = tl_model_popular(m, NULL, 0, &f, n, pop, pop_s, &npop)) != TL_OK)
+        goto out;
+    for (int k = npop; k < n; k++)
+        pop[k] = -1;
+    batch b = {m, n, ids, fn, ctx};
+    for (int32_t u0 = 0; u0 < m->n_users && rc == TL_OK; u0 += chunk) {
+        int32_t nr = m->n_users - u0 < chunk ? m->n_users - u0 : chunk;
+        for (int32_t r = 0; r < nr; r++)
+            rows[r] = u0 + r;
+        if ((rc = tl_model_recommend_rows(m, &m->hist, 1, rows, nr, &f, n, items, scores)) != TL_OK)
+            break;
+        for (int32_t r = 0; r < nr && rc == TL_OK; r++) {
+            int32_t u = u0 + r;
+            size_t at = (size_t)r * (size_t)n;
+            rc = m->hist.indptr[u + 1] == m->hist.indptr[u]
+                     ? emit(&b, u, pop, pop_s, NO_HISTORY)
+                     : emit(&b, u, items + at, scores + at, NULL);
+        }
+    }
+out:
+    free(rows);
+    free(items);
+    free(scores);
+    free(pop);
+    free(pop_s);
+    free(ids);
+    free(allow);
+    tl__model_ref_release(ref);
+    return rc;
+}

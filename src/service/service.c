@@ -1,0 +1,151 @@
+/* Opening and closing a service, and swapping its model under running requests. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/linalg.h"
+#include "service/service_int.h"
+
+static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
+{
+    tl_model_ref *r = calloc(1, sizeof(*r));
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        return TL_ENOMEM;
+    }
+    tl_err rc = tl_model_load(path, &r->m, d);
+    if (rc != TL_OK) {
+        free(r->path);
+        free(r);
+        return rc;
+    }
+    atomic_init(&r->refs, 1);
+    *out = r;
+    return TL_OK;
+}
+
+void tl__model_ref_release(tl_model_ref *r)
+{
+    if (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
+        tl_model_free(r->m);
+        free(r->path);
+        free(r);
+    }
+}
+
+tl_model_ref *tl__service_model(tl_service *s)
+{
+    pthread_mutex_lock(&s->mu);
+    tl_model_ref *r = s->cur;
+    atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->n_readers ? s->readers[--s->n_readers] : NULL;
+    pthread_mutex_unlock(&s->mu);
+    return *out ? TL_OK : tl_store_open(s->db, TL_STORE_READONLY, out, d);
+}
+
+void tl__service_reader_done(tl_service *s, tl_store *st)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->n_readers < TL_SERVICE_IDLE_READERS) {
+        s->readers[s->n_readers++] = st;
+        st = NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    tl_store_free(st);
+}
+
+tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
+{
+    *out = NULL;
+    if (!o || !o->model || !*o->model) {
+        tl_diag_set(d, NULL, 0, "model", "a model file is needed (tailor train --out)");
+        return TL_EINVAL;
+    }
+    tl_service *s = calloc(1, sizeof(*s));
+    if (!s)
+        return TL_ENOMEM;
+    if (o->serving)
+        tl_la_blas_fix_single();
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->write_mu, NULL);
+    tl_event_weights_init(&s->weights);
+    tl_err rc = load_ref(o->model, &s->cur, d);
+    if (rc == TL_OK && o->db) {
+        tl_store *st = NULL;
+        if (!(s->db = strdup(o->db)))
+            rc = TL_ENOMEM;
+        else if ((rc = tl_store_open(o->db, o->writable ? 0 : TL_STORE_READONLY, &st, d)) == TL_OK)
+            rc = tl_store_event_weights(st, &s->weights, d);
+        if (rc == TL_OK && o->writable)
+            s->writer = st;
+        else if (rc == TL_OK)
+            s->readers[s->n_readers++] = st;
+        else
+            tl_store_free(st);
+    }
+    if (rc != TL_OK) {
+        tl_service_close(s);
+        return rc;
+    }
+    *out = s;
+    return TL_OK;
+}
+
+void tl_service_close(tl_service *s)
+{
+    if (!s)
+        return;
+    tl__model_ref_release(s->cur);
+    for (int k = 0; k < s->n_readers; k++)
+        tl_store_free(s->readers[k]);
+    tl_store_free(s->writer);
+    free(s->db);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->write_mu);
+    free(s);
+}
+
+tl_err tl_service_swap_model(tl_service *s, const char *path, tl_diag *d)
+{
+    tl_model_ref *r;
+    tl_err rc = load_ref(path, &r, d);
+    if (rc != TL_OK)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    tl_model_ref *old = s->cur;
+    s->cur = r;
+    s->swaps++;
+    pthread_mutex_unlock(&s->mu);
+    tl__model_ref_release(old);
+    return TL_OK;
+}
+
+void tl_service_info_get(tl_service *s, tl_service_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&s->mu);
+    const tl_model *m = s->cur->m;
+    out->model = m->ops->name;
+    out->model_path = s->cur->path;
+    out->users = m->n_users;
+    out->items = m->n_items;
+    out->fit_seconds = m->fit_seconds;
+    out->swaps = s->swaps;
+    pthread_mutex_unlock(&s->mu);
+    out->has_store = s->db != NULL;
+    out->writable = s->writer != NULL;
+}
+
+int tl_service_knows_item(tl_service *s, const char *item)
+{
+    tl_model_ref *r = tl__service_model(s);
+    int known = item && tl_intern_find(&r->m->items, item, strlen(item)) >= 0;
+    tl__model_ref_release(r);
+    return known;
+}

@@ -1,0 +1,43 @@
+/* Private to src/service: the service's state, the reference-counted model handle that lets a
+ * swap happen under running requests, and the pool of store connections (SQLite connections
+ * are not shared between threads: each request borrows one). */
+#ifndef TL_SERVICE_INT_H
+#define TL_SERVICE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/model.h"
+#include "tailor/service.h"
+#include "tailor/store.h"
+
+/* A loaded model and the requests that use it; freed by the last release. */
+typedef struct tl_model_ref {
+    tl_model *m;
+    char *path;
+    atomic_long refs;
+} tl_model_ref;
+
+#define TL_SERVICE_IDLE_READERS 64 /* read connections kept for reuse; more are closed */
+
+struct tl_service {
+    pthread_mutex_t mu; /* guards cur, swaps and the idle readers (held for pointer moves only) */
+    tl_model_ref *cur;
+    long long swaps;
+    char *db;
+    tl_event_weights weights; /* the store's, as training applies them */
+    tl_store *readers[TL_SERVICE_IDLE_READERS];
+    int n_readers;
+    pthread_mutex_t write_mu; /* one writer at a time (SQLite's rule too) */
+    tl_store *writer;         /* NULL unless writable */
+};
+
+/* The current model with a reference the caller releases. */
+tl_model_ref *tl__service_model(tl_service *s);
+void tl__model_ref_release(tl_model_ref *r);
+
+/* A read connection to the store (opened when none is idle) and its return. */
+tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);
+void tl__service_reader_done(tl_service *s, tl_store *st);
+
+#endif

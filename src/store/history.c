@@ -1,0 +1,73 @@
+/* One patron's history as training sees it: the patron's events weighted by type and summed
+ * (or maxed) per item, read at the moment of the request, for live recommendations. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+typedef struct group {
+    const tl_event_weights *w;
+    tl_store_history_fn fn;
+    void *ctx;
+    char *item; /* the item being summed (a copy: the engine's text lives one row) */
+    size_t len, cap;
+    float weight;
+    int64_t ts;
+    int open;
+} group;
+
+static tl_err flush(group *g)
+{
+    tl_err rc = TL_OK;
+    if (g->open && g->weight > 0)
+        rc = g->fn(g->ctx, g->item, g->len, g->weight, g->ts);
+    g->open = 0;
+    return rc;
+}
+
+static tl_err on_event(void *ctx, const char *item, size_t len, const char *type, int has_value,
+                       double value, int64_t ts)
+{
+    group *g = ctx;
+    tl_err rc;
+    if (!g->open || len != g->len || memcmp(item, g->item, len) != 0) {
+        if ((rc = flush(g)) != TL_OK)
+            return rc;
+        if (len + 1 > g->cap) {
+            char *p = realloc(g->item, len + 1);
+            if (!p)
+                return TL_ENOMEM;
+            g->item = p;
+            g->cap = len + 1;
+        }
+        memcpy(g->item, item, len);
+        g->item[len] = '\0';
+        g->len = len;
+        g->weight = 0;
+        g->ts = ts;
+        g->open = 1;
+    }
+    float x = tl_event_weight_of(g->w, type ? type : "", has_value, value);
+    g->weight = g->w->merge_max ? (x > g->weight ? x : g->weight) : g->weight + x;
+    g->ts = ts > g->ts ? ts : g->ts;
+    return TL_OK;
+}
+
+tl_err tl_store_user_history(tl_store *st, const char *user, size_t len, const tl_event_weights *w,
+                             tl_store_history_fn fn, void *ctx, int *found, int *personalize,
+                             tl_diag *d)
+{
+    if (!st->ops->user_events) {
+        tl_diag_set(d, NULL, 0, NULL, "the %s store cannot read one patron's events",
+                    st->ops->name);
+        return TL_EUNSUPPORTED;
+    }
+    group g = {.w = w, .fn = fn, .ctx = ctx};
+    *found = 0;
+    *personalize = 1;
+    tl_err rc = st->ops->user_events(st, user, len, found, personalize, on_event, &g);
+    if (rc == TL_OK)
+        rc = flush(&g);
+    free(g.item);
+    return rc == TL_ESTORE || rc == TL_ENOMEM ? tl__store_fail(st, rc, d) : rc;
+}

@@ -1,0 +1,293 @@
+/* The service layer: live recommendations from the store's events, consent, more like this,
+ * events all or none, and model swaps under running requests. */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support.h"
+#include "tailor/service.h"
+#include "tailor/store.h"
+
+/* Two reading circles: patrons a* borrow the A books, patrons b* the B books. Patron p has
+ * borrowed A1 and A2; patron q opted out of personalization. */
+static char db[512], model[512], model2[512];
+
+static int setup(void **state)
+{
+    (void)state;
+    char loans[4096] = "user\titem\ttimestamp\n";
+    size_t o = strlen(loans);
+    for (int u = 0; u < 8; u++)
+        for (int i = 1; i <= 5; i++) {
+            if ((u + i) % 4 == 0)
+                continue; /* not everyone has everything */
+            o += (size_t)snprintf(loans + o, sizeof(loans) - o, "a%d\tA%d\t%d\nb%d\tB%d\t%d\n", u,
+                                  i, 1000 + u * 10 + i, u, i, 2000 + u * 10 + i);
+        }
+    snprintf(loans + o, sizeof(loans) - o, "p\tA1\t3000\np\tA2\t3001\nq\tA1\t3002\n");
+    snprintf(db, sizeof(db), "%s", tl_test_tmp("svc.db")); /* tl_test_tmp's buffers rotate */
+    snprintf(model, sizeof(model), "%s", tl_test_tmp("svc.tlm"));
+    snprintf(model2, sizeof(model2), "%s", tl_test_tmp("svc2.tlm"));
+    assert_int_equal(tl_test_write(tl_test_tmp("svc-loans.tsv"), loans), 0);
+    assert_int_equal(tl_test_write(tl_test_tmp("svc-users.csv"), "user,personalize\nq,no\n"), 0);
+    assert_int_equal(
+        tl_test_write(tl_test_tmp("svc-items.csv"),
+                      "item,title\nA1,Alpha one\nA2,Alpha two\nA3,Alpha three\nA4,Alpha four\n"
+                      "A5,Alpha five\nB1,Beta one\nB2,Beta two\nB3,Beta three\nB4,Beta four\n"
+                      "B5,Beta five\n"),
+        0);
+    assert_int_equal(tl_test_cli("--db '%s' import items '%s'", db, tl_test_tmp("svc-items.csv")),
+                     0);
+    assert_int_equal(tl_test_cli("--db '%s' import users '%s'", db, tl_test_tmp("svc-users.csv")),
+                     0);
+    assert_int_equal(tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("svc-loans.tsv")),
+                     0);
+    assert_int_equal(
+        tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", db, model), 0);
+    assert_int_equal(
+        tl_test_cli("--db '%s' train --model ials --set autotune=0 --out '%s'", db, model2), 0);
+    return 0;
+}
+
+static tl_service *open_service(const char *m, int writable)
+{
+    tl_service_opts o = {.db = db, .model = m, .writable = writable, .serving = 1};
+    tl_service *s = NULL;
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl_service_open(&o, &s, &d);
+    if (rc != TL_OK)
+        fail_msg("tl_service_open: %s: %s", tl_strerror(rc), d.msg);
+    return s;
+}
+
+static int has_item(const tl_rec_result *r, const char *item)
+{
+    for (int k = 0; k < r->n; k++)
+        if (strcmp(r->items[k].item, item) == 0)
+            return 1;
+    return 0;
+}
+
+static long long count_events(void)
+{
+    tl_store *st;
+    tl_diag d;
+    tl_store_counts c;
+    assert_int_equal(tl_store_open(db, TL_STORE_READONLY, &st, &d), TL_OK);
+    assert_int_equal(tl_store_count(st, &c), TL_OK);
+    tl_store_free(st);
+    return c.events;
+}
+
+static void test_events_change_the_next_answer(void **state)
+{
+    (void)state;
+    tl_service *s = open_service(model, 1);
+    tl_rec_query q = {.user = "p", .n = 3, .explain = 1};
+    tl_rec_result r;
+    tl_diag d;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.live_events, 0); /* the model's own history */
+    for (int k = 0; k < r.n; k++) {
+        assert_int_equal(r.items[k].item[0], 'A'); /* p's circle */
+        assert_string_equal(r.items[k].kind, "history");
+        assert_true(r.items[k].n_evidence > 0);
+        assert_non_null(strstr(r.items[k].reason, "Because you borrowed \"Alpha"));
+    }
+    assert_null(r.fallback);
+    tl_rec_result_free(&r);
+
+    /* p turns to the B circle: four loans posted now */
+    tl_event_rec ev[4];
+    const char *items[] = {"B1", "B2", "B3", "B4"};
+    for (int k = 0; k < 4; k++)
+        ev[k] = (tl_event_rec){.user = "p",
+                               .user_len = 1,
+                               .item = items[k],
+                               .item_len = 2,
+                               .type = "loan",
+                               .ts = 4000 + k};
+    assert_int_equal(tl_service_add_events(s, ev, 4, NULL, &d), TL_OK);
+    q.n = 1;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_int_equal(r.live_events, 4);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.items[0].item, "B5"); /* the one B book p has not borrowed */
+    assert_string_equal(r.items[0].title, "Beta five");
+    assert_int_equal(r.items[0].evidence[0].item[0], 'B');
+    tl_rec_result_free(&r);
+    tl_service_close(s);
+}
+
+static void test_opted_out_and_unknown_patrons(void **state)
+{
+    (void)state;
+    tl_service *s = open_service(model, 0);
+    tl_rec_query q = {.user = "q", .n = 2, .explain = 1};
+    tl_rec_result r;
+    tl_diag d;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_string_equal(r.fallback, "this patron opted out of personalization");
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.items[0].kind, "popular");
+    assert_non_null(strstr(r.items[0].reason, "opted out"));
+    tl_rec_result_free(&r);
+
+    q.user = "nobody";
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_ENOTFOUND);
+    assert_string_equal(d.field, "user");
+
+    /* read-only: events are refused, nothing is written */
+    tl_event_rec ev = {.user = "p", .user_len = 1, .item = "A3", .item_len = 2, .type = "loan"};
+    assert_int_equal(tl_service_add_events(s, &ev, 1, NULL, &d), TL_EUNSUPPORTED);
+    tl_service_close(s);
+}
+
+static void test_more_like_this_and_filters(void **state)
+{
+    (void)state;
+    tl_service *s = open_service(model, 0);
+    tl_rec_query q = {.similar_to = "B1", .n = 3, .explain = 1};
+    tl_rec_result r;
+    tl_diag d;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_int_equal(r.n, 3);
+    assert_false(has_item(&r, "B1"));
+    for (int k = 0; k < r.n; k++) {
+        assert_int_equal(r.items[k].item[0], 'B');
+        assert_string_equal(r.items[k].kind, "similar_to");
+        assert_non_null(strstr(r.items[k].reason, "Patrons who borrowed \"Beta one\""));
+    }
+    tl_rec_result_free(&r);
+    q.similar_to = "nope";
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_ENOTFOUND);
+    assert_string_equal(d.field, "item");
+    q.similar_to = "B1";
+    q.n = 0;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_EINVAL);
+    assert_string_equal(d.field, "n");
+    q.n = 3;
+    const char *bad[] = {"colour=red"};
+    q.filters = bad;
+    q.n_filters = 1;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_EINVAL);
+    q.user = "p"; /* two subjects */
+    q.filters = NULL;
+    q.n_filters = 0;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_EINVAL);
+    tl_service_close(s);
+}
+
+static void test_bad_event_leaves_nothing_of_its_batch(void **state)
+{
+    (void)state;
+    tl_service *s = open_service(model, 1);
+    long long before = count_events();
+    tl_event_rec ev[3] = {
+        {.user = "p", .user_len = 1, .item = "A5", .item_len = 2, .type = "loan", .ts = 5000},
+        {.user = "p", .user_len = 1, .item = "A4", .item_len = 2, .type = "loan", .ts = 5001},
+        {.user = "p", .user_len = 1, .item = "A3", .item_len = 2, .type = "loan", .ts = -5},
+    };
+    size_t bad = 99;
+    tl_diag d;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_add_events(s, ev, 3, &bad, &d), TL_EINVAL);
+    assert_int_equal(bad, 2);
+    assert_string_equal(d.field, "timestamp");
+    ev[2].ts = 5002;
+    ev[1].user = "p\tq";
+    ev[1].user_len = 3;
+    assert_int_equal(tl_service_add_events(s, ev, 3, &bad, &d), TL_EINVAL);
+    assert_int_equal(bad, 1);
+    assert_string_equal(d.field, "user");
+    ev[1].type = "Not a type!";
+    ev[1].user = "p";
+    ev[1].user_len = 1;
+    assert_int_equal(tl_service_add_events(s, ev, 3, &bad, &d), TL_EINVAL);
+    assert_string_equal(d.field, "type");
+    assert_int_equal(count_events(), before);
+    tl_service_close(s);
+}
+
+typedef struct load {
+    tl_service *s;
+    atomic_int requests, failures, stop;
+} load;
+
+static void *reader(void *arg)
+{
+    load *l = arg;
+    while (!atomic_load(&l->stop)) {
+        tl_rec_query q = {
+            .user = (atomic_load(&l->requests) & 1) ? "a1" : "p", .n = 3, .explain = 1};
+        tl_rec_result r;
+        tl_diag d;
+        if (tl_service_recommend(l->s, &q, &r, &d) != TL_OK || r.n != 3 || !r.items[2].item)
+            atomic_fetch_add(&l->failures, 1);
+        else
+            tl_rec_result_free(&r);
+        atomic_fetch_add(&l->requests, 1);
+    }
+    return NULL;
+}
+
+static void test_swaps_under_load(void **state)
+{
+    (void)state;
+    tl_service *s = open_service(model, 0);
+    load l[2];
+    for (int k = 0; k < 2; k++) {
+        l[k].s = s;
+        atomic_init(&l[k].requests, 0);
+        atomic_init(&l[k].failures, 0);
+        atomic_init(&l[k].stop, 0);
+    }
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_create(&t[k], NULL, reader, &l[k]), 0);
+    tl_diag d;
+    for (int k = 0; k < 20; k++) {
+        /* each swap lands while both readers are busy */
+        int r0 = atomic_load(&l[0].requests), r1 = atomic_load(&l[1].requests);
+        while (atomic_load(&l[0].requests) < r0 + 2 || atomic_load(&l[1].requests) < r1 + 2)
+            sched_yield();
+        assert_int_equal(tl_service_swap_model(s, k % 2 ? model : model2, &d), TL_OK);
+    }
+    /* a broken model file is refused and the current one stays */
+    assert_int_equal(tl_test_write(tl_test_tmp("broken.tlm"), "not a model"), 0);
+    assert_int_not_equal(tl_service_swap_model(s, tl_test_tmp("broken.tlm"), &d), TL_OK);
+    for (int k = 0; k < 2; k++) {
+        atomic_store(&l[k].stop, 1);
+        pthread_join(t[k], NULL);
+        assert_int_equal(atomic_load(&l[k].failures), 0);
+        assert_true(atomic_load(&l[k].requests) >= 40);
+    }
+    tl_service_info info;
+    tl_service_info_get(s, &info);
+    assert_int_equal(info.swaps, 20);
+    assert_string_equal(info.model, "itemknn");
+    tl_service_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_events_change_the_next_answer),
+        cmocka_unit_test(test_opted_out_and_unknown_patrons),
+        cmocka_unit_test(test_more_like_this_and_filters),
+        cmocka_unit_test(test_bad_event_leaves_nothing_of_its_batch),
+        cmocka_unit_test(test_swaps_under_load),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
