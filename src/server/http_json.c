@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/csv.h" /* tl_utf8_check */
+#include "server/utf8.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 #define CORS_MAX_AGE "600" /* seconds a browser may cache a preflight answer */
@@ -91,7 +91,7 @@ json_t *tl__json_text(const char *s)
     if (!s)
         return json_null();
     size_t n = strlen(s);
-    long bad = tl_utf8_check(s, n);
+    long bad = tl__utf8_check(s, n);
     return json_stringn(s, bad < 0 ? n : (size_t)bad);
 }
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ingest/csv.h" /* tl_utf8_check */
+#include "server/utf8.h"
 
 static int hex(char c)
 {
@@ -33,7 +33,7 @@ long tl__percent_decode(const char *s, size_t len, int plus, char *out)
         out[o++] = c;
     }
     out[o] = '\0';
-    return tl_utf8_check(out, o) < 0 ? (long)o : -1;
+    return tl__utf8_check(out, o) < 0 ? (long)o : -1;
 }
 
 /* Whether path matches pat; the {id} segments' raw text goes to seg/seg_len. */

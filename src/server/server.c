@@ -97,11 +97,11 @@ tl_err tl_server_start(const tl_server_config *cfg, tl_service *svc, tl_server *
                      (v6 ? MHD_USE_IPv6 : 0);
     errno = 0;
     s->mhd = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, tl__dispatch, s, MHD_OPTION_SOCK_ADDR, &a.sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->request_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_NOTIFY_COMPLETED, tl__completed, s, MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes,
-        NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
+        flags, (uint16_t)cfg->port, NULL, NULL, tl__dispatch, s, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, s, MHD_OPTION_SOCK_ADDR, &a.sa, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->request_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_NOTIFY_COMPLETED,
+        tl__completed, s, MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL, MHD_OPTION_END);
     if (!s->mhd) {
         tl_diag_set(d, NULL, 0, "bind", "cannot listen on %.100s port %d: %s", cfg->bind, cfg->port,
                     errno ? strerror(errno) : "libmicrohttpd would not start");

@@ -1,0 +1,212 @@
+/* tailor serve: the HTTP JSON API (docs/API.md) over a model and a store. Every setting comes
+ * from the server's one table (server/server.h), layered: flags over $TAILOR_<NAME> over the
+ * config file over the defaults. Runs until SIGTERM or SIGINT, then stops gracefully. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/serve_config.h"
+#include "server/server.h"
+#include "tailor/store.h"
+
+#define MAX_SETTINGS 32
+#define HELP_MAX 512
+#define LOG_LINE_MAX 4096
+
+typedef struct args {
+    const char *value[MAX_SETTINGS]; /* STR and INT settings, as typed */
+    int on[MAX_SETTINGS];            /* BOOL settings */
+    const char *config;
+} args;
+
+/* The option table, made once from the settings table. */
+static tl_opt opts[MAX_SETTINGS + 2];
+static char helps[MAX_SETTINGS][HELP_MAX];
+
+static const tl_cmd_def def = {
+    .name = "serve",
+    .synopsis = "serve --model FILE --no-auth [--db PATH] [--port N] [--bind ADDR]\n"
+                "             [--config FILE] [--threads N] [OPTIONS]",
+    .about =
+        "Serves recommendations, \"more like this\" and event ingestion as JSON over HTTP\n"
+        "(docs/API.md). The first line on stdout is `listening on http://ADDR:PORT`; each\n"
+        "request logs one JSON line on stderr. SIGTERM or SIGINT stops it after the requests in\n"
+        "flight (exit 0). Authentication comes with API keys, which are not built yet: until\n"
+        "then the server starts only with --no-auth, and says so loudly.",
+    .opts = opts,
+    .notes = "Each setting can also be given as an environment variable ($TAILOR_PORT...) or as\n"
+             "a `key = value` line of the --config file ($TAILOR_CONFIG); a flag wins over the\n"
+             "environment, which wins over the file. Boolean settings take true or false there.",
+    .min_args = 0,
+    .max_args = 0,
+};
+
+static void build_opts(void)
+{
+    if (opts[0].name)
+        return;
+    int k = 0;
+    for (const tl_server_setting *s = tl_server_settings; s->name && k < MAX_SETTINGS; s++, k++) {
+        char env[64], range[64] = "";
+        tl_serve_env_name(s->name, env, sizeof(env));
+        if (s->type == TL_SETTING_INT)
+            snprintf(range, sizeof(range), "%lld..%lld; ", s->min, s->max);
+        if (strcmp(s->name, "db") == 0) /* its variable is the global $TAILOR_DB */
+            snprintf(helps[k], HELP_MAX, "%s", s->help);
+        else if (s->def)
+            snprintf(helps[k], HELP_MAX, "%s\n(default %s; %s$%s)", s->help, s->def, range, env);
+        else
+            snprintf(helps[k], HELP_MAX, "%s\n(%s$%s)", s->help, range, env);
+        int flag = s->type == TL_SETTING_BOOL;
+        opts[k] = (tl_opt){s->name,
+                           0,
+                           flag ? TL_OPT_FLAG : TL_OPT_STR,
+                           s->arg,
+                           NULL,
+                           0,
+                           0,
+                           flag ? offsetof(args, on) + (size_t)k * sizeof(int)
+                                : offsetof(args, value) + (size_t)k * sizeof(const char *),
+                           helps[k]};
+    }
+    opts[k] = (tl_opt){"config",
+                       'c',
+                       TL_OPT_STR,
+                       "FILE",
+                       NULL,
+                       0,
+                       0,
+                       TL_OPT_AT(args, config),
+                       "read settings from this file first ($TAILOR_CONFIG)"};
+}
+
+/* The flags over what the file and the environment set. */
+static int apply_flags(tl_server_config *c, const args *a)
+{
+    int k = 0;
+    for (const tl_server_setting *s = tl_server_settings; s->name; s++, k++) {
+        const char *v = s->type == TL_SETTING_BOOL ? (a->on[k] ? "true" : NULL) : a->value[k];
+        tl_diag d;
+        tl_diag_clear(&d);
+        tl_err rc = v ? tl_server_config_set(c, s, v, &d) : TL_OK;
+        if (rc != TL_OK)
+            return tl_opt_usage_error(&def, "--%s: %s", s->name,
+                                      rc == TL_ENOMEM ? tl_strerror(rc) : d.msg);
+    }
+    return TL_EXIT_OK;
+}
+
+/* The store when no setting named one: the global --db or $TAILOR_DB (or ./tailor.db) when
+ * that file exists; else none, and the model alone answers. */
+static int default_db(tl_server_config *c, const tl_cli *cli)
+{
+    if (c->db)
+        return TL_EXIT_OK;
+    if (access(cli->db_path, F_OK) != 0) {
+        fprintf(stderr,
+                "tailor serve: no store at %s: serving the model alone (histories from "
+                "its file; POST /v1/events answers 503)\n",
+                cli->db_path);
+        return TL_EXIT_OK;
+    }
+    tl_server_config_set(c, tl_server_setting_find("db"), cli->db_path, NULL);
+    return c->db ? TL_EXIT_OK : tl_cli_fail("serve", TL_ENOMEM, NULL);
+}
+
+static int settings(tl_server_config *c, const tl_cli *cli, const args *a)
+{
+    const char *file = a->config ? a->config : getenv("TAILOR_CONFIG");
+    int code;
+    if (file && *file && (code = tl_serve_config_file(c, file)) != TL_EXIT_OK)
+        return code;
+    if ((code = tl_serve_config_env(c)) != TL_EXIT_OK || (code = apply_flags(c, a)) != TL_EXIT_OK)
+        return code;
+    if (!c->model)
+        return tl_opt_usage_error(&def, "needs --model FILE (tailor train --out)");
+    if (!c->no_auth) {
+        fprintf(stderr,
+                "tailor serve: authentication comes with API keys, which are not built yet.\n"
+                "Start with --no-auth to serve without it: anyone who can reach the port can then "
+                "read every patron's recommendations and write events.\n");
+        return TL_EXIT_USAGE;
+    }
+    return default_db(c, cli);
+}
+
+/* The server's log: one line per write, so that lines of concurrent requests never mix. */
+static void log_line(void *ctx, const char *line)
+{
+    char buf[LOG_LINE_MAX];
+    (void)ctx;
+    size_t n = strlen(line);
+    if (n + 1 > sizeof(buf))
+        return;
+    memcpy(buf, line, n);
+    buf[n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, buf, n);
+    (void)w; /* a closed stderr loses the log, not the request */
+}
+
+/* Serves until SIGTERM or SIGINT; the signals are blocked first, so that the server's threads
+ * inherit the mask and this thread alone takes them. */
+static int serve(tl_server_config *c)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client gone mid-response is libmicrohttpd's to handle */
+    tl_service_opts so = {
+        .db = c->db, .model = c->model, .writable = c->db && !c->read_only, .serving = 1};
+    tl_service *svc = NULL;
+    tl_server *srv = NULL;
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl_service_open(&so, &svc, &d);
+    if (rc != TL_OK)
+        return tl_cli_fail("serve", rc, &d);
+    c->log = log_line;
+    if ((rc = tl_server_start(c, svc, &srv, &d)) != TL_OK) {
+        tl_service_close(svc);
+        return tl_cli_fail("serve", rc, &d);
+    }
+    int v6 = strchr(c->bind, ':') != NULL;
+    fprintf(stderr,
+            "tailor serve: WARNING: NO AUTHENTICATION (--no-auth): anyone who can reach %s%s%s:%d "
+            "can read every patron's recommendations and write events\n",
+            v6 ? "[" : "", c->bind, v6 ? "]" : "", tl_server_port(srv));
+    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", c->bind, v6 ? "]" : "",
+           tl_server_port(srv));
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "tailor serve: %s: stopping after the requests in flight\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    tl_server_stop(srv);
+    tl_service_close(svc);
+    return TL_EXIT_OK;
+}
+
+static int run(const tl_cli *cli, int argc, char **argv)
+{
+    build_opts();
+    args a;
+    memset(&a, 0, sizeof(a));
+    int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
+    if (code != TL_OPT_RUN)
+        return code;
+    tl_server_config c;
+    if (tl_server_config_init(&c) != TL_OK)
+        return tl_cli_fail("serve", TL_ENOMEM, NULL);
+    code = settings(&c, cli, &a);
+    if (code == TL_EXIT_OK)
+        code = serve(&c);
+    tl_server_config_release(&c);
+    return code;
+}
+
+const tl_cmd tl_cmd_serve = {&def, "the HTTP JSON API (recommendations, events, metrics)", run};
