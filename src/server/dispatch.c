@@ -11,6 +11,10 @@
 #include "util/clock.h"
 
 #define BODY_FIRST_CAP 4096 /* bytes allocated for a body of unknown length at first */
+/* A body over the limit is read to its end and dropped, so that the client reads the 413
+ * (libmicrohttpd cannot answer in the middle of a body); a client that sends more than this
+ * many times the limit has its connection closed instead. */
+#define DROP_FACTOR 4
 
 char *tl__req_alloc(tl_req *r, size_t n)
 {
@@ -85,30 +89,29 @@ static void at_headers(tl_req *r)
         r->body_cap = len > 0 ? (size_t)len : 0;
 }
 
-/* Appends a piece of the body; over the limit, 413 at once (the rest is not read). */
-static void take_body(tl_req *r, const char *data, size_t n)
+/* Appends a piece of the body; over the limit, drops it. Returns 0, or -1 to close the
+ * connection. */
+static int take_body(tl_req *r, const char *data, size_t n)
 {
     size_t max = (size_t)r->srv->cfg.max_body;
-    if (!r->route || !r->route->takes_body)
-        return; /* a body nobody asked for is dropped as it comes */
-    if (n > max - r->body_len) {
-        reply_too_big(r);
-        return;
+    if (!r->route || !r->route->takes_body || r->too_big || n > max - r->body_len) {
+        r->too_big = r->route && r->route->takes_body;
+        r->dropped += n; /* a body nobody asked for is dropped as it comes, as is the excess */
+        return r->dropped / DROP_FACTOR > max ? -1 : 0;
     }
     if (r->body_len + n > r->body_cap || !r->body) {
         size_t cap = r->body_cap ? r->body_cap : BODY_FIRST_CAP;
         while (cap < r->body_len + n)
             cap = cap > max / 2 ? max : cap * 2;
         char *b = realloc(r->body, cap);
-        if (!b) {
-            tl__reply_error(r, 503, "overloaded", NULL, -1, "out of memory for the body");
-            return;
-        }
+        if (!b)
+            return -1;
         r->body = b;
         r->body_cap = cap;
     }
     memcpy(r->body + r->body_len, data, n);
     r->body_len += n;
+    return 0;
 }
 
 enum MHD_Result tl__dispatch(void *cls, struct MHD_Connection *conn, const char *url,
@@ -134,14 +137,16 @@ enum MHD_Result tl__dispatch(void *cls, struct MHD_Connection *conn, const char 
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!r->queued)
-            take_body(r, upload, *upload_size);
+        int rc = r->queued ? 0 : take_body(r, upload, *upload_size);
         *upload_size = 0;
-        return MHD_YES;
+        return rc == 0 ? MHD_YES : MHD_NO;
     }
     if (r->queued)
         return MHD_YES;
-    r->route->fn(r);
+    if (r->too_big)
+        reply_too_big(r);
+    else
+        r->route->fn(r);
     return r->queued ? MHD_YES : MHD_NO;
 }
 
@@ -155,7 +160,7 @@ void tl__completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     double dt = tl_now() - r->t0;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->queued)
-        r->status = 408; /* the client went away or timed out before an answer */
+        r->status = r->too_big ? 413 : 408; /* closed, or the client went away or timed out */
     tl__metrics_observe(&s->metrics, r->metric_route, r->status, dt);
     tl__log_request(r, dt);
     free(r->body);

@@ -101,7 +101,11 @@ static void durations(buf *b, tl_metrics *m, const char *const *labels, int n_ro
            "response, by route.\n"
            "# TYPE tailor_http_request_duration_seconds histogram\n");
     for (int r = 0; r < n_rows; r++) {
-        unsigned long long cum = 0;
+        unsigned long long cum = 0, total = 0;
+        for (int k = 0; k < TL_METRICS_BUCKETS; k++)
+            total += get(&m->buckets[r][k]);
+        if (!total)
+            continue; /* a route never asked has no series yet */
         for (int k = 0; k < TL_METRICS_BUCKETS; k++) {
             cum += get(&m->buckets[r][k]);
             if (k < TL_METRICS_BUCKETS - 1)

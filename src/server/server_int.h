@@ -43,6 +43,8 @@ struct tl_req {
     const char *allow; /* the Allow header (405, OPTIONS), or NULL */
     char *body;        /* a JSON body being received (routes that take one) */
     size_t body_len, body_cap;
+    int too_big;    /* the body went over the limit while it came: 413 at its end */
+    size_t dropped; /* bytes discarded since (a connection is closed past a bound) */
     char id[TL_REQ_ID_MAX + 1];
     size_t arena_used;
     char arena[TL_REQ_ARENA];

@@ -1,0 +1,501 @@
+/* `tailor serve` end to end: a tiny store and an itemknn model made with the tailor program,
+ * the server started as a child process on 127.0.0.1 and a free port, and HTTP through
+ * libcurl. Each test starts its own server on its own copy of the store; the teardown kills
+ * the server even when an assertion failed. */
+#include "support.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define START_TIMEOUT_MS 15000
+
+/* Patron p1 has only a; a's neighbours are b and x; y is x's neighbour alone. */
+static const char EVENTS[] = "user\titem\ttimestamp\n"
+                             "p1\ta\t1000\n"
+                             "u1\ta\t1000\nu1\tx\t1001\n"
+                             "u2\ta\t1000\nu2\tb\t1001\n"
+                             "u3\tx\t1000\nu3\ty\t1001\n"
+                             "u4\tx\t1000\nu4\ty\t1001\n"
+                             "u5\tb\t1000\nu5\tc\t1001\n";
+static const char ITEMS[] = "item\ttitle\ttype\n"
+                            "a\tAlpha\tbook\nb\tBeta\tbook\nc\tGamma\tvideo\n"
+                            "x\tXylophone Tales\tbook\ny\tYellow River\tbook\n";
+
+typedef struct server {
+    pid_t pid;
+    int port;
+    char db[512], err[512];
+} server;
+
+static int test_no;
+
+/* ---- the data, once ------------------------------------------------------------------------ */
+
+static int make_data(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const char *db = tl_test_tmp("base.db");
+    if (tl_test_write(tl_test_tmp("events.tsv"), EVENTS) ||
+        tl_test_write(tl_test_tmp("items.tsv"), ITEMS))
+        return -1;
+    if (tl_test_cli("--db '%s' import items '%s'", db, tl_test_tmp("items.tsv")) != 0 ||
+        tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("events.tsv")) != 0 ||
+        tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", db,
+                    tl_test_tmp("m.tlm")) != 0)
+        return -1;
+    return 0;
+}
+
+static int free_data(void **state)
+{
+    (void)state;
+    curl_global_cleanup();
+    return 0;
+}
+
+/* ---- the server as a child process --------------------------------------------------------- */
+
+/* Reads the child's first stdout line (the port) within START_TIMEOUT_MS. */
+static int read_port(int fd)
+{
+    char line[256];
+    size_t n = 0;
+    while (n + 1 < sizeof(line)) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, START_TIMEOUT_MS) <= 0 || read(fd, line + n, 1) != 1)
+            return -1;
+        if (line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = '\0';
+    const char *prefix = "listening on http://127.0.0.1:";
+    if (strncmp(line, prefix, strlen(prefix)) != 0)
+        return -1;
+    return atoi(line + strlen(prefix));
+}
+
+/* Starts `tailor serve --no-auth --port 0 --db <copy> --model m.tlm` plus extra arguments (a
+ * NULL-terminated list) and waits for its first line. */
+static void start(server *s, const char *const *extra)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "t%d.db", ++test_no);
+    snprintf(s->db, sizeof(s->db), "%s", tl_test_tmp(name));
+    snprintf(name, sizeof(name), "t%d.err", test_no);
+    snprintf(s->err, sizeof(s->err), "%s", tl_test_tmp(name));
+    assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("base.db"), s->db), 0);
+    const char *argv[32] = {tl_test_bin(), "serve", "--no-auth", "--port",
+                            "0",           "--db",  s->db,       "--model"};
+    int argc = 8;
+    argv[argc++] = tl_test_tmp("m.tlm");
+    for (int k = 0; extra && extra[k] && argc < 31; k++)
+        argv[argc++] = extra[k];
+    argv[argc] = NULL;
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    fflush(NULL);
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        FILE *err = fopen(s->err, "w");
+        dup2(out[1], STDOUT_FILENO);
+        if (err)
+            dup2(fileno(err), STDERR_FILENO);
+        close(out[0]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    s->port = read_port(out[0]);
+    close(out[0]);
+    if (s->port <= 0) {
+        char *e = tl_test_read(s->err);
+        fail_msg("the server did not say where it listens; stderr:\n%.2000s", e ? e : "");
+    }
+}
+
+static int setup(void **state)
+{
+    server *s = calloc(1, sizeof(*s));
+    *state = s;
+    return s ? 0 : -1;
+}
+
+/* Kills the server whatever happened in the test. */
+static int teardown(void **state)
+{
+    server *s = *state;
+    if (s && s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+    }
+    free(s);
+    return 0;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------------ */
+
+typedef struct reply {
+    long status;
+    char *body, *headers;
+    json_t *json; /* the body parsed, when it is JSON */
+} reply;
+
+static size_t collect(char *p, size_t size, size_t n, void *ctx)
+{
+    char **buf = ctx;
+    size_t old = *buf ? strlen(*buf) : 0, add = size * n;
+    char *b = realloc(*buf, old + add + 1);
+    assert_non_null(b);
+    memcpy(b + old, p, add);
+    b[old + add] = '\0';
+    *buf = b;
+    return add;
+}
+
+/* One request; ctype NULL = no Content-Type; header: one extra header line or NULL. */
+static reply http(const server *s, const char *method, const char *path, const char *ctype,
+                  const char *body, size_t body_len, const char *header)
+{
+    reply r = {0};
+    char url[2048], ct[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "");
+    h = curl_slist_append(h, ctype ? ct : "Content-Type:");
+    if (header)
+        h = curl_slist_append(h, header);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (r.body)
+        r.json = json_loads(r.body, 0, NULL);
+    return r;
+}
+
+static reply get(const server *s, const char *path)
+{
+    return http(s, "GET", path, NULL, NULL, 0, NULL);
+}
+
+static reply post(const server *s, const char *body)
+{
+    return http(s, "POST", "/v1/events", "application/json", body, strlen(body), NULL);
+}
+
+static void reply_free(reply *r)
+{
+    free(r->body);
+    free(r->headers);
+    json_decref(r->json);
+}
+
+/* Asserts the status, and for an error its code and field (NULL: no field). */
+static void check(const reply *r, long status, const char *code, const char *field)
+{
+    if (r->status != status)
+        fail_msg("expected %ld, got %ld: %s", status, r->status, r->body ? r->body : "");
+    if (!code)
+        return;
+    json_t *e = json_object_get(r->json, "error");
+    const char *got = json_string_value(json_object_get(e, "code"));
+    const char *f = json_string_value(json_object_get(e, "field"));
+    if (!got || strcmp(got, code) != 0 || !json_is_string(json_object_get(e, "message")) ||
+        (field ? !f || strcmp(f, field) != 0 : f != NULL))
+        fail_msg("expected error %s field %s, got %s", code, field ? field : "(none)",
+                 r->body ? r->body : "");
+}
+
+/* The item ids of a recommendations answer, space-separated. */
+static void item_ids(const reply *r, char *buf, size_t len)
+{
+    json_t *items = json_object_get(r->json, "items"), *it;
+    size_t k, o = 0;
+    buf[0] = '\0';
+    assert_true(json_is_array(items));
+    json_array_foreach(items, k, it) o += (size_t)snprintf(
+        buf + o, len - o, "%s%s", k ? " " : "", json_string_value(json_object_get(it, "item")));
+}
+
+/* The store's events as `tailor export events` writes them. */
+static char *events_of(const char *db)
+{
+    assert_int_equal(tl_test_cli("--db '%s' export events", db), 0);
+    return tl_test_cli_out();
+}
+
+/* ---- the tests --------------------------------------------------------------------------- */
+
+static void test_health(void **state)
+{
+    server *s = *state;
+    start(s, NULL);
+    reply r = get(s, "/v1/health");
+    check(&r, 200, NULL, NULL);
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")), "ok");
+    assert_string_equal(json_string_value(json_object_get(r.json, "model")), "itemknn");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "users")), 6);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "items")), 5);
+    assert_true(json_is_true(json_object_get(r.json, "store")));
+    assert_non_null(strstr(r.headers, "X-Request-Id: "));
+    reply_free(&r);
+    r = http(s, "GET", "/v1/health", NULL, NULL, 0, "X-Request-Id: trace-42");
+    assert_non_null(strstr(r.headers, "X-Request-Id: trace-42\r\n"));
+    reply_free(&r);
+    r = get(s, "/v1/models");
+    check(&r, 200, NULL, NULL);
+    assert_true(json_is_true(json_object_get(r.json, "writable")));
+    reply_free(&r);
+}
+
+static void test_recommendations(void **state)
+{
+    server *s = *state;
+    start(s, NULL);
+    reply r = get(s, "/v1/users/p1/recommendations?n=2&explain=1");
+    check(&r, 200, NULL, NULL);
+    char ids[256];
+    item_ids(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "b x"); /* a's neighbours, b with the stronger tie */
+    assert_string_equal(json_string_value(json_object_get(r.json, "user")), "p1");
+    assert_string_equal(json_string_value(json_object_get(r.json, "model")), "itemknn");
+    assert_null(json_object_get(r.json, "fallback"));
+    json_t *it = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "title")), "Beta");
+    assert_true(json_real_value(json_object_get(it, "score")) > 0);
+    assert_string_equal(json_string_value(json_object_get(it, "kind")), "history");
+    assert_non_null(strstr(json_string_value(json_object_get(it, "reason")), "Alpha"));
+    json_t *ev = json_array_get(json_object_get(it, "evidence"), 0);
+    assert_string_equal(json_string_value(json_object_get(ev, "item")), "a");
+    assert_string_equal(json_string_value(json_object_get(ev, "title")), "Alpha");
+    assert_true(json_is_number(json_object_get(ev, "weight")));
+    reply_free(&r);
+    /* a filter as a parameter of its own, and as filter=KEY=VALUE */
+    r = get(s, "/v1/users/p1/recommendations?type=video");
+    check(&r, 200, NULL, NULL);
+    item_ids(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "c");
+    reply_free(&r);
+    r = get(s, "/v1/users/p1/recommendations?filter=type%3Dvideo");
+    item_ids(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "c");
+    reply_free(&r);
+    r = get(s, "/v1/items/x/similar?n=1");
+    check(&r, 200, NULL, NULL);
+    item_ids(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "y");
+    assert_string_equal(json_string_value(json_object_get(r.json, "item")), "x");
+    reply_free(&r);
+}
+
+static void test_events_change_recommendations(void **state)
+{
+    server *s = *state;
+    char ids[256];
+    start(s, NULL);
+    reply r = get(s, "/v1/users/p1/recommendations?n=2");
+    item_ids(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "b x");
+    reply_free(&r);
+    r = post(s, "{\"user\": \"p1\", \"item\": \"x\", \"type\": \"loan\", \"timestamp\": "
+                "\"2026-12-05T10:00:00Z\", \"context\": {\"device\": \"web\"}}");
+    check(&r, 201, NULL, NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "accepted")), 1);
+    reply_free(&r);
+    /* x is theirs now; y, x's neighbour, comes in because of it */
+    r = get(s, "/v1/users/p1/recommendations?n=2&explain=1");
+    item_ids(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "y b");
+    json_t *it = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_non_null(strstr(json_string_value(json_object_get(it, "reason")), "Xylophone Tales"));
+    reply_free(&r);
+    char *events = events_of(s->db);
+    assert_non_null(strstr(events, "p1\tx\t"));
+    free(events);
+}
+
+static void test_bad_event_stores_nothing(void **state)
+{
+    server *s = *state;
+    start(s, NULL);
+    char *before = events_of(s->db);
+    /* the server's own check: an empty id at index 2 */
+    reply r = post(s, "[{\"user\":\"p1\",\"item\":\"b\",\"type\":\"loan\"},"
+                      "{\"user\":\"p1\",\"item\":\"c\",\"type\":\"loan\",\"timestamp\":1001},"
+                      "{\"user\":\"\",\"item\":\"y\",\"type\":\"loan\"}]");
+    check(&r, 422, "invalid_event", "[2].user");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r.json, "error"), "index")),
+                     2);
+    reply_free(&r);
+    /* the service's check: a type that is not a name, at index 1, after a good event */
+    r = post(s, "[{\"user\":\"p1\",\"item\":\"b\",\"type\":\"loan\"},"
+                "{\"user\":\"p1\",\"item\":\"c\",\"type\":\"Not A Name\"}]");
+    check(&r, 422, "invalid_event", "[1].type");
+    reply_free(&r);
+    r = post(s, "[{\"user\":\"p1\",\"item\":\"b\",\"type\":\"loan\",\"timestmap\":5}]");
+    check(&r, 422, "invalid_event", "[0].timestmap");
+    reply_free(&r);
+    char *after = events_of(s->db);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+static void test_client_errors(void **state)
+{
+    server *s = *state;
+    const char *const extra[] = {"--max-body", "1024", NULL};
+    start(s, extra);
+    reply r = get(s, "/v1/users/p1/recommendations?n=0");
+    check(&r, 400, "invalid", "n");
+    reply_free(&r);
+    r = get(s, "/v1/users/p1/recommendations?filter=colour%3Dred");
+    check(&r, 400, "invalid", "filter");
+    reply_free(&r);
+    r = post(s, "{\"user\": ");
+    check(&r, 400, "invalid_json", NULL);
+    reply_free(&r);
+    r = post(
+        s, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]"
+           "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+    check(&r, 400, "too_deep", NULL);
+    reply_free(&r);
+    r = get(s, "/v1/nothing");
+    check(&r, 404, "not_found", NULL);
+    reply_free(&r);
+    r = get(s, "/v1/users/nobody/recommendations");
+    check(&r, 404, "not_found", "user");
+    reply_free(&r);
+    r = get(s, "/v1/items/nothing/similar");
+    check(&r, 404, "not_found", "item");
+    reply_free(&r);
+    r = http(s, "DELETE", "/v1/health", NULL, NULL, 0, NULL);
+    check(&r, 405, "method_not_allowed", NULL);
+    assert_non_null(strstr(r.headers, "Allow: GET, HEAD, OPTIONS\r\n"));
+    reply_free(&r);
+    char big[2048];
+    memset(big, ' ', sizeof(big));
+    r = http(s, "POST", "/v1/events", "application/json", big, sizeof(big), NULL);
+    check(&r, 413, "too_large", NULL);
+    reply_free(&r);
+    r = http(s, "POST", "/v1/events", "text/plain", "{}", 2, NULL);
+    check(&r, 415, "unsupported_media_type", NULL);
+    reply_free(&r);
+    r = http(s, "POST", "/v1/events", NULL, "{}", 2, NULL);
+    check(&r, 415, "unsupported_media_type", NULL);
+    reply_free(&r);
+    r = get(s, "/metrics");
+    check(&r, 200, NULL, NULL);
+    assert_non_null(
+        strstr(r.body, "tailor_http_requests_total{route=\"/v1/health\",status=\"405\"} 1"));
+    assert_non_null(
+        strstr(r.body, "tailor_http_requests_total{route=\"unmatched\",status=\"404\"} 1"));
+    reply_free(&r);
+}
+
+/* max-batch from the file (1), the environment (2) and a flag (3): the flag wins, then the
+ * environment. */
+static void test_settings_precedence(void **state)
+{
+    server *s = *state;
+    const char *one = "{\"user\":\"p1\",\"item\":\"b\",\"type\":\"view\"}";
+    char two[512], three[512];
+    snprintf(two, sizeof(two), "[%s,%s]", one, one);
+    snprintf(three, sizeof(three), "[%s,%s,%s]", one, one, one);
+    assert_int_equal(tl_test_write(tl_test_tmp("serve.conf"), "# test\nmax-batch = 1\n"), 0);
+    setenv("TAILOR_MAX_BATCH", "2", 1);
+    const char *const file_env[] = {"--config", tl_test_tmp("serve.conf"), NULL};
+    start(s, file_env);
+    reply r = post(s, three);
+    check(&r, 413, "batch_too_large", "events");
+    reply_free(&r);
+    r = post(s, two);
+    check(&r, 201, NULL, NULL);
+    reply_free(&r);
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    const char *const flag[] = {"--config", tl_test_tmp("serve.conf"), "--max-batch", "3", NULL};
+    start(s, flag);
+    r = post(s, three);
+    check(&r, 201, NULL, NULL);
+    reply_free(&r);
+    unsetenv("TAILOR_MAX_BATCH");
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    tl_test_cli_check(tl_test_cli("serve --model '%s' --port 0", tl_test_tmp("m.tlm")), 2, NULL,
+                      "API keys");
+    assert_int_equal(tl_test_write(tl_test_tmp("bad.conf"), "port = 8080\n\nprot = 1\n"), 0);
+    tl_test_cli_check(tl_test_cli("serve --no-auth --model '%s' --config '%s'",
+                                  tl_test_tmp("m.tlm"), tl_test_tmp("bad.conf")),
+                      2, NULL, "bad.conf:3: prot: not a setting");
+    tl_test_cli_check(
+        tl_test_cli("serve --no-auth --model '%s' --port 70000", tl_test_tmp("m.tlm")), 2, NULL,
+        "--port: '70000' is out of range");
+    tl_test_cli_check(tl_test_cli("serve --help"), 0, "$TAILOR_PORT", NULL);
+}
+
+static void test_sigterm_exits_zero(void **state)
+{
+    server *s = *state;
+    start(s, NULL);
+    reply r = get(s, "/v1/health");
+    check(&r, 200, NULL, NULL);
+    reply_free(&r);
+    assert_int_equal(kill(s->pid, SIGTERM), 0);
+    int st;
+    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
+    s->pid = 0;
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    char *err = tl_test_read(s->err);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "NO AUTHENTICATION"));
+    assert_non_null(strstr(err, "\"path\":\"/v1/health\",\"status\":200"));
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recommendations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_change_recommendations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_event_stores_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_settings_precedence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_exits_zero, setup, teardown),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, make_data, free_data);
+}
