@@ -161,7 +161,8 @@ void tl__completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     double dt = tl_now() - r->t0;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->queued)
         r->status = r->too_big ? 413 : 408; /* closed, or the client went away or timed out */
-    tl__metrics_observe(&s->metrics, r->metric_route, r->status, dt);
+    if (!r->metered)
+        tl__metrics_observe(&s->metrics, r->metric_route, r->status, dt);
     tl__log_request(r, dt);
     free(r->body);
     free(r);

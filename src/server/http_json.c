@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "server/utf8.h"
+#include "util/clock.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 #define CORS_MAX_AGE "600" /* seconds a browser may cache a preflight answer */
@@ -46,6 +47,10 @@ static void queue(tl_req *r, unsigned status, struct MHD_Response *resp, const c
     r->queued = MHD_queue_response(r->conn, status, resp) == MHD_YES;
     r->status = r->queued ? status : 500;
     MHD_destroy_response(resp);
+    if (r->queued) { /* counted now, so that /metrics asked after this answer includes it */
+        tl__metrics_observe(&r->srv->metrics, r->metric_route, r->status, tl_now() - r->t0);
+        r->metered = 1;
+    }
 }
 
 void tl__reply_text(tl_req *r, unsigned status, const char *ctype, char *text, size_t len)

@@ -1,5 +1,6 @@
 /* The server's counters for GET /metrics (Prometheus text format): requests per route and
- * status, a latency histogram per route, events ingested. Recording is a few relaxed atomic
+ * status, a latency histogram per route (from the headers to the response being queued),
+ * events ingested. Recording is a few relaxed atomic
  * additions, no lock and no allocation; rendering reads them without stopping the workers. */
 #ifndef TL_SERVER_METRICS_H
 #define TL_SERVER_METRICS_H

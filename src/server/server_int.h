@@ -39,6 +39,7 @@ struct tl_req {
     double t0;         /* monotonic seconds at the first byte of the headers */
     unsigned status;   /* of the response (what the log and the metrics count) */
     int queued;        /* a response is queued (else the connection is closed) */
+    int metered;       /* counted in the metrics (when queued: before the client can see it) */
     int metric_route;  /* tl_metrics row: the route index, or the "unmatched" row */
     const char *allow; /* the Allow header (405, OPTIONS), or NULL */
     char *body;        /* a JSON body being received (routes that take one) */
