@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -484,6 +487,44 @@ static void test_sigterm_exits_zero(void **state)
     free(err);
 }
 
+/* A request whose body is still arriving when SIGTERM comes is answered, then the server
+ * exits 0. */
+static void test_sigterm_finishes_in_flight(void **state)
+{
+    server *s = *state;
+    start(s, NULL);
+    static const char body[] = "{\"user\":\"p1\",\"item\":\"c\",\"type\":\"loan\"}";
+    char head[256], resp[1024];
+    snprintf(head, sizeof(head),
+             "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%.10s",
+             strlen(body), body);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+    usleep(200000); /* the server has the headers: the request is in flight */
+    assert_int_equal(kill(s->pid, SIGTERM), 0);
+    usleep(200000);
+    assert_int_equal(write(fd, body + 10, strlen(body) - 10), (ssize_t)(strlen(body) - 10));
+    ssize_t n, got = 0;
+    while ((n = read(fd, resp + got, sizeof(resp) - 1 - (size_t)got)) > 0)
+        got += n;
+    resp[got > 0 ? got : 0] = '\0';
+    close(fd);
+    if (!strstr(resp, "HTTP/1.1 201") || !strstr(resp, "{\"accepted\":1}"))
+        fail_msg("the request in flight was not answered: %s", resp);
+    int st;
+    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
+    s->pid = 0;
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char *events = events_of(s->db);
+    assert_non_null(strstr(events, "p1\tc\t"));
+    free(events);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_settings_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_exits_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_finishes_in_flight, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, make_data, free_data);
