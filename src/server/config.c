@@ -14,8 +14,9 @@ const tl_server_setting tl_server_settings[] = {
     {"model", TL_SETTING_STR, "FILE", NULL, 0, 0, AT(model), 0,
      "the model file to serve (tailor train --out); required"},
     {"db", TL_SETTING_STR, "PATH", NULL, 0, 0, AT(db), 0,
-     "the store: live histories and POST /v1/events (default: the global --db or\n"
-     "$TAILOR_DB, or ./tailor.db when it exists; none: the model alone, read-only)"},
+     "the store: live histories and POST /v1/events (default: the global\n"
+     "--db or $TAILOR_DB, or ./tailor.db, when the file exists; without one\n"
+     "the model alone answers, read-only)"},
     {"bind", TL_SETTING_STR, "ADDR", "127.0.0.1", 0, 0, AT(bind), 0,
      "the address to listen on (IPv4 or IPv6; 0.0.0.0 = every interface)"},
     {"port", TL_SETTING_INT, "N", "8080", 0, 65535, AT(port), 0,
@@ -28,12 +29,13 @@ const tl_server_setting tl_server_settings[] = {
     {"max-json-depth", TL_SETTING_INT, "N", "16", 2, 1000, AT(max_depth), 0,
      "the deepest nesting of a JSON body (400 beyond)"},
     {"cors-origin", TL_SETTING_STR, "ORIGIN", NULL, 0, 0, AT(cors_origin), 0,
-     "answer browsers from this origin ('*' = any) with CORS headers; none by default"},
+     "answer browsers from this origin ('*' = any) with CORS headers;\n"
+     "none by default"},
     {"request-timeout", TL_SETTING_INT, "SECONDS", "30", 1, 3600, AT(request_timeout), 0,
      "close a connection idle this long (slow clients); also the longest\n"
      "wait for requests in flight at shutdown"},
     {"max-connections", TL_SETTING_INT, "N", "1024", 1, 65536, AT(max_connections), 0,
-     "open connections at most; more wait in the listen queue"},
+     "open connections at most; libmicrohttpd closes further ones at once"},
     {"quiet", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(quiet), 0,
      "no per-request log line on stderr (benchmarks)"},
     {"read-only", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(read_only), 0,
