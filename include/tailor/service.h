@@ -118,6 +118,36 @@ TL_API tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_
                                    tl_diag *d);
 TL_API void tl_rec_result_free(tl_rec_result *r);
 
+/* ---- the homepage: rows of recommendations, each titled with its reason ----------------------
+ * Rows, in this order, each only when it has items: "for_you" ("Recommended for you"),
+ * "because:ITEM" ("Because you borrowed TITLE", for the patron's most recent items),
+ * "new_in_subjects" (the newest additions to the catalogue in the subjects of the patron's
+ * history), "trending" ("Trending this week": the most events in the store's last 7 days) and
+ * "popular" ("Popular with patrons"). No item appears twice on a page, nor anything the patron
+ * has. A patron without a usable history (or opted out) gets only the rows that are not
+ * personal, and fallback says why. */
+#define TL_HOME_MAX_ROWS 8
+
+typedef struct tl_home_row {
+    char id[96];     /* "for_you", "because:ITEM", ... (ITEM cut to fit) */
+    char title[300]; /* for people */
+    int n;
+    tl_rec_item *items;
+} tl_home_row;
+
+typedef struct tl_home {
+    const char *model, *fallback;
+    int n_rows;
+    tl_home_row rows[TL_HOME_MAX_ROWS];
+    void *priv_;
+} tl_home;
+
+/* Up to rows rows (1..TL_HOME_MAX_ROWS) of up to n items (1..100) for the patron user. Errors
+ * as tl_service_recommend. *out needs tl_home_free after TL_OK only. */
+TL_API tl_err tl_service_homepage(tl_service *s, const char *user, int rows, int n, tl_home *out,
+                                  tl_diag *d);
+TL_API void tl_home_free(tl_home *h);
+
 /* Every patron of the model, in the model's order, in batches: fn gets one patron's top n
  * (item ids and scores, best first; fallback as in tl_rec_result). Without evidence, from the
  * histories in the model file. A non-TL_OK return of fn stops and is returned. */
