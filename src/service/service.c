@@ -1,6 +1,7 @@
 /* Opening and closing a service, and swapping its model under running requests. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/linalg.h"
 #include "service/service_int.h"
@@ -80,6 +81,12 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->write_mu, NULL);
     pthread_mutex_init(&s->trend_mu, NULL);
+    pthread_mutex_init(&s->train_mu, NULL);
+    pthread_cond_init(&s->train_cv, NULL);
+    atomic_init(&s->train_cancel, 0);
+    s->retrain_events = o->retrain_events;
+    s->retrain_seconds = o->retrain_seconds;
+    s->last_train_at = (double)time(NULL);
     tl_event_weights_init(&s->weights);
     tl_err rc = load_ref(o->model, &s->cur, d);
     if (rc == TL_OK && o->db) {
@@ -107,6 +114,7 @@ void tl_service_close(tl_service *s)
 {
     if (!s)
         return;
+    tl__service_train_stop(s);
     tl__model_ref_release(s->cur);
     for (int k = 0; k < s->n_readers; k++)
         tl_store_free(s->readers[k]);
@@ -117,6 +125,8 @@ void tl_service_close(tl_service *s)
     free(s->trend_ids);
     free(s->trend_n);
     pthread_mutex_destroy(&s->trend_mu);
+    pthread_mutex_destroy(&s->train_mu);
+    pthread_cond_destroy(&s->train_cv);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->write_mu);
     free(s);

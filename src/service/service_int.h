@@ -48,6 +48,19 @@ struct tl_service {
     char **trend_ids;         /* item ids, most events first */
     float *trend_n;
     int n_trend;
+    /* training in the background (train.c) */
+    pthread_mutex_t train_mu; /* guards the fields below */
+    pthread_cond_t train_cv;  /* signalled when a training ends */
+    pthread_t train_thread;
+    int train_joinable;
+    atomic_int train_cancel; /* set by close: the fit stops at its next check */
+    tl_train_status train;
+    tl_err train_rc;
+    tl_diag train_diag;
+    long long retrain_events;
+    double retrain_seconds;
+    long long events_since_train;
+    double last_train_at; /* Unix seconds: the last training's start, else the service's open */
     pthread_mutex_t write_mu; /* one writer at a time (SQLite's rule too) */
     tl_store *writer;         /* NULL unless writable */
 };
@@ -59,7 +72,12 @@ void tl__model_ref_release(tl_model_ref *r);
 /* What is trending in the store as m's items, most events first: up to max into items and
  * counts (the number of events), *n = how many; none without a store. Cached for a minute. */
 tl_err tl__service_trending(tl_service *s, const tl_model *m, int32_t *items, float *counts,
-                           int max, int *n, tl_diag *d);
+                            int max, int *n, tl_diag *d);
+
+/* Counts n new events and starts a training when the service's retrain settings say so. */
+void tl__service_events_added(tl_service *s, size_t n);
+/* Stops a running training and waits for it (close). */
+void tl__service_train_stop(tl_service *s);
 
 /* A read connection to the store (opened when none is idle) and its return. */
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);

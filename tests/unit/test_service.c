@@ -338,6 +338,64 @@ static void test_swaps_under_load(void **state)
     tl_service_close(s);
 }
 
+/* A training in the background swaps its model in while requests go on; a bad one is refused
+ * before it starts; events past retrain_events start one. */
+static void test_background_training(void **state)
+{
+    (void)state;
+    char out[512];
+    snprintf(out, sizeof(out), "%s", tl_test_tmp("retrained.tlm"));
+    tl_service_opts o = {
+        .db = db, .model = model, .writable = 1, .serving = 1, .retrain_events = 2};
+    tl_service *s = NULL;
+    tl_diag d;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    const char *bad[] = {"colour=red"};
+    tl_train_opts t = {.model = "ials", .settings = bad, .n_settings = 1, .out = out};
+    assert_int_equal(tl_service_train(s, &t, &d), TL_EINVAL);
+    t.model = "nope";
+    t.n_settings = 0;
+    assert_int_equal(tl_service_train(s, &t, &d), TL_EINVAL);
+    assert_string_equal(d.field, "model");
+
+    t.model = "popular";
+    assert_int_equal(tl_service_train(s, &t, &d), TL_OK);
+    int failures = 0;
+    for (int k = 0; k < 50; k++) {
+        tl_rec_query q = {.user = "a1", .n = 2, .explain = 1};
+        tl_rec_result r;
+        if (tl_service_recommend(s, &q, &r, &d) == TL_OK)
+            tl_rec_result_free(&r);
+        else
+            failures++;
+    }
+    assert_int_equal(tl_service_train_wait(s, &d), TL_OK);
+    assert_int_equal(failures, 0);
+    tl_train_status st;
+    tl_service_train_status(s, &st);
+    assert_int_equal(st.running, 0);
+    assert_int_equal(st.runs, 1);
+    assert_int_equal(st.failures, 0);
+    assert_string_equal(st.model, "popular");
+    assert_true(st.finished >= st.started && st.started > 0);
+    tl_service_info info;
+    tl_service_info_get(s, &info);
+    assert_string_equal(info.model, "popular");
+    assert_int_equal(info.swaps, 1);
+
+    /* two events: the third training starts by itself (of the kind now served) */
+    tl_event_rec ev[2] = {
+        {.user = "a2", .user_len = 2, .item = "B1", .item_len = 2, .type = "loan", .ts = 6000},
+        {.user = "a2", .user_len = 2, .item = "B2", .item_len = 2, .type = "loan", .ts = 6001},
+    };
+    assert_int_equal(tl_service_add_events(s, ev, 2, NULL, &d), TL_OK);
+    assert_int_equal(tl_service_train_wait(s, &d), TL_OK);
+    tl_service_train_status(s, &st);
+    assert_int_equal(st.runs, 2);
+    tl_service_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_more_like_this_and_filters),
         cmocka_unit_test(test_bad_event_leaves_nothing_of_its_batch),
         cmocka_unit_test(test_swaps_under_load),
+        cmocka_unit_test(test_background_training),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
