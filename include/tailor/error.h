@@ -31,6 +31,7 @@ typedef enum tl_err {
     TL_EUNSUPPORTED, /* the operation is not supported by this component */
     TL_EVERSION,     /* a file was written by an incompatible version */
     TL_ECANCELED,    /* the caller asked to stop (a progress hook said so) */
+    TL_EBUSY,        /* the same work is already running (a training in progress) */
 } tl_err;
 
 /* Returns a static, human-readable description of rc. Never NULL. */

@@ -31,9 +31,12 @@ typedef struct tl_service_opts {
     const char *db;    /* the store's path, or NULL: the model alone (histories from its file) */
     const char *model; /* the model file (tailor train --out); required */
     int writable;      /* events may be written (opens the store for writing, creating nothing) */
-    int serving;       /* requests come from many threads (the server): BLAS becomes
-                          single-threaded for the whole process, once, instead of being switched
-                          per call, which would race between requests and training */
+    long long retrain_events; /* > 0: train again in the background after this many new events
+                                 (written through tl_service_add_events) */
+    double retrain_seconds;   /* > 0: ... and at least this often while events arrive */
+    int serving;              /* requests come from many threads (the server): BLAS becomes
+                                 single-threaded for the whole process, once, instead of being switched
+                                 per call, which would race between requests and training */
 } tl_service_opts;
 
 /* Opens the model (mapped) and, with o->db, the store. Errors: those of tl_model_load and
@@ -46,6 +49,36 @@ TL_API void tl_service_close(tl_service *s);
  * the old model until they finish; later ones get the new one. No request fails or waits for
  * the load. On error the old model stays. */
 TL_API tl_err tl_service_swap_model(tl_service *s, const char *path, tl_diag *d);
+
+/* ---- training in the background -------------------------------------------------------------
+ * A training reads the store's events as they are when it starts, fits (choosing the settings
+ * it is not given on validation data, as `tailor train` does), writes the model file beside the
+ * current one (renamed over it whole) and swaps it in. Requests go on meanwhile. One training
+ * at a time. Needs a store. */
+typedef struct tl_train_opts {
+    const char *model;           /* "ials", ...; NULL = the current model's kind */
+    const char *const *settings; /* "key=value" as `tailor train --set` */
+    int n_settings;
+    const char *out; /* the file to write; NULL = the current model's file */
+} tl_train_opts;
+
+/* Starts a training; returns at once. TL_EBUSY while one runs, TL_EINVAL (an unknown model or
+ * setting: d names it), TL_EUNSUPPORTED without a store. */
+TL_API tl_err tl_service_train(tl_service *s, const tl_train_opts *o, tl_diag *d);
+/* Waits for the running training to end (none: returns at once) and returns its result. */
+TL_API tl_err tl_service_train_wait(tl_service *s, tl_diag *d);
+
+typedef struct tl_train_status {
+    int running;
+    char model[32];           /* the kind being (or last) trained */
+    char stage[96];           /* "loading events", "fitting ials", "ials epoch 3/15", ... */
+    double done;              /* fraction of the fit, 0..1 */
+    double started, finished; /* Unix seconds (0 = not yet) */
+    long long runs, failures; /* trainings finished since open, and how many of them failed */
+    char error[320];          /* why the last one failed ("" when it did not) */
+} tl_train_status;
+
+TL_API void tl_service_train_status(tl_service *s, tl_train_status *out);
 
 typedef struct tl_service_info {
     const char *model;       /* the model's name ("ials", ...) */
@@ -117,6 +150,36 @@ typedef struct tl_rec_result {
 TL_API tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result *out,
                                    tl_diag *d);
 TL_API void tl_rec_result_free(tl_rec_result *r);
+
+/* ---- the homepage: rows of recommendations, each titled with its reason ----------------------
+ * Rows, in this order, each only when it has items: "for_you" ("Recommended for you"),
+ * "because:ITEM" ("Because you borrowed TITLE", for the patron's most recent items),
+ * "new_in_subjects" (the newest additions to the catalogue in the subjects of the patron's
+ * history), "trending" ("Trending this week": the most events in the store's last 7 days) and
+ * "popular" ("Popular with patrons"). No item appears twice on a page, nor anything the patron
+ * has. A patron without a usable history (or opted out) gets only the rows that are not
+ * personal, and fallback says why. */
+#define TL_HOME_MAX_ROWS 8
+
+typedef struct tl_home_row {
+    char id[96];     /* "for_you", "because:ITEM", ... (ITEM cut to fit) */
+    char title[300]; /* for people */
+    int n;
+    tl_rec_item *items;
+} tl_home_row;
+
+typedef struct tl_home {
+    const char *model, *fallback;
+    int n_rows;
+    tl_home_row rows[TL_HOME_MAX_ROWS];
+    void *priv_;
+} tl_home;
+
+/* Up to rows rows (1..TL_HOME_MAX_ROWS) of up to n items (1..100) for the patron user. Errors
+ * as tl_service_recommend. *out needs tl_home_free after TL_OK only. */
+TL_API tl_err tl_service_homepage(tl_service *s, const char *user, int rows, int n, tl_home *out,
+                                  tl_diag *d);
+TL_API void tl_home_free(tl_home *h);
 
 /* Every patron of the model, in the model's order, in batches: fn gets one patron's top n
  * (item ids and scores, best first; fallback as in tl_rec_result). Without evidence, from the

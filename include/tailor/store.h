@@ -135,6 +135,11 @@ TL_API tl_err tl_store_events_by_type(tl_store *st, tl_store_row_fn fn, void *ct
  * or NULL). */
 TL_API tl_err tl_store_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ctx);
 
+/* The limit items with the most events in the window seconds up to the newest event, most
+ * first, ties by id (key = item id, label = NULL): what is borrowed now. */
+TL_API tl_err tl_store_trending(tl_store *st, int64_t window, int limit, tl_store_row_fn fn,
+                                void *ctx);
+
 /* Store-wide settings (key/value text). get: *out is malloc'd (caller frees), or NULL when the
  * key is absent. */
 TL_API tl_err tl_store_get_meta(tl_store *st, const char *key, char **out);

@@ -93,6 +93,8 @@ tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_t n, si
     else
         tl_store_rollback(s->writer);
     pthread_mutex_unlock(&s->write_mu);
+    if (rc == TL_OK)
+        tl__service_events_added(s, n);
     if (rc == TL_ESTORE && !d->msg[0])
         tl_diag_set(d, NULL, 0, NULL, "store: %s", tl_store_errmsg(s->writer));
     return rc;

@@ -1,10 +1,12 @@
 /* The history a request scores: a patron's events in the store now (live), the model file's
  * training history, an ad-hoc list of items, or one item ("more like this"). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service/history.h"
+#include "service/service_int.h"
 
 void tl__hist_release(tl_hist *h)
 {
@@ -138,9 +140,10 @@ tl_err tl__hist_from_store(tl_store *st, const tl_event_weights *w, const tl_mod
     if (same < 0)
         return TL_ENOMEM;
     if (same) {
-        /* nothing new since training: the model's own row (and the user's trained factors) */
-        h->n = 0;
-        return tl__hist_trained(m, u, h);
+        /* nothing new since training: the user's trained row (and factors) scores it; the
+         * store's order (oldest first) is kept for rows such as "because you borrowed" */
+        h->uidx = u;
+        return sort_by_time(h);
     }
     /* the model never saw this history: score it as a new patron's (fold-in, fresh neighbours) */
     h->uidx = -1;
@@ -161,4 +164,35 @@ tl_err tl__hist_from_ids(const tl_model *m, const char *const *ids, int n, tl_hi
             rc = push(h, i, 1.0f, k);
     }
     return rc;
+}
+
+/* The patron's history: live from the store when there is one, else the model file's. */
+tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user, tl_hist *h,
+                          const char **fallback, tl_diag *d)
+{
+    int32_t u = tl_intern_find(&m->users, user, strlen(user));
+    int found = 0, personalize = 1;
+    if (s->db) {
+        tl_store *st;
+        tl_err rc = tl__service_reader(s, &st, d);
+        if (rc != TL_OK)
+            return rc;
+        rc = tl__hist_from_store(st, &s->weights, m, user, h, &found, &personalize, d);
+        tl__service_reader_done(s, st);
+        if (rc != TL_OK)
+            return rc;
+        if (found && !personalize) {
+            h->n = 0;
+            *fallback = TL__OPTED_OUT;
+            return TL_OK;
+        }
+    }
+    if (!found && u >= 0 && m->hist.indptr)
+        return tl__hist_trained(m, u, h);
+    if (!found) {
+        tl_diag_set(d, NULL, 0, "user", "no patron '%.100s' in the %s", user,
+                    s->db ? "store or the model" : "model");
+        return TL_ENOTFOUND;
+    }
+    return TL_OK;
 }

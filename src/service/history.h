@@ -26,4 +26,12 @@ tl_err tl__hist_from_store(tl_store *st, const tl_event_weights *w, const tl_mod
 /* Item ids in the given order (the last the most recent), weight 1; unknown ids skipped. */
 tl_err tl__hist_from_ids(const tl_model *m, const char *const *ids, int n, tl_hist *h);
 
+/* A patron's history for a request: live from the store when the service has one (an opted-out
+ * patron gets none, and *fallback = TL__OPTED_OUT), else the model file's. TL_ENOTFOUND (d's
+ * field "user") for a patron neither knows. */
+#define TL__OPTED_OUT "this patron opted out of personalization"
+struct tl_service;
+tl_err tl__patron_history(struct tl_service *s, const tl_model *m, const char *user, tl_hist *h,
+                          const char **fallback, tl_diag *d);
+
 #endif

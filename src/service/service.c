@@ -1,6 +1,7 @@
 /* Opening and closing a service, and swapping its model under running requests. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/linalg.h"
 #include "service/service_int.h"
@@ -19,6 +20,7 @@ static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
         return rc;
     }
     atomic_init(&r->refs, 1);
+    pthread_mutex_init(&r->lists_mu, NULL);
     *out = r;
     return TL_OK;
 }
@@ -27,6 +29,10 @@ void tl__model_ref_release(tl_model_ref *r)
 {
     if (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
         tl_model_free(r->m);
+        pthread_mutex_destroy(&r->lists_mu);
+        free(r->popular);
+        free(r->popular_n);
+        free(r->newest);
         free(r->path);
         free(r);
     }
@@ -74,6 +80,13 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
         tl_la_blas_fix_single();
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->write_mu, NULL);
+    pthread_mutex_init(&s->trend_mu, NULL);
+    pthread_mutex_init(&s->train_mu, NULL);
+    pthread_cond_init(&s->train_cv, NULL);
+    atomic_init(&s->train_cancel, 0);
+    s->retrain_events = o->retrain_events;
+    s->retrain_seconds = o->retrain_seconds;
+    s->last_train_at = (double)time(NULL);
     tl_event_weights_init(&s->weights);
     tl_err rc = load_ref(o->model, &s->cur, d);
     if (rc == TL_OK && o->db) {
@@ -101,11 +114,19 @@ void tl_service_close(tl_service *s)
 {
     if (!s)
         return;
+    tl__service_train_stop(s);
     tl__model_ref_release(s->cur);
     for (int k = 0; k < s->n_readers; k++)
         tl_store_free(s->readers[k]);
     tl_store_free(s->writer);
     free(s->db);
+    for (int k = 0; k < s->n_trend; k++)
+        free(s->trend_ids[k]);
+    free(s->trend_ids);
+    free(s->trend_n);
+    pthread_mutex_destroy(&s->trend_mu);
+    pthread_mutex_destroy(&s->train_mu);
+    pthread_cond_destroy(&s->train_cv);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->write_mu);
     free(s);

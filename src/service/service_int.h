@@ -16,7 +16,22 @@ typedef struct tl_model_ref {
     tl_model *m;
     char *path;
     atomic_long refs;
+    /* Lists every homepage needs, made once per model on first use (tl__ref_lists) */
+    pthread_mutex_t lists_mu;
+    int lists_done;
+    int32_t *popular; /* the most held items, most first */
+    float *popular_n; /* ... and by how many patrons */
+    int n_popular;
+    int32_t *newest; /* the latest additions to the catalogue (date added), newest first */
+    int n_newest;
 } tl_model_ref;
+
+#define TL_REF_POPULAR 1000 /* items kept in each list */
+#define TL_REF_NEWEST 500
+
+/* r's lists, made on the first call (TL_ENOMEM, TL_EUNSUPPORTED: a model without histories
+ * has no popular list, n_popular 0). */
+tl_err tl__ref_lists(tl_model_ref *r);
 
 #define TL_SERVICE_IDLE_READERS 64 /* read connections kept for reuse; more are closed */
 
@@ -28,6 +43,24 @@ struct tl_service {
     tl_event_weights weights; /* the store's, as training applies them */
     tl_store *readers[TL_SERVICE_IDLE_READERS];
     int n_readers;
+    pthread_mutex_t trend_mu; /* guards the trending cache */
+    double trend_at;          /* when it was read (tl_now), 0 = never */
+    char **trend_ids;         /* item ids, most events first */
+    float *trend_n;
+    int n_trend;
+    /* training in the background (train.c) */
+    pthread_mutex_t train_mu; /* guards the fields below */
+    pthread_cond_t train_cv;  /* signalled when a training ends */
+    pthread_t train_thread;
+    int train_joinable;
+    atomic_int train_cancel; /* set by close: the fit stops at its next check */
+    tl_train_status train;
+    tl_err train_rc;
+    tl_diag train_diag;
+    long long retrain_events;
+    double retrain_seconds;
+    long long events_since_train;
+    double last_train_at; /* Unix seconds: the last training's start, else the service's open */
     pthread_mutex_t write_mu; /* one writer at a time (SQLite's rule too) */
     tl_store *writer;         /* NULL unless writable */
 };
@@ -35,6 +68,16 @@ struct tl_service {
 /* The current model with a reference the caller releases. */
 tl_model_ref *tl__service_model(tl_service *s);
 void tl__model_ref_release(tl_model_ref *r);
+
+/* What is trending in the store as m's items, most events first: up to max into items and
+ * counts (the number of events), *n = how many; none without a store. Cached for a minute. */
+tl_err tl__service_trending(tl_service *s, const tl_model *m, int32_t *items, float *counts,
+                            int max, int *n, tl_diag *d);
+
+/* Counts n new events and starts a training when the service's retrain settings say so. */
+void tl__service_events_added(tl_service *s, size_t n);
+/* Stops a running training and waits for it (close). */
+void tl__service_train_stop(tl_service *s);
 
 /* A read connection to the store (opened when none is idle) and its return. */
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);

@@ -380,6 +380,11 @@ tl_err tl_store_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ctx
     return st->ops->top_items(st, limit, fn, ctx);
 }
 
+tl_err tl_store_trending(tl_store *st, int64_t window, int limit, tl_store_row_fn fn, void *ctx)
+{
+    return st->ops->trending(st, window, limit, fn, ctx);
+}
+
 tl_err tl_store_get_meta(tl_store *st, const char *key, char **out)
 {
     return st->ops->get_meta(st, key, out);

@@ -32,6 +32,8 @@ const char *tl_strerror(tl_err rc)
         return "incompatible version";
     case TL_ECANCELED:
         return "canceled";
+    case TL_EBUSY:
+        return "busy: the same work is already running";
     }
     return "unknown error";
 }

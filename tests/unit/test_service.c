@@ -40,9 +40,14 @@ static int setup(void **state)
     assert_int_equal(tl_test_write(tl_test_tmp("svc-users.csv"), "user,personalize\nq,no\n"), 0);
     assert_int_equal(
         tl_test_write(tl_test_tmp("svc-items.csv"),
-                      "item,title\nA1,Alpha one\nA2,Alpha two\nA3,Alpha three\nA4,Alpha four\n"
-                      "A5,Alpha five\nB1,Beta one\nB2,Beta two\nB3,Beta three\nB4,Beta four\n"
-                      "B5,Beta five\n"),
+                      "item,title,subjects,added\n"
+                      "A1,Alpha one,Aardvarks,2020-01-01\nA2,Alpha two,Aardvarks,2020-01-02\n"
+                      "A3,Alpha three,Aardvarks,2020-01-03\nA4,Alpha four,Aardvarks,2020-01-04\n"
+                      "A5,Alpha five,Aardvarks,2020-01-05\nB1,Beta one,Bees,2020-01-01\n"
+                      "B2,Beta two,Bees,2020-01-02\nB3,Beta three,Bees,2020-01-03\n"
+                      "B4,Beta four,Bees,2020-01-04\nB5,Beta five,Bees,2020-01-05\n"
+                      "N1,New aardvarks,Zoology|aardvarks,2026-12-01\n"
+                      "N2,New bees,Bees,2026-12-02\n"),
         0);
     assert_int_equal(tl_test_cli("--db '%s' import items '%s'", db, tl_test_tmp("svc-items.csv")),
                      0);
@@ -220,6 +225,59 @@ static void test_bad_event_leaves_nothing_of_its_batch(void **state)
     tl_service_close(s);
 }
 
+/* Patron p (before test_events_change_the_next_answer posts anything for p): rows titled with
+ * their reasons, no item twice, nothing p has, the new aardvark book in "new in your
+ * subjects"; patron q (opted out) gets only the rows that are not personal. */
+static void test_homepage(void **state)
+{
+    (void)state;
+    tl_service *s = open_service(model, 0);
+    tl_home h;
+    tl_diag d;
+    assert_int_equal(tl_service_homepage(s, "p", 6, 1, &h, &d), TL_OK);
+    assert_null(h.fallback);
+    assert_true(h.n_rows >= 4);
+    assert_string_equal(h.rows[0].id, "for_you");
+    assert_string_equal(h.rows[0].title, "Recommended for you");
+    assert_string_equal(h.rows[1].id, "because:A2"); /* the most recent first */
+    assert_string_equal(h.rows[1].title, "Because you borrowed Alpha two");
+    assert_string_equal(h.rows[2].id, "because:A1");
+    int found_new = 0;
+    const char *shown[64];
+    int n_shown = 0;
+    for (int r = 0; r < h.n_rows; r++) {
+        assert_int_equal(h.rows[r].n, 1);
+        for (int k = 0; k < h.rows[r].n; k++) {
+            const tl_rec_item *it = &h.rows[r].items[k];
+            for (int j = 0; j < n_shown; j++)
+                assert_string_not_equal(shown[j], it->item);
+            shown[n_shown++] = it->item;
+            assert_true(it->reason[0] != '\0');
+            assert_true(strcmp(it->item, "A1") != 0 && strcmp(it->item, "A2") != 0);
+            if (strcmp(h.rows[r].id, "new_in_subjects") == 0) {
+                assert_string_equal(it->item, "N1");
+                assert_string_equal(it->reason, "New in Aardvarks");
+                assert_int_equal(it->evidence[0].item[0], 'A');
+                found_new = 1;
+            }
+        }
+    }
+    assert_true(found_new);
+    tl_home_free(&h);
+
+    assert_int_equal(tl_service_homepage(s, "q", 6, 3, &h, &d), TL_OK);
+    assert_string_equal(h.fallback, "this patron opted out of personalization");
+    for (int r = 0; r < h.n_rows; r++)
+        assert_true(strcmp(h.rows[r].id, "trending") == 0 || strcmp(h.rows[r].id, "popular") == 0);
+    assert_true(h.n_rows >= 1);
+    tl_home_free(&h);
+
+    assert_int_equal(tl_service_homepage(s, "p", 0, 2, &h, &d), TL_EINVAL);
+    assert_string_equal(d.field, "rows");
+    assert_int_equal(tl_service_homepage(s, "nobody", 6, 2, &h, &d), TL_ENOTFOUND);
+    tl_service_close(s);
+}
+
 typedef struct load {
     tl_service *s;
     atomic_int requests, failures, stop;
@@ -280,14 +338,74 @@ static void test_swaps_under_load(void **state)
     tl_service_close(s);
 }
 
+/* A training in the background swaps its model in while requests go on; a bad one is refused
+ * before it starts; events past retrain_events start one. */
+static void test_background_training(void **state)
+{
+    (void)state;
+    char out[512];
+    snprintf(out, sizeof(out), "%s", tl_test_tmp("retrained.tlm"));
+    tl_service_opts o = {
+        .db = db, .model = model, .writable = 1, .serving = 1, .retrain_events = 2};
+    tl_service *s = NULL;
+    tl_diag d;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    const char *bad[] = {"colour=red"};
+    tl_train_opts t = {.model = "ials", .settings = bad, .n_settings = 1, .out = out};
+    assert_int_equal(tl_service_train(s, &t, &d), TL_EINVAL);
+    t.model = "nope";
+    t.n_settings = 0;
+    assert_int_equal(tl_service_train(s, &t, &d), TL_EINVAL);
+    assert_string_equal(d.field, "model");
+
+    t.model = "popular";
+    assert_int_equal(tl_service_train(s, &t, &d), TL_OK);
+    int failures = 0;
+    for (int k = 0; k < 50; k++) {
+        tl_rec_query q = {.user = "a1", .n = 2, .explain = 1};
+        tl_rec_result r;
+        if (tl_service_recommend(s, &q, &r, &d) == TL_OK)
+            tl_rec_result_free(&r);
+        else
+            failures++;
+    }
+    assert_int_equal(tl_service_train_wait(s, &d), TL_OK);
+    assert_int_equal(failures, 0);
+    tl_train_status st;
+    tl_service_train_status(s, &st);
+    assert_int_equal(st.running, 0);
+    assert_int_equal(st.runs, 1);
+    assert_int_equal(st.failures, 0);
+    assert_string_equal(st.model, "popular");
+    assert_true(st.finished >= st.started && st.started > 0);
+    tl_service_info info;
+    tl_service_info_get(s, &info);
+    assert_string_equal(info.model, "popular");
+    assert_int_equal(info.swaps, 1);
+
+    /* two events: the third training starts by itself (of the kind now served) */
+    tl_event_rec ev[2] = {
+        {.user = "a2", .user_len = 2, .item = "B1", .item_len = 2, .type = "loan", .ts = 6000},
+        {.user = "a2", .user_len = 2, .item = "B2", .item_len = 2, .type = "loan", .ts = 6001},
+    };
+    assert_int_equal(tl_service_add_events(s, ev, 2, NULL, &d), TL_OK);
+    assert_int_equal(tl_service_train_wait(s, &d), TL_OK);
+    tl_service_train_status(s, &st);
+    assert_int_equal(st.runs, 2);
+    tl_service_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_homepage),
         cmocka_unit_test(test_events_change_the_next_answer),
         cmocka_unit_test(test_opted_out_and_unknown_patrons),
         cmocka_unit_test(test_more_like_this_and_filters),
         cmocka_unit_test(test_bad_event_leaves_nothing_of_its_batch),
         cmocka_unit_test(test_swaps_under_load),
+        cmocka_unit_test(test_background_training),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

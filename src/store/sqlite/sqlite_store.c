@@ -615,6 +615,23 @@ static tl_err sq_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ct
     return rows(s, q, fn, ctx);
 }
 
+static tl_err sq_trending(tl_store *st, int64_t window, int limit, tl_store_row_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s,
+                       "SELECT i.ext_id, NULL, c.n FROM (SELECT item_id, count(*) AS n FROM events"
+                       " WHERE ts >= (SELECT max(ts) FROM events) - ?1"
+                       " GROUP BY item_id ORDER BY n DESC, item_id LIMIT ?2) c"
+                       " JOIN items i ON i.id = c.item_id ORDER BY c.n DESC, c.item_id",
+                       &q);
+    if (r != TL_OK)
+        return r;
+    sqlite3_bind_int64(q, 1, window);
+    sqlite3_bind_int(q, 2, limit);
+    return rows(s, q, fn, ctx);
+}
+
 static tl_err sq_get_meta(tl_store *st, const char *key, char **out)
 {
     sq_store *s = sq(st);
@@ -801,6 +818,7 @@ static const tl_store_ops sqlite_ops = {
     .count = sq_count,
     .events_by_type = sq_events_by_type,
     .top_items = sq_top_items,
+    .trending = sq_trending,
     .get_meta = sq_get_meta,
     .set_meta = sq_set_meta,
     .scan_items = sq_scan_items,

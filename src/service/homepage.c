@@ -1,0 +1,308 @@
+/* A patron's homepage: rows of recommendations, each titled with its reason (see
+ * tailor/service.h for the rows and their order). One page never shows an item twice. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/request.h"
+#include "service/history.h"
+#include "service/reason.h"
+#include "service/service_int.h"
+
+#define BECAUSE_ROWS 2    /* "because you borrowed" rows, for the most recent items */
+#define MAX_SUBJECTS 64   /* of the patron's history, for "new in your subjects" */
+#define SUBJECT_ITEMS 200 /* most recent history items whose subjects count */
+
+typedef struct page {
+    tl_service *s;
+    tl_model_ref *ref;
+    const tl_model *m;
+    tl_hist h;
+    uint8_t *seen; /* the patron's items and those already on the page */
+    int32_t *cand;
+    float *score;
+    int cap; /* candidates asked of the model per row */
+    int n;   /* items per row */
+    tl_home *out;
+} page;
+
+typedef struct subject {
+    const char *text;
+    size_t len;
+    int32_t from; /* the history item it came from (the most recent) */
+} subject;
+
+/* A new row (NULL when the page is full). */
+static tl_home_row *new_row(page *p, const char *title_fmt, const char *arg)
+{
+    if (p->out->n_rows == TL_HOME_MAX_ROWS)
+        return NULL;
+    tl_home_row *r = &p->out->rows[p->out->n_rows];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->title, sizeof(r->title), title_fmt, arg);
+    if (!(r->items = calloc((size_t)p->n, sizeof(*r->items))))
+        return NULL;
+    return r;
+}
+
+/* Keeps the row when it got items. */
+static void close_row(page *p, tl_home_row *r)
+{
+    if (r->n) {
+        p->out->n_rows++;
+    } else {
+        free(r->items);
+        r->items = NULL;
+    }
+}
+
+static int take(page *p, int32_t item)
+{
+    if (item < 0 || p->seen[item])
+        return 0;
+    p->seen[item] = 1;
+    return 1;
+}
+
+static tl_err row_for_you(page *p, const char **fallback)
+{
+    int got = 0;
+    tl_err rc = tl_model_recommend(p->m, p->h.uidx, p->h.items, p->h.w, p->h.n, NULL, p->cap,
+                                   p->cand, p->score, &got);
+    if (rc != TL_OK)
+        return rc;
+    if (tl__all_zero(p->score, got)) {
+        *fallback = "the model found nothing in this patron's history";
+        return TL_OK;
+    }
+    tl_home_row *r = new_row(p, "%s", "Recommended for you");
+    if (!r)
+        return TL_ENOMEM;
+    snprintf(r->id, sizeof(r->id), "for_you");
+    for (int k = 0; k < got && r->n < p->n; k++) /* a zero score has no evidence: not "for you" */
+        if (p->score[k] > 0 && take(p, p->cand[k]))
+            tl__rec_item_fill(p->m, &p->h, &r->items[r->n++], p->cand[k], p->score[k],
+                              TL__WHY_HISTORY, 1, NULL);
+    close_row(p, r);
+    return TL_OK;
+}
+
+/* "Because you borrowed X": the items most like one recent item of the patron's. */
+static tl_err row_because(page *p, int32_t item)
+{
+    float one = 1.0f;
+    tl_hist h1 = {.items = &item, .w = &one, .n = 1, .uidx = -1};
+    int got = 0;
+    tl_err rc = tl_model_recommend(p->m, -1, &item, &one, 1, NULL, p->cap, p->cand, p->score, &got);
+    if (rc != TL_OK || tl__all_zero(p->score, got))
+        return rc;
+    const char *t = tl__title_of(p->m, item);
+    tl_home_row *r =
+        new_row(p, "Because you borrowed %s", t ? t : tl_intern_str(&p->m->items, item));
+    if (!r)
+        return TL_ENOMEM;
+    snprintf(r->id, sizeof(r->id), "because:%.80s", tl_intern_str(&p->m->items, item));
+    for (int k = 0; k < got && r->n < p->n; k++)
+        if (p->score[k] > 0 && take(p, p->cand[k]))
+            tl__rec_item_fill(p->m, &h1, &r->items[r->n++], p->cand[k], p->score[k],
+                              TL__WHY_SIMILAR, 1, NULL);
+    close_row(p, r);
+    return TL_OK;
+}
+
+/* Calls fn for each '|'-separated, trimmed subject of text. */
+static int each_subject(const char *text, int (*fn)(void *, const char *, size_t), void *ctx)
+{
+    for (const char *s = text; s && *s;) {
+        const char *bar = strchr(s, '|');
+        size_t len = bar ? (size_t)(bar - s) : strlen(s);
+        const char *a = s;
+        while (len && *a == ' ') {
+            a++;
+            len--;
+        }
+        while (len && a[len - 1] == ' ')
+            len--;
+        if (len && fn(ctx, a, len))
+            return 1;
+        s = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+typedef struct subjects {
+    subject s[MAX_SUBJECTS];
+    int n;
+    int32_t from;
+    const subject *hit;
+} subjects;
+
+static const subject *find_subject(const subjects *ss, const char *t, size_t len)
+{
+    for (int k = 0; k < ss->n; k++)
+        if (ss->s[k].len == len && strncasecmp(ss->s[k].text, t, len) == 0)
+            return &ss->s[k];
+    return NULL;
+}
+
+static int add_subject(void *ctx, const char *t, size_t len)
+{
+    subjects *ss = ctx;
+    if (ss->n < MAX_SUBJECTS && !find_subject(ss, t, len))
+        ss->s[ss->n++] = (subject){t, len, ss->from};
+    return ss->n == MAX_SUBJECTS;
+}
+
+static int match_subject(void *ctx, const char *t, size_t len)
+{
+    subjects *ss = ctx;
+    return (ss->hit = find_subject(ss, t, len)) != NULL;
+}
+
+/* "New in your subjects": the newest additions that share a subject with the patron's recent
+ * items, newest first; the evidence is the item the subject came from. */
+static tl_err row_new_in_subjects(page *p)
+{
+    const tl_model *m = p->m;
+    if (!p->ref->n_newest || !m->cat.subjects)
+        return TL_OK;
+    subjects ss = {.n = 0};
+    for (int32_t k = p->h.n - 1; k >= 0 && k >= p->h.n - SUBJECT_ITEMS; k--) {
+        int32_t i = p->h.items[k];
+        if (i < m->cat.n && m->cat.subjects[i]) {
+            ss.from = i;
+            if (each_subject(m->cat.subjects[i], add_subject, &ss))
+                break;
+        }
+    }
+    if (!ss.n)
+        return TL_OK;
+    tl_home_row *r = new_row(p, "%s", "New in your subjects");
+    if (!r)
+        return TL_ENOMEM;
+    snprintf(r->id, sizeof(r->id), "new_in_subjects");
+    for (int k = 0; k < p->ref->n_newest && r->n < p->n; k++) {
+        int32_t i = p->ref->newest[k];
+        if (p->seen[i] || !m->cat.subjects[i] ||
+            !each_subject(m->cat.subjects[i], match_subject, &ss))
+            continue;
+        take(p, i);
+        tl_rec_item *it = &r->items[r->n++];
+        tl__rec_item_fill(m, &p->h, it, i, (float)m->cat.added[i], TL__WHY_POPULAR, 0, NULL);
+        it->kind = "new_in_subjects";
+        it->n_evidence = 1;
+        it->evidence[0] = (tl_rec_evidence){tl_intern_str(&m->items, ss.hit->from),
+                                            tl__title_of(m, ss.hit->from), 1.0f};
+        snprintf(it->reason, sizeof(it->reason), "New in %.*s",
+                 (int)(ss.hit->len < 200 ? ss.hit->len : 200), ss.hit->text);
+    }
+    close_row(p, r);
+    return TL_OK;
+}
+
+/* A row from a list of items with counts: trending or popular. */
+static tl_err row_list(page *p, const char *id, const char *title, const char *kind,
+                       const char *reason_fmt, const int32_t *items, const float *counts, int n)
+{
+    tl_home_row *r = new_row(p, "%s", title);
+    if (!r)
+        return TL_ENOMEM;
+    snprintf(r->id, sizeof(r->id), "%s", id);
+    for (int k = 0; k < n && r->n < p->n; k++)
+        if (take(p, items[k])) {
+            tl_rec_item *it = &r->items[r->n++];
+            tl__rec_item_fill(p->m, &p->h, it, items[k], counts[k], TL__WHY_POPULAR, 0, NULL);
+            it->kind = kind;
+            snprintf(it->reason, sizeof(it->reason), reason_fmt, (double)counts[k]);
+        }
+    close_row(p, r);
+    return TL_OK;
+}
+
+static tl_err build(page *p, int rows, const char **fallback, tl_diag *d)
+{
+    tl_err rc = TL_OK;
+    int personal = p->h.n > 0 && !*fallback;
+    if (personal && (rc = row_for_you(p, fallback)) != TL_OK)
+        return rc;
+    personal = personal && !*fallback;
+    for (int k = 0; personal && k < BECAUSE_ROWS && k < p->h.n && p->out->n_rows < rows; k++)
+        if ((rc = row_because(p, p->h.items[p->h.n - 1 - k])) != TL_OK)
+            return rc;
+    if (personal && p->out->n_rows < rows && (rc = row_new_in_subjects(p)) != TL_OK)
+        return rc;
+    if (p->out->n_rows < rows) {
+        int32_t items[200];
+        float counts[200];
+        int n = 0;
+        if ((rc = tl__service_trending(p->s, p->m, items, counts, 200, &n, d)) != TL_OK)
+            return rc;
+        if (n && (rc = row_list(p, "trending", "Trending this week", "trending",
+                                "Borrowed %.0f times this week", items, counts, n)) != TL_OK)
+            return rc;
+    }
+    if (p->out->n_rows < rows && p->ref->n_popular)
+        rc = row_list(p, "popular", "Popular with patrons", "popular",
+                      "Popular with patrons: %.0f have it", p->ref->popular, p->ref->popular_n,
+                      p->ref->n_popular);
+    return rc;
+}
+
+tl_err tl_service_homepage(tl_service *s, const char *user, int rows, int n, tl_home *out,
+                           tl_diag *d)
+{
+    memset(out, 0, sizeof(*out));
+    if (!user) {
+        tl_diag_set(d, NULL, 0, "user", "needs a patron");
+        return TL_EINVAL;
+    }
+    if (rows < 1 || rows > TL_HOME_MAX_ROWS) {
+        tl_diag_set(d, NULL, 0, "rows", "expected 1 to %d rows, got %d", TL_HOME_MAX_ROWS, rows);
+        return TL_EINVAL;
+    }
+    if (n < 1 || n > 100) {
+        tl_diag_set(d, NULL, 0, "n", "expected 1 to 100 items per row, got %d", n);
+        return TL_EINVAL;
+    }
+    page p = {.s = s, .n = n, .out = out, .h = {.uidx = -1}};
+    p.ref = tl__service_model(s);
+    p.m = p.ref->m;
+    const char *fallback = NULL;
+    tl_err rc = tl__ref_lists(p.ref);
+    if (rc == TL_OK)
+        rc = tl__patron_history(s, p.m, user, &p.h, &fallback, d);
+    if (rc == TL_OK && !fallback && p.h.n == 0)
+        fallback = "no usable history for this patron";
+    /* enough candidates that the page's own repeats and the history still leave n per row */
+    p.cap = n * (TL_HOME_MAX_ROWS + 1) + (p.h.n < 1000 ? p.h.n : 1000);
+    if (p.cap > p.m->n_items)
+        p.cap = p.m->n_items;
+    p.seen = calloc((size_t)p.m->n_items + 1, 1);
+    p.cand = malloc(((size_t)p.cap + 1) * sizeof(*p.cand));
+    p.score = malloc(((size_t)p.cap + 1) * sizeof(*p.score));
+    if (rc == TL_OK && (!p.seen || !p.cand || !p.score))
+        rc = TL_ENOMEM;
+    for (int32_t k = 0; rc == TL_OK && k < p.h.n; k++)
+        p.seen[p.h.items[k]] = 1;
+    if (rc == TL_OK)
+        rc = build(&p, rows, &fallback, d);
+    free(p.seen);
+    free(p.cand);
+    free(p.score);
+    tl__hist_release(&p.h);
+    out->model = p.m->ops->name;
+    out->fallback = fallback;
+    out->priv_ = p.ref;
+    if (rc != TL_OK)
+        tl_home_free(out);
+    return rc;
+}
+
+void tl_home_free(tl_home *h)
+{
+    for (int k = 0; k < TL_HOME_MAX_ROWS; k++)
+        free(h->rows[k].items);
+    tl__model_ref_release(h->priv_);
+    memset(h, 0, sizeof(*h));
+}

@@ -1,0 +1,233 @@
+/* Training in the background: the store's events as they are now, a fit with autotune, a new
+ * model file renamed over the old one, and a swap; requests are served all along. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/data.h"
+#include "eval/autotune.h"
+#include "service/service_int.h"
+
+typedef struct job {
+    tl_service *s;
+    tl_model *m;
+    char *out;
+} job;
+
+static double wall(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void set_stage(tl_service *s, const char *stage, double done)
+{
+    pthread_mutex_lock(&s->train_mu);
+    snprintf(s->train.stage, sizeof(s->train.stage), "%s", stage);
+    if (done >= 0)
+        s->train.done = done;
+    pthread_mutex_unlock(&s->train_mu);
+}
+
+static void on_progress(void *ctx, const char *stage, double done)
+{
+    set_stage(ctx, stage ? stage : "", done);
+}
+
+static int on_cancelled(void *ctx)
+{
+    tl_service *s = ctx;
+    return atomic_load(&s->train_cancel);
+}
+
+static tl_err run_job(job *j, tl_diag *d)
+{
+    tl_service *s = j->s;
+    tl_data data;
+    tl_data_init(&data);
+    tl_store *st = NULL;
+    set_stage(s, "loading events", 0);
+    /* its own connection: a long read must not hold one that requests borrow */
+    tl_err rc = tl_store_open(s->db, TL_STORE_READONLY, &st, d);
+    if (rc == TL_OK)
+        rc = tl_store_load_data(st, NULL, &data, d);
+    tl_store_free(st);
+    if (rc == TL_OK && !data.ui.nnz) {
+        tl_diag_set(d, NULL, 0, NULL, "the store has no events to train on");
+        rc = TL_ENOTFOUND;
+    }
+    if (rc == TL_OK) {
+        char stage[64];
+        snprintf(stage, sizeof(stage), "fitting %s", j->m->ops->name);
+        set_stage(s, stage, 0);
+        tl_fit_hooks hooks = {
+            .tune = tl_autotune_hook, .progress = on_progress, .cancelled = on_cancelled, .ctx = s};
+        rc = tl_model_fit(j->m, &data, &hooks, d);
+    }
+    tl_data_release(&data);
+    if (rc == TL_OK) {
+        set_stage(s, "writing the model", 1);
+        rc = tl_model_save(j->m, j->out, d);
+    }
+    if (rc == TL_OK) {
+        set_stage(s, "swapping it in", 1);
+        rc = tl_service_swap_model(s, j->out, d);
+    }
+    return rc;
+}
+
+static void *train_main(void *arg)
+{
+    job *j = arg;
+    tl_service *s = j->s;
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = run_job(j, &d);
+    pthread_mutex_lock(&s->train_mu);
+    s->train.running = 0;
+    s->train.finished = wall();
+    s->train.runs++;
+    s->train_rc = rc;
+    s->train_diag = d;
+    if (rc != TL_OK) {
+        s->train.failures++;
+        char buf[300];
+        tl_diag_format(&d, buf, sizeof(buf));
+        snprintf(s->train.error, sizeof(s->train.error), "%s", buf[0] ? buf : tl_strerror(rc));
+    } else {
+        s->train.error[0] = '\0';
+        snprintf(s->train.stage, sizeof(s->train.stage), "done");
+    }
+    pthread_cond_broadcast(&s->train_cv);
+    pthread_mutex_unlock(&s->train_mu);
+    tl_model_free(j->m);
+    free(j->out);
+    free(j);
+    return NULL;
+}
+
+/* The model to fit, with o's settings; TL_EINVAL names a bad one. */
+static tl_err new_model(tl_service *s, const tl_train_opts *o, tl_model **out, char **path,
+                        tl_diag *d)
+{
+    tl_model_ref *cur = tl__service_model(s);
+    const char *name = o && o->model ? o->model : cur->m->ops->name;
+    *path = strdup(o && o->out ? o->out : cur->path);
+    tl__model_ref_release(cur);
+    if (!*path)
+        return TL_ENOMEM;
+    tl_err rc = tl_model_new(name, out);
+    if (rc == TL_ENOTFOUND) {
+        tl_diag_set(d, NULL, 0, "model", "unknown model '%.64s'", name);
+        rc = TL_EINVAL;
+    }
+    for (int k = 0; rc == TL_OK && o && k < o->n_settings; k++)
+        if ((rc = tl_model_set(*out, o->settings[k] ? o->settings[k] : "", d)) != TL_OK &&
+            !d->field[0])
+            snprintf(d->field, sizeof(d->field), "settings");
+    if (rc != TL_OK) {
+        tl_model_free(*out);
+        *out = NULL;
+        free(*path);
+        *path = NULL;
+    }
+    return rc;
+}
+
+tl_err tl_service_train(tl_service *s, const tl_train_opts *o, tl_diag *d)
+{
+    if (!s->db) {
+        tl_diag_set(d, NULL, 0, NULL, "training needs a store (--db)");
+        return TL_EUNSUPPORTED;
+    }
+    job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return TL_ENOMEM;
+    j->s = s;
+    tl_err rc = new_model(s, o, &j->m, &j->out, d);
+    if (rc != TL_OK) {
+        free(j);
+        return rc;
+    }
+    pthread_mutex_lock(&s->train_mu);
+    if (s->train.running) {
+        pthread_mutex_unlock(&s->train_mu);
+        tl_diag_set(d, NULL, 0, NULL, "a %s training is running (%s)", s->train.model,
+                    s->train.stage);
+        tl_model_free(j->m);
+        free(j->out);
+        free(j);
+        return TL_EBUSY;
+    }
+    if (s->train_joinable) /* the last one ended: reap its thread */
+        pthread_join(s->train_thread, NULL);
+    s->train_joinable = 0;
+    s->train.running = 1;
+    snprintf(s->train.model, sizeof(s->train.model), "%s", j->m->ops->name);
+    snprintf(s->train.stage, sizeof(s->train.stage), "starting");
+    s->train.done = 0;
+    s->train.started = wall();
+    s->train.finished = 0;
+    s->events_since_train = 0;
+    s->last_train_at = s->train.started;
+    if (pthread_create(&s->train_thread, NULL, train_main, j) != 0) {
+        s->train.running = 0;
+        pthread_mutex_unlock(&s->train_mu);
+        tl_diag_set(d, NULL, 0, NULL, "cannot start a training thread");
+        tl_model_free(j->m);
+        free(j->out);
+        free(j);
+        return TL_ENOMEM;
+    }
+    s->train_joinable = 1;
+    pthread_mutex_unlock(&s->train_mu);
+    return TL_OK;
+}
+
+tl_err tl_service_train_wait(tl_service *s, tl_diag *d)
+{
+    pthread_mutex_lock(&s->train_mu);
+    while (s->train.running)
+        pthread_cond_wait(&s->train_cv, &s->train_mu);
+    tl_err rc = s->train.runs ? s->train_rc : TL_OK;
+    if (d && rc != TL_OK)
+        *d = s->train_diag;
+    pthread_mutex_unlock(&s->train_mu);
+    return rc;
+}
+
+void tl_service_train_status(tl_service *s, tl_train_status *out)
+{
+    pthread_mutex_lock(&s->train_mu);
+    *out = s->train;
+    pthread_mutex_unlock(&s->train_mu);
+}
+
+void tl__service_events_added(tl_service *s, size_t n)
+{
+    pthread_mutex_lock(&s->train_mu);
+    s->events_since_train += (long long)n;
+    int due = !s->train.running && s->events_since_train > 0 &&
+              ((s->retrain_events > 0 && s->events_since_train >= s->retrain_events) ||
+               (s->retrain_seconds > 0 &&
+                wall() - s->last_train_at >= s->retrain_seconds));
+    pthread_mutex_unlock(&s->train_mu);
+    if (due) {
+        tl_diag d;
+        tl_diag_clear(&d);
+        (void)tl_service_train(s, NULL, &d); /* busy or failing: the status says so */
+    }
+}
+
+void tl__service_train_stop(tl_service *s)
+{
+    atomic_store(&s->train_cancel, 1);
+    pthread_mutex_lock(&s->train_mu);
+    int joinable = s->train_joinable;
+    s->train_joinable = 0;
+    pthread_mutex_unlock(&s->train_mu);
+    if (joinable)
+        pthread_join(s->train_thread, NULL);
+}
