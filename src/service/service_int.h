@@ -60,7 +60,7 @@ struct tl_service {
     long long retrain_events;
     double retrain_seconds;
     long long events_since_train;
-    double last_train_at; /* Unix seconds: the last training's start, else the service's open */
+    double last_train_at;     /* Unix seconds: the last training's start, else the service's open */
     pthread_mutex_t write_mu; /* one writer at a time (SQLite's rule too) */
     tl_store *writer;         /* NULL unless writable */
 };

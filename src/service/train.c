@@ -211,8 +211,7 @@ void tl__service_events_added(tl_service *s, size_t n)
     s->events_since_train += (long long)n;
     int due = !s->train.running && s->events_since_train > 0 &&
               ((s->retrain_events > 0 && s->events_since_train >= s->retrain_events) ||
-               (s->retrain_seconds > 0 &&
-                wall() - s->last_train_at >= s->retrain_seconds));
+               (s->retrain_seconds > 0 && wall() - s->last_train_at >= s->retrain_seconds));
     pthread_mutex_unlock(&s->train_mu);
     if (due) {
         tl_diag d;
