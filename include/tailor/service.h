@@ -82,14 +82,14 @@ TL_API void tl_service_train_status(tl_service *s, tl_train_status *out);
 
 typedef struct tl_service_info {
     const char *model;       /* the model's name ("ials", ...) */
-    const char *model_path;  /* its file */
+    char model_path[1024];   /* its file */
     int32_t users, items;    /* in the model */
     double fit_seconds;      /* its training time */
     long long swaps;         /* models swapped in since open */
     int has_store, writable; /* a store is open; events may be written */
 } tl_service_info;
 
-/* A snapshot; strings stay valid until the next swap. */
+/* A snapshot (model is a static name). */
 TL_API void tl_service_info_get(tl_service *s, tl_service_info *out);
 
 /* Whether the current model has the item (it can be recommended, or be a history). */

@@ -10,5 +10,7 @@ void tl__h_metrics(tl_req *r);         /* GET /metrics */
 void tl__h_recommendations(tl_req *r); /* GET /v1/users/{id}/recommendations */
 void tl__h_similar(tl_req *r);         /* GET /v1/items/{id}/similar */
 void tl__h_events(tl_req *r);          /* POST /v1/events */
+void tl__h_homepage(tl_req *r);        /* GET /v1/users/{id}/homepage */
+void tl__h_train(tl_req *r);           /* POST /v1/models/train */
 
 #endif

@@ -1,4 +1,4 @@
-/* The routes about the server itself: health, the model being served, and the metrics. */
+/* The routes about the server itself: health and the metrics. */
 #include <stdlib.h>
 
 #include "server/handlers.h"
@@ -12,18 +12,6 @@ void tl__h_health(tl_req *r)
                    json_pack("{s:s, s:o, s:i, s:i, s:b}", "status", "ok", "model",
                              tl__json_text(info.model), "users", (int)info.users, "items",
                              (int)info.items, "store", info.has_store));
-}
-
-void tl__h_models(tl_req *r)
-{
-    tl_service_info info;
-    tl_service_info_get(r->srv->svc, &info);
-    tl__reply_json(
-        r, 200,
-        json_pack("{s:o, s:o, s:i, s:i, s:f, s:I, s:b, s:b}", "model", tl__json_text(info.model),
-                  "model_path", tl__json_text(info.model_path), "users", (int)info.users, "items",
-                  (int)info.items, "fit_seconds", info.fit_seconds, "swaps", (json_int_t)info.swaps,
-                  "has_store", info.has_store, "writable", info.writable));
 }
 
 void tl__h_metrics(tl_req *r)

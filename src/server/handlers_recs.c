@@ -2,39 +2,8 @@
  * tl_rec_query, one call to the service, its result as JSON. */
 #include "server/handlers.h"
 #include "server/http_json.h"
+#include "server/rec_json.h"
 #include "server/rec_params.h"
-
-static json_t *evidence(const tl_rec_item *it)
-{
-    json_t *arr = json_array();
-    for (int k = 0; arr && k < it->n_evidence; k++) {
-        const tl_rec_evidence *e = &it->evidence[k];
-        if (json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "item", tl__json_text(e->item),
-                                                 "title", tl__json_text(e->title), "weight",
-                                                 tl__json_float(e->weight)))) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return arr;
-}
-
-static json_t *items(const tl_rec_result *res)
-{
-    json_t *arr = json_array();
-    for (int k = 0; arr && k < res->n; k++) {
-        const tl_rec_item *it = &res->items[k];
-        if (json_array_append_new(
-                arr, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "item", tl__json_text(it->item),
-                               "title", tl__json_text(it->title), "score",
-                               tl__json_float(it->score), "reason", tl__json_text(it->reason),
-                               "kind", tl__json_text(it->kind), "evidence", evidence(it)))) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return arr;
-}
 
 /* subject is "user" or "item": the key of r's {id} in the query and in the answer. */
 static void answer(tl_req *r, const char *subject)
@@ -58,7 +27,7 @@ static void answer(tl_req *r, const char *subject)
         return;
     }
     json_t *o = json_pack("{s:o, s:o, s:o}", subject, tl__json_text(id), "model",
-                          tl__json_text(res.model), "items", items(&res));
+                          tl__json_text(res.model), "items", tl__items_json(res.items, res.n));
     if (o && res.fallback && json_object_set_new(o, "fallback", tl__json_text(res.fallback))) {
         json_decref(o);
         o = NULL;

@@ -145,8 +145,13 @@ void tl__reply_failure(tl_req *r, tl_err rc, const tl_diag *d, const char *field
         tl__reply_error(r, 404, "not_found", f, -1, "%s", msg);
         return;
     case TL_EUNSUPPORTED:
-        tl__reply_error(r, 503, "read_only", NULL, -1,
-                        "this server has no writable store: events cannot be written");
+        tl__reply_error(r, 503, "read_only", NULL, -1, "%s",
+                        d && d->msg[0] ? d->msg
+                                       : "this server has no writable store: events cannot be "
+                                         "written");
+        return;
+    case TL_EBUSY:
+        tl__reply_error(r, 409, "busy", f, -1, "%s", msg);
         return;
     case TL_ENOMEM:
     case TL_ETOOBIG:

@@ -9,6 +9,8 @@ static const tl_route routes[] = {
     {{"GET", "/v1/users/{id}/recommendations"}, tl__h_recommendations, 0},
     {{"GET", "/v1/items/{id}/similar"}, tl__h_similar, 0},
     {{"POST", "/v1/events"}, tl__h_events, 1},
+    {{"GET", "/v1/users/{id}/homepage"}, tl__h_homepage, 0},
+    {{"POST", "/v1/models/train"}, tl__h_train, 1},
     {{"GET", "/metrics"}, tl__h_metrics, 0},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

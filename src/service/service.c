@@ -1,4 +1,5 @@
 /* Opening and closing a service, and swapping its model under running requests. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -153,7 +154,7 @@ void tl_service_info_get(tl_service *s, tl_service_info *out)
     pthread_mutex_lock(&s->mu);
     const tl_model *m = s->cur->m;
     out->model = m->ops->name;
-    out->model_path = s->cur->path;
+    snprintf(out->model_path, sizeof(out->model_path), "%s", s->cur->path);
     out->users = m->n_users;
     out->items = m->n_items;
     out->fit_seconds = m->fit_seconds;

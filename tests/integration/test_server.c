@@ -35,7 +35,7 @@ static const char ITEMS[] = "item\ttitle\ttype\n"
 typedef struct server {
     pid_t pid;
     int port;
-    char db[512], err[512];
+    char db[512], err[512], model[512];
 } server;
 
 static int test_no;
@@ -97,10 +97,13 @@ static void start(server *s, const char *const *extra)
     snprintf(name, sizeof(name), "t%d.err", test_no);
     snprintf(s->err, sizeof(s->err), "%s", tl_test_tmp(name));
     assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("base.db"), s->db), 0);
+    snprintf(name, sizeof(name), "t%d.tlm", test_no); /* a training replaces the served file */
+    snprintf(s->model, sizeof(s->model), "%s", tl_test_tmp(name));
+    assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("m.tlm"), s->model), 0);
     const char *argv[32] = {tl_test_bin(), "serve", "--no-auth", "--port",
                             "0",           "--db",  s->db,       "--model"};
     int argc = 8;
-    argv[argc++] = tl_test_tmp("m.tlm");
+    argv[argc++] = s->model;
     for (int k = 0; extra && extra[k] && argc < 31; k++)
         argv[argc++] = extra[k];
     argv[argc] = NULL;
@@ -211,6 +214,11 @@ static reply get(const server *s, const char *path)
 static reply post(const server *s, const char *body)
 {
     return http(s, "POST", "/v1/events", "application/json", body, strlen(body), NULL);
+}
+
+static reply post_train(const server *s, const char *body)
+{
+    return http(s, "POST", "/v1/models/train", "application/json", body, strlen(body), NULL);
 }
 
 static void reply_free(reply *r)
@@ -525,6 +533,71 @@ static void test_sigterm_finishes_in_flight(void **state)
     free(events);
 }
 
+static void test_homepage(void **state)
+{
+    server *s = *state;
+    start(s, NULL);
+    reply r = get(s, "/v1/users/p1/homepage?rows=3&n=1");
+    check(&r, 200, NULL, NULL);
+    json_t *rows = json_object_get(r.json, "rows");
+    assert_true(json_array_size(rows) >= 2);
+    json_t *row = json_array_get(rows, 0);
+    assert_string_equal(json_string_value(json_object_get(row, "id")), "for_you");
+    assert_string_equal(json_string_value(json_object_get(row, "title")), "Recommended for you");
+    json_t *it = json_array_get(json_object_get(row, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "item")), "b");
+    row = json_array_get(rows, 1);
+    assert_string_equal(json_string_value(json_object_get(row, "id")), "because:a");
+    assert_string_equal(json_string_value(json_object_get(row, "title")),
+                        "Because you borrowed Alpha");
+    it = json_array_get(json_object_get(row, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "item")), "x"); /* not b again */
+    reply_free(&r);
+    r = get(s, "/v1/users/p1/homepage?rows=9");
+    check(&r, 400, "invalid", "rows");
+    reply_free(&r);
+    r = get(s, "/v1/users/nobody/homepage");
+    check(&r, 404, "not_found", "user");
+    reply_free(&r);
+}
+
+/* A training started over HTTP swaps its model in while recommendations keep answering 200;
+ * a second one while it runs is 409; a bad one 400. */
+static void test_training(void **state)
+{
+    server *s = *state;
+    start(s, NULL);
+    reply r = post_train(s, "{\"model\": \"nope\"}");
+    check(&r, 400, "invalid", "model");
+    reply_free(&r);
+    r = post_train(s, "{\"model\": \"ials\", \"settings\": {\"factors\": 4, \"colour\": \"red\"}}");
+    check(&r, 400, "invalid", "colour");
+    reply_free(&r);
+    r = post_train(s, "{\"model\": \"ials\", \"settings\": {\"factors\": 4, \"autotune\": 0}}");
+    check(&r, 202, NULL, NULL);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r.json, "training"), "model")), "ials");
+    reply_free(&r);
+    int swapped = 0;
+    for (int k = 0; k < 3000 && !swapped; k++) {
+        reply q = get(s, "/v1/users/p1/recommendations?n=2");
+        check(&q, 200, NULL, NULL);
+        reply_free(&q);
+        r = get(s, "/v1/models");
+        check(&r, 200, NULL, NULL);
+        json_t *t = json_object_get(r.json, "training");
+        swapped = !json_is_true(json_object_get(t, "running")) &&
+                  json_integer_value(json_object_get(t, "runs")) == 1;
+        if (swapped) {
+            assert_string_equal(json_string_value(json_object_get(r.json, "model")), "ials");
+            assert_int_equal(json_integer_value(json_object_get(r.json, "swaps")), 1);
+            assert_int_equal(json_integer_value(json_object_get(t, "failures")), 0);
+        }
+        reply_free(&r);
+    }
+    assert_true(swapped);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +610,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_exits_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_finishes_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_homepage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_training, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, make_data, free_data);

@@ -1,0 +1,122 @@
+/* The model being served and training a new one: GET /v1/models, POST /v1/models/train. */
+#include <stdio.h>
+#include <string.h>
+
+#include "server/handlers.h"
+#include "server/http_json.h"
+
+#define MAX_SETTINGS 32
+
+static json_t *training_json(const tl_train_status *t)
+{
+    json_t *o = json_pack("{s:b, s:o, s:o, s:f, s:I, s:I}", "running", t->running, "model",
+                          tl__json_text(t->model[0] ? t->model : NULL), "stage",
+                          tl__json_text(t->stage[0] ? t->stage : NULL), "progress", t->done, "runs",
+                          (json_int_t)t->runs, "failures", (json_int_t)t->failures);
+    if (o && t->started > 0)
+        json_object_set_new(o, "started", json_real(t->started));
+    if (o && t->finished > 0)
+        json_object_set_new(o, "finished", json_real(t->finished));
+    if (o && t->error[0])
+        json_object_set_new(o, "error", tl__json_text(t->error));
+    return o;
+}
+
+void tl__h_models(tl_req *r)
+{
+    tl_service_info info;
+    tl_service_info_get(r->srv->svc, &info);
+    tl_train_status t;
+    tl_service_train_status(r->srv->svc, &t);
+    tl__reply_json(r, 200,
+                   json_pack("{s:o, s:i, s:i, s:f, s:I, s:b, s:b, s:o}", "model",
+                             tl__json_text(info.model), "users", (int)info.users, "items",
+                             (int)info.items, "fit_seconds", info.fit_seconds, "swaps",
+                             (json_int_t)info.swaps, "has_store", info.has_store, "writable",
+                             info.writable, "training", training_json(&t)));
+}
+
+/* The body: {} or {"model": NAME, "settings": {"key": value, ...}}; settings as key=value
+ * texts in buf. Returns 0, or -1 after replying 400. */
+static int read_body(tl_req *r, json_t *j, tl_train_opts *o, const char **set, char (*buf)[128])
+{
+    json_t *model = json_object_get(j, "model"), *settings = json_object_get(j, "settings");
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v) if (strcmp(key, "model") && strcmp(key, "settings"))
+    {
+        tl__reply_error(r, 400, "invalid", key, -1,
+                        "%s is not a field of a training (model, settings)", key);
+        return -1;
+    }
+    if (model && !json_is_string(model)) {
+        tl__reply_error(r, 400, "invalid", "model", -1, "model must be a model's name");
+        return -1;
+    }
+    o->model = model ? json_string_value(model) : NULL;
+    if (settings && !json_is_object(settings)) {
+        tl__reply_error(r, 400, "invalid", "settings", -1,
+                        "settings must be an object of parameters and values");
+        return -1;
+    }
+    json_object_foreach(settings, key, v)
+    {
+        if (o->n_settings == MAX_SETTINGS) {
+            tl__reply_error(r, 400, "invalid", "settings", -1, "at most %d settings", MAX_SETTINGS);
+            return -1;
+        }
+        int len;
+        if (json_is_string(v))
+            len = snprintf(buf[o->n_settings], 128, "%s=%s", key, json_string_value(v));
+        else if (json_is_integer(v))
+            len =
+                snprintf(buf[o->n_settings], 128, "%s=%lld", key, (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            len = snprintf(buf[o->n_settings], 128, "%s=%.17g", key, json_real_value(v));
+        else
+            len = -1;
+        if (len < 0 || len >= 128) {
+            tl__reply_error(r, 400, "invalid", key, -1, "a setting is a short string or a number");
+            return -1;
+        }
+        set[o->n_settings] = buf[o->n_settings];
+        o->n_settings++;
+    }
+    o->settings = set;
+    return 0;
+}
+
+void tl__h_train(tl_req *r)
+{
+    const char *body = r->body && r->body_len ? r->body : "{}";
+    size_t len = r->body && r->body_len ? r->body_len : 2;
+    if (!tl__json_depth_ok(body, len, r->srv->cfg.max_depth)) {
+        tl__reply_error(r, 400, "too_deep", NULL, -1, "the JSON nests deeper than %d levels",
+                        r->srv->cfg.max_depth);
+        return;
+    }
+    json_error_t e;
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+    if (!j || !json_is_object(j)) {
+        tl__reply_error(r, 400, "invalid_json", NULL, -1, "%s",
+                        j ? "the body must be a JSON object" : e.text);
+        json_decref(j);
+        return;
+    }
+    tl_train_opts o = {0};
+    const char *set[MAX_SETTINGS];
+    char buf[MAX_SETTINGS][128];
+    if (read_body(r, j, &o, set, buf) == 0) {
+        tl_diag d;
+        tl_diag_clear(&d);
+        tl_err rc = tl_service_train(r->srv->svc, &o, &d);
+        if (rc != TL_OK) {
+            tl__reply_failure(r, rc, &d, "model");
+        } else {
+            tl_train_status t;
+            tl_service_train_status(r->srv->svc, &t);
+            tl__reply_json(r, 202, json_pack("{s:o}", "training", training_json(&t)));
+        }
+    }
+    json_decref(j);
+}
