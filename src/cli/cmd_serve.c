@@ -160,8 +160,12 @@ static int serve(tl_server_config *c)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-response is libmicrohttpd's to handle */
-    tl_service_opts so = {
-        .db = c->db, .model = c->model, .writable = c->db && !c->read_only, .serving = 1};
+    tl_service_opts so = {.db = c->db,
+                          .model = c->model,
+                          .writable = c->db && !c->read_only,
+                          .serving = 1,
+                          .retrain_events = c->retrain_events,
+                          .retrain_seconds = c->retrain_seconds};
     tl_service *svc = NULL;
     tl_server *srv = NULL;
     tl_diag d;

@@ -36,6 +36,11 @@ const tl_server_setting tl_server_settings[] = {
      "wait for requests in flight at shutdown"},
     {"max-connections", TL_SETTING_INT, "N", "1024", 1, 65536, AT(max_connections), 0,
      "open connections at most; libmicrohttpd closes further ones at once"},
+    {"retrain-events", TL_SETTING_INT, "N", "0", 0, 1000000000, AT(retrain_events), 0,
+     "train again in the background after N new events (0 = never by\n"
+     "itself; POST /v1/models/train always can)"},
+    {"retrain-seconds", TL_SETTING_INT, "SECONDS", "0", 0, 100000000, AT(retrain_seconds), 0,
+     "... and at least this often while events arrive (0 = no schedule)"},
     {"quiet", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(quiet), 0,
      "no per-request log line on stderr (benchmarks)"},
     {"read-only", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(read_only), 0,

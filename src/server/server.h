@@ -21,6 +21,8 @@ typedef struct tl_server_config {
     char *cors_origin;   /* Access-Control-Allow-Origin, or NULL: no CORS headers */
     int request_timeout; /* seconds a connection may stay idle (slow clients) */
     int max_connections; /* open connections at once */
+    int retrain_events;  /* for the service: train after this many new events (0 = never) */
+    int retrain_seconds; /* ... and this often while events arrive (0 = no schedule) */
     int quiet;           /* no per-request log lines (benchmarks) */
     char *db, *model;    /* the store (NULL: none) and the model file, for the service */
     int read_only;       /* the store is opened read-only: POST /v1/events answers 503 */
