@@ -619,20 +619,8 @@ int tl_la_potrf_upper(float *a, int k, int lda)
 
 void tl_la_potrs_upper(const float *u, int k, int lda, float *b)
 {
-    /* U^T z = b, by columns of U^T (rows of U): contiguous axpys. */
-    for (int j = 0; j < k; j++) {
-        const float *uj = u + (size_t)j * lda;
-        float z = b[j] / uj[j];
-        b[j] = z;
-        for (int c = j + 1; c < k; c++)
-            b[c] -= z * uj[c];
-    }
-    /* U x = z, by rows of U: contiguous dots. */
-    for (int j = k - 1; j >= 0; j--) {
-        const float *uj = u + (size_t)j * lda;
-        float s = b[j];
-        for (int c = j + 1; c < k; c++)
-            s -= uj[c] * b[c];
-        b[j] = s / uj[j];
-    }
+    /* U^T z = b, then U x = z: BLAS's triangular solves (vectorized; the loops they replace
+     * were reductions the compiler may not reorder). Single-threaded at this size. */
+    cblas_strsv(CblasRowMajor, CblasUpper, CblasTrans, CblasNonUnit, k, u, lda, b, 1);
+    cblas_strsv(CblasRowMajor, CblasUpper, CblasNoTrans, CblasNonUnit, k, u, lda, b, 1);
 }

@@ -8,6 +8,8 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,7 +63,10 @@ typedef struct ials_state {
     int owned;   /* 1: arrays allocated by fit; 0: they point into m->file */
     tl_ials_epoch *epochs;
     int n_epochs;
+    uint64_t serial; /* unique per state in this process: keys explain's cache */
 } ials_state;
+
+static atomic_ullong next_serial = 1;
 
 /* Heavy rows. A row's CG passes re-read the fixed-side factor rows of its nonzeros; once they
  * no longer fit in L2 (HEAVY_BYTES) and the fixed-side table does not stay in a shared L3
@@ -574,6 +579,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     int ld = c.ld;
     if (!(st = calloc(1, sizeof(*st))))
         goto out;
+    st->serial = atomic_fetch_add(&next_serial, 1);
     st->k = k;
     st->ld = ld;
     st->n_users = m->n_users;
@@ -700,13 +706,97 @@ static int fold_factor(const ials_state *st, float alpha, float reg, const int32
     return tl_la_potrf_upper(a, k, ld);
 }
 
+/* A request scores a history, then explains many items of it (a page of recommendations): the
+ * factored system of the last history is kept per thread and reused while the history and the
+ * model stay the same, instead of one Cholesky per call. */
+typedef struct explain_cache {
+    uint64_t serial, key; /* the state and the history it was made for (serial 0 = none) */
+    int32_t n;
+    size_t cap;
+    float *a; /* the factor, then the right-hand side (fold_scratch floats) */
+} explain_cache;
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_ok;
+
+static void cache_free(void *p)
+{
+    explain_cache *c = p;
+    if (c)
+        tl_la_free(c->a);
+    free(c);
+}
+
+static void cache_make(void)
+{
+    cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
+}
+
+static explain_cache *this_thread_cache(void)
+{
+    pthread_once(&cache_once, cache_make);
+    if (!cache_ok)
+        return NULL;
+    explain_cache *c = pthread_getspecific(cache_key);
+    if (!c && (c = calloc(1, sizeof(*c))) && pthread_setspecific(cache_key, c) != 0) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+static uint64_t history_key(const int32_t *items, const float *w, int32_t n, float alpha, float reg)
+{
+    uint64_t h = tl_fnv1a64(items, (size_t)n * sizeof(*items));
+    if (w)
+        h = tl_fnv1a64_update(h, w, (size_t)n * sizeof(*w));
+    h = tl_fnv1a64_update(h, &alpha, sizeof(alpha));
+    return tl_fnv1a64_update(h, &reg, sizeof(reg));
+}
+
+/* The factor of the history's system (k x k, stride ld) followed by its right-hand side (ld
+ * floats), from this thread's cache or made into it; NULL when it cannot be made. */
+static const float *cached_factor(const ials_state *st, float alpha, float reg,
+                                  const int32_t *items, const float *w, int32_t n)
+{
+    explain_cache *c = this_thread_cache();
+    if (!c)
+        return NULL;
+    uint64_t key = history_key(items, w, n, alpha, reg);
+    if (c->serial == st->serial && c->key == key && c->n == n)
+        return c->a;
+    size_t need = fold_scratch(st);
+    if (c->cap < need) {
+        tl_la_free(c->a);
+        c->cap = (c->a = tl_la_alloc(need)) ? need : 0;
+        if (!c->a)
+            return NULL;
+    }
+    c->serial = 0;
+    if (fold_factor(st, alpha, reg, items, w, n, c->a, c->a + (size_t)st->ld * st->ld) != 0)
+        return NULL;
+    c->serial = st->serial;
+    c->key = key;
+    c->n = n;
+    return c->a;
+}
+
 /* Fold-in into out (ld floats, padding zeroed) with scratch of fold_scratch() floats. */
 static void fold_in(const ials_state *st, float alpha, float reg, const int32_t *items,
                     const float *w, int32_t n, float *out, float *scr)
 {
     float *a = scr, *b = a + (size_t)st->ld * st->ld;
     memset(out, 0, (size_t)st->ld * sizeof(float));
-    if (n <= 0 || fold_factor(st, alpha, reg, items, w, n, a, b) != 0)
+    if (n <= 0)
+        return;
+    const float *c = omp_in_parallel() ? NULL : cached_factor(st, alpha, reg, items, w, n);
+    if (c) { /* a request's fold-in: explain reuses the factor */
+        memcpy(out, c + (size_t)st->ld * st->ld, (size_t)st->k * sizeof(float));
+        tl_la_potrs_upper(c, st->k, st->ld, out);
+        return;
+    }
+    if (fold_factor(st, alpha, reg, items, w, n, a, b) != 0)
         return;
     tl_la_potrs_upper(a, st->k, st->ld, b);
     memcpy(out, b, (size_t)st->k * sizeof(float));
@@ -817,6 +907,7 @@ static tl_err load(tl_model *m, const tl_mfile *f, tl_diag *diag)
     ials_state *st = calloc(1, sizeof(*st));
     if (!st)
         return TL_ENOMEM;
+    st->serial = atomic_fetch_add(&next_serial, 1);
     st->k = k;
     st->ld = ld;
     st->n_users = m->n_users;
@@ -852,12 +943,10 @@ static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const 
     float alpha = (float)cfg->alpha;
     float reg = (float)cfg->reg;
     int ld = st->ld, got = 0;
-    float *scr = tl_la_alloc(fold_scratch(st) + ld);
+    float *z = tl_la_alloc((size_t)ld);
     float *con = malloc((size_t)n * sizeof(float));
-    if (!scr || !con)
-        goto out;
-    float *a = scr, *b = a + (size_t)ld * ld, *z = b + ld;
-    if (fold_factor(st, alpha, reg, items, w, n, a, b) != 0)
+    const float *a = z && con ? cached_factor(st, alpha, reg, items, w, n) : NULL;
+    if (!a)
         goto out;
     memcpy(z, st->item + (size_t)item * ld, (size_t)ld * sizeof(float));
     tl_la_potrs_upper(a, st->k, ld, z);
@@ -881,7 +970,7 @@ static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const 
         got++;
     }
 out:
-    tl_la_free(scr);
+    tl_la_free(z);
     free(con);
     return got;
 }
