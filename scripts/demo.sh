@@ -3,7 +3,8 @@
 # SYNTHETIC patrons and loans made by `tailor synth --library` (model: demo/README.md).
 # Usage: scripts/demo.sh BIN DB. Idempotent: the DB and the generated files are made anew.
 # Environment: TL_DEMO_DATA (where the generated TSVs go, default <dir of BIN>/demo-data),
-# TL_DEMO_SEED (default 42), TL_DEMO_PATRONS (default 2000).
+# TL_DEMO_SEED (default 42), TL_DEMO_PATRONS (default 2000), TL_DEMO_PORT (default 8080),
+# TL_DEMO_SERVE (default 1; 0 ends after the model instead of serving it).
 set -eu
 
 if [ $# -ne 2 ]; then
@@ -66,10 +67,30 @@ step "the same patron, only history or science books with a copy on the shelf ($
 # shellcheck disable=SC2086 # FILTER is split into its words on purpose
 "$BIN" recommend --model "$MODEL" --user "$PATRON" --n 5 $FILTER
 
-# Later issues add serving here (the HTTP API and the web page) on top of the model above.
+step "the same patron's homepage: rows titled with their reasons"
+"$BIN" --db "$DB" homepage --model "$MODEL" --user "$PATRON" --rows 4 --n 3
 
 DBABS=$(cd "$(dirname "$DB")" && pwd)/$(basename "$DB")
 printf '\nDemo store: %s\n' "$DBABS"
 printf 'Generated files (synthetic patrons and loans): %s\n' "$DATA"
 printf 'Model file: %s\n' "$MODEL"
 printf 'Try: %s --db %s stats\n     %s recommend --model %s --user %s --json\n' "$BIN" "$DB" "$BIN" "$MODEL" "$PATRON"
+
+[ "${TL_DEMO_SERVE:-1}" = 0 ] && exit 0
+PORT=${TL_DEMO_PORT:-8080}
+URL="http://127.0.0.1:$PORT"
+ITEM=$(awk -F '\t' 'FNR == 2 { print $1 }' "$DATA/items.tsv")
+step "serving the demo on $URL (Ctrl-C stops; TL_DEMO_SERVE=0 skips this step)"
+cat <<EXAMPLES
+The demo serves without authentication, on this machine only (127.0.0.1). Try, from another
+terminal:
+  curl '$URL/v1/users/$PATRON/recommendations?n=5'
+  curl '$URL/v1/users/$PATRON/homepage?rows=4&n=3'
+  curl '$URL/v1/items/$ITEM/similar?n=5'
+  curl -X POST $URL/v1/events -H 'Content-Type: application/json' \\
+       -d '{"user": "$PATRON", "item": "$ITEM", "type": "loan"}'
+  curl -X POST $URL/v1/models/train -H 'Content-Type: application/json' -d '{}'
+(docs/API.md has every route.)
+
+EXAMPLES
+exec "$BIN" --db "$DB" serve --no-auth --bind 127.0.0.1 --port "$PORT" --model "$MODEL"

@@ -98,6 +98,7 @@ int tl__rec_params_parse(tl_req *r, tl_rec_params *p)
 {
     memset(p, 0, sizeof(*p));
     p->n = DEFAULT_N;
+    p->explain = 1; /* every item carries its evidence unless the client says not to */
     parse_ctx c = {r, p, NULL, NULL};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, one, &c);
     if (!c.why)
