@@ -85,6 +85,7 @@ typedef struct tl_service_info {
     char model_path[1024];   /* its file */
     int32_t users, items;    /* in the model */
     double fit_seconds;      /* its training time */
+    double written_at;       /* when its file was written (Unix seconds; 0 = unknown) */
     long long swaps;         /* models swapped in since open */
     int has_store, writable; /* a store is open; events may be written */
 } tl_service_info;

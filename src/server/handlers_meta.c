@@ -1,5 +1,6 @@
 /* The routes about the server itself: health and the metrics. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "server/handlers.h"
 #include "server/http_json.h"
@@ -24,7 +25,17 @@ void tl__h_metrics(tl_req *r)
     labels[n] = "unmatched";
     tl_service_info info;
     tl_service_info_get(r->srv->svc, &info);
-    char *text = tl__metrics_render(&r->srv->metrics, labels, (int)n + 1, info.swaps, &len);
+    tl_train_status ts;
+    tl_service_train_status(r->srv->svc, &ts);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    tl_metrics_service sv = {.swaps = info.swaps,
+                             .model_age =
+                                 info.written_at > 0 ? (double)now.tv_sec - info.written_at : 0,
+                             .training = ts.running,
+                             .trainings = ts.runs,
+                             .failures = ts.failures};
+    char *text = tl__metrics_render(&r->srv->metrics, labels, (int)n + 1, &sv, &len);
     if (!text) {
         tl__reply_error(r, 503, "overloaded", NULL, -1, "out of memory");
         return;

@@ -122,8 +122,8 @@ static void durations(buf *b, tl_metrics *m, const char *const *labels, int n_ro
     }
 }
 
-char *tl__metrics_render(tl_metrics *m, const char *const *labels, int n_rows, long long swaps,
-                         size_t *len)
+char *tl__metrics_render(tl_metrics *m, const char *const *labels, int n_rows,
+                         const tl_metrics_service *sv, size_t *len)
 {
     buf b = {0};
     if (n_rows > TL_METRICS_ROUTES)
@@ -136,8 +136,20 @@ char *tl__metrics_render(tl_metrics *m, const char *const *labels, int n_rows, l
         "tailor_events_ingested_total %llu\n"
         "# HELP tailor_model_swaps_total Models swapped in since the service opened.\n"
         "# TYPE tailor_model_swaps_total counter\n"
-        "tailor_model_swaps_total %lld\n",
-        get(&m->events), swaps);
+        "tailor_model_swaps_total %lld\n"
+        "# HELP tailor_model_age_seconds Seconds since the served model file was written.\n"
+        "# TYPE tailor_model_age_seconds gauge\n"
+        "tailor_model_age_seconds %.0f\n"
+        "# HELP tailor_training_running 1 while a model trains in the background.\n"
+        "# TYPE tailor_training_running gauge\n"
+        "tailor_training_running %d\n"
+        "# HELP tailor_trainings_total Trainings finished since the service opened.\n"
+        "# TYPE tailor_trainings_total counter\n"
+        "tailor_trainings_total %lld\n"
+        "# HELP tailor_training_failures_total Of those, the ones that failed.\n"
+        "# TYPE tailor_training_failures_total counter\n"
+        "tailor_training_failures_total %lld\n",
+        get(&m->events), sv->swaps, sv->model_age, sv->training, sv->trainings, sv->failures);
     if (b.failed) {
         free(b.s);
         return NULL;

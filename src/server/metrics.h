@@ -23,10 +23,18 @@ typedef struct tl_metrics {
 void tl__metrics_init(tl_metrics *m);
 /* One request of the given row (clamped to the last) that ended with status after seconds. */
 void tl__metrics_observe(tl_metrics *m, int row, unsigned status, double seconds);
-/* The text of GET /metrics: labels[row] names each route row ("unmatched" last, n_rows in all);
- * swaps is the service's count of model swaps. Returns a malloc'd string and its length in
- * *len, or NULL when memory ran out. */
-char *tl__metrics_render(tl_metrics *m, const char *const *labels, int n_rows, long long swaps,
-                         size_t *len);
+/* What the service says of itself, for the metrics. */
+typedef struct tl_metrics_service {
+    long long swaps;               /* models swapped in since the service opened */
+    double model_age;              /* seconds since the served model was written */
+    int training;                  /* 1 while a training runs */
+    long long trainings, failures; /* trainings finished, and how many failed */
+} tl_metrics_service;
+
+/* The text of GET /metrics: labels[row] names each route row ("unmatched" last, n_rows in all),
+ * sv the service's gauges. Returns a malloc'd string and its length in *len, or NULL when
+ * memory ran out. */
+char *tl__metrics_render(tl_metrics *m, const char *const *labels, int n_rows,
+                         const tl_metrics_service *sv, size_t *len);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/linalg.h"
@@ -22,6 +23,9 @@ static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
     }
     atomic_init(&r->refs, 1);
     pthread_mutex_init(&r->lists_mu, NULL);
+    struct stat sb;
+    if (stat(path, &sb) == 0)
+        r->written_at = (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec * 1e-9;
     *out = r;
     return TL_OK;
 }
@@ -158,6 +162,7 @@ void tl_service_info_get(tl_service *s, tl_service_info *out)
     out->users = m->n_users;
     out->items = m->n_items;
     out->fit_seconds = m->fit_seconds;
+    out->written_at = s->cur->written_at;
     out->swaps = s->swaps;
     pthread_mutex_unlock(&s->mu);
     out->has_store = s->db != NULL;

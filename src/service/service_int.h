@@ -15,6 +15,7 @@
 typedef struct tl_model_ref {
     tl_model *m;
     char *path;
+    double written_at; /* the file's modification time when it was loaded */
     atomic_long refs;
     /* Lists every homepage needs, made once per model on first use (tl__ref_lists) */
     pthread_mutex_t lists_mu;
