@@ -48,7 +48,7 @@ const tl_server_setting tl_server_settings[] = {
     {"no-auth", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(no_auth), 0,
      "serve without authentication: anyone who can reach the port may read\n"
      "recommendations and write events (required until API keys exist)"},
-    {NULL},
+    {.name = NULL},
 };
 
 /* '-' and '_' are the same in names, so that file keys may use either. */
