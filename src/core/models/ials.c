@@ -757,6 +757,73 @@ static uint64_t history_key(const int32_t *items, const float *w, int32_t n, flo
 
 /* The factor of the history's system (k x k, stride ld) followed by its right-hand side (ld
  * floats), from this thread's cache or made into it; NULL when it cannot be made. */
+/* Behind the threads' caches, one shared by all: a patron's next request (another page, the
+ * homepage after the list) finds the factor made by whichever thread served the last one.
+ * Direct-mapped by the history's key, within SHARED_BYTES; a slot's lock is held for a copy. */
+#define SHARED_SLOTS 4096
+#define SHARED_BYTES (64u << 20)
+
+typedef struct shared_slot {
+    pthread_mutex_t mu;
+    uint64_t serial, key;
+    int32_t n;
+    size_t cap;
+    float *a;
+} shared_slot;
+
+static shared_slot shared[SHARED_SLOTS];
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void shared_make(void)
+{
+    for (int i = 0; i < SHARED_SLOTS; i++)
+        pthread_mutex_init(&shared[i].mu, NULL);
+}
+
+/* The slot of key for factors of need floats (NULL: none fit the budget). */
+static shared_slot *shared_slot_of(uint64_t key, size_t need)
+{
+    size_t slots = SHARED_BYTES / (need * sizeof(float));
+    if (slots > SHARED_SLOTS)
+        slots = SHARED_SLOTS;
+    if (!slots)
+        return NULL;
+    pthread_once(&shared_once, shared_make);
+    return &shared[key % slots];
+}
+
+static int shared_get(const ials_state *st, uint64_t key, int32_t n, float *out, size_t need)
+{
+    shared_slot *sl = shared_slot_of(key, need);
+    if (!sl)
+        return 0;
+    pthread_mutex_lock(&sl->mu);
+    int hit = sl->serial == st->serial && sl->key == key && sl->n == n && sl->cap >= need;
+    if (hit)
+        memcpy(out, sl->a, need * sizeof(float));
+    pthread_mutex_unlock(&sl->mu);
+    return hit;
+}
+
+static void shared_put(const ials_state *st, uint64_t key, int32_t n, const float *a, size_t need)
+{
+    shared_slot *sl = shared_slot_of(key, need);
+    if (!sl)
+        return;
+    pthread_mutex_lock(&sl->mu);
+    if (sl->cap < need) {
+        tl_la_free(sl->a);
+        sl->cap = (sl->a = tl_la_alloc(need)) ? need : 0;
+    }
+    if (sl->a) {
+        memcpy(sl->a, a, need * sizeof(float));
+        sl->serial = st->serial;
+        sl->key = key;
+        sl->n = n;
+    }
+    pthread_mutex_unlock(&sl->mu);
+}
+
 static const float *cached_factor(const ials_state *st, float alpha, float reg,
                                   const int32_t *items, const float *w, int32_t n)
 {
@@ -774,8 +841,11 @@ static const float *cached_factor(const ials_state *st, float alpha, float reg,
             return NULL;
     }
     c->serial = 0;
-    if (fold_factor(st, alpha, reg, items, w, n, c->a, c->a + (size_t)st->ld * st->ld) != 0)
-        return NULL;
+    if (!shared_get(st, key, n, c->a, need)) {
+        if (fold_factor(st, alpha, reg, items, w, n, c->a, c->a + (size_t)st->ld * st->ld) != 0)
+            return NULL;
+        shared_put(st, key, n, c->a, need);
+    }
     c->serial = st->serial;
     c->key = key;
     c->n = n;
