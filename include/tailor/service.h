@@ -29,7 +29,9 @@ typedef struct tl_service tl_service;
 
 typedef struct tl_service_opts {
     const char *db;    /* the store's path, or NULL: the model alone (histories from its file) */
-    const char *model; /* the model file (tailor train --out); required */
+    const char *model; /* the model file (tailor train --out), or NULL: a store-only service
+                          (API keys, events); what needs a model then fails with
+                          TL_EUNSUPPORTED */
     int writable;      /* events may be written (opens the store for writing, creating nothing) */
     long long retrain_events; /* > 0: train again in the background after this many new events
                                  (written through tl_service_add_events) */
@@ -40,7 +42,7 @@ typedef struct tl_service_opts {
 } tl_service_opts;
 
 /* Opens the model (mapped) and, with o->db, the store. Errors: those of tl_model_load and
- * tl_store_open (d says why, naming the path), TL_EINVAL (no model path). */
+ * tl_store_open (d says why, naming the path), TL_EINVAL (neither a model nor a store). */
 TL_API tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d);
 /* Waits for nothing: call it when no request runs any more. NULL does nothing. */
 TL_API void tl_service_close(tl_service *s);
@@ -197,6 +199,63 @@ TL_API tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *
  * written then. Needs a writable store: TL_EUNSUPPORTED otherwise. */
 TL_API tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_t n, size_t *bad,
                                     tl_diag *d);
+
+/* ---- API keys ---------------------------------------------------------------------------------
+ * A key is "tl_" + its public id (8 characters) + "_" + a secret (43 characters), URL-safe
+ * base64. The store keeps the id and a BLAKE2b-256 hash of the whole key, never the key: it is
+ * shown once, when it is made. Roles: admin (everything), app (a library's application: reads
+ * every patron, writes events, no training, no keys), patron (one patron's own data). */
+typedef enum tl_key_role { TL_ROLE_ADMIN, TL_ROLE_APP, TL_ROLE_PATRON } tl_key_role;
+
+#define TL_KEY_LEN 55         /* characters of a key (without the terminating NUL) */
+#define TL_KEY_PATRON_MAX 512 /* the longest patron id of a patron key, bytes */
+
+/* "admin", "app", "patron"; parse: TL_EINVAL for anything else. */
+TL_API const char *tl_key_role_name(tl_key_role r);
+TL_API tl_err tl_key_role_parse(const char *name, tl_key_role *out);
+
+/* Makes a key for role (a patron key needs user, the patron's id; others ignore it) with an
+ * optional label and writes it into key_out (len >= TL_KEY_LEN + 1). Needs a writable store.
+ * Errors: TL_EINVAL (no user for a patron key, a short buffer), TL_EUNSUPPORTED (no store,
+ * or a read-only one), TL_ESTORE; d says why. */
+TL_API tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user,
+                                    const char *label, char *key_out, size_t len, tl_diag *d);
+
+typedef struct tl_key_entry {
+    const char *id; /* the public id (the key's characters 4 to 11) */
+    tl_key_role role;
+    const char *user, *label; /* NULL when none */
+    int64_t created, revoked; /* Unix seconds; revoked 0 = in force */
+} tl_key_entry;
+typedef tl_err (*tl_key_fn)(void *ctx, const tl_key_entry *k);
+/* fn once per key, oldest first (never a secret or a hash). */
+TL_API tl_err tl_service_key_list(tl_service *s, tl_key_fn fn, void *ctx, tl_diag *d);
+/* Revokes the key id: requests with it are refused within about a second, in every server on
+ * the store. TL_ENOTFOUND: no such key. Needs a writable store. */
+TL_API tl_err tl_service_key_revoke(tl_service *s, const char *id, tl_diag *d);
+
+typedef struct tl_key_info {
+    char id[16];
+    tl_key_role role;
+    char user[TL_KEY_PATRON_MAX + 1]; /* the patron of a patron key, else "" */
+} tl_key_info;
+
+/* Checks the key of a request (the text after "Bearer "). TL_OK: *out says whose it is. A key
+ * that is malformed, unknown, wrong or revoked is TL_ENOTFOUND, all alike; TL_EUNSUPPORTED: no
+ * store; TL_ESTORE, TL_EVERSION (a store from before API keys), TL_ENOMEM. Lookups are cached
+ * for at most a second. */
+TL_API tl_err tl_service_authenticate(tl_service *s, const char *bearer, tl_key_info *out);
+
+typedef enum tl_key_action {
+    TL_KEY_READ_USER,    /* a patron's recommendations, homepage; the catalogue, models */
+    TL_KEY_WRITE_EVENTS, /* events of user */
+    TL_KEY_TRAIN,        /* start a training */
+    TL_KEY_MANAGE_KEYS,  /* make, list, revoke keys */
+} tl_key_action;
+
+/* 1 when the key k may do action (for user, where the action is about one patron; NULL =
+ * not about one patron, which a patron key may not do), else 0. */
+TL_API int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user);
 
 #ifdef __cplusplus
 }

@@ -175,6 +175,49 @@ TL_API tl_err tl_store_user_history(tl_store *st, const char *user, size_t len,
                                     const tl_event_weights *w, tl_store_history_fn fn, void *ctx,
                                     int *found, int *personalize, tl_diag *d);
 
+/* ---- API keys (schema version 2) -----------------------------------------------------------
+ * Keys that let callers into the server. The store holds each key's public id and a hash of
+ * the whole key, never the key. A store of schema version 1 (before keys) is migrated by its
+ * next write open; until then the functions below fail with TL_EVERSION (d says how to upgrade).
+ * Errors otherwise: TL_ESTORE, TL_ENOMEM; d says why. */
+#define TL_KEY_ID_MAX 32    /* the longest key id, bytes */
+#define TL_KEY_HASH_MAX 64  /* the longest stored hash, bytes */
+#define TL_KEY_USER_MAX 512 /* the longest patron id of a patron key, bytes */
+
+typedef struct tl_store_key {
+    const char *id;    /* the key's public id */
+    const char *role;  /* "admin", "app" or "patron" */
+    const char *user;  /* the patron's external id (role patron), else NULL */
+    const char *label; /* for people, or NULL */
+    int64_t created;   /* Unix seconds */
+    int64_t revoked;   /* Unix seconds, 0 = in force */
+} tl_store_key;
+
+/* One key, as the authentication needs it. */
+typedef struct tl_store_key_auth {
+    uint8_t hash[TL_KEY_HASH_MAX];
+    size_t hash_len;
+    char role[16];
+    char user[TL_KEY_USER_MAX + 1]; /* "" when none */
+    int64_t revoked;                /* 0 = in force */
+} tl_store_key_auth;
+
+/* Adds the key k (revoked ignored) with its hash (1..TL_KEY_HASH_MAX bytes), in a commit of its
+ * own (or the caller's transaction). TL_EINVAL: a bad role, id or user; TL_ESTORE: an id that
+ * exists (d says so). */
+TL_API tl_err tl_store_put_key(tl_store *st, const tl_store_key *k, const uint8_t *hash,
+                               size_t hash_len, tl_diag *d);
+/* fn once per key, oldest first; never the hash. Strings are valid during the call. A non-TL_OK
+ * return of fn stops the scan and is returned. */
+typedef tl_err (*tl_store_key_fn)(void *ctx, const tl_store_key *k);
+TL_API tl_err tl_store_list_keys(tl_store *st, tl_store_key_fn fn, void *ctx, tl_diag *d);
+/* Marks the key id revoked at time when (a key revoked before keeps its first time).
+ * TL_ENOTFOUND: no such key. */
+TL_API tl_err tl_store_revoke_key(tl_store *st, const char *id, int64_t when, tl_diag *d);
+/* *found = 0 when there is no key id, else *out is filled. */
+TL_API tl_err tl_store_get_key(tl_store *st, const char *id, tl_store_key_auth *out, int *found,
+                               tl_diag *d);
+
 /* ---- import ----------------------------------------------------------------------------------
  * A whole file in ONE transaction: it commits only when the file imported cleanly (or with
  * skip_bad, when every bad record was skipped); any error rolls back, so the store keeps exactly

@@ -266,7 +266,8 @@ tl_err tl_service_homepage(tl_service *s, const char *user, int rows, int n, tl_
         return TL_EINVAL;
     }
     page p = {.s = s, .n = n, .out = out, .h = {.uidx = -1}};
-    p.ref = tl__service_model(s);
+    if (!(p.ref = tl__service_need_model(s, d)))
+        return TL_EUNSUPPORTED;
     p.m = p.ref->m;
     const char *fallback = NULL;
     tl_err rc = tl__ref_lists(p.ref);

@@ -92,7 +92,10 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
         rc = TL_ENOMEM;
         goto out;
     }
-    priv->ref = tl__service_model(s);
+    if (!(priv->ref = tl__service_need_model(s, d))) {
+        rc = TL_EUNSUPPORTED;
+        goto out;
+    }
     const tl_model *m = priv->ref->m;
     if ((rc = build_filter(m, q->filters, q->n_filters, &allow, d)) != TL_OK)
         goto out;

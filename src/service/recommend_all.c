@@ -37,7 +37,9 @@ tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *filters
         tl_diag_set(d, NULL, 0, "n", "expected 1 to %d items, got %d", TL_REC_MAX_N, n);
         return TL_EINVAL;
     }
-    tl_model_ref *ref = tl__service_model(s);
+    tl_model_ref *ref = tl__service_need_model(s, d);
+    if (!ref)
+        return TL_EUNSUPPORTED;
     const tl_model *m = ref->m;
     tl_filter_spec spec;
     memset(&spec, 0, sizeof(spec));

@@ -47,8 +47,17 @@ tl_model_ref *tl__service_model(tl_service *s)
 {
     pthread_mutex_lock(&s->mu);
     tl_model_ref *r = s->cur;
-    atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+    if (r)
+        atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
     pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+tl_model_ref *tl__service_need_model(tl_service *s, tl_diag *d)
+{
+    tl_model_ref *r = tl__service_model(s);
+    if (!r)
+        tl_diag_set(d, NULL, 0, "model", "no model is loaded (this service has only a store)");
     return r;
 }
 
@@ -74,7 +83,7 @@ void tl__service_reader_done(tl_service *s, tl_store *st)
 tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
 {
     *out = NULL;
-    if (!o || !o->model || !*o->model) {
+    if (!o || ((!o->model || !*o->model) && !o->db)) {
         tl_diag_set(d, NULL, 0, "model", "a model file is needed (tailor train --out)");
         return TL_EINVAL;
     }
@@ -87,13 +96,14 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     pthread_mutex_init(&s->write_mu, NULL);
     pthread_mutex_init(&s->trend_mu, NULL);
     pthread_mutex_init(&s->train_mu, NULL);
+    pthread_mutex_init(&s->keys_mu, NULL);
     pthread_cond_init(&s->train_cv, NULL);
     atomic_init(&s->train_cancel, 0);
     s->retrain_events = o->retrain_events;
     s->retrain_seconds = o->retrain_seconds;
     s->last_train_at = (double)time(NULL);
     tl_event_weights_init(&s->weights);
-    tl_err rc = load_ref(o->model, &s->cur, d);
+    tl_err rc = o->model && *o->model ? load_ref(o->model, &s->cur, d) : TL_OK;
     if (rc == TL_OK && o->db) {
         tl_store *st = NULL;
         if (!(s->db = strdup(o->db)))
@@ -129,6 +139,8 @@ void tl_service_close(tl_service *s)
         free(s->trend_ids[k]);
     free(s->trend_ids);
     free(s->trend_n);
+    free(s->key_slots);
+    pthread_mutex_destroy(&s->keys_mu);
     pthread_mutex_destroy(&s->trend_mu);
     pthread_mutex_destroy(&s->train_mu);
     pthread_cond_destroy(&s->train_cv);
@@ -156,6 +168,14 @@ void tl_service_info_get(tl_service *s, tl_service_info *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&s->mu);
+    if (!s->cur) {
+        out->model = "none";
+        out->swaps = s->swaps;
+        pthread_mutex_unlock(&s->mu);
+        out->has_store = s->db != NULL;
+        out->writable = s->writer != NULL;
+        return;
+    }
     const tl_model *m = s->cur->m;
     out->model = m->ops->name;
     snprintf(out->model_path, sizeof(out->model_path), "%s", s->cur->path);
@@ -172,6 +192,8 @@ void tl_service_info_get(tl_service *s, tl_service_info *out)
 int tl_service_knows_item(tl_service *s, const char *item)
 {
     tl_model_ref *r = tl__service_model(s);
+    if (!r)
+        return 0;
     int known = item && tl_intern_find(&r->m->items, item, strlen(item)) >= 0;
     tl__model_ref_release(r);
     return known;

@@ -64,9 +64,15 @@ struct tl_service {
     double last_train_at;     /* Unix seconds: the last training's start, else the service's open */
     pthread_mutex_t write_mu; /* one writer at a time (SQLite's rule too) */
     tl_store *writer;         /* NULL unless writable */
+    /* API key lookups (keys.c) */
+    pthread_mutex_t keys_mu;       /* guards key_slots */
+    struct tl_key_slot *key_slots; /* TL_KEY_SLOTS cached lookups, allocated on first use */
 };
 
-/* The current model with a reference the caller releases. */
+/* The current model, or NULL (a store-only service) with d saying so (TL_EUNSUPPORTED). */
+tl_model_ref *tl__service_need_model(tl_service *s, tl_diag *d);
+
+/* The current model with a reference the caller releases; NULL when the service has none. */
 tl_model_ref *tl__service_model(tl_service *s);
 void tl__model_ref_release(tl_model_ref *r);
 

@@ -113,6 +113,11 @@ static tl_err new_model(tl_service *s, const tl_train_opts *o, tl_model **out, c
                         tl_diag *d)
 {
     tl_model_ref *cur = tl__service_model(s);
+    if (!cur && !(o && o->model && o->out)) {
+        tl_diag_set(d, NULL, 0, "model",
+                    "no model is loaded: name the model to train and the file to write");
+        return TL_EUNSUPPORTED;
+    }
     const char *name = o && o->model ? o->model : cur->m->ops->name;
     *path = strdup(o && o->out ? o->out : cur->path);
     tl__model_ref_release(cur);

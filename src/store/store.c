@@ -417,3 +417,125 @@ tl_err tl_store_event_weights(tl_store *st, tl_event_weights *w, tl_diag *d)
     free(saved);
     return rc;
 }
+
+/* ---- API keys ------------------------------------------------------------------------------- */
+
+#define KEYS_VERSION 2 /* the schema version that added api_keys */
+
+static tl_err keys_ready(tl_store *st, tl_diag *d)
+{
+    if (!st->ops->get_key) {
+        tl_diag_set(d, NULL, 0, NULL, "the %s store has no API keys", st->ops->name);
+        return TL_EUNSUPPORTED;
+    }
+    if (st->schema_version < KEYS_VERSION) {
+        tl_diag_set(d, NULL, 0, NULL,
+                    "the store has schema version %d, before API keys; a command that writes to "
+                    "it (tailor key create, tailor import) upgrades it",
+                    st->schema_version);
+        return TL_EVERSION;
+    }
+    return TL_OK;
+}
+
+static int key_id_ok(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > TL_KEY_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+tl_err tl_store_put_key(tl_store *st, const tl_store_key *k, const uint8_t *hash, size_t hash_len,
+                        tl_diag *d)
+{
+    tl_err rc = keys_ready(st, d);
+    if (rc != TL_OK)
+        return rc;
+    int patron = k->role && strcmp(k->role, "patron") == 0;
+    if (!k->role || (!patron && strcmp(k->role, "admin") != 0 && strcmp(k->role, "app") != 0)) {
+        tl_diag_set(d, NULL, 0, "role", "expected a role admin, app or patron");
+        return TL_EINVAL;
+    }
+    if (!key_id_ok(k->id)) {
+        tl_diag_set(d, NULL, 0, "id", "a key id is 1 to %d letters, digits, '-' or '_'",
+                    TL_KEY_ID_MAX);
+        return TL_EINVAL;
+    }
+    size_t ulen = k->user ? strlen(k->user) : 0;
+    if ((patron && ulen == 0) || ulen > TL_KEY_USER_MAX) {
+        tl_diag_set(d, NULL, 0, "user", "%s",
+                    ulen ? "the patron id is too long" : "a patron key needs a patron (--user)");
+        return TL_EINVAL;
+    }
+    if (!hash || hash_len == 0 || hash_len > TL_KEY_HASH_MAX) {
+        tl_diag_set(d, NULL, 0, "hash", "a key hash is 1 to %d bytes", TL_KEY_HASH_MAX);
+        return TL_EINVAL;
+    }
+    if (st->readonly) {
+        tl_diag_set(d, NULL, 0, NULL, "the store was opened read-only");
+        return TL_EINVAL;
+    }
+    int own = !st->in_txn;
+    if (own && (rc = tl_store_begin(st)) != TL_OK)
+        return tl__store_fail(st, rc, d);
+    rc = st->ops->put_key(st, k, hash, hash_len);
+    if (own && rc == TL_OK)
+        rc = tl_store_commit(st);
+    else if (own && st->in_txn)
+        tl_store_rollback(st);
+    return rc == TL_OK ? TL_OK : tl__store_fail(st, rc, d);
+}
+
+tl_err tl_store_list_keys(tl_store *st, tl_store_key_fn fn, void *ctx, tl_diag *d)
+{
+    tl_err rc = keys_ready(st, d);
+    if (rc != TL_OK)
+        return rc;
+    rc = st->ops->list_keys(st, fn, ctx);
+    return rc == TL_OK || rc != TL_ESTORE ? rc : tl__store_fail(st, rc, d);
+}
+
+tl_err tl_store_revoke_key(tl_store *st, const char *id, int64_t when, tl_diag *d)
+{
+    tl_err rc = keys_ready(st, d);
+    if (rc != TL_OK)
+        return rc;
+    if (st->readonly) {
+        tl_diag_set(d, NULL, 0, NULL, "the store was opened read-only");
+        return TL_EINVAL;
+    }
+    int changes = 0;
+    int own = !st->in_txn;
+    if (own && (rc = tl_store_begin(st)) != TL_OK)
+        return tl__store_fail(st, rc, d);
+    rc = st->ops->revoke_key(st, id ? id : "", when, &changes);
+    if (own && rc == TL_OK && changes)
+        rc = tl_store_commit(st);
+    else if (own && st->in_txn)
+        tl_store_rollback(st);
+    if (rc != TL_OK)
+        return tl__store_fail(st, rc, d);
+    if (!changes) {
+        tl_diag_set(d, NULL, 0, "id", "no API key '%.64s' in the store (see tailor key list)",
+                    id ? id : "");
+        return TL_ENOTFOUND;
+    }
+    return TL_OK;
+}
+
+tl_err tl_store_get_key(tl_store *st, const char *id, tl_store_key_auth *out, int *found,
+                        tl_diag *d)
+{
+    tl_err rc = keys_ready(st, d);
+    if (rc != TL_OK)
+        return rc;
+    rc = st->ops->get_key(st, id ? id : "", out, found);
+    return rc == TL_OK ? TL_OK : tl__store_fail(st, rc, d);
+}

@@ -76,6 +76,12 @@ typedef struct tl_store_ops {
      * *personalize = their consent (1 or 0) */
     tl_err (*user_events)(tl_store *st, const char *ext, size_t len, int *found, int *personalize,
                           tl_user_event_fn fn, void *ctx);
+    /* API keys (tailor/store.h); callers check the schema version first */
+    tl_err (*put_key)(tl_store *st, const tl_store_key *k, const uint8_t *hash, size_t len);
+    tl_err (*list_keys)(tl_store *st, tl_store_key_fn fn, void *ctx);
+    /* *changes = 0 when there is no such key */
+    tl_err (*revoke_key)(tl_store *st, const char *id, int64_t when, int *changes);
+    tl_err (*get_key)(tl_store *st, const char *id, tl_store_key_auth *out, int *found);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

@@ -34,6 +34,9 @@ static const char *const tailor_tables[] = {
     "('schema_migrations', 'meta', 'items', 'users', 'event_types', 'events', 'searches',"         \
     " 'search_clicks')"
 
+/* The tables later migrations added (version 2: api_keys); each holds data. */
+static const char *const later_tables[] = {"api_keys"};
+
 static const char *const companions[] = {"-wal", "-shm", "-journal"};
 
 static tl_err refuse(tl_diag *d, tl_err rc, const char *fmt, ...) TL_PRINTF(3, 4);
@@ -399,6 +402,10 @@ static int holds_data(sqlite3 *db)
         int k = 0;
         while (k < N_TAILOR_TABLES && strcmp(name, tailor_tables[k]) != 0)
             k++;
+        for (size_t j = 0; k == N_TAILOR_TABLES && j < sizeof(later_tables) / sizeof(*later_tables);
+             j++)
+            if (strcmp(name, later_tables[j]) == 0)
+                k = 2; /* a table of data */
         if (k == N_TAILOR_TABLES) {
             found = 1;
         } else if (k > 0) {

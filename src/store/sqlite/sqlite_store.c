@@ -61,7 +61,20 @@ static const struct {
      " rank INTEGER NOT NULL,"
      " item_id INTEGER NOT NULL REFERENCES items(id),"
      " PRIMARY KEY (search_id, rank)) WITHOUT ROWID;"},
+    /* API keys: the public id and a hash of the whole key, never the key */
+    {2, "CREATE TABLE api_keys("
+        " id TEXT PRIMARY KEY,"
+        " hash BLOB NOT NULL,"
+        " role TEXT NOT NULL CHECK (role IN ('admin','app','patron')),"
+        " user TEXT,"
+        " label TEXT,"
+        " created INTEGER NOT NULL,"
+        " revoked INTEGER);"},
 };
+/* The versions whose migration only adds tables: a read-only open reads a store from before
+ * them as it is (what they add is missing there, and the functions that need it say
+ * TL_EVERSION until a write open migrates the store). */
+static const int additive[] = {[2] = 1};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define MARK_SQL "PRAGMA application_id = 1413564748;" /* TL_SQ_APPLICATION_ID, "TAIL" */
 #define LATEST_VERSION (migrations[NMIGRATIONS - 1].version)
@@ -92,6 +105,7 @@ enum {
     Q_SET_META,
     Q_USER_FIND,
     Q_USER_EVENTS,
+    Q_KEY_GET,
     Q_N
 };
 
@@ -146,6 +160,7 @@ static const char *const sql_text[Q_N] = {
     [Q_USER_EVENTS] = "SELECT i.ext_id, t.name, e.value, e.ts FROM events e"
                       " JOIN items i ON i.id = e.item_id JOIN event_types t ON t.id = e.type_id"
                       " WHERE e.user_id = ?1 ORDER BY e.item_id",
+    [Q_KEY_GET] = "SELECT hash, role, user, revoked FROM api_keys WHERE id = ?1",
 };
 
 typedef struct sq_store {
@@ -802,6 +817,96 @@ static tl_err sq_user_events(tl_store *st, const char *ext, size_t len, int *fou
     return r;
 }
 
+static tl_err sq_put_key(tl_store *st, const tl_store_key *k, const uint8_t *hash, size_t len)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s,
+                       "INSERT INTO api_keys(id, hash, role, user, label, created)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                       &q);
+    if (r != TL_OK)
+        return r;
+    bind_str(q, 1, k->id);
+    sqlite3_bind_blob(q, 2, hash, (int)len, SQLITE_STATIC);
+    bind_str(q, 3, k->role);
+    bind_str(q, 4, k->user);
+    bind_str(q, 5, k->label);
+    sqlite3_bind_int64(q, 6, k->created);
+    r = run(s, q, NULL);
+    sqlite3_finalize(q);
+    return r;
+}
+
+static tl_err sq_list_keys(tl_store *st, tl_store_key_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s,
+                       "SELECT id, role, user, label, created, revoked FROM api_keys"
+                       " ORDER BY created, id",
+                       &q);
+    if (r != TL_OK)
+        return r;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        tl_store_key k = {.id = (const char *)sqlite3_column_text(q, 0),
+                          .role = (const char *)sqlite3_column_text(q, 1),
+                          .user = (const char *)sqlite3_column_text(q, 2),
+                          .label = (const char *)sqlite3_column_text(q, 3),
+                          .created = sqlite3_column_int64(q, 4),
+                          .revoked = sqlite3_column_int64(q, 5)};
+        if ((r = fn(ctx, &k)) != TL_OK)
+            break;
+    }
+    if (r == TL_OK && rc != SQLITE_DONE)
+        r = fail(s, rc);
+    sqlite3_finalize(q);
+    return r;
+}
+
+static tl_err sq_revoke_key(tl_store *st, const char *id, int64_t when, int *changes)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s, "UPDATE api_keys SET revoked = coalesce(revoked, ?2) WHERE id = ?1", &q);
+    if (r != TL_OK)
+        return r;
+    bind_str(q, 1, id);
+    sqlite3_bind_int64(q, 2, when);
+    r = run(s, q, changes);
+    sqlite3_finalize(q);
+    return r;
+}
+
+static tl_err sq_get_key(tl_store *st, const char *id, tl_store_key_auth *out, int *found)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = stmt(s, Q_KEY_GET, &q);
+    if (r != TL_OK)
+        return r;
+    memset(out, 0, sizeof(*out));
+    bind_str(q, 1, id);
+    int rc = sqlite3_step(q);
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(q, 0);
+        out->hash_len = n < sizeof(out->hash) ? n : sizeof(out->hash);
+        if (n)
+            memcpy(out->hash, sqlite3_column_blob(q, 0), out->hash_len);
+        const char *role = (const char *)sqlite3_column_text(q, 1);
+        const char *user = (const char *)sqlite3_column_text(q, 2);
+        snprintf(out->role, sizeof(out->role), "%s", role ? role : "");
+        snprintf(out->user, sizeof(out->user), "%s", user ? user : "");
+        out->revoked = sqlite3_column_int64(q, 3);
+    } else if (rc != SQLITE_DONE) {
+        r = fail(s, rc);
+    }
+    sqlite3_reset(q);
+    return r;
+}
+
 static const tl_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -826,6 +931,10 @@ static const tl_store_ops sqlite_ops = {
     .scan_types = sq_scan_types,
     .scan_events = sq_scan_events,
     .user_events = sq_user_events,
+    .put_key = sq_put_key,
+    .list_keys = sq_list_keys,
+    .revoke_key = sq_revoke_key,
+    .get_key = sq_get_key,
 };
 
 static tl_err user_version(sq_store *s, int *v)
@@ -858,6 +967,17 @@ static tl_err count_tables(sq_store *s, int *n)
     return r;
 }
 
+/* 1 when every migration after version v only adds tables. */
+static int additive_since(int v)
+{
+    for (int i = 0; i < NMIGRATIONS; i++)
+        if (migrations[i].version > v &&
+            (migrations[i].version >= (int)(sizeof(additive) / sizeof(additive[0])) ||
+             !additive[migrations[i].version]))
+            return 0;
+    return 1;
+}
+
 /* Brings the schema to LATEST_VERSION, all steps in one transaction, and marks a store of an
  * earlier Tailor as Tailor's; a store created from nothing (v 0) gets the pending row (a
  * TL_SQ_PENDING_* value, or NULL for none) in the same transaction. A read-only open changes
@@ -871,6 +991,8 @@ static tl_err migrate(sq_store *s, int readonly, const char *pending, tl_diag *d
         return r;
     if (v == LATEST_VERSION && (!s->file.legacy || readonly))
         goto out;
+    if (readonly && v >= 1 && v < LATEST_VERSION && additive_since(v))
+        goto out; /* read as it is: what the later steps add says TL_EVERSION when used */
     if (readonly && v == 0 && !s->file.legacy && (r = count_tables(s, &n)) != TL_OK)
         return r;
     if (readonly && v == 0 && !s->file.legacy && n == 0) {

@@ -1,0 +1,285 @@
+/* API keys: making, listing and revoking them, and checking the key of a request. The store
+ * keeps a BLAKE2b-256 hash of each whole key, never the key; a request's key is hashed and
+ * compared in constant time. Lookups are cached for at most KEY_TTL seconds, so a flood of
+ * requests does not reach the store for each one and a revoke takes effect within about a
+ * second. */
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "service/service_int.h"
+#include "util/clock.h"
+
+#define KEY_PREFIX "tl_"
+#define KEY_ID_LEN 8 /* base64 of KEY_ID_BYTES */
+#define KEY_ID_BYTES 6
+#define KEY_SECRET_BYTES 32
+#define KEY_SECRET_LEN 43                       /* unpadded base64 of 32 bytes */
+#define KEY_HASH_BYTES crypto_generichash_BYTES /* 32: BLAKE2b-256 */
+#define KEY_TTL 1.0                             /* seconds a cached lookup is trusted */
+#define TL_KEY_SLOTS 256                        /* cached lookups (direct-mapped by the key id) */
+
+_Static_assert(TL_KEY_LEN == 3 + KEY_ID_LEN + 1 + KEY_SECRET_LEN, "the key's layout");
+_Static_assert(TL_KEY_PATRON_MAX == TL_KEY_USER_MAX, "one limit for a patron key's id");
+_Static_assert(KEY_HASH_BYTES <= TL_KEY_HASH_MAX, "the hash fits the store's");
+
+/* One cached lookup of a key id: what the store said at `at`. */
+struct tl_key_slot {
+    double at; /* tl_now(); 0 = empty */
+    char id[KEY_ID_LEN + 1];
+    int found;
+    tl_store_key_auth k;
+};
+
+static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
+static int sodium_ok;
+
+static void sodium_start(void)
+{
+    sodium_ok = sodium_init() >= 0;
+}
+
+static tl_err need_sodium(tl_diag *d)
+{
+    pthread_once(&sodium_once, sodium_start);
+    if (!sodium_ok) {
+        tl_diag_set(d, NULL, 0, NULL, "libsodium could not be initialized");
+        return TL_EUNSUPPORTED;
+    }
+    return TL_OK;
+}
+
+static const char *const role_names[] = {
+    [TL_ROLE_ADMIN] = "admin", [TL_ROLE_APP] = "app", [TL_ROLE_PATRON] = "patron"};
+
+const char *tl_key_role_name(tl_key_role r)
+{
+    return (unsigned)r < sizeof(role_names) / sizeof(role_names[0]) ? role_names[r] : "?";
+}
+
+tl_err tl_key_role_parse(const char *name, tl_key_role *out)
+{
+    for (size_t i = 0; name && i < sizeof(role_names) / sizeof(role_names[0]); i++)
+        if (strcmp(name, role_names[i]) == 0) {
+            *out = (tl_key_role)i;
+            return TL_OK;
+        }
+    return TL_EINVAL;
+}
+
+static tl_err need_writer(tl_service *s, tl_diag *d)
+{
+    if (s->writer)
+        return TL_OK;
+    tl_diag_set(d, NULL, 0, NULL, "%s",
+                s->db ? "the store was opened read-only" : "API keys need a store (--db)");
+    return TL_EUNSUPPORTED;
+}
+
+tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, const char *label,
+                             char *key_out, size_t len, tl_diag *d)
+{
+    tl_err rc = need_sodium(d);
+    if (rc != TL_OK || (rc = need_writer(s, d)) != TL_OK)
+        return rc;
+    if (tl_key_role_parse(tl_key_role_name(role), &role) != TL_OK) {
+        tl_diag_set(d, NULL, 0, "role", "expected a role admin, app or patron");
+        return TL_EINVAL;
+    }
+    if (role == TL_ROLE_PATRON && (!user || !*user)) {
+        tl_diag_set(d, NULL, 0, "user", "a patron key needs the patron's id (--user ID)");
+        return TL_EINVAL;
+    }
+    if (role != TL_ROLE_PATRON)
+        user = NULL;
+    if (!key_out || len < TL_KEY_LEN + 1) {
+        tl_diag_set(d, NULL, 0, NULL, "the buffer for the key is too short");
+        return TL_EINVAL;
+    }
+    unsigned char idb[KEY_ID_BYTES], secret[KEY_SECRET_BYTES], hash[KEY_HASH_BYTES];
+    char id[KEY_ID_LEN + 1], sec[KEY_SECRET_LEN + 1], key[TL_KEY_LEN + 1];
+    randombytes_buf(idb, sizeof(idb));
+    randombytes_buf(secret, sizeof(secret));
+    sodium_bin2base64(id, sizeof(id), idb, sizeof(idb), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(sec, sizeof(sec), secret, sizeof(secret),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    snprintf(key, sizeof(key), KEY_PREFIX "%s_%s", id, sec);
+    crypto_generichash(hash, sizeof(hash), (const unsigned char *)key, strlen(key), NULL, 0);
+    tl_store_key k = {.id = id,
+                      .role = tl_key_role_name(role),
+                      .user = user,
+                      .label = label && *label ? label : NULL,
+                      .created = (int64_t)time(NULL)};
+    pthread_mutex_lock(&s->write_mu);
+    rc = tl_store_put_key(s->writer, &k, hash, sizeof(hash), d);
+    pthread_mutex_unlock(&s->write_mu);
+    if (rc == TL_OK)
+        memcpy(key_out, key, sizeof(key));
+    sodium_memzero(secret, sizeof(secret));
+    sodium_memzero(sec, sizeof(sec));
+    sodium_memzero(key, sizeof(key));
+    return rc;
+}
+
+typedef struct list_ctx {
+    tl_key_fn fn;
+    void *ctx;
+} list_ctx;
+
+static tl_err list_one(void *ctx, const tl_store_key *k)
+{
+    list_ctx *c = ctx;
+    tl_key_entry e = {.id = k->id,
+                      .user = k->user,
+                      .label = k->label,
+                      .created = k->created,
+                      .revoked = k->revoked};
+    if (tl_key_role_parse(k->role, &e.role) != TL_OK)
+        return TL_ECORRUPT;
+    return c->fn(c->ctx, &e);
+}
+
+tl_err tl_service_key_list(tl_service *s, tl_key_fn fn, void *ctx, tl_diag *d)
+{
+    if (!s->db) {
+        tl_diag_set(d, NULL, 0, NULL, "API keys need a store (--db)");
+        return TL_EUNSUPPORTED;
+    }
+    list_ctx c = {.fn = fn, .ctx = ctx};
+    if (s->writer) {
+        pthread_mutex_lock(&s->write_mu);
+        tl_err rc = tl_store_list_keys(s->writer, list_one, &c, d);
+        pthread_mutex_unlock(&s->write_mu);
+        return rc;
+    }
+    tl_store *st;
+    tl_err rc = tl__service_reader(s, &st, d);
+    if (rc != TL_OK)
+        return rc;
+    rc = tl_store_list_keys(st, list_one, &c, d);
+    tl__service_reader_done(s, st);
+    return rc;
+}
+
+tl_err tl_service_key_revoke(tl_service *s, const char *id, tl_diag *d)
+{
+    tl_err rc = need_writer(s, d);
+    if (rc != TL_OK)
+        return rc;
+    pthread_mutex_lock(&s->write_mu);
+    rc = tl_store_revoke_key(s->writer, id, (int64_t)time(NULL), d);
+    pthread_mutex_unlock(&s->write_mu);
+    if (rc == TL_OK && s->key_slots) { /* this process at once; others within KEY_TTL */
+        pthread_mutex_lock(&s->keys_mu);
+        for (int i = 0; i < TL_KEY_SLOTS; i++)
+            if (strcmp(s->key_slots[i].id, id) == 0)
+                s->key_slots[i].at = 0;
+        pthread_mutex_unlock(&s->keys_mu);
+    }
+    return rc;
+}
+
+static int is_b64url(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+static unsigned slot_of(const char *id)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (const char *p = id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % TL_KEY_SLOTS;
+}
+
+/* What the store says about key id, from the cache when it is fresh. */
+static tl_err lookup(tl_service *s, const char *id, tl_store_key_auth *k, int *found)
+{
+    double now = tl_now();
+    unsigned i = slot_of(id);
+    pthread_mutex_lock(&s->keys_mu);
+    if (!s->key_slots)
+        s->key_slots = calloc(TL_KEY_SLOTS, sizeof(*s->key_slots));
+    struct tl_key_slot *c = s->key_slots ? &s->key_slots[i] : NULL;
+    if (c && c->at > 0 && now - c->at < KEY_TTL && strcmp(c->id, id) == 0) {
+        *found = c->found;
+        *k = c->k;
+        pthread_mutex_unlock(&s->keys_mu);
+        return TL_OK;
+    }
+    pthread_mutex_unlock(&s->keys_mu);
+    tl_store *st;
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl__service_reader(s, &st, &d);
+    if (rc != TL_OK)
+        return rc;
+    rc = tl_store_get_key(st, id, k, found, &d);
+    tl__service_reader_done(s, st);
+    if (rc != TL_OK)
+        return rc;
+    pthread_mutex_lock(&s->keys_mu);
+    if (s->key_slots) {
+        c = &s->key_slots[i];
+        c->at = now;
+        snprintf(c->id, sizeof(c->id), "%s", id);
+        c->found = *found;
+        c->k = *k;
+    }
+    pthread_mutex_unlock(&s->keys_mu);
+    return TL_OK;
+}
+
+tl_err tl_service_authenticate(tl_service *s, const char *bearer, tl_key_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (need_sodium(NULL) != TL_OK || !s->db)
+        return TL_EUNSUPPORTED;
+    if (!bearer || strlen(bearer) != TL_KEY_LEN || strncmp(bearer, KEY_PREFIX, 3) != 0 ||
+        bearer[3 + KEY_ID_LEN] != '_' || !is_b64url(bearer + 3, TL_KEY_LEN - 3))
+        return TL_ENOTFOUND;
+    char id[KEY_ID_LEN + 1];
+    memcpy(id, bearer + 3, KEY_ID_LEN);
+    id[KEY_ID_LEN] = '\0';
+    tl_store_key_auth k;
+    int found = 0;
+    tl_err rc = lookup(s, id, &k, &found);
+    if (rc != TL_OK)
+        return rc;
+    unsigned char hash[KEY_HASH_BYTES];
+    crypto_generichash(hash, sizeof(hash), (const unsigned char *)bearer, TL_KEY_LEN, NULL, 0);
+    int ok = found && k.hash_len == sizeof(hash) && sodium_memcmp(hash, k.hash, sizeof(hash)) == 0;
+    if (!ok || k.revoked || tl_key_role_parse(k.role, &out->role) != TL_OK) {
+        memset(out, 0, sizeof(*out));
+        return TL_ENOTFOUND;
+    }
+    snprintf(out->id, sizeof(out->id), "%s", id);
+    snprintf(out->user, sizeof(out->user), "%s", k.user);
+    return TL_OK;
+}
+
+int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user)
+{
+    if (!k)
+        return 0;
+    switch (action) {
+    case TL_KEY_READ_USER:
+    case TL_KEY_WRITE_EVENTS:
+        if (k->role == TL_ROLE_ADMIN || k->role == TL_ROLE_APP)
+            return 1;
+        return k->role == TL_ROLE_PATRON && user && k->user[0] && strcmp(k->user, user) == 0;
+    case TL_KEY_TRAIN:
+    case TL_KEY_MANAGE_KEYS:
+        return k->role == TL_ROLE_ADMIN;
+    }
+    return 0;
+}
