@@ -28,14 +28,15 @@ static char helps[MAX_SETTINGS][HELP_MAX];
 
 static const tl_cmd_def def = {
     .name = "serve",
-    .synopsis = "serve --model FILE --no-auth [--db PATH] [--port N] [--bind ADDR]\n"
+    .synopsis = "serve --model FILE [--db PATH] [--port N] [--bind ADDR] [--no-auth]\n"
                 "             [--config FILE] [--threads N] [OPTIONS]",
     .about =
         "Serves recommendations, \"more like this\" and event ingestion as JSON over HTTP\n"
         "(docs/API.md). The first line on stdout is `listening on http://ADDR:PORT`; each\n"
         "request logs one JSON line on stderr. SIGTERM or SIGINT stops it after the requests in\n"
-        "flight (exit 0). Authentication comes with API keys, which are not built yet: until\n"
-        "then the server starts only with --no-auth, and says so loudly.",
+        "flight (exit 0). Every route but GET /v1/health needs an API key from the store\n"
+        "(Authorization: Bearer KEY; tailor key create). --no-auth serves without keys, for\n"
+        "local trials, and says so loudly.",
     .opts = opts,
     .notes = "Each setting can also be given as an environment variable ($TAILOR_PORT...) or as\n"
              "a `key = value` line of the --config file ($TAILOR_CONFIG); a flag wins over the\n"
@@ -126,14 +127,13 @@ static int settings(tl_server_config *c, const tl_cli *cli, const args *a)
         return code;
     if (!c->model)
         return tl_opt_usage_error(&def, "needs --model FILE (tailor train --out)");
-    if (!c->no_auth) {
-        fprintf(stderr,
-                "tailor serve: authentication comes with API keys, which are not built yet.\n"
-                "Start with --no-auth to serve without it: anyone who can reach the port can then "
-                "read every patron's recommendations and write events.\n");
+    int code2 = default_db(c, cli);
+    if (code2 == TL_EXIT_OK && !c->no_auth && !c->db) {
+        fprintf(stderr, "tailor serve: API keys live in the store, and there is none: pass --db "
+                        "PATH (tailor key create makes keys), or --no-auth for a local trial\n");
         return TL_EXIT_USAGE;
     }
-    return default_db(c, cli);
+    return code2;
 }
 
 /* The server's log: one line per write, so that lines of concurrent requests never mix. */
@@ -179,7 +179,9 @@ static int serve(tl_server_config *c)
         return tl_cli_fail("serve", rc, &d);
     }
     int v6 = strchr(c->bind, ':') != NULL;
-    fprintf(stderr,
+    if (c->no_auth)
+        fprintf(
+            stderr,
             "tailor serve: WARNING: NO AUTHENTICATION (--no-auth): anyone who can reach %s%s%s:%d "
             "can read every patron's recommendations and write events\n",
             v6 ? "[" : "", c->bind, v6 ? "]" : "", tl_server_port(srv));

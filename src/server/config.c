@@ -46,8 +46,10 @@ const tl_server_setting tl_server_settings[] = {
     {"read-only", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(read_only), 0,
      "open the store read-only: POST /v1/events answers 503"},
     {"no-auth", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(no_auth), 0,
-     "serve without authentication: anyone who can reach the port may read\n"
-     "recommendations and write events (required until API keys exist)"},
+     "serve without authentication (no API keys asked for): anyone who can\n"
+     "reach the port may read recommendations, write events and train;\n"
+     "for local trials only (by default every route but GET /v1/health\n"
+     "needs Authorization: Bearer KEY, see tailor key create)"},
     {.name = NULL},
 };
 

@@ -40,6 +40,79 @@ static void reply_too_big(tl_req *r)
                     r->srv->cfg.max_body);
 }
 
+/* The key of "Authorization: Bearer KEY" (the scheme in any case), or NULL. */
+static const char *bearer(tl_req *r)
+{
+    const char *h =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    for (h += 7; *h == ' '; h++)
+        ;
+    return h;
+}
+
+static void unauthorized(tl_req *r, const char *why)
+{
+    r->challenge = 1;
+    r->denied = 1;
+    tl__reply_error(r, 401, "unauthorized", NULL, -1, "%s", why);
+}
+
+/* The route's key check (unless --no-auth); a reply queued here ends the request. */
+static void authorize(tl_req *r)
+{
+    if (r->srv->cfg.no_auth || r->route->auth == TL_AUTH_OPEN)
+        return;
+    const char *key = bearer(r);
+    if (!key || !*key) {
+        unauthorized(r, "an API key is needed: Authorization: Bearer KEY (tailor key create)");
+        return;
+    }
+    r->denied = 1; /* until the key is known good */
+    tl_err rc = tl_service_authenticate(r->srv->svc, key, &r->key);
+    if (rc == TL_ENOTFOUND) {
+        unauthorized(r, "the API key is not valid");
+        return;
+    }
+    if (rc == TL_EVERSION) {
+        tl__reply_error(r, 503, "unavailable", NULL, -1,
+                        "the store predates API keys; a write open (tailor key create) upgrades "
+                        "it");
+        return;
+    }
+    if (rc != TL_OK) {
+        tl_diag d;
+        tl_diag_set(&d, NULL, 0, NULL, "authentication: %s", tl_strerror(rc));
+        tl__reply_failure(r, rc, &d, NULL);
+        return;
+    }
+    r->authed = 1;
+    r->denied = 0;
+    int ok = 1;
+    switch (r->route->auth) {
+    case TL_AUTH_OPEN:
+    case TL_AUTH_KEY:
+        break;
+    case TL_AUTH_STAFF:
+        ok = tl_key_allows(&r->key, TL_KEY_READ_USER, NULL);
+        break;
+    case TL_AUTH_USER:
+        ok = r->match.n_params > 0 && tl_key_allows(&r->key, TL_KEY_READ_USER, r->match.params[0]);
+        break;
+    case TL_AUTH_EVENTS: /* a patron key: each event's user, by the handler */
+        ok = r->key.role == TL_ROLE_PATRON || tl_key_allows(&r->key, TL_KEY_WRITE_EVENTS, NULL);
+        break;
+    case TL_AUTH_TRAIN:
+        ok = tl_key_allows(&r->key, TL_KEY_TRAIN, NULL);
+        break;
+    }
+    r->denied = !ok;
+    if (!ok)
+        tl__reply_error(r, 403, "forbidden", NULL, -1, "this %s key may not do this",
+                        tl_key_role_name(r->key.role));
+}
+
 /* The checks made at the headers; a reply queued here ends the request. */
 static void at_headers(tl_req *r)
 {
@@ -72,7 +145,8 @@ static void at_headers(tl_req *r)
         return;
     }
     r->route = &t[r->match.route];
-    if (!r->route->takes_body)
+    authorize(r);
+    if (r->queued || !r->route->takes_body)
         return;
     if (!is_json(
             MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
@@ -143,6 +217,8 @@ enum MHD_Result tl__dispatch(void *cls, struct MHD_Connection *conn, const char 
     }
     if (r->queued)
         return MHD_YES;
+    if (r->denied || !r->route)
+        return MHD_NO; /* its refusal could not be queued: close the connection */
     if (r->too_big)
         reply_too_big(r);
     else

@@ -39,6 +39,14 @@ static void write_events(tl_req *r, const json_t *j)
         tl__reply_failure(r, rc, NULL, NULL);
         return;
     }
+    for (size_t k = 0; r->authed && k < n; k++)
+        if (!tl_key_allows(&r->key, TL_KEY_WRITE_EVENTS, ev[k].user)) {
+            free(ev);
+            tl__reply_error(r, 403, "forbidden", "user", (long)k,
+                            "this %s key may write only its own patron's events",
+                            tl_key_role_name(r->key.role));
+            return;
+        }
     rc = tl_service_add_events(r->srv->svc, ev, n, &bad, &d);
     free(ev);
     if (rc == TL_EINVAL) {

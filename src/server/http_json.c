@@ -23,6 +23,8 @@ static void add_headers(tl_req *r, struct MHD_Response *resp, const char *ctype)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->challenge)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tailor\"");
     if (!c->cors_origin)
         return;
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", c->cors_origin);
@@ -31,7 +33,8 @@ static void add_headers(tl_req *r, struct MHD_Response *resp, const char *ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
     if (strcmp(r->method, "OPTIONS") == 0 && r->allow) {
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", r->allow);
-        MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Content-Type, X-Request-Id");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, X-Request-Id");
         MHD_add_response_header(resp, "Access-Control-Max-Age", CORS_MAX_AGE);
     }
 }

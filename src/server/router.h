@@ -14,10 +14,23 @@
 typedef struct tl_req tl_req;
 typedef void (*tl_handler)(tl_req *r);
 
+/* Who may call a route (unless the server runs with --no-auth): dispatch.c checks the key at
+ * the headers, before any body is read. */
+typedef enum tl_route_auth {
+    TL_AUTH_KEY,    /* any valid key */
+    TL_AUTH_OPEN,   /* no key needed (health) */
+    TL_AUTH_STAFF,  /* an admin or app key (not about one patron) */
+    TL_AUTH_USER,   /* about the patron {id} (params[0]): admin, app, or that patron's key */
+    TL_AUTH_EVENTS, /* admin, app, or a patron key for its own events (the handler checks each
+                       event of the batch) */
+    TL_AUTH_TRAIN,  /* admin */
+} tl_route_auth;
+
 typedef struct tl_route {
     tl_server_route pub; /* method and pattern: what tl_server_route_at lists */
     tl_handler fn;       /* answers the request (http_json.h), every path through it */
     int takes_body;      /* a JSON body is read (and limited, and its Content-Type checked) */
+    tl_route_auth auth;  /* who may call it */
 } tl_route;
 
 typedef enum tl_route_status {

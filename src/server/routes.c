@@ -4,14 +4,14 @@
 #include "server/router.h"
 
 static const tl_route routes[] = {
-    {{"GET", "/v1/health"}, tl__h_health, 0},
-    {{"GET", "/v1/models"}, tl__h_models, 0},
-    {{"GET", "/v1/users/{id}/recommendations"}, tl__h_recommendations, 0},
-    {{"GET", "/v1/items/{id}/similar"}, tl__h_similar, 0},
-    {{"POST", "/v1/events"}, tl__h_events, 1},
-    {{"GET", "/v1/users/{id}/homepage"}, tl__h_homepage, 0},
-    {{"POST", "/v1/models/train"}, tl__h_train, 1},
-    {{"GET", "/metrics"}, tl__h_metrics, 0},
+    {{"GET", "/v1/health"}, tl__h_health, 0, TL_AUTH_OPEN},
+    {{"GET", "/v1/models"}, tl__h_models, 0, TL_AUTH_STAFF},
+    {{"GET", "/v1/users/{id}/recommendations"}, tl__h_recommendations, 0, TL_AUTH_USER},
+    {{"GET", "/v1/items/{id}/similar"}, tl__h_similar, 0, TL_AUTH_KEY},
+    {{"POST", "/v1/events"}, tl__h_events, 1, TL_AUTH_EVENTS},
+    {{"GET", "/v1/users/{id}/homepage"}, tl__h_homepage, 0, TL_AUTH_USER},
+    {{"POST", "/v1/models/train"}, tl__h_train, 1, TL_AUTH_TRAIN},
+    {{"GET", "/metrics"}, tl__h_metrics, 0, TL_AUTH_STAFF},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -26,7 +26,7 @@ typedef struct tl_server_config {
     int quiet;           /* no per-request log lines (benchmarks) */
     char *db, *model;    /* the store (NULL: none) and the model file, for the service */
     int read_only;       /* the store is opened read-only: POST /v1/events answers 503 */
-    int no_auth;         /* serve without authentication (the only mode until API keys) */
+    int no_auth;         /* serve without authentication (no API keys asked for) */
     /* Where the log goes: one JSON object per line, without the newline (the server never
      * prints). NULL = nowhere. Called from any worker thread. Not a setting of the table. */
     void (*log)(void *ctx, const char *line);

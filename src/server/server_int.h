@@ -42,7 +42,11 @@ struct tl_req {
     int metered;       /* counted in the metrics (when queued: before the client can see it) */
     int metric_route;  /* tl_metrics row: the route index, or the "unmatched" row */
     const char *allow; /* the Allow header (405, OPTIONS), or NULL */
-    char *body;        /* a JSON body being received (routes that take one) */
+    int challenge;     /* a 401: the WWW-Authenticate header goes with it */
+    int denied;        /* refused at the headers: the handler never runs */
+    int authed;        /* key holds the request's key (else the server runs with --no-auth) */
+    tl_key_info key;
+    char *body; /* a JSON body being received (routes that take one) */
     size_t body_len, body_cap;
     int too_big;    /* the body went over the limit while it came: 413 at its end */
     size_t dropped; /* bytes discarded since (a connection is closed past a bound) */
