@@ -1,0 +1,277 @@
+/* API keys through the service: making, authenticating, revoking (seen within about a second
+ * by another service on the store), what the store keeps (the hash, never the key), what each
+ * role may do, a store-only service, and a store from before keys. */
+#include "support.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tailor/service.h"
+#include "tailor/store.h"
+
+/* A store with one event at a fresh path. */
+static const char *new_store(const char *name)
+{
+    const char *p = tl_test_tmp(name);
+    char side[600];
+    remove(p);
+    snprintf(side, sizeof(side), "%s-wal", p);
+    remove(side);
+    snprintf(side, sizeof(side), "%s-shm", p);
+    remove(side);
+    tl_store *st = NULL;
+    tl_diag d;
+    assert_int_equal(tl_store_open(p, TL_STORE_CREATE, &st, &d), TL_OK);
+    tl_event_rec e = {.user = "u1", .item = "b1", .type = "loan", .ts = 100};
+    assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
+    tl_store_free(st);
+    return p;
+}
+
+static tl_service *open_keys(const char *db, int writable)
+{
+    tl_service_opts o = {.db = db, .writable = writable};
+    tl_service *s = NULL;
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl_service_open(&o, &s, &d);
+    if (rc != TL_OK)
+        fail_msg("open %s: %s", db, d.msg);
+    return s;
+}
+
+static void test_create_authenticate(void **state)
+{
+    (void)state;
+    const char *db = new_store("keys1.db");
+    tl_service *s = open_keys(db, 1);
+    char key[TL_KEY_LEN + 1];
+    tl_diag d;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_key_create(s, TL_ROLE_APP, NULL, "web", key, sizeof(key), &d),
+                     TL_OK);
+    assert_int_equal(strlen(key), TL_KEY_LEN);
+    assert_int_equal(strncmp(key, "tl_", 3), 0);
+    assert_int_equal(key[11], '_');
+    tl_key_info k;
+    assert_int_equal(tl_service_authenticate(s, key, &k), TL_OK);
+    assert_int_equal(k.role, TL_ROLE_APP);
+    assert_string_equal(k.user, "");
+    assert_memory_equal(k.id, key + 3, 8);
+    /* the right id with a wrong secret, a cut key, an unknown id, nothing */
+    char wrong[TL_KEY_LEN + 1];
+    memcpy(wrong, key, sizeof(wrong));
+    wrong[TL_KEY_LEN - 1] = wrong[TL_KEY_LEN - 1] == 'A' ? 'B' : 'A';
+    assert_int_equal(tl_service_authenticate(s, wrong, &k), TL_ENOTFOUND);
+    assert_int_equal(k.id[0], '\0');
+    memcpy(wrong, key, sizeof(wrong));
+    wrong[5] = wrong[5] == 'A' ? 'B' : 'A';
+    assert_int_equal(tl_service_authenticate(s, wrong, &k), TL_ENOTFOUND);
+    wrong[20] = '\0';
+    assert_int_equal(tl_service_authenticate(s, wrong, &k), TL_ENOTFOUND);
+    assert_int_equal(tl_service_authenticate(s, "", &k), TL_ENOTFOUND);
+    assert_int_equal(tl_service_authenticate(s, NULL, &k), TL_ENOTFOUND);
+    /* a patron key is the patron's; it needs one */
+    char pk[TL_KEY_LEN + 1];
+    assert_int_equal(tl_service_key_create(s, TL_ROLE_PATRON, "p1", NULL, pk, sizeof(pk), &d),
+                     TL_OK);
+    assert_int_equal(tl_service_authenticate(s, pk, &k), TL_OK);
+    assert_int_equal(k.role, TL_ROLE_PATRON);
+    assert_string_equal(k.user, "p1");
+    assert_int_equal(tl_service_key_create(s, TL_ROLE_PATRON, NULL, NULL, pk, sizeof(pk), &d),
+                     TL_EINVAL);
+    assert_int_equal(tl_service_key_create(s, TL_ROLE_APP, NULL, NULL, pk, 10, &d), TL_EINVAL);
+    /* two keys are never alike */
+    assert_string_not_equal(key, pk);
+    tl_service_close(s);
+}
+
+static void test_store_keeps_the_hash(void **state)
+{
+    (void)state;
+    const char *db = new_store("keys2.db");
+    tl_service *s = open_keys(db, 1);
+    char key[TL_KEY_LEN + 1];
+    tl_diag d;
+    assert_int_equal(tl_service_key_create(s, TL_ROLE_ADMIN, NULL, "ops", key, sizeof(key), &d),
+                     TL_OK);
+    tl_service_close(s);
+    assert_true(sodium_init() >= 0);
+    unsigned char h[crypto_generichash_BYTES];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)key, strlen(key), NULL, 0);
+    sqlite3 *db3 = NULL;
+    assert_int_equal(sqlite3_open_v2(db, &db3, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(
+        sqlite3_prepare_v2(db3,
+                           "SELECT count(*), sum(hash = ?1), sum(instr(CAST(hash AS TEXT) || id ||"
+                           " role || ifnull(user, '') || ifnull(label, ''), ?2) > 0),"
+                           " sum(length(hash)) FROM api_keys",
+                           -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(q, 1, h, sizeof(h), SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, key + 12, -1, SQLITE_STATIC); /* the secret */
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1);
+    assert_int_equal(sqlite3_column_int(q, 1), 1);
+    assert_int_equal(sqlite3_column_int(q, 2), 0);
+    assert_int_equal(sqlite3_column_int(q, 3), 32);
+    sqlite3_finalize(q);
+    sqlite3_close(db3);
+}
+
+typedef struct count_ctx {
+    int n, revoked;
+} count_ctx;
+
+static tl_err count_key(void *ctx, const tl_key_entry *k)
+{
+    count_ctx *c = ctx;
+    c->n++;
+    c->revoked += k->revoked != 0;
+    return TL_OK;
+}
+
+static void test_revoke(void **state)
+{
+    (void)state;
+    const char *db = new_store("keys3.db");
+    tl_service *admin = open_keys(db, 1);
+    tl_service *server = open_keys(db, 0); /* another process's view: only its cache */
+    char key[TL_KEY_LEN + 1], id[9];
+    tl_diag d;
+    assert_int_equal(tl_service_key_create(admin, TL_ROLE_APP, NULL, NULL, key, sizeof(key), &d),
+                     TL_OK);
+    snprintf(id, sizeof(id), "%.8s", key + 3);
+    tl_key_info k;
+    assert_int_equal(tl_service_authenticate(server, key, &k), TL_OK);
+    assert_int_equal(tl_service_key_revoke(admin, "nosuchid", &d), TL_ENOTFOUND);
+    assert_non_null(strstr(d.msg, "nosuchid"));
+    assert_int_equal(tl_service_key_revoke(admin, id, &d), TL_OK);
+    assert_int_equal(tl_service_authenticate(admin, key, &k), TL_ENOTFOUND); /* at once here */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double waited = 0;
+    while (tl_service_authenticate(server, key, &k) == TL_OK) {
+        usleep(20000);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+        if (waited > 2.0)
+            fail_msg("a revoked key still works after %.1f s", waited);
+    }
+    /* revoking again is no error; the list shows it revoked, once */
+    assert_int_equal(tl_service_key_revoke(admin, id, &d), TL_OK);
+    count_ctx c = {0};
+    assert_int_equal(tl_service_key_list(server, count_key, &c, &d), TL_OK);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.revoked, 1);
+    /* a read-only service makes no keys */
+    assert_int_equal(tl_service_key_create(server, TL_ROLE_APP, NULL, NULL, key, sizeof(key), &d),
+                     TL_EUNSUPPORTED);
+    tl_service_close(server);
+    tl_service_close(admin);
+}
+
+static void test_allows(void **state)
+{
+    (void)state;
+    tl_key_info admin = {.role = TL_ROLE_ADMIN}, app = {.role = TL_ROLE_APP},
+                p1 = {.role = TL_ROLE_PATRON};
+    snprintf(p1.user, sizeof(p1.user), "p1");
+    for (int a = TL_KEY_READ_USER; a <= TL_KEY_MANAGE_KEYS; a++)
+        assert_true(tl_key_allows(&admin, (tl_key_action)a, "p2"));
+    assert_true(tl_key_allows(&app, TL_KEY_READ_USER, "p2"));
+    assert_true(tl_key_allows(&app, TL_KEY_WRITE_EVENTS, "p2"));
+    assert_false(tl_key_allows(&app, TL_KEY_TRAIN, NULL));
+    assert_false(tl_key_allows(&app, TL_KEY_MANAGE_KEYS, NULL));
+    assert_true(tl_key_allows(&p1, TL_KEY_READ_USER, "p1"));
+    assert_true(tl_key_allows(&p1, TL_KEY_WRITE_EVENTS, "p1"));
+    assert_false(tl_key_allows(&p1, TL_KEY_READ_USER, "p2"));
+    assert_false(tl_key_allows(&p1, TL_KEY_WRITE_EVENTS, "p2"));
+    assert_false(tl_key_allows(&p1, TL_KEY_READ_USER, NULL));
+    assert_false(tl_key_allows(&p1, TL_KEY_TRAIN, "p1"));
+    assert_false(tl_key_allows(&p1, TL_KEY_MANAGE_KEYS, "p1"));
+    assert_false(tl_key_allows(NULL, TL_KEY_READ_USER, "p1"));
+    tl_key_role r;
+    assert_int_equal(tl_key_role_parse("patron", &r), TL_OK);
+    assert_int_equal(r, TL_ROLE_PATRON);
+    assert_int_equal(tl_key_role_parse("root", &r), TL_EINVAL);
+}
+
+/* Without a model, what needs one says so. */
+static void test_store_only_service(void **state)
+{
+    (void)state;
+    const char *db = new_store("keys4.db");
+    tl_service *s = open_keys(db, 1);
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_rec_query q = {.user = "u1", .n = 5};
+    tl_rec_result res;
+    assert_int_equal(tl_service_recommend(s, &q, &res, &d), TL_EUNSUPPORTED);
+    assert_non_null(strstr(d.msg, "no model"));
+    tl_home h;
+    assert_int_equal(tl_service_homepage(s, "u1", 3, 5, &h, &d), TL_EUNSUPPORTED);
+    assert_int_equal(tl_service_train(s, NULL, &d), TL_EUNSUPPORTED);
+    assert_int_equal(tl_service_knows_item(s, "b1"), 0);
+    tl_service_info info;
+    tl_service_info_get(s, &info);
+    assert_int_equal(info.has_store, 1);
+    tl_service_close(s);
+    tl_service_opts none = {.model = NULL};
+    tl_service *t = NULL;
+    assert_int_equal(tl_service_open(&none, &t, &d), TL_EINVAL);
+}
+
+/* A store from before keys (schema version 1): read as it is, keys say TL_EVERSION, and a write
+ * open migrates it. */
+static void test_old_store(void **state)
+{
+    (void)state;
+    const char *db = new_store("keys5.db");
+    sqlite3 *db3 = NULL;
+    assert_int_equal(sqlite3_open(db, &db3), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db3,
+                                  "DROP TABLE IF EXISTS api_keys; DELETE FROM schema_migrations"
+                                  " WHERE version = 2; PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db3);
+    tl_store *st = NULL;
+    tl_diag d;
+    assert_int_equal(tl_store_open(db, TL_STORE_READONLY, &st, &d), TL_OK);
+    assert_int_equal(tl_store_schema_version(st), 1);
+    tl_store_counts c;
+    assert_int_equal(tl_store_count(st, &c), TL_OK);
+    assert_int_equal(c.events, 1);
+    int found = 0;
+    tl_store_key_auth ka;
+    assert_int_equal(tl_store_get_key(st, "abcdefgh", &ka, &found, &d), TL_EVERSION);
+    assert_non_null(strstr(d.msg, "upgrades it"));
+    tl_store_free(st);
+    assert_int_equal(tl_store_open(db, 0, &st, &d), TL_OK);
+    assert_int_equal(tl_store_schema_version(st), 2);
+    assert_int_equal(tl_store_get_key(st, "abcdefgh", &ka, &found, &d), TL_OK);
+    assert_int_equal(found, 0);
+    tl_store_free(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_authenticate),
+        cmocka_unit_test(test_store_keeps_the_hash),
+        cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_allows),
+        cmocka_unit_test(test_store_only_service),
+        cmocka_unit_test(test_old_store),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
