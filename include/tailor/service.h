@@ -201,10 +201,11 @@ TL_API tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_
                                     tl_diag *d);
 
 /* ---- API keys ---------------------------------------------------------------------------------
- * A key is "tl_" + its public id (8 characters) + "_" + a secret (43 characters), URL-safe
- * base64. The store keeps the id and a BLAKE2b-256 hash of the whole key, never the key: it is
- * shown once, when it is made. Roles: admin (everything), app (a library's application: reads
- * every patron, writes events, no training, no keys), patron (one patron's own data). */
+ * A key is "tl_" + its public id (8 characters of lower-case base32, so never a leading '-')
+ * + "_" + a secret (32 random bytes: 43 characters of URL-safe base64). The store keeps the id
+ * and a BLAKE2b-256 hash of the whole key, never the key: it is shown once, when it is made.
+ * Roles: admin (everything), app (a library's application: reads every patron, writes events,
+ * no training, no keys), patron (one patron's own data). */
 typedef enum tl_key_role { TL_ROLE_ADMIN, TL_ROLE_APP, TL_ROLE_PATRON } tl_key_role;
 
 #define TL_KEY_LEN 55         /* characters of a key (without the terminating NUL) */

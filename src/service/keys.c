@@ -14,8 +14,8 @@
 #include "util/clock.h"
 
 #define KEY_PREFIX "tl_"
-#define KEY_ID_LEN 8 /* base64 of KEY_ID_BYTES */
-#define KEY_ID_BYTES 6
+#define KEY_ID_LEN 8   /* base32 of KEY_ID_BYTES */
+#define KEY_ID_BYTES 5 /* 40 random bits: ids are public, they need only be unique */
 #define KEY_SECRET_BYTES 32
 #define KEY_SECRET_LEN 43                       /* unpadded base64 of 32 bytes */
 #define KEY_HASH_BYTES crypto_generichash_BYTES /* 32: BLAKE2b-256 */
@@ -70,6 +70,19 @@ tl_err tl_key_role_parse(const char *name, tl_key_role *out)
     return TL_EINVAL;
 }
 
+/* RFC 4648 base32 in lower case: an id never starts with '-' (`tailor key revoke ID` would take
+ * it for an option), holds no '_' (the key's separator) and reads aloud. */
+static void base32_id(const unsigned char b[KEY_ID_BYTES], char out[KEY_ID_LEN + 1])
+{
+    static const char digits[] = "abcdefghijklmnopqrstuvwxyz234567";
+    uint64_t v = 0;
+    for (int i = 0; i < KEY_ID_BYTES; i++)
+        v = v << 8 | b[i];
+    for (int i = KEY_ID_LEN - 1; i >= 0; i--, v >>= 5)
+        out[i] = digits[v & 31];
+    out[KEY_ID_LEN] = '\0';
+}
+
 static tl_err need_writer(tl_service *s, tl_diag *d)
 {
     if (s->writer)
@@ -103,7 +116,7 @@ tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, 
     char id[KEY_ID_LEN + 1], sec[KEY_SECRET_LEN + 1], key[TL_KEY_LEN + 1];
     randombytes_buf(idb, sizeof(idb));
     randombytes_buf(secret, sizeof(secret));
-    sodium_bin2base64(id, sizeof(id), idb, sizeof(idb), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    base32_id(idb, id);
     sodium_bin2base64(sec, sizeof(sec), secret, sizeof(secret),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     snprintf(key, sizeof(key), KEY_PREFIX "%s_%s", id, sec);

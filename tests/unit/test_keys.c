@@ -60,6 +60,14 @@ static void test_create_authenticate(void **state)
     assert_int_equal(strlen(key), TL_KEY_LEN);
     assert_int_equal(strncmp(key, "tl_", 3), 0);
     assert_int_equal(key[11], '_');
+    /* ids are lower-case base32: never a leading '-', which `tailor key revoke ID` would take for
+     * an option (1 base64url id in 64 had one) */
+    for (int i = 0; i < 200; i++) {
+        char other[TL_KEY_LEN + 1];
+        assert_int_equal(
+            tl_service_key_create(s, TL_ROLE_ADMIN, NULL, NULL, other, sizeof(other), &d), TL_OK);
+        assert_int_equal(strspn(other + 3, "abcdefghijklmnopqrstuvwxyz234567"), 8);
+    }
     tl_key_info k;
     assert_int_equal(tl_service_authenticate(s, key, &k), TL_OK);
     assert_int_equal(k.role, TL_ROLE_APP);
