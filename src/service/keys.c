@@ -1,8 +1,9 @@
 /* API keys: making, listing and revoking them, and checking the key of a request. The store
  * keeps a BLAKE2b-256 hash of each whole key, never the key; a request's key is hashed and
- * compared in constant time. Lookups are cached for at most KEY_TTL seconds, so a flood of
- * requests does not reach the store for each one and a revoke takes effect within about a
- * second. */
+ * compared in constant time. A request reads the store at most once per KEY_TTL for its key id,
+ * so a revoke takes effect within about a second; and an id the store does not hold is refused
+ * from a listing of the ids, made again at most once per KEY_TTL, so that a flood of made-up
+ * keys costs no store read each. */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -34,6 +35,18 @@ struct tl_key_slot {
     tl_store_key_auth k;
 };
 
+/* A listing of every key id in the store (those of KEY_ID_LEN characters: no other can be
+ * authenticated), made again only when an id is not in it and it is KEY_TTL old. */
+struct tl_key_cache {
+    struct tl_key_slot slots[TL_KEY_SLOTS];
+    char (*ids)[KEY_ID_LEN + 1]; /* sorted */
+    size_t n_ids;
+    int listed;          /* ids holds a listing (possibly of no ids) */
+    double listed_at;    /* tl_now() when that listing began; 0 = stale */
+    unsigned long epoch; /* bumped when this process makes a key: a listing begun before is stale */
+    unsigned long reads; /* store reads made (tl__keys_store_reads) */
+};
+
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
 static int sodium_ok;
 
@@ -42,7 +55,7 @@ static void sodium_start(void)
     sodium_ok = sodium_init() >= 0;
 }
 
-static tl_err need_sodium(tl_diag *d)
+tl_err tl__keys_start(tl_diag *d)
 {
     pthread_once(&sodium_once, sodium_start);
     if (!sodium_ok) {
@@ -95,8 +108,8 @@ static tl_err need_writer(tl_service *s, tl_diag *d)
 tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, const char *label,
                              char *key_out, size_t len, tl_diag *d)
 {
-    tl_err rc = need_sodium(d);
-    if (rc != TL_OK || (rc = need_writer(s, d)) != TL_OK)
+    tl_err rc = need_writer(s, d);
+    if (rc != TL_OK)
         return rc;
     if (tl_key_role_parse(tl_key_role_name(role), &role) != TL_OK) {
         tl_diag_set(d, NULL, 0, "role", "expected a role admin, app or patron");
@@ -129,8 +142,15 @@ tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, 
     pthread_mutex_lock(&s->write_mu);
     rc = tl_store_put_key(s->writer, &k, hash, sizeof(hash), d);
     pthread_mutex_unlock(&s->write_mu);
-    if (rc == TL_OK)
+    if (rc == TL_OK) {
         memcpy(key_out, key, sizeof(key));
+        pthread_mutex_lock(&s->keys_mu); /* usable at once in this process */
+        if (s->keys) {
+            s->keys->listed_at = 0;
+            s->keys->epoch++;
+        }
+        pthread_mutex_unlock(&s->keys_mu);
+    }
     sodium_memzero(secret, sizeof(secret));
     sodium_memzero(sec, sizeof(sec));
     sodium_memzero(key, sizeof(key));
@@ -185,13 +205,11 @@ tl_err tl_service_key_revoke(tl_service *s, const char *id, tl_diag *d)
     pthread_mutex_lock(&s->write_mu);
     rc = tl_store_revoke_key(s->writer, id, (int64_t)time(NULL), d);
     pthread_mutex_unlock(&s->write_mu);
-    if (rc == TL_OK && s->key_slots) { /* this process at once; others within KEY_TTL */
-        pthread_mutex_lock(&s->keys_mu);
-        for (int i = 0; i < TL_KEY_SLOTS; i++)
-            if (strcmp(s->key_slots[i].id, id) == 0)
-                s->key_slots[i].at = 0;
-        pthread_mutex_unlock(&s->keys_mu);
-    }
+    pthread_mutex_lock(&s->keys_mu); /* this process at once; others within KEY_TTL */
+    for (int i = 0; rc == TL_OK && s->keys && i < TL_KEY_SLOTS; i++)
+        if (strcmp(s->keys->slots[i].id, id) == 0)
+            s->keys->slots[i].at = 0;
+    pthread_mutex_unlock(&s->keys_mu);
     return rc;
 }
 
@@ -214,40 +232,155 @@ static unsigned slot_of(const char *id)
     return h % TL_KEY_SLOTS;
 }
 
-/* What the store says about key id, from the cache when it is fresh. */
-static tl_err lookup(tl_service *s, const char *id, tl_store_key_auth *k, int *found)
+void tl__keys_free(tl_service *s)
 {
-    double now = tl_now();
-    unsigned i = slot_of(id);
+    if (s->keys)
+        free(s->keys->ids);
+    free(s->keys);
+    s->keys = NULL;
+}
+
+unsigned long tl__keys_store_reads(tl_service *s)
+{
     pthread_mutex_lock(&s->keys_mu);
-    if (!s->key_slots)
-        s->key_slots = calloc(TL_KEY_SLOTS, sizeof(*s->key_slots));
-    struct tl_key_slot *c = s->key_slots ? &s->key_slots[i] : NULL;
-    if (c && c->at > 0 && now - c->at < KEY_TTL && strcmp(c->id, id) == 0) {
-        *found = c->found;
-        *k = c->k;
-        pthread_mutex_unlock(&s->keys_mu);
-        return TL_OK;
-    }
+    unsigned long n = s->keys ? s->keys->reads : 0;
     pthread_mutex_unlock(&s->keys_mu);
+    return n;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, KEY_ID_LEN + 1);
+}
+
+/* 1 when the listing holds id (keys_mu held). */
+static int listed(const struct tl_key_cache *c, const char *id)
+{
+    char want[KEY_ID_LEN + 1] = {0};
+    memcpy(want, id, KEY_ID_LEN);
+    return c->n_ids && bsearch(want, c->ids, c->n_ids, sizeof(*c->ids), id_cmp) != NULL;
+}
+
+typedef struct listing {
+    char (*ids)[KEY_ID_LEN + 1];
+    size_t n, cap;
+} listing;
+
+static tl_err list_id(void *ctx, const tl_store_key *k)
+{
+    listing *l = ctx;
+    if (strlen(k->id) != KEY_ID_LEN)
+        return TL_OK;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        void *p = realloc(l->ids, cap * sizeof(*l->ids));
+        if (!p)
+            return TL_ENOMEM;
+        l->ids = p;
+        l->cap = cap;
+    }
+    memset(l->ids[l->n], 0, sizeof(*l->ids));
+    memcpy(l->ids[l->n++], k->id, KEY_ID_LEN);
+    return TL_OK;
+}
+
+/* Lists the store's key ids into s->keys (keys_list_mu held, keys_mu not). */
+static tl_err relist(tl_service *s)
+{
+    pthread_mutex_lock(&s->keys_mu);
+    unsigned long epoch = s->keys->epoch;
+    pthread_mutex_unlock(&s->keys_mu);
+    double began = tl_now();
+    listing l = {0};
     tl_store *st;
     tl_diag d;
     tl_diag_clear(&d);
     tl_err rc = tl__service_reader(s, &st, &d);
     if (rc != TL_OK)
         return rc;
+    rc = tl_store_list_keys(st, list_id, &l, &d);
+    tl__service_reader_done(s, st);
+    if (rc != TL_OK) {
+        free(l.ids);
+        return rc;
+    }
+    if (l.n)
+        qsort(l.ids, l.n, sizeof(*l.ids), id_cmp);
+    pthread_mutex_lock(&s->keys_mu);
+    struct tl_key_cache *c = s->keys;
+    free(c->ids);
+    c->ids = l.ids;
+    c->n_ids = l.n;
+    c->listed = 1;
+    c->reads++;
+    c->listed_at = c->epoch == epoch ? began : 0; /* a key made meanwhile may be missing */
+    pthread_mutex_unlock(&s->keys_mu);
+    return TL_OK;
+}
+
+/* What the store says about key id (KEY_ID_LEN characters). An id missing from the listing is
+ * not found without a store read while the listing is younger than KEY_TTL; past that, one
+ * thread lists again while the others answer from the old listing (they wait only for the
+ * first). An id in the listing is read from the store at most once per KEY_TTL. */
+static tl_err lookup(tl_service *s, const char *id, tl_store_key_auth *k, int *found)
+{
+    double now = tl_now();
+    unsigned i = slot_of(id);
+    pthread_mutex_lock(&s->keys_mu);
+    if (!s->keys && !(s->keys = calloc(1, sizeof(*s->keys)))) {
+        pthread_mutex_unlock(&s->keys_mu);
+        return TL_ENOMEM;
+    }
+    struct tl_key_cache *c = s->keys;
+    struct tl_key_slot *slot = &c->slots[i];
+    if (slot->at > 0 && now - slot->at < KEY_TTL && strcmp(slot->id, id) == 0) {
+        *found = slot->found;
+        *k = slot->k;
+        pthread_mutex_unlock(&s->keys_mu);
+        return TL_OK;
+    }
+    int known = c->listed && listed(c, id);
+    int fresh = c->listed && c->listed_at > 0 && now - c->listed_at < KEY_TTL;
+    int first = !c->listed;
+    pthread_mutex_unlock(&s->keys_mu);
+    tl_err rc = TL_OK;
+    if (!known && !fresh) {
+        /* a new key may have been made since the listing: list again, one thread at a time */
+        if (first ? pthread_mutex_lock(&s->keys_list_mu) == 0
+                  : pthread_mutex_trylock(&s->keys_list_mu) == 0) {
+            pthread_mutex_lock(&s->keys_mu);
+            int again = !c->listed || c->listed_at == 0 || tl_now() - c->listed_at >= KEY_TTL;
+            pthread_mutex_unlock(&s->keys_mu);
+            if (again)
+                rc = relist(s);
+            pthread_mutex_unlock(&s->keys_list_mu);
+            if (rc != TL_OK)
+                return rc;
+        }
+        pthread_mutex_lock(&s->keys_mu);
+        known = c->listed && listed(c, id);
+        pthread_mutex_unlock(&s->keys_mu);
+    }
+    if (!known) {
+        memset(k, 0, sizeof(*k));
+        *found = 0;
+        return TL_OK;
+    }
+    tl_store *st;
+    tl_diag d;
+    tl_diag_clear(&d);
+    if ((rc = tl__service_reader(s, &st, &d)) != TL_OK)
+        return rc;
     rc = tl_store_get_key(st, id, k, found, &d);
     tl__service_reader_done(s, st);
     if (rc != TL_OK)
         return rc;
     pthread_mutex_lock(&s->keys_mu);
-    if (s->key_slots) {
-        c = &s->key_slots[i];
-        c->at = now;
-        snprintf(c->id, sizeof(c->id), "%s", id);
-        c->found = *found;
-        c->k = *k;
-    }
+    c->reads++;
+    slot->at = now;
+    snprintf(slot->id, sizeof(slot->id), "%s", id);
+    slot->found = *found;
+    slot->k = *k;
     pthread_mutex_unlock(&s->keys_mu);
     return TL_OK;
 }
@@ -255,7 +388,7 @@ static tl_err lookup(tl_service *s, const char *id, tl_store_key_auth *k, int *f
 tl_err tl_service_authenticate(tl_service *s, const char *bearer, tl_key_info *out)
 {
     memset(out, 0, sizeof(*out));
-    if (need_sodium(NULL) != TL_OK || !s->db)
+    if (!s->db)
         return TL_EUNSUPPORTED;
     if (!bearer || strlen(bearer) != TL_KEY_LEN || strncmp(bearer, KEY_PREFIX, 3) != 0 ||
         bearer[3 + KEY_ID_LEN] != '_' || !is_b64url(bearer + 3, TL_KEY_LEN - 3))

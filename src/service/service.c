@@ -97,13 +97,16 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     pthread_mutex_init(&s->trend_mu, NULL);
     pthread_mutex_init(&s->train_mu, NULL);
     pthread_mutex_init(&s->keys_mu, NULL);
+    pthread_mutex_init(&s->keys_list_mu, NULL);
     pthread_cond_init(&s->train_cv, NULL);
     atomic_init(&s->train_cancel, 0);
     s->retrain_events = o->retrain_events;
     s->retrain_seconds = o->retrain_seconds;
     s->last_train_at = (double)time(NULL);
     tl_event_weights_init(&s->weights);
-    tl_err rc = o->model && *o->model ? load_ref(o->model, &s->cur, d) : TL_OK;
+    tl_err rc = tl__keys_start(d);
+    if (rc == TL_OK && o->model && *o->model)
+        rc = load_ref(o->model, &s->cur, d);
     if (rc == TL_OK && o->db) {
         tl_store *st = NULL;
         if (!(s->db = strdup(o->db)))
@@ -139,8 +142,9 @@ void tl_service_close(tl_service *s)
         free(s->trend_ids[k]);
     free(s->trend_ids);
     free(s->trend_n);
-    free(s->key_slots);
+    tl__keys_free(s);
     pthread_mutex_destroy(&s->keys_mu);
+    pthread_mutex_destroy(&s->keys_list_mu);
     pthread_mutex_destroy(&s->trend_mu);
     pthread_mutex_destroy(&s->train_mu);
     pthread_cond_destroy(&s->train_cv);

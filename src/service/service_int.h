@@ -65,9 +65,17 @@ struct tl_service {
     pthread_mutex_t write_mu; /* one writer at a time (SQLite's rule too) */
     tl_store *writer;         /* NULL unless writable */
     /* API key lookups (keys.c) */
-    pthread_mutex_t keys_mu;       /* guards key_slots */
-    struct tl_key_slot *key_slots; /* TL_KEY_SLOTS cached lookups, allocated on first use */
+    pthread_mutex_t keys_mu;      /* guards keys (held for copies, never for a store read) */
+    pthread_mutex_t keys_list_mu; /* one listing of the store's key ids at a time */
+    struct tl_key_cache *keys;    /* the listing of ids and cached lookups; made on first use */
 };
+
+/* Starts libsodium once per process (thread-safe): TL_EUNSUPPORTED when it cannot start. */
+tl_err tl__keys_start(tl_diag *d);
+/* Frees s->keys. */
+void tl__keys_free(tl_service *s);
+/* How many times authentication has read the store (listings of ids and reads of one key). */
+unsigned long tl__keys_store_reads(tl_service *s);
 
 /* The current model, or NULL (a store-only service) with d saying so (TL_EUNSUPPORTED). */
 tl_model_ref *tl__service_need_model(tl_service *s, tl_diag *d);

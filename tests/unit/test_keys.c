@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "service/service_int.h" /* tl__keys_store_reads */
 #include "tailor/service.h"
 #include "tailor/store.h"
 
@@ -187,6 +188,67 @@ static void test_revoke(void **state)
     tl_service_close(admin);
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+/* A flood of made-up keys (unknown ids) or of wrong secrets for a real id does not read the
+ * store for each: at most one listing of the ids, or one read of the key, per second. A key made
+ * by another process still works within about a second. */
+static void test_flood(void **state)
+{
+    (void)state;
+    const char *db = new_store("keys7.db");
+    tl_service *admin = open_keys(db, 1);
+    tl_service *server = open_keys(db, 0);
+    char key[TL_KEY_LEN + 1], guess[TL_KEY_LEN + 1];
+    tl_diag d;
+    assert_int_equal(tl_service_key_create(admin, TL_ROLE_APP, NULL, NULL, key, sizeof(key), &d),
+                     TL_OK);
+    tl_key_info k;
+    assert_int_equal(tl_service_authenticate(server, key, &k), TL_OK);
+    unsigned long reads = tl__keys_store_reads(server);
+    assert_in_range(reads, 1, 2); /* the listing, the key */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+    memcpy(guess, key, sizeof(guess));
+    for (int i = 0; i < 5000; i++) {
+        for (int j = 0, v = i; j < 8; j++, v /= 32)
+            guess[3 + j] = b32[(v + j * 7) % 32]; /* a new id each time, never the key's */
+        if (memcmp(guess + 3, key + 3, 8) == 0)
+            continue;
+        assert_int_equal(tl_service_authenticate(server, guess, &k), TL_ENOTFOUND);
+    }
+    memcpy(guess, key, sizeof(guess));
+    for (int i = 0; i < 5000; i++) { /* the real id, wrong secrets */
+        guess[12 + i % 40] = guess[12 + i % 40] == 'A' ? 'B' : 'A';
+        assert_int_equal(tl_service_authenticate(server, guess, &k), TL_ENOTFOUND);
+        memcpy(guess, key, sizeof(guess));
+    }
+    double took = seconds_since(&t0);
+    /* one listing and one read of the key per second begun, at most */
+    unsigned long bound = 2 * (unsigned long)(took + 1.0);
+    if (tl__keys_store_reads(server) - reads > bound)
+        fail_msg("%lu store reads in %.2f s of guesses", tl__keys_store_reads(server) - reads,
+                 took);
+    /* a key made elsewhere: found once the listing is a second old */
+    assert_int_equal(tl_service_key_create(admin, TL_ROLE_ADMIN, NULL, NULL, key, sizeof(key), &d),
+                     TL_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (tl_service_authenticate(server, key, &k) != TL_OK) {
+        usleep(20000);
+        if (seconds_since(&t0) > 2.0)
+            fail_msg("a new key is refused after %.1f s", seconds_since(&t0));
+    }
+    assert_int_equal(k.role, TL_ROLE_ADMIN);
+    tl_service_close(server);
+    tl_service_close(admin);
+}
+
 static void test_allows(void **state)
 {
     (void)state;
@@ -277,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_create_authenticate),
         cmocka_unit_test(test_store_keeps_the_hash),
         cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_flood),
         cmocka_unit_test(test_allows),
         cmocka_unit_test(test_store_only_service),
         cmocka_unit_test(test_old_store),
