@@ -205,7 +205,7 @@ TL_API tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_
  * + "_" + a secret (32 random bytes: 43 characters of URL-safe base64). The store keeps the id
  * and a BLAKE2b-256 hash of the whole key, never the key: it is shown once, when it is made.
  * Roles: admin (everything), app (a library's application: reads every patron, writes events,
- * no training, no keys), patron (one patron's own data). */
+ * no catalogue changes, no training, no keys), patron (one patron's own data). */
 typedef enum tl_key_role { TL_ROLE_ADMIN, TL_ROLE_APP, TL_ROLE_PATRON } tl_key_role;
 
 #define TL_KEY_LEN 55         /* characters of a key (without the terminating NUL) */
@@ -250,6 +250,7 @@ TL_API tl_err tl_service_authenticate(tl_service *s, const char *bearer, tl_key_
 typedef enum tl_key_action {
     TL_KEY_READ_USER,    /* a patron's recommendations, homepage; the catalogue, models */
     TL_KEY_WRITE_EVENTS, /* events of user */
+    TL_KEY_CATALOGUE,    /* change the catalogue: items and patrons' records */
     TL_KEY_TRAIN,        /* start a training */
     TL_KEY_MANAGE_KEYS,  /* make, list, revoke keys */
 } tl_key_action;

@@ -423,6 +423,7 @@ int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user)
         if (k->role == TL_ROLE_ADMIN || k->role == TL_ROLE_APP)
             return 1;
         return k->role == TL_ROLE_PATRON && user && k->user[0] && strcmp(k->user, user) == 0;
+    case TL_KEY_CATALOGUE:
     case TL_KEY_TRAIN:
     case TL_KEY_MANAGE_KEYS:
         return k->role == TL_ROLE_ADMIN;

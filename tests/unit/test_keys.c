@@ -259,6 +259,7 @@ static void test_allows(void **state)
         assert_true(tl_key_allows(&admin, (tl_key_action)a, "p2"));
     assert_true(tl_key_allows(&app, TL_KEY_READ_USER, "p2"));
     assert_true(tl_key_allows(&app, TL_KEY_WRITE_EVENTS, "p2"));
+    assert_false(tl_key_allows(&app, TL_KEY_CATALOGUE, NULL));
     assert_false(tl_key_allows(&app, TL_KEY_TRAIN, NULL));
     assert_false(tl_key_allows(&app, TL_KEY_MANAGE_KEYS, NULL));
     assert_true(tl_key_allows(&p1, TL_KEY_READ_USER, "p1"));
@@ -266,6 +267,7 @@ static void test_allows(void **state)
     assert_false(tl_key_allows(&p1, TL_KEY_READ_USER, "p2"));
     assert_false(tl_key_allows(&p1, TL_KEY_WRITE_EVENTS, "p2"));
     assert_false(tl_key_allows(&p1, TL_KEY_READ_USER, NULL));
+    assert_false(tl_key_allows(&p1, TL_KEY_CATALOGUE, "p1"));
     assert_false(tl_key_allows(&p1, TL_KEY_TRAIN, "p1"));
     assert_false(tl_key_allows(&p1, TL_KEY_MANAGE_KEYS, "p1"));
     assert_false(tl_key_allows(NULL, TL_KEY_READ_USER, "p1"));
