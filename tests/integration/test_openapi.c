@@ -98,10 +98,10 @@ static void test_security(void **state)
         lower(r->method, m, sizeof(m));
         json_t *op = json_object_get(json_object_get(json_object_get(doc, "paths"), r->pattern), m);
         json_t *sec = json_object_get(op, "security");
-        int open =
+        int public_route =
             strcmp(r->pattern, "/v1/health") == 0 || strcmp(r->pattern, "/v1/openapi.json") == 0;
         assert_true(json_is_array(sec));
-        if (open) {
+        if (public_route) {
             assert_int_equal(json_array_size(sec), 0);
         } else {
             if (json_array_size(sec) != 1 ||
@@ -117,7 +117,8 @@ static void test_security(void **state)
 static void test_served_bytes(void **state)
 {
     (void)state;
-    const char *db = tl_test_tmp("s.db");
+    char db[512];
+    snprintf(db, sizeof(db), "%s", tl_test_tmp("s.db"));
     assert_int_equal(tl_test_write(tl_test_tmp("e.tsv"), "user\titem\ttimestamp\n"
                                                          "u1\ta\t1000\nu1\tb\t1001\n"
                                                          "u2\ta\t1000\nu2\tb\t1001\n"),
