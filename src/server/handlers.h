@@ -12,5 +12,6 @@ void tl__h_similar(tl_req *r);         /* GET /v1/items/{id}/similar */
 void tl__h_events(tl_req *r);          /* POST /v1/events */
 void tl__h_homepage(tl_req *r);        /* GET /v1/users/{id}/homepage */
 void tl__h_train(tl_req *r);           /* POST /v1/models/train */
+void tl__h_openapi(tl_req *r);         /* GET /v1/openapi.json */
 
 #endif

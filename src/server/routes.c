@@ -12,6 +12,7 @@ static const tl_route routes[] = {
     {{"GET", "/v1/users/{id}/homepage"}, tl__h_homepage, 0, TL_AUTH_USER},
     {{"POST", "/v1/models/train"}, tl__h_train, 1, TL_AUTH_TRAIN},
     {{"GET", "/metrics"}, tl__h_metrics, 0, TL_AUTH_STAFF},
+    {{"GET", "/v1/openapi.json"}, tl__h_openapi, 0, TL_AUTH_OPEN},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

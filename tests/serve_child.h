@@ -1,0 +1,28 @@
+/* `tailor serve` as a child process, and one HTTP request through libcurl, for the tests that
+ * talk to a real server (test_openapi, test_server_kill). Nothing here asserts: client threads
+ * call tl_test_http too. curl_global_init must have run before. */
+#ifndef TL_TESTS_SERVE_CHILD_H
+#define TL_TESTS_SERVE_CHILD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct tl_test_server {
+    pid_t pid; /* 0 when none runs */
+    int port;
+} tl_test_server;
+
+/* Starts `tailor serve --no-auth --quiet --port 0 --db DB --model MODEL`, its stderr going to
+ * err_path, and waits (15 s at most) for its first line. 0, or -1 (nothing left running). */
+int tl_test_serve(tl_test_server *s, const char *db, const char *model, const char *err_path);
+/* Sends sig to the server (SIGKILL, SIGTERM) and reaps it; nothing when none runs. */
+void tl_test_serve_stop(tl_test_server *s, int sig);
+
+/* One request to 127.0.0.1:port: the status, or -1 when no answer came (the connection was
+ * refused or cut). ctype/body NULL = none. *body_out and *ctype_out (each optional) get the
+ * answer's body and Content-Type (malloc'd; NULL when none). */
+long tl_test_http(int port, const char *method, const char *path, const char *ctype,
+                  const char *body, size_t body_len, char **body_out, size_t *body_len_out,
+                  char **ctype_out);
+
+#endif
