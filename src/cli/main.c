@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/width.h"
+#include "core/linalg.h"
 #include "tailor/store.h"
 
 #ifndef TL_VERSION
@@ -92,6 +93,9 @@ int main(int argc, char **argv)
     /* A closed pipe ends the program quietly, as it ends cat or grep, even when the parent
      * left SIGPIPE ignored. */
     signal(SIGPIPE, SIG_DFL);
+    /* BLAS single-threaded, once, for the whole run: the parallelism is OpenMP's, and
+     * OpenBLAS's own threads would spin on the cores the OpenMP loops need. */
+    tl_la_blas_threads_set(1);
     tl_width_init();
     return tl_cli_close_stdout(run(argc, argv));
 }

@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -52,38 +51,22 @@ void tl_la_free(float *p)
     free(p);
 }
 
-static atomic_int blas_fixed;
-
-void tl_la_blas_fix_single(void)
+void tl_la_blas_threads_set(int n)
 {
-    if (atomic_exchange(&blas_fixed, 1))
-        return;
 #ifdef OPENBLAS_VERSION
-    openblas_set_num_threads(1);
+    if (n >= 1 && openblas_get_num_threads() != n)
+        openblas_set_num_threads(n);
+#else
+    (void)n;
 #endif
 }
 
-int tl_la_blas_single_begin(void)
+int tl_la_blas_threads(void)
 {
-    if (atomic_load(&blas_fixed))
-        return 1;
 #ifdef OPENBLAS_VERSION
-    int saved = openblas_get_num_threads();
-    if (saved != 1)
-        openblas_set_num_threads(1);
-    return saved;
+    return openblas_get_num_threads();
 #else
     return 1;
-#endif
-}
-
-void tl_la_blas_single_end(int saved)
-{
-#ifdef OPENBLAS_VERSION
-    if (saved != 1)
-        openblas_set_num_threads(saved);
-#else
-    (void)saved;
 #endif
 }
 
@@ -103,9 +86,8 @@ int tl_la_gram(const float *x, int64_t n, int k, int ldx, float *out, int ldo, i
         return -1;
     if (threads <= 0)
         threads = omp_get_max_threads();
-    if (ns == 1)
-        threads = 1;
-    int saved = tl_la_blas_single_begin();
+    if (ns == 1 || tl_la_blas_threads() != 1)
+        threads = 1; /* a threaded BLAS takes the slices one at a time, each on its threads */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t s = 0; s < ns; s++) {
         /* slice 0 goes straight to out (stride ldo), the others to part (stride k) */
@@ -121,7 +103,6 @@ int tl_la_gram(const float *x, int64_t n, int k, int ldx, float *out, int ldo, i
                         ldx, 1.0f, dst, ld);
         }
     }
-    tl_la_blas_single_end(saved);
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int a = 0; a < k; a++) {
         float *o = out + (size_t)a * ldo;
@@ -150,7 +131,11 @@ void tl_la_gemm_nt(int m, int n, int k, const float *a, int lda, const float *b,
         threads = omp_get_max_threads();
     if ((double)m * n * k < 1e6) /* under a millisecond: not worth waking a team */
         threads = 1;
-    int saved = tl_la_blas_single_begin();
+    if (tl_la_blas_threads() != 1) { /* BLAS splits the work on its own threads */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c,
+                    ldc);
+        return;
+    }
     if (n >= 4 * m) {
         /* Wide (a block of users x every item): split the columns, so that each thread packs
          * only its share of B, once, instead of all of B once per row slice. */
@@ -170,7 +155,6 @@ void tl_la_gemm_nt(int m, int n, int k, const float *a, int lda, const float *b,
                         a + (size_t)r0 * lda, lda, b, ldb, 0.0f, c + (size_t)r0 * ldc, ldc);
         }
     }
-    tl_la_blas_single_end(saved);
 }
 
 #if TL_LA_AVX2

@@ -59,17 +59,14 @@ int tl_la_gram(const float *x, int64_t n, int k, int ldx, float *out, int ldo, i
 void tl_la_gemm_nt(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
                    int ldc, int threads);
 
-/* OpenBLAS (pthread build) keeps its worker threads spinning for a while after each call;
- * on a small machine they steal the cores of the OpenMP loops that follow. Every BLAS call
- * here therefore runs single-threaded inside an OpenMP region, between these two calls
- * (process-wide setting: do not race them with BLAS calls from other threads). */
-int tl_la_blas_single_begin(void);
-void tl_la_blas_single_end(int saved);
-
-/* For a process that calls BLAS from many threads at once (the server): BLAS runs
- * single-threaded from now on, set once, and the pair above no longer touches the setting, so
- * no call races another's. Parallelism then comes from OpenMP and the request threads. */
-void tl_la_blas_fix_single(void);
+/* BLAS's thread count is process-wide, so only the program that owns the threads sets it,
+ * once, before it calls anything else here (the service: 1, so request threads and training
+ * never race on it; the CLI: BLAS's own default). Core never changes it per call: code that
+ * would call BLAS from inside an OpenMP region asks tl_la_blas_threads() and stays on one
+ * thread when BLAS is threaded itself. */
+void tl_la_blas_threads_set(int n);
+/* BLAS's thread count now (1 without OpenBLAS). */
+int tl_la_blas_threads(void);
 
 /* y[0..n) = A x for A (n x n, stride lda) symmetric and stored in full. ld of x and y is n.
  * Fast when n is a multiple of TL_LA_VEC. */

@@ -616,15 +616,15 @@ tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_ma
                               out_items + (size_t)r * (size_t)n, os);
             }
         }
-    } else {
+    } else if (tl_la_blas_threads() == 1) {
         /* Each thread scores a tile of users into its own buffer and selects from it at
          * once, while the scores are still in cache, instead of one block for all threads
          * written to memory and read back. score_block runs inside the parallel region:
          * every model's score_block only reads the model, writes its own rows, and keeps
          * any OpenMP it uses on the calling thread when nested (ials checks
          * omp_in_parallel; ease and hybrid open plain regions, which nested run with one
-         * thread). BLAS goes single-threaded meanwhile so it does not oversubscribe. */
-        int saved = tl_la_blas_single_begin();
+         * thread). BLAS is single-threaded (the program's setting), so nothing
+         * oversubscribes. */
 #pragma omp parallel
         {
             int t = omp_get_thread_num();
@@ -642,7 +642,23 @@ tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_ma
                 }
             }
         }
-        tl_la_blas_single_end(saved);
+    } else {
+        /* BLAS is threaded (the program's setting, which core never changes per call):
+         * blocks of nthreads tiles are scored one at a time on BLAS's threads, then selected
+         * from in parallel. */
+        int32_t block = tile * nthreads;
+        for (int32_t t0 = 0; t0 < n_rows; t0 += block) {
+            int32_t nt = n_rows - t0 < block ? n_rows - t0 : block;
+            m->ops->score_block(m, ui, users_match, rows + t0, nt, scores);
+#pragma omp parallel for schedule(dynamic, 16)
+            for (int32_t r = 0; r < nt; r++) {
+                size_t at = (size_t)(t0 + r) * (size_t)n;
+                float *ov = vals + (size_t)omp_get_thread_num() * (size_t)n;
+                recommend_row(m, ui, users_match, rows[t0 + r], 1,
+                              scores + (size_t)r * (size_t)m->n_items, NULL, f, n, out_items + at,
+                              out_scores ? out_scores + at : ov);
+            }
+        }
     }
     rc = TL_OK;
 out:

@@ -91,7 +91,7 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     if (!s)
         return TL_ENOMEM;
     if (o->serving)
-        tl_la_blas_fix_single();
+        tl_la_blas_threads_set(1); /* request threads call BLAS at once; set before any */
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->write_mu, NULL);
     pthread_mutex_init(&s->trend_mu, NULL);

@@ -351,11 +351,12 @@ static void test_score_block_matches_score(void **state)
     }
     /* the same from inside a parallel region (per-thread tiles, single-threaded BLAS) */
     float nested[2][4 * 25];
-    int saved = tl_la_blas_single_begin();
+    int saved = tl_la_blas_threads();
+    tl_la_blas_threads_set(1);
 #pragma omp parallel for num_threads(2)
     for (int t = 0; t < 2; t++)
         m->ops->score_block(m, &d.ui, 1, rows, 4, nested[t]);
-    tl_la_blas_single_end(saved);
+    tl_la_blas_threads_set(saved);
     m->ops->score_block(m, &d.ui, 1, rows, 4, block);
     for (int t = 0; t < 2; t++)
         for (int q = 0; q < 4 * 25; q++)

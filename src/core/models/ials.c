@@ -901,7 +901,7 @@ static void score_block(const tl_model *m, const tl_csr *ui, int users_match, co
     int need_fold = 0, failed = 0;
     /* Called from inside a parallel region (a caller that scores small tiles per thread and
      * selects while the scores are in cache): stay on this thread, and call BLAS directly,
-     * which the caller has made single-threaded (tl_la_blas_single_begin). */
+     * which is then single-threaded (tl_model_recommend_rows checks tl_la_blas_threads). */
     int nested = omp_in_parallel();
     if (!vecs) /* no way to report it: score nothing rather than garbage */
         goto fail;
