@@ -83,17 +83,23 @@ typedef struct tl_train_status {
 TL_API void tl_service_train_status(tl_service *s, tl_train_status *out);
 
 typedef struct tl_service_info {
-    const char *model;       /* the model's name ("ials", ...) */
-    char model_path[1024];   /* its file */
-    int32_t users, items;    /* in the model */
-    double fit_seconds;      /* its training time */
-    double written_at;       /* when its file was written (Unix seconds; 0 = unknown) */
-    long long swaps;         /* models swapped in since open */
-    int has_store, writable; /* a store is open; events may be written */
+    const char *model;         /* the model's name ("ials", ...) */
+    char model_path[1024];     /* its file */
+    int32_t users, items;      /* in the model */
+    double fit_seconds;        /* its training time */
+    double written_at;         /* when its file was written (Unix seconds; 0 = unknown) */
+    long long trained_through; /* its watermark: the newest event it was trained on (Unix
+                                  seconds; 0 = unknown) */
+    long long trained_pairs;   /* the (user, item) pairs it was trained on */
+    long long events_since;    /* events in the store newer than the watermark (served by
+                                  fold-in until a retrain; -1 = no store or not counted) */
+    long long swaps;           /* models swapped in since open */
+    int has_store, writable;   /* a store is open; events may be written */
 } tl_service_info;
 
-/* A snapshot (model is a static name). */
-TL_API void tl_service_info_get(tl_service *s, tl_service_info *out);
+/* A snapshot (model is a static name). events_since is counted only when count_events is
+ * set (a scan of the store's events: for status pages, not per request). */
+TL_API void tl_service_info_get(tl_service *s, tl_service_info *out, int count_events);
 
 /* Whether the current model has the item (it can be recommended, or be a history). */
 TL_API int tl_service_knows_item(tl_service *s, const char *item);

@@ -140,6 +140,13 @@ TL_API tl_err tl_store_top_items(tl_store *st, int limit, tl_store_row_fn fn, vo
 TL_API tl_err tl_store_trending(tl_store *st, int64_t window, int limit, tl_store_row_fn fn,
                                 void *ctx);
 
+/* Events newer than a model's watermark (tl_model_facts.trained_through): their number, and
+ * the first limit of them, oldest first (key = user id, label = item id, count = the event's
+ * time). fn may be NULL to count only. A scan of the events: for monitoring, not per request
+ * (a patron's own events reach the model through tl_store_user_history). */
+TL_API tl_err tl_store_events_since(tl_store *st, int64_t since, int limit, tl_store_row_fn fn,
+                                    void *ctx, int64_t *count);
+
 /* Store-wide settings (key/value text). get: *out is malloc'd (caller frees), or NULL when the
  * key is absent. */
 TL_API tl_err tl_store_get_meta(tl_store *st, const char *key, char **out);

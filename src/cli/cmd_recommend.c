@@ -279,7 +279,7 @@ static tl_err print_row(void *ctx, const char *user, const char *const *items, c
 static int all_users(request *q, tl_service *svc, const args *a)
 {
     tl_service_info info;
-    tl_service_info_get(svc, &info);
+    tl_service_info_get(svc, &info, 0);
     rows_ctx c = {.q = q, .model = info.model, .code = TL_EXIT_OK};
     tl_diag diag;
     tl_diag_clear(&diag);

@@ -364,6 +364,11 @@ tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl
     if (rc == TL_OK && (rc = tl_csr_copy_no_ts(&d->ui, &m->hist)) != TL_OK)
         release_state(m);
     m->fit_seconds = tl_now() - t0;
+    if (rc == TL_OK) {
+        int64_t newest_ts = newest(&d->ui);
+        m->trained_through = newest_ts == INT64_MIN ? 0 : newest_ts;
+        m->trained_pairs = d->ui.nnz;
+    }
 out:
     if (own) {
         tl_csr_release(&dd.ui);
@@ -432,7 +437,12 @@ tl_err tl_model_save(const tl_model *m, const char *path, tl_diag *diag)
         (rc = tl_mfile_add(w, "tl.users", TL_MT_BYTES, users, ulen)) ||
         (rc = tl_mfile_add(w, "tl.items", TL_MT_BYTES, items, ilen)))
         goto out;
-    if ((rc = tl__model_save_settings(m, w)) != TL_OK || (rc = save_shared(m, w, catbufs)) != TL_OK)
+    /* The writer keeps a pointer until the file is written: the array lives in m. */
+    ((tl_model *)m)->watermark[0] = m->trained_through;
+    ((tl_model *)m)->watermark[1] = m->trained_pairs;
+    if ((rc = tl__model_save_settings(m, w)) != TL_OK ||
+        (rc = save_shared(m, w, catbufs)) != TL_OK ||
+        (rc = tl_mfile_add(w, "tl.watermark", TL_MT_I64, m->watermark, 2)) != TL_OK)
         goto out;
     if (m->ops->save && (rc = m->ops->save(m, w)) != TL_OK)
         goto out;
@@ -498,6 +508,11 @@ tl_err tl_model_load(const char *path, tl_model **out, tl_diag *diag)
     }
     if ((rc = tl__model_load_settings(m, f, diag)) != TL_OK)
         goto out;
+    const int64_t *wm = tl_mfile_get(f, "tl.watermark", TL_MT_I64, &n);
+    if (wm && n == 2) { /* files from before the watermark have none: 0, unknown */
+        m->trained_through = wm[0];
+        m->trained_pairs = wm[1];
+    }
     if ((rc = load_shared(m, f)) != TL_OK) {
         tl_diag_set(diag, path, 0, NULL, "malformed history or catalogue sections");
         goto out;
@@ -547,7 +562,8 @@ tl_err tl_model_recommend(const tl_model *m, int32_t uidx, const int32_t *items,
     tl_err rc = TL_ENOMEM;
     if (!scores || (ns && !scratch) || (!out_scores && !vals))
         goto out;
-    m->ops->score(m, uidx, items, w, n_hist, scores, scratch);
+    if ((rc = m->ops->score(m, uidx, items, w, n_hist, scores, scratch)) != TL_OK)
+        goto out;
     *n_out = select_top(m, scores, items, n_hist, f, n, out_items, out_scores ? out_scores : vals);
     rc = TL_OK;
 out:
@@ -557,21 +573,24 @@ out:
     return rc;
 }
 
-/* One user's row of ui: score (unless scores already hold it), mask, select, pad with -1. */
-static void recommend_row(const tl_model *m, const tl_csr *ui, int users_match, int32_t row,
-                          int have_scores, float *s, float *scratch, const tl_filter *f, int n,
-                          int32_t *oi, float *os)
+/* One user's row of ui: score (unless scores already hold it), mask, select, pad with -1.
+ * The scorer's error leaves the row all -1. */
+static tl_err recommend_row(const tl_model *m, const tl_csr *ui, int users_match, int32_t row,
+                            int have_scores, float *s, float *scratch, const tl_filter *f, int n,
+                            int32_t *oi, float *os)
 {
     const int32_t *hist = ui->indices + ui->indptr[row];
     int64_t nh = ui->indptr[row + 1] - ui->indptr[row];
+    tl_err rc = TL_OK;
     if (!have_scores)
-        m->ops->score(m, users_match ? row : -1, hist, ui->data + ui->indptr[row], (int32_t)nh, s,
-                      scratch);
-    int got = select_top(m, s, hist, nh, f, n, oi, os);
+        rc = m->ops->score(m, users_match ? row : -1, hist, ui->data + ui->indptr[row], (int32_t)nh,
+                           s, scratch);
+    int got = rc == TL_OK ? select_top(m, s, hist, nh, f, n, oi, os) : 0;
     for (int k = got; k < n; k++) {
         oi[k] = -1;
         os[k] = -INFINITY;
     }
+    return rc;
 }
 
 /* Users per score_block call on one thread: enough rows for an efficient sgemm, and about
@@ -598,7 +617,7 @@ tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_ma
     float *scores = malloc((size_t)nthreads * (size_t)tile * (size_t)m->n_items * sizeof(float));
     float *scratch = ns && !batched ? malloc((size_t)nthreads * ns * sizeof(float)) : NULL;
     float *vals = malloc((size_t)nthreads * (size_t)n * sizeof(float));
-    tl_err rc = TL_ENOMEM;
+    tl_err rc = TL_ENOMEM, failed = TL_OK; /* failed: a row's scorer said its scores are unusable */
     if (!scores || (ns && !batched && !scratch) || !vals)
         goto out;
     if (!batched) {
@@ -612,8 +631,12 @@ tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_ma
             for (int32_t r = 0; r < n_rows; r++) {
                 float *os =
                     out_scores ? out_scores + (size_t)r * (size_t)n : vals + (size_t)t * (size_t)n;
-                recommend_row(m, ui, users_match, rows[r], 0, s, sc, f, n,
-                              out_items + (size_t)r * (size_t)n, os);
+                tl_err e = recommend_row(m, ui, users_match, rows[r], 0, s, sc, f, n,
+                                         out_items + (size_t)r * (size_t)n, os);
+                if (e != TL_OK) {
+#pragma omp atomic write
+                    failed = e;
+                }
             }
         }
     } else if (tl_la_blas_threads() == 1) {
@@ -660,10 +683,35 @@ tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_ma
             }
         }
     }
-    rc = TL_OK;
+    rc = failed;
 out:
     free(scores);
     free(scratch);
     free(vals);
     return rc;
+}
+
+void tl_model_facts_of(const tl_model *m, tl_model_facts *out)
+{
+    *out = (tl_model_facts){.name = m->ops->name,
+                            .n_users = m->n_users,
+                            .n_items = m->n_items,
+                            .trained_through = m->trained_through,
+                            .trained_pairs = m->trained_pairs,
+                            .fit_seconds = m->fit_seconds};
+}
+
+int32_t tl_model_item_index(const tl_model *m, const char *id)
+{
+    return id ? tl_intern_find(&m->items, id, strlen(id)) : -1;
+}
+
+const char *tl_model_item_id(const tl_model *m, int32_t index)
+{
+    return index >= 0 && index < m->n_items ? tl_intern_str(&m->items, index) : NULL;
+}
+
+int32_t tl_model_user_index(const tl_model *m, const char *id)
+{
+    return id && m->users.count > 0 ? tl_intern_find(&m->users, id, strlen(id)) : -1;
 }

@@ -1,5 +1,7 @@
-/* The model interface: every recommender (popular, itemknn, ials, ease, rp3beta, content,
- * sequence, hybrid) is a tl_model_ops table; callers only see tl_model.
+/* The model interface's private half (include/tailor/model.h is the public one, as SQLite's
+ * btreeInt.h is to btree.h): every recommender (popular, itemknn, ials, ease, rp3beta,
+ * content, sequence, hybrid) is a tl_model_ops table, and struct tl_model is defined here, for
+ * core, its models, eval and the service; everything else holds an opaque tl_model.
  *
  * Indices: a model has its own dense user and item indices with id maps (users may be empty
  * for models that keep no per-user state). Scoring works from a user's history (item indices
@@ -12,9 +14,8 @@
 
 #include "core/data.h"
 #include "core/mfile.h"
+#include "tailor/model.h"
 #include "tailor/params.h"
-
-typedef struct tl_model tl_model;
 
 /* What a caller lends a fit: progress reports, a way to stop it, and the choice of the
  * parameters it left unset. Fitting itself is pure: it never times itself against a budget,
@@ -78,9 +79,11 @@ typedef struct tl_model_ops {
     size_t (*scratch_floats)(const tl_model *m);
     /* Scores all m->n_items items for one user. uidx: the model's index of the user, or -1
      * (unknown: the history alone decides, e.g. fold-in). items/w: the user's history.
-     * Must be thread-safe; writes scores[0..n_items). Higher is better; -INFINITY = never. */
-    void (*score)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                  float *scores, float *scratch);
+     * Must be thread-safe; writes scores[0..n_items). Higher is better; -INFINITY = never.
+     * An error (e.g. TL_ENUMERIC: a fold-in that could not be factored) means the scores
+     * are not to be used. */
+    tl_err (*score)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                    int32_t n, float *scores, float *scratch);
     /* Optional: scores the users whose histories are rows[0..n_rows) of ui (same item
      * indices as the model) into out, row-major n_rows x n_items; lets a model batch through
      * BLAS. Called from one thread; may use OpenMP inside. When users_match is set, ui row r
@@ -137,6 +140,9 @@ struct tl_model {
     int64_t decay_ref;
     int64_t decay_sec[2]; /* tl.decay's array while a model file is written */
     char tuned[256];      /* what autotune chose and why, for reports ("" when it did not run) */
+    /* The watermark (tl_model_facts): the newest training event's time and the pairs
+     * trained on; [2] is the array tl.watermark points to while a file is written. */
+    int64_t trained_through, trained_pairs, watermark[2];
 };
 
 /* Registry. */
@@ -144,14 +150,8 @@ const tl_model_ops *tl_model_find_ops(const char *name);
 /* NULL-terminated list of every model. */
 const tl_model_ops *const *tl_model_all_ops(void);
 
-/* Creates an untrained model with default parameters. TL_ENOTFOUND for an unknown name. */
-tl_err tl_model_new(const char *name, tl_model **out);
-void tl_model_free(tl_model *m);
-/* "key=value"; TL_EINVAL with diag for an unknown key or a value out of range. Two keys apply
- * to every model: "autotune" (0 or 1) switches validation-based choice of defaults off or on,
- * "half_life_days" (>= 0) sets the time decay of the interactions' weights. */
-tl_err tl_model_set(tl_model *m, const char *kv, tl_diag *diag);
-/* Copies d's id maps (users and items) into m and trains; records m->fit_seconds. With
+/* Copies d's id maps (users and items) into m and trains; records m->fit_seconds and the
+ * watermark. With
  * hooks->tune (and m->autotune), the hook first chooses the parameters the caller left unset.
  * hooks may be NULL. TL_ECANCELED when hooks->cancelled said stop. */
 tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl_diag *diag);
@@ -166,19 +166,6 @@ tl_err tl__model_load_settings(tl_model *m, const tl_mfile *f, tl_diag *diag);
  * in [0, 1]) and returns nonzero when the caller asked to stop (the fit then returns
  * TL_ECANCELED). stage may be NULL to only poll. */
 int tl_model_progress(const tl_model *m, const char *stage, double done);
-tl_err tl_model_save(const tl_model *m, const char *path, tl_diag *diag);
-tl_err tl_model_load(const char *path, tl_model **out, tl_diag *diag);
-
-/* Candidate filter for top-n: allow[i] != 0 keeps item i (NULL = every item). */
-typedef struct tl_filter {
-    const uint8_t *allow;
-} tl_filter;
-
-/* Top-n for one user from their history, the history itself excluded. Writes up to n items
- * (best first) to out_items/out_scores; *n_out = how many (fewer when too few candidates). */
-tl_err tl_model_recommend(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
-                          int32_t n_hist, const tl_filter *f, int n, int32_t *out_items,
-                          float *out_scores, int *n_out);
 
 /* Top-n for many users at once: users rows[0..n_rows) of ui (ui's item indices are the
  * model's). out_items: n_rows x n, -1 padded. users_match: ui row r is model user r.

@@ -65,7 +65,7 @@ static void write_events(tl_req *r, const json_t *j)
 void tl__h_events(tl_req *r)
 {
     tl_service_info info;
-    tl_service_info_get(r->srv->svc, &info);
+    tl_service_info_get(r->srv->svc, &info, 0);
     if (!info.writable) {
         tl__reply_failure(r, TL_EUNSUPPORTED, NULL, NULL);
         return;

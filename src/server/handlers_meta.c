@@ -8,7 +8,7 @@
 void tl__h_health(tl_req *r)
 {
     tl_service_info info;
-    tl_service_info_get(r->srv->svc, &info);
+    tl_service_info_get(r->srv->svc, &info, 0);
     tl__reply_json(r, 200,
                    json_pack("{s:s, s:o, s:i, s:i, s:b}", "status", "ok", "model",
                              tl__json_text(info.model), "users", (int)info.users, "items",
@@ -24,7 +24,7 @@ void tl__h_metrics(tl_req *r)
         labels[k] = t[k].pub.pattern;
     labels[n] = "unmatched";
     tl_service_info info;
-    tl_service_info_get(r->srv->svc, &info);
+    tl_service_info_get(r->srv->svc, &info, 0);
     tl_train_status ts;
     tl_service_train_status(r->srv->svc, &ts);
     struct timespec now;

@@ -25,15 +25,22 @@ static json_t *training_json(const tl_train_status *t)
 void tl__h_models(tl_req *r)
 {
     tl_service_info info;
-    tl_service_info_get(r->srv->svc, &info);
+    tl_service_info_get(r->srv->svc, &info, 1);
     tl_train_status t;
     tl_service_train_status(r->srv->svc, &t);
-    tl__reply_json(r, 200,
-                   json_pack("{s:o, s:i, s:i, s:f, s:I, s:b, s:b, s:o}", "model",
-                             tl__json_text(info.model), "users", (int)info.users, "items",
-                             (int)info.items, "fit_seconds", info.fit_seconds, "swaps",
-                             (json_int_t)info.swaps, "has_store", info.has_store, "writable",
-                             info.writable, "training", training_json(&t)));
+    json_t *o =
+        json_pack("{s:o, s:i, s:i, s:f, s:I, s:b, s:b, s:o}", "model", tl__json_text(info.model),
+                  "users", (int)info.users, "items", (int)info.items, "fit_seconds",
+                  info.fit_seconds, "swaps", (json_int_t)info.swaps, "has_store", info.has_store,
+                  "writable", info.writable, "training", training_json(&t));
+    /* the watermark, and how far the store has moved past it (fold-in serves those) */
+    if (o && info.trained_through > 0)
+        json_object_set_new(o, "trained_through", json_integer(info.trained_through));
+    if (o)
+        json_object_set_new(o, "trained_pairs", json_integer(info.trained_pairs));
+    if (o && info.events_since >= 0)
+        json_object_set_new(o, "events_since_training", json_integer(info.events_since));
+    tl__reply_json(r, 200, o);
 }
 
 /* The body: {} or {"model": NAME, "settings": {"key": value, ...}}; settings as key=value

@@ -168,9 +168,10 @@ tl_err tl_service_swap_model(tl_service *s, const char *path, tl_diag *d)
     return TL_OK;
 }
 
-void tl_service_info_get(tl_service *s, tl_service_info *out)
+void tl_service_info_get(tl_service *s, tl_service_info *out, int count_events)
 {
     memset(out, 0, sizeof(*out));
+    out->events_since = -1;
     pthread_mutex_lock(&s->mu);
     if (!s->cur) {
         out->model = "none";
@@ -187,10 +188,19 @@ void tl_service_info_get(tl_service *s, tl_service_info *out)
     out->items = m->n_items;
     out->fit_seconds = m->fit_seconds;
     out->written_at = s->cur->written_at;
+    out->trained_through = m->trained_through;
+    out->trained_pairs = m->trained_pairs;
     out->swaps = s->swaps;
     pthread_mutex_unlock(&s->mu);
     out->has_store = s->db != NULL;
     out->writable = s->writer != NULL;
+    tl_store *st;
+    int64_t n;
+    if (count_events && s->db && tl__service_reader(s, &st, NULL) == TL_OK) {
+        if (tl_store_events_since(st, out->trained_through, 0, NULL, NULL, &n) == TL_OK)
+            out->events_since = n;
+        tl__service_reader_done(s, st);
+    }
 }
 
 int tl_service_knows_item(tl_service *s, const char *item)

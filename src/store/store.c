@@ -380,6 +380,14 @@ tl_err tl_store_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ctx
     return st->ops->top_items(st, limit, fn, ctx);
 }
 
+tl_err tl_store_events_since(tl_store *st, int64_t since, int limit, tl_store_row_fn fn, void *ctx,
+                             int64_t *count)
+{
+    if (limit < 0 || !count)
+        return TL_EINVAL;
+    return st->ops->events_since(st, since, limit, fn, ctx, count);
+}
+
 tl_err tl_store_trending(tl_store *st, int64_t window, int limit, tl_store_row_fn fn, void *ctx)
 {
     return st->ops->trending(st, window, limit, fn, ctx);

@@ -592,6 +592,9 @@ static void test_training(void **state)
             assert_string_equal(json_string_value(json_object_get(r.json, "model")), "ials");
             assert_int_equal(json_integer_value(json_object_get(r.json, "swaps")), 1);
             assert_int_equal(json_integer_value(json_object_get(t, "failures")), 0);
+            /* the new model's watermark, and nothing in the store beyond it yet */
+            assert_true(json_integer_value(json_object_get(r.json, "trained_pairs")) > 0);
+            assert_true(json_is_integer(json_object_get(r.json, "events_since_training")));
         }
         reply_free(&r);
     }

@@ -283,7 +283,16 @@ static void test_fold_in_reproduces_users(void **state)
     int32_t hist[] = {3, 5, 8};
     assert_non_null(scratch);
     assert_int_equal(tl_ials_fold_in(m, hist, NULL, 3, vec), TL_OK);
-    m->ops->score(m, -1, hist, NULL, 3, scores, scratch);
+    assert_int_equal(m->ops->score(m, -1, hist, NULL, 3, scores, scratch), TL_OK);
+    /* A history that cannot be folded in (a non-finite weight) is an error, not scores */
+    float bad_w[] = {1.0f, NAN, 1.0f};
+    assert_int_equal(m->ops->score(m, -1, hist, bad_w, 3, scores, scratch), TL_ENUMERIC);
+    int32_t top[5];
+    int got = -1;
+    assert_int_equal(tl_model_recommend(m, -1, hist, bad_w, 3, NULL, 5, top, NULL, &got),
+                     TL_ENUMERIC);
+    assert_int_equal(tl_model_recommend(m, -1, hist, NULL, 3, NULL, 5, top, NULL, &got), TL_OK);
+    assert_int_equal(got, 5);
     tl_ials_view v;
     assert_int_equal(tl_ials_view_get(m, &v), TL_OK);
     for (int32_t i = 0; i < 40; i++) {

@@ -294,7 +294,7 @@ static void test_store_only_service(void **state)
     assert_int_equal(tl_service_train(s, NULL, &d), TL_EUNSUPPORTED);
     assert_int_equal(tl_service_knows_item(s, "b1"), 0);
     tl_service_info info;
-    tl_service_info_get(s, &info);
+    tl_service_info_get(s, &info, 0);
     assert_int_equal(info.has_store, 1);
     tl_service_close(s);
     tl_service_opts none = {.model = NULL};

@@ -332,7 +332,7 @@ static void test_swaps_under_load(void **state)
         assert_true(atomic_load(&l[k].requests) >= 40);
     }
     tl_service_info info;
-    tl_service_info_get(s, &info);
+    tl_service_info_get(s, &info, 0);
     assert_int_equal(info.swaps, 20);
     assert_string_equal(info.model, "itemknn");
     tl_service_close(s);
@@ -380,9 +380,11 @@ static void test_background_training(void **state)
     assert_string_equal(st.model, "popular");
     assert_true(st.finished >= st.started && st.started > 0);
     tl_service_info info;
-    tl_service_info_get(s, &info);
+    tl_service_info_get(s, &info, 1);
     assert_string_equal(info.model, "popular");
     assert_int_equal(info.swaps, 1);
+    assert_true(info.trained_through > 0); /* the newest event trained on */
+    assert_int_equal(info.events_since, 0);
 
     /* two events: the third training starts by itself (of the kind now served) */
     tl_event_rec ev[2] = {
@@ -390,6 +392,10 @@ static void test_background_training(void **state)
         {.user = "a2", .user_len = 2, .item = "B2", .item_len = 2, .type = "loan", .ts = 6001},
     };
     assert_int_equal(tl_service_add_events(s, ev, 2, NULL, &d), TL_OK);
+    if (info.trained_through < 6000) { /* both are newer than the watermark until a retrain */
+        tl_service_info_get(s, &info, 1);
+        assert_true(info.events_since >= 0 && info.events_since <= 2);
+    }
     assert_int_equal(tl_service_train_wait(s, &d), TL_OK);
     tl_service_train_status(s, &st);
     assert_int_equal(st.runs, 2);

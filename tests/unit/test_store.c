@@ -910,6 +910,62 @@ static void test_stats_queries(void **state)
     tl_store_free(st);
 }
 
+/* A model records the newest event it was trained on; the store counts and lists what came
+ * after it, oldest first. */
+static void test_watermark_and_events_since(void **state)
+{
+    (void)state;
+    tl_store *st = fixture_store();
+    tl_data data;
+    tl_diag d;
+    tl_data_init(&data);
+    assert_int_equal(tl_store_load_data(st, NULL, &data, &d), TL_OK);
+    tl_model *m = NULL, *l = NULL;
+    assert_int_equal(tl_model_new("popular", &m), TL_OK);
+    assert_int_equal(tl_model_fit(m, &data, NULL, &d), TL_OK);
+    tl_model_facts f;
+    tl_model_facts_of(m, &f);
+    assert_string_equal(f.name, "popular");
+    assert_int_equal(f.trained_through, 160); /* c (170) opted out: not trained on */
+    assert_int_equal(f.trained_pairs, 4);
+    char path[512];
+    snprintf(path, sizeof(path), "%s", db_path("wm.tlm"));
+    assert_int_equal(tl_model_save(m, path, &d), TL_OK);
+    assert_int_equal(tl_model_load(path, &l, &d), TL_OK);
+    tl_model_facts_of(l, &f);
+    assert_int_equal(f.trained_through, 160);
+    assert_int_equal(f.trained_pairs, 4);
+    assert_true(tl_model_item_index(l, "x") >= 0);
+    assert_string_equal(tl_model_item_id(l, tl_model_item_index(l, "z")), "z");
+    assert_int_equal(tl_model_item_index(l, "nope"), -1);
+    assert_null(tl_model_item_id(l, f.n_items));
+    tl_model_free(l);
+    tl_model_free(m);
+    tl_data_release(&data);
+
+    int64_t n = -1;
+    assert_int_equal(tl_store_events_since(st, 170, 10, collect, NULL, &n), TL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    tl_event_rec later[] = {ev("c", "y", "loan", 0, 0, 300), ev("a", "x", "view", 0, 0, 200)};
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(tl_store_put_event(st, &later[k], 0, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_commit(st), TL_OK);
+    rows r = {0};
+    assert_int_equal(tl_store_events_since(st, 170, 10, collect, &r, &n), TL_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(r.k, 2);
+    assert_string_equal(r.key[0], "a"); /* oldest first */
+    assert_string_equal(r.label[0], "x");
+    assert_int_equal(r.n[0], 200);
+    assert_string_equal(r.key[1], "c");
+    assert_int_equal(r.n[1], 300);
+    assert_int_equal(tl_store_events_since(st, 0, 0, NULL, NULL, &n), TL_OK);
+    assert_int_equal(n, 10);
+    assert_int_equal(tl_store_events_since(st, 0, 0, NULL, NULL, NULL), TL_EINVAL);
+    tl_store_free(st);
+}
+
 static void test_put_search(void **state)
 {
     (void)state;
@@ -964,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_popular_segments_from_store),
         cmocka_unit_test(test_stats_queries),
         cmocka_unit_test(test_put_search),
+        cmocka_unit_test(test_watermark_and_events_since),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

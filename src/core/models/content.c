@@ -356,8 +356,8 @@ static int32_t accumulate(const state *st, const int32_t *items, const float *w,
     return used;
 }
 
-static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                  float *scores, float *scratch)
+static tl_err score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                    int32_t n, float *scores, float *scratch)
 {
     (void)uidx;
     const state *st = m->state;
@@ -386,6 +386,7 @@ static void score(const tl_model *m, int32_t uidx, const int32_t *items, const f
     float inv = norm2 > 0 ? (float)(1.0 / sqrt(norm2)) : 0.0f;
     for (int32_t j = 0; j < st->n_items; j++)
         scores[j] = scores[j] * inv + (st->prior ? st->prior[j] : 0.0f);
+    return TL_OK;
 }
 
 /* Dot product of two sorted sparse rows. */

@@ -505,26 +505,26 @@ static void dense_row(const ease_state *s, const int32_t *items, const float *w,
     }
 }
 
-static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                  float *scores, float *scratch)
+static tl_err score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                    int32_t n, float *scores, float *scratch)
 {
     const ease_state *s = m->state;
     if (!s->B) {
-        tl__item_sim_score(m, uidx, items, w, n, scores, scratch);
-        return;
+        return tl__item_sim_score(m, uidx, items, w, n, scores, scratch);
     }
     if (!s->m) { /* nothing was solved (no item had min_count interactions) */
         memset(scores, 0, (size_t)s->n_items * sizeof(*scores));
-        return;
+        return TL_OK;
     }
     if (s->m == s->n_items) { /* every item solved: the solve order is the model order */
         dense_row(s, items, w, n, scores);
-        return;
+        return TL_OK;
     }
     dense_row(s, items, w, n, scratch);
     memset(scores, 0, (size_t)s->n_items * sizeof(*scores));
     for (int32_t r = 0; r < s->m; r++)
         scores[s->items_of[r]] = scratch[r];
+    return TL_OK;
 }
 
 /* Batched scoring. With every item solved and long histories, X_block (dense) x B through

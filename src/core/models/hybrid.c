@@ -155,8 +155,11 @@ static tl_err member_rows(const tl_model *mm, const tl_csr *ui, int users_match,
                 continue;
             int32_t u = rows[r];
             int64_t lo = ui->indptr[u], nh = ui->indptr[u + 1] - lo;
-            mm->ops->score(mm, users_match ? u : -1, ui->indices + lo, ui->data + lo, (int32_t)nh,
-                           out + (size_t)r * n_items, scratch);
+            if (mm->ops->score(mm, users_match ? u : -1, ui->indices + lo, ui->data + lo,
+                               (int32_t)nh, out + (size_t)r * n_items, scratch) != TL_OK) {
+#pragma omp atomic write
+                rc = TL_ENUMERIC;
+            }
         }
         free(scratch);
     }
@@ -171,19 +174,22 @@ static size_t scratch_floats(const tl_model *m)
     return (size_t)m->n_items + st->scratch;
 }
 
-static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                  float *scores, float *scratch)
+static tl_err score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                    int32_t n, float *scores, float *scratch)
 {
     const state *st = m->state;
     float *tmp = scratch, *ms = scratch + m->n_items;
     memset(scores, 0, (size_t)m->n_items * sizeof(float));
     for (int k = 0; k < st->n; k++) {
         const tl_model *mm = st->mem[k];
-        mm->ops->score(mm, uidx, items, w, n, tmp, ms);
+        tl_err rc = mm->ops->score(mm, uidx, items, w, n, tmp, ms);
+        if (rc != TL_OK)
+            return rc;
         normalize(tmp, m->n_items, items, n, st->norm);
         for (int32_t i = 0; i < m->n_items; i++)
             scores[i] += st->wt[k] * tmp[i];
     }
+    return TL_OK;
 }
 
 static void score_block(const tl_model *m, const tl_csr *ui, int users_match, const int32_t *rows,
@@ -233,7 +239,8 @@ const tl_model *tl_hybrid_explainer(const tl_model *m, int32_t uidx, const int32
         const tl_model *mm = st->mem[k];
         if (!mm->ops->explain)
             continue;
-        mm->ops->score(mm, uidx, items, w, n, buf, buf + m->n_items);
+        if (mm->ops->score(mm, uidx, items, w, n, buf, buf + m->n_items) != TL_OK)
+            continue; /* no scores from this member: it explains nothing */
         normalize(buf, m->n_items, items, n, st->norm);
         float v = st->wt[k] * buf[item];
         if (v > best_v) {

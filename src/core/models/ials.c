@@ -852,28 +852,30 @@ static const float *cached_factor(const ials_state *st, float alpha, float reg,
     return c->a;
 }
 
-/* Fold-in into out (ld floats, padding zeroed) with scratch of fold_scratch() floats. */
-static void fold_in(const ials_state *st, float alpha, float reg, const int32_t *items,
-                    const float *w, int32_t n, float *out, float *scr)
+/* Fold-in into out (ld floats, padding zeroed) with scratch of fold_scratch() floats; -1 (out
+ * zero) when the system could not be factored (non-finite weights). */
+static int fold_in(const ials_state *st, float alpha, float reg, const int32_t *items,
+                   const float *w, int32_t n, float *out, float *scr)
 {
     float *a = scr, *b = a + (size_t)st->ld * st->ld;
     memset(out, 0, (size_t)st->ld * sizeof(float));
     if (n <= 0)
-        return;
+        return 0;
     const float *c = omp_in_parallel() ? NULL : cached_factor(st, alpha, reg, items, w, n);
     if (c) { /* a request's fold-in: explain reuses the factor */
         memcpy(out, c + (size_t)st->ld * st->ld, (size_t)st->k * sizeof(float));
         tl_la_potrs_upper(c, st->k, st->ld, out);
-        return;
+        return 0;
     }
     if (fold_factor(st, alpha, reg, items, w, n, a, b) != 0)
-        return;
+        return -1;
     tl_la_potrs_upper(a, st->k, st->ld, b);
     memcpy(out, b, (size_t)st->k * sizeof(float));
+    return 0;
 }
 
-static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                  float *scores, float *scratch)
+static tl_err score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                    int32_t n, float *scores, float *scratch)
 {
     const ials_state *st = m->state;
     const ials_cfg *cfg = m->cfg;
@@ -882,10 +884,12 @@ static void score(const tl_model *m, int32_t uidx, const int32_t *items, const f
         vec = st->user + (size_t)uidx * st->ld;
     } else {
         float *v = scratch + fold_scratch(st);
-        fold_in(st, (float)cfg->alpha, (float)cfg->reg, items, w, n, v, scratch);
+        if (fold_in(st, (float)cfg->alpha, (float)cfg->reg, items, w, n, v, scratch) != 0)
+            return TL_ENUMERIC;
         vec = v;
     }
     tl_la_gemv_rows(st->item, st->n_items, st->k, st->ld, vec, scores);
+    return TL_OK;
 }
 
 static void score_block(const tl_model *m, const tl_csr *ui, int users_match, const int32_t *rows,
@@ -926,8 +930,8 @@ static void score_block(const tl_model *m, const tl_csr *ui, int users_match, co
                 if (!scr || (use_stored && row < st->n_users))
                     continue;
                 int64_t p0 = ui->indptr[row];
-                fold_in(st, alpha, reg, ui->indices + p0, ui->data + p0,
-                        (int32_t)(ui->indptr[row + 1] - p0), vecs + (size_t)r * ld, scr);
+                (void)fold_in(st, alpha, reg, ui->indices + p0, ui->data + p0,
+                              (int32_t)(ui->indptr[row + 1] - p0), vecs + (size_t)r * ld, scr);
             }
             tl_la_free(scr);
         }
@@ -1071,10 +1075,10 @@ tl_err tl_ials_fold_in(const tl_model *m, const int32_t *items, const float *w, 
         return TL_ENOMEM;
     float *v = scr + fold_scratch(st);
     const ials_cfg *cfg = m->cfg;
-    fold_in(st, (float)cfg->alpha, (float)cfg->reg, items, w, n, v, scr);
+    int bad = fold_in(st, (float)cfg->alpha, (float)cfg->reg, items, w, n, v, scr);
     memcpy(out_vec, v, (size_t)st->k * sizeof(float));
     tl_la_free(scr);
-    return TL_OK;
+    return bad ? TL_ENUMERIC : TL_OK;
 }
 
 tl_err tl_ials_loss(const tl_model *m, const tl_csr *ui, double *out)

@@ -48,8 +48,8 @@ tl_err tl__item_sim_fit(tl_model *m, const tl_simmat_opts *o, tl_simmat_row_fn f
 /* ops->release for a bare tl_simmat state. */
 void tl__item_sim_release(tl_model *m);
 /* ops->score: the sum of the history items' rows (tl_simmat_score); uidx and scratch unused. */
-void tl__item_sim_score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
-                        int32_t n, float *scores, float *scratch);
+tl_err tl__item_sim_score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                          int32_t n, float *scores, float *scratch);
 /* ops->explain: the history items whose rows add most to item (tl_simmat_explain). */
 int tl__item_sim_explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
                          int32_t n, int32_t item, int32_t *why, float *contrib, int max);

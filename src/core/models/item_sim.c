@@ -32,12 +32,13 @@ void tl__item_sim_release(tl_model *m)
     m->state = NULL;
 }
 
-void tl__item_sim_score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
-                        int32_t n, float *scores, float *scratch)
+tl_err tl__item_sim_score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                          int32_t n, float *scores, float *scratch)
 {
     (void)uidx;
     (void)scratch;
     tl_simmat_score(m->state, items, w, n, scores);
+    return TL_OK;
 }
 
 int tl__item_sim_explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,

@@ -184,12 +184,12 @@ static size_t scratch_floats(const tl_model *m)
     return ((const knn_cfg *)m->cfg)->normalize ? (size_t)m->n_items : 0;
 }
 
-static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                  float *scores, float *scratch)
+static tl_err score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                    int32_t n, float *scores, float *scratch)
 {
-    tl__item_sim_score(m, uidx, items, w, n, scores, scratch);
-    if (!((const knn_cfg *)m->cfg)->normalize)
-        return;
+    tl_err rc = tl__item_sim_score(m, uidx, items, w, n, scores, scratch);
+    if (rc != TL_OK || !((const knn_cfg *)m->cfg)->normalize)
+        return rc;
     /* The summed |weight| of the neighbours that reached each item, then the weighted mean. */
     const float one = 1.0f;
     const tl_csr *a = &((const tl_simmat *)m->state)->w;
@@ -204,6 +204,7 @@ static void score(const tl_model *m, int32_t uidx, const int32_t *items, const f
     for (int32_t i = 0; i < m->n_items; i++)
         if (scratch[i] > 0.0f)
             scores[i] /= scratch[i];
+    return TL_OK;
 }
 
 static tl_err save(const tl_model *m, tl_mfile_writer *w)

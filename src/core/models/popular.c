@@ -139,8 +139,8 @@ void tl_popular_score_segment(const tl_model *m, int32_t seg, float *scores)
     memcpy(scores, src, (size_t)s->n_items * sizeof(*scores));
 }
 
-static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                  float *scores, float *scratch)
+static tl_err score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                    int32_t n, float *scores, float *scratch)
 {
     const pop_state *s = m->state;
     (void)items;
@@ -149,6 +149,7 @@ static void score(const tl_model *m, int32_t uidx, const int32_t *items, const f
     (void)scratch;
     int32_t seg = (uidx >= 0 && uidx < s->n_users) ? s->user_seg[uidx] : -1;
     tl_popular_score_segment(m, seg, scores);
+    return TL_OK;
 }
 
 static float max_of(const float *v, int32_t n)

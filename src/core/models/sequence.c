@@ -371,8 +371,8 @@ static int recent_of(const state *st, const seq_cfg *cfg, int32_t uidx, const in
 /* The recent list is at most `history` (<= 1000) positions: kept on the stack. */
 #define RECENT_MAX 1000
 
-static void score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
-                  float *scores, float *scratch)
+static tl_err score(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                    int32_t n, float *scores, float *scratch)
 {
     (void)w;
     (void)scratch;
@@ -389,6 +389,7 @@ static void score(const tl_model *m, int32_t uidx, const int32_t *items, const f
         for (int64_t k = st->succ.indptr[i]; k < st->succ.indptr[i + 1]; k++)
             scores[st->succ.indices[k]] += wgt * st->succ.data[k];
     }
+    return TL_OK;
 }
 
 static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,

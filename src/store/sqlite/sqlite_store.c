@@ -647,6 +647,34 @@ static tl_err sq_trending(tl_store *st, int64_t window, int limit, tl_store_row_
     return rows(s, q, fn, ctx);
 }
 
+static tl_err sq_events_since(tl_store *st, int64_t since, int limit, tl_store_row_fn fn, void *ctx,
+                              int64_t *count)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s, "SELECT count(*) FROM events WHERE ts > ?1", &q);
+    if (r != TL_OK)
+        return r;
+    sqlite3_bind_int64(q, 1, since);
+    int rc = sqlite3_step(q);
+    *count = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW)
+        return fail(s, rc);
+    if (!fn || limit == 0)
+        return TL_OK;
+    if ((r = prepare(
+             s,
+             "SELECT u.ext_id, i.ext_id, e.ts FROM events e JOIN users u ON u.id = e.user_id"
+             " JOIN items i ON i.id = e.item_id WHERE e.ts > ?1 ORDER BY e.ts, u.ext_id,"
+             " i.ext_id LIMIT ?2",
+             &q)) != TL_OK)
+        return r;
+    sqlite3_bind_int64(q, 1, since);
+    sqlite3_bind_int(q, 2, limit);
+    return rows(s, q, fn, ctx);
+}
+
 static tl_err sq_get_meta(tl_store *st, const char *key, char **out)
 {
     sq_store *s = sq(st);
@@ -924,6 +952,7 @@ static const tl_store_ops sqlite_ops = {
     .events_by_type = sq_events_by_type,
     .top_items = sq_top_items,
     .trending = sq_trending,
+    .events_since = sq_events_since,
     .get_meta = sq_get_meta,
     .set_meta = sq_set_meta,
     .scan_items = sq_scan_items,
