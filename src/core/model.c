@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -549,28 +550,73 @@ static int select_top(const tl_model *m, float *scores, const int32_t *hist, int
     return tl_topk(scores, m->n_items, n, out_items, out_scores);
 }
 
+/* tl_model_recommend's working memory, one buffer per thread that grows to the largest need
+ * and is freed when the thread ends: a server thread answers request after request without
+ * allocating. */
+typedef struct thread_scratch {
+    float *buf;
+    size_t cap;
+} thread_scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+
+static void scratch_release(void *p)
+{
+    thread_scratch *s = p;
+    free(s->buf);
+    free(s);
+}
+
+static void scratch_key_make(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_release) == 0;
+}
+
+/* n floats of this thread's scratch (contents undefined; 64-byte aligned), or NULL. */
+static float *thread_floats(size_t n)
+{
+    pthread_once(&scratch_once, scratch_key_make);
+    if (!scratch_key_ok)
+        return NULL;
+    thread_scratch *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        if (!(s = calloc(1, sizeof(*s))) || pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (s->cap < n) {
+        void *b = NULL;
+        if (posix_memalign(&b, 64, n * sizeof(float)) != 0)
+            return NULL;
+        free(s->buf);
+        s->buf = b;
+        s->cap = n;
+    }
+    return s->buf;
+}
+
 tl_err tl_model_recommend(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
                           int32_t n_hist, const tl_filter *f, int n, int32_t *out_items,
                           float *out_scores, int *n_out)
 {
-    if (!m->state)
+    if (!m->state || n < 0)
         return TL_EINVAL;
     size_t ns = m->ops->scratch_floats ? m->ops->scratch_floats(m) : 0;
-    float *scores = malloc((size_t)m->n_items * sizeof(float));
-    float *scratch = ns ? malloc(ns * sizeof(float)) : NULL;
-    float *vals = out_scores ? NULL : malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    tl_err rc = TL_ENOMEM;
-    if (!scores || (ns && !scratch) || (!out_scores && !vals))
-        goto out;
-    if ((rc = m->ops->score(m, uidx, items, w, n_hist, scores, scratch)) != TL_OK)
-        goto out;
+    /* scores, the model's scratch, then the selected scores when the caller wants none; each
+     * part on a 64-byte boundary, as an allocation of its own would be */
+    size_t at_scratch = ((size_t)m->n_items + 15) / 16 * 16,
+           at_vals = at_scratch + (ns + 15) / 16 * 16;
+    float *scores = thread_floats(at_vals + (size_t)n + 1);
+    if (!scores)
+        return TL_ENOMEM;
+    float *scratch = ns ? scores + at_scratch : NULL, *vals = scores + at_vals;
+    tl_err rc = m->ops->score(m, uidx, items, w, n_hist, scores, scratch);
+    if (rc != TL_OK)
+        return rc;
     *n_out = select_top(m, scores, items, n_hist, f, n, out_items, out_scores ? out_scores : vals);
-    rc = TL_OK;
-out:
-    free(scores);
-    free(scratch);
-    free(vals);
-    return rc;
+    return TL_OK;
 }
 
 /* One user's row of ui: score (unless scores already hold it), mask, select, pad with -1.

@@ -4,7 +4,6 @@
 
 #include "server/handlers.h"
 #include "server/http_json.h"
-#include "server/rec_json.h"
 
 #define DEFAULT_ROWS 6
 #define DEFAULT_N 10
@@ -41,19 +40,20 @@ static enum MHD_Result one(void *cls, enum MHD_ValueKind kind, const char *key, 
     return p->bad ? MHD_NO : MHD_YES;
 }
 
-static json_t *rows_json(const tl_home *h)
+static void rows_json(tl_jw *w, const tl_home *h)
 {
-    json_t *arr = json_array();
-    for (int k = 0; arr && k < h->n_rows; k++) {
+    tl__jw_raw(w, "[");
+    for (int k = 0; k < h->n_rows; k++) {
         const tl_home_row *row = &h->rows[k];
-        if (json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "id", tl__json_text(row->id),
-                                                 "title", tl__json_text(row->title), "items",
-                                                 tl__items_json(row->items, row->n)))) {
-            json_decref(arr);
-            return NULL;
-        }
+        tl__jw_raw(w, k ? ",{\"id\":" : "{\"id\":");
+        tl__jw_str(w, row->id);
+        tl__jw_raw(w, ",\"title\":");
+        tl__jw_str(w, row->title);
+        tl__jw_raw(w, ",\"items\":");
+        tl__jw_items(w, row->items, row->n);
+        tl__jw_raw(w, "}");
     }
-    return arr;
+    tl__jw_raw(w, "]");
 }
 
 void tl__h_homepage(tl_req *r)
@@ -73,12 +73,19 @@ void tl__h_homepage(tl_req *r)
         tl__reply_failure(r, rc, &d, "user");
         return;
     }
-    json_t *o = json_pack("{s:o, s:o, s:o}", "user", tl__json_text(user), "model",
-                          tl__json_text(h.model), "rows", rows_json(&h));
-    if (o && h.fallback && json_object_set_new(o, "fallback", tl__json_text(h.fallback))) {
-        json_decref(o);
-        o = NULL;
+    tl_jw w;
+    tl__jw_init(&w, 16384);
+    tl__jw_raw(&w, "{\"user\":");
+    tl__jw_str(&w, user);
+    tl__jw_raw(&w, ",\"model\":");
+    tl__jw_str(&w, h.model);
+    tl__jw_raw(&w, ",\"rows\":");
+    rows_json(&w, &h);
+    if (h.fallback) {
+        tl__jw_raw(&w, ",\"fallback\":");
+        tl__jw_str(&w, h.fallback);
     }
+    tl__jw_raw(&w, "}");
     tl_home_free(&h);
-    tl__reply_json(r, 200, o);
+    tl__reply_jw(r, 200, &w);
 }

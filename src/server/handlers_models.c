@@ -24,10 +24,12 @@ static json_t *training_json(const tl_train_status *t)
 
 void tl__h_models(tl_req *r)
 {
-    tl_service_info info;
-    tl_service_info_get(r->srv->svc, &info, 1);
+    /* The training's status first: a finished training has swapped its model in before it
+     * counts as finished, so the model read after it is never older than the status says. */
     tl_train_status t;
     tl_service_train_status(r->srv->svc, &t);
+    tl_service_info info;
+    tl_service_info_get(r->srv->svc, &info, 1);
     json_t *o =
         json_pack("{s:o, s:i, s:i, s:f, s:I, s:b, s:b, s:o}", "model", tl__json_text(info.model),
                   "users", (int)info.users, "items", (int)info.items, "fit_seconds",

@@ -2,7 +2,6 @@
  * tl_rec_query, one call to the service, its result as JSON. */
 #include "server/handlers.h"
 #include "server/http_json.h"
-#include "server/rec_json.h"
 #include "server/rec_params.h"
 
 /* subject is "user" or "item": the key of r's {id} in the query and in the answer. */
@@ -26,14 +25,21 @@ static void answer(tl_req *r, const char *subject)
         tl__reply_failure(r, rc, &d, subject);
         return;
     }
-    json_t *o = json_pack("{s:o, s:o, s:o}", subject, tl__json_text(id), "model",
-                          tl__json_text(res.model), "items", tl__items_json(res.items, res.n));
-    if (o && res.fallback && json_object_set_new(o, "fallback", tl__json_text(res.fallback))) {
-        json_decref(o);
-        o = NULL;
+    tl_jw w;
+    tl__jw_init(&w, 4096);
+    tl__jw_raw(&w, subject[0] == 'u' ? "{\"user\":" : "{\"item\":");
+    tl__jw_str(&w, id);
+    tl__jw_raw(&w, ",\"model\":");
+    tl__jw_str(&w, res.model);
+    tl__jw_raw(&w, ",\"items\":");
+    tl__jw_items(&w, res.items, res.n);
+    if (res.fallback) {
+        tl__jw_raw(&w, ",\"fallback\":");
+        tl__jw_str(&w, res.fallback);
     }
+    tl__jw_raw(&w, "}");
     tl_rec_result_free(&res);
-    tl__reply_json(r, 200, o);
+    tl__reply_jw(r, 200, &w);
 }
 
 void tl__h_recommendations(tl_req *r)

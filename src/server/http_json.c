@@ -80,11 +80,18 @@ static void reply_no_memory(tl_req *r)
           "application/json");
 }
 
+/* Most answers fit here: serialized once into the thread's buffer and copied, instead of once
+ * to measure and once more into an allocation of that size. */
+#define DUMP_BUF 16384
+static _Thread_local char dump_buf[DUMP_BUF];
+
 void tl__reply_json(tl_req *r, unsigned status, json_t *j)
 {
-    size_t n = j ? json_dumpb(j, NULL, 0, JSON_FLAGS) : 0;
+    size_t n = j ? json_dumpb(j, dump_buf, DUMP_BUF, JSON_FLAGS) : 0;
     char *text = n ? malloc(n + 1) : NULL;
-    if (text && json_dumpb(j, text, n, JSON_FLAGS) == n) {
+    if (text && n <= DUMP_BUF)
+        memcpy(text, dump_buf, n);
+    if (text && (n <= DUMP_BUF || json_dumpb(j, text, n, JSON_FLAGS) == n)) {
         text[n] = '\n'; /* a terminal shows the next prompt on a line of its own */
         tl__reply_text(r, status, "application/json", text, n + 1);
     } else {
@@ -92,6 +99,18 @@ void tl__reply_json(tl_req *r, unsigned status, json_t *j)
         reply_no_memory(r);
     }
     json_decref(j);
+}
+
+void tl__reply_jw(tl_req *r, unsigned status, tl_jw *w)
+{
+    tl__jw_raw(w, "\n"); /* a terminal shows the next prompt on a line of its own */
+    if (w->failed) {
+        tl__jw_free(w);
+        reply_no_memory(r);
+        return;
+    }
+    tl__reply_text(r, status, "application/json", w->buf, w->len);
+    w->buf = NULL;
 }
 
 json_t *tl__json_text(const char *s)
@@ -107,12 +126,10 @@ json_t *tl__json_float(float v)
 {
     if (!isfinite(v))
         return json_null();
+    /* Seven significant digits, about a float's precision: the double nearest that text, so
+     * that the answer prints 0.1234568, not the float's binary tail 0.123456791043282. */
     char buf[32];
-    for (int prec = 6; prec <= 9; prec++) { /* the shortest text that reads back as v */
-        snprintf(buf, sizeof(buf), "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v)
-            break;
-    }
+    snprintf(buf, sizeof(buf), "%.7g", (double)v);
     return json_real(strtod(buf, NULL));
 }
 

@@ -8,10 +8,13 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "server/json_out.h"
 #include "server/server_int.h"
 
 /* Queues status with body j as JSON (stolen; NULL means memory ran out: 503 instead). */
 void tl__reply_json(tl_req *r, unsigned status, json_t *j);
+/* Queues status with w's text as JSON (w's buffer is taken; a failed w means 503 instead). */
+void tl__reply_jw(tl_req *r, unsigned status, tl_jw *w);
 /* Queues an error body; field NULL = none, index < 0 = none. */
 void tl__reply_error(tl_req *r, unsigned status, const char *code, const char *field, long index,
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
