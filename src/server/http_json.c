@@ -25,6 +25,11 @@ static void add_headers(tl_req *r, struct MHD_Response *resp, const char *ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->challenge)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tailor\"");
+    if (r->retry_after > 0) {
+        char s[16];
+        snprintf(s, sizeof(s), "%d", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, s);
+    }
     if (!c->cors_origin)
         return;
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", c->cors_origin);

@@ -21,6 +21,8 @@ typedef struct tl_server_config {
     char *cors_origin;   /* Access-Control-Allow-Origin, or NULL: no CORS headers */
     int request_timeout; /* seconds a connection may stay idle (slow clients) */
     int max_connections; /* open connections at once */
+    int rate_limit;      /* requests a second per key or client address (0 = no limit) */
+    int rate_burst;      /* tokens of a full bucket (0 = rate_limit) */
     int retrain_events;  /* for the service: train after this many new events (0 = never) */
     int retrain_seconds; /* ... and this often while events arrive (0 = no schedule) */
     int quiet;           /* no per-request log lines (benchmarks) */
