@@ -108,6 +108,9 @@ static void authorize(tl_req *r)
     case TL_AUTH_TRAIN:
         ok = tl_key_allows(&r->key, TL_KEY_TRAIN, NULL);
         break;
+    case TL_AUTH_KEYS:
+        ok = tl_key_allows(&r->key, TL_KEY_MANAGE_KEYS, NULL);
+        break;
     }
     r->denied = !ok;
     if (!ok)
