@@ -20,10 +20,11 @@ typedef struct args {
     const char *value[MAX_SETTINGS]; /* STR and INT settings, as typed */
     int on[MAX_SETTINGS];            /* BOOL settings */
     const char *config;
+    int check_config;
 } args;
 
-/* The option table, made once from the settings table. */
-static tl_opt opts[MAX_SETTINGS + 2];
+/* The option table, made once from the settings table, then --config and --check-config. */
+static tl_opt opts[MAX_SETTINGS + 3];
 static char helps[MAX_SETTINGS][HELP_MAX];
 
 static const tl_cmd_def def = {
@@ -82,6 +83,39 @@ static void build_opts(void)
                        0,
                        TL_OPT_AT(args, config),
                        "read settings from this file first ($TAILOR_CONFIG)"};
+    opts[k + 1] = (tl_opt){"check-config",
+                           0,
+                           TL_OPT_FLAG,
+                           NULL,
+                           NULL,
+                           0,
+                           0,
+                           TL_OPT_AT(args, check_config),
+                           "check the settings (file, environment, flags), print each as\n"
+                           "`name = value` and exit (0, or 2 for a bad setting) without\n"
+                           "opening the store or the model"};
+}
+
+/* --check-config: every setting as the server would use it, a line each, in the syntax of
+ * the config file; a setting without a value is a comment. */
+static int print_settings(const tl_server_config *c)
+{
+    for (const tl_server_setting *s = tl_server_settings; s->name; s++) {
+        const char *at = (const char *)c + s->offset;
+        if (s->type == TL_SETTING_STR) {
+            const char *v = *(char *const *)at;
+            if (v)
+                printf("%s = %s\n", s->name, v);
+            else
+                printf("# %s (none)\n", s->name);
+        } else if (s->type == TL_SETTING_BOOL) {
+            printf("%s = %s\n", s->name, *(const int *)at ? "true" : "false");
+        } else {
+            printf("%s = %lld\n", s->name,
+                   s->wide ? *(const long long *)at : (long long)*(const int *)at);
+        }
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? TL_EXIT_OK : TL_EXIT_FAIL;
 }
 
 /* The flags over what the file and the environment set. */
@@ -210,7 +244,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_cli_fail("serve", TL_ENOMEM, NULL);
     code = settings(&c, cli, &a);
     if (code == TL_EXIT_OK)
-        code = serve(&c);
+        code = a.check_config ? print_settings(&c) : serve(&c);
     tl_server_config_release(&c);
     return code;
 }
