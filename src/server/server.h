@@ -69,6 +69,12 @@ void tl_server_config_release(tl_server_config *c);
 tl_err tl_server_config_set(tl_server_config *c, const tl_server_setting *s, const char *text,
                             tl_diag *d);
 
+/* One structured log line through c->log (nothing when it is NULL), as the server writes its
+ * own: {"ts", "level", "what", "message"}. For the caller's events (start, stop, training), so
+ * that the whole log is JSON lines. Any thread. */
+void tl_server_log(const tl_server_config *c, const char *level, const char *what,
+                   const char *message);
+
 typedef struct tl_server tl_server;
 
 /* Starts listening on cfg's address with cfg->threads workers that serve from svc (which must

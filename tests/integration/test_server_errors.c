@@ -1,8 +1,8 @@
 /* Every error status the API promises (docs/API.md, Errors), one by one, each with its JSON
  * body {"error": {"code", "message", "field"?}}: 400, 401, 403, 404, 405, 409, 413, 415, 422,
  * 429, 503; roles both ways (a patron key reads only its patron, an app key makes no keys);
- * the keys routes; and the rate limits, by key and by client address. `tailor serve` runs as
- * a child process (tests/serve_child.c). */
+ * the keys routes; the rate limits, by key and by client address; and the log, JSON lines
+ * throughout. `tailor serve` runs as a child process (tests/serve_child.c). */
 #include "support.h"
 
 #include <curl/curl.h>
@@ -23,6 +23,7 @@
 
 static char admin_key[128], app_key[128], patron_key[128];
 static int test_no;
+static char err_path[512]; /* the stderr of the last server started */
 
 /* A store of N_USERS patrons with 8 loans each among N_ITEMS items (enough that a training
  * takes a moment), a model of it and three keys. */
@@ -75,14 +76,15 @@ static int teardown(void **state)
 /* Starts a server on copies of the store and the model with the extra arguments. */
 static void start(tl_test_server *s, const char *const *extra)
 {
-    char db[512], model[512], err[512], name[32];
+    char db[512], model[512], name[32];
+    char *err = err_path;
     test_no++;
     snprintf(name, sizeof(name), "e%d.db", test_no);
     snprintf(db, sizeof(db), "%s", tl_test_tmp(name));
     snprintf(name, sizeof(name), "e%d.tlm", test_no);
     snprintf(model, sizeof(model), "%s", tl_test_tmp(name));
     snprintf(name, sizeof(name), "e%d.err", test_no);
-    snprintf(err, sizeof(err), "%s", tl_test_tmp(name));
+    snprintf(err, sizeof(err_path), "%s", tl_test_tmp(name));
     assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("base.db"), db), 0);
     assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("m.tlm"), model), 0);
     const char *args[32] = {"--quiet", "--db", db, "--model", model};
@@ -343,6 +345,44 @@ static void test_keys_over_http(void **state)
     tl_test_reply_free(&r);
 }
 
+/* Everything `tailor serve` says once it runs is a JSON line: start, the no-auth warning, a
+ * training and its swap, the stop. */
+static void test_log_is_json_lines(void **state)
+{
+    tl_test_server *s = *state;
+    const char *const extra[] = {"--no-auth", NULL};
+    start(s, extra);
+    expect_req(s, "POST", "/v1/models/train", NULL, "{\"model\": \"popular\"}", 202, NULL, NULL);
+    for (int k = 0; k < 200; k++) { /* 10 s at most */
+        tl_test_reply r = req(s, "GET", "/v1/models", NULL, NULL, NULL);
+        int done = r.body && strstr(r.body, "\"runs\":1");
+        tl_test_reply_free(&r);
+        if (done)
+            break;
+        usleep(50 * 1000);
+    }
+    tl_test_serve_stop(s, SIGTERM);
+    char *log = tl_test_read(err_path);
+    assert_non_null(log);
+    const char *want[] = {"start", "training", "swap", "stop"};
+    int seen[4] = {0}, lines = 0;
+    for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (!json_is_string(json_object_get(j, "ts")) ||
+            !json_is_string(json_object_get(j, "level")))
+            fail_msg("not a JSON log line: %s", line);
+        const char *what = json_string_value(json_object_get(j, "what"));
+        for (int k = 0; k < 4; k++)
+            seen[k] |= what && strcmp(what, want[k]) == 0;
+        json_decref(j);
+    }
+    free(log);
+    for (int k = 0; k < 4; k++)
+        if (!seen[k])
+            fail_msg("no \"what\":\"%s\" line in the log", want[k]);
+    assert_true(lines >= 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_429_by_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_429_by_address_without_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys_over_http, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_is_json_lines, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, make_data, free_data);
