@@ -143,7 +143,7 @@ static void rate_limit(tl_req *r)
     r->denied = 1;
     atomic_fetch_add_explicit(&s->metrics.rate_limited, 1, memory_order_relaxed);
     tl__reply_error(r, 429, "rate_limited", NULL, -1,
-                    "more than %d requests a second%s%s; retry after %d s", s->cfg.rate_limit,
+                    "over the rate limit of %d a second%s%s; retry after %d s", s->cfg.rate_limit,
                     r->authed ? " with key " : " from this address", r->authed ? r->key.id : "",
                     wait);
 }

@@ -73,18 +73,22 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The test's own file "e<test_no>.EXT" in the temporary folder, copied to path. */
+static void tmp_file(const char *ext, char path[512])
+{
+    char name[32];
+    snprintf(name, sizeof(name), "e%d.%s", test_no, ext);
+    snprintf(path, 512, "%s", tl_test_tmp(name));
+}
+
 /* Starts a server on copies of the store and the model with the extra arguments. */
 static void start(tl_test_server *s, const char *const *extra)
 {
-    char db[512], model[512], name[32];
-    char *err = err_path;
+    char db[512], model[512];
     test_no++;
-    snprintf(name, sizeof(name), "e%d.db", test_no);
-    snprintf(db, sizeof(db), "%s", tl_test_tmp(name));
-    snprintf(name, sizeof(name), "e%d.tlm", test_no);
-    snprintf(model, sizeof(model), "%s", tl_test_tmp(name));
-    snprintf(name, sizeof(name), "e%d.err", test_no);
-    snprintf(err, sizeof(err_path), "%s", tl_test_tmp(name));
+    tmp_file("db", db);
+    tmp_file("tlm", model);
+    tmp_file("err", err_path);
     assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("base.db"), db), 0);
     assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("m.tlm"), model), 0);
     const char *args[32] = {"--quiet", "--db", db, "--model", model};
@@ -92,8 +96,8 @@ static void start(tl_test_server *s, const char *const *extra)
     for (int k = 0; extra && extra[k] && n < 31; k++)
         args[n++] = extra[k];
     args[n] = NULL;
-    if (tl_test_serve_args(s, args, err) != 0) {
-        char *e = tl_test_read(err);
+    if (tl_test_serve_args(s, args, err_path) != 0) {
+        char *e = tl_test_read(err_path);
         fail_msg("the server did not start; stderr:\n%.2000s", e ? e : "");
     }
 }
