@@ -3,6 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 DB         ?= demo/tailor-demo.db
+PREFIX     ?= /usr/local
 
 .PHONY: all deps build test asan demo bench install clean format
 
@@ -30,8 +31,9 @@ demo: build
 bench: build
 	@./bench/run.sh $(BUILD)
 
+# PREFIX=/usr puts the config in /etc/tailor; DESTDIR=DIR stages the files under DIR.
 install: build
-	cmake --install $(BUILD)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -35,8 +35,17 @@ static int read_port(int fd)
 
 int tl_test_serve(tl_test_server *s, const char *db, const char *model, const char *err_path)
 {
-    const char *argv[] = {tl_test_bin(), "serve", "--no-auth", "--quiet", "--port", "0",
-                          "--db",        db,      "--model",   model,     NULL};
+    const char *const args[] = {"--no-auth", "--quiet", "--db", db, "--model", model, NULL};
+    return tl_test_serve_args(s, args, err_path);
+}
+
+int tl_test_serve_args(tl_test_server *s, const char *const *args, const char *err_path)
+{
+    const char *argv[36] = {tl_test_bin(), "serve", "--port", "0"};
+    int argc = 4;
+    for (int k = 0; args[k] && argc < 35; k++)
+        argv[argc++] = args[k];
+    argv[argc] = NULL;
     int out[2];
     s->pid = 0;
     s->port = -1;
@@ -97,27 +106,29 @@ static size_t collect(char *p, size_t size, size_t n, void *ctx)
     return add;
 }
 
-long tl_test_http(int port, const char *method, const char *path, const char *ctype,
-                  const char *body, size_t body_len, char **body_out, size_t *body_len_out,
-                  char **ctype_out)
+long tl_test_request(int port, const char *method, const char *path, const char *const *headers,
+                     const char *body, size_t body_len, tl_test_reply *out)
 {
-    char url[2048], ct[128];
-    buf got = {.p = NULL};
-    long status = -1;
+    char url[2048];
+    buf got = {.p = NULL}, head = {.p = NULL};
+    memset(out, 0, sizeof(*out));
+    out->status = -1;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
     CURL *c = curl_easy_init();
     if (!c)
         return -1;
+    /* no Expect: 100-continue, and no Content-Type but the caller's */
     struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-    if (ctype) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-        h = curl_slist_append(h, ct);
-    }
+    h = curl_slist_append(h, "Content-Type:");
+    for (int k = 0; headers && headers[k]; k++)
+        h = curl_slist_append(h, headers[k]);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &got);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     if (body) {
@@ -125,22 +136,42 @@ long tl_test_http(int port, const char *method, const char *path, const char *ct
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
     if (curl_easy_perform(c) == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (ctype_out) {
-            char *t = NULL;
-            curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
-            *ctype_out = t ? strdup(t) : NULL;
-        }
-    } else if (ctype_out) {
-        *ctype_out = NULL;
+        char *t = NULL;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
+        out->ctype = t ? strdup(t) : NULL;
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    if (body_len_out)
-        *body_len_out = got.n;
+    out->body = got.p;
+    out->body_len = got.n;
+    out->headers = head.p;
+    return out->status;
+}
+
+void tl_test_reply_free(tl_test_reply *r)
+{
+    free(r->body);
+    free(r->headers);
+    free(r->ctype);
+    memset(r, 0, sizeof(*r));
+}
+
+long tl_test_http(int port, const char *method, const char *path, const char *ctype,
+                  const char *body, size_t body_len, char **body_out, size_t *body_len_out,
+                  char **ctype_out)
+{
+    char ct[128];
+    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "");
+    const char *const headers[] = {ctype ? ct : NULL, NULL};
+    tl_test_reply r;
+    long status = tl_test_request(port, method, path, headers, body, body_len, &r);
     if (body_out)
-        *body_out = got.p;
-    else
-        free(got.p);
+        *body_out = r.body, r.body = NULL;
+    if (body_len_out)
+        *body_len_out = r.body_len;
+    if (ctype_out)
+        *ctype_out = r.ctype, r.ctype = NULL;
+    tl_test_reply_free(&r);
     return status;
 }

@@ -15,6 +15,9 @@ typedef struct tl_test_server {
 /* Starts `tailor serve --no-auth --quiet --port 0 --db DB --model MODEL`, its stderr going to
  * err_path, and waits (15 s at most) for its first line. 0, or -1 (nothing left running). */
 int tl_test_serve(tl_test_server *s, const char *db, const char *model, const char *err_path);
+/* The same with the arguments after `tailor serve --port 0` given (a NULL-terminated list of
+ * at most 30). */
+int tl_test_serve_args(tl_test_server *s, const char *const *args, const char *err_path);
 /* Sends sig to the server (SIGKILL, SIGTERM) and reaps it; nothing when none runs. */
 void tl_test_serve_stop(tl_test_server *s, int sig);
 
@@ -24,5 +27,17 @@ void tl_test_serve_stop(tl_test_server *s, int sig);
 long tl_test_http(int port, const char *method, const char *path, const char *ctype,
                   const char *body, size_t body_len, char **body_out, size_t *body_len_out,
                   char **ctype_out);
+
+/* An answer in full (tl_test_request). Strings malloc'd, NUL-terminated, NULL when none. */
+typedef struct tl_test_reply {
+    long status; /* -1: no answer */
+    char *body, *headers, *ctype;
+    size_t body_len;
+} tl_test_reply;
+/* One request with the given header lines (NULL-terminated list, or NULL); the answer goes to
+ * *out (tl_test_reply_free it). Returns out->status. */
+long tl_test_request(int port, const char *method, const char *path, const char *const *headers,
+                     const char *body, size_t body_len, tl_test_reply *out);
+void tl_test_reply_free(tl_test_reply *r);
 
 #endif

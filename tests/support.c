@@ -208,6 +208,22 @@ char *tl_test_cli_err(void)
     return s;
 }
 
+void tl_test_make_key(const char *db, const char *args, char *key, size_t len)
+{
+    assert_int_equal(tl_test_cli("--db '%s' key create %s", db, args), 0);
+    char *out = tl_test_cli_out();
+    size_t n = strlen(out);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+        out[--n] = '\0';
+    const char *w = strrchr(out, ' '), *nl = strrchr(out, '\n');
+    if (!w || (nl && nl > w))
+        w = nl;
+    w = w ? w + 1 : out;
+    assert_int_equal(strncmp(w, "tl_", 3), 0);
+    snprintf(key, len, "%s", w);
+    free(out);
+}
+
 void tl_test_cli_check(int rc, int code, const char *out_has, const char *err_has)
 {
     char *out = tl_test_cli_out(), *err = tl_test_cli_err();

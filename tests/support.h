@@ -46,6 +46,9 @@ char *tl_test_cli_err(void);
 /* Fails unless rc (tl_test_cli's status) is code, and the last tl_test_cli's stdout contains
  * out_has and its stderr err_has (NULL = anything); prints all of it when not. */
 void tl_test_cli_check(int rc, int code, const char *out_has, const char *err_has);
+/* Runs `tailor --db DB key create ARGS` and copies the key it prints (the last word of its
+ * last line) to key (len bytes); fails the test when it makes none. */
+void tl_test_make_key(const char *db, const char *args, char *key, size_t len);
 
 /* Builds d (initialized here) from (user, item) pairs of weight 1: users "u<n>" and items
  * "i<n>" are interned in index order first, so index n is id n. Asserts on failure. */

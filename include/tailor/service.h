@@ -27,6 +27,12 @@ extern "C" {
 
 typedef struct tl_service tl_service;
 
+/* What a service tells of its own work in the background (a training started, ended or failed,
+ * a model swapped in): level "info" or "error", what a short name ("training", "swap"), message
+ * one line. Called from the thread doing the work, never under a lock of the service. */
+typedef void (*tl_service_log_fn)(void *ctx, const char *level, const char *what,
+                                  const char *message);
+
 typedef struct tl_service_opts {
     const char *db;    /* the store's path, or NULL: the model alone (histories from its file) */
     const char *model; /* the model file (tailor train --out), or NULL: a store-only service
@@ -39,6 +45,8 @@ typedef struct tl_service_opts {
     int serving;              /* requests come from many threads (the server): BLAS becomes
                                  single-threaded for the whole process, once, instead of being switched
                                  per call, which would race between requests and training */
+    tl_service_log_fn log;    /* NULL: nobody is told */
+    void *log_ctx;
 } tl_service_opts;
 
 /* Opens the model (mapped) and, with o->db, the store. Errors: those of tl_model_load and

@@ -20,10 +20,11 @@ typedef struct args {
     const char *value[MAX_SETTINGS]; /* STR and INT settings, as typed */
     int on[MAX_SETTINGS];            /* BOOL settings */
     const char *config;
+    int check_config;
 } args;
 
-/* The option table, made once from the settings table. */
-static tl_opt opts[MAX_SETTINGS + 2];
+/* The option table, made once from the settings table, then --config and --check-config. */
+static tl_opt opts[MAX_SETTINGS + 3];
 static char helps[MAX_SETTINGS][HELP_MAX];
 
 static const tl_cmd_def def = {
@@ -82,6 +83,39 @@ static void build_opts(void)
                        0,
                        TL_OPT_AT(args, config),
                        "read settings from this file first ($TAILOR_CONFIG)"};
+    opts[k + 1] = (tl_opt){"check-config",
+                           0,
+                           TL_OPT_FLAG,
+                           NULL,
+                           NULL,
+                           0,
+                           0,
+                           TL_OPT_AT(args, check_config),
+                           "check the settings (file, environment, flags), print each as\n"
+                           "`name = value` and exit (0, or 2 for a bad setting) without\n"
+                           "opening the store or the model"};
+}
+
+/* --check-config: every setting as the server would use it, a line each, in the syntax of
+ * the config file; a setting without a value is a comment. */
+static int print_settings(const tl_server_config *c)
+{
+    for (const tl_server_setting *s = tl_server_settings; s->name; s++) {
+        const char *at = (const char *)c + s->offset;
+        if (s->type == TL_SETTING_STR) {
+            const char *v = *(char *const *)at;
+            if (v)
+                printf("%s = %s\n", s->name, v);
+            else
+                printf("# %s (none)\n", s->name);
+        } else if (s->type == TL_SETTING_BOOL) {
+            printf("%s = %s\n", s->name, *(const int *)at ? "true" : "false");
+        } else {
+            printf("%s = %lld\n", s->name,
+                   s->wide ? *(const long long *)at : (long long)*(const int *)at);
+        }
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? TL_EXIT_OK : TL_EXIT_FAIL;
 }
 
 /* The flags over what the file and the environment set. */
@@ -107,10 +141,12 @@ static int default_db(tl_server_config *c, const tl_cli *cli)
     if (c->db)
         return TL_EXIT_OK;
     if (access(cli->db_path, F_OK) != 0) {
-        fprintf(stderr,
-                "tailor serve: no store at %s: serving the model alone (histories from "
-                "its file; POST /v1/events answers 503)\n",
-                cli->db_path);
+        char msg[600];
+        snprintf(msg, sizeof(msg),
+                 "no store at %.400s: serving the model alone (histories from its file; POST "
+                 "/v1/events answers 503)",
+                 cli->db_path);
+        tl_server_log(c, "warning", "start", msg);
         return TL_EXIT_OK;
     }
     tl_server_config_set(c, tl_server_setting_find("db"), cli->db_path, NULL);
@@ -136,7 +172,10 @@ static int settings(tl_server_config *c, const tl_cli *cli, const args *a)
     return code2;
 }
 
-/* The server's log: one line per write, so that lines of concurrent requests never mix. */
+/* The server's log: one line per write, so that lines of concurrent requests never mix. From
+ * the moment the settings are read, everything `tailor serve` says is such a JSON line; only
+ * what stops it from starting (a bad setting, a store that will not open) is the plain
+ * `tailor serve: ...` of every command. */
 static void log_line(void *ctx, const char *line)
 {
     char buf[LOG_LINE_MAX];
@@ -148,6 +187,12 @@ static void log_line(void *ctx, const char *line)
     buf[n++] = '\n';
     ssize_t w = write(STDERR_FILENO, buf, n);
     (void)w; /* a closed stderr loses the log, not the request */
+}
+
+/* The service's news (trainings, swaps) as lines of the server's log; ctx is the config. */
+static void service_log(void *ctx, const char *level, const char *what, const char *message)
+{
+    tl_server_log(ctx, level, what, message);
 }
 
 /* Serves until SIGTERM or SIGINT; the signals are blocked first, so that the server's threads
@@ -165,7 +210,9 @@ static int serve(tl_server_config *c)
                           .writable = c->db && !c->read_only,
                           .serving = 1,
                           .retrain_events = c->retrain_events,
-                          .retrain_seconds = c->retrain_seconds};
+                          .retrain_seconds = c->retrain_seconds,
+                          .log = service_log,
+                          .log_ctx = c};
     tl_service *svc = NULL;
     tl_server *srv = NULL;
     tl_diag d;
@@ -173,27 +220,34 @@ static int serve(tl_server_config *c)
     tl_err rc = tl_service_open(&so, &svc, &d);
     if (rc != TL_OK)
         return tl_cli_fail("serve", rc, &d);
-    c->log = log_line;
     if ((rc = tl_server_start(c, svc, &srv, &d)) != TL_OK) {
         tl_service_close(svc);
         return tl_cli_fail("serve", rc, &d);
     }
     int v6 = strchr(c->bind, ':') != NULL;
-    if (c->no_auth)
-        fprintf(
-            stderr,
-            "tailor serve: WARNING: NO AUTHENTICATION (--no-auth): anyone who can reach %s%s%s:%d "
-            "can read every patron's recommendations and write events\n",
-            v6 ? "[" : "", c->bind, v6 ? "]" : "", tl_server_port(srv));
-    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", c->bind, v6 ? "]" : "",
-           tl_server_port(srv));
+    char url[128], msg[1200];
+    snprintf(url, sizeof(url), "http://%s%s%s:%d", v6 ? "[" : "", c->bind, v6 ? "]" : "",
+             tl_server_port(srv));
+    if (c->no_auth) {
+        snprintf(msg, sizeof(msg),
+                 "NO AUTHENTICATION (--no-auth): anyone who can reach %s can read every patron's "
+                 "recommendations and write events",
+                 url);
+        tl_server_log(c, "warning", "start", msg);
+    }
+    printf("listening on %s\n", url); /* stdout's first line: scripts read the port there */
     fflush(stdout);
+    snprintf(msg, sizeof(msg), "listening on %s: model %.400s, store %.400s, %d threads", url,
+             c->model, c->db ? c->db : "none", c->threads);
+    tl_server_log(c, "info", "start", msg);
     int sig = 0;
     sigwait(&stop, &sig);
-    fprintf(stderr, "tailor serve: %s: stopping after the requests in flight\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    tl_server_log(c, "info", "stop",
+                  sig == SIGINT ? "SIGINT: stopping after the requests in flight"
+                                : "SIGTERM: stopping after the requests in flight");
     tl_server_stop(srv);
     tl_service_close(svc);
+    tl_server_log(c, "info", "stop", "stopped");
     return TL_EXIT_OK;
 }
 
@@ -208,9 +262,10 @@ static int run(const tl_cli *cli, int argc, char **argv)
     tl_server_config c;
     if (tl_server_config_init(&c) != TL_OK)
         return tl_cli_fail("serve", TL_ENOMEM, NULL);
+    c.log = log_line;
     code = settings(&c, cli, &a);
     if (code == TL_EXIT_OK)
-        code = serve(&c);
+        code = a.check_config ? print_settings(&c) : serve(&c);
     tl_server_config_release(&c);
     return code;
 }

@@ -36,6 +36,12 @@ const tl_server_setting tl_server_settings[] = {
      "wait for requests in flight at shutdown"},
     {"max-connections", TL_SETTING_INT, "N", "1024", 1, 65536, AT(max_connections), 0,
      "open connections at most; libmicrohttpd closes further ones at once"},
+    {"rate-limit", TL_SETTING_INT, "N", "0", 0, 1000000, AT(rate_limit), 0,
+     "requests a second for each API key (for each client address where\n"
+     "no key is used); beyond, 429 with Retry-After (0 = no limit)"},
+    {"rate-burst", TL_SETTING_INT, "N", "0", 0, 1000000, AT(rate_burst), 0,
+     "requests a client may make at once before rate-limit holds it back\n"
+     "(0 = rate-limit: one second's worth)"},
     {"retrain-events", TL_SETTING_INT, "N", "0", 0, 1000000000, AT(retrain_events), 0,
      "train again in the background after N new events (0 = never by\n"
      "itself; POST /v1/models/train always can)"},

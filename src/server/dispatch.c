@@ -1,10 +1,12 @@
 /* One request through libmicrohttpd's access handler: at the headers, its id, its route and
- * the checks that need no body (404, 405, OPTIONS, 415, a Content-Length over the limit); then
- * the body, limited while it arrives; then the route's handler. At completion, the log line
- * and the metrics, and the request's memory is freed in one call. */
+ * the checks that need no body (404, 405, OPTIONS, 401/403, 429, 415, a Content-Length over
+ * the limit); then the body, limited while it arrives; then the route's handler. At
+ * completion, the log line and the metrics, and the request's memory is freed in one call. */
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "server/http_json.h"
 #include "server/server_int.h"
@@ -106,11 +108,44 @@ static void authorize(tl_req *r)
     case TL_AUTH_TRAIN:
         ok = tl_key_allows(&r->key, TL_KEY_TRAIN, NULL);
         break;
+    case TL_AUTH_KEYS:
+        ok = tl_key_allows(&r->key, TL_KEY_MANAGE_KEYS, NULL);
+        break;
     }
     r->denied = !ok;
     if (!ok)
         tl__reply_error(r, 403, "forbidden", NULL, -1, "this %s key may not do this",
                         tl_key_role_name(r->key.role));
+}
+
+/* The rate limit of the request's key, or of its client's address when it has none; a 429
+ * queued here ends the request. */
+static void rate_limit(tl_req *r)
+{
+    tl_server *s = r->srv;
+    if (!s->limits)
+        return;
+    const void *id = r->key.id;
+    size_t len = strlen(r->key.id);
+    const union MHD_ConnectionInfo *ci =
+        r->authed ? NULL : MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6) {
+        id = &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr;
+        len = sizeof(struct in6_addr);
+    } else if (ci && ci->client_addr) {
+        id = &((const struct sockaddr_in *)ci->client_addr)->sin_addr;
+        len = sizeof(struct in_addr);
+    }
+    int wait = tl__ratelimit_take(s->limits, id, len, r->t0);
+    if (!wait)
+        return;
+    r->retry_after = wait;
+    r->denied = 1;
+    atomic_fetch_add_explicit(&s->metrics.rate_limited, 1, memory_order_relaxed);
+    tl__reply_error(r, 429, "rate_limited", NULL, -1,
+                    "over the rate limit of %d a second%s%s; retry after %d s", s->cfg.rate_limit,
+                    r->authed ? " with key " : " from this address", r->authed ? r->key.id : "",
+                    wait);
 }
 
 /* The checks made at the headers; a reply queued here ends the request. */
@@ -146,6 +181,8 @@ static void at_headers(tl_req *r)
     }
     r->route = &t[r->match.route];
     authorize(r);
+    if (!r->queued && !r->denied)
+        rate_limit(r);
     if (r->queued || !r->route->takes_body)
         return;
     if (!is_json(

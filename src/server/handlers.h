@@ -13,5 +13,8 @@ void tl__h_events(tl_req *r);          /* POST /v1/events */
 void tl__h_homepage(tl_req *r);        /* GET /v1/users/{id}/homepage */
 void tl__h_train(tl_req *r);           /* POST /v1/models/train */
 void tl__h_openapi(tl_req *r);         /* GET /v1/openapi.json */
+void tl__h_key_create(tl_req *r);      /* POST /v1/keys */
+void tl__h_keys(tl_req *r);            /* GET /v1/keys */
+void tl__h_key_revoke(tl_req *r);      /* DELETE /v1/keys/{id} */
 
 #endif

@@ -70,19 +70,9 @@ void tl__h_events(tl_req *r)
         tl__reply_failure(r, TL_EUNSUPPORTED, NULL, NULL);
         return;
     }
-    const char *body = r->body ? r->body : "";
-    if (!tl__json_depth_ok(body, r->body_len, r->srv->cfg.max_depth)) {
-        tl__reply_error(r, 400, "too_deep", NULL, -1, "the JSON nests deeper than %d levels",
-                        r->srv->cfg.max_depth);
+    json_t *j = tl__body_json(r, NULL);
+    if (!j)
         return;
-    }
-    json_error_t e;
-    json_t *j = json_loadb(body, r->body_len, JSON_REJECT_DUPLICATES, &e);
-    if (!j) {
-        tl__reply_error(r, 400, "invalid_json", NULL, -1, "line %d, column %d: %s", e.line,
-                        e.column, e.text);
-        return;
-    }
     write_events(r, j);
     json_decref(j);
 }

@@ -97,18 +97,10 @@ static int read_body(tl_req *r, json_t *j, tl_train_opts *o, const char **set, c
 
 void tl__h_train(tl_req *r)
 {
-    const char *body = r->body && r->body_len ? r->body : "{}";
-    size_t len = r->body && r->body_len ? r->body_len : 2;
-    if (!tl__json_depth_ok(body, len, r->srv->cfg.max_depth)) {
-        tl__reply_error(r, 400, "too_deep", NULL, -1, "the JSON nests deeper than %d levels",
-                        r->srv->cfg.max_depth);
-        return;
-    }
-    json_error_t e;
-    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+    json_t *j = tl__body_json(r, "{}");
+    if (j && !json_is_object(j))
+        tl__reply_error(r, 400, "invalid_json", NULL, -1, "the body must be a JSON object");
     if (!j || !json_is_object(j)) {
-        tl__reply_error(r, 400, "invalid_json", NULL, -1, "%s",
-                        j ? "the body must be a JSON object" : e.text);
         json_decref(j);
         return;
     }

@@ -25,6 +25,11 @@ static void add_headers(tl_req *r, struct MHD_Response *resp, const char *ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->challenge)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tailor\"");
+    if (r->retry_after > 0) {
+        char s[16];
+        snprintf(s, sizeof(s), "%d", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, s);
+    }
     if (!c->cors_origin)
         return;
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", c->cors_origin);
@@ -184,6 +189,23 @@ void tl__reply_failure(tl_req *r, tl_err rc, const tl_diag *d, const char *field
         tl__reply_error(r, 500, "internal", NULL, -1, "%s (request %s)", tl_strerror(rc), r->id);
     }
     }
+}
+
+json_t *tl__body_json(tl_req *r, const char *empty)
+{
+    const char *body = r->body && r->body_len ? r->body : empty ? empty : "";
+    size_t len = r->body && r->body_len ? r->body_len : strlen(body);
+    if (!tl__json_depth_ok(body, len, r->srv->cfg.max_depth)) {
+        tl__reply_error(r, 400, "too_deep", NULL, -1, "the JSON nests deeper than %d levels",
+                        r->srv->cfg.max_depth);
+        return NULL;
+    }
+    json_error_t e;
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+    if (!j)
+        tl__reply_error(r, 400, "invalid_json", NULL, -1, "line %d, column %d: %s", e.line,
+                        e.column, e.text);
+    return j;
 }
 
 int tl__json_depth_ok(const char *s, size_t n, int max)

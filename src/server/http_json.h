@@ -34,6 +34,10 @@ json_t *tl__json_text(const char *s);
 /* A float as the JSON number of its shortest text (0.8, not 0.800000011920929); non-finite
  * values (which JSON cannot hold) as null. */
 json_t *tl__json_float(float v);
+/* The request's body parsed (owned by the caller), depth-checked first; an empty body reads as
+ * the text empty (NULL: an empty body is not JSON). NULL after replying 400 too_deep or
+ * invalid_json (or 503 when memory ran out). */
+json_t *tl__body_json(tl_req *r, const char *empty);
 /* 1 when the JSON text s[0..n) nests arrays and objects no deeper than max (counted before
  * parsing, so that a deep body costs no recursion and no allocation), else 0. */
 int tl__json_depth_ok(const char *s, size_t n, int max);

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const unsigned statuses[TL_METRICS_STATUSES - 1] = {200, 201, 204, 400, 404, 405, 408, 413,
-                                                           414, 415, 422, 500, 503, 0,   0};
+static const unsigned statuses[TL_METRICS_STATUSES - 1] = {
+    200, 201, 202, 204, 400, 401, 403, 404, 405, 408, 409, 413, 414, 415, 422, 429, 500, 503};
 static const double bounds[TL_METRICS_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                       0.05,   0.1,   0.25,   0.5,   1.0};
 
@@ -131,6 +131,9 @@ char *tl__metrics_render(tl_metrics *m, const char *const *labels, int n_rows,
     requests(&b, m, labels, n_rows);
     durations(&b, m, labels, n_rows);
     put(&b,
+        "# HELP tailor_http_rate_limited_total Requests refused with 429 (rate-limit).\n"
+        "# TYPE tailor_http_rate_limited_total counter\n"
+        "tailor_http_rate_limited_total %llu\n"
         "# HELP tailor_events_ingested_total Events written through POST /v1/events.\n"
         "# TYPE tailor_events_ingested_total counter\n"
         "tailor_events_ingested_total %llu\n"
@@ -149,7 +152,8 @@ char *tl__metrics_render(tl_metrics *m, const char *const *labels, int n_rows,
         "# HELP tailor_training_failures_total Of those, the ones that failed.\n"
         "# TYPE tailor_training_failures_total counter\n"
         "tailor_training_failures_total %lld\n",
-        get(&m->events), sv->swaps, sv->model_age, sv->training, sv->trainings, sv->failures);
+        get(&m->rate_limited), get(&m->events), sv->swaps, sv->model_age, sv->training,
+        sv->trainings, sv->failures);
     if (b.failed) {
         free(b.s);
         return NULL;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #define TL_METRICS_ROUTES 16 /* rows: the routes of the table, then one for unmatched paths */
-#define TL_METRICS_STATUSES 16
+#define TL_METRICS_STATUSES 24
 #define TL_METRICS_BUCKETS 12 /* 0.5 ms .. 1 s, then +Inf */
 
 typedef struct tl_metrics {
@@ -17,6 +17,7 @@ typedef struct tl_metrics {
     atomic_ullong buckets[TL_METRICS_ROUTES][TL_METRICS_BUCKETS]; /* not cumulative */
     atomic_ullong micros[TL_METRICS_ROUTES];                      /* the sum, microseconds */
     atomic_ullong events;
+    atomic_ullong rate_limited; /* requests answered 429 */
 } tl_metrics;
 
 /* Zeroes m. */

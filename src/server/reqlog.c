@@ -1,5 +1,6 @@
 /* Request ids and the log: one JSON object per request (ts, request id, method, path, status,
- * duration), handed to the configured log callback; the server never prints itself. */
+ * duration), and one per event of the server and its caller (ts, level, what, message), handed
+ * to the configured log callback; the server never prints itself. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -39,13 +40,13 @@ static void timestamp(char *buf, size_t len)
     snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-static void emit(const tl_server *s, json_t *j)
+static void emit(const tl_server_config *c, json_t *j)
 {
     char line[LOG_LINE_MAX];
     size_t n = j ? json_dumpb(j, line, sizeof(line) - 1, JSON_COMPACT | JSON_REAL_PRECISION(6)) : 0;
     if (n && n < sizeof(line)) {
         line[n] = '\0';
-        s->cfg.log(s->cfg.log_ctx, line);
+        c->log(c->log_ctx, line);
     }
     json_decref(j);
 }
@@ -57,18 +58,24 @@ void tl__log_request(const tl_req *r, double seconds)
         return;
     char ts[40];
     timestamp(ts, sizeof(ts));
-    emit(s,
+    emit(&s->cfg,
          json_pack("{s:s, s:s, s:s, s:o, s:o, s:i, s:f}", "ts", ts, "level", "info", "request_id",
                    r->id, "method", tl__json_text(r->method), "path", tl__json_text(r->path),
                    "status", (int)r->status, "duration_ms", seconds * 1e3));
 }
 
-void tl__log_error(const tl_server *s, const char *what, const char *detail)
+void tl_server_log(const tl_server_config *c, const char *level, const char *what,
+                   const char *message)
 {
-    if (!s->cfg.log)
+    if (!c->log)
         return;
     char ts[40];
     timestamp(ts, sizeof(ts));
-    emit(s, json_pack("{s:s, s:s, s:o, s:o}", "ts", ts, "level", "error", "what",
-                      tl__json_text(what), "message", tl__json_text(detail)));
+    emit(c, json_pack("{s:s, s:o, s:o, s:o}", "ts", ts, "level", tl__json_text(level), "what",
+                      tl__json_text(what), "message", tl__json_text(message)));
+}
+
+void tl__log_error(const tl_server *s, const char *what, const char *detail)
+{
+    tl_server_log(&s->cfg, "error", what, detail);
 }

@@ -24,6 +24,7 @@ typedef enum tl_route_auth {
     TL_AUTH_EVENTS, /* admin, app, or a patron key for its own events (the handler checks each
                        event of the batch) */
     TL_AUTH_TRAIN,  /* admin */
+    TL_AUTH_KEYS,   /* admin: make, list and revoke keys */
 } tl_route_auth;
 
 typedef struct tl_route {

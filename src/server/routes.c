@@ -13,6 +13,9 @@ static const tl_route routes[] = {
     {{"POST", "/v1/models/train"}, tl__h_train, 1, TL_AUTH_TRAIN},
     {{"GET", "/metrics"}, tl__h_metrics, 0, TL_AUTH_STAFF},
     {{"GET", "/v1/openapi.json"}, tl__h_openapi, 0, TL_AUTH_OPEN},
+    {{"POST", "/v1/keys"}, tl__h_key_create, 1, TL_AUTH_KEYS},
+    {{"GET", "/v1/keys"}, tl__h_keys, 0, TL_AUTH_KEYS},
+    {{"DELETE", "/v1/keys/{id}"}, tl__h_key_revoke, 0, TL_AUTH_KEYS},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -91,6 +91,11 @@ tl_err tl_server_start(const tl_server_config *cfg, tl_service *svc, tl_server *
         return TL_ENOMEM;
     }
     tl__metrics_init(&s->metrics);
+    if (cfg->rate_limit > 0 && !(s->limits = tl__ratelimit_new(cfg->rate_limit, cfg->rate_burst))) {
+        free(s->cfg.cors_origin);
+        free(s);
+        return TL_ENOMEM;
+    }
     s->id_prefix = random_prefix();
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      (MHD_is_feature_supported(MHD_FEATURE_EPOLL) ? MHD_USE_EPOLL : MHD_USE_POLL) |
@@ -105,6 +110,7 @@ tl_err tl_server_start(const tl_server_config *cfg, tl_service *svc, tl_server *
     if (!s->mhd) {
         tl_diag_set(d, NULL, 0, "bind", "cannot listen on %.100s port %d: %s", cfg->bind, cfg->port,
                     errno ? strerror(errno) : "libmicrohttpd would not start");
+        tl__ratelimit_free(s->limits);
         free(s->cfg.cors_origin);
         free(s);
         return TL_EIO;
@@ -132,6 +138,7 @@ void tl_server_stop(tl_server *s)
     MHD_stop_daemon(s->mhd);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    tl__ratelimit_free(s->limits);
     free(s->cfg.cors_origin);
     free(s);
 }

@@ -21,6 +21,8 @@ typedef struct tl_server_config {
     char *cors_origin;   /* Access-Control-Allow-Origin, or NULL: no CORS headers */
     int request_timeout; /* seconds a connection may stay idle (slow clients) */
     int max_connections; /* open connections at once */
+    int rate_limit;      /* requests a second per key or client address (0 = no limit) */
+    int rate_burst;      /* tokens of a full bucket (0 = rate_limit) */
     int retrain_events;  /* for the service: train after this many new events (0 = never) */
     int retrain_seconds; /* ... and this often while events arrive (0 = no schedule) */
     int quiet;           /* no per-request log lines (benchmarks) */
@@ -66,6 +68,12 @@ void tl_server_config_release(tl_server_config *c);
  * setting's name) saying why; TL_ENOMEM. c is unchanged on error. */
 tl_err tl_server_config_set(tl_server_config *c, const tl_server_setting *s, const char *text,
                             tl_diag *d);
+
+/* One structured log line through c->log (nothing when it is NULL), as the server writes its
+ * own: {"ts", "level", "what", "message"}. For the caller's events (start, stop, training), so
+ * that the whole log is JSON lines. Any thread. */
+void tl_server_log(const tl_server_config *c, const char *level, const char *what,
+                   const char *message);
 
 typedef struct tl_server tl_server;
 

@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "server/metrics.h"
+#include "server/ratelimit.h"
 #include "server/router.h"
 #include "server/server.h"
 
@@ -23,6 +24,7 @@ struct tl_server {
     tl_service *svc;
     tl_server_config cfg; /* a copy; only cors_origin of its strings is kept */
     tl_metrics metrics;
+    tl_ratelimit *limits;  /* NULL: no rate limit */
     atomic_long in_flight; /* requests begun and not yet completed */
     atomic_ullong next_id; /* request ids: id_prefix, then this counter */
     unsigned id_prefix;    /* random per start, so that ids differ between runs */
@@ -43,6 +45,7 @@ struct tl_req {
     int metric_route;  /* tl_metrics row: the route index, or the "unmatched" row */
     const char *allow; /* the Allow header (405, OPTIONS), or NULL */
     int challenge;     /* a 401: the WWW-Authenticate header goes with it */
+    int retry_after;   /* a 429: seconds for the Retry-After header (0 = none) */
     int denied;        /* refused at the headers: the handler never runs */
     int authed;        /* key holds the request's key (else the server runs with --no-auth) */
     tl_key_info key;

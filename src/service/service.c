@@ -1,4 +1,5 @@
 /* Opening and closing a service, and swapping its model under running requests. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,8 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     pthread_cond_init(&s->train_cv, NULL);
     atomic_init(&s->train_cancel, 0);
     s->retrain_events = o->retrain_events;
+    s->log = o->log;
+    s->log_ctx = o->log_ctx;
     s->retrain_seconds = o->retrain_seconds;
     s->last_train_at = (double)time(NULL);
     tl_event_weights_init(&s->weights);
@@ -162,10 +165,24 @@ tl_err tl_service_swap_model(tl_service *s, const char *path, tl_diag *d)
     pthread_mutex_lock(&s->mu);
     tl_model_ref *old = s->cur;
     s->cur = r;
-    s->swaps++;
+    long long swaps = ++s->swaps;
     pthread_mutex_unlock(&s->mu);
+    tl__service_log(s, "info", "swap", "serving %s from %s (swap %lld)", r->m->ops->name, path,
+                    swaps);
     tl__model_ref_release(old);
     return TL_OK;
+}
+
+void tl__service_log(tl_service *s, const char *level, const char *what, const char *fmt, ...)
+{
+    if (!s->log)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    s->log(s->log_ctx, level, what, msg);
 }
 
 void tl_service_info_get(tl_service *s, tl_service_info *out, int count_events)

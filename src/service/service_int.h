@@ -68,7 +68,13 @@ struct tl_service {
     pthread_mutex_t keys_mu;      /* guards keys (held for copies, never for a store read) */
     pthread_mutex_t keys_list_mu; /* one listing of the store's key ids at a time */
     struct tl_key_cache *keys;    /* the listing of ids and cached lookups; made on first use */
+    tl_service_log_fn log;        /* the opener's, or NULL */
+    void *log_ctx;
 };
+
+/* Tells the opener's log (if any) one line, formatted. Never call it under a lock. */
+void tl__service_log(tl_service *s, const char *level, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Starts libsodium once per process (thread-safe): TL_EUNSUPPORTED when it cannot start. */
 tl_err tl__keys_start(tl_diag *d);

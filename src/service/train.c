@@ -85,6 +85,7 @@ static void *train_main(void *arg)
     tl_diag d;
     tl_diag_clear(&d);
     tl_err rc = run_job(j, &d);
+    char msg[400];
     pthread_mutex_lock(&s->train_mu);
     s->train.running = 0;
     s->train.finished = wall();
@@ -96,12 +97,16 @@ static void *train_main(void *arg)
         char buf[300];
         tl_diag_format(&d, buf, sizeof(buf));
         snprintf(s->train.error, sizeof(s->train.error), "%s", buf[0] ? buf : tl_strerror(rc));
+        snprintf(msg, sizeof(msg), "%s training failed: %s", s->train.model, s->train.error);
     } else {
         s->train.error[0] = '\0';
         snprintf(s->train.stage, sizeof(s->train.stage), "done");
+        snprintf(msg, sizeof(msg), "%s trained in %.1f s and swapped in", s->train.model,
+                 s->train.finished - s->train.started);
     }
     pthread_cond_broadcast(&s->train_cv);
     pthread_mutex_unlock(&s->train_mu);
+    tl__service_log(s, rc == TL_OK ? "info" : "error", "training", "%s", msg);
     tl_model_free(j->m);
     free(j->out);
     free(j);
@@ -177,6 +182,7 @@ tl_err tl_service_train(tl_service *s, const tl_train_opts *o, tl_diag *d)
     s->train.finished = 0;
     s->events_since_train = 0;
     s->last_train_at = s->train.started;
+    const char *name = j->m->ops->name; /* static; j is the thread's once it runs */
     if (pthread_create(&s->train_thread, NULL, train_main, j) != 0) {
         s->train.running = 0;
         pthread_mutex_unlock(&s->train_mu);
@@ -188,6 +194,7 @@ tl_err tl_service_train(tl_service *s, const tl_train_opts *o, tl_diag *d)
     }
     s->train_joinable = 1;
     pthread_mutex_unlock(&s->train_mu);
+    tl__service_log(s, "info", "training", "%s training started on the store's events", name);
     return TL_OK;
 }
 

@@ -245,33 +245,14 @@ static void check(const reply *r, long status, const char *code, const char *fie
 /* The keys made in base.db before any server starts. */
 static char app_key[128], patron_key[128], admin_key[128];
 
-/* Runs `tailor key create ARGS` on db and copies the last word of its last line to key. */
-static void make_key(const char *db, const char *args, char *key, size_t len)
-{
-    assert_int_equal(tl_test_cli("--db '%s' key create %s", db, args), 0);
-    char *out = tl_test_cli_out();
-    assert_non_null(out);
-    size_t n = strlen(out);
-    while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
-        out[--n] = '\0';
-    const char *w = strrchr(out, ' ');
-    const char *nl = strrchr(out, '\n');
-    if (!w || (nl && nl > w))
-        w = nl;
-    w = w ? w + 1 : out;
-    assert_int_equal(strncmp(w, "tl_", 3), 0);
-    snprintf(key, len, "%s", w);
-    free(out);
-}
-
 static int make_keys(void **state)
 {
     if (make_data(state) != 0)
         return -1;
     const char *db = tl_test_tmp("base.db");
-    make_key(db, "--role app --label 'web catalogue'", app_key, sizeof(app_key));
-    make_key(db, "--role patron --user p1", patron_key, sizeof(patron_key));
-    make_key(db, "--role admin", admin_key, sizeof(admin_key));
+    tl_test_make_key(db, "--role app --label 'web catalogue'", app_key, sizeof(app_key));
+    tl_test_make_key(db, "--role patron --user p1", patron_key, sizeof(patron_key));
+    tl_test_make_key(db, "--role admin", admin_key, sizeof(admin_key));
     return 0;
 }
 
@@ -389,7 +370,7 @@ static void test_revoked_key_refused(void **state)
     server *s = *state;
     start(s, NULL);
     char key[128];
-    make_key(s->db, "--role app", key, sizeof(key));
+    tl_test_make_key(s->db, "--role app", key, sizeof(key));
     reply r = get(s, "/v1/users/p1/recommendations", key);
     check(&r, 200, NULL, NULL);
     reply_free(&r);
@@ -408,7 +389,7 @@ static void test_cli_keys(void **state)
     const char *db = tl_test_tmp("cli.db");
     assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("base.db"), db), 0);
     char key[128];
-    make_key(db, "--role patron --user p9 --label kiosk", key, sizeof(key));
+    tl_test_make_key(db, "--role patron --user p9 --label kiosk", key, sizeof(key));
     assert_int_equal((int)strlen(key), 55);
     /* list: ids, roles, users and labels, never a secret */
     assert_int_equal(tl_test_cli("--db '%s' key list", db), 0);
