@@ -19,7 +19,8 @@ typedef struct page {
     tl_model_ref *ref;
     const tl_model *m;
     tl_hist h;
-    uint8_t *seen; /* the patron's items and those already on the page */
+    uint8_t *allow; /* 0: the patron's items and those already on the page (the models'
+                       filter, so that each row asks for n items only) */
     int32_t *cand;
     float *score;
     int cap; /* candidates asked of the model per row */
@@ -59,16 +60,17 @@ static void close_row(page *p, tl_home_row *r)
 
 static int take(page *p, int32_t item)
 {
-    if (item < 0 || p->seen[item])
+    if (item < 0 || !p->allow[item])
         return 0;
-    p->seen[item] = 1;
+    p->allow[item] = 0;
     return 1;
 }
 
 static tl_err row_for_you(page *p, const char **fallback)
 {
     int got = 0;
-    tl_err rc = tl_model_recommend(p->m, p->h.uidx, p->h.items, p->h.w, p->h.n, NULL, p->cap,
+    tl_filter f = {.allow = p->allow};
+    tl_err rc = tl_model_recommend(p->m, p->h.uidx, p->h.items, p->h.w, p->h.n, &f, p->cap,
                                    p->cand, p->score, &got);
     if (rc != TL_OK)
         return rc;
@@ -94,7 +96,8 @@ static tl_err row_because(page *p, int32_t item)
     float one = 1.0f;
     tl_hist h1 = {.items = &item, .w = &one, .n = 1, .uidx = -1};
     int got = 0;
-    tl_err rc = tl_model_recommend(p->m, -1, &item, &one, 1, NULL, p->cap, p->cand, p->score, &got);
+    tl_filter f = {.allow = p->allow};
+    tl_err rc = tl_model_recommend(p->m, -1, &item, &one, 1, &f, p->cap, p->cand, p->score, &got);
     if (rc != TL_OK || tl__all_zero(p->score, got))
         return rc;
     const char *t = tl__title_of(p->m, item);
@@ -184,7 +187,7 @@ static tl_err row_new_in_subjects(page *p)
     snprintf(r->id, sizeof(r->id), "new_in_subjects");
     for (int k = 0; k < p->ref->n_newest && r->n < p->n; k++) {
         int32_t i = p->ref->newest[k];
-        if (p->seen[i] || !m->cat.subjects[i] ||
+        if (!p->allow[i] || !m->cat.subjects[i] ||
             !each_subject(m->cat.subjects[i], match_subject, &ss))
             continue;
         take(p, i);
@@ -275,20 +278,19 @@ tl_err tl_service_homepage(tl_service *s, const char *user, int rows, int n, tl_
         rc = tl__patron_history(s, p.m, user, &p.h, &fallback, d);
     if (rc == TL_OK && !fallback && p.h.n == 0)
         fallback = "no usable history for this patron";
-    /* enough candidates that the page's own repeats and the history still leave n per row */
-    p.cap = n * (TL_HOME_MAX_ROWS + 1) + (p.h.n < 1000 ? p.h.n : 1000);
-    if (p.cap > p.m->n_items)
-        p.cap = p.m->n_items;
-    p.seen = calloc((size_t)p.m->n_items + 1, 1);
+    /* the filter keeps the page's repeats and the history out: n candidates fill a row */
+    p.cap = n < p.m->n_items ? n : p.m->n_items;
+    if ((p.allow = malloc((size_t)p.m->n_items + 1)))
+        memset(p.allow, 1, (size_t)p.m->n_items + 1);
     p.cand = malloc(((size_t)p.cap + 1) * sizeof(*p.cand));
     p.score = malloc(((size_t)p.cap + 1) * sizeof(*p.score));
-    if (rc == TL_OK && (!p.seen || !p.cand || !p.score))
+    if (rc == TL_OK && (!p.allow || !p.cand || !p.score))
         rc = TL_ENOMEM;
     for (int32_t k = 0; rc == TL_OK && k < p.h.n; k++)
-        p.seen[p.h.items[k]] = 1;
+        p.allow[p.h.items[k]] = 0;
     if (rc == TL_OK)
         rc = build(&p, rows, &fallback, d);
-    free(p.seen);
+    free(p.allow);
     free(p.cand);
     free(p.score);
     tl__hist_release(&p.h);
