@@ -140,6 +140,10 @@ TL_API tl_err tl_store_top_items(tl_store *st, int limit, tl_store_row_fn fn, vo
 TL_API tl_err tl_store_trending(tl_store *st, int64_t window, int limit, tl_store_row_fn fn,
                                 void *ctx);
 
+/* Whether anything was written to the store, by any connection or process, since the last
+ * call on this handle (*changed = 1 on the first call): for caches of what was read from it. */
+TL_API tl_err tl_store_changed(tl_store *st, int *changed);
+
 /* Events newer than a model's watermark (tl_model_facts.trained_through): their number, and
  * the first limit of them, oldest first (key = user id, label = item id, count = the event's
  * time). fn may be NULL to count only. A scan of the events: for monitoring, not per request

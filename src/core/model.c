@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <omp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,9 @@ tl_err tl_model_new(const char *name, tl_model **out)
     tl_model *m = calloc(1, sizeof(*m));
     if (!m)
         return TL_ENOMEM;
+    static atomic_uint_fast64_t next_serial = 1;
     m->ops = ops;
+    m->serial = atomic_fetch_add_explicit(&next_serial, 1, memory_order_relaxed);
     m->autotune = 1;
     tl_intern_init(&m->users);
     tl_intern_init(&m->items);

@@ -143,6 +143,8 @@ struct tl_model {
     /* The watermark (tl_model_facts): the newest training event's time and the pairs
      * trained on; [2] is the array tl.watermark points to while a file is written. */
     int64_t trained_through, trained_pairs, watermark[2];
+    uint64_t serial; /* unique to this model object in the process: a key for caches of what
+                        was computed with it (its item indices) */
 };
 
 /* Registry. */

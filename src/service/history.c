@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service/hist_cache.h"
 #include "service/history.h"
 #include "service/service_int.h"
 
@@ -177,7 +178,13 @@ tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user, tl
         tl_err rc = tl__service_reader(s, &st, d);
         if (rc != TL_OK)
             return rc;
-        rc = tl__hist_from_store(st, &s->weights, m, user, h, &found, &personalize, d);
+        /* the generation after the reader looked for writes, before it reads (hist_cache.h) */
+        uint64_t gen = atomic_load_explicit(&s->store_gen, memory_order_acquire);
+        if (!tl__hc_get(s->hcache, m->serial, gen, user, h, &found, &personalize)) {
+            rc = tl__hist_from_store(st, &s->weights, m, user, h, &found, &personalize, d);
+            if (rc == TL_OK)
+                tl__hc_put(s->hcache, m->serial, gen, user, h, found, personalize);
+        }
         tl__service_reader_done(s, st);
         if (rc != TL_OK)
             return rc;

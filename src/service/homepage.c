@@ -70,8 +70,8 @@ static tl_err row_for_you(page *p, const char **fallback)
 {
     int got = 0;
     tl_filter f = {.allow = p->allow};
-    tl_err rc = tl_model_recommend(p->m, p->h.uidx, p->h.items, p->h.w, p->h.n, &f, p->cap,
-                                   p->cand, p->score, &got);
+    tl_err rc = tl_model_recommend(p->m, p->h.uidx, p->h.items, p->h.w, p->h.n, &f, p->cap, p->cand,
+                                   p->score, &got);
     if (rc != TL_OK)
         return rc;
     if (tl__all_zero(p->score, got)) {

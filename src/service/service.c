@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/linalg.h"
+#include "service/hist_cache.h"
 #include "service/service_int.h"
 
 static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
@@ -67,7 +68,11 @@ tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d)
     pthread_mutex_lock(&s->mu);
     *out = s->n_readers ? s->readers[--s->n_readers] : NULL;
     pthread_mutex_unlock(&s->mu);
-    return *out ? TL_OK : tl_store_open(s->db, TL_STORE_READONLY, out, d);
+    tl_err rc = *out ? TL_OK : tl_store_open(s->db, TL_STORE_READONLY, out, d);
+    int changed = 1; /* a new connection, or one that cannot tell: anything may have changed */
+    if (rc == TL_OK && (tl_store_changed(*out, &changed) != TL_OK || changed))
+        atomic_fetch_add_explicit(&s->store_gen, 1, memory_order_acq_rel);
+    return rc;
 }
 
 void tl__service_reader_done(tl_service *s, tl_store *st)
@@ -112,7 +117,7 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
         rc = load_ref(o->model, &s->cur, d);
     if (rc == TL_OK && o->db) {
         tl_store *st = NULL;
-        if (!(s->db = strdup(o->db)))
+        if (!(s->db = strdup(o->db)) || !(s->hcache = tl__hc_new()))
             rc = TL_ENOMEM;
         else if ((rc = tl_store_open(o->db, o->writable ? 0 : TL_STORE_READONLY, &st, d)) == TL_OK)
             rc = tl_store_event_weights(st, &s->weights, d);
@@ -141,6 +146,7 @@ void tl_service_close(tl_service *s)
         tl_store_free(s->readers[k]);
     tl_store_free(s->writer);
     free(s->db);
+    tl__hc_free(s->hcache);
     for (int k = 0; k < s->n_trend; k++)
         free(s->trend_ids[k]);
     free(s->trend_ids);

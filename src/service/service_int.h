@@ -44,9 +44,13 @@ struct tl_service {
     tl_event_weights weights; /* the store's, as training applies them */
     tl_store *readers[TL_SERVICE_IDLE_READERS];
     int n_readers;
-    pthread_mutex_t trend_mu; /* guards the trending cache */
-    double trend_at;          /* when it was read (tl_now), 0 = never */
-    char **trend_ids;         /* item ids, most events first */
+    /* The store's generation: moved when a reader, as it is taken, sees a write since it last
+     * looked (tl_store_changed); what was cached from the store is valid for one generation */
+    atomic_uint_fast64_t store_gen;
+    struct tl_hist_cache *hcache; /* patrons' histories (hist_cache.h); NULL: none */
+    pthread_mutex_t trend_mu;     /* guards the trending cache */
+    double trend_at;              /* when it was read (tl_now), 0 = never */
+    char **trend_ids;             /* item ids, most events first */
     float *trend_n;
     int n_trend;
     /* training in the background (train.c) */

@@ -380,6 +380,12 @@ tl_err tl_store_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ctx
     return st->ops->top_items(st, limit, fn, ctx);
 }
 
+tl_err tl_store_changed(tl_store *st, int *changed)
+{
+    *changed = 1;
+    return st->ops->changed ? st->ops->changed(st, changed) : TL_OK;
+}
+
 tl_err tl_store_events_since(tl_store *st, int64_t since, int limit, tl_store_row_fn fn, void *ctx,
                              int64_t *count)
 {

@@ -65,6 +65,7 @@ typedef struct tl_store_ops {
     tl_err (*events_by_type)(tl_store *st, tl_store_row_fn fn, void *ctx);
     tl_err (*top_items)(tl_store *st, int limit, tl_store_row_fn fn, void *ctx);
     tl_err (*trending)(tl_store *st, int64_t window, int limit, tl_store_row_fn fn, void *ctx);
+    tl_err (*changed)(tl_store *st, int *changed);
     tl_err (*events_since)(tl_store *st, int64_t since, int limit, tl_store_row_fn fn, void *ctx,
                            int64_t *count);
     tl_err (*get_meta)(tl_store *st, const char *key, char **out);

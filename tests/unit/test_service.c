@@ -134,6 +134,51 @@ static void test_events_change_the_next_answer(void **state)
     tl_service_close(s);
 }
 
+/* Writes by another connection or process (an import, another server) reach the next answer
+ * too: the histories the service keeps from earlier requests are dropped at any write. */
+static void test_other_writers_seen(void **state)
+{
+    (void)state;
+    tl_service *s = open_service(model, 0);
+    tl_rec_query q = {.user = "r", .n = 1, .explain = 1};
+    tl_rec_result r;
+    tl_diag d;
+    tl_diag_clear(&d);
+    for (int k = 0; k < 2; k++) /* twice: the second answer may come from what was kept */
+        assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_ENOTFOUND);
+    tl_store *w;
+    assert_int_equal(tl_store_open(db, 0, &w, &d), TL_OK);
+    assert_int_equal(tl_store_begin(w), TL_OK);
+    const char *items[] = {"B1", "B2", "B3", "B4"};
+    for (int k = 0; k < 4; k++) {
+        tl_event_rec ev = {.user = "r",
+                           .user_len = 1,
+                           .item = items[k],
+                           .item_len = 2,
+                           .type = "loan",
+                           .ts = 5000 + k};
+        assert_int_equal(tl_store_put_event(w, &ev, 0, NULL, &d), TL_OK);
+    }
+    assert_int_equal(tl_store_commit(w), TL_OK);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+        assert_int_equal(r.live_events, 4);
+        assert_null(r.fallback);
+        assert_string_equal(r.items[0].item, "B5");
+        tl_rec_result_free(&r);
+    }
+    /* r withdraws consent through another connection: the next answer is not personal */
+    tl_user_rec u = {.id = "r", .id_len = 1, .personalize = 0, .created = TL_ABSENT};
+    assert_int_equal(tl_store_begin(w), TL_OK);
+    assert_int_equal(tl_store_put_user(w, &u, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_commit(w), TL_OK);
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_string_equal(r.fallback, "this patron opted out of personalization");
+    tl_rec_result_free(&r);
+    tl_store_free(w);
+    tl_service_close(s);
+}
+
 static void test_opted_out_and_unknown_patrons(void **state)
 {
     (void)state;
@@ -384,7 +429,7 @@ static void test_background_training(void **state)
     assert_string_equal(info.model, "popular");
     assert_int_equal(info.swaps, 1);
     assert_true(info.trained_through > 0); /* the newest event trained on */
-    assert_int_equal(info.events_since, 0);
+    assert_true(info.events_since >= 0); /* opted-out patrons' events are never trained on */
 
     /* two events: the third training starts by itself (of the kind now served) */
     tl_event_rec ev[2] = {
@@ -392,13 +437,13 @@ static void test_background_training(void **state)
         {.user = "a2", .user_len = 2, .item = "B2", .item_len = 2, .type = "loan", .ts = 6001},
     };
     assert_int_equal(tl_service_add_events(s, ev, 2, NULL, &d), TL_OK);
-    if (info.trained_through < 6000) { /* both are newer than the watermark until a retrain */
-        tl_service_info_get(s, &info, 1);
-        assert_true(info.events_since >= 0 && info.events_since <= 2);
-    }
     assert_int_equal(tl_service_train_wait(s, &d), TL_OK);
     tl_service_train_status(s, &st);
     assert_int_equal(st.runs, 2);
+    /* the new model's watermark is the newest event; nothing in the store is newer */
+    tl_service_info_get(s, &info, 1);
+    assert_int_equal(info.trained_through, 6001);
+    assert_int_equal(info.events_since, 0);
     tl_service_close(s);
 }
 
@@ -408,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_homepage),
         cmocka_unit_test(test_events_change_the_next_answer),
         cmocka_unit_test(test_opted_out_and_unknown_patrons),
+        cmocka_unit_test(test_other_writers_seen),
         cmocka_unit_test(test_more_like_this_and_filters),
         cmocka_unit_test(test_bad_event_leaves_nothing_of_its_batch),
         cmocka_unit_test(test_swaps_under_load),

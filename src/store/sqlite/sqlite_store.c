@@ -106,6 +106,7 @@ enum {
     Q_USER_FIND,
     Q_USER_EVENTS,
     Q_KEY_GET,
+    Q_DATA_VERSION,
     Q_N
 };
 
@@ -153,6 +154,7 @@ static const char *const sql_text[Q_N] = {
     [Q_CLICKS_DEL] = "DELETE FROM search_clicks WHERE search_id = ?1",
     [Q_CLICK_INSERT] = "INSERT INTO search_clicks(search_id, rank, item_id) VALUES (?1, ?2, ?3)",
     [Q_GET_META] = "SELECT value FROM meta WHERE key = ?1",
+    [Q_DATA_VERSION] = "PRAGMA data_version",
     [Q_SET_META] = "INSERT INTO meta(key, value) VALUES (?1, ?2)"
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [Q_USER_FIND] = "SELECT id, personalize FROM users WHERE ext_id = ?1",
@@ -168,7 +170,9 @@ typedef struct sq_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q_N];
     sq_file file;
-    int pending; /* the store was being created when opened (see TL_SQ_PENDING) */
+    int pending;          /* the store was being created when opened (see TL_SQ_PENDING) */
+    int64_t data_version; /* PRAGMA data_version at the last tl_store_changed, -1 before */
+    int own_changes;      /* sqlite3_total_changes then */
 } sq_store;
 
 static sq_store *sq(tl_store *st)
@@ -675,6 +679,26 @@ static tl_err sq_events_since(tl_store *st, int64_t since, int limit, tl_store_r
     return rows(s, q, fn, ctx);
 }
 
+static tl_err sq_changed(tl_store *st, int *changed)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = stmt(s, Q_DATA_VERSION, &q);
+    if (r != TL_OK)
+        return r;
+    int rc = sqlite3_step(q);
+    int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW)
+        return fail(s, rc);
+    /* PRAGMA data_version moves when another connection commits; this connection's own
+     * writes do not move it, so they count as changes too (the caller cannot tell) */
+    *changed = v != s->data_version || sqlite3_total_changes(s->db) != s->own_changes;
+    s->data_version = v;
+    s->own_changes = sqlite3_total_changes(s->db);
+    return TL_OK;
+}
+
 static tl_err sq_get_meta(tl_store *st, const char *key, char **out)
 {
     sq_store *s = sq(st);
@@ -953,6 +977,7 @@ static const tl_store_ops sqlite_ops = {
     .top_items = sq_top_items,
     .trending = sq_trending,
     .events_since = sq_events_since,
+    .changed = sq_changed,
     .get_meta = sq_get_meta,
     .set_meta = sq_set_meta,
     .scan_items = sq_scan_items,
@@ -1132,6 +1157,8 @@ static tl_err open_once(const char *path, const tl_store_opts *o, tl_store **out
     char *uri = NULL;
     tl_err r = TL_ENOMEM;
     sq_store *s = calloc(1, sizeof(*s));
+    if (s)
+        s->data_version = -1;
     if (!s)
         return r;
     tl__store_init(&s->base, &sqlite_ops);

@@ -1,0 +1,115 @@
+/* The cache of patrons' histories: direct-mapped by the patron's id, a lock per slot held for
+ * a copy. Long histories are not kept (HC_MAX_ITEMS): they are rare, and reading them is a
+ * small part of scoring them. */
+#include "service/hist_cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/hash.h"
+
+#define HC_SLOTS 4096
+#define HC_MAX_ITEMS 4096
+#define HC_MAX_ID 256
+
+typedef struct slot {
+    pthread_mutex_t mu;
+    uint64_t serial, gen, hash; /* serial 0: empty */
+    char user[HC_MAX_ID];
+    tl_hist h;
+    int found, personalize;
+} slot;
+
+struct tl_hist_cache {
+    slot slots[HC_SLOTS];
+};
+
+tl_hist_cache *tl__hc_new(void)
+{
+    tl_hist_cache *c = calloc(1, sizeof(*c));
+    if (c)
+        for (int k = 0; k < HC_SLOTS; k++)
+            pthread_mutex_init(&c->slots[k].mu, NULL);
+    return c;
+}
+
+void tl__hc_free(tl_hist_cache *c)
+{
+    if (!c)
+        return;
+    for (int k = 0; k < HC_SLOTS; k++) {
+        tl__hist_release(&c->slots[k].h);
+        pthread_mutex_destroy(&c->slots[k].mu);
+    }
+    free(c);
+}
+
+/* dst (released or empty) gets a copy of src's n entries; -1 when memory ran out. */
+static int copy_hist(tl_hist *dst, const tl_hist *src)
+{
+    if (dst->cap < src->n || !dst->items) {
+        int32_t cap = src->n > 0 ? src->n : 1;
+        tl__hist_release(dst);
+        dst->items = malloc((size_t)cap * sizeof(*dst->items));
+        dst->w = malloc((size_t)cap * sizeof(*dst->w));
+        dst->ts = malloc((size_t)cap * sizeof(*dst->ts));
+        if (!dst->items || !dst->w || !dst->ts) {
+            tl__hist_release(dst);
+            return -1;
+        }
+        dst->cap = cap;
+    }
+    memcpy(dst->items, src->items, (size_t)src->n * sizeof(*src->items));
+    memcpy(dst->w, src->w, (size_t)src->n * sizeof(*src->w));
+    memcpy(dst->ts, src->ts, (size_t)src->n * sizeof(*src->ts));
+    dst->n = src->n;
+    dst->uidx = src->uidx;
+    dst->live = src->live;
+    return 0;
+}
+
+static slot *slot_of(tl_hist_cache *c, const char *user, uint64_t *hash)
+{
+    *hash = tl_fnv1a64(user, strlen(user));
+    return &c->slots[*hash % HC_SLOTS];
+}
+
+int tl__hc_get(tl_hist_cache *c, uint64_t serial, uint64_t gen, const char *user, tl_hist *h,
+               int *found, int *personalize)
+{
+    if (!c || strlen(user) >= HC_MAX_ID)
+        return 0;
+    uint64_t hash;
+    slot *s = slot_of(c, user, &hash);
+    pthread_mutex_lock(&s->mu);
+    int hit = s->serial == serial && s->gen == gen && s->hash == hash &&
+              strcmp(s->user, user) == 0 && copy_hist(h, &s->h) == 0;
+    if (hit) {
+        *found = s->found;
+        *personalize = s->personalize;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return hit;
+}
+
+void tl__hc_put(tl_hist_cache *c, uint64_t serial, uint64_t gen, const char *user, const tl_hist *h,
+                int found, int personalize)
+{
+    if (!c || strlen(user) >= HC_MAX_ID || h->n > HC_MAX_ITEMS)
+        return;
+    uint64_t hash;
+    slot *s = slot_of(c, user, &hash);
+    pthread_mutex_lock(&s->mu);
+    if (copy_hist(&s->h, h) == 0) {
+        s->serial = serial;
+        s->gen = gen;
+        s->hash = hash;
+        memcpy(s->user, user, strlen(user) + 1);
+        s->found = found;
+        s->personalize = personalize;
+    } else {
+        s->serial = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
