@@ -101,6 +101,13 @@ typedef struct tl_model_ops {
      * returns how many. */
     int (*explain)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
                    int32_t item, int32_t *why, float *contrib, int max);
+    /* Optional: explain for each of targets[0..nt) at once (what they share, e.g. a factored
+     * history, made once): target t's positions and contributions at why/contrib + t * max,
+     * their number in got[t]. Returns 0, or -1 when it could not (then explain is asked item
+     * by item). */
+    int (*explain_many)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                        int32_t n, const int32_t *targets, int nt, int32_t *why, float *contrib,
+                        int max, int *got);
 } tl_model_ops;
 
 /* The ops fields of a model whose parameter table is the array `table` of TL_PARAM(T, ...)

@@ -46,6 +46,21 @@ int tl_model_explain(const tl_model *m, int32_t uidx, const int32_t *items, cons
     return by->ops->explain(by, uidx, items, w, n, item, why, contrib, max);
 }
 
+void tl_model_explain_many(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                           int32_t n, const int32_t *targets, int nt, int32_t *why, float *contrib,
+                           int max, int *got, tl_reason_kind *kind_of)
+{
+    if (m->ops->explain_many && max > 0 &&
+        m->ops->explain_many(m, uidx, items, w, n, targets, nt, why, contrib, max, got) == 0) {
+        for (int t = 0; t < nt; t++)
+            kind_of[t] = tl_reason_kind_of(m->ops->name);
+        return;
+    }
+    for (int t = 0; t < nt; t++)
+        got[t] = tl_model_explain(m, uidx, items, w, n, targets[t], why + (size_t)t * max,
+                                  contrib + (size_t)t * max, max, &kind_of[t]);
+}
+
 tl_err tl_model_popular(const tl_model *m, const int32_t *exclude, int32_t n_exclude,
                         const tl_filter *f, int n, int32_t *out_items, float *out_scores,
                         int *n_out)

@@ -27,6 +27,13 @@ int tl_model_explain(const tl_model *m, int32_t uidx, const int32_t *items, cons
                      int32_t n, int32_t item, int32_t *why, float *contrib, int max,
                      tl_reason_kind *kind);
 
+/* tl_model_explain for each of targets[0..nt): target t's evidence at why/contrib + t * max,
+ * how many in got[t], its kind in kind_of[t]. The work shared by the targets is done once where
+ * the model can (iALS factors the history once). */
+void tl_model_explain_many(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                           int32_t n, const int32_t *targets, int nt, int32_t *why, float *contrib,
+                           int max, int *got, tl_reason_kind *kind_of);
+
 /* The items most patrons of the model's training histories have (ties by index), allowed by f
  * (NULL = all) and not in exclude[0..n_exclude), best first: up to n into out_items, with the
  * number of patrons as the score; *n_out = how many. For a patron without a usable history.

@@ -66,6 +66,19 @@ static int take(page *p, int32_t item)
     return 1;
 }
 
+/* Moves the first n candidates of got with a positive score that are not on the page yet to
+ * the front of cand/score, taking them; returns how many. */
+static int keep(page *p, int got)
+{
+    int kept = 0;
+    for (int k = 0; k < got && kept < p->n; k++)
+        if (p->score[k] > 0 && take(p, p->cand[k])) {
+            p->cand[kept] = p->cand[k];
+            p->score[kept++] = p->score[k];
+        }
+    return kept;
+}
+
 static tl_err row_for_you(page *p, const char **fallback)
 {
     int got = 0;
@@ -82,10 +95,9 @@ static tl_err row_for_you(page *p, const char **fallback)
     if (!r)
         return TL_ENOMEM;
     snprintf(r->id, sizeof(r->id), "for_you");
-    for (int k = 0; k < got && r->n < p->n; k++) /* a zero score has no evidence: not "for you" */
-        if (p->score[k] > 0 && take(p, p->cand[k]))
-            tl__rec_item_fill(p->m, &p->h, &r->items[r->n++], p->cand[k], p->score[k],
-                              TL__WHY_HISTORY, 1, NULL);
+    int kept = keep(p, got); /* a zero score has no evidence: not "for you" */
+    tl__rec_items_fill(p->m, &p->h, r->items, p->cand, p->score, kept, TL__WHY_HISTORY, 1, NULL);
+    r->n = kept;
     close_row(p, r);
     return TL_OK;
 }
@@ -106,10 +118,9 @@ static tl_err row_because(page *p, int32_t item)
     if (!r)
         return TL_ENOMEM;
     snprintf(r->id, sizeof(r->id), "because:%.80s", tl_intern_str(&p->m->items, item));
-    for (int k = 0; k < got && r->n < p->n; k++)
-        if (p->score[k] > 0 && take(p, p->cand[k]))
-            tl__rec_item_fill(p->m, &h1, &r->items[r->n++], p->cand[k], p->score[k],
-                              TL__WHY_SIMILAR, 1, NULL);
+    int kept = keep(p, got);
+    tl__rec_items_fill(p->m, &h1, r->items, p->cand, p->score, kept, TL__WHY_SIMILAR, 1, NULL);
+    r->n = kept;
     close_row(p, r);
     return TL_OK;
 }

@@ -51,41 +51,51 @@ static void write_reason(tl_rec_item *it, const char *fallback)
         snprintf(it->reason, sizeof(it->reason), "Because you borrowed %s", names);
 }
 
-static void explain_item(const tl_model *m, const tl_hist *h, tl_rec_item *it, int32_t item,
-                         int similar)
+/* Explained in chunks, so that the evidence of any n fits on the stack. */
+#define EXPLAIN_CHUNK 64
+
+void tl__rec_items_fill(const tl_model *m, const tl_hist *h, tl_rec_item *out, const int32_t *items,
+                        const float *scores, int n, tl__why why, int explain, const char *fallback)
 {
-    int32_t why[TL_REC_MAX_EVIDENCE];
-    float contrib[TL_REC_MAX_EVIDENCE];
-    tl_reason_kind kind;
-    int nwhy = tl_model_explain(m, h->uidx, h->items, h->w, h->n, item, why, contrib,
-                                TL_REC_MAX_EVIDENCE, &kind);
-    it->kind = tl_reason_kind_name(kind);
-    if (similar && kind == TL_REASON_HISTORY)
-        it->kind = "similar_to";
-    for (int k = 0; k < nwhy; k++) {
-        int32_t j = h->items[why[k]];
-        it->evidence[k] =
-            (tl_rec_evidence){tl_intern_str(&m->items, j), tl__title_of(m, j), contrib[k]};
+    int32_t pos[EXPLAIN_CHUNK * TL_REC_MAX_EVIDENCE];
+    float contrib[EXPLAIN_CHUNK * TL_REC_MAX_EVIDENCE];
+    int got[EXPLAIN_CHUNK];
+    tl_reason_kind kinds[EXPLAIN_CHUNK];
+    int personal = why == TL__WHY_HISTORY || why == TL__WHY_SIMILAR;
+    tl_reason_kind plain = tl_reason_kind_of(m->ops->name);
+    for (int c0 = 0; c0 < n; c0 += EXPLAIN_CHUNK) {
+        int nc = n - c0 < EXPLAIN_CHUNK ? n - c0 : EXPLAIN_CHUNK;
+        if (personal && explain)
+            tl_model_explain_many(m, h->uidx, h->items, h->w, h->n, items + c0, nc, pos, contrib,
+                                  TL_REC_MAX_EVIDENCE, got, kinds);
+        for (int t = 0; t < nc; t++) {
+            tl_rec_item *it = &out[c0 + t];
+            int32_t item = items[c0 + t];
+            memset(it, 0, sizeof(*it));
+            it->item = tl_intern_str(&m->items, item);
+            it->title = tl__title_of(m, item);
+            it->score = scores[c0 + t];
+            it->kind = "popular";
+            if (personal) {
+                tl_reason_kind k = explain ? kinds[t] : plain;
+                it->kind = why == TL__WHY_SIMILAR && k == TL_REASON_HISTORY
+                               ? "similar_to"
+                               : tl_reason_kind_name(k);
+                for (int g = 0; explain && g < got[t]; g++) {
+                    int32_t j = h->items[pos[t * TL_REC_MAX_EVIDENCE + g]];
+                    it->evidence[g] =
+                        (tl_rec_evidence){tl_intern_str(&m->items, j), tl__title_of(m, j),
+                                          contrib[t * TL_REC_MAX_EVIDENCE + g]};
+                }
+                it->n_evidence = explain ? got[t] : 0;
+            }
+            write_reason(it, why == TL__WHY_POPULAR ? fallback : NULL);
+        }
     }
-    it->n_evidence = nwhy;
 }
 
 void tl__rec_item_fill(const tl_model *m, const tl_hist *h, tl_rec_item *it, int32_t item,
                        float score, tl__why why, int explain, const char *fallback)
 {
-    memset(it, 0, sizeof(*it));
-    it->item = tl_intern_str(&m->items, item);
-    it->title = tl__title_of(m, item);
-    it->score = score;
-    it->kind = "popular";
-    if (why == TL__WHY_HISTORY || why == TL__WHY_SIMILAR) {
-        if (explain) {
-            explain_item(m, h, it, item, why == TL__WHY_SIMILAR);
-        } else {
-            tl_reason_kind k = tl_reason_kind_of(m->ops->name);
-            it->kind = why == TL__WHY_SIMILAR && k == TL_REASON_HISTORY ? "similar_to"
-                                                                        : tl_reason_kind_name(k);
-        }
-    }
-    write_reason(it, why == TL__WHY_POPULAR ? fallback : NULL);
+    tl__rec_items_fill(m, h, it, &item, &score, 1, why, explain, fallback);
 }

@@ -121,12 +121,11 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     if (fallback &&
         (rc = tl_model_popular(m, h.items, h.n, &f, q->n, items, scores, &got)) != TL_OK)
         goto out;
-    for (int r = 0; r < got; r++)
-        tl__rec_item_fill(m, &h, &out->items[r], items[r], scores[r],
-                          fallback        ? TL__WHY_POPULAR
-                          : q->similar_to ? TL__WHY_SIMILAR
-                                          : TL__WHY_HISTORY,
-                          q->explain, fallback);
+    tl__rec_items_fill(m, &h, out->items, items, scores, got,
+                       fallback        ? TL__WHY_POPULAR
+                       : q->similar_to ? TL__WHY_SIMILAR
+                                       : TL__WHY_HISTORY,
+                       q->explain, fallback);
     out->model = m->ops->name;
     out->fallback = fallback;
     out->n = got;

@@ -426,6 +426,26 @@ static void test_explain_is_exact(void **state)
             assert_true(con[g] <= con[g - 1]); /* strongest first */
         assert_true(hist[why[g]] < 20);        /* reasons come from the user's community */
     }
+    /* explain_many: the same evidence for each of several items at once (an unknown one has
+     * none) */
+    int32_t targets[3] = {item, 25, -1}, many_why[3 * 8];
+    float many_con[3 * 8];
+    int many_got[3];
+    assert_int_equal(m->ops->explain_many(m, u, hist, h->data + h->indptr[u], n, targets, 3,
+                                          many_why, many_con, 8, many_got),
+                     0);
+    assert_int_equal(many_got[0], got);
+    assert_int_equal(many_got[2], 0);
+    for (int g = 0; g < got; g++) {
+        assert_int_equal(many_why[g], why[g]);
+        assert_true(fabsf(many_con[g] - con[g]) < 1e-4f * (1 + fabsf(con[g])));
+    }
+    int got25 = m->ops->explain(m, u, hist, h->data + h->indptr[u], n, 25, why, con, 8);
+    assert_int_equal(many_got[1], got25);
+    for (int g = 0; g < got25; g++) {
+        assert_int_equal(many_why[8 + g], why[g]);
+        assert_true(fabsf(many_con[8 + g] - con[g]) < 1e-4f * (1 + fabsf(con[g])));
+    }
     tl_model_free(m);
     tl_data_release(&d);
 }

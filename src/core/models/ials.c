@@ -1068,6 +1068,71 @@ out:
     return got;
 }
 
+/* explain for many targets: the history is factored (or found in the caches) and its rows
+ * gathered once, then each target is one solve and one matrix-vector product, instead of a
+ * hash of the history and n dot products per target. The same contributions as explain. */
+static int explain_many(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                        int32_t n, const int32_t *targets, int nt, int32_t *why, float *contrib,
+                        int max, int *got)
+{
+    const ials_state *st = m->state;
+    (void)uidx;
+    for (int t = 0; t < nt; t++)
+        got[t] = 0;
+    if (!st || n <= 0 || max <= 0 || nt <= 0)
+        return 0;
+    const ials_cfg *cfg = m->cfg;
+    float alpha = (float)cfg->alpha;
+    int ld = st->ld, k = st->k;
+    float *rows = tl_la_alloc((size_t)n * ld + (size_t)ld),
+          *z = rows ? rows + (size_t)n * ld : NULL;
+    float *con = malloc(2 * (size_t)n * sizeof(float)), *conf = con ? con + n : NULL;
+    int32_t *pos = malloc((size_t)n * sizeof(int32_t));
+    const float *a =
+        rows && con && pos ? cached_factor(st, alpha, (float)cfg->reg, items, w, n) : NULL;
+    int rc = -1;
+    if (!a)
+        goto out;
+    int32_t nh = 0; /* the history items the model knows, their rows side by side */
+    for (int32_t j = 0; j < n; j++) {
+        if (items[j] < 0 || items[j] >= st->n_items)
+            continue;
+        memcpy(rows + (size_t)nh * ld, st->item + (size_t)items[j] * ld,
+               (size_t)ld * sizeof(float));
+        conf[nh] = 1.0f + alpha * (w ? w[j] : 1.0f);
+        pos[nh++] = j;
+    }
+    for (int t = 0; t < nt; t++) {
+        int32_t item = targets[t];
+        if (item < 0 || item >= st->n_items)
+            continue;
+        memcpy(z, st->item + (size_t)item * ld, (size_t)ld * sizeof(float));
+        tl_la_potrs_upper(a, k, ld, z);
+        tl_la_gemv_rows(rows, nh, k, ld, z, con);
+        for (int32_t q = 0; q < nh; q++)
+            con[q] *= conf[q];
+        int32_t *wy = why + (size_t)t * max;
+        float *ct = contrib + (size_t)t * max;
+        while (got[t] < max) { /* max is small: repeated selection */
+            int32_t best = -1;
+            for (int32_t q = 0; q < nh; q++)
+                if (con[q] > 0 && (best < 0 || con[q] > con[best]))
+                    best = q;
+            if (best < 0)
+                break;
+            wy[got[t]] = pos[best];
+            ct[got[t]++] = con[best];
+            con[best] = -INFINITY;
+        }
+    }
+    rc = 0;
+out:
+    tl_la_free(rows);
+    free(con);
+    free(pos);
+    return rc;
+}
+
 tl_err tl_ials_view_get(const tl_model *m, tl_ials_view *out)
 {
     const ials_state *st = state_of(m);
@@ -1204,4 +1269,5 @@ const tl_model_ops tl_ials_ops = {
     .load = load,
     .release = release,
     .explain = explain,
+    .explain_many = explain_many,
 };
