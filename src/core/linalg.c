@@ -5,6 +5,7 @@
 #include "core/linalg.h"
 
 #include <cblas.h>
+#include <lapacke.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -598,6 +599,24 @@ int tl_la_potrf_upper(float *a, int k, int lda)
 #endif
         }
     }
+    return 0;
+}
+
+int tl_la_potri_full(float *a, int k, int lda)
+{
+    /* U row-major upper is L = U^T column-major lower: LAPACK's 'L' factor of the same A, so
+     * spotri works in place with no transposed copy. Its result fills the row-major upper
+     * triangle; the lower one is mirrored from it. */
+    if (LAPACKE_spotri_work(LAPACK_COL_MAJOR, 'L', k, a, lda) != 0)
+        return -1;
+    for (int i = 0; i < k; i++) {
+        for (int j = 0; j < i; j++)
+            a[(size_t)i * lda + j] = a[(size_t)j * lda + i];
+        for (int j = k; j < lda; j++)
+            a[(size_t)i * lda + j] = 0.0f;
+    }
+    for (int i = k; i < lda; i++)
+        memset(a + (size_t)i * lda, 0, (size_t)lda * sizeof(float));
     return 0;
 }
 

@@ -110,6 +110,12 @@ void tl_la_scatter_axpy(const float *y, int ld, const int32_t *hidx, const float
  * overwritten. Returns 0, or -1 when A is not (numerically) positive definite. */
 int tl_la_potrf_upper(float *a, int k, int lda);
 
+/* In place: the factor U of A (from tl_la_potrf_upper) becomes A's inverse, both triangles,
+ * with rows and columns k..lda zero (so that tl_la_symv may run on the padded size lda). For
+ * many solves with one matrix: each is then one symmetric matrix-vector product. -1 when it
+ * fails. */
+int tl_la_potri_full(float *a, int k, int lda);
+
 /* Solves U^T U x = b in place (b becomes x) with the factor from tl_la_potrf_upper. */
 void tl_la_potrs_upper(const float *u, int k, int lda, float *b);
 

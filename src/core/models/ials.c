@@ -707,13 +707,13 @@ static int fold_factor(const ials_state *st, float alpha, float reg, const int32
 }
 
 /* A request scores a history, then explains many items of it (a page of recommendations): the
- * factored system of the last history is kept per thread and reused while the history and the
+ * inverted system of the last history is kept per thread and reused while the history and the
  * model stay the same, instead of one Cholesky per call. */
 typedef struct explain_cache {
     uint64_t serial, key; /* the state and the history it was made for (serial 0 = none) */
     int32_t n;
     size_t cap;
-    float *a; /* the factor, then the right-hand side (fold_scratch floats) */
+    float *a; /* the inverse (cached_inverse), then the right-hand side (fold_scratch floats) */
 } explain_cache;
 
 static pthread_key_t cache_key;
@@ -758,7 +758,7 @@ static uint64_t history_key(const int32_t *items, const float *w, int32_t n, flo
 /* The factor of the history's system (k x k, stride ld) followed by its right-hand side (ld
  * floats), from this thread's cache or made into it; NULL when it cannot be made. */
 /* Behind the threads' caches, one shared by all: a patron's next request (another page, the
- * homepage after the list) finds the factor made by whichever thread served the last one.
+ * homepage after the list) finds the inverse made by whichever thread served the last one.
  * Two-way set-associative by the history's key (a direct-mapped table lost 60 % of a
  * MovieLens-sized crowd of patrons to collisions), within SHARED_BYTES: about 2,000 patrons'
  * factors at 128 factors. A set's lock is held for a copy. */
@@ -843,8 +843,12 @@ static void shared_put(const ials_state *st, uint64_t key, int32_t n, const floa
     pthread_mutex_unlock(&set->mu);
 }
 
-static const float *cached_factor(const ials_state *st, float alpha, float reg,
-                                  const int32_t *items, const float *w, int32_t n)
+/* The inverse of the history's system (ld x ld, both triangles, padding zero) followed by its
+ * right-hand side (ld floats), from the caches or made into them; NULL when it cannot be made.
+ * The inverse, not the factor: each solve a request asks of it (the fold-in, one per item
+ * explained) is then one symmetric matrix-vector product instead of two triangular solves. */
+static const float *cached_inverse(const ials_state *st, float alpha, float reg,
+                                   const int32_t *items, const float *w, int32_t n)
 {
     explain_cache *c = this_thread_cache();
     if (!c)
@@ -861,7 +865,8 @@ static const float *cached_factor(const ials_state *st, float alpha, float reg,
     }
     c->serial = 0;
     if (!shared_get(st, key, n, c->a, need)) {
-        if (fold_factor(st, alpha, reg, items, w, n, c->a, c->a + (size_t)st->ld * st->ld) != 0)
+        if (fold_factor(st, alpha, reg, items, w, n, c->a, c->a + (size_t)st->ld * st->ld) != 0 ||
+            tl_la_potri_full(c->a, st->k, st->ld) != 0)
             return NULL;
         shared_put(st, key, n, c->a, need);
     }
@@ -880,10 +885,9 @@ static int fold_in(const ials_state *st, float alpha, float reg, const int32_t *
     memset(out, 0, (size_t)st->ld * sizeof(float));
     if (n <= 0)
         return 0;
-    const float *c = omp_in_parallel() ? NULL : cached_factor(st, alpha, reg, items, w, n);
-    if (c) { /* a request's fold-in: explain reuses the factor */
-        memcpy(out, c + (size_t)st->ld * st->ld, (size_t)st->k * sizeof(float));
-        tl_la_potrs_upper(c, st->k, st->ld, out);
+    const float *c = omp_in_parallel() ? NULL : cached_inverse(st, alpha, reg, items, w, n);
+    if (c) { /* a request's fold-in: explain reuses the inverse */
+        tl_la_symv(c, st->ld, st->ld, c + (size_t)st->ld * st->ld, out);
         return 0;
     }
     if (fold_factor(st, alpha, reg, items, w, n, a, b) != 0)
@@ -1038,11 +1042,10 @@ static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const 
     int ld = st->ld, got = 0;
     float *z = tl_la_alloc((size_t)ld);
     float *con = malloc((size_t)n * sizeof(float));
-    const float *a = z && con ? cached_factor(st, alpha, reg, items, w, n) : NULL;
+    const float *a = z && con ? cached_inverse(st, alpha, reg, items, w, n) : NULL;
     if (!a)
         goto out;
-    memcpy(z, st->item + (size_t)item * ld, (size_t)ld * sizeof(float));
-    tl_la_potrs_upper(a, st->k, ld, z);
+    tl_la_symv(a, ld, ld, st->item + (size_t)item * ld, z);
     for (int32_t j = 0; j < n; j++) {
         con[j] = -INFINITY;
         if (items[j] >= 0 && items[j] < st->n_items)
@@ -1089,7 +1092,7 @@ static int explain_many(const tl_model *m, int32_t uidx, const int32_t *items, c
     float *con = malloc(2 * (size_t)n * sizeof(float)), *conf = con ? con + n : NULL;
     int32_t *pos = malloc((size_t)n * sizeof(int32_t));
     const float *a =
-        rows && con && pos ? cached_factor(st, alpha, (float)cfg->reg, items, w, n) : NULL;
+        rows && con && pos ? cached_inverse(st, alpha, (float)cfg->reg, items, w, n) : NULL;
     int rc = -1;
     if (!a)
         goto out;
@@ -1106,8 +1109,7 @@ static int explain_many(const tl_model *m, int32_t uidx, const int32_t *items, c
         int32_t item = targets[t];
         if (item < 0 || item >= st->n_items)
             continue;
-        memcpy(z, st->item + (size_t)item * ld, (size_t)ld * sizeof(float));
-        tl_la_potrs_upper(a, k, ld, z);
+        tl_la_symv(a, ld, ld, st->item + (size_t)item * ld, z);
         tl_la_gemv_rows(rows, nh, k, ld, z, con);
         for (int32_t q = 0; q < nh; q++)
             con[q] *= conf[q];
