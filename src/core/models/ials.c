@@ -706,15 +706,33 @@ static int fold_factor(const ials_state *st, float alpha, float reg, const int32
     return tl_la_potrf_upper(a, k, ld);
 }
 
-/* A request scores a history, then explains many items of it (a page of recommendations): the
- * inverted system of the last history is kept per thread and reused while the history and the
- * model stay the same, instead of one Cholesky per call. */
-typedef struct explain_cache {
-    uint64_t serial, key; /* the state and the history it was made for (serial 0 = none) */
+/* A request scores a history, then explains many items of it (a page of recommendations), and
+ * the patron's next request (another page, the homepage after the list) does the same: the
+ * inverse of the history's system is made once and kept, in a table shared by every thread
+ * (two-way set-associative by the history's key, within SHARED_BYTES: about 2,000 patrons at
+ * 128 factors; a direct-mapped table lost 60 % of a MovieLens-sized crowd to collisions), and
+ * each thread holds a reference to the last one it used. Entries are immutable and
+ * reference-counted, so a thread reads one without copying it and a replacement never frees
+ * what another thread is reading. */
+typedef struct inverse {
+    atomic_long refs;
+    uint64_t serial, key; /* the state and the history it was made for */
     int32_t n;
-    size_t cap;
-    float *a; /* the inverse (cached_inverse), then the right-hand side (fold_scratch floats) */
-} explain_cache;
+    float *a; /* the inverse (ld x ld), then the right-hand side (ld floats) */
+} inverse;
+
+static void inverse_release(inverse *v)
+{
+    if (v && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1) {
+        tl_la_free(v->a);
+        free(v);
+    }
+}
+
+static int inverse_is(const inverse *v, const ials_state *st, uint64_t key, int32_t n)
+{
+    return v && v->serial == st->serial && v->key == key && v->n == n;
+}
 
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
@@ -722,28 +740,12 @@ static int cache_ok;
 
 static void cache_free(void *p)
 {
-    explain_cache *c = p;
-    if (c)
-        tl_la_free(c->a);
-    free(c);
+    inverse_release(p);
 }
 
 static void cache_make(void)
 {
     cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
-}
-
-static explain_cache *this_thread_cache(void)
-{
-    pthread_once(&cache_once, cache_make);
-    if (!cache_ok)
-        return NULL;
-    explain_cache *c = pthread_getspecific(cache_key);
-    if (!c && (c = calloc(1, sizeof(*c))) && pthread_setspecific(cache_key, c) != 0) {
-        free(c);
-        c = NULL;
-    }
-    return c;
 }
 
 static uint64_t history_key(const int32_t *items, const float *w, int32_t n, float alpha, float reg)
@@ -755,27 +757,18 @@ static uint64_t history_key(const int32_t *items, const float *w, int32_t n, flo
     return tl_fnv1a64_update(h, &reg, sizeof(reg));
 }
 
-/* The factor of the history's system (k x k, stride ld) followed by its right-hand side (ld
- * floats), from this thread's cache or made into it; NULL when it cannot be made. */
-/* Behind the threads' caches, one shared by all: a patron's next request (another page, the
- * homepage after the list) finds the inverse made by whichever thread served the last one.
- * Two-way set-associative by the history's key (a direct-mapped table lost 60 % of a
- * MovieLens-sized crowd of patrons to collisions), within SHARED_BYTES: about 2,000 patrons'
- * factors at 128 factors. A set's lock is held for a copy. */
 #define SHARED_SLOTS 8192
 #define SHARED_BYTES (128u << 20)
 
 typedef struct shared_slot {
     pthread_mutex_t mu; /* the set's lock: in the set's first slot */
-    uint64_t serial, key, used;
-    int32_t n;
-    size_t cap;
-    float *a;
+    uint64_t used;      /* use stamp, for replacing the older of a set */
+    inverse *v;         /* holds a reference */
 } shared_slot;
-static atomic_uint_fast64_t shared_clock; /* use stamps, for replacing the older of a set */
 
 static shared_slot shared[SHARED_SLOTS];
 static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static atomic_uint_fast64_t shared_clock;
 
 static void shared_make(void)
 {
@@ -783,7 +776,7 @@ static void shared_make(void)
         pthread_mutex_init(&shared[i].mu, NULL);
 }
 
-/* The set (two slots) of key for factors of need floats (NULL: none fit the budget). */
+/* The set (two slots) of key for inverses of need floats (NULL: none fit the budget). */
 static shared_slot *shared_set_of(uint64_t key, size_t need)
 {
     size_t sets = SHARED_BYTES / (2 * need * sizeof(float));
@@ -795,85 +788,80 @@ static shared_slot *shared_set_of(uint64_t key, size_t need)
     return &shared[2 * (key % sets)];
 }
 
-static int shared_hit(const shared_slot *sl, const ials_state *st, uint64_t key, int32_t n,
-                      size_t need)
-{
-    return sl->serial == st->serial && sl->key == key && sl->n == n && sl->cap >= need;
-}
-
-static int shared_get(const ials_state *st, uint64_t key, int32_t n, float *out, size_t need)
+/* A new reference to the shared inverse of the history, or NULL. */
+static inverse *shared_get(const ials_state *st, uint64_t key, int32_t n, size_t need)
 {
     shared_slot *set = shared_set_of(key, need);
     if (!set)
-        return 0;
+        return NULL;
     pthread_mutex_lock(&set->mu);
-    shared_slot *sl = shared_hit(&set[0], st, key, n, need)   ? &set[0]
-                      : shared_hit(&set[1], st, key, n, need) ? &set[1]
-                                                              : NULL;
-    if (sl) {
-        memcpy(out, sl->a, need * sizeof(float));
+    shared_slot *sl = inverse_is(set[0].v, st, key, n)   ? &set[0]
+                      : inverse_is(set[1].v, st, key, n) ? &set[1]
+                                                         : NULL;
+    inverse *v = sl ? sl->v : NULL;
+    if (v) {
+        atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
         sl->used = atomic_fetch_add_explicit(&shared_clock, 1, memory_order_relaxed);
     }
     pthread_mutex_unlock(&set->mu);
-    return sl != NULL;
+    return v;
 }
 
-static void shared_put(const ials_state *st, uint64_t key, int32_t n, const float *a, size_t need)
+/* Shares v (the table takes a reference of its own), in place of the one used longer ago. */
+static void shared_put(uint64_t key, size_t need, inverse *v)
 {
     shared_slot *set = shared_set_of(key, need);
     if (!set)
         return;
+    atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
     pthread_mutex_lock(&set->mu);
-    /* the slot already holding key (another thread made it too), else the one used longer ago */
-    shared_slot *sl = shared_hit(&set[1], st, key, n, need)   ? &set[1]
-                      : shared_hit(&set[0], st, key, n, need) ? &set[0]
-                      : set[1].used < set[0].used             ? &set[1]
-                                                              : &set[0];
+    shared_slot *sl = set[1].used < set[0].used ? &set[1] : &set[0];
+    inverse *old = sl->v;
+    sl->v = v;
     sl->used = atomic_fetch_add_explicit(&shared_clock, 1, memory_order_relaxed);
-    if (sl->cap < need) {
-        tl_la_free(sl->a);
-        sl->cap = (sl->a = tl_la_alloc(need)) ? need : 0;
-    }
-    if (sl->a) {
-        memcpy(sl->a, a, need * sizeof(float));
-        sl->serial = st->serial;
-        sl->key = key;
-        sl->n = n;
-    }
     pthread_mutex_unlock(&set->mu);
+    inverse_release(old);
 }
 
 /* The inverse of the history's system (ld x ld, both triangles, padding zero) followed by its
- * right-hand side (ld floats), from the caches or made into them; NULL when it cannot be made.
- * The inverse, not the factor: each solve a request asks of it (the fold-in, one per item
- * explained) is then one symmetric matrix-vector product instead of two triangular solves. */
+ * right-hand side (ld floats); NULL when it cannot be made. The inverse, not the factor: each
+ * solve a request asks of it (the fold-in, one per item explained) is then one symmetric
+ * matrix-vector product instead of two triangular solves. Valid until this thread's next
+ * call. */
 static const float *cached_inverse(const ials_state *st, float alpha, float reg,
                                    const int32_t *items, const float *w, int32_t n)
 {
-    explain_cache *c = this_thread_cache();
-    if (!c)
+    pthread_once(&cache_once, cache_make);
+    if (!cache_ok)
         return NULL;
+    inverse *mine = pthread_getspecific(cache_key);
     uint64_t key = history_key(items, w, n, alpha, reg);
-    if (c->serial == st->serial && c->key == key && c->n == n)
-        return c->a;
+    if (inverse_is(mine, st, key, n))
+        return mine->a;
     size_t need = fold_scratch(st);
-    if (c->cap < need) {
-        tl_la_free(c->a);
-        c->cap = (c->a = tl_la_alloc(need)) ? need : 0;
-        if (!c->a)
+    inverse *v = shared_get(st, key, n, need);
+    if (!v) {
+        if (!(v = calloc(1, sizeof(*v))) || !(v->a = tl_la_alloc(need))) {
+            free(v);
             return NULL;
-    }
-    c->serial = 0;
-    if (!shared_get(st, key, n, c->a, need)) {
-        if (fold_factor(st, alpha, reg, items, w, n, c->a, c->a + (size_t)st->ld * st->ld) != 0 ||
-            tl_la_potri_full(c->a, st->k, st->ld) != 0)
+        }
+        atomic_init(&v->refs, 1);
+        if (fold_factor(st, alpha, reg, items, w, n, v->a, v->a + (size_t)st->ld * st->ld) != 0 ||
+            tl_la_potri_full(v->a, st->k, st->ld) != 0) {
+            inverse_release(v);
             return NULL;
-        shared_put(st, key, n, c->a, need);
+        }
+        v->serial = st->serial;
+        v->key = key;
+        v->n = n;
+        shared_put(key, need, v);
     }
-    c->serial = st->serial;
-    c->key = key;
-    c->n = n;
-    return c->a;
+    if (pthread_setspecific(cache_key, v) != 0) {
+        inverse_release(v);
+        return NULL;
+    }
+    inverse_release(mine);
+    return v->a;
 }
 
 /* Fold-in into out (ld floats, padding zeroed) with scratch of fold_scratch() floats; -1 (out
