@@ -1017,46 +1017,37 @@ static void release(tl_model *m)
  * are reasons; entries outside the model are skipped. For a known user scored by the stored
  * vector, this decomposes the fold-in of the given history (the same vector when the history
  * is the training one and the solver is cholesky; close to it with cg). */
+static int explain_many(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                        int32_t n, const int32_t *targets, int nt, int32_t *why, float *contrib,
+                        int max, int *got);
+
 static int explain(const tl_model *m, int32_t uidx, const int32_t *items, const float *w, int32_t n,
                    int32_t item, int32_t *why, float *contrib, int max)
 {
-    const ials_state *st = m->state;
-    (void)uidx;
-    if (!st || item < 0 || item >= st->n_items || n <= 0 || max <= 0)
-        return 0;
-    const ials_cfg *cfg = m->cfg;
-    float alpha = (float)cfg->alpha;
-    float reg = (float)cfg->reg;
-    int ld = st->ld, got = 0;
-    float *z = tl_la_alloc((size_t)ld);
-    float *con = malloc((size_t)n * sizeof(float));
-    const float *a = z && con ? cached_inverse(st, alpha, reg, items, w, n) : NULL;
-    if (!a)
-        goto out;
-    tl_la_symv(a, ld, ld, st->item + (size_t)item * ld, z);
-    for (int32_t j = 0; j < n; j++) {
-        con[j] = -INFINITY;
-        if (items[j] >= 0 && items[j] < st->n_items)
-            con[j] = (1.0f + alpha * (w ? w[j] : 1.0f)) *
-                     tl_la_dotp(z, st->item + (size_t)items[j] * ld, ld);
-    }
-    /* max is small (a few reasons): repeated selection beats sorting n entries. */
-    while (got < max) {
+    int got = 0;
+    return explain_many(m, uidx, items, w, n, &item, 1, why, contrib, max, &got) == 0 ? got : 0;
+}
+
+/* One target's evidence from its solution z = A^-1 y: the contributions of the history's rows
+ * (conf: their confidences, pos: their positions in the history), the max strongest. */
+static void explain_one(const float *rows, int32_t nh, int k, int ld, const float *z,
+                        const float *conf, const int32_t *pos, float *con, int max, int32_t *why,
+                        float *contrib, int *got)
+{
+    tl_la_gemv_rows(rows, nh, k, ld, z, con);
+    for (int32_t q = 0; q < nh; q++)
+        con[q] *= conf[q];
+    while (*got < max) { /* max is small: repeated selection */
         int32_t best = -1;
-        for (int32_t j = 0; j < n; j++)
-            if (con[j] > 0 && (best < 0 || con[j] > con[best]))
-                best = j;
+        for (int32_t q = 0; q < nh; q++)
+            if (con[q] > 0 && (best < 0 || con[q] > con[best]))
+                best = q;
         if (best < 0)
             break;
-        why[got] = best;
-        contrib[got] = con[best];
+        why[*got] = pos[best];
+        contrib[(*got)++] = con[best];
         con[best] = -INFINITY;
-        got++;
     }
-out:
-    tl_la_free(z);
-    free(con);
-    return got;
 }
 
 /* explain for many targets: the history is factored (or found in the caches) and its rows
@@ -1075,7 +1066,8 @@ static int explain_many(const tl_model *m, int32_t uidx, const int32_t *items, c
     const ials_cfg *cfg = m->cfg;
     float alpha = (float)cfg->alpha;
     int ld = st->ld, k = st->k;
-    float *rows = tl_la_alloc((size_t)n * ld + (size_t)ld),
+    /* the history's rows, then TL_LA_SYMV_MULTI solutions */
+    float *rows = tl_la_alloc((size_t)n * ld + (size_t)TL_LA_SYMV_MULTI * ld),
           *z = rows ? rows + (size_t)n * ld : NULL;
     float *con = malloc(2 * (size_t)n * sizeof(float)), *conf = con ? con + n : NULL;
     int32_t *pos = malloc((size_t)n * sizeof(int32_t));
@@ -1093,27 +1085,22 @@ static int explain_many(const tl_model *m, int32_t uidx, const int32_t *items, c
         conf[nh] = 1.0f + alpha * (w ? w[j] : 1.0f);
         pos[nh++] = j;
     }
-    for (int t = 0; t < nt; t++) {
-        int32_t item = targets[t];
-        if (item < 0 || item >= st->n_items)
-            continue;
-        tl_la_symv(a, ld, ld, st->item + (size_t)item * ld, z);
-        tl_la_gemv_rows(rows, nh, k, ld, z, con);
-        for (int32_t q = 0; q < nh; q++)
-            con[q] *= conf[q];
-        int32_t *wy = why + (size_t)t * max;
-        float *ct = contrib + (size_t)t * max;
-        while (got[t] < max) { /* max is small: repeated selection */
-            int32_t best = -1;
-            for (int32_t q = 0; q < nh; q++)
-                if (con[q] > 0 && (best < 0 || con[q] > con[best]))
-                    best = q;
-            if (best < 0)
-                break;
-            wy[got[t]] = pos[best];
-            ct[got[t]++] = con[best];
-            con[best] = -INFINITY;
-        }
+    for (int t0 = 0; t0 < nt; t0 += TL_LA_SYMV_MULTI) {
+        /* the solutions of a few targets at once: the inverse is read once for all of them */
+        int tv[TL_LA_SYMV_MULTI], nv = 0;
+        const float *x[TL_LA_SYMV_MULTI];
+        float *y[TL_LA_SYMV_MULTI];
+        for (int t = t0; t < nt && t < t0 + TL_LA_SYMV_MULTI; t++)
+            if (targets[t] >= 0 && targets[t] < st->n_items) {
+                x[nv] = st->item + (size_t)targets[t] * ld;
+                y[nv] = z + (size_t)nv * ld;
+                tv[nv++] = t;
+            }
+        if (nv)
+            tl_la_symv_multi(a, ld, ld, x, nv, y);
+        for (int v = 0; v < nv; v++)
+            explain_one(rows, nh, k, ld, y[v], conf, pos, con, max, why + (size_t)tv[v] * max,
+                        contrib + (size_t)tv[v] * max, &got[tv[v]]);
     }
     rc = 0;
 out:
