@@ -60,9 +60,11 @@ static int copy_hist(tl_hist *dst, const tl_hist *src)
         }
         dst->cap = cap;
     }
-    memcpy(dst->items, src->items, (size_t)src->n * sizeof(*src->items));
-    memcpy(dst->w, src->w, (size_t)src->n * sizeof(*src->w));
-    memcpy(dst->ts, src->ts, (size_t)src->n * sizeof(*src->ts));
+    if (src->n > 0) { /* an empty history (a patron not in the store) has no arrays */
+        memcpy(dst->items, src->items, (size_t)src->n * sizeof(*src->items));
+        memcpy(dst->w, src->w, (size_t)src->n * sizeof(*src->w));
+        memcpy(dst->ts, src->ts, (size_t)src->n * sizeof(*src->ts));
+    }
     dst->n = src->n;
     dst->uidx = src->uidx;
     dst->live = src->live;
