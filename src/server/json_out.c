@@ -103,6 +103,52 @@ void tl__jw_str(tl_jw *w, const char *s)
     w->len = (size_t)(o - w->buf);
 }
 
+/* v (finite, 1e-4 <= |v| < 1e7) to seven significant digits without printf, which was a tenth
+ * of a served request: the digits of llround(|v| * 10^(6 - e)), e = v's decimal exponent,
+ * placed around the point, trailing zeros dropped (at least one digit after the point). */
+static int seven_digits(double v, char *out)
+{
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10};
+    double a = fabs(v);
+    int e = (int)floor(log10(a));
+    long long m = llround(a * p10[6 - e]);
+    if (m >= 10000000) { /* 9.9999996 rounds up to a new digit */
+        m = (m + 5) / 10;
+        e++;
+    }
+    if (m < 1000000) { /* log10 a hair under a power of ten */
+        m *= 10;
+        e--;
+    }
+    if (e < -4 || e > 6)
+        return -1;
+    char dig[8];
+    for (int k = 6; k >= 0; k--, m /= 10)
+        dig[k] = (char)('0' + m % 10);
+    int o = 0, last = 6;
+    while (last > 0 && last > e && dig[last] == '0')
+        last--; /* trailing zeros after the point */
+    if (v < 0)
+        out[o++] = '-';
+    if (e < 0) {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (int k = -1; k > e; k--)
+            out[o++] = '0';
+        for (int k = 0; k <= last; k++)
+            out[o++] = dig[k];
+    } else {
+        for (int k = 0; k <= e; k++)
+            out[o++] = dig[k];
+        out[o++] = '.';
+        if (last <= e)
+            out[o++] = '0';
+        for (int k = e + 1; k <= last; k++)
+            out[o++] = dig[k];
+    }
+    return o;
+}
+
 void tl__jw_float(tl_jw *w, float v)
 {
     if (!isfinite(v)) {
@@ -110,11 +156,14 @@ void tl__jw_float(tl_jw *w, float v)
         return;
     }
     char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%.7g", (double)v);
-    /* "%g" writes an integral value without a point ("3"); JSON reads that as an integer, and
-     * a client that wants a number either way is served the same, as jansson writes "3.0". */
-    if (!strpbrk(buf, ".en"))
-        n += snprintf(buf + n, sizeof(buf) - (size_t)n, ".0");
+    double a = fabs((double)v);
+    int n = a >= 1e-4 && a < 1e7 ? seven_digits((double)v, buf) : -1;
+    if (n < 0) {
+        n = snprintf(buf, sizeof(buf), "%.7g", (double)v);
+        /* "%g" writes an integral value without a point ("3"); jansson writes reals with one */
+        if (!strpbrk(buf, ".e"))
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, ".0");
+    }
     put(w, buf, (size_t)n);
 }
 

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,25 @@ static void test_floats(void **state)
         double v = json_real_value(j);
         assert_true(fabs(v - vals[k]) <= 1e-6 * fabs((double)vals[k]));
         json_decref(j);
+        tl__jw_free(&w);
+    }
+    /* across magnitudes, signs and rounding edges: seven digits, as printf's %.7g reads back */
+    srand(7);
+    for (int k = 0; k < 200000; k++) {
+        float v = (float)((rand() / (double)RAND_MAX) * pow(10.0, rand() % 16 - 7));
+        if (k % 2)
+            v = -v;
+        if (k % 1000 == 0)
+            v = (float)(pow(10.0, rand() % 12 - 5) * (k % 3000 ? 1.0 : 0.99999995));
+        tl_jw w;
+        tl__jw_init(&w, 8);
+        tl__jw_float(&w, v);
+        char ref[32], got[40];
+        snprintf(ref, sizeof(ref), "%.7g", (double)v);
+        snprintf(got, sizeof(got), "%.*s", (int)w.len, w.buf);
+        if (fabs(strtod(got, NULL) - strtod(ref, NULL)) > 1e-6 * fabs((double)v) ||
+            !strpbrk(got, ".e"))
+            fail_msg("%.9g: wrote %s, printf %s", (double)v, got, ref);
         tl__jw_free(&w);
     }
     tl_jw w;
