@@ -429,7 +429,7 @@ static void test_background_training(void **state)
     assert_string_equal(info.model, "popular");
     assert_int_equal(info.swaps, 1);
     assert_true(info.trained_through > 0); /* the newest event trained on */
-    assert_true(info.events_since >= 0); /* opted-out patrons' events are never trained on */
+    assert_true(info.events_since >= 0);   /* opted-out patrons' events are never trained on */
 
     /* two events: the third training starts by itself (of the kind now served) */
     tl_event_rec ev[2] = {
