@@ -1,6 +1,8 @@
 /* tailor serve: the HTTP JSON API (docs/API.md) over a model and a store. Every setting comes
  * from the server's one table (server/server.h), layered: flags over $TAILOR_<NAME> over the
  * config file over the defaults. Runs until SIGTERM or SIGINT, then stops gracefully. */
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,14 +197,37 @@ static void service_log(void *ctx, const char *level, const char *what, const ch
     tl_server_log(ctx, level, what, message);
 }
 
-/* Serves until SIGTERM or SIGINT; the signals are blocked first, so that the server's threads
- * inherit the mask and this thread alone takes them. */
+/* The write end of the pipe the stop signals are told through. */
+static int stop_pipe[2] = {-1, -1};
+
+static void on_stop_signal(int sig)
+{
+    unsigned char b = (unsigned char)sig;
+    ssize_t n = write(stop_pipe[1], &b, 1); /* async-signal-safe; a full pipe already says stop */
+    (void)n;
+}
+
+/* Serves until SIGTERM or SIGINT. The signals are blocked while the server's threads start, so
+ * they inherit the mask; threads that libraries start before main (OpenBLAS's pool) cannot be
+ * masked, so the signals have a handler that tells this thread through a pipe, wherever they
+ * land (with the default action, one landing on such a thread killed the process). */
 static int serve(tl_server_config *c)
 {
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    if (pipe(stop_pipe) != 0) {
+        perror("tailor serve: pipe");
+        return TL_EXIT_FAIL;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-response is libmicrohttpd's to handle */
     tl_service_opts so = {.db = c->db,
@@ -240,8 +265,11 @@ static int serve(tl_server_config *c)
     snprintf(msg, sizeof(msg), "listening on %s: model %.400s, store %.400s, %d threads", url,
              c->model, c->db ? c->db : "none", c->threads);
     tl_server_log(c, "info", "start", msg);
-    int sig = 0;
-    sigwait(&stop, &sig);
+    pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+    unsigned char b = 0;
+    while (read(stop_pipe[0], &b, 1) < 0 && errno == EINTR)
+        ;
+    int sig = b;
     tl_server_log(c, "info", "stop",
                   sig == SIGINT ? "SIGINT: stopping after the requests in flight"
                                 : "SIGTERM: stopping after the requests in flight");
