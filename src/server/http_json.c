@@ -127,17 +127,6 @@ json_t *tl__json_text(const char *s)
     return json_stringn(s, bad < 0 ? n : (size_t)bad);
 }
 
-json_t *tl__json_float(float v)
-{
-    if (!isfinite(v))
-        return json_null();
-    /* Seven significant digits, about a float's precision: the double nearest that text, so
-     * that the answer prints 0.1234568, not the float's binary tail 0.123456791043282. */
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%.7g", (double)v);
-    return json_real(strtod(buf, NULL));
-}
-
 void tl__reply_error(tl_req *r, unsigned status, const char *code, const char *field, long index,
                      const char *fmt, ...)
 {

@@ -31,9 +31,6 @@ void tl__reply_failure(tl_req *r, tl_err rc, const tl_diag *d, const char *field
 /* s as a JSON string, cut before the first byte that is not UTF-8 (a message cut mid-character
  * by snprintf); NULL s = JSON null. NULL only when memory ran out. */
 json_t *tl__json_text(const char *s);
-/* A float as the JSON number of its shortest text (0.8, not 0.800000011920929); non-finite
- * values (which JSON cannot hold) as null. */
-json_t *tl__json_float(float v);
 /* The request's body parsed (owned by the caller), depth-checked first; an empty body reads as
  * the text empty (NULL: an empty body is not JSON). NULL after replying 400 too_deep or
  * invalid_json (or 503 when memory ran out). */

@@ -21,7 +21,7 @@ void tl__jw_raw(tl_jw *w, const char *s);
 /* A JSON string of s, cut at its first byte that is not UTF-8 (as tl__json_text); NULL is
  * null. */
 void tl__jw_str(tl_jw *w, const char *s);
-/* Seven significant digits (as tl__json_float); not finite is null. */
+/* Seven significant digits, about a float's precision; not finite is null. */
 void tl__jw_float(tl_jw *w, float v);
 /* [{"item", "title", "score", "reason", "kind", "evidence": [{"item", "title", "weight"}]}] */
 void tl__jw_items(tl_jw *w, const tl_rec_item *items, int n);
