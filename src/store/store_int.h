@@ -82,6 +82,23 @@ typedef struct tl_store_ops {
     /* *changes = 0 when there is no such key */
     tl_err (*revoke_key)(tl_store *st, const char *id, int64_t when, int *changes);
     tl_err (*get_key)(tl_store *st, const char *id, tl_store_key_auth *out, int *found);
+    /* one record by its external id: fn once when *found = 1 */
+    tl_err (*get_item)(tl_store *st, const char *ext, size_t len, tl_store_item_fn fn, void *ctx,
+                       int *found);
+    tl_err (*get_user)(tl_store *st, const char *ext, size_t len, tl_store_user_fn fn, void *ctx,
+                       int *found);
+    /* as put_item / put_user, but absent fields are cleared: the record becomes r */
+    tl_err (*replace_item)(tl_store *st, const tl_item_rec *r, int64_t *id, int *changed);
+    tl_err (*replace_user)(tl_store *st, const tl_user_rec *r, int64_t *id, int *changed);
+    /* removes the item or user id (known to exist) with its events and searches' clicks (an
+     * item) or searches (a user); *events = the events removed */
+    tl_err (*delete_record)(tl_store *st, tl_id_kind k, int64_t id, long long *events);
+    /* idempotency keys (schema version 3): a row of scope and key no older than since */
+    tl_err (*idem_get)(tl_store *st, const char *scope, const char *key, int64_t since,
+                       tl_store_idem *out, int *found);
+    tl_err (*idem_put)(tl_store *st, const char *scope, const char *key, const tl_store_idem *rec,
+                       int64_t created);
+    tl_err (*idem_prune)(tl_store *st, int64_t before, long long *removed);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */
