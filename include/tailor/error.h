@@ -32,6 +32,7 @@ typedef enum tl_err {
     TL_EVERSION,     /* a file was written by an incompatible version */
     TL_ECANCELED,    /* the caller asked to stop (a progress hook said so) */
     TL_EBUSY,        /* the same work is already running (a training in progress) */
+    TL_EEXIST,       /* a record to create exists already; a key reused for another request */
 } tl_err;
 
 /* Returns a static, human-readable description of rc. Never NULL. */

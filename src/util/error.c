@@ -34,6 +34,8 @@ const char *tl_strerror(tl_err rc)
         return "canceled";
     case TL_EBUSY:
         return "busy: the same work is already running";
+    case TL_EEXIST:
+        return "already exists";
     }
     return "unknown error";
 }
