@@ -35,8 +35,20 @@ static int read_port(int fd)
 
 int tl_test_serve(tl_test_server *s, const char *db, const char *model, const char *err_path)
 {
-    const char *argv[] = {tl_test_bin(), "serve", "--no-auth", "--quiet", "--port", "0",
-                          "--db",        db,      "--model",   model,     NULL};
+    return tl_test_serve_with(s, db, model, err_path, 0, NULL);
+}
+
+int tl_test_serve_with(tl_test_server *s, const char *db, const char *model, const char *err_path,
+                       int auth, const char *const *extra)
+{
+    const char *argv[32] = {tl_test_bin(), "serve", "--quiet", "--port", "0",
+                            "--db",        db,      "--model", model};
+    int argc = 9;
+    if (!auth)
+        argv[argc++] = "--no-auth";
+    for (int k = 0; extra && extra[k] && argc < 31; k++)
+        argv[argc++] = extra[k];
+    argv[argc] = NULL;
     int out[2];
     s->pid = 0;
     s->port = -1;
@@ -97,9 +109,10 @@ static size_t collect(char *p, size_t size, size_t n, void *ctx)
     return add;
 }
 
-long tl_test_http(int port, const char *method, const char *path, const char *ctype,
-                  const char *body, size_t body_len, char **body_out, size_t *body_len_out,
-                  char **ctype_out)
+/* One request with the header lines of extra (NULL-terminated, or NULL) and of ctype. */
+static long request(int port, const char *method, const char *path, const char *ctype,
+                    const char *const *extra, const char *body, size_t body_len, char **body_out,
+                    size_t *body_len_out, char **ctype_out)
 {
     char url[2048], ct[128];
     buf got = {.p = NULL};
@@ -113,6 +126,8 @@ long tl_test_http(int port, const char *method, const char *path, const char *ct
         snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
         h = curl_slist_append(h, ct);
     }
+    for (int k = 0; extra && extra[k]; k++)
+        h = curl_slist_append(h, extra[k]);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -143,4 +158,19 @@ long tl_test_http(int port, const char *method, const char *path, const char *ct
     else
         free(got.p);
     return status;
+}
+
+long tl_test_http(int port, const char *method, const char *path, const char *ctype,
+                  const char *body, size_t body_len, char **body_out, size_t *body_len_out,
+                  char **ctype_out)
+{
+    return request(port, method, path, ctype, NULL, body, body_len, body_out, body_len_out,
+                   ctype_out);
+}
+
+long tl_test_http_headers(int port, const char *method, const char *path,
+                          const char *const *headers, const char *body, size_t body_len,
+                          char **body_out)
+{
+    return request(port, method, path, NULL, headers, body, body_len, body_out, NULL, NULL);
 }

@@ -15,6 +15,10 @@ typedef struct tl_test_server {
 /* Starts `tailor serve --no-auth --quiet --port 0 --db DB --model MODEL`, its stderr going to
  * err_path, and waits (15 s at most) for its first line. 0, or -1 (nothing left running). */
 int tl_test_serve(tl_test_server *s, const char *db, const char *model, const char *err_path);
+/* The same with API keys asked for (auth 1: no --no-auth) and more arguments (a
+ * NULL-terminated list, or NULL). */
+int tl_test_serve_with(tl_test_server *s, const char *db, const char *model, const char *err_path,
+                       int auth, const char *const *extra);
 /* Sends sig to the server (SIGKILL, SIGTERM) and reaps it; nothing when none runs. */
 void tl_test_serve_stop(tl_test_server *s, int sig);
 
@@ -24,5 +28,10 @@ void tl_test_serve_stop(tl_test_server *s, int sig);
 long tl_test_http(int port, const char *method, const char *path, const char *ctype,
                   const char *body, size_t body_len, char **body_out, size_t *body_len_out,
                   char **ctype_out);
+/* The same with header lines of its own (a NULL-terminated list, or NULL: "Content-Type: ...",
+ * "Authorization: Bearer ...", "Idempotency-Key: ..."). */
+long tl_test_http_headers(int port, const char *method, const char *path,
+                          const char *const *headers, const char *body, size_t body_len,
+                          char **body_out);
 
 #endif

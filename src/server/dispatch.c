@@ -106,6 +106,9 @@ static void authorize(tl_req *r)
     case TL_AUTH_TRAIN:
         ok = tl_key_allows(&r->key, TL_KEY_TRAIN, NULL);
         break;
+    case TL_AUTH_CATALOGUE:
+        ok = tl_key_allows(&r->key, TL_KEY_CATALOGUE, NULL);
+        break;
     }
     r->denied = !ok;
     if (!ok)

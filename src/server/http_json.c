@@ -80,18 +80,45 @@ static void reply_no_memory(tl_req *r)
           "application/json");
 }
 
-void tl__reply_json(tl_req *r, unsigned status, json_t *j)
+char *tl__json_body_text(const json_t *j, size_t *len)
 {
     size_t n = j ? json_dumpb(j, NULL, 0, JSON_FLAGS) : 0;
-    char *text = n ? malloc(n + 1) : NULL;
-    if (text && json_dumpb(j, text, n, JSON_FLAGS) == n) {
-        text[n] = '\n'; /* a terminal shows the next prompt on a line of its own */
-        tl__reply_text(r, status, "application/json", text, n + 1);
-    } else {
+    char *text = n ? malloc(n + 2) : NULL;
+    if (!text || json_dumpb(j, text, n, JSON_FLAGS) != n) {
         free(text);
-        reply_no_memory(r);
+        return NULL;
     }
+    text[n] = '\n'; /* a terminal shows the next prompt on a line of its own */
+    text[n + 1] = '\0';
+    *len = n + 1;
+    return text;
+}
+
+void tl__reply_json(tl_req *r, unsigned status, json_t *j)
+{
+    size_t n = 0;
+    char *text = tl__json_body_text(j, &n);
+    if (text)
+        tl__reply_text(r, status, "application/json", text, n);
+    else
+        reply_no_memory(r);
     json_decref(j);
+}
+
+json_t *tl__req_json(tl_req *r)
+{
+    const char *body = r->body ? r->body : "";
+    if (!tl__json_depth_ok(body, r->body_len, r->srv->cfg.max_depth)) {
+        tl__reply_error(r, 400, "too_deep", NULL, -1, "the JSON nests deeper than %d levels",
+                        r->srv->cfg.max_depth);
+        return NULL;
+    }
+    json_error_t e;
+    json_t *j = json_loadb(body, r->body_len, JSON_REJECT_DUPLICATES, &e);
+    if (!j)
+        tl__reply_error(r, 400, "invalid_json", NULL, -1, "line %d, column %d: %s", e.line,
+                        e.column, e.text);
+    return j;
 }
 
 json_t *tl__json_text(const char *s)
@@ -155,6 +182,9 @@ void tl__reply_failure(tl_req *r, tl_err rc, const tl_diag *d, const char *field
         return;
     case TL_EBUSY:
         tl__reply_error(r, 409, "busy", f, -1, "%s", msg);
+        return;
+    case TL_EEXIST:
+        tl__reply_error(r, 409, "exists", f, -1, "%s", msg);
         return;
     case TL_ENOMEM:
     case TL_ETOOBIG:

@@ -12,6 +12,12 @@
 
 /* Queues status with body j as JSON (stolen; NULL means memory ran out: 503 instead). */
 void tl__reply_json(tl_req *r, unsigned status, json_t *j);
+/* The text tl__reply_json sends for j (malloc'd, NUL-terminated, *len bytes with the final
+ * newline), or NULL when memory ran out; j is not stolen. */
+char *tl__json_body_text(const json_t *j, size_t *len);
+/* The request's body parsed (depth-checked first, duplicate keys refused), or NULL with the
+ * 400 (too_deep, invalid_json) already queued. */
+json_t *tl__req_json(tl_req *r);
 /* Queues an error body; field NULL = none, index < 0 = none. */
 void tl__reply_error(tl_req *r, unsigned status, const char *code, const char *field, long index,
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));

@@ -13,6 +13,18 @@ static const tl_route routes[] = {
     {{"POST", "/v1/models/train"}, tl__h_train, 1, TL_AUTH_TRAIN},
     {{"GET", "/metrics"}, tl__h_metrics, 0, TL_AUTH_STAFF},
     {{"GET", "/v1/openapi.json"}, tl__h_openapi, 0, TL_AUTH_OPEN},
+    {{"POST", "/v1/items"}, tl__h_item_create, 1, TL_AUTH_CATALOGUE},
+    {{"POST", "/v1/items/bulk"}, tl__h_items_bulk, 1, TL_AUTH_CATALOGUE},
+    {{"GET", "/v1/items/{id}"}, tl__h_item_get, 0, TL_AUTH_KEY},
+    {{"PUT", "/v1/items/{id}"}, tl__h_item_put, 1, TL_AUTH_CATALOGUE},
+    {{"PATCH", "/v1/items/{id}"}, tl__h_item_patch, 1, TL_AUTH_CATALOGUE},
+    {{"DELETE", "/v1/items/{id}"}, tl__h_item_delete, 0, TL_AUTH_CATALOGUE},
+    {{"POST", "/v1/users"}, tl__h_user_create, 1, TL_AUTH_CATALOGUE},
+    {{"POST", "/v1/users/bulk"}, tl__h_users_bulk, 1, TL_AUTH_CATALOGUE},
+    {{"GET", "/v1/users/{id}"}, tl__h_user_get, 0, TL_AUTH_USER},
+    {{"PUT", "/v1/users/{id}"}, tl__h_user_put, 1, TL_AUTH_CATALOGUE},
+    {{"PATCH", "/v1/users/{id}"}, tl__h_user_patch, 1, TL_AUTH_CATALOGUE},
+    {{"DELETE", "/v1/users/{id}"}, tl__h_user_delete, 0, TL_AUTH_CATALOGUE},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
