@@ -9,18 +9,8 @@
 
 static tl_err idem_ready(tl_store *st, tl_diag *d)
 {
-    if (!st->ops->idem_get) {
-        tl_diag_set(d, NULL, 0, NULL, "the %s store has no idempotency keys", st->ops->name);
-        return TL_EUNSUPPORTED;
-    }
-    if (st->schema_version < IDEM_VERSION) {
-        tl_diag_set(d, NULL, 0, NULL,
-                    "the store has schema version %d, before idempotency keys; a command that "
-                    "writes to it (tailor import) upgrades it",
-                    st->schema_version);
-        return TL_EVERSION;
-    }
-    return TL_OK;
+    return tl__store_ready(st, st->ops->idem_get != NULL, IDEM_VERSION, "idempotency keys",
+                           "tailor import, tailor key create", d);
 }
 
 static tl_err failed(tl_store *st, tl_err rc, tl_diag *d)

@@ -517,20 +517,27 @@ tl_err tl_store_event_weights(tl_store *st, tl_event_weights *w, tl_diag *d)
 
 #define KEYS_VERSION 2 /* the schema version that added api_keys */
 
-static tl_err keys_ready(tl_store *st, tl_diag *d)
+tl_err tl__store_ready(tl_store *st, int has_op, int version, const char *what, const char *writers,
+                       tl_diag *d)
 {
-    if (!st->ops->get_key) {
-        tl_diag_set(d, NULL, 0, NULL, "the %s store has no API keys", st->ops->name);
+    if (!has_op) {
+        tl_diag_set(d, NULL, 0, NULL, "the %s store has no %s", st->ops->name, what);
         return TL_EUNSUPPORTED;
     }
-    if (st->schema_version < KEYS_VERSION) {
+    if (st->schema_version < version) {
         tl_diag_set(d, NULL, 0, NULL,
-                    "the store has schema version %d, before API keys; a command that writes to "
-                    "it (tailor key create, tailor import) upgrades it",
-                    st->schema_version);
+                    "the store has schema version %d, before %s; a command that writes to it "
+                    "(%s) upgrades it",
+                    st->schema_version, what, writers);
         return TL_EVERSION;
     }
     return TL_OK;
+}
+
+static tl_err keys_ready(tl_store *st, tl_diag *d)
+{
+    return tl__store_ready(st, st->ops->get_key != NULL, KEYS_VERSION, "API keys",
+                           "tailor key create, tailor import", d);
 }
 
 static int key_id_ok(const char *id)

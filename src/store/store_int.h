@@ -134,6 +134,11 @@ void tl__store_release(tl_store *st);
  * inside a transaction. Errors as tl_store_put_event. */
 tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, tl_store_event *e,
                                tl_diag *d);
+/* TL_OK when st's engine has the operation (has_op) and its schema is at least version, else
+ * TL_EUNSUPPORTED or TL_EVERSION with d naming what is missing and the commands (writers)
+ * whose write open migrates the store. */
+tl_err tl__store_ready(tl_store *st, int has_op, int version, const char *what, const char *writers,
+                       tl_diag *d);
 /* Fills d with st->why, else "store: <engine message>" (TL_ESTORE), or "out of memory"
  * (TL_ENOMEM); returns rc. */
 tl_err tl__store_fail(tl_store *st, tl_err rc, tl_diag *d);

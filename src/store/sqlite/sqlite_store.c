@@ -986,18 +986,31 @@ static tl_err sq_get_key(tl_store *st, const char *id, tl_store_key_auth *out, i
     return r;
 }
 
+/* Runs the cached statement which with ?1 = ext[0..len): *found = 1 when it gives a row, which
+ * the caller reads from *out before it resets *out; otherwise it is reset here. */
+static tl_err one_row(sq_store *s, int which, const char *ext, size_t len, sqlite3_stmt **out,
+                      int *found)
+{
+    *found = 0;
+    tl_err r = stmt(s, which, out);
+    if (r != TL_OK)
+        return r;
+    bind_text(*out, 1, ext, len);
+    int rc = sqlite3_step(*out);
+    *found = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(s, rc);
+    if (!*found)
+        sqlite3_reset(*out);
+    return r;
+}
+
 static tl_err sq_get_item(tl_store *st, const char *ext, size_t len, tl_store_item_fn fn, void *ctx,
                           int *found)
 {
-    sq_store *s = sq(st);
     sqlite3_stmt *q;
-    tl_err r = stmt(s, Q_GET_ITEM, &q);
-    if (r != TL_OK)
-        return r;
-    bind_text(q, 1, ext, len);
-    int rc = sqlite3_step(q);
-    *found = rc == SQLITE_ROW;
-    if (rc == SQLITE_ROW) {
+    tl_err r = one_row(sq(st), Q_GET_ITEM, ext, len, &q, found);
+    if (r == TL_OK && *found) {
         tl_item_rec it = {
             .id = (const char *)sqlite3_column_text(q, 0),
             .id_len = (size_t)sqlite3_column_bytes(q, 0),
@@ -1014,25 +1027,17 @@ static tl_err sq_get_item(tl_store *st, const char *ext, size_t len, tl_store_it
             .extra = (const char *)sqlite3_column_text(q, 11),
         };
         r = fn(ctx, &it);
-    } else if (rc != SQLITE_DONE) {
-        r = fail(s, rc);
+        sqlite3_reset(q);
     }
-    sqlite3_reset(q);
     return r;
 }
 
 static tl_err sq_get_user(tl_store *st, const char *ext, size_t len, tl_store_user_fn fn, void *ctx,
                           int *found)
 {
-    sq_store *s = sq(st);
     sqlite3_stmt *q;
-    tl_err r = stmt(s, Q_GET_USER, &q);
-    if (r != TL_OK)
-        return r;
-    bind_text(q, 1, ext, len);
-    int rc = sqlite3_step(q);
-    *found = rc == SQLITE_ROW;
-    if (rc == SQLITE_ROW) {
+    tl_err r = one_row(sq(st), Q_GET_USER, ext, len, &q, found);
+    if (r == TL_OK && *found) {
         tl_user_rec u = {
             .id = (const char *)sqlite3_column_text(q, 0),
             .id_len = (size_t)sqlite3_column_bytes(q, 0),
@@ -1041,10 +1046,8 @@ static tl_err sq_get_user(tl_store *st, const char *ext, size_t len, tl_store_us
             .created = col_opt(q, 3),
         };
         r = fn(ctx, &u);
-    } else if (rc != SQLITE_DONE) {
-        r = fail(s, rc);
+        sqlite3_reset(q);
     }
-    sqlite3_reset(q);
     return r;
 }
 
