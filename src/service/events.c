@@ -100,13 +100,11 @@ static tl_err write_events(tl_service *s, const tl_idem *k, const tl_event_rec *
 tl_err tl_service_add_events_idem(tl_service *s, const tl_idem *k, const tl_event_rec *ev, size_t n,
                                   size_t *bad, tl_diag *d, tl_idem_replay *out)
 {
-    if (!s->writer) {
-        tl_diag_set(d, NULL, 0, NULL, "%s",
-                    s->db ? "the store was opened read-only" : "no store: events need one (--db)");
-        return TL_EUNSUPPORTED;
-    }
+    tl_err rc = tl__service_need_writer(s, "events", d);
+    if (rc != TL_OK)
+        return rc;
     for (size_t j = 0; j < n; j++) {
-        tl_err rc = check_event(&ev[j], d);
+        rc = check_event(&ev[j], d);
         if (rc != TL_OK) {
             if (bad)
                 *bad = j;

@@ -16,21 +16,19 @@ typedef struct put_ctx {
     tl_record_report *rep;
 } put_ctx;
 
-static tl_err no_fn(void *ctx, const void *r)
+/* Existence checks read nothing of the record. */
+static tl_err item_seen(void *ctx, const tl_item_rec *r)
 {
     (void)ctx;
     (void)r;
     return TL_OK;
 }
 
-static tl_err item_seen(void *ctx, const tl_item_rec *r)
-{
-    return no_fn(ctx, r);
-}
-
 static tl_err user_seen(void *ctx, const tl_user_rec *r)
 {
-    return no_fn(ctx, r);
+    (void)ctx;
+    (void)r;
+    return TL_OK;
 }
 
 /* *found = whether the store has the record ext of c->kind. */
@@ -69,32 +67,31 @@ static void count(tl_record_report *rep, tl_put what)
                                    : &rep->unchanged) += 1;
 }
 
-static tl_err put_item(void *ctx, const tl_item_rec *r, tl_diag *d)
+/* Writes one record, it or u, as c->how says. */
+static tl_err put_one(put_ctx *c, const tl_item_rec *it, const tl_user_rec *u, tl_diag *d)
 {
-    put_ctx *c = ctx;
     tl_put what = TL_PUT_UNCHANGED;
-    tl_err rc = check_record(c, r->id, r->id_len, d);
-    if (rc == TL_OK)
-        rc = c->how == TL_RECORD_REPLACE || c->how == TL_RECORD_CREATE
-                 ? tl_store_replace_item(c->st, r, &what, d)
-                 : tl_store_put_item(c->st, r, &what, d);
+    int whole = c->how == TL_RECORD_REPLACE || c->how == TL_RECORD_CREATE;
+    tl_err rc = it ? check_record(c, it->id, it->id_len, d) : check_record(c, u->id, u->id_len, d);
+    if (rc == TL_OK && it)
+        rc = whole ? tl_store_replace_item(c->st, it, &what, d)
+                   : tl_store_put_item(c->st, it, &what, d);
+    else if (rc == TL_OK)
+        rc = whole ? tl_store_replace_user(c->st, u, &what, d)
+                   : tl_store_put_user(c->st, u, &what, d);
     if (rc == TL_OK)
         count(c->rep, what);
     return rc;
 }
 
+static tl_err put_item(void *ctx, const tl_item_rec *r, tl_diag *d)
+{
+    return put_one(ctx, r, NULL, d);
+}
+
 static tl_err put_user(void *ctx, const tl_user_rec *r, tl_diag *d)
 {
-    put_ctx *c = ctx;
-    tl_put what = TL_PUT_UNCHANGED;
-    tl_err rc = check_record(c, r->id, r->id_len, d);
-    if (rc == TL_OK)
-        rc = c->how == TL_RECORD_REPLACE || c->how == TL_RECORD_CREATE
-                 ? tl_store_replace_user(c->st, r, &what, d)
-                 : tl_store_put_user(c->st, r, &what, d);
-    if (rc == TL_OK)
-        count(c->rep, what);
-    return rc;
+    return put_one(ctx, NULL, r, d);
 }
 
 static tl_err keep_type(void *ctx, const tl_item_rec *r)
@@ -117,20 +114,11 @@ static tl_err merge_target(const put_ctx *c, char *type, tl_diag *d)
     return rc;
 }
 
-static tl_err need_writer(tl_service *s, tl_diag *d)
-{
-    if (s->writer)
-        return TL_OK;
-    tl_diag_set(d, NULL, 0, NULL, "%s",
-                s->db ? "the store was opened read-only" : "no store: records need one (--db)");
-    return TL_EUNSUPPORTED;
-}
-
 tl_err tl_service_put_records(tl_service *s, tl_record_kind kind, tl_record_how how,
                               const char *const *json, const size_t *len, size_t n, const char *id,
                               tl_record_report *rep, size_t *bad, tl_diag *d)
 {
-    tl_err rc = need_writer(s, d);
+    tl_err rc = tl__service_need_writer(s, "items and users", d);
     if (rc != TL_OK)
         return rc;
     if (how == TL_RECORD_MERGE && !id) {
@@ -202,7 +190,7 @@ tl_err tl_service_get_user(tl_service *s, const char *id, tl_user_fn fn, void *c
 tl_err tl_service_delete_record(tl_service *s, tl_record_kind kind, const char *id,
                                 long long *events, tl_diag *d)
 {
-    tl_err rc = need_writer(s, d);
+    tl_err rc = tl__service_need_writer(s, "items and users", d);
     if (rc != TL_OK)
         return rc;
     pthread_mutex_lock(&s->write_mu);

@@ -103,6 +103,10 @@ void tl__service_events_added(tl_service *s, size_t n);
 /* Stops a running training and waits for it (close). */
 void tl__service_train_stop(tl_service *s);
 
+/* TL_OK when s may write to its store, else TL_EUNSUPPORTED with d saying why ("WHAT need a
+ * store (--db)", or that it was opened read-only). */
+tl_err tl__service_need_writer(tl_service *s, const char *what, tl_diag *d);
+
 /* A read connection to the store (opened when none is idle) and its return. */
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);
 void tl__service_reader_done(tl_service *s, tl_store *st);
