@@ -39,6 +39,19 @@ int tl_test_serve(tl_test_server *s, const char *db, const char *model, const ch
     return tl_test_serve_args(s, args, err_path);
 }
 
+int tl_test_serve_with(tl_test_server *s, const char *db, const char *model, const char *err_path,
+                       int auth, const char *const *extra)
+{
+    const char *args[32] = {"--quiet", "--db", db, "--model", model};
+    int n = 5;
+    if (!auth)
+        args[n++] = "--no-auth";
+    for (int k = 0; extra && extra[k] && n < 31; k++)
+        args[n++] = extra[k];
+    args[n] = NULL;
+    return tl_test_serve_args(s, args, err_path);
+}
+
 int tl_test_serve_args(tl_test_server *s, const char *const *args, const char *err_path)
 {
     const char *argv[36] = {tl_test_bin(), "serve", "--port", "0"};
@@ -172,6 +185,18 @@ long tl_test_http(int port, const char *method, const char *path, const char *ct
         *body_len_out = r.body_len;
     if (ctype_out)
         *ctype_out = r.ctype, r.ctype = NULL;
+    tl_test_reply_free(&r);
+    return status;
+}
+
+long tl_test_http_headers(int port, const char *method, const char *path,
+                          const char *const *headers, const char *body, size_t body_len,
+                          char **body_out)
+{
+    tl_test_reply r;
+    long status = tl_test_request(port, method, path, headers, body, body_len, &r);
+    if (body_out)
+        *body_out = r.body, r.body = NULL;
     tl_test_reply_free(&r);
     return status;
 }

@@ -1,5 +1,6 @@
 /* `tailor serve` as a child process, and one HTTP request through libcurl, for the tests that
- * talk to a real server (test_openapi, test_server_kill). Nothing here asserts: client threads
+ * talk to a real server (test_openapi, test_server_kill, test_server_errors,
+ * test_server_catalogue). Nothing here asserts: client threads
  * call tl_test_http too. curl_global_init must have run before. */
 #ifndef TL_TESTS_SERVE_CHILD_H
 #define TL_TESTS_SERVE_CHILD_H
@@ -18,6 +19,10 @@ int tl_test_serve(tl_test_server *s, const char *db, const char *model, const ch
 /* The same with the arguments after `tailor serve --port 0` given (a NULL-terminated list of
  * at most 30). */
 int tl_test_serve_args(tl_test_server *s, const char *const *args, const char *err_path);
+/* The same with API keys asked for (auth 1: no --no-auth) and more arguments (a
+ * NULL-terminated list, or NULL). */
+int tl_test_serve_with(tl_test_server *s, const char *db, const char *model, const char *err_path,
+                       int auth, const char *const *extra);
 /* Sends sig to the server (SIGKILL, SIGTERM) and reaps it; nothing when none runs. */
 void tl_test_serve_stop(tl_test_server *s, int sig);
 
@@ -27,6 +32,11 @@ void tl_test_serve_stop(tl_test_server *s, int sig);
 long tl_test_http(int port, const char *method, const char *path, const char *ctype,
                   const char *body, size_t body_len, char **body_out, size_t *body_len_out,
                   char **ctype_out);
+/* The same with header lines of its own (a NULL-terminated list, or NULL: "Content-Type: ...",
+ * "Authorization: Bearer ...", "Idempotency-Key: ..."). */
+long tl_test_http_headers(int port, const char *method, const char *path,
+                          const char *const *headers, const char *body, size_t body_len,
+                          char **body_out);
 
 /* An answer in full (tl_test_request). Strings malloc'd, NUL-terminated, NULL when none. */
 typedef struct tl_test_reply {

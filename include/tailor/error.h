@@ -33,6 +33,7 @@ typedef enum tl_err {
     TL_ECANCELED,    /* the caller asked to stop (a progress hook said so) */
     TL_EBUSY,        /* the same work is already running (a training in progress) */
     TL_ENUMERIC,     /* a computation broke down (a system that should be positive definite) */
+    TL_EEXIST,       /* a record to create exists already; a key reused for another request */
 } tl_err;
 
 /* Returns a static, human-readable description of rc. Never NULL. */

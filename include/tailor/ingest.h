@@ -189,6 +189,15 @@ TL_API void tl_ingest_opts_init(tl_ingest_opts *o);
 TL_API tl_err tl_ingest_file(const tl_ingest_opts *o, const tl_ingest_sink *sink,
                              tl_ingest_report *rep, tl_diag *d);
 
+/* Validates one record given as the text json[0..len) of one JSON object, exactly as a line of
+ * a JSON Lines file of kind o->kind (the same names and aliases, the same checks; unknown keys
+ * of items and users go into extra / attrs; o->default_type, list_sep and max_field apply;
+ * o->path is ignored), and hands it to the sink. Returns TL_OK, TL_EPARSE (d's field names the
+ * bad key, without file or line), the sink's error, or TL_EINVAL / TL_EUNSUPPORTED (bad
+ * options, no callback for the kind). Thread-safe: calls are independent. */
+TL_API tl_err tl_ingest_json(const tl_ingest_opts *o, const char *json, size_t len,
+                             const tl_ingest_sink *sink, tl_diag *d);
+
 /* ---- event weights -------------------------------------------------------------------------
  * How much one event says about a user's interest in an item. Each type has a weight w and a
  * rule: CONST (w), RATING (w * value / scale when value >= min, else ignored) or SECONDS

@@ -214,6 +214,88 @@ TL_API tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *
 TL_API tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_t n, size_t *bad,
                                     tl_diag *d);
 
+/* ---- idempotent writes ------------------------------------------------------------------------
+ * A write made with a client's Idempotency-Key happens at most once: the key, a hash of the
+ * request and the answer are stored in the write's own transaction (a crash keeps both or
+ * neither); a retry with the same key and the same request within TL_IDEM_TTL writes nothing
+ * and gets the first answer back; the same key with another request is TL_EEXIST. Keys are
+ * kept apart by scope (the caller's API key id), so two callers never see each other's. Only
+ * writes that succeeded are kept: a refused request may be sent again with its key. */
+#define TL_IDEM_KEY_MAX 255        /* bytes of a key: printable ASCII, no spaces at the ends */
+#define TL_IDEM_TTL (24 * 60 * 60) /* seconds a key is remembered */
+
+typedef struct tl_idem {
+    const char *scope;   /* whose key: an API key's id, or NULL / "" without authentication */
+    const char *key;     /* the client's Idempotency-Key */
+    const char *route;   /* what the request does ("POST /v1/events"): part of the hash */
+    const void *request; /* ... and its body */
+    size_t request_len;
+    int status;        /* the answer to keep when the write succeeds: its status */
+    const char *reply; /* ... and its body */
+} tl_idem;
+
+typedef struct tl_idem_replay {
+    int replayed; /* 1: the key was used before with the same request, nothing was written, and
+                     status and body are the first answer */
+    int status;
+    char *body; /* malloc'd when replayed (the caller frees), else NULL */
+} tl_idem_replay;
+
+/* tl_service_add_events with an idempotency key k (NULL: none, out untouched). Errors as
+ * tl_service_add_events, and TL_EINVAL (a malformed key: d's field "Idempotency-Key"),
+ * TL_EEXIST (the key came with another request: the same field). */
+TL_API tl_err tl_service_add_events_idem(tl_service *s, const tl_idem *k, const tl_event_rec *ev,
+                                         size_t n, size_t *bad, tl_diag *d, tl_idem_replay *out);
+
+/* ---- the catalogue and patrons' records ------------------------------------------------------
+ * Items and users (patrons) written and read one by one or in batches (the HTTP API's
+ * /v1/items and /v1/users). A record comes as the text of one JSON object, read exactly as a
+ * line of `tailor import items|users` JSON Lines (tl_ingest_json: the same names, aliases and
+ * checks; keys it does not know go into extra / attrs). A batch is written all or none, in one
+ * transaction on the store, durable when the call returns.
+ * The store has the records at once (reads, events naming them, a patron's consent); the
+ * model learns new items and changed catalogue fields at its next training. Deleting a record
+ * deletes its events in the same transaction. */
+typedef enum tl_record_kind { TL_RECORD_ITEM, TL_RECORD_USER } tl_record_kind;
+
+typedef enum tl_record_how {
+    TL_RECORD_CREATE,  /* new records only: an id that exists is TL_EEXIST */
+    TL_RECORD_REPLACE, /* whole records: a field not given is cleared (new ids are made) */
+    TL_RECORD_MERGE,   /* the given fields of an existing record (the others, an item's type
+                          included, keep their values): TL_ENOTFOUND when there is none */
+    TL_RECORD_UPSERT,  /* as `tailor import`: given fields written, others kept, new ids made
+                          (an item without a type is a book) */
+} tl_record_how;
+
+typedef struct tl_record_report {
+    long long added, updated, unchanged;
+} tl_record_report;
+
+/* Writes json[0..n) (json[k] of len[k] bytes) as how says, all or none. id (NULL: none) is the
+ * id every record must have: the record's own id must be absent or equal to it (the id of a
+ * path). Errors: TL_EPARSE / TL_EINVAL (a bad record: *bad its index, d's field the key),
+ * TL_EEXIST, TL_ENOTFOUND (d's field "id"), TL_EUNSUPPORTED (no writable store), TL_ESTORE,
+ * TL_ENOMEM. rep (may be NULL) counts what happened. */
+TL_API tl_err tl_service_put_records(tl_service *s, tl_record_kind kind, tl_record_how how,
+                                     const char *const *json, const size_t *len, size_t n,
+                                     const char *id, tl_record_report *rep, size_t *bad,
+                                     tl_diag *d);
+
+/* The stored record id: fn once, with strings valid during the call. TL_ENOTFOUND (d's field
+ * "item" or "user") when there is none; TL_EUNSUPPORTED without a store. */
+typedef tl_err (*tl_item_fn)(void *ctx, const tl_item_rec *r);
+typedef tl_err (*tl_user_fn)(void *ctx, const tl_user_rec *r);
+TL_API tl_err tl_service_get_item(tl_service *s, const char *id, tl_item_fn fn, void *ctx,
+                                  tl_diag *d);
+TL_API tl_err tl_service_get_user(tl_service *s, const char *id, tl_user_fn fn, void *ctx,
+                                  tl_diag *d);
+
+/* Deletes the record id and its events in one transaction (an item also leaves searches'
+ * clicks; a user's searches go too); *events (may be NULL) = the events deleted. The served
+ * model still knows a deleted item until the next training. TL_ENOTFOUND when there is none. */
+TL_API tl_err tl_service_delete_record(tl_service *s, tl_record_kind kind, const char *id,
+                                       long long *events, tl_diag *d);
+
 /* ---- API keys ---------------------------------------------------------------------------------
  * A key is "tl_" + its public id (8 characters of lower-case base32, so never a leading '-')
  * + "_" + a secret (32 random bytes: 43 characters of URL-safe base64). The store keeps the id

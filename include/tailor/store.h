@@ -229,6 +229,52 @@ TL_API tl_err tl_store_revoke_key(tl_store *st, const char *id, int64_t when, tl
 TL_API tl_err tl_store_get_key(tl_store *st, const char *id, tl_store_key_auth *out, int *found,
                                tl_diag *d);
 
+/* ---- one record: the catalogue and patrons' records over the API ----------------------------
+ * get: fn once with the stored record (strings valid during the call; absent fields NULL /
+ * TL_ABSENT; a user's personalize is 1 or 0) when it exists, *found = 1; else *found = 0.
+ * replace: writes r whole, absent fields cleared (a user's personalize -1 = 1), unlike
+ * tl_store_put_item's upsert; *what as there.
+ * delete: removes the record and, in the same transaction (the caller's or its own), its
+ * events; an item also leaves the clicks of searches, a user its searches. TL_ENOTFOUND (d
+ * names the field) when there is none; *events (may be NULL) = the events removed. Deleting an
+ * item reads every event (there is no index by item).
+ * Errors otherwise: TL_ESTORE, TL_ENOMEM, or fn's. */
+typedef tl_err (*tl_store_item_fn)(void *ctx, const tl_item_rec *r);
+typedef tl_err (*tl_store_user_fn)(void *ctx, const tl_user_rec *r);
+TL_API tl_err tl_store_get_item(tl_store *st, const char *id, size_t len, tl_store_item_fn fn,
+                                void *ctx, int *found, tl_diag *d);
+TL_API tl_err tl_store_get_user(tl_store *st, const char *id, size_t len, tl_store_user_fn fn,
+                                void *ctx, int *found, tl_diag *d);
+TL_API tl_err tl_store_replace_item(tl_store *st, const tl_item_rec *r, tl_put *what, tl_diag *d);
+TL_API tl_err tl_store_replace_user(tl_store *st, const tl_user_rec *r, tl_put *what, tl_diag *d);
+TL_API tl_err tl_store_delete_item(tl_store *st, const char *id, size_t len, long long *events,
+                                   tl_diag *d);
+TL_API tl_err tl_store_delete_user(tl_store *st, const char *id, size_t len, long long *events,
+                                   tl_diag *d);
+
+/* ---- idempotency keys (schema version 3) -----------------------------------------------------
+ * The first answer to a write made with a client's Idempotency-Key, kept so that a retry gets
+ * it again instead of writing twice. scope keeps callers apart (an API key id, or ""). put is
+ * meant for the write's own transaction (a crash then keeps both or neither); it replaces an
+ * expired row of the same key. A store before version 3 gives TL_EVERSION. Errors otherwise:
+ * TL_ESTORE, TL_ENOMEM. */
+#define TL_IDEM_HASH_MAX 64 /* bytes of the request's hash */
+
+typedef struct tl_store_idem {
+    uint8_t hash[TL_IDEM_HASH_MAX]; /* of the request the key came with */
+    size_t hash_len;
+    int status; /* the HTTP status of the first answer */
+    char *body; /* its body: get mallocs it (the caller frees), put reads it */
+} tl_store_idem;
+
+/* *found = 1 and *out filled when scope/key has a row created at or after since. */
+TL_API tl_err tl_store_idem_get(tl_store *st, const char *scope, const char *key, int64_t since,
+                                tl_store_idem *out, int *found, tl_diag *d);
+TL_API tl_err tl_store_idem_put(tl_store *st, const char *scope, const char *key,
+                                const tl_store_idem *rec, int64_t created, tl_diag *d);
+/* Removes the rows created before before (an index range); *removed may be NULL. */
+TL_API tl_err tl_store_idem_prune(tl_store *st, int64_t before, long long *removed, tl_diag *d);
+
 /* ---- import ----------------------------------------------------------------------------------
  * A whole file in ONE transaction: it commits only when the file imported cleanly (or with
  * skip_bad, when every bad record was skipped); any error rolls back, so the store keeps exactly

@@ -877,7 +877,7 @@ static tl_err json_to_slot(engine *e, int s, const char *key, json_t *val)
     return TL_OK;
 }
 
-static tl_err json_record(engine *e, char *line, size_t len)
+static tl_err json_record(engine *e, const char *line, size_t len)
 {
     long bad_at = tl_utf8_check(line, len);
     if (bad_at >= 0)
@@ -973,33 +973,21 @@ out:
     return rc;
 }
 
-tl_err tl_ingest_file(const tl_ingest_opts *o, const tl_ingest_sink *sink, tl_ingest_report *rep,
-                      tl_diag *d)
+/* Sets e up for o and sink (rep and d are the caller's); TL_EINVAL or TL_EUNSUPPORTED with d
+ * saying why. engine_release frees what it holds in every case. */
+static tl_err engine_init(engine *e, const tl_ingest_opts *o, const tl_ingest_sink *sink,
+                          tl_ingest_report *rep, tl_diag *d)
 {
-    tl_ingest_report dummy;
-    tl_diag dd;
-    engine e;
-    tl_err rc = TL_EINVAL;
-    memset(&e, 0, sizeof(e));
-    if (!rep)
-        rep = &dummy;
-    if (!d)
-        d = &dd;
-    memset(rep, 0, sizeof(*rep));
-    tl_diag_clear(d);
-    e.o = o;
-    e.sink = sink;
-    e.rep = rep;
-    e.d = d;
-    e.path = o->path;
-    e.list_sep = o->list_sep ? o->list_sep : '|';
-    e.max_field = o->max_field ? o->max_field : TL_CSV_MAX_FIELD;
+    memset(e, 0, sizeof(*e));
+    e->o = o;
+    e->sink = sink;
+    e->rep = rep;
+    e->d = d;
+    e->path = o->path;
+    e->list_sep = o->list_sep ? o->list_sep : '|';
+    e->max_field = o->max_field ? o->max_field : TL_CSV_MAX_FIELD;
     for (int s = 0; s < S_N; s++)
-        e.sep[s] = e.list_sep;
-    if (!o->path) {
-        tl_diag_set(d, NULL, 0, NULL, "no input file");
-        goto out;
-    }
+        e->sep[s] = e->list_sep;
     int has_cb = 0;
     switch (o->kind) {
     case TL_INGEST_ITEMS:
@@ -1016,37 +1004,70 @@ tl_err tl_ingest_file(const tl_ingest_opts *o, const tl_ingest_sink *sink, tl_in
         break;
     default:
         tl_diag_set(d, NULL, 0, NULL, "unknown kind of record");
-        goto out;
+        return TL_EINVAL;
     }
     if (!has_cb) {
-        rc = TL_EUNSUPPORTED;
         tl_diag_set(d, o->path, 0, NULL, "this sink does not take that kind of record");
-        goto out;
+        return TL_EUNSUPPORTED;
     }
     static const alias *const tables[] = {item_aliases, user_aliases, event_aliases,
                                           search_aliases};
-    e.al = tables[o->kind];
+    e->al = tables[o->kind];
     if (o->kind == TL_INGEST_ITEMS) {
-        e.default_type =
+        e->default_type =
             o->default_type ? tl__item_type(o->default_type, strlen(o->default_type)) : "book";
-        if (!e.default_type) {
+        if (!e->default_type) {
             tl_diag_set(d, NULL, 0, "type",
                         "'%s' is not an item type (book, ebook, article, journal, "
                         "database, video, audio, event, course, other)",
                         o->default_type);
-            goto out;
+            return TL_EINVAL;
         }
     } else if (o->kind == TL_INGEST_EVENTS && o->default_type) {
-        e.fname[S_TYPE] = "--type";
+        e->fname[S_TYPE] = "--type";
         const char *t;
-        if (event_type(&e, o->default_type, strlen(o->default_type), S_TYPE, &t) != TL_OK) {
-            rc = TL_EINVAL;
-            goto out;
-        }
-        memcpy(e.deftype, t, strlen(t) + 1);
-        e.default_type = e.deftype;
-        e.fname[S_TYPE] = NULL;
+        if (event_type(e, o->default_type, strlen(o->default_type), S_TYPE, &t) != TL_OK)
+            return TL_EINVAL;
+        memcpy(e->deftype, t, strlen(t) + 1);
+        e->default_type = e->deftype;
+        e->fname[S_TYPE] = NULL;
     }
+    return TL_OK;
+}
+
+static void engine_release(engine *e)
+{
+    row_reset(e);
+    for (int s = 0; s < S_N; s++)
+        free(e->lbuf[s]);
+    for (int c = 0; c < e->ncols && e->cols; c++)
+        free(e->cols[c]);
+    free(e->cols);
+    free(e->col_slot);
+    free(e->clicked);
+    free(e->clicked_len);
+}
+
+tl_err tl_ingest_file(const tl_ingest_opts *o, const tl_ingest_sink *sink, tl_ingest_report *rep,
+                      tl_diag *d)
+{
+    tl_ingest_report dummy;
+    tl_diag dd;
+    engine e;
+    tl_err rc = TL_EINVAL;
+    if (!rep)
+        rep = &dummy;
+    if (!d)
+        d = &dd;
+    memset(rep, 0, sizeof(*rep));
+    tl_diag_clear(d);
+    if (!o->path) {
+        memset(&e, 0, sizeof(e));
+        tl_diag_set(d, NULL, 0, NULL, "no input file");
+        goto out;
+    }
+    if ((rc = engine_init(&e, o, sink, rep, d)) != TL_OK)
+        goto out;
     long long total = 0;
     struct stat st;
     if (strcmp(o->path, "-") != 0 && stat(o->path, &st) == 0 && S_ISREG(st.st_mode))
@@ -1060,14 +1081,26 @@ tl_err tl_ingest_file(const tl_ingest_opts *o, const tl_ingest_sink *sink, tl_in
     else
         rc = read_delimited(&e, rep->format, total);
 out:
-    row_reset(&e);
-    for (int s = 0; s < S_N; s++)
-        free(e.lbuf[s]);
-    for (int c = 0; c < e.ncols && e.cols; c++)
-        free(e.cols[c]);
-    free(e.cols);
-    free(e.col_slot);
-    free(e.clicked);
-    free(e.clicked_len);
+    engine_release(&e);
+    return rc;
+}
+
+tl_err tl_ingest_json(const tl_ingest_opts *o, const char *json, size_t len,
+                      const tl_ingest_sink *sink, tl_diag *d)
+{
+    tl_ingest_report rep;
+    tl_ingest_opts one = *o;
+    engine e;
+    memset(&rep, 0, sizeof(rep));
+    tl_diag_clear(d);
+    one.path = NULL; /* not a file: d names no file and no line */
+    tl_err rc = engine_init(&e, &one, sink, &rep, d);
+    if (rc == TL_OK) {
+        e.json = 1;
+        e.why = TL_SKIP_N;
+        row_reset(&e);
+        rc = json_record(&e, json, len);
+    }
+    engine_release(&e);
     return rc;
 }

@@ -39,7 +39,7 @@ static void add_headers(tl_req *r, struct MHD_Response *resp, const char *ctype)
     if (strcmp(r->method, "OPTIONS") == 0 && r->allow) {
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", r->allow);
         MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                                "Authorization, Content-Type, X-Request-Id");
+                                "Authorization, Content-Type, Idempotency-Key, X-Request-Id");
         MHD_add_response_header(resp, "Access-Control-Max-Age", CORS_MAX_AGE);
     }
 }
@@ -90,19 +90,30 @@ static void reply_no_memory(tl_req *r)
 #define DUMP_BUF 16384
 static _Thread_local char dump_buf[DUMP_BUF];
 
-void tl__reply_json(tl_req *r, unsigned status, json_t *j)
+char *tl__json_body_text(const json_t *j, size_t *len)
 {
     size_t n = j ? json_dumpb(j, dump_buf, DUMP_BUF, JSON_FLAGS) : 0;
-    char *text = n ? malloc(n + 1) : NULL;
+    char *text = n ? malloc(n + 2) : NULL;
     if (text && n <= DUMP_BUF)
         memcpy(text, dump_buf, n);
-    if (text && (n <= DUMP_BUF || json_dumpb(j, text, n, JSON_FLAGS) == n)) {
-        text[n] = '\n'; /* a terminal shows the next prompt on a line of its own */
-        tl__reply_text(r, status, "application/json", text, n + 1);
-    } else {
+    if (!text || (n > DUMP_BUF && json_dumpb(j, text, n, JSON_FLAGS) != n)) {
         free(text);
-        reply_no_memory(r);
+        return NULL;
     }
+    text[n] = '\n'; /* a terminal shows the next prompt on a line of its own */
+    text[n + 1] = '\0';
+    *len = n + 1;
+    return text;
+}
+
+void tl__reply_json(tl_req *r, unsigned status, json_t *j)
+{
+    size_t n = 0;
+    char *text = tl__json_body_text(j, &n);
+    if (text)
+        tl__reply_text(r, status, "application/json", text, n);
+    else
+        reply_no_memory(r);
     json_decref(j);
 }
 
@@ -166,6 +177,9 @@ void tl__reply_failure(tl_req *r, tl_err rc, const tl_diag *d, const char *field
         return;
     case TL_EBUSY:
         tl__reply_error(r, 409, "busy", f, -1, "%s", msg);
+        return;
+    case TL_EEXIST:
+        tl__reply_error(r, 409, "exists", f, -1, "%s", msg);
         return;
     case TL_ENOMEM:
     case TL_ETOOBIG:

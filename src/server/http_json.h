@@ -15,6 +15,9 @@
 void tl__reply_json(tl_req *r, unsigned status, json_t *j);
 /* Queues status with w's text as JSON (w's buffer is taken; a failed w means 503 instead). */
 void tl__reply_jw(tl_req *r, unsigned status, tl_jw *w);
+/* The text tl__reply_json sends for j (malloc'd, NUL-terminated, *len bytes with the final
+ * newline), or NULL when memory ran out; j is not stolen. */
+char *tl__json_body_text(const json_t *j, size_t *len);
 /* Queues an error body; field NULL = none, index < 0 = none. */
 void tl__reply_error(tl_req *r, unsigned status, const char *code, const char *field, long index,
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));

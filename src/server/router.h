@@ -17,14 +17,15 @@ typedef void (*tl_handler)(tl_req *r);
 /* Who may call a route (unless the server runs with --no-auth): dispatch.c checks the key at
  * the headers, before any body is read. */
 typedef enum tl_route_auth {
-    TL_AUTH_KEY,    /* any valid key */
-    TL_AUTH_OPEN,   /* no key needed (health) */
-    TL_AUTH_STAFF,  /* an admin or app key (not about one patron) */
-    TL_AUTH_USER,   /* about the patron {id} (params[0]): admin, app, or that patron's key */
-    TL_AUTH_EVENTS, /* admin, app, or a patron key for its own events (the handler checks each
-                       event of the batch) */
-    TL_AUTH_TRAIN,  /* admin */
-    TL_AUTH_KEYS,   /* admin: make, list and revoke keys */
+    TL_AUTH_KEY,       /* any valid key */
+    TL_AUTH_OPEN,      /* no key needed (health) */
+    TL_AUTH_STAFF,     /* an admin or app key (not about one patron) */
+    TL_AUTH_USER,      /* about the patron {id} (params[0]): admin, app, or that patron's key */
+    TL_AUTH_EVENTS,    /* admin, app, or a patron key for its own events (the handler checks each
+                          event of the batch) */
+    TL_AUTH_TRAIN,     /* admin */
+    TL_AUTH_CATALOGUE, /* admin: changes to items and patrons' records (TL_KEY_CATALOGUE) */
+    TL_AUTH_KEYS,      /* admin: make, list and revoke keys */
 } tl_route_auth;
 
 typedef struct tl_route {

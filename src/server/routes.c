@@ -16,6 +16,18 @@ static const tl_route routes[] = {
     {{"POST", "/v1/keys"}, tl__h_key_create, 1, TL_AUTH_KEYS},
     {{"GET", "/v1/keys"}, tl__h_keys, 0, TL_AUTH_KEYS},
     {{"DELETE", "/v1/keys/{id}"}, tl__h_key_revoke, 0, TL_AUTH_KEYS},
+    {{"POST", "/v1/items"}, tl__h_item_create, 1, TL_AUTH_CATALOGUE},
+    {{"POST", "/v1/items/bulk"}, tl__h_items_bulk, 1, TL_AUTH_CATALOGUE},
+    {{"GET", "/v1/items/{id}"}, tl__h_item_get, 0, TL_AUTH_KEY},
+    {{"PUT", "/v1/items/{id}"}, tl__h_item_put, 1, TL_AUTH_CATALOGUE},
+    {{"PATCH", "/v1/items/{id}"}, tl__h_item_patch, 1, TL_AUTH_CATALOGUE},
+    {{"DELETE", "/v1/items/{id}"}, tl__h_item_delete, 0, TL_AUTH_CATALOGUE},
+    {{"POST", "/v1/users"}, tl__h_user_create, 1, TL_AUTH_CATALOGUE},
+    {{"POST", "/v1/users/bulk"}, tl__h_users_bulk, 1, TL_AUTH_CATALOGUE},
+    {{"GET", "/v1/users/{id}"}, tl__h_user_get, 0, TL_AUTH_USER},
+    {{"PUT", "/v1/users/{id}"}, tl__h_user_put, 1, TL_AUTH_CATALOGUE},
+    {{"PATCH", "/v1/users/{id}"}, tl__h_user_patch, 1, TL_AUTH_CATALOGUE},
+    {{"DELETE", "/v1/users/{id}"}, tl__h_user_delete, 0, TL_AUTH_CATALOGUE},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

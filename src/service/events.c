@@ -1,5 +1,6 @@
 /* Events in: a batch is checked whole before anything is written, then written in one
- * transaction, so a bad event leaves nothing of its batch behind. */
+ * transaction, so a bad event leaves nothing of its batch behind; with an idempotency key, the
+ * key's row goes into the same transaction (idem.c). */
 #include <ctype.h>
 #include <math.h>
 #include <string.h>
@@ -62,40 +63,59 @@ static tl_err check_event(const tl_event_rec *e, tl_diag *d)
     return TL_OK;
 }
 
-tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_t n, size_t *bad,
-                             tl_diag *d)
+/* Writes the checked events in one transaction, with k's key row in the same one. */
+static tl_err write_events(tl_service *s, const tl_idem *k, const tl_event_rec *ev, size_t n,
+                           size_t *bad, tl_diag *d, tl_idem_replay *out)
 {
-    if (!s->writer) {
-        tl_diag_set(d, NULL, 0, NULL, "%s",
-                    s->db ? "the store was opened read-only" : "no store: events need one (--db)");
-        return TL_EUNSUPPORTED;
-    }
-    for (size_t k = 0; k < n; k++) {
-        tl_err rc = check_event(&ev[k], d);
-        if (rc != TL_OK) {
-            if (bad)
-                *bad = k;
-            return rc;
-        }
-    }
+    uint8_t hash[TL_IDEM_HASH_LEN];
     int64_t now = (int64_t)time(NULL);
     pthread_mutex_lock(&s->write_mu);
     tl_err rc = tl_store_begin(s->writer);
-    for (size_t k = 0; rc == TL_OK && k < n; k++) {
-        tl_event_rec e = ev[k];
+    if (rc == TL_OK && k && (rc = tl__idem_begin(s, k, hash, out, d)) == TL_OK && out->replayed) {
+        tl_store_rollback(s->writer); /* a retry: nothing to write */
+        pthread_mutex_unlock(&s->write_mu);
+        return TL_OK;
+    }
+    for (size_t j = 0; rc == TL_OK && j < n; j++) {
+        tl_event_rec e = ev[j];
         if (!e.ts) /* an event told live happened now; a file's may have no time */
             e.ts = now;
         if ((rc = tl_store_put_event(s->writer, &e, 0, NULL, d)) != TL_OK && bad)
-            *bad = k;
+            *bad = j;
     }
+    if (rc == TL_OK && k)
+        rc = tl__idem_end(s, k, hash, d);
     if (rc == TL_OK)
         rc = tl_store_commit(s->writer);
     else
-        tl_store_rollback(s->writer);
+        tl_store_rollback(s->writer); /* TL_EINVAL, harmless, when begin failed */
     pthread_mutex_unlock(&s->write_mu);
     if (rc == TL_OK)
         tl__service_events_added(s, n);
     if (rc == TL_ESTORE && !d->msg[0])
         tl_diag_set(d, NULL, 0, NULL, "store: %s", tl_store_errmsg(s->writer));
     return rc;
+}
+
+tl_err tl_service_add_events_idem(tl_service *s, const tl_idem *k, const tl_event_rec *ev, size_t n,
+                                  size_t *bad, tl_diag *d, tl_idem_replay *out)
+{
+    tl_err rc = tl__service_need_writer(s, "events", d);
+    if (rc != TL_OK)
+        return rc;
+    for (size_t j = 0; j < n; j++) {
+        rc = check_event(&ev[j], d);
+        if (rc != TL_OK) {
+            if (bad)
+                *bad = j;
+            return rc;
+        }
+    }
+    return write_events(s, k, ev, n, bad, d, out);
+}
+
+tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_t n, size_t *bad,
+                             tl_diag *d)
+{
+    return tl_service_add_events_idem(s, NULL, ev, n, bad, d, NULL);
 }

@@ -96,19 +96,10 @@ static void base32_id(const unsigned char b[KEY_ID_BYTES], char out[KEY_ID_LEN +
     out[KEY_ID_LEN] = '\0';
 }
 
-static tl_err need_writer(tl_service *s, tl_diag *d)
-{
-    if (s->writer)
-        return TL_OK;
-    tl_diag_set(d, NULL, 0, NULL, "%s",
-                s->db ? "the store was opened read-only" : "API keys need a store (--db)");
-    return TL_EUNSUPPORTED;
-}
-
 tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, const char *label,
                              char *key_out, size_t len, tl_diag *d)
 {
-    tl_err rc = need_writer(s, d);
+    tl_err rc = tl__service_need_writer(s, "API keys", d);
     if (rc != TL_OK)
         return rc;
     if (tl_key_role_parse(tl_key_role_name(role), &role) != TL_OK) {
@@ -199,7 +190,7 @@ tl_err tl_service_key_list(tl_service *s, tl_key_fn fn, void *ctx, tl_diag *d)
 
 tl_err tl_service_key_revoke(tl_service *s, const char *id, tl_diag *d)
 {
-    tl_err rc = need_writer(s, d);
+    tl_err rc = tl__service_need_writer(s, "API keys", d);
     if (rc != TL_OK)
         return rc;
     pthread_mutex_lock(&s->write_mu);

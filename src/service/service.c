@@ -63,6 +63,17 @@ tl_model_ref *tl__service_need_model(tl_service *s, tl_diag *d)
     return r;
 }
 
+tl_err tl__service_need_writer(tl_service *s, const char *what, tl_diag *d)
+{
+    if (s->writer)
+        return TL_OK;
+    if (s->db)
+        tl_diag_set(d, NULL, 0, NULL, "the store was opened read-only");
+    else
+        tl_diag_set(d, NULL, 0, NULL, "%s need a store (--db)", what);
+    return TL_EUNSUPPORTED;
+}
+
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d)
 {
     pthread_mutex_lock(&s->mu);

@@ -68,6 +68,7 @@ struct tl_service {
     double last_train_at;     /* Unix seconds: the last training's start, else the service's open */
     pthread_mutex_t write_mu; /* one writer at a time (SQLite's rule too) */
     tl_store *writer;         /* NULL unless writable */
+    int64_t idem_pruned_at;   /* when expired idempotency keys were last pruned (write_mu) */
     /* API key lookups (keys.c) */
     pthread_mutex_t keys_mu;      /* guards keys (held for copies, never for a store read) */
     pthread_mutex_t keys_list_mu; /* one listing of the store's key ids at a time */
@@ -82,6 +83,14 @@ void tl__service_log(tl_service *s, const char *level, const char *what, const c
 
 /* Starts libsodium once per process (thread-safe): TL_EUNSUPPORTED when it cannot start. */
 tl_err tl__keys_start(tl_diag *d);
+/* Idempotency keys (idem.c), inside the writer's transaction under write_mu. begin checks k
+ * (TL_EINVAL), hashes its request into hash and looks it up: out->replayed when it was seen
+ * with the same request (the caller writes nothing), TL_EEXIST with another. end stores it
+ * with its answer, pruning expired keys at most once an hour. */
+#define TL_IDEM_HASH_LEN 32
+tl_err tl__idem_begin(tl_service *s, const tl_idem *k, uint8_t *hash, tl_idem_replay *out,
+                      tl_diag *d);
+tl_err tl__idem_end(tl_service *s, const tl_idem *k, const uint8_t *hash, tl_diag *d);
 /* Frees s->keys. */
 void tl__keys_free(tl_service *s);
 /* How many times authentication has read the store (listings of ids and reads of one key). */
@@ -103,6 +112,10 @@ tl_err tl__service_trending(tl_service *s, const tl_model *m, int32_t *items, fl
 void tl__service_events_added(tl_service *s, size_t n);
 /* Stops a running training and waits for it (close). */
 void tl__service_train_stop(tl_service *s);
+
+/* TL_OK when s may write to its store, else TL_EUNSUPPORTED with d saying why ("WHAT need a
+ * store (--db)", or that it was opened read-only). */
+tl_err tl__service_need_writer(tl_service *s, const char *what, tl_diag *d);
 
 /* A read connection to the store (opened when none is idle) and its return. */
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);

@@ -245,17 +245,43 @@ static tl_err unknown(tl_id_kind k, const char *ext, size_t len, tl_diag *d)
     return TL_ENOTFOUND;
 }
 
-tl_err tl_store_put_item(tl_store *st, const tl_item_rec *r, tl_put *what, tl_diag *d)
+/* How put_record writes: the upserts and the replacements of items and users. */
+typedef enum rec_write { W_PUT_ITEM, W_PUT_USER, W_REPLACE_ITEM, W_REPLACE_USER } rec_write;
+
+static tl_err write_record(tl_store *st, rec_write how, const void *r, int64_t *id, int *changed)
 {
+    switch (how) {
+    case W_PUT_ITEM:
+        return st->ops->put_item(st, r, id, changed);
+    case W_PUT_USER:
+        return st->ops->put_user(st, r, id, changed);
+    case W_REPLACE_ITEM:
+        return st->ops->replace_item(st, r, id, changed);
+    case W_REPLACE_USER:
+        return st->ops->replace_user(st, r, id, changed);
+    }
+    return TL_EINVAL;
+}
+
+/* Writes one item or user record (ext its id) and keeps the id cache in step. */
+static tl_err put_record(tl_store *st, rec_write how, const char *ext, size_t len, const void *r,
+                         tl_put *what, tl_diag *d)
+{
+    tl_id_kind k = how == W_PUT_ITEM || how == W_REPLACE_ITEM ? TL_ID_ITEM : TL_ID_USER;
     tl_err rc;
     int own, changed = 0;
     int64_t old = 0, id = 0;
+    if ((how == W_REPLACE_ITEM && !st->ops->replace_item) ||
+        (how == W_REPLACE_USER && !st->ops->replace_user)) {
+        tl_diag_set(d, NULL, 0, NULL, "the %s store cannot replace records", st->ops->name);
+        return TL_EUNSUPPORTED;
+    }
     AUTO_BEGIN(st, rc, own);
-    if ((rc = resolve(st, TL_ID_ITEM, r->id, r->id_len, 0, &old)) != TL_OK)
+    if ((rc = resolve(st, k, ext, len, 0, &old)) != TL_OK)
         goto out;
-    if ((rc = st->ops->put_item(st, r, &id, &changed)) != TL_OK)
+    if ((rc = write_record(st, how, r, &id, &changed)) != TL_OK)
         goto out;
-    if (!old && (rc = cache_put(&st->cache[TL_ID_ITEM], r->id, r->id_len, id)) != TL_OK)
+    if (!old && (rc = cache_put(&st->cache[k], ext, len, id)) != TL_OK)
         goto out;
     if (what)
         *what = !old ? TL_PUT_ADDED : changed ? TL_PUT_UPDATED : TL_PUT_UNCHANGED;
@@ -263,22 +289,91 @@ out:
     return auto_end(st, rc, own, d);
 }
 
+tl_err tl_store_put_item(tl_store *st, const tl_item_rec *r, tl_put *what, tl_diag *d)
+{
+    return put_record(st, W_PUT_ITEM, r->id, r->id_len, r, what, d);
+}
+
 tl_err tl_store_put_user(tl_store *st, const tl_user_rec *r, tl_put *what, tl_diag *d)
 {
+    return put_record(st, W_PUT_USER, r->id, r->id_len, r, what, d);
+}
+
+tl_err tl_store_replace_item(tl_store *st, const tl_item_rec *r, tl_put *what, tl_diag *d)
+{
+    return put_record(st, W_REPLACE_ITEM, r->id, r->id_len, r, what, d);
+}
+
+tl_err tl_store_replace_user(tl_store *st, const tl_user_rec *r, tl_put *what, tl_diag *d)
+{
+    return put_record(st, W_REPLACE_USER, r->id, r->id_len, r, what, d);
+}
+
+static tl_err no_record(tl_id_kind k, const char *ext, size_t len, tl_diag *d)
+{
+    tl_diag_set(d, NULL, 0, kind_name[k], "no %s '%.*s' in the store", kind_name[k],
+                (int)(len > 80 ? 80 : len), ext);
+    return TL_ENOTFOUND;
+}
+
+tl_err tl_store_get_item(tl_store *st, const char *id, size_t len, tl_store_item_fn fn, void *ctx,
+                         int *found, tl_diag *d)
+{
+    if (!st->ops->get_item) {
+        tl_diag_set(d, NULL, 0, NULL, "the %s store cannot read one item", st->ops->name);
+        return TL_EUNSUPPORTED;
+    }
+    tl_err rc = st->ops->get_item(st, id, len, fn, ctx, found);
+    return rc == TL_ESTORE || rc == TL_ENOMEM ? tl__store_fail(st, rc, d) : rc;
+}
+
+tl_err tl_store_get_user(tl_store *st, const char *id, size_t len, tl_store_user_fn fn, void *ctx,
+                         int *found, tl_diag *d)
+{
+    if (!st->ops->get_user) {
+        tl_diag_set(d, NULL, 0, NULL, "the %s store cannot read one user", st->ops->name);
+        return TL_EUNSUPPORTED;
+    }
+    tl_err rc = st->ops->get_user(st, id, len, fn, ctx, found);
+    return rc == TL_ESTORE || rc == TL_ENOMEM ? tl__store_fail(st, rc, d) : rc;
+}
+
+static tl_err delete_record(tl_store *st, tl_id_kind k, const char *ext, size_t len,
+                            long long *events, tl_diag *d)
+{
     tl_err rc;
-    int own, changed = 0;
-    int64_t old = 0, id = 0;
+    int own;
+    int64_t id = 0;
+    long long n = 0;
+    if (!st->ops->delete_record) {
+        tl_diag_set(d, NULL, 0, NULL, "the %s store cannot delete records", st->ops->name);
+        return TL_EUNSUPPORTED;
+    }
     AUTO_BEGIN(st, rc, own);
-    if ((rc = resolve(st, TL_ID_USER, r->id, r->id_len, 0, &old)) != TL_OK)
+    if ((rc = st->ops->find_id(st, k, ext, len, &id)) != TL_OK)
         goto out;
-    if ((rc = st->ops->put_user(st, r, &id, &changed)) != TL_OK)
+    if (!id) {
+        rc = no_record(k, ext, len, d);
         goto out;
-    if (!old && (rc = cache_put(&st->cache[TL_ID_USER], r->id, r->id_len, id)) != TL_OK)
+    }
+    if ((rc = st->ops->delete_record(st, k, id, &n)) != TL_OK)
         goto out;
-    if (what)
-        *what = !old ? TL_PUT_ADDED : changed ? TL_PUT_UPDATED : TL_PUT_UNCHANGED;
+    /* the id must not come back from the cache within this transaction */
+    cache_clear(st);
+    if (events)
+        *events = n;
 out:
     return auto_end(st, rc, own, d);
+}
+
+tl_err tl_store_delete_item(tl_store *st, const char *id, size_t len, long long *events, tl_diag *d)
+{
+    return delete_record(st, TL_ID_ITEM, id, len, events, d);
+}
+
+tl_err tl_store_delete_user(tl_store *st, const char *id, size_t len, long long *events, tl_diag *d)
+{
+    return delete_record(st, TL_ID_USER, id, len, events, d);
 }
 
 tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, tl_store_event *e,
@@ -436,20 +531,27 @@ tl_err tl_store_event_weights(tl_store *st, tl_event_weights *w, tl_diag *d)
 
 #define KEYS_VERSION 2 /* the schema version that added api_keys */
 
-static tl_err keys_ready(tl_store *st, tl_diag *d)
+tl_err tl__store_ready(tl_store *st, int has_op, int version, const char *what, const char *writers,
+                       tl_diag *d)
 {
-    if (!st->ops->get_key) {
-        tl_diag_set(d, NULL, 0, NULL, "the %s store has no API keys", st->ops->name);
+    if (!has_op) {
+        tl_diag_set(d, NULL, 0, NULL, "the %s store has no %s", st->ops->name, what);
         return TL_EUNSUPPORTED;
     }
-    if (st->schema_version < KEYS_VERSION) {
+    if (st->schema_version < version) {
         tl_diag_set(d, NULL, 0, NULL,
-                    "the store has schema version %d, before API keys; a command that writes to "
-                    "it (tailor key create, tailor import) upgrades it",
-                    st->schema_version);
+                    "the store has schema version %d, before %s; a command that writes to it "
+                    "(%s) upgrades it",
+                    st->schema_version, what, writers);
         return TL_EVERSION;
     }
     return TL_OK;
+}
+
+static tl_err keys_ready(tl_store *st, tl_diag *d)
+{
+    return tl__store_ready(st, st->ops->get_key != NULL, KEYS_VERSION, "API keys",
+                           "tailor key create, tailor import", d);
 }
 
 static int key_id_ok(const char *id)

@@ -85,6 +85,23 @@ typedef struct tl_store_ops {
     /* *changes = 0 when there is no such key */
     tl_err (*revoke_key)(tl_store *st, const char *id, int64_t when, int *changes);
     tl_err (*get_key)(tl_store *st, const char *id, tl_store_key_auth *out, int *found);
+    /* one record by its external id: fn once when *found = 1 */
+    tl_err (*get_item)(tl_store *st, const char *ext, size_t len, tl_store_item_fn fn, void *ctx,
+                       int *found);
+    tl_err (*get_user)(tl_store *st, const char *ext, size_t len, tl_store_user_fn fn, void *ctx,
+                       int *found);
+    /* as put_item / put_user, but absent fields are cleared: the record becomes r */
+    tl_err (*replace_item)(tl_store *st, const tl_item_rec *r, int64_t *id, int *changed);
+    tl_err (*replace_user)(tl_store *st, const tl_user_rec *r, int64_t *id, int *changed);
+    /* removes the item or user id (known to exist) with its events and searches' clicks (an
+     * item) or searches (a user); *events = the events removed */
+    tl_err (*delete_record)(tl_store *st, tl_id_kind k, int64_t id, long long *events);
+    /* idempotency keys (schema version 3): a row of scope and key no older than since */
+    tl_err (*idem_get)(tl_store *st, const char *scope, const char *key, int64_t since,
+                       tl_store_idem *out, int *found);
+    tl_err (*idem_put)(tl_store *st, const char *scope, const char *key, const tl_store_idem *rec,
+                       int64_t created);
+    tl_err (*idem_prune)(tl_store *st, int64_t before, long long *removed);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */
@@ -120,6 +137,11 @@ void tl__store_release(tl_store *st);
  * inside a transaction. Errors as tl_store_put_event. */
 tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, tl_store_event *e,
                                tl_diag *d);
+/* TL_OK when st's engine has the operation (has_op) and its schema is at least version, else
+ * TL_EUNSUPPORTED or TL_EVERSION with d naming what is missing and the commands (writers)
+ * whose write open migrates the store. */
+tl_err tl__store_ready(tl_store *st, int has_op, int version, const char *what, const char *writers,
+                       tl_diag *d);
 /* Fills d with st->why, else "store: <engine message>" (TL_ESTORE), or "out of memory"
  * (TL_ENOMEM); returns rc. */
 tl_err tl__store_fail(tl_store *st, tl_err rc, tl_diag *d);

@@ -36,6 +36,8 @@ const char *tl_strerror(tl_err rc)
         return "busy: the same work is already running";
     case TL_ENUMERIC:
         return "numerical failure";
+    case TL_EEXIST:
+        return "already exists";
     }
     return "unknown error";
 }

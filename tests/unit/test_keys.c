@@ -311,8 +311,9 @@ static void test_old_store(void **state)
     sqlite3 *db3 = NULL;
     assert_int_equal(sqlite3_open(db, &db3), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db3,
-                                  "DROP TABLE IF EXISTS api_keys; DELETE FROM schema_migrations"
-                                  " WHERE version = 2; PRAGMA user_version = 1;",
+                                  "DROP TABLE IF EXISTS api_keys; DROP TABLE idempotency_keys;"
+                                  " DELETE FROM schema_migrations WHERE version >= 2;"
+                                  " PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db3);
@@ -329,7 +330,7 @@ static void test_old_store(void **state)
     assert_non_null(strstr(d.msg, "upgrades it"));
     tl_store_free(st);
     assert_int_equal(tl_store_open(db, 0, &st, &d), TL_OK);
-    assert_int_equal(tl_store_schema_version(st), 2);
+    assert_int_equal(tl_store_schema_version(st), 3);
     assert_int_equal(tl_store_get_key(st, "abcdefgh", &ka, &found, &d), TL_OK);
     assert_int_equal(found, 0);
     tl_store_free(st);

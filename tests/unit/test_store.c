@@ -121,14 +121,14 @@ static void test_open_migrate_reopen(void **state)
     tl_store *st = open_new("reopen.db");
     tl_diag d;
     assert_string_equal(tl_store_backend(st), "sqlite");
-    assert_int_equal(tl_store_schema_version(st), 2);
+    assert_int_equal(tl_store_schema_version(st), 3);
     tl_item_rec it = item("b1", "Dune");
     tl_event_rec e = ev("u1", "b1", "loan", 0, 0, 100);
     assert_int_equal(tl_store_put_item(st, &it, NULL, &d), TL_OK);
     assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
     tl_store_free(st);
     const char *p = db_path("reopen.db");
-    assert_int_equal(sql_int(p, "PRAGMA user_version"), 2);
+    assert_int_equal(sql_int(p, "PRAGMA user_version"), 3);
     assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations WHERE version = 1"), 1);
     assert_int_equal(
         sql_int(p, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
@@ -142,7 +142,7 @@ static void test_open_migrate_reopen(void **state)
     assert_int_equal(c.events, 1);
     assert_int_equal(c.event_types, 1);
     tl_store_free(st);
-    assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations"), 2);
+    assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations"), 3);
 }
 
 static void test_versions_and_targets(void **state)
@@ -170,7 +170,7 @@ static void test_versions_and_targets(void **state)
     assert_non_null(strstr(d.msg, "file is not a database"));
     /* an in-memory store for dry runs */
     assert_int_equal(tl_store_open(":memory:", TL_STORE_CREATE, &st, &d), TL_OK);
-    assert_int_equal(tl_store_schema_version(st), 2);
+    assert_int_equal(tl_store_schema_version(st), 3);
     tl_store_free(st);
 }
 
@@ -1001,6 +1001,160 @@ static void test_put_search(void **state)
     assert_int_equal(sql_int(db_path("search.db"), "SELECT count(*) FROM search_clicks"), 1);
 }
 
+/* ---- one record: get, replace, delete ------------------------------------------------------ */
+
+typedef struct seen {
+    int calls;
+    char title[64], type[16];
+    int64_t year;
+    int personalize;
+    char attrs[64];
+} seen;
+
+static tl_err see_item(void *ctx, const tl_item_rec *r)
+{
+    seen *s = ctx;
+    s->calls++;
+    snprintf(s->title, sizeof(s->title), "%s", r->title ? r->title : "(null)");
+    snprintf(s->type, sizeof(s->type), "%s", r->type);
+    s->year = r->year;
+    return TL_OK;
+}
+
+static tl_err see_user(void *ctx, const tl_user_rec *r)
+{
+    seen *s = ctx;
+    s->calls++;
+    s->personalize = r->personalize;
+    snprintf(s->attrs, sizeof(s->attrs), "%s", r->attrs ? r->attrs : "(null)");
+    return TL_OK;
+}
+
+static void test_records_get_replace_delete(void **state)
+{
+    (void)state;
+    tl_store *st = open_new("records.db");
+    tl_diag d;
+    tl_put what;
+    seen s = {0};
+    int found = -1;
+    tl_item_rec it = item("b1", "Dune");
+    it.year = 1965;
+    assert_int_equal(tl_store_put_item(st, &it, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_get_item(st, "b1", 2, see_item, &s, &found, &d), TL_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(s.calls, 1);
+    assert_string_equal(s.title, "Dune");
+    assert_int_equal(s.year, 1965);
+    assert_int_equal(tl_store_get_item(st, "b2", 2, see_item, &s, &found, &d), TL_OK);
+    assert_int_equal(found, 0);
+    assert_int_equal(s.calls, 1);
+    /* an upsert keeps what it does not give; a replacement clears it */
+    tl_item_rec bare = item("b1", NULL);
+    assert_int_equal(tl_store_put_item(st, &bare, &what, &d), TL_OK);
+    assert_int_equal(what, TL_PUT_UNCHANGED);
+    assert_int_equal(tl_store_replace_item(st, &bare, &what, &d), TL_OK);
+    assert_int_equal(what, TL_PUT_UPDATED);
+    assert_int_equal(tl_store_get_item(st, "b1", 2, see_item, &s, &found, &d), TL_OK);
+    assert_string_equal(s.title, "(null)");
+    assert_true(s.year == TL_ABSENT);
+    assert_int_equal(tl_store_replace_item(st, &bare, &what, &d), TL_OK);
+    assert_int_equal(what, TL_PUT_UNCHANGED);
+    tl_item_rec fresh = item("b3", "New");
+    assert_int_equal(tl_store_replace_item(st, &fresh, &what, &d), TL_OK);
+    assert_int_equal(what, TL_PUT_ADDED);
+    /* users: a replacement without consent given means consent */
+    tl_user_rec u = {.id = "u1",
+                     .id_len = 2,
+                     .attrs = "{\"dept\":\"x\"}",
+                     .personalize = 0,
+                     .created = TL_ABSENT};
+    assert_int_equal(tl_store_put_user(st, &u, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_get_user(st, "u1", 2, see_user, &s, &found, &d), TL_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(s.personalize, 0);
+    assert_string_equal(s.attrs, "{\"dept\":\"x\"}");
+    tl_user_rec bare_u = {.id = "u1", .id_len = 2, .personalize = -1, .created = TL_ABSENT};
+    assert_int_equal(tl_store_replace_user(st, &bare_u, &what, &d), TL_OK);
+    assert_int_equal(what, TL_PUT_UPDATED);
+    assert_int_equal(tl_store_get_user(st, "u1", 2, see_user, &s, &found, &d), TL_OK);
+    assert_int_equal(s.personalize, 1);
+    assert_string_equal(s.attrs, "(null)");
+    /* deletes take the events with them, in one transaction */
+    tl_event_rec e1 = ev("u1", "b1", "loan", 0, 0, 100), e2 = ev("u2", "b1", "loan", 0, 0, 100),
+                 e3 = ev("u1", "b3", "view", 0, 0, 100);
+    assert_int_equal(tl_store_put_event(st, &e1, 0, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_put_event(st, &e2, 0, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_put_event(st, &e3, 0, NULL, &d), TL_OK);
+    long long events = -1;
+    assert_int_equal(tl_store_delete_item(st, "b1", 2, &events, &d), TL_OK);
+    assert_int_equal(events, 2);
+    assert_int_equal(tl_store_delete_item(st, "b1", 2, &events, &d), TL_ENOTFOUND);
+    assert_string_equal(d.field, "item");
+    tl_store_counts c;
+    assert_int_equal(tl_store_count(st, &c), TL_OK);
+    assert_int_equal(c.events, 1);
+    assert_int_equal(c.items, 1);
+    /* a rolled-back delete leaves everything */
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    assert_int_equal(tl_store_delete_user(st, "u1", 2, &events, &d), TL_OK);
+    assert_int_equal(events, 1);
+    assert_int_equal(tl_store_rollback(st), TL_OK);
+    assert_int_equal(tl_store_count(st, &c), TL_OK);
+    assert_int_equal(c.events, 1);
+    assert_int_equal(tl_store_delete_user(st, "u1", 2, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_count(st, &c), TL_OK);
+    assert_int_equal(c.events, 0);
+    assert_int_equal(c.users, 1); /* u2 */
+    tl_store_free(st);
+}
+
+/* ---- idempotency keys ----------------------------------------------------------------------- */
+
+static void test_idempotency_keys(void **state)
+{
+    (void)state;
+    tl_store *st = open_new("idem.db");
+    tl_diag d;
+    tl_store_idem rec = {.hash = {1, 2, 3}, .hash_len = 3, .status = 201, .body = "{\"a\":1}\n"};
+    tl_store_idem got;
+    int found = -1;
+    assert_int_equal(tl_store_idem_get(st, "k1", "key", 0, &got, &found, &d), TL_OK);
+    assert_int_equal(found, 0);
+    assert_int_equal(tl_store_idem_put(st, "k1", "key", &rec, 1000, &d), TL_OK);
+    assert_int_equal(tl_store_idem_get(st, "k1", "key", 1000, &got, &found, &d), TL_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(got.status, 201);
+    assert_int_equal(got.hash_len, 3);
+    assert_int_equal(got.hash[2], 3);
+    assert_string_equal(got.body, "{\"a\":1}\n");
+    free(got.body);
+    /* another scope, or a row older than since, is not found */
+    assert_int_equal(tl_store_idem_get(st, "k2", "key", 0, &got, &found, &d), TL_OK);
+    assert_int_equal(found, 0);
+    assert_int_equal(tl_store_idem_get(st, "k1", "key", 1001, &got, &found, &d), TL_OK);
+    assert_int_equal(found, 0);
+    /* a key written in a rolled-back transaction is not kept */
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    assert_int_equal(tl_store_idem_put(st, "k1", "other", &rec, 1000, &d), TL_OK);
+    assert_int_equal(tl_store_rollback(st), TL_OK);
+    assert_int_equal(tl_store_idem_get(st, "k1", "other", 0, &got, &found, &d), TL_OK);
+    assert_int_equal(found, 0);
+    /* an expired row is replaced by a new one; pruning removes by age */
+    rec.status = 200;
+    assert_int_equal(tl_store_idem_put(st, "k1", "key", &rec, 5000, &d), TL_OK);
+    assert_int_equal(tl_store_idem_put(st, "k1", "old", &rec, 100, &d), TL_OK);
+    long long removed = -1;
+    assert_int_equal(tl_store_idem_prune(st, 1000, &removed, &d), TL_OK);
+    assert_int_equal(removed, 1);
+    assert_int_equal(tl_store_idem_get(st, "k1", "key", 0, &got, &found, &d), TL_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(got.status, 200);
+    free(got.body);
+    assert_int_equal(tl_store_idem_put(st, "k1", "", &rec, 100, &d), TL_EINVAL);
+    tl_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1021,6 +1175,8 @@ int main(void)
         cmocka_unit_test(test_stats_queries),
         cmocka_unit_test(test_put_search),
         cmocka_unit_test(test_watermark_and_events_since),
+        cmocka_unit_test(test_records_get_replace_delete),
+        cmocka_unit_test(test_idempotency_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,8 +34,9 @@ static const char *const tailor_tables[] = {
     "('schema_migrations', 'meta', 'items', 'users', 'event_types', 'events', 'searches',"         \
     " 'search_clicks')"
 
-/* The tables later migrations added (version 2: api_keys); each holds data. */
-static const char *const later_tables[] = {"api_keys"};
+/* The tables later migrations added (version 2: api_keys, 3: idempotency_keys); each holds
+ * data. */
+static const char *const later_tables[] = {"api_keys", "idempotency_keys"};
 
 static const char *const companions[] = {"-wal", "-shm", "-journal"};
 

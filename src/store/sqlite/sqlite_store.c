@@ -70,11 +70,22 @@ static const struct {
         " label TEXT,"
         " created INTEGER NOT NULL,"
         " revoked INTEGER);"},
+    /* Idempotency-Key records: the first answer to a write, kept for its retries; written in
+     * the write's own transaction, pruned by age through the index on created */
+    {3, "CREATE TABLE idempotency_keys("
+        " scope TEXT NOT NULL,"
+        " key TEXT NOT NULL,"
+        " hash BLOB NOT NULL,"
+        " status INTEGER NOT NULL,"
+        " body TEXT NOT NULL,"
+        " created INTEGER NOT NULL,"
+        " PRIMARY KEY (scope, key)) WITHOUT ROWID;"
+        "CREATE INDEX idempotency_keys_created ON idempotency_keys(created);"},
 };
 /* The versions whose migration only adds tables: a read-only open reads a store from before
  * them as it is (what they add is missing there, and the functions that need it say
  * TL_EVERSION until a write open migrates the store). */
-static const int additive[] = {[2] = 1};
+static const int additive[] = {[2] = 1, [3] = 1};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define MARK_SQL "PRAGMA application_id = 1413564748;" /* TL_SQ_APPLICATION_ID, "TAIL" */
 #define LATEST_VERSION (migrations[NMIGRATIONS - 1].version)
@@ -107,6 +118,19 @@ enum {
     Q_USER_EVENTS,
     Q_KEY_GET,
     Q_DATA_VERSION,
+    Q_GET_ITEM,
+    Q_GET_USER,
+    Q_REPLACE_ITEM,
+    Q_REPLACE_USER,
+    Q_DEL_ITEM_EVENTS,
+    Q_DEL_ITEM_CLICKS,
+    Q_DEL_ITEM,
+    Q_DEL_USER_EVENTS,
+    Q_DEL_USER_SEARCHES,
+    Q_DEL_USER,
+    Q_IDEM_GET,
+    Q_IDEM_PUT,
+    Q_IDEM_PRUNE,
     Q_N
 };
 
@@ -163,6 +187,39 @@ static const char *const sql_text[Q_N] = {
                       " JOIN items i ON i.id = e.item_id JOIN event_types t ON t.id = e.type_id"
                       " WHERE e.user_id = ?1 ORDER BY e.item_id",
     [Q_KEY_GET] = "SELECT hash, role, user, revoked FROM api_keys WHERE id = ?1",
+    [Q_GET_ITEM] = "SELECT ext_id, type, title, authors, subjects, year, language, format, added,"
+                   " copies, available, extra FROM items WHERE ext_id = ?1",
+    [Q_GET_USER] = "SELECT ext_id, attrs, personalize, created FROM users WHERE ext_id = ?1",
+    /* every field written: absent ones (NULL) are cleared, unlike Q_PUT_ITEM */
+    [Q_REPLACE_ITEM] =
+        "INSERT INTO items(ext_id, type, title, authors, subjects, year, language, format, added,"
+        " copies, available, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " ON CONFLICT(ext_id) DO UPDATE SET type = ?2, title = ?3, authors = ?4, subjects = ?5,"
+        " year = ?6, language = ?7, format = ?8, added = ?9, copies = ?10, available = ?11,"
+        " extra = ?12"
+        " WHERE type IS NOT ?2 OR title IS NOT ?3 OR authors IS NOT ?4 OR subjects IS NOT ?5"
+        " OR year IS NOT ?6 OR language IS NOT ?7 OR format IS NOT ?8 OR added IS NOT ?9"
+        " OR copies IS NOT ?10 OR available IS NOT ?11 OR extra IS NOT ?12",
+    [Q_REPLACE_USER] = "INSERT INTO users(ext_id, attrs, personalize, created)"
+                       " VALUES (?1, ?2, coalesce(?3, 1), ?4)"
+                       " ON CONFLICT(ext_id) DO UPDATE SET attrs = ?2,"
+                       " personalize = coalesce(?3, 1), created = ?4"
+                       " WHERE attrs IS NOT ?2 OR personalize IS NOT coalesce(?3, 1)"
+                       " OR created IS NOT ?4",
+    /* no index on events(item_id) (see the migrations): deleting an item scans the events */
+    [Q_DEL_ITEM_EVENTS] = "DELETE FROM events WHERE item_id = ?1",
+    [Q_DEL_ITEM_CLICKS] = "DELETE FROM search_clicks WHERE item_id = ?1",
+    [Q_DEL_ITEM] = "DELETE FROM items WHERE id = ?1",
+    [Q_DEL_USER_EVENTS] = "DELETE FROM events WHERE user_id = ?1",
+    [Q_DEL_USER_SEARCHES] = "DELETE FROM searches WHERE user_id = ?1", /* clicks cascade */
+    [Q_DEL_USER] = "DELETE FROM users WHERE id = ?1",
+    [Q_IDEM_GET] = "SELECT hash, status, body FROM idempotency_keys"
+                   " WHERE scope = ?1 AND key = ?2 AND created >= ?3",
+    /* replaces an expired row of the same key that was not pruned yet */
+    [Q_IDEM_PUT] =
+        "INSERT OR REPLACE INTO idempotency_keys(scope, key, hash, status, body, created)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_IDEM_PRUNE] = "DELETE FROM idempotency_keys WHERE created < ?1",
 };
 
 typedef struct sq_store {
@@ -353,11 +410,12 @@ static tl_err sq_create_id(tl_store *st, tl_id_kind k, const char *ext, size_t l
     return r;
 }
 
-static tl_err sq_put_item(tl_store *st, const tl_item_rec *r, int64_t *id, int *changed)
+/* Q_PUT_ITEM (absent fields kept) or Q_REPLACE_ITEM (absent fields cleared). */
+static tl_err write_item(tl_store *st, int which, const tl_item_rec *r, int64_t *id, int *changed)
 {
     sq_store *s = sq(st);
     sqlite3_stmt *q;
-    tl_err rc = stmt(s, Q_PUT_ITEM, &q);
+    tl_err rc = stmt(s, which, &q);
     if (rc != TL_OK)
         return rc;
     bind_text(q, 1, r->id, r->id_len);
@@ -377,11 +435,22 @@ static tl_err sq_put_item(tl_store *st, const tl_item_rec *r, int64_t *id, int *
     return rc;
 }
 
-static tl_err sq_put_user(tl_store *st, const tl_user_rec *r, int64_t *id, int *changed)
+static tl_err sq_put_item(tl_store *st, const tl_item_rec *r, int64_t *id, int *changed)
+{
+    return write_item(st, Q_PUT_ITEM, r, id, changed);
+}
+
+static tl_err sq_replace_item(tl_store *st, const tl_item_rec *r, int64_t *id, int *changed)
+{
+    return write_item(st, Q_REPLACE_ITEM, r, id, changed);
+}
+
+/* Q_PUT_USER or Q_REPLACE_USER, as write_item. */
+static tl_err write_user(tl_store *st, int which, const tl_user_rec *r, int64_t *id, int *changed)
 {
     sq_store *s = sq(st);
     sqlite3_stmt *q;
-    tl_err rc = stmt(s, Q_PUT_USER, &q);
+    tl_err rc = stmt(s, which, &q);
     if (rc != TL_OK)
         return rc;
     bind_text(q, 1, r->id, r->id_len);
@@ -394,6 +463,16 @@ static tl_err sq_put_user(tl_store *st, const tl_user_rec *r, int64_t *id, int *
     if ((rc = run(s, q, changed)) == TL_OK)
         *id = sqlite3_last_insert_rowid(s->db);
     return rc;
+}
+
+static tl_err sq_put_user(tl_store *st, const tl_user_rec *r, int64_t *id, int *changed)
+{
+    return write_user(st, Q_PUT_USER, r, id, changed);
+}
+
+static tl_err sq_replace_user(tl_store *st, const tl_user_rec *r, int64_t *id, int *changed)
+{
+    return write_user(st, Q_REPLACE_USER, r, id, changed);
 }
 
 /* Binds e to parameters base+1 .. base+EV_COLS. */
@@ -959,6 +1038,156 @@ static tl_err sq_get_key(tl_store *st, const char *id, tl_store_key_auth *out, i
     return r;
 }
 
+/* Runs the cached statement which with ?1 = ext[0..len): *found = 1 when it gives a row, which
+ * the caller reads from *out before it resets *out; otherwise it is reset here. */
+static tl_err one_row(sq_store *s, int which, const char *ext, size_t len, sqlite3_stmt **out,
+                      int *found)
+{
+    *found = 0;
+    tl_err r = stmt(s, which, out);
+    if (r != TL_OK)
+        return r;
+    bind_text(*out, 1, ext, len);
+    int rc = sqlite3_step(*out);
+    *found = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(s, rc);
+    if (!*found)
+        sqlite3_reset(*out);
+    return r;
+}
+
+static tl_err sq_get_item(tl_store *st, const char *ext, size_t len, tl_store_item_fn fn, void *ctx,
+                          int *found)
+{
+    sqlite3_stmt *q;
+    tl_err r = one_row(sq(st), Q_GET_ITEM, ext, len, &q, found);
+    if (r == TL_OK && *found) {
+        tl_item_rec it = {
+            .id = (const char *)sqlite3_column_text(q, 0),
+            .id_len = (size_t)sqlite3_column_bytes(q, 0),
+            .type = (const char *)sqlite3_column_text(q, 1),
+            .title = (const char *)sqlite3_column_text(q, 2),
+            .authors = (const char *)sqlite3_column_text(q, 3),
+            .subjects = (const char *)sqlite3_column_text(q, 4),
+            .year = col_opt(q, 5),
+            .language = (const char *)sqlite3_column_text(q, 6),
+            .format = (const char *)sqlite3_column_text(q, 7),
+            .added = col_opt(q, 8),
+            .copies = col_opt(q, 9),
+            .available = col_opt(q, 10),
+            .extra = (const char *)sqlite3_column_text(q, 11),
+        };
+        r = fn(ctx, &it);
+        sqlite3_reset(q);
+    }
+    return r;
+}
+
+static tl_err sq_get_user(tl_store *st, const char *ext, size_t len, tl_store_user_fn fn, void *ctx,
+                          int *found)
+{
+    sqlite3_stmt *q;
+    tl_err r = one_row(sq(st), Q_GET_USER, ext, len, &q, found);
+    if (r == TL_OK && *found) {
+        tl_user_rec u = {
+            .id = (const char *)sqlite3_column_text(q, 0),
+            .id_len = (size_t)sqlite3_column_bytes(q, 0),
+            .attrs = (const char *)sqlite3_column_text(q, 1),
+            .personalize = sqlite3_column_int(q, 2),
+            .created = col_opt(q, 3),
+        };
+        r = fn(ctx, &u);
+        sqlite3_reset(q);
+    }
+    return r;
+}
+
+/* Runs the statements qs[0..n) with ?1 = id, in order; *first = the rows the first removed. */
+static tl_err delete_by_id(sq_store *s, const int *qs, int n, int64_t id, long long *first)
+{
+    for (int k = 0; k < n; k++) {
+        sqlite3_stmt *q;
+        int changes = 0;
+        tl_err r = stmt(s, qs[k], &q);
+        if (r != TL_OK)
+            return r;
+        sqlite3_bind_int64(q, 1, id);
+        if ((r = run(s, q, &changes)) != TL_OK)
+            return r;
+        if (k == 0)
+            *first = changes;
+    }
+    return TL_OK;
+}
+
+static tl_err sq_delete_record(tl_store *st, tl_id_kind k, int64_t id, long long *events)
+{
+    static const int item_qs[] = {Q_DEL_ITEM_EVENTS, Q_DEL_ITEM_CLICKS, Q_DEL_ITEM};
+    static const int user_qs[] = {Q_DEL_USER_EVENTS, Q_DEL_USER_SEARCHES, Q_DEL_USER};
+    return delete_by_id(sq(st), k == TL_ID_ITEM ? item_qs : user_qs, 3, id, events);
+}
+
+static tl_err sq_idem_get(tl_store *st, const char *scope, const char *key, int64_t since,
+                          tl_store_idem *out, int *found)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = stmt(s, Q_IDEM_GET, &q);
+    if (r != TL_OK)
+        return r;
+    bind_str(q, 1, scope);
+    bind_str(q, 2, key);
+    sqlite3_bind_int64(q, 3, since);
+    int rc = sqlite3_step(q);
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(q, 0);
+        out->hash_len = n < sizeof(out->hash) ? n : sizeof(out->hash);
+        if (n)
+            memcpy(out->hash, sqlite3_column_blob(q, 0), out->hash_len);
+        out->status = sqlite3_column_int(q, 1);
+        const char *body = (const char *)sqlite3_column_text(q, 2);
+        if (!(out->body = strdup(body ? body : "")))
+            r = TL_ENOMEM;
+    } else if (rc != SQLITE_DONE) {
+        r = fail(s, rc);
+    }
+    sqlite3_reset(q);
+    return r;
+}
+
+static tl_err sq_idem_put(tl_store *st, const char *scope, const char *key,
+                          const tl_store_idem *rec, int64_t created)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = stmt(s, Q_IDEM_PUT, &q);
+    if (r != TL_OK)
+        return r;
+    bind_str(q, 1, scope);
+    bind_str(q, 2, key);
+    sqlite3_bind_blob(q, 3, rec->hash, (int)rec->hash_len, SQLITE_STATIC);
+    sqlite3_bind_int(q, 4, rec->status);
+    bind_str(q, 5, rec->body ? rec->body : "");
+    sqlite3_bind_int64(q, 6, created);
+    return run(s, q, NULL);
+}
+
+static tl_err sq_idem_prune(tl_store *st, int64_t before, long long *removed)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    int changes = 0;
+    tl_err r = stmt(s, Q_IDEM_PRUNE, &q);
+    if (r != TL_OK)
+        return r;
+    sqlite3_bind_int64(q, 1, before);
+    if ((r = run(s, q, &changes)) == TL_OK)
+        *removed = changes;
+    return r;
+}
+
 static const tl_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -989,6 +1218,14 @@ static const tl_store_ops sqlite_ops = {
     .list_keys = sq_list_keys,
     .revoke_key = sq_revoke_key,
     .get_key = sq_get_key,
+    .get_item = sq_get_item,
+    .get_user = sq_get_user,
+    .replace_item = sq_replace_item,
+    .replace_user = sq_replace_user,
+    .delete_record = sq_delete_record,
+    .idem_get = sq_idem_get,
+    .idem_put = sq_idem_put,
+    .idem_prune = sq_idem_prune,
 };
 
 static tl_err user_version(sq_store *s, int *v)

@@ -1,0 +1,466 @@
+/* The catalogue and patrons' records over HTTP (/v1/items, /v1/users: create, read, replace,
+ * merge, delete, all-or-none batches; 404, 409, 413, 415, 422), who may do what with them, and
+ * POST /v1/events with an Idempotency-Key (a retry stores nothing twice). `tailor serve` runs
+ * as a child process with API keys; what the store holds is read with `tailor stats`. */
+#include "support.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "serve_child.h"
+
+static const char EVENTS[] = "user\titem\ttimestamp\n"
+                             "p1\ta\t1000\n"
+                             "u1\ta\t1000\nu1\tx\t1001\n"
+                             "u2\ta\t1000\nu2\tb\t1001\n"
+                             "u3\tx\t1000\nu3\ty\t1001\n";
+static const char ITEMS[] = "item\ttitle\ttype\n"
+                            "a\tAlpha\tbook\nb\tBeta\tbook\nx\tXylophone Tales\tbook\n"
+                            "y\tYellow River\tvideo\n";
+
+static char admin_key[128], app_key[128], patron_key[128];
+static int test_no;
+
+typedef struct fixture {
+    tl_test_server srv;
+    char db[512];
+    const char *key; /* the key requests carry (admin_key unless a test says otherwise) */
+} fixture;
+
+typedef struct reply {
+    long status;
+    char *body;
+    json_t *json;
+} reply;
+
+/* Runs `tailor key create ARGS` on db and copies the key (the last word printed) to key. */
+static int make_key(const char *db, const char *args, char *key, size_t len)
+{
+    if (tl_test_cli("--db '%s' key create %s", db, args) != 0)
+        return -1;
+    char *out = tl_test_cli_out();
+    if (!out)
+        return -1;
+    size_t n = strlen(out);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+        out[--n] = '\0';
+    const char *w = out + n;
+    while (w > out && w[-1] != ' ' && w[-1] != '\n')
+        w--;
+    snprintf(key, len, "%s", w);
+    free(out);
+    return strncmp(key, "tl_", 3) == 0 ? 0 : -1;
+}
+
+static int make_data(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const char *db = tl_test_tmp("base.db");
+    if (tl_test_write(tl_test_tmp("events.tsv"), EVENTS) ||
+        tl_test_write(tl_test_tmp("items.tsv"), ITEMS) ||
+        tl_test_cli("--db '%s' import items '%s'", db, tl_test_tmp("items.tsv")) != 0 ||
+        tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("events.tsv")) != 0 ||
+        tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", db,
+                    tl_test_tmp("m.tlm")) != 0)
+        return -1;
+    if (make_key(db, "--role admin", admin_key, sizeof(admin_key)) ||
+        make_key(db, "--role app", app_key, sizeof(app_key)) ||
+        make_key(db, "--role patron --user p1", patron_key, sizeof(patron_key)))
+        return -1;
+    return 0;
+}
+
+static int free_data(void **state)
+{
+    (void)state;
+    curl_global_cleanup();
+    return 0;
+}
+
+/* A server on a fresh copy of the base store, with extra arguments (NULL-terminated). */
+static void start(fixture *f, const char *const *extra)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "c%d.db", ++test_no);
+    snprintf(f->db, sizeof(f->db), "%s", tl_test_tmp(name));
+    assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("base.db"), f->db), 0);
+    snprintf(name, sizeof(name), "c%d.err", test_no);
+    char err[512];
+    snprintf(err, sizeof(err), "%s", tl_test_tmp(name));
+    if (tl_test_serve_with(&f->srv, f->db, tl_test_tmp("m.tlm"), err, 1, extra) != 0) {
+        char *e = tl_test_read(err);
+        fail_msg("the server did not start: %.2000s", e ? e : "");
+    }
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    f->key = admin_key;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tl_test_serve_stop(&f->srv, SIGKILL);
+    free(f);
+    return 0;
+}
+
+/* One request with f->key; body NULL = none; idem: an Idempotency-Key or NULL. */
+static reply call_idem(const fixture *f, const char *method, const char *path, const char *body,
+                       const char *idem)
+{
+    char auth[256], ik[512];
+    const char *h[4] = {NULL};
+    int n = 0;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->key);
+    h[n++] = auth;
+    if (body)
+        h[n++] = "Content-Type: application/json";
+    if (idem) {
+        snprintf(ik, sizeof(ik), "Idempotency-Key: %s", idem);
+        h[n++] = ik;
+    }
+    reply r = {0};
+    r.status =
+        tl_test_http_headers(f->srv.port, method, path, h, body, body ? strlen(body) : 0, &r.body);
+    if (r.status < 0)
+        fail_msg("%s %s: no answer", method, path);
+    if (r.body)
+        r.json = json_loads(r.body, 0, NULL);
+    return r;
+}
+
+static reply call(const fixture *f, const char *method, const char *path, const char *body)
+{
+    return call_idem(f, method, path, body, NULL);
+}
+
+static void reply_free(reply *r)
+{
+    free(r->body);
+    json_decref(r->json);
+}
+
+/* Asserts the status and, for an error, its code and field (NULL: no field); frees r. */
+static void expect(reply r, long status, const char *code, const char *field)
+{
+    if (r.status != status)
+        fail_msg("expected %ld, got %ld: %s", status, r.status, r.body ? r.body : "");
+    if (code) {
+        json_t *e = json_object_get(r.json, "error");
+        const char *got = json_string_value(json_object_get(e, "code"));
+        const char *fl = json_string_value(json_object_get(e, "field"));
+        if (!got || strcmp(got, code) != 0 || (field ? !fl || strcmp(fl, field) != 0 : fl != NULL))
+            fail_msg("expected error %s field %s, got %s", code, field ? field : "(none)",
+                     r.body ? r.body : "");
+    }
+    reply_free(&r);
+}
+
+static const char *str(const reply *r, const char *key)
+{
+    return json_string_value(json_object_get(r->json, key));
+}
+
+static json_int_t num(const reply *r, const char *key)
+{
+    return json_integer_value(json_object_get(r->json, key));
+}
+
+/* What the store holds, from `tailor stats --json` (the server keeps it open meanwhile). */
+static long long store_count(const fixture *f, const char *what)
+{
+    assert_int_equal(tl_test_cli("--db '%s' stats --json", f->db), 0);
+    char *out = tl_test_cli_out();
+    json_t *j = json_loads(out ? out : "", 0, NULL);
+    free(out);
+    assert_non_null(j);
+    long long n = (long long)json_integer_value(json_object_get(j, what));
+    json_decref(j);
+    return n;
+}
+
+/* ---- items ---------------------------------------------------------------------------------- */
+
+static void test_item_create_get_conflict(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    long long items = store_count(f, "items");
+    reply r = call(f, "POST", "/v1/items",
+                   "{\"id\":\"n1\",\"title\":\"New One\",\"type\":\"ebook\","
+                   "\"authors\":[\"Ann\",\"Bo\"],\"year\":2020,\"extra\":{\"isbn\":\"1\"}}");
+    assert_int_equal(r.status, 201);
+    assert_string_equal(str(&r, "id"), "n1");
+    assert_string_equal(str(&r, "type"), "ebook");
+    assert_int_equal(json_array_size(json_object_get(r.json, "authors")), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r.json, "extra"), "isbn")), "1");
+    reply_free(&r);
+    assert_int_equal(store_count(f, "items"), items + 1);
+    r = call(f, "GET", "/v1/items/n1", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(&r, "title"), "New One");
+    assert_int_equal(num(&r, "year"), 2020);
+    reply_free(&r);
+    /* the same id again, an unknown id, a body without an id */
+    expect(call(f, "POST", "/v1/items", "{\"id\":\"n1\",\"title\":\"Again\"}"), 409, "exists",
+           "id");
+    expect(call(f, "GET", "/v1/items/nope", NULL), 404, "not_found", "item");
+    expect(call(f, "POST", "/v1/items", "{\"title\":\"No id\"}"), 422, "invalid_item", "id");
+    expect(call(f, "POST", "/v1/items", "[{\"id\":\"n2\"}]"), 422, "invalid_item", NULL);
+    expect(call(f, "POST", "/v1/items", "{\"id\":\"n2\",\"year\":\"soon\"}"), 422, "invalid_item",
+           "year");
+    expect(call(f, "POST", "/v1/items", "{\"id\":"), 400, "invalid_json", NULL);
+    expect(call(f, "GET", "/v1/items/n2", NULL), 404, "not_found", "item");
+    /* the title of the conflict stayed the first one */
+    r = call(f, "GET", "/v1/items/n1", NULL);
+    assert_string_equal(str(&r, "title"), "New One");
+    reply_free(&r);
+    /* not JSON */
+    char auth[256];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", admin_key);
+    const char *h[] = {auth, "Content-Type: text/plain", NULL};
+    assert_int_equal(tl_test_http_headers(f->srv.port, "POST", "/v1/items", h, "{}", 2, NULL), 415);
+}
+
+static void test_item_replace_and_merge(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    /* PUT replaces the whole record: what it does not give is cleared */
+    reply r = call(f, "PUT", "/v1/items/y", "{\"title\":\"Yellow Again\",\"type\":\"audio\"}");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(&r, "title"), "Yellow Again");
+    assert_string_equal(str(&r, "type"), "audio");
+    reply_free(&r);
+    r = call(f, "PATCH", "/v1/items/y", "{\"year\":1999,\"subjects\":\"rivers|maps\"}");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(&r, "title"), "Yellow Again"); /* kept */
+    assert_string_equal(str(&r, "type"), "audio");         /* kept, not the default book */
+    assert_int_equal(num(&r, "year"), 1999);
+    assert_int_equal(json_array_size(json_object_get(r.json, "subjects")), 2);
+    reply_free(&r);
+    r = call(f, "PUT", "/v1/items/y", "{\"id\":\"y\",\"title\":\"Plain\"}");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(&r, "type"), "book");
+    assert_true(json_is_null(json_object_get(r.json, "year")));
+    assert_true(json_is_null(json_object_get(r.json, "subjects")));
+    reply_free(&r);
+    /* PUT of a new id creates it */
+    r = call(f, "PUT", "/v1/items/new%2F1", "{\"title\":\"Slash\"}");
+    assert_int_equal(r.status, 201);
+    assert_string_equal(str(&r, "id"), "new/1");
+    reply_free(&r);
+    expect(call(f, "PATCH", "/v1/items/none", "{\"year\":1}"), 404, "not_found", "id");
+    expect(call(f, "PUT", "/v1/items/y", "{\"id\":\"z\"}"), 422, "invalid_item", "id");
+    expect(call(f, "PATCH", "/v1/items/y", "{\"copies\":-1}"), 422, "invalid_item", "copies");
+    r = call(f, "GET", "/v1/items/y", NULL);
+    assert_string_equal(str(&r, "title"), "Plain");
+    reply_free(&r);
+}
+
+static void test_item_delete_takes_its_events(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    long long events = store_count(f, "events"), items = store_count(f, "items");
+    reply r = call(f, "DELETE", "/v1/items/a", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(num(&r, "events_deleted"), 3); /* p1, u1 and u2 had a */
+    reply_free(&r);
+    assert_int_equal(store_count(f, "events"), events - 3);
+    assert_int_equal(store_count(f, "items"), items - 1);
+    expect(call(f, "GET", "/v1/items/a", NULL), 404, "not_found", "item");
+    expect(call(f, "DELETE", "/v1/items/a", NULL), 404, "not_found", "item");
+    /* the patron and the server go on: an event can name a again, which comes back bare */
+    expect(call(f, "POST", "/v1/events", "{\"user\":\"p1\",\"item\":\"b\",\"type\":\"loan\"}"), 201,
+           NULL, NULL);
+}
+
+static void test_items_bulk_all_or_none(void **state)
+{
+    fixture *f = *state;
+    const char *extra[] = {"--max-batch", "3", NULL};
+    start(f, extra);
+    long long items = store_count(f, "items");
+    reply r = call(f, "POST", "/v1/items/bulk",
+                   "[{\"id\":\"k1\",\"title\":\"K1\"},{\"id\":\"k2\"},{\"id\":\"a\",\"title\":"
+                   "\"Alpha\",\"type\":\"book\"}]");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(num(&r, "written"), 3);
+    assert_int_equal(num(&r, "added"), 2);
+    assert_int_equal(num(&r, "unchanged"), 1);
+    reply_free(&r);
+    assert_int_equal(store_count(f, "items"), items + 2);
+    /* one bad record: nothing of the batch is stored, and the answer says which and where */
+    expect(call(f, "POST", "/v1/items/bulk",
+                "[{\"id\":\"k3\"},{\"id\":\"k4\",\"available\":\"many\"}]"),
+           422, "invalid_item", "[1].available");
+    expect(call(f, "POST", "/v1/items/bulk", "[{\"id\":\"k3\"},7]"), 422, "invalid_item", "[1]");
+    expect(call(f, "GET", "/v1/items/k3", NULL), 404, "not_found", "item");
+    assert_int_equal(store_count(f, "items"), items + 2);
+    expect(call(f, "POST", "/v1/items/bulk", "[{\"id\":\"1\"},{\"id\":\"2\"},{\"id\":\"3\"},{}]"),
+           413, "batch_too_large", "records");
+    expect(call(f, "POST", "/v1/items/bulk", "{\"id\":\"k5\"}"), 422, "invalid_item", NULL);
+    r = call(f, "POST", "/v1/items/bulk", "[]");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(num(&r, "written"), 0);
+    reply_free(&r);
+}
+
+/* ---- users ---------------------------------------------------------------------------------- */
+
+static void test_user_records_and_consent(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    reply r = call(f, "POST", "/v1/users",
+                   "{\"id\":\"p9\",\"attrs\":{\"department\":\"maths\"},\"personalize\":false}");
+    assert_int_equal(r.status, 201);
+    assert_true(json_is_false(json_object_get(r.json, "personalize")));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r.json, "attrs"), "department")),
+        "maths");
+    reply_free(&r);
+    expect(call(f, "POST", "/v1/users", "{\"id\":\"p9\"}"), 409, "exists", "id");
+    expect(call(f, "POST", "/v1/users", "{\"id\":\"p8\",\"personalize\":\"maybe\"}"), 422,
+           "invalid_user", "personalize");
+    /* opted out: the popular items, whatever p9 borrows */
+    expect(call(f, "POST", "/v1/events", "{\"user\":\"p9\",\"item\":\"x\",\"type\":\"loan\"}"), 201,
+           NULL, NULL);
+    r = call(f, "GET", "/v1/users/p9/recommendations?n=2", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(str(&r, "fallback") ? str(&r, "fallback") : "", "opted out"));
+    reply_free(&r);
+    /* a merge keeps the attributes; consent given, the history counts */
+    r = call(f, "PATCH", "/v1/users/p9", "{\"personalize\":true}");
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_true(json_object_get(r.json, "personalize")));
+    assert_true(json_is_object(json_object_get(r.json, "attrs")));
+    reply_free(&r);
+    r = call(f, "GET", "/v1/users/p9/recommendations?n=2", NULL);
+    assert_int_equal(r.status, 200);
+    assert_null(json_object_get(r.json, "fallback"));
+    reply_free(&r);
+    /* a replacement clears what it does not give */
+    r = call(f, "PUT", "/v1/users/p9", "{\"created\":\"2026-01-02\"}");
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_null(json_object_get(r.json, "attrs")));
+    assert_int_equal(num(&r, "created"), 1767312000);
+    reply_free(&r);
+    /* bulk, then delete with the events */
+    r = call(f, "POST", "/v1/users/bulk", "[{\"id\":\"q1\"},{\"id\":\"q2\",\"consent\":\"no\"}]");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(num(&r, "added"), 2);
+    reply_free(&r);
+    expect(call(f, "POST", "/v1/users/bulk", "[{\"id\":\"q3\"},{\"id\":\"\"}]"), 422,
+           "invalid_user", "[1].id");
+    expect(call(f, "GET", "/v1/users/q3", NULL), 404, "not_found", "user");
+    long long events = store_count(f, "events");
+    r = call(f, "DELETE", "/v1/users/p9", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(num(&r, "events_deleted"), 1);
+    reply_free(&r);
+    assert_int_equal(store_count(f, "events"), events - 1);
+    expect(call(f, "GET", "/v1/users/p9", NULL), 404, "not_found", "user");
+    expect(call(f, "PATCH", "/v1/users/p9", "{\"personalize\":true}"), 404, "not_found", "id");
+}
+
+/* ---- roles ---------------------------------------------------------------------------------- */
+
+static void test_roles(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    f->key = app_key;
+    expect(call(f, "GET", "/v1/items/a", NULL), 200, NULL, NULL);
+    expect(call(f, "GET", "/v1/users/u1", NULL), 200, NULL, NULL);
+    expect(call(f, "POST", "/v1/items", "{\"id\":\"n\"}"), 403, "forbidden", NULL);
+    expect(call(f, "PUT", "/v1/items/a", "{}"), 403, "forbidden", NULL);
+    expect(call(f, "DELETE", "/v1/items/a", NULL), 403, "forbidden", NULL);
+    expect(call(f, "POST", "/v1/users/bulk", "[]"), 403, "forbidden", NULL);
+    f->key = patron_key;
+    expect(call(f, "GET", "/v1/items/a", NULL), 200, NULL, NULL);
+    expect(call(f, "GET", "/v1/users/p1", NULL), 200, NULL, NULL);
+    expect(call(f, "GET", "/v1/users/u1", NULL), 403, "forbidden", NULL);
+    expect(call(f, "PATCH", "/v1/users/p1", "{\"personalize\":false}"), 403, "forbidden", NULL);
+    f->key = "tl_nope";
+    expect(call(f, "GET", "/v1/items/a", NULL), 401, "unauthorized", NULL);
+    f->key = admin_key;
+    expect(call(f, "GET", "/v1/items/a", NULL), 200, NULL, NULL);
+}
+
+/* ---- Idempotency-Key --------------------------------------------------------------------------
+ */
+
+static void test_idempotent_events(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    /* no timestamp: each write is a new event "now", so a second write would store another */
+    const char *body = "[{\"user\":\"u9\",\"item\":\"b\",\"type\":\"view\"}]";
+    long long events = store_count(f, "events");
+    reply r = call_idem(f, "POST", "/v1/events", body, "k-1");
+    assert_int_equal(r.status, 201);
+    assert_int_equal(num(&r, "accepted"), 1);
+    char *first = strdup(r.body);
+    reply_free(&r);
+    assert_int_equal(store_count(f, "events"), events + 1);
+    usleep(1100 * 1000); /* the next second: without the key the retry would be a new event */
+    r = call_idem(f, "POST", "/v1/events", body, "k-1");
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.body, first);
+    reply_free(&r);
+    free(first);
+    assert_int_equal(store_count(f, "events"), events + 1);
+    /* the same key with another body */
+    expect(call_idem(f, "POST", "/v1/events",
+                     "[{\"user\":\"u9\",\"item\":\"x\",\"type\":\"view\"}]", "k-1"),
+           422, "idempotency_key_reused", "Idempotency-Key");
+    assert_int_equal(store_count(f, "events"), events + 1);
+    /* keys are per API key: the app's k-1 is another key */
+    f->key = app_key;
+    expect(call_idem(f, "POST", "/v1/events", body, "k-1"), 201, NULL, NULL);
+    assert_int_equal(store_count(f, "events"), events + 2);
+    /* a refused batch keeps no key: fixed, it is written under the same key */
+    expect(call_idem(f, "POST", "/v1/events", "[{\"user\":\"\",\"item\":\"b\",\"type\":\"view\"}]",
+                     "k-2"),
+           422, "invalid_event", "[0].user");
+    expect(call_idem(f, "POST", "/v1/events",
+                     "[{\"user\":\"u9\",\"item\":\"y\",\"type\":\"view\"}]", "k-2"),
+           201, NULL, NULL);
+    assert_int_equal(store_count(f, "events"), events + 3);
+    char long_key[300];
+    memset(long_key, 'k', sizeof(long_key) - 1);
+    long_key[sizeof(long_key) - 1] = '\0';
+    expect(call_idem(f, "POST", "/v1/events", body, long_key), 400, "invalid", "Idempotency-Key");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_item_create_get_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_item_replace_and_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_item_delete_takes_its_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_items_bulk_all_or_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_records_and_consent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_events, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, make_data, free_data);
+}
