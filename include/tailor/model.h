@@ -45,9 +45,11 @@ TL_API const char *tl_model_item_id(const tl_model *m, int32_t index);
 /* The model's index of a user with a trained history, or -1. */
 TL_API int32_t tl_model_user_index(const tl_model *m, const char *id);
 
-/* Candidate filter for top-n: allow[i] != 0 keeps item i (NULL = every item). */
+/* Candidate filter for top-n: an item i is a candidate when allow[i] != 0 (NULL: every item)
+ * and deny[i] == 0 (NULL: none denied; items withdrawn from the catalogue since training). */
 typedef struct tl_filter {
     const uint8_t *allow;
+    const uint8_t *deny;
 } tl_filter;
 
 /* Top-n for one user from their history (item indices and weights; w NULL = all 1), the

@@ -157,6 +157,13 @@ TL_API tl_err tl_store_get_meta(tl_store *st, const char *key, char **out);
 TL_API tl_err tl_store_set_meta(tl_store *st, const char *key, const char *value);
 
 #define TL_META_EVENT_WEIGHTS "event_weights" /* overrides saved by `import --weights` */
+/* How many times an item was deleted from the catalogue (absent: never); moved by
+ * tl_store_delete_item in its transaction, so that a server notices withdrawn items. */
+#define TL_META_CATALOGUE "catalogue_version"
+TL_API tl_err tl_store_catalogue_version(tl_store *st, long long *out);
+/* Every item of the catalogue, in the store's order (key = item id, label = title or NULL,
+ * count 0). */
+TL_API tl_err tl_store_items_each(tl_store *st, tl_store_row_fn fn, void *ctx);
 
 /* w = the defaults with the store's saved overrides applied. */
 TL_API tl_err tl_store_event_weights(tl_store *st, tl_event_weights *w, tl_diag *d);

@@ -1,6 +1,7 @@
 /* Filter evaluation: one pass over the catalogue producing an allow mask for top-n. */
 #include "core/filter.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -107,4 +108,16 @@ tl_err tl_filter_build(const tl_model *m, const tl_filter_spec *s, uint8_t *allo
         allow[i] = met == used;
     }
     return TL_OK;
+}
+
+void tl_filter_apply(const tl_filter *f, float *scores, int32_t n_items)
+{
+    if (f && f->allow)
+        for (int32_t i = 0; i < n_items; i++)
+            if (!f->allow[i])
+                scores[i] = -INFINITY;
+    if (f && f->deny)
+        for (int32_t i = 0; i < n_items; i++)
+            if (f->deny[i])
+                scores[i] = -INFINITY;
 }

@@ -42,4 +42,7 @@ tl_err tl_filter_parse(tl_filter_spec *s, const char *text, tl_diag *diag);
  * (it was trained from a file without --items); diag says so. */
 tl_err tl_filter_build(const tl_model *m, const tl_filter_spec *s, uint8_t *allow, tl_diag *diag);
 
+/* Sets scores[i] to -INFINITY for each item f does not let through (f NULL: none). */
+void tl_filter_apply(const tl_filter *f, float *scores, int32_t n_items);
+
 #endif

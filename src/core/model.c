@@ -12,6 +12,7 @@
 
 #include "core/linalg.h"
 #include "core/models/models.h"
+#include "core/filter.h"
 #include "core/topk.h"
 #include "util/clock.h"
 
@@ -546,10 +547,7 @@ static int select_top(const tl_model *m, float *scores, const int32_t *hist, int
     for (int64_t j = 0; j < n_hist; j++)
         if (hist[j] >= 0 && hist[j] < m->n_items)
             scores[hist[j]] = -INFINITY;
-    if (f && f->allow)
-        for (int32_t i = 0; i < m->n_items; i++)
-            if (!f->allow[i])
-                scores[i] = -INFINITY;
+    tl_filter_apply(f, scores, m->n_items);
     return tl_topk(scores, m->n_items, n, out_items, out_scores);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/models/hybrid.h"
+#include "core/filter.h"
 #include "core/topk.h"
 
 static const char *const kind_names[] = {"history", "next_after", "similar_content", "popular"};
@@ -76,10 +77,7 @@ tl_err tl_model_popular(const tl_model *m, const int32_t *exclude, int32_t n_exc
     for (int32_t k = 0; k < n_exclude; k++)
         if (exclude[k] >= 0 && exclude[k] < m->n_items)
             count[exclude[k]] = -INFINITY;
-    if (f && f->allow)
-        for (int32_t i = 0; i < m->n_items; i++)
-            if (!f->allow[i])
-                count[i] = -INFINITY;
+    tl_filter_apply(f, count, m->n_items);
     *n_out = tl_topk(count, m->n_items, n, out_items, out_scores);
     free(count);
     return TL_OK;

@@ -110,6 +110,7 @@ static void authorize(tl_req *r)
         break;
     case TL_AUTH_KEYS:
         ok = tl_key_allows(&r->key, TL_KEY_MANAGE_KEYS, NULL);
+        break;
     case TL_AUTH_CATALOGUE:
         ok = tl_key_allows(&r->key, TL_KEY_CATALOGUE, NULL);
         break;

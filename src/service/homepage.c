@@ -291,8 +291,12 @@ tl_err tl_service_homepage(tl_service *s, const char *user, int rows, int n, tl_
         fallback = "no usable history for this patron";
     /* the filter keeps the page's repeats and the history out: n candidates fill a row */
     p.cap = n < p.m->n_items ? n : p.m->n_items;
-    if ((p.allow = malloc((size_t)p.m->n_items + 1)))
+    const uint8_t *gone = tl__withdrawn(s, p.ref);
+    if ((p.allow = malloc((size_t)p.m->n_items + 1))) {
         memset(p.allow, 1, (size_t)p.m->n_items + 1);
+        for (int32_t i = 0; gone && i < p.m->n_items; i++)
+            p.allow[i] = !gone[i];
+    }
     p.cand = malloc(((size_t)p.cap + 1) * sizeof(*p.cand));
     p.score = malloc(((size_t)p.cap + 1) * sizeof(*p.score));
     if (rc == TL_OK && (!p.allow || !p.cand || !p.score))

@@ -99,7 +99,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     const tl_model *m = priv->ref->m;
     if ((rc = build_filter(m, q->filters, q->n_filters, &allow, d)) != TL_OK)
         goto out;
-    tl_filter f = {.allow = allow};
+    tl_filter f = {.allow = allow, .deny = tl__withdrawn(s, priv->ref)};
     if (q->user) {
         rc = tl__patron_history(s, m, q->user, &h, &fallback, d);
     } else if (q->similar_to) {

@@ -25,6 +25,10 @@ static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
     }
     atomic_init(&r->refs, 1);
     pthread_mutex_init(&r->lists_mu, NULL);
+    pthread_mutex_init(&r->cat_mu, NULL);
+    atomic_init(&r->cat_gen, 0);
+    atomic_init(&r->withdrawn, NULL);
+    r->cat_version = -1;
     struct stat sb;
     if (stat(path, &sb) == 0)
         r->written_at = (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec * 1e-9;
@@ -37,6 +41,7 @@ void tl__model_ref_release(tl_model_ref *r)
     if (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
         tl_model_free(r->m);
         pthread_mutex_destroy(&r->lists_mu);
+        tl__withdrawn_free(r);
         free(r->popular);
         free(r->popular_n);
         free(r->newest);

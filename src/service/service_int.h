@@ -25,6 +25,12 @@ typedef struct tl_model_ref {
     int n_popular;
     int32_t *newest; /* the latest additions to the catalogue (date added), newest first */
     int n_newest;
+    /* The model's items deleted from the store since (withdrawn.c) */
+    pthread_mutex_t cat_mu;           /* one check of the store at a time */
+    atomic_uint_fast64_t cat_gen;     /* the store generation last checked, + 1 (0: never) */
+    long long cat_version;            /* TL_META_CATALOGUE that withdrawn reflects, -1: none */
+    _Atomic(uint8_t *) withdrawn;     /* n_items flags, NULL when none is withdrawn */
+    struct tl_withdrawn_old *retired; /* replaced flags, freed with the ref (readers may hold) */
 } tl_model_ref;
 
 #define TL_REF_POPULAR 1000 /* items kept in each list */
@@ -107,6 +113,13 @@ void tl__model_ref_release(tl_model_ref *r);
  * counts (the number of events), *n = how many; none without a store. Cached for a minute. */
 tl_err tl__service_trending(tl_service *s, const tl_model *m, int32_t *items, float *counts,
                             int max, int *n, tl_diag *d);
+
+/* The flags of r's items deleted from the store since r was trained (a tl_filter's deny), or
+ * NULL when none is: checked against the store when it changed, rebuilt when an item was
+ * deleted. Valid while the caller holds r. */
+const uint8_t *tl__withdrawn(tl_service *s, tl_model_ref *r);
+/* Frees what tl__withdrawn kept in r. */
+void tl__withdrawn_free(tl_model_ref *r);
 
 /* Counts n new events and starts a training when the service's retrain settings say so. */
 void tl__service_events_added(tl_service *s, size_t n);

@@ -338,6 +338,18 @@ tl_err tl_store_get_user(tl_store *st, const char *id, size_t len, tl_store_user
     return rc == TL_ESTORE || rc == TL_ENOMEM ? tl__store_fail(st, rc, d) : rc;
 }
 
+/* Moves TL_META_CATALOGUE on: readers learn that an item left the catalogue. */
+static tl_err bump_catalogue(tl_store *st)
+{
+    char *v = NULL, text[32];
+    tl_err rc = st->ops->get_meta(st, TL_META_CATALOGUE, &v);
+    if (rc != TL_OK)
+        return rc;
+    snprintf(text, sizeof(text), "%lld", (v ? atoll(v) : 0) + 1);
+    free(v);
+    return st->ops->set_meta(st, TL_META_CATALOGUE, text);
+}
+
 static tl_err delete_record(tl_store *st, tl_id_kind k, const char *ext, size_t len,
                             long long *events, tl_diag *d)
 {
@@ -357,6 +369,8 @@ static tl_err delete_record(tl_store *st, tl_id_kind k, const char *ext, size_t 
         goto out;
     }
     if ((rc = st->ops->delete_record(st, k, id, &n)) != TL_OK)
+        goto out;
+    if (k == TL_ID_ITEM && (rc = bump_catalogue(st)) != TL_OK)
         goto out;
     /* the id must not come back from the cache within this transaction */
     cache_clear(st);
@@ -497,6 +511,32 @@ tl_err tl_store_trending(tl_store *st, int64_t window, int limit, tl_store_row_f
 tl_err tl_store_get_meta(tl_store *st, const char *key, char **out)
 {
     return st->ops->get_meta(st, key, out);
+}
+
+tl_err tl_store_catalogue_version(tl_store *st, long long *out)
+{
+    char *v = NULL;
+    tl_err rc = st->ops->get_meta(st, TL_META_CATALOGUE, &v);
+    *out = v ? atoll(v) : 0;
+    free(v);
+    return rc;
+}
+
+typedef struct items_each {
+    tl_store_row_fn fn;
+    void *ctx;
+} items_each;
+
+static tl_err item_row(void *ctx, const tl_store_item_row *r)
+{
+    items_each *e = ctx;
+    return e->fn(e->ctx, r->ext, r->title, 0);
+}
+
+tl_err tl_store_items_each(tl_store *st, tl_store_row_fn fn, void *ctx)
+{
+    items_each e = {fn, ctx};
+    return st->ops->scan_items(st, item_row, &e);
 }
 
 tl_err tl_store_set_meta(tl_store *st, const char *key, const char *value)

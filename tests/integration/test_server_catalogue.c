@@ -292,6 +292,63 @@ static void test_item_delete_takes_its_events(void **state)
            NULL, NULL);
 }
 
+/* Whether the answer's items (or any homepage row's) name item. */
+static int names_item(json_t *items, const char *item)
+{
+    size_t k;
+    json_t *it;
+    json_array_foreach(items, k, it)
+    {
+        const char *id = json_string_value(json_object_get(it, "item"));
+        if (id && strcmp(id, item) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int page_names_item(const reply *r, const char *item)
+{
+    size_t k;
+    json_t *row;
+    json_array_foreach(json_object_get(r->json, "rows"), k,
+                       row) if (names_item(json_object_get(row, "items"), item)) return 1;
+    return 0;
+}
+
+/* A withdrawn item leaves every answer at once, before any training. */
+static void test_deleted_item_leaves_answers(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    reply r = call(f, "GET", "/v1/users/p1/recommendations?n=10", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(names_item(json_object_get(r.json, "items"), "x")); /* u1 had a and x */
+    reply_free(&r);
+    r = call(f, "GET", "/v1/users/p1/homepage?rows=6&n=10", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(page_names_item(&r, "x"));
+    reply_free(&r);
+    expect(call(f, "DELETE", "/v1/items/x", NULL), 200, NULL, NULL);
+    r = call(f, "GET", "/v1/users/p1/recommendations?n=10", NULL);
+    assert_int_equal(r.status, 200);
+    assert_false(names_item(json_object_get(r.json, "items"), "x"));
+    assert_true(names_item(json_object_get(r.json, "items"), "b"));
+    reply_free(&r);
+    r = call(f, "GET", "/v1/items/a/similar?n=10", NULL);
+    assert_int_equal(r.status, 200);
+    assert_false(names_item(json_object_get(r.json, "items"), "x"));
+    reply_free(&r);
+    r = call(f, "GET", "/v1/users/p1/homepage?rows=6&n=10", NULL);
+    assert_int_equal(r.status, 200);
+    assert_false(page_names_item(&r, "x"));
+    reply_free(&r);
+    /* a patron with no history gets the popular list, without x too */
+    r = call(f, "GET", "/v1/users/u3/recommendations?n=10", NULL);
+    assert_int_equal(r.status, 200);
+    assert_false(names_item(json_object_get(r.json, "items"), "x"));
+    reply_free(&r);
+}
+
 static void test_items_bulk_all_or_none(void **state)
 {
     fixture *f = *state;
@@ -457,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_item_create_get_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_item_replace_and_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_item_delete_takes_its_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_item_leaves_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_bulk_all_or_none, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_records_and_consent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
