@@ -242,6 +242,11 @@ TL_API float tl_event_weight_of(const tl_event_weights *w, const char *type, int
 TL_API int tl_event_weights_find(const tl_event_weights *w, const char *type);
 TL_API float tl_event_weight_at(const tl_event_weights *w, int idx, int has_value, double value);
 
+/* A moment as the importers read it: Unix seconds, or ISO 8601 (YYYY-MM-DD, optionally with
+ * 'T' or ' ' and hh:mm[:ss[.fff]], and 'Z' or an offset; UTC without one). 0, or -1 when s[0..n)
+ * is not one. */
+TL_API int tl_parse_time(const char *s, size_t n, int64_t *out);
+
 #ifdef __cplusplus
 }
 #endif

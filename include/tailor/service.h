@@ -47,7 +47,16 @@ typedef struct tl_service_opts {
                                  per call, which would race between requests and training */
     tl_service_log_fn log;    /* NULL: nobody is told */
     void *log_ctx;
+    /* More models a request may pick by name (tl_rec_query.model): each "FILE" (named as its
+     * model kind: "ease") or "NAME=FILE"; at most TL_SERVICE_MAX_MODELS - 1, names distinct
+     * from each other and from the main model's kind. A training of that kind (without an
+     * out file) refits that file and swaps it in. */
+    const char *const *more_models;
+    int n_more_models;
 } tl_service_opts;
+
+#define TL_SERVICE_MAX_MODELS 8
+#define TL_SERVICE_MODEL_NAME 32 /* bytes of a name, with its NUL */
 
 /* Opens the model (mapped) and, with o->db, the store. Errors: those of tl_model_load and
  * tl_store_open (d says why, naming the path), TL_EINVAL (neither a model nor a store). */
@@ -103,6 +112,13 @@ typedef struct tl_service_info {
                                   fold-in until a retrain; -1 = no store or not counted) */
     long long swaps;           /* models swapped in since open */
     int has_store, writable;   /* a store is open; events may be written */
+    int n_served;              /* the models a request may name (model=), the main one first */
+    struct tl_served_model {
+        char name[TL_SERVICE_MODEL_NAME];
+        const char *kind; /* "ials", ... (static) */
+        int32_t users, items;
+        long long trained_through;
+    } served[TL_SERVICE_MAX_MODELS];
 } tl_service_info;
 
 /* A snapshot (model is a static name). events_since is counted only when count_events is
@@ -116,7 +132,21 @@ TL_API int tl_service_knows_item(tl_service *s, const char *item);
 #define TL_REC_MAX_EVIDENCE 3
 #define TL_REC_MAX_HISTORY 100000
 
+/* Where and when a request is made, for a patron's history: events after time are left out
+ * (a replay of what the patron would have seen then; 0 = now), and the patron's events made on
+ * the same device, through the same channel or at the same branch weigh TL_CONTEXT_BOOST times
+ * more for each that matches (NULL: not given), so that the kiosk in the children's room, or
+ * the phone on the way home, leans toward what was borrowed there. */
+typedef struct tl_rec_context {
+    const char *device, *channel, *branch;
+    long long time; /* Unix seconds; 0 = now */
+} tl_rec_context;
+#define TL_CONTEXT_BOOST 2.0f
+
 typedef struct tl_rec_query {
+    const char *model;          /* the served model to ask (NULL: the main one; "popular": the
+                                   popular items, not personal, unless a model has that name) */
+    tl_rec_context context;     /* for a patron's history (all zero: none) */
     const char *user;           /* a patron id; or NULL and: */
     const char *const *history; /* an ad-hoc history of item ids (unknown ids are skipped) */
     int n_history;              /*   (0..TL_REC_MAX_HISTORY) */
@@ -177,6 +207,7 @@ TL_API void tl_rec_result_free(tl_rec_result *r);
  * has. A patron without a usable history (or opted out) gets only the rows that are not
  * personal, and fallback says why. */
 #define TL_HOME_MAX_ROWS 8
+#define TL_HOME_MAX_N 100 /* items per row */
 
 typedef struct tl_home_row {
     char id[96];     /* "for_you", "because:ITEM", ... (ITEM cut to fit) */
@@ -192,10 +223,16 @@ typedef struct tl_home {
     void *priv_;
 } tl_home;
 
-/* Up to rows rows (1..TL_HOME_MAX_ROWS) of up to n items (1..100) for the patron user. Errors
- * as tl_service_recommend. *out needs tl_home_free after TL_OK only. */
-TL_API tl_err tl_service_homepage(tl_service *s, const char *user, int rows, int n, tl_home *out,
-                                  tl_diag *d);
+typedef struct tl_home_query {
+    const char *user; /* the patron */
+    int rows, n; /* up to rows rows (1..TL_HOME_MAX_ROWS) of up to n items (1..TL_HOME_MAX_N) */
+    const char *model;      /* as tl_rec_query's */
+    tl_rec_context context; /* ditto */
+} tl_home_query;
+
+/* The patron's homepage. Errors as tl_service_recommend. *out needs tl_home_free after TL_OK
+ * only. */
+TL_API tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, tl_diag *d);
 TL_API void tl_home_free(tl_home *h);
 
 /* Every patron of the model, in the model's order, in batches: fn gets one patron's top n
@@ -291,8 +328,9 @@ TL_API tl_err tl_service_get_user(tl_service *s, const char *id, tl_user_fn fn, 
                                   tl_diag *d);
 
 /* Deletes the record id and its events in one transaction (an item also leaves searches'
- * clicks; a user's searches go too); *events (may be NULL) = the events deleted. The served
- * model still knows a deleted item until the next training. TL_ENOTFOUND when there is none. */
+ * clicks; a user's searches go too); *events (may be NULL) = the events deleted. A deleted item
+ * leaves every answer of every service on the store from the next request on (the models keep
+ * it until their next training). TL_ENOTFOUND when there is none. */
 TL_API tl_err tl_service_delete_record(tl_service *s, tl_record_kind kind, const char *id,
                                        long long *events, tl_diag *d);
 

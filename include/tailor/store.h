@@ -189,9 +189,19 @@ TL_API tl_err tl_store_load_data(tl_store *st, const tl_event_weights *w, tl_dat
  * Errors: TL_ESTORE, TL_ENOMEM, TL_EUNSUPPORTED (an engine without it); d says why. */
 typedef tl_err (*tl_store_history_fn)(void *ctx, const char *item, size_t len, float weight,
                                       int64_t ts);
+/* The context of a request, for tl_store_user_history: events after until are left out (0:
+ * none is), and each event made on the request's device, through its channel or at its branch
+ * (NULL: not given) weighs boost times more for each of them that matches. */
+typedef struct tl_history_context {
+    int64_t until;
+    const char *device, *channel, *branch;
+    float boost;
+} tl_history_context;
+/* cx NULL: no context. */
 TL_API tl_err tl_store_user_history(tl_store *st, const char *user, size_t len,
-                                    const tl_event_weights *w, tl_store_history_fn fn, void *ctx,
-                                    int *found, int *personalize, tl_diag *d);
+                                    const tl_event_weights *w, const tl_history_context *cx,
+                                    tl_store_history_fn fn, void *ctx, int *found, int *personalize,
+                                    tl_diag *d);
 
 /* ---- API keys (schema version 2) -----------------------------------------------------------
  * Keys that let callers into the server. The store holds each key's public id and a hash of

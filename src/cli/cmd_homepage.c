@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/rec_context.h"
 #include "cli/width.h"
 #include "tailor/service.h"
 
@@ -14,6 +15,7 @@
 typedef struct args {
     const char *model, *user, *out;
     int rows, n, json, no_store;
+    tl_cli_context context;
 } args;
 
 static const tl_opt opts[] = {
@@ -22,9 +24,10 @@ static const tl_opt opts[] = {
     {"user", 'u', TL_OPT_STR, "ID", NULL, 0, 0, TL_OPT_AT(args, user), "the patron"},
     {"rows", 'r', TL_OPT_INT, "N", "6", 1, TL_HOME_MAX_ROWS, TL_OPT_AT(args, rows),
      "how many rows at most"},
-    {"n", 'n', TL_OPT_INT, "N", "10", 1, 100, TL_OPT_AT(args, n), "items per row"},
-    {"no-store", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, no_store),
-     "only the model file: its training histories, no trending row"},
+    {"n", 'n', TL_OPT_INT, "N", "10", 1, TL_HOME_MAX_N, TL_OPT_AT(args, n), "items per row"},
+    TL_CLI_CONTEXT_OPTS(args, context){
+        "no-store", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, no_store),
+        "only the model file: its training histories, no trending row"},
     {"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
      "write there instead of standard output ('-' = standard output)"},
     {"json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, json),
@@ -34,8 +37,9 @@ static const tl_opt opts[] = {
 
 static const tl_cmd_def def = {
     .name = "homepage",
-    .synopsis = "homepage --model FILE --user ID [--rows N] [--n N] [--no-store] [--out FILE]\n"
-                "                [--json]",
+    .synopsis = "homepage --model FILE --user ID [--rows N] [--n N] [--device NAME]\n"
+                "                [--channel NAME] [--branch NAME] [--time WHEN] [--no-store]\n"
+                "                [--out FILE] [--json]",
     .about = "A patron's homepage: rows of recommendations, each titled with its reason, no\n"
              "item twice and nothing the patron has. Reads the patron's events in the store\n"
              "(--db) as they are now, so what was borrowed since training counts. A patron\n"
@@ -95,6 +99,9 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return code;
     if (!a.model || !a.user)
         return tl_opt_usage_error(&def, "needs --model FILE and --user ID");
+    tl_home_query hq = {.user = a.user, .rows = a.rows, .n = a.n};
+    if (tl_cli_context_get(&def, &a.context, &hq.context) != 0)
+        return TL_EXIT_USAGE;
     tl_diag diag;
     tl_diag_clear(&diag);
     tl_service_opts so = {.model = a.model, .db = a.no_store ? NULL : cli->db_path};
@@ -103,7 +110,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
     if (rc != TL_OK)
         return tl_cli_fail("homepage", rc, &diag);
     tl_home h;
-    rc = tl_service_homepage(svc, a.user, a.rows, a.n, &h, &diag);
+    rc = tl_service_homepage(svc, &hq, &h, &diag);
     if (rc == TL_ENOTFOUND) {
         code = tl_cli_fail("homepage", rc, &diag);
         code = TL_EXIT_DATA;

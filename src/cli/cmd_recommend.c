@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/rec_context.h"
 #include "cli/width.h"
 #include "tailor/service.h"
 
@@ -17,6 +18,7 @@ typedef struct args {
     const char *model, *user, *history, *out;
     int all, n, json, live;
     tl_opt_list filters;
+    tl_cli_context context;
 } args;
 
 static const tl_opt opts[] = {
@@ -40,15 +42,18 @@ static const tl_opt opts[] = {
     {"live", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, live),
      "--user: the patron's events in the store now (--db), not the history the\n"
      "model was trained with: what the server answers after new events"},
-    {"json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, json),
-     "JSON: items with titles, scores and the evidence (kind, item, title)"},
+    TL_CLI_CONTEXT_OPTS(args, context){
+        "json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, json),
+        "JSON: items with titles, scores and the evidence (kind, item, title)"},
     {NULL},
 };
 
 static const tl_cmd_def def = {
     .name = "recommend",
     .synopsis = "recommend --model FILE (--user ID | --history ID,ID,... | --users all)\n"
-                "                 [--n N] [--filter KEY=VALUE]... [--live] [--out FILE] [--json]",
+                "                 [--n N] [--filter KEY=VALUE]... [--live [--device NAME] "
+                "[--channel NAME]\n"
+                "                 [--branch NAME] [--time WHEN]] [--out FILE] [--json]",
     .about =
         "Recommends the N best items the patron does not have yet, from a model file (mapped,\n"
         "not parsed), with the history items behind each one. A patron without a usable\n"
@@ -316,6 +321,12 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_opt_usage_error(&def, "needs exactly one of --user, --history and --users all");
     if (a.live && !a.user)
         return tl_opt_usage_error(&def, "--live goes with --user");
+    tl_rec_context cx;
+    if (tl_cli_context_get(&def, &a.context, &cx) != 0)
+        return TL_EXIT_USAGE;
+    if (!a.live && (cx.device || cx.channel || cx.branch || cx.time))
+        return tl_opt_usage_error(&def, "--device, --channel, --branch and --time go with --live "
+                                        "(the store's events have the context)");
     tl_diag diag;
     tl_diag_clear(&diag);
     tl_service_opts so = {.model = a.model, .db = a.live ? cli->db_path : NULL};
@@ -324,7 +335,8 @@ static int run(const tl_cli *cli, int argc, char **argv)
     if (rc != TL_OK)
         return tl_cli_fail(a.live ? "recommend" : "recommend: loading the model", rc, &diag);
     request q = {.json = a.json};
-    tl_rec_query query = {.user = a.user,
+    tl_rec_query query = {.context = cx,
+                          .user = a.user,
                           .n = a.n,
                           .filters = (const char *const *)a.filters.v,
                           .n_filters = a.filters.n,

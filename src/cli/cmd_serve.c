@@ -230,8 +230,23 @@ static int serve(tl_server_config *c)
     sigaction(SIGINT, &sa, NULL);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-response is libmicrohttpd's to handle */
+    const char *more[TL_SERVICE_MAX_MODELS];
+    char *list = c->models ? strdup(c->models) : NULL;
+    int n_more = 0;
+    for (char *save = NULL, *tok = list ? strtok_r(list, ",", &save) : NULL; tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (n_more == TL_SERVICE_MAX_MODELS) {
+            n_more++; /* too many: the service says how many it takes */
+            break;
+        }
+        more[n_more++] = tok;
+    }
+    if (c->models && !list)
+        return tl_cli_fail("serve", TL_ENOMEM, NULL);
     tl_service_opts so = {.db = c->db,
                           .model = c->model,
+                          .more_models = more,
+                          .n_more_models = n_more,
                           .writable = c->db && !c->read_only,
                           .serving = 1,
                           .retrain_events = c->retrain_events,
@@ -243,6 +258,7 @@ static int serve(tl_server_config *c)
     tl_diag d;
     tl_diag_clear(&d);
     tl_err rc = tl_service_open(&so, &svc, &d);
+    free(list);
     if (rc != TL_OK)
         return tl_cli_fail("serve", rc, &d);
     if ((rc = tl_server_start(c, svc, &srv, &d)) != TL_OK) {

@@ -262,3 +262,8 @@ const char *tl__item_type(const char *s, size_t n)
             return syn[i].type;
     return NULL;
 }
+
+int tl_parse_time(const char *s, size_t n, int64_t *out)
+{
+    return tl__parse_time(s, n, out);
+}

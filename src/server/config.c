@@ -13,6 +13,10 @@
 const tl_server_setting tl_server_settings[] = {
     {"model", TL_SETTING_STR, "FILE", NULL, 0, 0, AT(model), 0,
      "the model file to serve (tailor train --out); required"},
+    {"models", TL_SETTING_STR, "LIST", NULL, 0, 0, AT(models), 0,
+     "more models to serve, comma-separated, each FILE (named by its kind:\n"
+     "ease) or NAME=FILE; a request picks one with model=NAME (the main\n"
+     "model by default; model=popular: the popular items)"},
     {"db", TL_SETTING_STR, "PATH", NULL, 0, 0, AT(db), 0,
      "the store: live histories and POST /v1/events (default: the global\n"
      "--db or $TAILOR_DB, or ./tailor.db, when the file exists; without one\n"

@@ -42,6 +42,19 @@ void tl__h_models(tl_req *r)
         json_object_set_new(o, "trained_pairs", json_integer(info.trained_pairs));
     if (o && info.events_since >= 0)
         json_object_set_new(o, "events_since_training", json_integer(info.events_since));
+    /* what a request may name with model= (the main model first; popular is always there) */
+    json_t *served = o ? json_array() : NULL;
+    for (int k = 0; served && k < info.n_served; k++) {
+        const struct tl_served_model *v = &info.served[k];
+        json_t *one = json_pack("{s:o, s:o, s:i, s:i, s:b}", "name", tl__json_text(v->name), "kind",
+                                tl__json_text(v->kind), "users", (int)v->users, "items",
+                                (int)v->items, "main", k == 0);
+        if (one && v->trained_through > 0)
+            json_object_set_new(one, "trained_through", json_integer(v->trained_through));
+        json_array_append_new(served, one);
+    }
+    if (served)
+        json_object_set_new(o, "served", served);
     tl__reply_json(r, 200, o);
 }
 

@@ -8,11 +8,15 @@
 static void answer(tl_req *r, const char *subject)
 {
     tl_rec_params p;
-    if (tl__rec_params_parse(r, &p) != 0)
+    if (tl__rec_params_parse(r, TL_PARAMS_RECS, &p) != 0)
         return;
     const char *id = r->match.params[0];
-    tl_rec_query q = {
-        .n = p.n, .filters = p.filters, .n_filters = p.n_filters, .explain = p.explain};
+    tl_rec_query q = {.model = p.model,
+                      .context = p.context,
+                      .n = p.n,
+                      .filters = p.filters,
+                      .n_filters = p.n_filters,
+                      .explain = p.explain};
     if (subject[0] == 'u')
         q.user = id;
     else

@@ -10,6 +10,7 @@
 #include "server/http_json.h"
 
 #define DEFAULT_N 10
+#define DEFAULT_ROWS 6
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -18,6 +19,7 @@ static const char *const direct_filters[] = {"type", "format", "language", "subj
 
 typedef struct parse_ctx {
     tl_req *r;
+    tl_params_route route;
     tl_rec_params *p;
     const char *bad_field; /* the first error: its field, in the arena, and why */
     const char *why;
@@ -54,6 +56,44 @@ static int add_filter(parse_ctx *c, const char *field, const char *text)
     return MHD_YES;
 }
 
+static int whole(const char *v, long lo, long hi, int *out)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || strspn(v, "0123456789") != strlen(v) || x < lo || x > hi)
+        return -1;
+    *out = (int)x;
+    return 0;
+}
+
+/* model= and the context, which every route of recommendations takes: 1 when k is one of
+ * them (taken, or failed), 0 when not. */
+static int common(parse_ctx *c, const char *k, const char *v, enum MHD_Result *res)
+{
+    tl_rec_context *cx = &c->p->context;
+    const char **text = !strcmp(k, "model")     ? &c->p->model
+                        : !strcmp(k, "device")  ? &cx->device
+                        : !strcmp(k, "channel") ? &cx->channel
+                        : !strcmp(k, "branch")  ? &cx->branch
+                                                : NULL;
+    if (text) {
+        *res = *v ? MHD_YES : fail(c, k, "needs a value");
+        *text = v;
+        return 1;
+    }
+    if (!strcmp(k, "time")) {
+        int64_t t;
+        *res = MHD_YES;
+        if (tl_parse_time(v, strlen(v), &t) != 0 || t <= 0)
+            *res = fail(c, "time",
+                        "must be Unix seconds or an ISO 8601 date or time after 1970 "
+                        "(2026-03-01, 2026-03-01T18:30:00Z)");
+        cx->time = t;
+        return 1;
+    }
+    return 0;
+}
+
 static enum MHD_Result one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     parse_ctx *c = cls;
@@ -61,14 +101,26 @@ static enum MHD_Result one(void *cls, enum MHD_ValueKind kind, const char *key, 
     char *k = decode(c->r, key), *v = decode(c->r, value ? value : "");
     if (!k || !v)
         return fail(c, k ? k : "query", "is not valid UTF-8 text with %-escapes, or too long");
-    if (!strcmp(k, "n")) {
-        char *end;
-        long n = strtol(v, &end, 10);
-        if (!*v || *end || n < 1 || n > TL_REC_MAX_N || strspn(v, "0123456789") != strlen(v))
-            return fail(c, "n", "must be a whole number from 1 to " STR(TL_REC_MAX_N));
-        c->p->n = (int)n;
-        return MHD_YES;
+    enum MHD_Result res;
+    if (common(c, k, v, &res))
+        return res;
+    if (c->route == TL_PARAMS_HOME) {
+        if (!strcmp(k, "rows"))
+            return whole(v, 1, TL_HOME_MAX_ROWS, &c->p->rows)
+                       ? fail(c, "rows", "must be a whole number from 1 to " STR(TL_HOME_MAX_ROWS))
+                       : MHD_YES;
+        if (!strcmp(k, "n"))
+            return whole(v, 1, TL_HOME_MAX_N, &c->p->n)
+                       ? fail(c, "n", "must be a whole number from 1 to " STR(TL_HOME_MAX_N))
+                       : MHD_YES;
+        return fail(c, k,
+                    "is not a parameter of this route (rows, n, model, device, channel, branch, "
+                    "time)");
     }
+    if (!strcmp(k, "n"))
+        return whole(v, 1, TL_REC_MAX_N, &c->p->n)
+                   ? fail(c, "n", "must be a whole number from 1 to " STR(TL_REC_MAX_N))
+                   : MHD_YES;
     if (!strcmp(k, "explain"))
         return parse_bool(v, &c->p->explain) ? fail(c, "explain", "must be 1 or 0") : MHD_YES;
     if (!strcmp(k, "filter"))
@@ -90,16 +142,17 @@ static enum MHD_Result one(void *cls, enum MHD_ValueKind kind, const char *key, 
         return *v ? add_filter(c, k, f) : fail(c, k, "needs a value");
     }
     return fail(c, k,
-                "is not a parameter of this route (n, explain, filter, type, format, "
-                "language, subject, year, available)");
+                "is not a parameter of this route (n, explain, model, device, channel, branch, "
+                "time, filter, type, format, language, subject, year, available)");
 }
 
-int tl__rec_params_parse(tl_req *r, tl_rec_params *p)
+int tl__rec_params_parse(tl_req *r, tl_params_route route, tl_rec_params *p)
 {
     memset(p, 0, sizeof(*p));
     p->n = DEFAULT_N;
+    p->rows = DEFAULT_ROWS;
     p->explain = 1; /* every item carries its evidence unless the client says not to */
-    parse_ctx c = {r, p, NULL, NULL};
+    parse_ctx c = {r, route, p, NULL, NULL};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, one, &c);
     if (!c.why)
         return 0;

@@ -129,15 +129,16 @@ tl_err tl__hist_trained(const tl_model *m, int32_t u, tl_hist *h)
 }
 
 tl_err tl__hist_from_store(tl_store *st, const tl_event_weights *w, const tl_model *m,
-                           const char *user, tl_hist *h, int *found, int *personalize, tl_diag *d)
+                           const char *user, const tl_history_context *cx, tl_hist *h, int *found,
+                           int *personalize, tl_diag *d)
 {
     store_ctx c = {m, h};
     tl_err rc =
-        tl_store_user_history(st, user, strlen(user), w, on_item, &c, found, personalize, d);
+        tl_store_user_history(st, user, strlen(user), w, cx, on_item, &c, found, personalize, d);
     if (rc != TL_OK || !*found)
         return rc;
     int32_t u = tl_intern_find(&m->users, user, strlen(user));
-    int same = same_as_trained(m, u, h);
+    int same = cx ? 0 : same_as_trained(m, u, h);
     if (same < 0)
         return TL_ENOMEM;
     if (same) {
@@ -168,11 +169,26 @@ tl_err tl__hist_from_ids(const tl_model *m, const char *const *ids, int n, tl_hi
 }
 
 /* The patron's history: live from the store when there is one, else the model file's. */
-tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user, tl_hist *h,
-                          const char **fallback, tl_diag *d)
+/* The store's view of a request's context; NULL when it has none. */
+static const tl_history_context *history_context(const tl_rec_context *cx, tl_history_context *out)
+{
+    if (!cx || (!cx->device && !cx->channel && !cx->branch && cx->time <= 0))
+        return NULL;
+    *out = (tl_history_context){.until = cx->time > 0 ? cx->time : 0,
+                                .device = cx->device,
+                                .channel = cx->channel,
+                                .branch = cx->branch,
+                                .boost = TL_CONTEXT_BOOST};
+    return out;
+}
+
+tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user,
+                          const tl_rec_context *cx, tl_hist *h, const char **fallback, tl_diag *d)
 {
     int32_t u = tl_intern_find(&m->users, user, strlen(user));
     int found = 0, personalize = 1;
+    tl_history_context hcx;
+    const tl_history_context *in = history_context(cx, &hcx);
     if (s->db) {
         tl_store *st;
         tl_err rc = tl__service_reader(s, &st, d);
@@ -180,9 +196,9 @@ tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user, tl
             return rc;
         /* the generation after the reader looked for writes, before it reads (hist_cache.h) */
         uint64_t gen = atomic_load_explicit(&s->store_gen, memory_order_acquire);
-        if (!tl__hc_get(s->hcache, m->serial, gen, user, h, &found, &personalize)) {
-            rc = tl__hist_from_store(st, &s->weights, m, user, h, &found, &personalize, d);
-            if (rc == TL_OK)
+        if (in || !tl__hc_get(s->hcache, m->serial, gen, user, h, &found, &personalize)) {
+            rc = tl__hist_from_store(st, &s->weights, m, user, in, h, &found, &personalize, d);
+            if (rc == TL_OK && !in)
                 tl__hc_put(s->hcache, m->serial, gen, user, h, found, personalize);
         }
         tl__service_reader_done(s, st);

@@ -3,6 +3,7 @@
 #define TL_SERVICE_HISTORY_H
 
 #include "core/model.h"
+#include "tailor/service.h"
 #include "tailor/store.h"
 
 typedef struct tl_hist {
@@ -22,7 +23,8 @@ tl_err tl__hist_trained(const tl_model *m, int32_t u, tl_hist *h);
  * the model's training row, that row (uidx = the patron's). *found, *personalize: as
  * tl_store_user_history. */
 tl_err tl__hist_from_store(tl_store *st, const tl_event_weights *w, const tl_model *m,
-                           const char *user, tl_hist *h, int *found, int *personalize, tl_diag *d);
+                           const char *user, const tl_history_context *cx, tl_hist *h, int *found,
+                           int *personalize, tl_diag *d);
 /* Item ids in the given order (the last the most recent), weight 1; unknown ids skipped. */
 tl_err tl__hist_from_ids(const tl_model *m, const char *const *ids, int n, tl_hist *h);
 
@@ -30,8 +32,11 @@ tl_err tl__hist_from_ids(const tl_model *m, const char *const *ids, int n, tl_hi
  * patron gets none, and *fallback = TL__OPTED_OUT), else the model file's. TL_ENOTFOUND (d's
  * field "user") for a patron neither knows. */
 #define TL__OPTED_OUT "this patron opted out of personalization"
+#define TL__POPULAR_ASKED "the popular items were asked for (model=popular)"
+/* cx: the request's context (NULL or all zero: none); a history read in a context is not
+ * cached, and is scored as a new patron's (its weights are not the trained ones). */
 struct tl_service;
-tl_err tl__patron_history(struct tl_service *s, const tl_model *m, const char *user, tl_hist *h,
-                          const char **fallback, tl_diag *d);
+tl_err tl__patron_history(struct tl_service *s, const tl_model *m, const char *user,
+                          const tl_rec_context *cx, tl_hist *h, const char **fallback, tl_diag *d);
 
 #endif

@@ -263,10 +263,11 @@ static tl_err build(page *p, int rows, const char **fallback, tl_diag *d)
     return rc;
 }
 
-tl_err tl_service_homepage(tl_service *s, const char *user, int rows, int n, tl_home *out,
-                           tl_diag *d)
+tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, tl_diag *d)
 {
     memset(out, 0, sizeof(*out));
+    const char *user = q->user;
+    int rows = q->rows, n = q->n;
     if (!user) {
         tl_diag_set(d, NULL, 0, "user", "needs a patron");
         return TL_EINVAL;
@@ -275,18 +276,22 @@ tl_err tl_service_homepage(tl_service *s, const char *user, int rows, int n, tl_
         tl_diag_set(d, NULL, 0, "rows", "expected 1 to %d rows, got %d", TL_HOME_MAX_ROWS, rows);
         return TL_EINVAL;
     }
-    if (n < 1 || n > 100) {
-        tl_diag_set(d, NULL, 0, "n", "expected 1 to 100 items per row, got %d", n);
+    if (n < 1 || n > TL_HOME_MAX_N) {
+        tl_diag_set(d, NULL, 0, "n", "expected 1 to %d items per row, got %d", TL_HOME_MAX_N, n);
         return TL_EINVAL;
     }
     page p = {.s = s, .n = n, .out = out, .h = {.uidx = -1}};
-    if (!(p.ref = tl__service_need_model(s, d)))
-        return TL_EUNSUPPORTED;
+    int popular_only;
+    tl_err rc;
+    if (!(p.ref = tl__service_model_named(s, q->model, &popular_only, &rc, d)))
+        return rc;
     p.m = p.ref->m;
     const char *fallback = NULL;
-    tl_err rc = tl__ref_lists(p.ref);
+    rc = tl__ref_lists(p.ref);
     if (rc == TL_OK)
-        rc = tl__patron_history(s, p.m, user, &p.h, &fallback, d);
+        rc = tl__patron_history(s, p.m, user, &q->context, &p.h, &fallback, d);
+    if (rc == TL_OK && !fallback && popular_only)
+        fallback = TL__POPULAR_ASKED;
     if (rc == TL_OK && !fallback && p.h.n == 0)
         fallback = "no usable history for this patron";
     /* the filter keeps the page's repeats and the history out: n candidates fill a row */

@@ -92,16 +92,15 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
         rc = TL_ENOMEM;
         goto out;
     }
-    if (!(priv->ref = tl__service_need_model(s, d))) {
-        rc = TL_EUNSUPPORTED;
+    int popular_only;
+    if (!(priv->ref = tl__service_model_named(s, q->model, &popular_only, &rc, d)))
         goto out;
-    }
     const tl_model *m = priv->ref->m;
     if ((rc = build_filter(m, q->filters, q->n_filters, &allow, d)) != TL_OK)
         goto out;
     tl_filter f = {.allow = allow, .deny = tl__withdrawn(s, priv->ref)};
     if (q->user) {
-        rc = tl__patron_history(s, m, q->user, &h, &fallback, d);
+        rc = tl__patron_history(s, m, q->user, &q->context, &h, &fallback, d);
     } else if (q->similar_to) {
         rc = tl__hist_from_ids(m, &q->similar_to, 1, &h);
         if (rc == TL_OK && !h.n) {
@@ -113,8 +112,11 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     }
     if (rc != TL_OK)
         goto out;
-    if (h.n > 0 && (rc = tl_model_recommend(m, h.uidx, h.items, h.w, h.n, &f, q->n, items, scores,
-                                            &got)) != TL_OK)
+    if (popular_only && !fallback)
+        fallback = TL__POPULAR_ASKED;
+    if (!fallback && h.n > 0 &&
+        (rc = tl_model_recommend(m, h.uidx, h.items, h.w, h.n, &f, q->n, items, scores, &got)) !=
+            TL_OK)
         goto out;
     if (!fallback && (h.n == 0 || tl__all_zero(scores, got)))
         fallback = h.n == 0 ? NO_HISTORY : NO_EVIDENCE;

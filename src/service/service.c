@@ -53,11 +53,57 @@ void tl__model_ref_release(tl_model_ref *r)
 tl_model_ref *tl__service_model(tl_service *s)
 {
     pthread_mutex_lock(&s->mu);
-    tl_model_ref *r = s->cur;
+    tl_model_ref *r = s->slot[0];
     if (r)
         atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
     pthread_mutex_unlock(&s->mu);
     return r;
+}
+
+/* Slot k's name (slot 0: its model's kind, which a training may change). Under s->mu. */
+static const char *slot_name(const tl_service *s, int k)
+{
+    return k == 0 ? s->slot[0]->m->ops->name : s->slot_name[k];
+}
+
+tl_model_ref *tl__service_model_named(tl_service *s, const char *name, int *popular_only,
+                                      tl_err *rc, tl_diag *d)
+{
+    *popular_only = 0;
+    *rc = TL_OK;
+    if (!name || !*name) {
+        tl_model_ref *r = tl__service_need_model(s, d);
+        *rc = r ? TL_OK : TL_EUNSUPPORTED;
+        return r;
+    }
+    char served[TL_SERVICE_MAX_MODELS * (TL_SERVICE_MODEL_NAME + 2) + 16];
+    size_t o = 0;
+    tl_model_ref *r = NULL;
+    pthread_mutex_lock(&s->mu);
+    for (int k = 0; k < s->n_slots && s->slot[0]; k++) {
+        if (!r && strcmp(slot_name(s, k), name) == 0)
+            r = s->slot[k];
+        o += (size_t)snprintf(served + o, sizeof(served) - o, "%s%s", k ? ", " : "",
+                              slot_name(s, k));
+    }
+    if (!r && s->slot[0] && strcmp(name, "popular") == 0) {
+        r = s->slot[0];
+        *popular_only = 1;
+    }
+    if (r)
+        atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&s->mu);
+    if (r)
+        return r;
+    if (!o) {
+        tl_diag_set(d, NULL, 0, "model", "no model is loaded (this service has only a store)");
+        *rc = TL_EUNSUPPORTED;
+    } else {
+        tl_diag_set(d, NULL, 0, "model", "no model '%.64s' is served here (served: %s, popular)",
+                    name, served);
+        *rc = TL_EINVAL;
+    }
+    return NULL;
 }
 
 tl_model_ref *tl__service_need_model(tl_service *s, tl_diag *d)
@@ -102,6 +148,60 @@ void tl__service_reader_done(tl_service *s, tl_store *st)
     tl_store_free(st);
 }
 
+/* A served model's name: what a request's model= says. */
+static int name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n >= TL_SERVICE_MODEL_NAME)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789_-.", s[i]))
+            return 0;
+    return 1;
+}
+
+/* Loads o->more_models into the slots after the main model's. */
+static tl_err load_more(tl_service *s, const tl_service_opts *o, tl_diag *d)
+{
+    if (o->n_more_models > 0 && !s->slot[0]) {
+        tl_diag_set(d, NULL, 0, "models", "more models need a main model (--model)");
+        return TL_EINVAL;
+    }
+    if (o->n_more_models > TL_SERVICE_MAX_MODELS - 1) {
+        tl_diag_set(d, NULL, 0, "models", "at most %d more models", TL_SERVICE_MAX_MODELS - 1);
+        return TL_EINVAL;
+    }
+    for (int k = 0; k < o->n_more_models; k++) {
+        const char *spec = o->more_models[k] ? o->more_models[k] : "";
+        const char *eq = strchr(spec, '='), *slash = strchr(spec, '/');
+        int named = eq && (!slash || eq < slash);
+        const char *path = named ? eq + 1 : spec;
+        if (named && !name_ok(spec, (size_t)(eq - spec))) {
+            tl_diag_set(d, NULL, 0, "models",
+                        "'%.*s' is not a model name (1 to %d of a-z, 0-9, '_', '-', '.')",
+                        (int)(eq - spec) > 64 ? 64 : (int)(eq - spec), spec,
+                        TL_SERVICE_MODEL_NAME - 1);
+            return TL_EINVAL;
+        }
+        int i = s->n_slots;
+        tl_err rc = load_ref(path, &s->slot[i], d);
+        if (rc != TL_OK)
+            return rc;
+        s->n_slots++;
+        const char *name = named ? spec : s->slot[i]->m->ops->name;
+        size_t n = named ? (size_t)(eq - spec) : strlen(name);
+        memcpy(s->slot_name[i], name, n);
+        s->slot_name[i][n] = '\0';
+        for (int j = 0; j < i; j++)
+            if (strcmp(slot_name(s, j), s->slot_name[i]) == 0) {
+                tl_diag_set(d, NULL, 0, "models",
+                            "two served models are named '%s': name one as NAME=FILE",
+                            s->slot_name[i]);
+                return TL_EINVAL;
+            }
+    }
+    return TL_OK;
+}
+
 tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
 {
     *out = NULL;
@@ -129,8 +229,10 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     s->last_train_at = (double)time(NULL);
     tl_event_weights_init(&s->weights);
     tl_err rc = tl__keys_start(d);
-    if (rc == TL_OK && o->model && *o->model)
-        rc = load_ref(o->model, &s->cur, d);
+    if (rc == TL_OK && o->model && *o->model && (rc = load_ref(o->model, &s->slot[0], d)) == TL_OK)
+        s->n_slots = 1;
+    if (rc == TL_OK)
+        rc = load_more(s, o, d);
     if (rc == TL_OK && o->db) {
         tl_store *st = NULL;
         if (!(s->db = strdup(o->db)) || !(s->hcache = tl__hc_new()))
@@ -157,7 +259,8 @@ void tl_service_close(tl_service *s)
     if (!s)
         return;
     tl__service_train_stop(s);
-    tl__model_ref_release(s->cur);
+    for (int k = 0; k < s->n_slots; k++)
+        tl__model_ref_release(s->slot[k]);
     for (int k = 0; k < s->n_readers; k++)
         tl_store_free(s->readers[k]);
     tl_store_free(s->writer);
@@ -178,21 +281,42 @@ void tl_service_close(tl_service *s)
     free(s);
 }
 
-tl_err tl_service_swap_model(tl_service *s, const char *path, tl_diag *d)
+tl_err tl__service_swap_slot(tl_service *s, int slot, const char *path, tl_diag *d)
 {
     tl_model_ref *r;
     tl_err rc = load_ref(path, &r, d);
     if (rc != TL_OK)
         return rc;
     pthread_mutex_lock(&s->mu);
-    tl_model_ref *old = s->cur;
-    s->cur = r;
+    tl_model_ref *old = s->slot[slot];
+    s->slot[slot] = r;
+    if (slot >= s->n_slots)
+        s->n_slots = slot + 1;
     long long swaps = ++s->swaps;
     pthread_mutex_unlock(&s->mu);
     tl__service_log(s, "info", "swap", "serving %s from %s (swap %lld)", r->m->ops->name, path,
                     swaps);
     tl__model_ref_release(old);
     return TL_OK;
+}
+
+int tl__service_train_slot(tl_service *s, const char *name, char **path, char *kind,
+                           size_t kind_len)
+{
+    int slot = 0;
+    pthread_mutex_lock(&s->mu);
+    for (int k = 1; name && k < s->n_slots && !slot; k++)
+        if (strcmp(s->slot_name[k], name) == 0 && (*path = strdup(s->slot[k]->path))) {
+            snprintf(kind, kind_len, "%s", s->slot[k]->m->ops->name);
+            slot = k;
+        }
+    pthread_mutex_unlock(&s->mu);
+    return slot;
+}
+
+tl_err tl_service_swap_model(tl_service *s, const char *path, tl_diag *d)
+{
+    return tl__service_swap_slot(s, 0, path, d);
 }
 
 void tl__service_log(tl_service *s, const char *level, const char *what, const char *fmt, ...)
@@ -212,7 +336,7 @@ void tl_service_info_get(tl_service *s, tl_service_info *out, int count_events)
     memset(out, 0, sizeof(*out));
     out->events_since = -1;
     pthread_mutex_lock(&s->mu);
-    if (!s->cur) {
+    if (!s->slot[0]) {
         out->model = "none";
         out->swaps = s->swaps;
         pthread_mutex_unlock(&s->mu);
@@ -220,16 +344,25 @@ void tl_service_info_get(tl_service *s, tl_service_info *out, int count_events)
         out->writable = s->writer != NULL;
         return;
     }
-    const tl_model *m = s->cur->m;
+    const tl_model *m = s->slot[0]->m;
     out->model = m->ops->name;
-    snprintf(out->model_path, sizeof(out->model_path), "%s", s->cur->path);
+    snprintf(out->model_path, sizeof(out->model_path), "%s", s->slot[0]->path);
     out->users = m->n_users;
     out->items = m->n_items;
     out->fit_seconds = m->fit_seconds;
-    out->written_at = s->cur->written_at;
+    out->written_at = s->slot[0]->written_at;
     out->trained_through = m->trained_through;
     out->trained_pairs = m->trained_pairs;
     out->swaps = s->swaps;
+    for (int k = 0; k < s->n_slots; k++) {
+        struct tl_served_model *v = &out->served[out->n_served++];
+        const tl_model *mk = s->slot[k]->m;
+        snprintf(v->name, sizeof(v->name), "%s", slot_name(s, k));
+        v->kind = mk->ops->name;
+        v->users = mk->n_users;
+        v->items = mk->n_items;
+        v->trained_through = mk->trained_through;
+    }
     pthread_mutex_unlock(&s->mu);
     out->has_store = s->db != NULL;
     out->writable = s->writer != NULL;

@@ -43,8 +43,12 @@ tl_err tl__ref_lists(tl_model_ref *r);
 #define TL_SERVICE_IDLE_READERS 64 /* read connections kept for reuse; more are closed */
 
 struct tl_service {
-    pthread_mutex_t mu; /* guards cur, swaps and the idle readers (held for pointer moves only) */
-    tl_model_ref *cur;
+    pthread_mutex_t mu; /* guards the slots, swaps and the idle readers (pointer moves only) */
+    /* The models served: slot 0 is the main one (tl_service_opts.model: the default, which
+     * trainings replace), the others tl_service_opts.more_models, by name */
+    tl_model_ref *slot[TL_SERVICE_MAX_MODELS];
+    char slot_name[TL_SERVICE_MAX_MODELS][TL_SERVICE_MODEL_NAME]; /* slot 0: its model's kind */
+    int n_slots;
     long long swaps;
     char *db;
     tl_event_weights weights; /* the store's, as training applies them */
@@ -104,6 +108,19 @@ unsigned long tl__keys_store_reads(tl_service *s);
 
 /* The current model, or NULL (a store-only service) with d saying so (TL_EUNSUPPORTED). */
 tl_model_ref *tl__service_need_model(tl_service *s, tl_diag *d);
+/* The served model named name (NULL or "": the main one), with a reference; NULL with d's field
+ * "model" saying which are served (TL_EINVAL) or that none is (TL_EUNSUPPORTED) in *rc.
+ * *popular_only: 1 when name is "popular" and no served model has that name: the main model's
+ * popular items are wanted, not a personal answer. */
+tl_model_ref *tl__service_model_named(tl_service *s, const char *name, int *popular_only,
+                                      tl_err *rc, tl_diag *d);
+
+/* Loads the model file at path into slot (0: the main model) and swaps it in. */
+tl_err tl__service_swap_slot(tl_service *s, int slot, const char *path, tl_diag *d);
+/* The slot a training of kind name refits: k > 0 when a served model other than the main one
+ * is named name, with its file and kind copied out; 0 (the main model) otherwise. */
+int tl__service_train_slot(tl_service *s, const char *name, char **path, char *kind,
+                           size_t kind_len);
 
 /* The current model with a reference the caller releases; NULL when the service has none. */
 tl_model_ref *tl__service_model(tl_service *s);

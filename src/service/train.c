@@ -13,6 +13,7 @@ typedef struct job {
     tl_service *s;
     tl_model *m;
     char *out;
+    int slot; /* the served model it replaces (0: the main one) */
 } job;
 
 static double wall(void)
@@ -73,7 +74,7 @@ static tl_err run_job(job *j, tl_diag *d)
     }
     if (rc == TL_OK) {
         set_stage(s, "swapping it in", 1);
-        rc = tl_service_swap_model(s, j->out, d);
+        rc = tl__service_swap_slot(s, j->slot, j->out, d);
     }
     return rc;
 }
@@ -113,10 +114,17 @@ static void *train_main(void *arg)
     return NULL;
 }
 
-/* The model to fit, with o's settings; TL_EINVAL names a bad one. */
+static tl_err fit_new(const char *name, const tl_train_opts *o, tl_model **out, char **path,
+                      tl_diag *d);
+
+/* The model to fit, with o's settings, and the slot it replaces; TL_EINVAL names a bad one. */
 static tl_err new_model(tl_service *s, const tl_train_opts *o, tl_model **out, char **path,
-                        tl_diag *d)
+                        int *slot, tl_diag *d)
 {
+    char kind[TL_SERVICE_MODEL_NAME];
+    if (o && o->model && !o->out &&
+        (*slot = tl__service_train_slot(s, o->model, path, kind, sizeof(kind))) > 0)
+        return fit_new(kind, o, out, path, d);
     tl_model_ref *cur = tl__service_model(s);
     if (!cur && !(o && o->model && o->out)) {
         tl_diag_set(d, NULL, 0, "model",
@@ -128,6 +136,13 @@ static tl_err new_model(tl_service *s, const tl_train_opts *o, tl_model **out, c
     tl__model_ref_release(cur);
     if (!*path)
         return TL_ENOMEM;
+    return fit_new(name, o, out, path, d);
+}
+
+/* A new model of kind name with o's settings; on failure *path is freed too. */
+static tl_err fit_new(const char *name, const tl_train_opts *o, tl_model **out, char **path,
+                      tl_diag *d)
+{
     tl_err rc = tl_model_new(name, out);
     if (rc == TL_ENOTFOUND) {
         tl_diag_set(d, NULL, 0, "model", "unknown model '%.64s'", name);
@@ -156,7 +171,7 @@ tl_err tl_service_train(tl_service *s, const tl_train_opts *o, tl_diag *d)
     if (!j)
         return TL_ENOMEM;
     j->s = s;
-    tl_err rc = new_model(s, o, &j->m, &j->out, d);
+    tl_err rc = new_model(s, o, &j->m, &j->out, &j->slot, d);
     if (rc != TL_OK) {
         free(j);
         return rc;

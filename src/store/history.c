@@ -7,6 +7,7 @@
 
 typedef struct group {
     const tl_event_weights *w;
+    const tl_history_context *cx; /* NULL: none */
     tl_store_history_fn fn;
     void *ctx;
     char *item; /* the item being summed (a copy: the engine's text lives one row) */
@@ -25,11 +26,25 @@ static tl_err flush(group *g)
     return rc;
 }
 
+/* How much the request's context makes one event weigh: boost for each of device, channel and
+ * branch the request gives and the event shares. */
+static float context_factor(const tl_history_context *cx, const char *const where[3])
+{
+    const char *want[3] = {cx->device, cx->channel, cx->branch};
+    float f = 1.0f;
+    for (int k = 0; k < 3; k++)
+        if (want[k] && where[k] && strcmp(want[k], where[k]) == 0)
+            f *= cx->boost;
+    return f;
+}
+
 static tl_err on_event(void *ctx, const char *item, size_t len, const char *type, int has_value,
-                       double value, int64_t ts)
+                       double value, int64_t ts, const char *const where[3])
 {
     group *g = ctx;
     tl_err rc;
+    if (g->cx && g->cx->until > 0 && ts > g->cx->until)
+        return TL_OK; /* after the moment the request is about */
     if (!g->open || len != g->len || memcmp(item, g->item, len) != 0) {
         if ((rc = flush(g)) != TL_OK)
             return rc;
@@ -48,21 +63,23 @@ static tl_err on_event(void *ctx, const char *item, size_t len, const char *type
         g->open = 1;
     }
     float x = tl_event_weight_of(g->w, type ? type : "", has_value, value);
+    if (g->cx && g->cx->boost > 0 && x > 0)
+        x *= context_factor(g->cx, where);
     g->weight = g->w->merge_max ? (x > g->weight ? x : g->weight) : g->weight + x;
     g->ts = ts > g->ts ? ts : g->ts;
     return TL_OK;
 }
 
 tl_err tl_store_user_history(tl_store *st, const char *user, size_t len, const tl_event_weights *w,
-                             tl_store_history_fn fn, void *ctx, int *found, int *personalize,
-                             tl_diag *d)
+                             const tl_history_context *cx, tl_store_history_fn fn, void *ctx,
+                             int *found, int *personalize, tl_diag *d)
 {
     if (!st->ops->user_events) {
         tl_diag_set(d, NULL, 0, NULL, "the %s store cannot read one patron's events",
                     st->ops->name);
         return TL_EUNSUPPORTED;
     }
-    group g = {.w = w, .fn = fn, .ctx = ctx};
+    group g = {.w = w, .cx = cx, .fn = fn, .ctx = ctx};
     *found = 0;
     *personalize = 1;
     tl_err rc = st->ops->user_events(st, user, len, found, personalize, on_event, &g);

@@ -34,9 +34,11 @@ typedef tl_err (*tl_scan_user_fn)(void *ctx, int64_t id, const char *ext, size_t
 typedef tl_err (*tl_scan_type_fn)(void *ctx, int64_t id, const char *name);
 typedef tl_err (*tl_scan_event_fn)(void *ctx, int64_t user, int64_t item, int64_t type,
                                    int has_value, double value, int64_t ts);
-/* One event of one patron, ids as text (valid during the call). */
+/* One event of one patron, ids as text (valid during the call); where: its device, channel
+ * and branch (each NULL when not recorded). */
 typedef tl_err (*tl_user_event_fn)(void *ctx, const char *item, size_t len, const char *type,
-                                   int has_value, double value, int64_t ts);
+                                   int has_value, double value, int64_t ts,
+                                   const char *const where[3]);
 
 /* Every operation returns TL_OK or an error; on TL_ESTORE the engine's message is in
  * st->errmsg. Writes are only called inside a transaction (the generic layer makes sure). */

@@ -69,7 +69,9 @@ static int make_data(void **state)
         tl_test_cli("--db '%s' import items '%s'", db, tl_test_tmp("items.tsv")) != 0 ||
         tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("events.tsv")) != 0 ||
         tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", db,
-                    tl_test_tmp("m.tlm")) != 0)
+                    tl_test_tmp("m.tlm")) != 0 ||
+        tl_test_cli("--db '%s' train --model popular --set autotune=0 --out '%s'", db,
+                    tl_test_tmp("m2.tlm")) != 0)
         return -1;
     if (make_key(db, "--role admin", admin_key, sizeof(admin_key)) ||
         make_key(db, "--role app", app_key, sizeof(app_key)) ||
@@ -438,6 +440,178 @@ static void test_user_records_and_consent(void **state)
     expect(call(f, "PATCH", "/v1/users/p9", "{\"personalize\":true}"), 404, "not_found", "id");
 }
 
+/* ---- model= and the context ------------------------------------------------------------------ */
+
+static void test_model_parameter(void **state)
+{
+    fixture *f = *state;
+    char more[600], copy[512];
+    snprintf(copy, sizeof(copy), "%s", tl_test_tmp("second.tlm")); /* a training rewrites it */
+    assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("m2.tlm"), copy), 0);
+    snprintf(more, sizeof(more), "second=%s", copy);
+    const char *const extra[] = {"--models", more, NULL};
+    start(f, extra);
+    reply r = call(f, "GET", "/v1/users/p1/recommendations?n=3", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(&r, "model"), "itemknn");
+    reply_free(&r);
+    r = call(f, "GET", "/v1/users/p1/recommendations?n=3&model=itemknn", NULL);
+    assert_string_equal(str(&r, "model"), "itemknn");
+    reply_free(&r);
+    r = call(f, "GET", "/v1/users/p1/recommendations?n=3&model=second", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(&r, "model"), "popular"); /* the kind of the model named second */
+    assert_null(json_object_get(r.json, "fallback"));
+    reply_free(&r);
+    /* the popular items of the main model, asked for: not personal, and it says so */
+    r = call(f, "GET", "/v1/users/p1/recommendations?n=3&model=popular", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(str(&r, "fallback"), "model=popular"));
+    json_t *first = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "kind")), "popular");
+    reply_free(&r);
+    r = call(f, "GET", "/v1/users/p1/homepage?model=popular", NULL);
+    assert_int_equal(r.status, 200);
+    const char *row0 = json_string_value(
+        json_object_get(json_array_get(json_object_get(r.json, "rows"), 0), "id"));
+    assert_true(row0 && strcmp(row0, "for_you") != 0);
+    reply_free(&r);
+    r = call(f, "GET", "/v1/items/a/similar?n=2&model=second", NULL);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    expect(call(f, "GET", "/v1/users/p1/recommendations?model=nope", NULL), 400, "invalid",
+           "model");
+    expect(call(f, "GET", "/v1/users/p1/homepage?model=", NULL), 400, "invalid", "model");
+    /* what may be named, in the models' status */
+    r = call(f, "GET", "/v1/models", NULL);
+    json_t *served = json_object_get(r.json, "served");
+    assert_int_equal(json_array_size(served), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(served, 1), "name")),
+                        "second");
+    assert_true(json_is_true(json_object_get(json_array_get(served, 0), "main")));
+    long long swaps = (long long)num(&r, "swaps");
+    reply_free(&r);
+    /* a training named after a served model refits that one, in its file, and swaps it alone */
+    expect(call(f, "POST", "/v1/models/train", "{\"model\":\"second\"}"), 202, NULL, NULL);
+    int done = 0;
+    for (int k = 0; k < 300 && !done; k++) {
+        r = call(f, "GET", "/v1/models", NULL);
+        json_t *t = json_object_get(r.json, "training");
+        done = !json_is_true(json_object_get(t, "running")) && num(&r, "swaps") == swaps + 1;
+        if (done) {
+            assert_string_equal(str(&r, "model"), "itemknn");
+            served = json_object_get(r.json, "served");
+            assert_string_equal(
+                json_string_value(json_object_get(json_array_get(served, 1), "kind")), "popular");
+            assert_string_equal(json_string_value(json_object_get(t, "model")), "popular");
+        }
+        reply_free(&r);
+        if (!done)
+            usleep(50000);
+    }
+    assert_true(done);
+}
+
+static void test_model_names_refused(void **state)
+{
+    fixture *f = *state;
+    char err[512], dup[600];
+    snprintf(err, sizeof(err), "%s", tl_test_tmp("models.err"));
+    snprintf(dup, sizeof(dup), "%s", tl_test_tmp("m.tlm")); /* itemknn again: the same name */
+    const char *const twice[] = {"--models", dup, NULL};
+    assert_int_equal(
+        tl_test_serve_with(&f->srv, tl_test_tmp("base.db"), tl_test_tmp("m.tlm"), err, 1, twice),
+        -1);
+    char *text = tl_test_read(err);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "two served models are named 'itemknn'"));
+    free(text);
+    const char *const bad[] = {"--models", "Bad Name=x.tlm", NULL};
+    assert_int_equal(
+        tl_test_serve_with(&f->srv, tl_test_tmp("base.db"), tl_test_tmp("m.tlm"), err, 1, bad), -1);
+    text = tl_test_read(err);
+    assert_non_null(strstr(text, "is not a model name"));
+    free(text);
+}
+
+/* The score of item in the answer's items (0 when absent). */
+static double score_of(const reply *r, const char *item)
+{
+    size_t k;
+    json_t *it;
+    json_array_foreach(json_object_get(r->json, "items"), k, it)
+    {
+        const char *id = json_string_value(json_object_get(it, "item"));
+        if (id && strcmp(id, item) == 0)
+            return json_number_value(json_object_get(it, "score"));
+    }
+    return 0;
+}
+
+/* Whether any item's evidence names item. */
+static int evidence_names(const reply *r, const char *item)
+{
+    size_t k, e;
+    json_t *it, *ev;
+    json_array_foreach(json_object_get(r->json, "items"), k, it)
+    {
+        json_array_foreach(json_object_get(it, "evidence"), e, ev)
+        {
+            const char *id = json_string_value(json_object_get(ev, "item"));
+            if (id && strcmp(id, item) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void test_context(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    /* c1 borrowed a at the kiosk, then y on the phone; like a: x (u1) and b (u2); like y: x */
+    expect(call(f, "POST", "/v1/events",
+                "[{\"user\":\"c1\",\"item\":\"a\",\"type\":\"loan\",\"timestamp\":2000,"
+                "\"context\":{\"device\":\"kiosk\"}},"
+                "{\"user\":\"c1\",\"item\":\"y\",\"type\":\"loan\",\"timestamp\":5000,"
+                "\"context\":{\"device\":\"phone\",\"branch\":\"east\"}}]"),
+           201, NULL, NULL);
+    reply now = call(f, "GET", "/v1/users/c1/recommendations?n=10", NULL);
+    assert_int_equal(now.status, 200);
+    assert_true(evidence_names(&now, "y"));
+    double x = score_of(&now, "x"), b = score_of(&now, "b");
+    assert_true(x > 0 && b > 0);
+    /* as of time 3000 y was not borrowed yet: no evidence from it */
+    reply then = call(f, "GET", "/v1/users/c1/recommendations?n=10&time=3000", NULL);
+    assert_int_equal(then.status, 200);
+    assert_false(evidence_names(&then, "y"));
+    assert_true(evidence_names(&then, "a"));
+    reply_free(&then);
+    then = call(f, "GET", "/v1/users/c1/recommendations?n=10&time=1970-01-01T00:50:00Z", NULL);
+    assert_false(evidence_names(&then, "y")); /* the same moment, in ISO 8601 */
+    reply_free(&then);
+    /* on the phone, y weighs more: x (like a and y) gains on b (like a only) */
+    reply phone = call(f, "GET", "/v1/users/c1/recommendations?n=10&device=phone", NULL);
+    assert_int_equal(phone.status, 200);
+    double xp = score_of(&phone, "x"), bp = score_of(&phone, "b");
+    assert_true(xp > 0 && bp > 0);
+    assert_true(xp / bp > x / b * 1.01);
+    reply_free(&phone);
+    /* at the kiosk, a does */
+    reply kiosk = call(f, "GET", "/v1/users/c1/homepage?rows=1&n=10&device=kiosk", NULL);
+    assert_int_equal(kiosk.status, 200);
+    reply_free(&kiosk);
+    kiosk = call(f, "GET", "/v1/users/c1/recommendations?n=10&device=kiosk&branch=west", NULL);
+    double xk = score_of(&kiosk, "x"), bk = score_of(&kiosk, "b");
+    assert_true(xk / bk < x / b / 1.01);
+    reply_free(&kiosk);
+    reply_free(&now);
+    expect(call(f, "GET", "/v1/users/c1/recommendations?time=yesterday", NULL), 400, "invalid",
+           "time");
+    expect(call(f, "GET", "/v1/users/c1/recommendations?device=", NULL), 400, "invalid", "device");
+    expect(call(f, "GET", "/v1/users/c1/homepage?colour=red", NULL), 400, "invalid", "colour");
+}
+
 /* ---- roles ---------------------------------------------------------------------------------- */
 
 static void test_roles(void **state)
@@ -517,6 +691,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deleted_item_leaves_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_bulk_all_or_none, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_records_and_consent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_parameter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_names_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_events, setup, teardown),
     };

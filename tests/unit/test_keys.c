@@ -290,7 +290,9 @@ static void test_store_only_service(void **state)
     assert_int_equal(tl_service_recommend(s, &q, &res, &d), TL_EUNSUPPORTED);
     assert_non_null(strstr(d.msg, "no model"));
     tl_home h;
-    assert_int_equal(tl_service_homepage(s, "u1", 3, 5, &h, &d), TL_EUNSUPPORTED);
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "u1", .rows = 3, .n = 5}, &h, &d),
+        TL_EUNSUPPORTED);
     assert_int_equal(tl_service_train(s, NULL, &d), TL_EUNSUPPORTED);
     assert_int_equal(tl_service_knows_item(s, "b1"), 0);
     tl_service_info info;

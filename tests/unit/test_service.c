@@ -279,7 +279,8 @@ static void test_homepage(void **state)
     tl_service *s = open_service(model, 0);
     tl_home h;
     tl_diag d;
-    assert_int_equal(tl_service_homepage(s, "p", 6, 1, &h, &d), TL_OK);
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "p", .rows = 6, .n = 1}, &h, &d), TL_OK);
     assert_null(h.fallback);
     assert_true(h.n_rows >= 4);
     assert_string_equal(h.rows[0].id, "for_you");
@@ -310,16 +311,21 @@ static void test_homepage(void **state)
     assert_true(found_new);
     tl_home_free(&h);
 
-    assert_int_equal(tl_service_homepage(s, "q", 6, 3, &h, &d), TL_OK);
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "q", .rows = 6, .n = 3}, &h, &d), TL_OK);
     assert_string_equal(h.fallback, "this patron opted out of personalization");
     for (int r = 0; r < h.n_rows; r++)
         assert_true(strcmp(h.rows[r].id, "trending") == 0 || strcmp(h.rows[r].id, "popular") == 0);
     assert_true(h.n_rows >= 1);
     tl_home_free(&h);
 
-    assert_int_equal(tl_service_homepage(s, "p", 0, 2, &h, &d), TL_EINVAL);
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "p", .rows = 0, .n = 2}, &h, &d),
+        TL_EINVAL);
     assert_string_equal(d.field, "rows");
-    assert_int_equal(tl_service_homepage(s, "nobody", 6, 2, &h, &d), TL_ENOTFOUND);
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "nobody", .rows = 6, .n = 2}, &h, &d),
+        TL_ENOTFOUND);
     tl_service_close(s);
 }
 

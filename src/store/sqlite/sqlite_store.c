@@ -183,7 +183,8 @@ static const char *const sql_text[Q_N] = {
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [Q_USER_FIND] = "SELECT id, personalize FROM users WHERE ext_id = ?1",
     /* the events primary key starts with user_id: one index range per patron */
-    [Q_USER_EVENTS] = "SELECT i.ext_id, t.name, e.value, e.ts FROM events e"
+    [Q_USER_EVENTS] = "SELECT i.ext_id, t.name, e.value, e.ts, e.device, e.channel, e.branch"
+                      " FROM events e"
                       " JOIN items i ON i.id = e.item_id JOIN event_types t ON t.id = e.type_id"
                       " WHERE e.user_id = ?1 ORDER BY e.item_id",
     [Q_KEY_GET] = "SELECT hash, role, user, revoked FROM api_keys WHERE id = ?1",
@@ -936,9 +937,12 @@ static tl_err sq_user_events(tl_store *st, const char *ext, size_t len, int *fou
     sqlite3_bind_int64(q, 1, user);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         int has_value = sqlite3_column_type(q, 2) != SQLITE_NULL;
+        const char *where[3];
+        for (int k = 0; k < 3; k++)
+            where[k] = (const char *)sqlite3_column_text(q, 4 + k);
         r = fn(ctx, (const char *)sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0),
                (const char *)sqlite3_column_text(q, 1), has_value,
-               has_value ? sqlite3_column_double(q, 2) : 0.0, sqlite3_column_int64(q, 3));
+               has_value ? sqlite3_column_double(q, 2) : 0.0, sqlite3_column_int64(q, 3), where);
         if (r != TL_OK)
             break;
     }
