@@ -26,7 +26,9 @@ extern "C" {
  * - an item's date added and a user's date created are within TL_DATE_MIN..TL_TIME_MAX;
  * - a user or item id is not empty and holds no C0 control character (U+0000..U+001F: tab,
  *   line feed, carriage return...) and no DEL (U+007F): such ids would break the TSV files
- *   written from the store. Any other Unicode is kept as it is. */
+ *   written from the store. Any other Unicode is kept as it is; at most TL_ID_MAX bytes, the
+ *   same for catalogue records, patrons and events, so that every record can be named. */
+#define TL_ID_MAX 1024
 #define TL_VALUE_MAX 1e9
 #define TL_TIME_MIN INT64_C(0)
 #define TL_TIME_MAX INT64_C(32503680000)  /* 3000-01-01T00:00:00Z */

@@ -82,7 +82,8 @@ typedef struct tl_train_opts {
 } tl_train_opts;
 
 /* Starts a training; returns at once. TL_EBUSY while one runs, TL_EINVAL (an unknown model or
- * setting: d names it), TL_EUNSUPPORTED without a store. */
+ * setting: d names it), TL_EUNSUPPORTED without a store or with a read-only one (a read-only
+ * service changes no file). */
 TL_API tl_err tl_service_train(tl_service *s, const tl_train_opts *o, tl_diag *d);
 /* Waits for the running training to end (none: returns at once) and returns its result. */
 TL_API tl_err tl_service_train_wait(tl_service *s, tl_diag *d);

@@ -369,6 +369,8 @@ static tl_err check_id(engine *e, int s, const char *what)
     }
     if (!e->n[s])
         return bad(e, TL_SKIP_EMPTY_ID, s, "empty %s id", what);
+    if (e->n[s] > TL_ID_MAX)
+        return bad(e, TL_SKIP_TOO_LONG, s, "%s id longer than %d bytes", what, TL_ID_MAX);
     return check_id_chars(e, s, e->v[s], e->n[s]);
 }
 

@@ -54,7 +54,8 @@ const tl_server_setting tl_server_settings[] = {
     {"quiet", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(quiet), 0,
      "no per-request log line on stderr (benchmarks)"},
     {"read-only", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(read_only), 0,
-     "open the store read-only: POST /v1/events answers 503"},
+     "open the store read-only: writes (events, items, users, keys) and\n"
+     "training answer 503 read_only"},
     {"no-auth", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(no_auth), 0,
      "serve without authentication (no API keys asked for): anyone who can\n"
      "reach the port may read recommendations, write events and train;\n"

@@ -9,16 +9,14 @@
 #include "ingest/fields.h"
 #include "service/service_int.h"
 
-#define ID_MAX 1024 /* bytes in a user or item id */
-
 static tl_err check_id(const char *v, size_t n, const char *field, tl_diag *d)
 {
     if (!v || !n) {
         tl_diag_set(d, NULL, 0, field, "no %s id", field);
         return TL_EINVAL;
     }
-    if (n > ID_MAX) {
-        tl_diag_set(d, NULL, 0, field, "%s id longer than %d bytes", field, ID_MAX);
+    if (n > TL_ID_MAX) {
+        tl_diag_set(d, NULL, 0, field, "%s id longer than %d bytes", field, TL_ID_MAX);
         return TL_EINVAL;
     }
     long at = tl__id_bad_char(v, n);

@@ -229,6 +229,17 @@ static void test_item_create_get_conflict(void **state)
            "year");
     expect(call(f, "POST", "/v1/items", "{\"id\":"), 400, "invalid_json", NULL);
     expect(call(f, "GET", "/v1/items/n2", NULL), 404, "not_found", "item");
+    /* ids as long as events may name, not longer (TL_ID_MAX) */
+    char body[1200], id[1030];
+    memset(id, 'z', 1025);
+    id[1025] = '\0';
+    snprintf(body, sizeof(body), "{\"id\":\"%s\"}", id);
+    expect(call(f, "POST", "/v1/items", body), 422, "invalid_item", "id");
+    id[1024] = '\0';
+    snprintf(body, sizeof(body), "{\"id\":\"%s\"}", id);
+    expect(call(f, "POST", "/v1/items", body), 201, NULL, NULL);
+    snprintf(body, sizeof(body), "{\"user\":\"u1\",\"item\":\"%s\",\"type\":\"loan\"}", id);
+    expect(call(f, "POST", "/v1/events", body), 201, NULL, NULL);
     /* the title of the conflict stayed the first one */
     r = call(f, "GET", "/v1/items/n1", NULL);
     assert_string_equal(str(&r, "title"), "New One");

@@ -254,6 +254,8 @@ static void test_503_read_only(void **state)
     expect_req(s, "POST", "/v1/events", app_key,
                "{\"user\":\"p1\",\"item\":\"i1\",\"type\":\"loan\"}", 503, "read_only", NULL);
     expect_req(s, "POST", "/v1/keys", admin_key, "{\"role\":\"app\"}", 503, "read_only", NULL);
+    expect_req(s, "POST", "/v1/models/train", admin_key, "{}", 503, "read_only", NULL);
+    expect_req(s, "POST", "/v1/items", admin_key, "{\"id\":\"n\"}", 503, "read_only", NULL);
     expect_req(s, "GET", "/v1/users/p1/recommendations", app_key, NULL, 200, NULL, NULL);
 }
 
