@@ -296,7 +296,7 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         fallback = "no usable history for this patron";
     /* the filter keeps the page's repeats and the history out: n candidates fill a row */
     p.cap = n < p.m->n_items ? n : p.m->n_items;
-    const uint8_t *gone = tl__withdrawn(s, p.ref);
+    const uint8_t *gone = rc == TL_OK ? tl__withdrawn(s, p.ref, 1) : NULL; /* after the history */
     if ((p.allow = malloc((size_t)p.m->n_items + 1))) {
         memset(p.allow, 1, (size_t)p.m->n_items + 1);
         for (int32_t i = 0; gone && i < p.m->n_items; i++)

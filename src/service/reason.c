@@ -1,6 +1,5 @@
 /* Each recommended item's reason: the kind of evidence, the items behind it, and one line a
  * patron can read. */
-#include <stdio.h>
 #include <string.h>
 
 #include "core/request.h"
@@ -19,36 +18,51 @@ const char *tl__title_of(const tl_model *m, int32_t i)
     return i >= 0 && i < m->cat.n && m->cat.title[i] ? m->cat.title[i] : NULL;
 }
 
-/* "A", "A and B", "A, B and C", each title (else id) in quotes. */
-static void name_list(const tl_rec_item *it, char *buf, size_t len)
+/* Appends s to buf[0..len) at *o, cut to fit (the JSON writer drops a character cut in two);
+ * the reasons are written for every item of every answer, so without printf's parsing. */
+static void put(char *buf, size_t len, size_t *o, const char *s)
 {
-    size_t o = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < it->n_evidence && o < len; k++) {
-        const char *sep = k == 0 ? "" : k == it->n_evidence - 1 ? " and " : ", ";
-        const tl_rec_evidence *e = &it->evidence[k];
-        o += (size_t)snprintf(buf + o, len - o, "%s\"%s\"", sep, e->title ? e->title : e->item);
-    }
+    size_t n = strlen(s);
+    if (*o + n >= len)
+        n = len - 1 - *o;
+    memcpy(buf + *o, s, n);
+    *o += n;
+    buf[*o] = '\0';
 }
 
 static void write_reason(tl_rec_item *it, const char *fallback)
 {
-    char names[200];
-    name_list(it, names, sizeof(names));
-    if (fallback || strcmp(it->kind, "popular") == 0)
-        snprintf(it->reason, sizeof(it->reason), "Popular with patrons%s%s", fallback ? ": " : "",
-                 fallback ? fallback : "");
-    else if (!it->n_evidence)
-        snprintf(it->reason, sizeof(it->reason), "Recommended for you");
-    else if (strcmp(it->kind, "next_after") == 0)
-        snprintf(it->reason, sizeof(it->reason), "Often borrowed next after %s", names);
-    else if (strcmp(it->kind, "similar_content") == 0)
-        snprintf(it->reason, sizeof(it->reason), "Like %s in subject and author", names);
+    char *buf = it->reason;
+    size_t len = sizeof(it->reason), o = 0;
+    buf[0] = '\0';
+    if (fallback || strcmp(it->kind, "popular") == 0) {
+        put(buf, len, &o, "Popular with patrons");
+        if (fallback) {
+            put(buf, len, &o, ": ");
+            put(buf, len, &o, fallback);
+        }
+        return;
+    }
+    if (!it->n_evidence) {
+        put(buf, len, &o, "Recommended for you");
+        return;
+    }
+    put(buf, len, &o,
+        strcmp(it->kind, "next_after") == 0        ? "Often borrowed next after "
+        : strcmp(it->kind, "similar_content") == 0 ? "Like "
+        : strcmp(it->kind, "similar_to") == 0      ? "Patrons who borrowed "
+                                                   : "Because you borrowed ");
+    /* "A", "A and B", "A, B and C", each title (else id) in quotes */
+    for (int k = 0; k < it->n_evidence; k++) {
+        const tl_rec_evidence *e = &it->evidence[k];
+        put(buf, len, &o, k == 0 ? "\"" : k == it->n_evidence - 1 ? " and \"" : ", \"");
+        put(buf, len, &o, e->title ? e->title : e->item);
+        put(buf, len, &o, "\"");
+    }
+    if (strcmp(it->kind, "similar_content") == 0)
+        put(buf, len, &o, " in subject and author");
     else if (strcmp(it->kind, "similar_to") == 0)
-        snprintf(it->reason, sizeof(it->reason), "Patrons who borrowed %s also borrowed this",
-                 names);
-    else
-        snprintf(it->reason, sizeof(it->reason), "Because you borrowed %s", names);
+        put(buf, len, &o, " also borrowed this");
 }
 
 /* Explained in chunks, so that the evidence of any n fits on the stack. */

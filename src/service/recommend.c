@@ -98,7 +98,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     const tl_model *m = priv->ref->m;
     if ((rc = build_filter(m, q->filters, q->n_filters, &allow, d)) != TL_OK)
         goto out;
-    tl_filter f = {.allow = allow, .deny = tl__withdrawn(s, priv->ref)};
+    tl_filter f = {.allow = allow};
     if (q->user) {
         rc = tl__patron_history(s, m, q->user, &q->context, &h, &fallback, d);
     } else if (q->similar_to) {
@@ -112,6 +112,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     }
     if (rc != TL_OK)
         goto out;
+    f.deny = tl__withdrawn(s, priv->ref, q->user != NULL); /* a patron's history took a reader */
     if (popular_only && !fallback)
         fallback = TL__POPULAR_ASKED;
     if (!fallback && h.n > 0 &&

@@ -73,7 +73,7 @@ tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *filters
         rc = TL_EUNSUPPORTED;
         goto out;
     }
-    tl_filter f = {.allow = allow, .deny = tl__withdrawn(s, ref)};
+    tl_filter f = {.allow = allow, .deny = tl__withdrawn(s, ref, 0)};
     if ((rc = tl_model_popular(m, NULL, 0, &f, n, pop, pop_s, &npop)) != TL_OK)
         goto out;
     for (int k = npop; k < n; k++)

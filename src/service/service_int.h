@@ -133,8 +133,9 @@ tl_err tl__service_trending(tl_service *s, const tl_model *m, int32_t *items, fl
 
 /* The flags of r's items deleted from the store since r was trained (a tl_filter's deny), or
  * NULL when none is: checked against the store when it changed, rebuilt when an item was
- * deleted. Valid while the caller holds r. */
-const uint8_t *tl__withdrawn(tl_service *s, tl_model_ref *r);
+ * deleted. looked: the request took a store reader already (tl__service_reader), so the
+ * store's generation is current. Valid while the caller holds r. */
+const uint8_t *tl__withdrawn(tl_service *s, tl_model_ref *r, int looked);
 /* Frees what tl__withdrawn kept in r. */
 void tl__withdrawn_free(tl_model_ref *r);
 

@@ -168,8 +168,9 @@ tl_err tl_service_train(tl_service *s, const tl_train_opts *o, tl_diag *d)
         return TL_EUNSUPPORTED;
     }
     if (!s->writer) { /* a read-only service changes nothing, its model files included */
-        tl_diag_set(d, NULL, 0, NULL, "the store was opened read-only: this service trains no "
-                                      "model (train where the store is written)");
+        tl_diag_set(d, NULL, 0, NULL,
+                    "the store was opened read-only: this service trains no "
+                    "model (train where the store is written)");
         return TL_EUNSUPPORTED;
     }
     job *j = calloc(1, sizeof(*j));

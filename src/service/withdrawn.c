@@ -91,20 +91,25 @@ static void refresh(tl_service *s, tl_model_ref *r, tl_store *st, uint64_t gen)
     atomic_store_explicit(&r->cat_gen, gen + 1, memory_order_release);
 }
 
-const uint8_t *tl__withdrawn(tl_service *s, tl_model_ref *r)
+const uint8_t *tl__withdrawn(tl_service *s, tl_model_ref *r, int looked)
 {
-    tl_store *st;
-    /* taking a reader moves the generation when anything was written since */
-    if (!s->db || tl__service_reader(s, &st, NULL) != TL_OK)
+    if (!s->db)
+        return NULL;
+    tl_store *st = NULL;
+    /* taking a reader moves the generation when anything was written since it last looked;
+     * a request that took one already (a patron's history) needs no second look */
+    if (!looked && tl__service_reader(s, &st, NULL) != TL_OK)
         return atomic_load_explicit(&r->withdrawn, memory_order_acquire);
     uint64_t gen = atomic_load_explicit(&s->store_gen, memory_order_acquire);
     if (atomic_load_explicit(&r->cat_gen, memory_order_acquire) != gen + 1) {
         pthread_mutex_lock(&r->cat_mu);
-        if (atomic_load_explicit(&r->cat_gen, memory_order_acquire) != gen + 1)
+        if (atomic_load_explicit(&r->cat_gen, memory_order_acquire) != gen + 1 &&
+            (st || tl__service_reader(s, &st, NULL) == TL_OK))
             refresh(s, r, st, gen);
         pthread_mutex_unlock(&r->cat_mu);
     }
-    tl__service_reader_done(s, st);
+    if (st)
+        tl__service_reader_done(s, st);
     return atomic_load_explicit(&r->withdrawn, memory_order_acquire);
 }
 

@@ -709,7 +709,7 @@ static int fold_factor(const ials_state *st, float alpha, float reg, const int32
 /* A request scores a history, then explains many items of it (a page of recommendations), and
  * the patron's next request (another page, the homepage after the list) does the same: the
  * inverse of the history's system is made once and kept, in a table shared by every thread
- * (two-way set-associative by the history's key, within SHARED_BYTES: about 2,000 patrons at
+ * (four-way set-associative by the history's key, within SHARED_BYTES: about 2,000 patrons at
  * 128 factors; a direct-mapped table lost 60 % of a MovieLens-sized crowd to collisions), and
  * each thread holds a reference to the last one it used. Entries are immutable and
  * reference-counted, so a thread reads one without copying it and a replacement never frees
@@ -758,11 +758,12 @@ static uint64_t history_key(const int32_t *items, const float *w, int32_t n, flo
 }
 
 #define SHARED_SLOTS 8192
+#define SHARED_WAYS 4 /* slots per set: fewer patrons evict each other than with two */
 #define SHARED_BYTES (128u << 20)
 
 typedef struct shared_slot {
     pthread_mutex_t mu; /* the set's lock: in the set's first slot */
-    uint64_t used;      /* use stamp, for replacing the older of a set */
+    uint64_t used;      /* use stamp, for replacing the oldest of a set */
     inverse *v;         /* holds a reference */
 } shared_slot;
 
@@ -776,16 +777,16 @@ static void shared_make(void)
         pthread_mutex_init(&shared[i].mu, NULL);
 }
 
-/* The set (two slots) of key for inverses of need floats (NULL: none fit the budget). */
+/* The set (SHARED_WAYS slots) of key for inverses of need floats (NULL: none fit the budget). */
 static shared_slot *shared_set_of(uint64_t key, size_t need)
 {
-    size_t sets = SHARED_BYTES / (2 * need * sizeof(float));
-    if (sets > SHARED_SLOTS / 2)
-        sets = SHARED_SLOTS / 2;
+    size_t sets = SHARED_BYTES / (SHARED_WAYS * need * sizeof(float));
+    if (sets > SHARED_SLOTS / SHARED_WAYS)
+        sets = SHARED_SLOTS / SHARED_WAYS;
     if (!sets)
         return NULL;
     pthread_once(&shared_once, shared_make);
-    return &shared[2 * (key % sets)];
+    return &shared[SHARED_WAYS * (key % sets)];
 }
 
 /* A new reference to the shared inverse of the history, or NULL. */
@@ -795,9 +796,10 @@ static inverse *shared_get(const ials_state *st, uint64_t key, int32_t n, size_t
     if (!set)
         return NULL;
     pthread_mutex_lock(&set->mu);
-    shared_slot *sl = inverse_is(set[0].v, st, key, n)   ? &set[0]
-                      : inverse_is(set[1].v, st, key, n) ? &set[1]
-                                                         : NULL;
+    shared_slot *sl = NULL;
+    for (int w = 0; w < SHARED_WAYS && !sl; w++)
+        if (inverse_is(set[w].v, st, key, n))
+            sl = &set[w];
     inverse *v = sl ? sl->v : NULL;
     if (v) {
         atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
@@ -807,7 +809,7 @@ static inverse *shared_get(const ials_state *st, uint64_t key, int32_t n, size_t
     return v;
 }
 
-/* Shares v (the table takes a reference of its own), in place of the one used longer ago. */
+/* Shares v (the table takes a reference of its own), in place of the one used longest ago. */
 static void shared_put(uint64_t key, size_t need, inverse *v)
 {
     shared_slot *set = shared_set_of(key, need);
@@ -815,7 +817,10 @@ static void shared_put(uint64_t key, size_t need, inverse *v)
         return;
     atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
     pthread_mutex_lock(&set->mu);
-    shared_slot *sl = set[1].used < set[0].used ? &set[1] : &set[0];
+    shared_slot *sl = &set[0];
+    for (int w = 1; w < SHARED_WAYS; w++)
+        if (set[w].used < sl->used)
+            sl = &set[w];
     inverse *old = sl->v;
     sl->v = v;
     sl->used = atomic_fetch_add_explicit(&shared_clock, 1, memory_order_relaxed);
