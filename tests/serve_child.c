@@ -40,12 +40,14 @@ int tl_test_serve(tl_test_server *s, const char *db, const char *model, const ch
 }
 
 int tl_test_serve_with(tl_test_server *s, const char *db, const char *model, const char *err_path,
-                       int auth, const char *const *extra)
+                       int flags, const char *const *extra)
 {
-    const char *args[32] = {"--quiet", "--db", db, "--model", model};
-    int n = 5;
-    if (!auth)
+    const char *args[32] = {"--db", db, "--model", model};
+    int n = 4;
+    if (!(flags & TL_TEST_AUTH))
         args[n++] = "--no-auth";
+    if (!(flags & TL_TEST_LOG))
+        args[n++] = "--quiet";
     for (int k = 0; extra && extra[k] && n < 31; k++)
         args[n++] = extra[k];
     args[n] = NULL;

@@ -1,6 +1,6 @@
 /* `tailor serve` as a child process, and one HTTP request through libcurl, for the tests that
- * talk to a real server (test_openapi, test_server_kill, test_server_errors,
- * test_server_catalogue). Nothing here asserts: client threads
+ * talk to a real server (test_server, test_server_auth, test_openapi, test_server_kill,
+ * test_server_errors, test_server_catalogue). Nothing here asserts: client threads
  * call tl_test_http too. curl_global_init must have run before. */
 #ifndef TL_TESTS_SERVE_CHILD_H
 #define TL_TESTS_SERVE_CHILD_H
@@ -19,10 +19,12 @@ int tl_test_serve(tl_test_server *s, const char *db, const char *model, const ch
 /* The same with the arguments after `tailor serve --port 0` given (a NULL-terminated list of
  * at most 30). */
 int tl_test_serve_args(tl_test_server *s, const char *const *args, const char *err_path);
-/* The same with API keys asked for (auth 1: no --no-auth) and more arguments (a
- * NULL-terminated list, or NULL). */
+/* The same with flags and more arguments (a NULL-terminated list, or NULL). TL_TEST_AUTH asks
+ * for API keys (no --no-auth); TL_TEST_LOG keeps the request log on stderr (no --quiet) for the
+ * tests that read it. */
+enum { TL_TEST_AUTH = 1, TL_TEST_LOG = 2 };
 int tl_test_serve_with(tl_test_server *s, const char *db, const char *model, const char *err_path,
-                       int auth, const char *const *extra);
+                       int flags, const char *const *extra);
 /* Sends sig to the server (SIGKILL, SIGTERM) and reaps it; nothing when none runs. */
 void tl_test_serve_stop(tl_test_server *s, int sig);
 

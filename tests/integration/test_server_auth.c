@@ -1,22 +1,19 @@
 /* The server with API keys: 401 without a key or with a bad one, 403 when the key's role may
  * not do what is asked, health open to all; and the `tailor key` commands. The server runs as
- * a child process (the harness of test_server.c). */
+ * a child process (tests/serve_child.c, as in test_server.c). */
 #include "support.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#define START_TIMEOUT_MS 15000
+#include "serve_child.h"
 
 /* Patron p1 has only a; a's neighbours are b and x; y is x's neighbour alone. */
 static const char EVENTS[] = "user\titem\ttimestamp\n"
@@ -31,8 +28,7 @@ static const char ITEMS[] = "item\ttitle\ttype\n"
                             "x\tXylophone Tales\tbook\ny\tYellow River\tbook\n";
 
 typedef struct server {
-    pid_t pid;
-    int port;
+    tl_test_server child;
     char db[512], err[512], model[512];
 } server;
 
@@ -65,27 +61,7 @@ static int free_data(void **state)
 
 /* ---- the server as a child process --------------------------------------------------------- */
 
-/* Reads the child's first stdout line (the port) within START_TIMEOUT_MS. */
-static int read_port(int fd)
-{
-    char line[256];
-    size_t n = 0;
-    while (n + 1 < sizeof(line)) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, START_TIMEOUT_MS) <= 0 || read(fd, line + n, 1) != 1)
-            return -1;
-        if (line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = '\0';
-    const char *prefix = "listening on http://127.0.0.1:";
-    if (strncmp(line, prefix, strlen(prefix)) != 0)
-        return -1;
-    return atoi(line + strlen(prefix));
-}
-
-/* Starts `tailor serve --port 0 --db <copy> --model m.tlm` (with authentication) plus extra
+/* Starts `tailor serve --port 0 --db <copy> --model <copy>` (with authentication) plus extra
  * arguments (a NULL-terminated list) and waits for its first line; keys made before in
  * base.db are in the copy. */
 static void start(server *s, const char *const *extra)
@@ -99,30 +75,8 @@ static void start(server *s, const char *const *extra)
     snprintf(name, sizeof(name), "t%d.tlm", test_no); /* a training replaces the served file */
     snprintf(s->model, sizeof(s->model), "%s", tl_test_tmp(name));
     assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("m.tlm"), s->model), 0);
-    const char *argv[32] = {tl_test_bin(), "serve", "--port", "0", "--db", s->db, "--model"};
-    int argc = 7;
-    argv[argc++] = s->model;
-    for (int k = 0; extra && extra[k] && argc < 31; k++)
-        argv[argc++] = extra[k];
-    argv[argc] = NULL;
-    int out[2];
-    assert_int_equal(pipe(out), 0);
-    fflush(NULL);
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        FILE *err = fopen(s->err, "w");
-        dup2(out[1], STDOUT_FILENO);
-        if (err)
-            dup2(fileno(err), STDERR_FILENO);
-        close(out[0]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    s->port = read_port(out[0]);
-    close(out[0]);
-    if (s->port <= 0) {
+    if (tl_test_serve_with(&s->child, s->db, s->model, s->err, TL_TEST_AUTH | TL_TEST_LOG, extra) !=
+        0) {
         char *e = tl_test_read(s->err);
         fail_msg("the server did not say where it listens; stderr:\n%.2000s", e ? e : "");
     }
@@ -139,10 +93,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     server *s = *state;
-    if (s && s->pid > 0) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, NULL, 0);
-    }
+    if (s)
+        tl_test_serve_stop(&s->child, SIGKILL);
     free(s);
     return 0;
 }
@@ -155,52 +107,20 @@ typedef struct reply {
     json_t *json; /* the body parsed, when it is JSON */
 } reply;
 
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-    char **buf = ctx;
-    size_t old = *buf ? strlen(*buf) : 0, add = size * n;
-    char *b = realloc(*buf, old + add + 1);
-    assert_non_null(b);
-    memcpy(b + old, p, add);
-    b[old + add] = '\0';
-    *buf = b;
-    return add;
-}
-
 /* One request; ctype NULL = no Content-Type; header: one extra header line or NULL. */
 static reply http(const server *s, const char *method, const char *path, const char *ctype,
                   const char *body, size_t body_len, const char *header)
 {
-    reply r = {0};
-    char url[2048], ct[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    char ct[128];
     snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "");
-    h = curl_slist_append(h, ctype ? ct : "Content-Type:");
-    if (header)
-        h = curl_slist_append(h, header);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    const char *const headers[] = {ctype ? ct : header, ctype ? header : NULL, NULL};
+    tl_test_reply t;
+    if (tl_test_request(s->child.port, method, path, headers, body, body_len, &t) < 0) {
+        tl_test_reply_free(&t);
+        fail_msg("%s %s: no answer", method, path);
     }
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK)
-        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (r.body)
-        r.json = json_loads(r.body, 0, NULL);
+    free(t.ctype);
+    reply r = {t.status, t.body, t.headers, t.body ? json_loads(t.body, 0, NULL) : NULL};
     return r;
 }
 

@@ -97,7 +97,7 @@ static void start(fixture *f, const char *const *extra)
     snprintf(name, sizeof(name), "c%d.err", test_no);
     char err[512];
     snprintf(err, sizeof(err), "%s", tl_test_tmp(name));
-    if (tl_test_serve_with(&f->srv, f->db, tl_test_tmp("m.tlm"), err, 1, extra) != 0) {
+    if (tl_test_serve_with(&f->srv, f->db, tl_test_tmp("m.tlm"), err, TL_TEST_AUTH, extra) != 0) {
         char *e = tl_test_read(err);
         fail_msg("the server did not start: %.2000s", e ? e : "");
     }
@@ -530,16 +530,17 @@ static void test_model_names_refused(void **state)
     snprintf(err, sizeof(err), "%s", tl_test_tmp("models.err"));
     snprintf(dup, sizeof(dup), "%s", tl_test_tmp("m.tlm")); /* itemknn again: the same name */
     const char *const twice[] = {"--models", dup, NULL};
-    assert_int_equal(
-        tl_test_serve_with(&f->srv, tl_test_tmp("base.db"), tl_test_tmp("m.tlm"), err, 1, twice),
-        -1);
+    assert_int_equal(tl_test_serve_with(&f->srv, tl_test_tmp("base.db"), tl_test_tmp("m.tlm"), err,
+                                        TL_TEST_AUTH, twice),
+                     -1);
     char *text = tl_test_read(err);
     assert_non_null(text);
     assert_non_null(strstr(text, "two served models are named 'itemknn'"));
     free(text);
     const char *const bad[] = {"--models", "Bad Name=x.tlm", NULL};
-    assert_int_equal(
-        tl_test_serve_with(&f->srv, tl_test_tmp("base.db"), tl_test_tmp("m.tlm"), err, 1, bad), -1);
+    assert_int_equal(tl_test_serve_with(&f->srv, tl_test_tmp("base.db"), tl_test_tmp("m.tlm"), err,
+                                        TL_TEST_AUTH, bad),
+                     -1);
     text = tl_test_read(err);
     assert_non_null(strstr(text, "is not a model name"));
     free(text);
