@@ -26,7 +26,7 @@
 #define HUGE_BYTES (4u << 20)
 #define HUGE_ALIGN (2u << 20)
 
-float *tl_la_alloc(size_t n)
+float *tl_la_alloc_raw(size_t n)
 {
     if (n > (SIZE_MAX - HUGE_ALIGN) / sizeof(float))
         return NULL;
@@ -37,13 +37,18 @@ float *tl_la_alloc(size_t n)
         bytes = (bytes + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN;
     }
     float *p = aligned_alloc(align, bytes ? bytes : TL_LA_ALIGN);
-    if (!p)
-        return NULL;
 #ifdef MADV_HUGEPAGE
-    if (align == HUGE_ALIGN)
+    if (p && align == HUGE_ALIGN)
         (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure changes nothing */
 #endif
-    memset(p, 0, bytes);
+    return p;
+}
+
+float *tl_la_alloc(size_t n)
+{
+    float *p = tl_la_alloc_raw(n);
+    if (p) /* the whole rounded block, as before the raw variant existed */
+        memset(p, 0, (n * sizeof(float) + TL_LA_ALIGN - 1) / TL_LA_ALIGN * TL_LA_ALIGN);
     return p;
 }
 

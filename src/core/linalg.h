@@ -27,6 +27,8 @@ static inline int32_t tl_la_pad(int32_t k)
  * Buffers of 4 MiB and more are 2 MiB-aligned and advised onto transparent huge pages (factor
  * tables read by random row gathers would otherwise miss the TLB on most rows). */
 float *tl_la_alloc(size_t n);
+/* The same, not zeroed: for buffers the caller overwrites whole (per-request scratch). */
+float *tl_la_alloc_raw(size_t n);
 void tl_la_free(float *p);
 
 static inline float tl_la_dot(const float *a, const float *b, int n)

@@ -1,21 +1,24 @@
-/* The cache of patrons' histories: direct-mapped by the patron's id, a lock per slot held for
- * a copy. Long histories are not kept (HC_MAX_ITEMS): they are rare, and reading them is a
- * small part of scoring them. */
+/* The cache of patrons' histories: four-way set-associative by the patron's id (direct-mapped,
+ * a fifth of a MovieLens-sized crowd evicted each other), a lock per set held for a copy.
+ * Long histories are not kept (HC_MAX_ITEMS): they are rare, and reading them is a small part
+ * of scoring them. */
 #include "service/hist_cache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/hash.h"
 
-#define HC_SLOTS 4096
+#define HC_SLOTS 8192
+#define HC_WAYS 4
 #define HC_MAX_ITEMS 4096
 #define HC_MAX_ID 256
 
 typedef struct slot {
-    pthread_mutex_t mu;
-    uint64_t serial, gen, hash; /* serial 0: empty */
+    pthread_mutex_t mu;               /* the set's lock: in the set's first slot */
+    uint64_t serial, gen, hash, used; /* serial 0: empty; used: stamp of the last use */
     char user[HC_MAX_ID];
     tl_hist h;
     int found, personalize;
@@ -23,6 +26,7 @@ typedef struct slot {
 
 struct tl_hist_cache {
     slot slots[HC_SLOTS];
+    atomic_uint_fast64_t clock; /* use stamps */
 };
 
 tl_hist_cache *tl__hc_new(void)
@@ -71,10 +75,16 @@ static int copy_hist(tl_hist *dst, const tl_hist *src)
     return 0;
 }
 
-static slot *slot_of(tl_hist_cache *c, const char *user, uint64_t *hash)
+/* The first slot of user's set. */
+static slot *set_of(tl_hist_cache *c, const char *user, uint64_t *hash)
 {
     *hash = tl_fnv1a64(user, strlen(user));
-    return &c->slots[*hash % HC_SLOTS];
+    return &c->slots[(*hash % (HC_SLOTS / HC_WAYS)) * HC_WAYS];
+}
+
+static int holds(const slot *s, uint64_t hash, const char *user)
+{
+    return s->serial && s->hash == hash && strcmp(s->user, user) == 0;
 }
 
 int tl__hc_get(tl_hist_cache *c, uint64_t serial, uint64_t gen, const char *user, tl_hist *h,
@@ -83,15 +93,21 @@ int tl__hc_get(tl_hist_cache *c, uint64_t serial, uint64_t gen, const char *user
     if (!c || strlen(user) >= HC_MAX_ID)
         return 0;
     uint64_t hash;
-    slot *s = slot_of(c, user, &hash);
-    pthread_mutex_lock(&s->mu);
-    int hit = s->serial == serial && s->gen == gen && s->hash == hash &&
-              strcmp(s->user, user) == 0 && copy_hist(h, &s->h) == 0;
-    if (hit) {
-        *found = s->found;
-        *personalize = s->personalize;
+    slot *set = set_of(c, user, &hash);
+    int hit = 0;
+    pthread_mutex_lock(&set->mu);
+    for (int w = 0; w < HC_WAYS; w++) {
+        slot *s = &set[w];
+        if (holds(s, hash, user) && s->serial == serial && s->gen == gen &&
+            copy_hist(h, &s->h) == 0) {
+            *found = s->found;
+            *personalize = s->personalize;
+            s->used = atomic_fetch_add_explicit(&c->clock, 1, memory_order_relaxed) + 1;
+            hit = 1;
+            break;
+        }
     }
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&set->mu);
     return hit;
 }
 
@@ -101,17 +117,33 @@ void tl__hc_put(tl_hist_cache *c, uint64_t serial, uint64_t gen, const char *use
     if (!c || strlen(user) >= HC_MAX_ID || h->n > HC_MAX_ITEMS)
         return;
     uint64_t hash;
-    slot *s = slot_of(c, user, &hash);
-    pthread_mutex_lock(&s->mu);
+    slot *set = set_of(c, user, &hash);
+    pthread_mutex_lock(&set->mu);
+    /* the patron's own slot, else one that no request can use (another model, an older
+     * store), else the one used longest ago */
+    slot *s = NULL;
+    for (int w = 0; w < HC_WAYS && !s; w++)
+        if (holds(&set[w], hash, user))
+            s = &set[w];
+    for (int w = 0; w < HC_WAYS && !s; w++)
+        if (set[w].serial != serial || set[w].gen != gen)
+            s = &set[w];
+    if (!s) {
+        s = &set[0];
+        for (int w = 1; w < HC_WAYS; w++)
+            if (set[w].used < s->used)
+                s = &set[w];
+    }
     if (copy_hist(&s->h, h) == 0) {
         s->serial = serial;
         s->gen = gen;
         s->hash = hash;
+        s->used = atomic_fetch_add_explicit(&c->clock, 1, memory_order_relaxed) + 1;
         memcpy(s->user, user, strlen(user) + 1);
         s->found = found;
         s->personalize = personalize;
     } else {
         s->serial = 0;
     }
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&set->mu);
 }

@@ -1072,8 +1072,10 @@ static int explain_many(const tl_model *m, int32_t uidx, const int32_t *items, c
     float alpha = (float)cfg->alpha;
     int ld = st->ld, k = st->k;
     /* the history's rows, then TL_LA_SYMV_MULTI solutions */
-    float *rows = tl_la_alloc((size_t)n * ld + (size_t)TL_LA_SYMV_MULTI * ld),
+    float *rows = tl_la_alloc_raw((size_t)n * ld + (size_t)TL_LA_SYMV_MULTI * ld),
           *z = rows ? rows + (size_t)n * ld : NULL;
+    if (z) /* the rows are copied whole; the solutions' padding must read as zero */
+        memset(z, 0, (size_t)TL_LA_SYMV_MULTI * ld * sizeof(float));
     float *con = malloc(2 * (size_t)n * sizeof(float)), *conf = con ? con + n : NULL;
     int32_t *pos = malloc((size_t)n * sizeof(int32_t));
     const float *a =
