@@ -7,7 +7,8 @@
  * store at the moment of the request (weighted as training weighs them), so an event written
  * through tl_service_add_events changes the patron's next answer; the model scores that history
  * (a fold-in for factor models, the neighbours of the fresh history for item models). A patron
- * who opted out of personalization gets the popular items at once.
+ * who opted out of personalization gets the popular items at once; those are counted live (the
+ * trained histories plus the events since the model's watermark).
  *
  * Threads: every function may be called from any number of threads at once on one service.
  * Results hold a reference to the model that produced them, so a swap never frees what a

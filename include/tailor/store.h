@@ -144,6 +144,12 @@ TL_API tl_err tl_store_trending(tl_store *st, int64_t window, int limit, tl_stor
  * call on this handle (*changed = 1 on the first call): for caches of what was read from it. */
 TL_API tl_err tl_store_changed(tl_store *st, int *changed);
 
+/* The events newer than since (a model's watermark), counted per item and type (key = item
+ * id, label = type, count): what was borrowed since a model was trained. A scan of the events
+ * since: once per model, not per request. */
+TL_API tl_err tl_store_item_counts_since(tl_store *st, int64_t since, tl_store_row_fn fn,
+                                         void *ctx);
+
 /* Events newer than a model's watermark (tl_model_facts.trained_through): their number, and
  * the first limit of them, oldest first (key = user id, label = item id, count = the event's
  * time). fn may be NULL to count only. A scan of the events: for monitoring, not per request

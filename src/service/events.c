@@ -88,8 +88,10 @@ static tl_err write_events(tl_service *s, const tl_idem *k, const tl_event_rec *
     else
         tl_store_rollback(s->writer); /* TL_EINVAL, harmless, when begin failed */
     pthread_mutex_unlock(&s->write_mu);
-    if (rc == TL_OK)
+    if (rc == TL_OK) { /* a replay returned above: nothing new to count */
+        tl__popular_add(s, ev, n);
         tl__service_events_added(s, n);
+    }
     if (rc == TL_ESTORE && !d->msg[0])
         tl_diag_set(d, NULL, 0, NULL, "store: %s", tl_store_errmsg(s->writer));
     return rc;

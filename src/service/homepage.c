@@ -256,10 +256,12 @@ static tl_err build(page *p, int rows, const char **fallback, tl_diag *d)
                                 "Borrowed %.0f times this week", items, counts, n)) != TL_OK)
             return rc;
     }
-    if (p->out->n_rows < rows && p->ref->n_popular)
+    tl_pop_list *pop = p->out->n_rows < rows ? tl__popular(p->s, p->ref) : NULL;
+    if (tl__pop_list_n(pop))
         rc = row_list(p, "popular", "Popular with patrons", "popular",
-                      "Popular with patrons: %.0f have it", p->ref->popular, p->ref->popular_n,
-                      p->ref->n_popular);
+                      "Popular with patrons: %.0f have it", tl__pop_list_items(pop),
+                      tl__pop_list_counts(pop), tl__pop_list_n(pop));
+    tl__pop_list_release(pop);
     return rc;
 }
 

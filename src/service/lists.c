@@ -1,6 +1,6 @@
-/* The non-personal lists a homepage draws on, made once and shared by every request: the most
- * held items and the newest additions of each model, and what is trending in the store (read
- * again at most once a minute, since it scans the recent events). */
+/* The non-personal lists a homepage draws on, shared by every request: the newest additions of
+ * each model (made once), and what is trending in the store (read again at most once a minute,
+ * since it scans the recent events). The most held items are popularity.c's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,27 +53,12 @@ static tl_err make_newest(tl_model_ref *r)
     return TL_OK;
 }
 
-static tl_err make_popular(tl_model_ref *r)
-{
-    const tl_model *m = r->m;
-    int want = m->n_items < TL_REF_POPULAR ? m->n_items : TL_REF_POPULAR;
-    if (!want)
-        return TL_OK;
-    r->popular = malloc((size_t)want * sizeof(*r->popular));
-    r->popular_n = malloc((size_t)want * sizeof(*r->popular_n));
-    if (!r->popular || !r->popular_n)
-        return TL_ENOMEM;
-    tl_err rc = tl_model_popular(m, NULL, 0, NULL, want, r->popular, r->popular_n, &r->n_popular);
-    return rc == TL_EUNSUPPORTED ? TL_OK : rc; /* no histories: no popular list */
-}
-
 tl_err tl__ref_lists(tl_model_ref *r)
 {
     tl_err rc = TL_OK;
     pthread_mutex_lock(&r->lists_mu);
     if (!r->lists_done) {
-        if ((rc = make_popular(r)) == TL_OK)
-            rc = make_newest(r);
+        rc = make_newest(r);
         r->lists_done = rc == TL_OK;
     }
     pthread_mutex_unlock(&r->lists_mu);

@@ -122,7 +122,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     if (!fallback && (h.n == 0 || tl__all_zero(scores, got)))
         fallback = h.n == 0 ? NO_HISTORY : NO_EVIDENCE;
     if (fallback &&
-        (rc = tl_model_popular(m, h.items, h.n, &f, q->n, items, scores, &got)) != TL_OK)
+        (rc = tl__popular_pick(s, priv->ref, h.items, h.n, &f, q->n, items, scores, &got)) != TL_OK)
         goto out;
     tl__rec_items_fill(m, &h, out->items, items, scores, got,
                        fallback        ? TL__WHY_POPULAR

@@ -26,6 +26,7 @@ static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
     atomic_init(&r->refs, 1);
     pthread_mutex_init(&r->lists_mu, NULL);
     pthread_mutex_init(&r->cat_mu, NULL);
+    pthread_mutex_init(&r->pop_mu, NULL);
     atomic_init(&r->cat_gen, 0);
     atomic_init(&r->withdrawn, NULL);
     r->cat_version = -1;
@@ -42,8 +43,7 @@ void tl__model_ref_release(tl_model_ref *r)
         tl_model_free(r->m);
         pthread_mutex_destroy(&r->lists_mu);
         tl__withdrawn_free(r);
-        free(r->popular);
-        free(r->popular_n);
+        tl__popular_free(r);
         free(r->newest);
         free(r->path);
         free(r);

@@ -20,9 +20,6 @@ typedef struct tl_model_ref {
     /* Lists every homepage needs, made once per model on first use (tl__ref_lists) */
     pthread_mutex_t lists_mu;
     int lists_done;
-    int32_t *popular; /* the most held items, most first */
-    float *popular_n; /* ... and by how many patrons */
-    int n_popular;
     int32_t *newest; /* the latest additions to the catalogue (date added), newest first */
     int n_newest;
     /* The model's items deleted from the store since (withdrawn.c) */
@@ -31,13 +28,35 @@ typedef struct tl_model_ref {
     long long cat_version;            /* TL_META_CATALOGUE that withdrawn reflects, -1: none */
     _Atomic(uint8_t *) withdrawn;     /* n_items flags, NULL when none is withdrawn */
     struct tl_withdrawn_old *retired; /* replaced flags, freed with the ref (readers may hold) */
+    /* Live popularity (popularity.c) */
+    pthread_mutex_t pop_mu;       /* guards the fields below */
+    float *pop_counts;            /* patrons of each item as trained, plus events since */
+    int pop_failed, pop_dirty;    /* no counts can be made; counts moved since the list */
+    double pop_built;             /* when the list was made (tl_now) */
+    struct tl_pop_list *pop_list; /* the most held, with a reference of the ref's own */
 } tl_model_ref;
 
-#define TL_REF_POPULAR 1000 /* items kept in each list */
+/* A ranked list of the most held items, shared by requests (popularity.c). */
+typedef struct tl_pop_list tl_pop_list;
+/* r's list now, with a reference (tl__pop_list_release), or NULL (a model without histories). */
+tl_pop_list *tl__popular(tl_service *s, tl_model_ref *r);
+void tl__pop_list_release(tl_pop_list *l);
+int tl__pop_list_n(const tl_pop_list *l);
+const int32_t *tl__pop_list_items(const tl_pop_list *l);
+const float *tl__pop_list_counts(const tl_pop_list *l);
+/* Up to n of the most held items (scores: how many patrons), none of exclude[0..n_exclude) and
+ * all through f, into out_items/out_scores; *n_out = how many. As tl_model_popular, live. */
+tl_err tl__popular_pick(tl_service *s, tl_model_ref *r, const int32_t *exclude, int32_t n_exclude,
+                        const tl_filter *f, int n, int32_t *out_items, float *out_scores,
+                        int *n_out);
+/* Counts events just written through the service into every served model's popularity. */
+void tl__popular_add(tl_service *s, const tl_event_rec *ev, size_t n);
+void tl__popular_free(tl_model_ref *r);
+
+#define TL_REF_POPULAR 1000 /* items kept in the popular list */
 #define TL_REF_NEWEST 500
 
-/* r's lists, made on the first call (TL_ENOMEM, TL_EUNSUPPORTED: a model without histories
- * has no popular list, n_popular 0). */
+/* r's list of newest additions, made on the first call (TL_ENOMEM). */
 tl_err tl__ref_lists(tl_model_ref *r);
 
 #define TL_SERVICE_IDLE_READERS 64 /* read connections kept for reuse; more are closed */

@@ -503,6 +503,11 @@ tl_err tl_store_events_since(tl_store *st, int64_t since, int limit, tl_store_ro
     return st->ops->events_since(st, since, limit, fn, ctx, count);
 }
 
+tl_err tl_store_item_counts_since(tl_store *st, int64_t since, tl_store_row_fn fn, void *ctx)
+{
+    return st->ops->item_counts_since(st, since, fn, ctx);
+}
+
 tl_err tl_store_trending(tl_store *st, int64_t window, int limit, tl_store_row_fn fn, void *ctx)
 {
     return st->ops->trending(st, window, limit, fn, ctx);

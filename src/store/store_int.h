@@ -68,6 +68,7 @@ typedef struct tl_store_ops {
     tl_err (*top_items)(tl_store *st, int limit, tl_store_row_fn fn, void *ctx);
     tl_err (*trending)(tl_store *st, int64_t window, int limit, tl_store_row_fn fn, void *ctx);
     tl_err (*changed)(tl_store *st, int *changed);
+    tl_err (*item_counts_since)(tl_store *st, int64_t since, tl_store_row_fn fn, void *ctx);
     tl_err (*events_since)(tl_store *st, int64_t since, int limit, tl_store_row_fn fn, void *ctx,
                            int64_t *count);
     tl_err (*get_meta)(tl_store *st, const char *key, char **out);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -136,6 +137,79 @@ static void test_events_change_the_next_answer(void **state)
 
 /* Writes by another connection or process (an import, another server) reach the next answer
  * too: the histories the service keeps from earlier requests are dropped at any write. */
+/* Popularity is live: events since the model's watermark (another writer's, before the
+ * service opened) and events written through the service (within REBUILD_SECONDS) move the
+ * popular answers before any training. */
+static void test_popularity_is_live(void **state)
+{
+    (void)state;
+    char pdb[512];
+    snprintf(pdb, sizeof(pdb), "%s", tl_test_tmp("svc-pop.db"));
+    assert_int_equal(tl_test_sh("cp '%s' '%s'", db, pdb), 0);
+    tl_store *w;
+    tl_diag d;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_store_open(pdb, 0, &w, &d), TL_OK);
+    assert_int_equal(tl_store_begin(w), TL_OK);
+    char user[16];
+    for (int k = 0; k < 20; k++) { /* B5 by 20 new patrons, after the model was trained */
+        snprintf(user, sizeof(user), "n%d", k);
+        tl_event_rec ev = {.user = user,
+                           .user_len = strlen(user),
+                           .item = "B5",
+                           .item_len = 2,
+                           .type = "loan",
+                           .ts = 9000 + k};
+        assert_int_equal(tl_store_put_event(w, &ev, 0, NULL, &d), TL_OK);
+    }
+    assert_int_equal(tl_store_commit(w), TL_OK);
+    tl_store_free(w);
+    tl_service_opts o = {.db = pdb, .model = model, .writable = 1, .serving = 1};
+    tl_service *s = NULL;
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    tl_rec_query q = {.user = "q", .n = 3, .explain = 1}; /* opted out: the popular items */
+    tl_rec_result r;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_non_null(r.fallback);
+    assert_string_equal(r.items[0].item, "B5");
+    assert_true(r.items[0].score >= 20.0f);
+    tl_rec_result_free(&r);
+    tl_event_rec ev[30];
+    char users[30][16];
+    for (int k = 0; k < 30; k++) { /* then A5 by 30 patrons, through the service */
+        snprintf(users[k], sizeof(users[k]), "m%d", k);
+        ev[k] = (tl_event_rec){.user = users[k],
+                               .user_len = strlen(users[k]),
+                               .item = "A5",
+                               .item_len = 2,
+                               .type = "loan"};
+    }
+    assert_int_equal(tl_service_add_events(s, ev, 30, NULL, &d), TL_OK);
+    usleep(300000); /* the list is made again at most every REBUILD_SECONDS (0.25) */
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_string_equal(r.items[0].item, "A5");
+    assert_string_equal(r.items[1].item, "B5");
+    tl_rec_result_free(&r);
+    tl_home h;
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "q", .rows = 6, .n = 2}, &h, &d), TL_OK);
+    /* A5 leads this week's trending row (its loans are new); the popular row, which shows no
+     * item twice on a page, then leads with B5, counted from the store since training */
+    const tl_home_row *pop = NULL, *trend = NULL;
+    for (int k = 0; k < h.n_rows; k++) {
+        if (strcmp(h.rows[k].id, "popular") == 0)
+            pop = &h.rows[k];
+        if (strcmp(h.rows[k].id, "trending") == 0)
+            trend = &h.rows[k];
+    }
+    assert_non_null(pop);
+    assert_non_null(trend);
+    assert_string_equal(trend->items[0].item, "A5");
+    assert_string_equal(pop->items[0].item, "B5");
+    tl_home_free(&h);
+    tl_service_close(s);
+}
+
 static void test_other_writers_seen(void **state)
 {
     (void)state;
@@ -460,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_events_change_the_next_answer),
         cmocka_unit_test(test_opted_out_and_unknown_patrons),
         cmocka_unit_test(test_other_writers_seen),
+        cmocka_unit_test(test_popularity_is_live),
         cmocka_unit_test(test_more_like_this_and_filters),
         cmocka_unit_test(test_bad_event_leaves_nothing_of_its_batch),
         cmocka_unit_test(test_swaps_under_load),

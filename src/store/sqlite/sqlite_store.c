@@ -731,6 +731,21 @@ static tl_err sq_trending(tl_store *st, int64_t window, int limit, tl_store_row_
     return rows(s, q, fn, ctx);
 }
 
+static tl_err sq_item_counts_since(tl_store *st, int64_t since, tl_store_row_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s,
+                       "SELECT i.ext_id, t.name, c.n FROM (SELECT item_id, type_id, count(*) AS n"
+                       " FROM events WHERE ts > ?1 GROUP BY item_id, type_id) c"
+                       " JOIN items i ON i.id = c.item_id JOIN event_types t ON t.id = c.type_id",
+                       &q);
+    if (r != TL_OK)
+        return r;
+    sqlite3_bind_int64(q, 1, since);
+    return rows(s, q, fn, ctx);
+}
+
 static tl_err sq_events_since(tl_store *st, int64_t since, int limit, tl_store_row_fn fn, void *ctx,
                               int64_t *count)
 {
@@ -1210,6 +1225,7 @@ static const tl_store_ops sqlite_ops = {
     .top_items = sq_top_items,
     .trending = sq_trending,
     .events_since = sq_events_since,
+    .item_counts_since = sq_item_counts_since,
     .changed = sq_changed,
     .get_meta = sq_get_meta,
     .set_meta = sq_set_meta,
