@@ -8,63 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/series.h"
 #include "ingest/csv.h"
-
-int tl_synth_parse_series(const char *title, char *name, size_t cap, double *no)
-{
-    size_t n = strlen(title);
-    while (n && isspace((unsigned char)title[n - 1]))
-        n--;
-    if (!n || title[n - 1] != ')')
-        return 0;
-    /* The group that closes the title, nested parentheses included. */
-    size_t open = n - 1;
-    int depth = 0;
-    for (;;) {
-        char c = title[open];
-        depth += c == ')' ? 1 : c == '(' ? -1 : 0;
-        if (!depth)
-            break;
-        if (!open)
-            return 0;
-        open--;
-    }
-    const char *g = title + open + 1, *end = title + n - 1;
-    const char *semi = memchr(g, ';', (size_t)(end - g));
-    if (semi)
-        end = semi;
-    const char *hash = NULL;
-    for (const char *p = g; p < end; p++)
-        if (*p == '#')
-            hash = p;
-    if (!hash)
-        return 0;
-    /* A plain number after '#': digits with at most one decimal point, nothing else. */
-    const char *p = hash + 1;
-    size_t digits = 0, dots = 0;
-    for (; p < end && (isdigit((unsigned char)*p) || *p == '.'); p++) {
-        digits += *p != '.';
-        dots += *p == '.';
-    }
-    while (p < end && isspace((unsigned char)*p))
-        p++;
-    if (!digits || dots > 1 || p != end)
-        return 0;
-    const char *ne = hash;
-    while (ne > g && (isspace((unsigned char)ne[-1]) || ne[-1] == ','))
-        ne--;
-    if (ne == g)
-        return 0;
-    size_t len = (size_t)(ne - g);
-    if (cap) {
-        if (len >= cap)
-            len = cap - 1;
-        memcpy(name, g, len);
-        name[len] = '\0';
-    }
-    *no = strtod(hash + 1, NULL);
-    return 1;
-}
 
 static int col_of(char **f, int n, const char *name)
 {
@@ -303,7 +248,7 @@ tl_err tl__synth_load_books(const tl_synth_lib_opts *o, tl_synth_library *lib, t
             goto out;
         char sname[256];
         double no;
-        if (tl_synth_parse_series(b->title, sname, sizeof(sname), &no)) {
+        if (tl_series_parse(b->title, sname, sizeof(sname), &no)) {
             if ((rc = tl_intern_add(&series, sname, strlen(sname), &b->series)) != TL_OK)
                 goto out;
             b->series_no = no;

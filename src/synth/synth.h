@@ -136,13 +136,6 @@ tl_err tl_synth_library_write(const tl_synth_library *lib, const char *dir, tl_d
 
 void tl_synth_library_release(tl_synth_library *lib);
 
-/* Parses the series of a goodbooks title, "Catching Fire (The Hunger Games, #2)": copies the
- * series name into name (NUL-terminated, truncated to cap) and sets *no = 2. Returns 1 when
- * the title ends in a "(Series, #N)" or "(Series #N)" group with a plain number (ranges such
- * as "#1-3" are omnibus editions and do not count), else 0. With several series ("(A, #1; B,
- * #3)") the first is taken. */
-int tl_synth_parse_series(const char *title, char *name, size_t cap, double *no);
-
 /* ---- Shapes: interactions with planted structure (shapes.c) ----------------------------- */
 
 /* Data sets with real, learnable structure (topics, popularity, drifting interests, ordered

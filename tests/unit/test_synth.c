@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/series.h"
 #include "ingest/matrix_tsv.h"
 #include "synth/synth.h"
 #include "util/lines.h"
@@ -241,28 +242,28 @@ static void test_parse_series(void **state)
     char name[64];
     double no = 0;
     assert_true(
-        tl_synth_parse_series("The Hunger Games (The Hunger Games, #1)", name, sizeof(name), &no));
+        tl_series_parse("The Hunger Games (The Hunger Games, #1)", name, sizeof(name), &no));
     assert_string_equal(name, "The Hunger Games");
     assert_true(no == 1.0);
-    assert_true(tl_synth_parse_series("Mort (Death, #1; Discworld, #4)", name, sizeof(name), &no));
+    assert_true(tl_series_parse("Mort (Death, #1; Discworld, #4)", name, sizeof(name), &no));
     assert_string_equal(name, "Death");
     assert_true(
-        tl_synth_parse_series("Dragonfly in Amber (Outlander #2)", name, sizeof(name), &no));
+        tl_series_parse("Dragonfly in Amber (Outlander #2)", name, sizeof(name), &no));
     assert_string_equal(name, "Outlander");
     assert_true(no == 2.0);
-    assert_true(tl_synth_parse_series("A Tale (Some Saga, #2.5) ", name, sizeof(name), &no));
+    assert_true(tl_series_parse("A Tale (Some Saga, #2.5) ", name, sizeof(name), &no));
     assert_true(no == 2.5);
     assert_true(
-        tl_synth_parse_series("Ranma, Vol. 1 (Ranma (US 2nd), #1)", name, sizeof(name), &no));
+        tl_series_parse("Ranma, Vol. 1 (Ranma (US 2nd), #1)", name, sizeof(name), &no));
     assert_string_equal(name, "Ranma (US 2nd)");
     /* Omnibus ranges, no number, no group, or a '#' in the title itself: not a volume. */
-    assert_false(tl_synth_parse_series("The Hunger Games Trilogy (The Hunger Games, #1-3)", name,
+    assert_false(tl_series_parse("The Hunger Games Trilogy (The Hunger Games, #1-3)", name,
                                        sizeof(name), &no));
-    assert_false(tl_synth_parse_series("Nancy Drew (Nancy Drew)", name, sizeof(name), &no));
-    assert_false(tl_synth_parse_series("Saga #1", name, sizeof(name), &no));
-    assert_false(tl_synth_parse_series("(#3)", name, sizeof(name), &no));
-    assert_false(tl_synth_parse_series("", name, sizeof(name), &no));
-    assert_true(tl_synth_parse_series("X (A Very Long Series Name, #3)", name, 7, &no));
+    assert_false(tl_series_parse("Nancy Drew (Nancy Drew)", name, sizeof(name), &no));
+    assert_false(tl_series_parse("Saga #1", name, sizeof(name), &no));
+    assert_false(tl_series_parse("(#3)", name, sizeof(name), &no));
+    assert_false(tl_series_parse("", name, sizeof(name), &no));
+    assert_true(tl_series_parse("X (A Very Long Series Name, #3)", name, 7, &no));
     assert_string_equal(name, "A Very");
 }
 
