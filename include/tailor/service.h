@@ -54,7 +54,13 @@ typedef struct tl_service_opts {
      * out file) refits that file and swaps it in. */
     const char *const *more_models;
     int n_more_models;
+    /* The patrons' attribute whose groups get a homepage row ("Popular in your department"):
+     * letters, digits, '_', '-', at most TL_SEGMENT_ATTR_MAX bytes; NULL: "department"; "": no
+     * such row. */
+    const char *segment_attribute;
 } tl_service_opts;
+
+#define TL_SEGMENT_ATTR_MAX 64
 
 #define TL_SERVICE_MAX_MODELS 8
 #define TL_SERVICE_MODEL_NAME 32 /* bytes of a name, with its NUL */
@@ -172,7 +178,8 @@ typedef struct tl_rec_item {
     float score;       /* the model's score; for popular items the number of patrons */
     const char *kind;  /* the kind of reason: "history" (patrons with these items also had
                           it), "next_after" (sequence), "similar_content" (content),
-                          "similar_to" (more like this), "popular" */
+                          "similar_to" (more like this), "popular"; on the homepage also
+                          "next_in_series", "new_in_subjects", "segment", "trending" */
     char reason[256];  /* one line a patron can read: "Because you borrowed X", "Popular with
                           patrons: ..." */
     int n_evidence;
@@ -203,11 +210,14 @@ TL_API void tl_rec_result_free(tl_rec_result *r);
 /* ---- the homepage: rows of recommendations, each titled with its reason ----------------------
  * Rows, in this order, each only when it has items: "for_you" ("Recommended for you"),
  * "because:ITEM" ("Because you borrowed TITLE", for the patron's most recent items),
- * "new_in_subjects" (the newest additions to the catalogue in the subjects of the patron's
- * history), "trending" ("Trending this week": the most events in the store's last 7 days) and
- * "popular" ("Popular with patrons"). No item appears twice on a page, nor anything the patron
- * has. A patron without a usable history (or opted out) gets only the rows that are not
- * personal, and fallback says why. */
+ * "next_in_series" ("Next in the series": the next volume of a series the patron reads, from
+ * titles such as "Catching Fire (The Hunger Games, #2)"), "new_in_subjects" (the newest
+ * additions to the catalogue in the subjects of the patron's history), "segment" ("Popular in
+ * your department": the items held by the most patrons who share the patron's value of the
+ * service's segment attribute), "trending" ("Trending this week": the most events in the
+ * store's last 7 days) and "popular" ("Popular with patrons", live). No item appears twice on a
+ * page, nor anything the patron has. A patron without a usable history gets the rows that are
+ * not personal (an opted-out patron no group row either), and fallback says why. */
 #define TL_HOME_MAX_ROWS 8
 #define TL_HOME_MAX_N 100 /* items per row */
 
@@ -216,6 +226,8 @@ typedef struct tl_home_row {
     char title[300]; /* for people */
     int n;
     tl_rec_item *items;
+    /* the group behind a "segment" row (the attribute and the patron's value), else "" */
+    char segment_attr[TL_SEGMENT_ATTR_MAX + 1], segment_value[256];
 } tl_home_row;
 
 typedef struct tl_home {

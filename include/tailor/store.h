@@ -144,6 +144,15 @@ TL_API tl_err tl_store_trending(tl_store *st, int64_t window, int limit, tl_stor
  * call on this handle (*changed = 1 on the first call): for caches of what was read from it. */
 TL_API tl_err tl_store_changed(tl_store *st, int *changed);
 
+/* Patrons' groups (a department, a home branch): an attribute of their records (letters,
+ * digits, '_', '-'; TL_EINVAL otherwise). segment_top: the limit items held by the most patrons
+ * whose attribute attr is value (as text), most first (key = item id, label NULL, count = those
+ * patrons). A scan of the group's events: cache it. user_attr: the patron's value of attr as
+ * text (*out malloc'd), or *out NULL when the patron or the attribute is not there. */
+TL_API tl_err tl_store_segment_top(tl_store *st, const char *attr, const char *value, int limit,
+                                   tl_store_row_fn fn, void *ctx);
+TL_API tl_err tl_store_user_attr(tl_store *st, const char *user, const char *attr, char **out);
+
 /* The events newer than since (a model's watermark), counted per item and type (key = item
  * id, label = type, count): what was borrowed since a model was trained. A scan of the events
  * since: once per model, not per request. */

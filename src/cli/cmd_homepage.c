@@ -67,8 +67,13 @@ static int print_page(tl_out *o, const char *user, const tl_home *h, int json)
             json_t *items = json_array();
             for (int k = 0; k < h->rows[r].n; k++)
                 json_array_append_new(items, item_json(&h->rows[r].items[k]));
-            json_array_append_new(rows, json_pack("{s:s, s:s, s:o}", "id", h->rows[r].id, "title",
-                                                  h->rows[r].title, "items", items));
+            json_t *row = json_pack("{s:s, s:s, s:o}", "id", h->rows[r].id, "title",
+                                    h->rows[r].title, "items", items);
+            if (row && h->rows[r].segment_attr[0])
+                json_object_set_new(row, "segment",
+                                    json_pack("{s:s, s:s}", "attribute", h->rows[r].segment_attr,
+                                              "value", h->rows[r].segment_value));
+            json_array_append_new(rows, row);
         }
         json_t *j = json_pack("{s:s, s:s, s:o}", "user", user, "model", h->model, "rows", rows);
         if (j && h->fallback)

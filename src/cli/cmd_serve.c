@@ -243,16 +243,19 @@ static int serve(tl_server_config *c)
     }
     if (c->models && !list)
         return tl_cli_fail("serve", TL_ENOMEM, NULL);
-    tl_service_opts so = {.db = c->db,
-                          .model = c->model,
-                          .more_models = more,
-                          .n_more_models = n_more,
-                          .writable = c->db && !c->read_only,
-                          .serving = 1,
-                          .retrain_events = c->retrain_events,
-                          .retrain_seconds = c->retrain_seconds,
-                          .log = service_log,
-                          .log_ctx = c};
+    tl_service_opts so = {
+        .db = c->db,
+        .model = c->model,
+        .more_models = more,
+        .segment_attribute =
+            c->segment_attr && strcmp(c->segment_attr, "none") == 0 ? "" : c->segment_attr,
+        .n_more_models = n_more,
+        .writable = c->db && !c->read_only,
+        .serving = 1,
+        .retrain_events = c->retrain_events,
+        .retrain_seconds = c->retrain_seconds,
+        .log = service_log,
+        .log_ctx = c};
     tl_service *svc = NULL;
     tl_server *srv = NULL;
     tl_diag d;

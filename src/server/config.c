@@ -17,6 +17,9 @@ const tl_server_setting tl_server_settings[] = {
      "more models to serve, comma-separated, each FILE (named by its kind:\n"
      "ease) or NAME=FILE; a request picks one with model=NAME (the main\n"
      "model by default; model=popular: the popular items)"},
+    {"segment-attribute", TL_SETTING_STR, "NAME", "department", 0, 0, AT(segment_attr), 0,
+     "the patrons' attribute (of their records) whose groups get a homepage\n"
+     "row, \"Popular in your department\"; 'none': no such row"},
     {"db", TL_SETTING_STR, "PATH", NULL, 0, 0, AT(db), 0,
      "the store: live histories and POST /v1/events (default: the global\n"
      "--db or $TAILOR_DB, or ./tailor.db, when the file exists; without one\n"

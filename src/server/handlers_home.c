@@ -15,6 +15,13 @@ static void rows_json(tl_jw *w, const tl_home *h)
         tl__jw_str(w, row->id);
         tl__jw_raw(w, ",\"title\":");
         tl__jw_str(w, row->title);
+        if (row->segment_attr[0]) { /* the group behind the row */
+            tl__jw_raw(w, ",\"segment\":{\"attribute\":");
+            tl__jw_str(w, row->segment_attr);
+            tl__jw_raw(w, ",\"value\":");
+            tl__jw_str(w, row->segment_value);
+            tl__jw_raw(w, "}");
+        }
         tl__jw_raw(w, ",\"items\":");
         tl__jw_items(w, row->items, row->n);
         tl__jw_raw(w, "}");

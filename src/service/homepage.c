@@ -13,9 +13,11 @@
 #define BECAUSE_ROWS 2    /* "because you borrowed" rows, for the most recent items */
 #define MAX_SUBJECTS 64   /* of the patron's history, for "new in your subjects" */
 #define SUBJECT_ITEMS 200 /* most recent history items whose subjects count */
+#define SERIES_ITEMS 50   /* most recent history items whose next volume counts */
 
 typedef struct page {
     tl_service *s;
+    const char *user;
     tl_model_ref *ref;
     const tl_model *m;
     tl_hist h;
@@ -215,6 +217,69 @@ static tl_err row_new_in_subjects(page *p)
     return TL_OK;
 }
 
+/* "Next in the series": for the patron's most recent items that belong to a series, the next
+ * volume, when the patron does not have it; the evidence is the volume they had. */
+static tl_err row_next_in_series(page *p)
+{
+    const tl_model *m = p->m;
+    const int32_t *next = p->ref->series_next;
+    tl_home_row *r = NULL;
+    for (int32_t k = p->h.n - 1; next && k >= 0 && k >= p->h.n - SERIES_ITEMS; k--) {
+        int32_t had = p->h.items[k], i = next[had];
+        if (i < 0 || !take(p, i))
+            continue;
+        if (!r && !(r = new_row(p, "%s", "Next in the series")))
+            return TL_ENOMEM;
+        snprintf(r->id, sizeof(r->id), "next_in_series");
+        tl_rec_item *it = &r->items[r->n++];
+        tl__rec_item_fill(m, &p->h, it, i, 1.0f, TL__WHY_POPULAR, 0, NULL);
+        it->kind = "next_in_series";
+        it->n_evidence = 1;
+        it->evidence[0] =
+            (tl_rec_evidence){tl_intern_str(&m->items, had), tl__title_of(m, had), 1.0f};
+        const char *t = tl__title_of(m, had);
+        snprintf(it->reason, sizeof(it->reason), "Next after \"%.200s\"",
+                 t ? t : tl_intern_str(&m->items, had));
+        if (r->n == p->n)
+            break;
+    }
+    if (r)
+        close_row(p, r);
+    return TL_OK;
+}
+
+/* "Popular in your department": the items held by the most patrons of the patron's group. */
+static tl_err row_segment(page *p, tl_diag *d)
+{
+    int32_t items[200];
+    float counts[200];
+    char value[256];
+    int n = 0;
+    tl_err rc =
+        tl__service_segment(p->s, p->m, p->user, value, sizeof(value), items, counts, 200, &n, d);
+    if (rc != TL_OK || !n)
+        return rc;
+    const char *attr = p->s->segment_attr;
+    tl_home_row *r = new_row(p, "Popular in your %s", attr);
+    if (!r)
+        return TL_ENOMEM;
+    for (char *c = r->title; *c; c++)
+        *c = *c == '_' ? ' ' : *c; /* home_branch: "Popular in your home branch" */
+    snprintf(r->id, sizeof(r->id), "segment");
+    snprintf(r->segment_attr, sizeof(r->segment_attr), "%s", attr);
+    snprintf(r->segment_value, sizeof(r->segment_value), "%s", value);
+    for (int k = 0; k < n && r->n < p->n; k++)
+        if (take(p, items[k])) {
+            tl_rec_item *it = &r->items[r->n++];
+            tl__rec_item_fill(p->m, &p->h, it, items[k], counts[k], TL__WHY_POPULAR, 0, NULL);
+            it->kind = "segment";
+            snprintf(it->reason, sizeof(it->reason), "Borrowed by %.0f patrons of %.200s",
+                     (double)counts[k], value);
+        }
+    close_row(p, r);
+    return TL_OK;
+}
+
 /* A row from a list of items with counts: trending or popular. */
 static tl_err row_list(page *p, const char *id, const char *title, const char *kind,
                        const char *reason_fmt, const int32_t *items, const float *counts, int n)
@@ -244,7 +309,14 @@ static tl_err build(page *p, int rows, const char **fallback, tl_diag *d)
     for (int k = 0; personal && k < BECAUSE_ROWS && k < p->h.n && p->out->n_rows < rows; k++)
         if ((rc = row_because(p, p->h.items[p->h.n - 1 - k])) != TL_OK)
             return rc;
+    if (personal && p->out->n_rows < rows && (rc = row_next_in_series(p)) != TL_OK)
+        return rc;
     if (personal && p->out->n_rows < rows && (rc = row_new_in_subjects(p)) != TL_OK)
+        return rc;
+    /* the group is the patron's record, not their history; not for one who opted out */
+    int impersonal = *fallback && (strcmp(*fallback, TL__OPTED_OUT) == 0 ||
+                                   strcmp(*fallback, TL__POPULAR_ASKED) == 0);
+    if (!impersonal && p->out->n_rows < rows && (rc = row_segment(p, d)) != TL_OK)
         return rc;
     if (p->out->n_rows < rows) {
         int32_t items[200];
@@ -282,7 +354,7 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         tl_diag_set(d, NULL, 0, "n", "expected 1 to %d items per row, got %d", TL_HOME_MAX_N, n);
         return TL_EINVAL;
     }
-    page p = {.s = s, .n = n, .out = out, .h = {.uidx = -1}};
+    page p = {.s = s, .user = user, .n = n, .out = out, .h = {.uidx = -1}};
     int popular_only;
     tl_err rc;
     if (!(p.ref = tl__service_model_named(s, q->model, &popular_only, &rc, d)))

@@ -45,6 +45,7 @@ void tl__model_ref_release(tl_model_ref *r)
         tl__withdrawn_free(r);
         tl__popular_free(r);
         free(r->newest);
+        free(r->series_next);
         free(r->path);
         free(r);
     }
@@ -216,7 +217,7 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
         tl_la_blas_threads_set(1); /* request threads call BLAS at once; set before any */
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->write_mu, NULL);
-    pthread_mutex_init(&s->trend_mu, NULL);
+    pthread_mutex_init(&s->lists_mu, NULL);
     pthread_mutex_init(&s->train_mu, NULL);
     pthread_mutex_init(&s->keys_mu, NULL);
     pthread_mutex_init(&s->keys_list_mu, NULL);
@@ -229,6 +230,17 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     s->last_train_at = (double)time(NULL);
     tl_event_weights_init(&s->weights);
     tl_err rc = tl__keys_start(d);
+    const char *attr = o->segment_attribute ? o->segment_attribute : "department";
+    if (rc == TL_OK && (strlen(attr) > TL_SEGMENT_ATTR_MAX ||
+                        strspn(attr, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789_-") != strlen(attr))) {
+        tl_diag_set(d, NULL, 0, "segment-attribute",
+                    "'%.80s' is not an attribute name (letters, digits, '_', '-'; at most %d)",
+                    attr, TL_SEGMENT_ATTR_MAX);
+        rc = TL_EINVAL;
+    }
+    if (rc == TL_OK)
+        snprintf(s->segment_attr, sizeof(s->segment_attr), "%s", attr);
     if (rc == TL_OK && o->model && *o->model && (rc = load_ref(o->model, &s->slot[0], d)) == TL_OK)
         s->n_slots = 1;
     if (rc == TL_OK)
@@ -266,14 +278,11 @@ void tl_service_close(tl_service *s)
     tl_store_free(s->writer);
     free(s->db);
     tl__hc_free(s->hcache);
-    for (int k = 0; k < s->n_trend; k++)
-        free(s->trend_ids[k]);
-    free(s->trend_ids);
-    free(s->trend_n);
+    tl__service_lists_free(s);
     tl__keys_free(s);
     pthread_mutex_destroy(&s->keys_mu);
     pthread_mutex_destroy(&s->keys_list_mu);
-    pthread_mutex_destroy(&s->trend_mu);
+    pthread_mutex_destroy(&s->lists_mu);
     pthread_mutex_destroy(&s->train_mu);
     pthread_cond_destroy(&s->train_cv);
     pthread_mutex_destroy(&s->mu);

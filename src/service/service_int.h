@@ -22,6 +22,8 @@ typedef struct tl_model_ref {
     int lists_done;
     int32_t *newest; /* the latest additions to the catalogue (date added), newest first */
     int n_newest;
+    int32_t *series_next; /* per item, the next volume of its series (-1: none); NULL when
+                             no title names a series */
     /* The model's items deleted from the store since (withdrawn.c) */
     pthread_mutex_t cat_mu;           /* one check of the store at a time */
     atomic_uint_fast64_t cat_gen;     /* the store generation last checked, + 1 (0: never) */
@@ -56,10 +58,12 @@ void tl__popular_free(tl_model_ref *r);
 #define TL_REF_POPULAR 1000 /* items kept in the popular list */
 #define TL_REF_NEWEST 500
 
-/* r's list of newest additions, made on the first call (TL_ENOMEM). */
+/* r's list of newest additions and its series' next volumes, made on the first call
+ * (TL_ENOMEM). */
 tl_err tl__ref_lists(tl_model_ref *r);
 
 #define TL_SERVICE_IDLE_READERS 64 /* read connections kept for reuse; more are closed */
+#define TL_SERVICE_LISTS 33        /* lists read from the store kept (trending, segments) */
 
 struct tl_service {
     pthread_mutex_t mu; /* guards the slots, swaps and the idle readers (pointer moves only) */
@@ -76,12 +80,11 @@ struct tl_service {
     /* The store's generation: moved when a reader, as it is taken, sees a write since it last
      * looked (tl_store_changed); what was cached from the store is valid for one generation */
     atomic_uint_fast64_t store_gen;
-    struct tl_hist_cache *hcache; /* patrons' histories (hist_cache.h); NULL: none */
-    pthread_mutex_t trend_mu;     /* guards the trending cache */
-    double trend_at;              /* when it was read (tl_now), 0 = never */
-    char **trend_ids;             /* item ids, most events first */
-    float *trend_n;
-    int n_trend;
+    struct tl_hist_cache *hcache;               /* patrons' histories (hist_cache.h); NULL: none */
+    pthread_mutex_t lists_mu;                   /* guards the lists read from the store */
+    struct tl_store_list *lists;                /* TL_SERVICE_LISTS of them (lists.c) */
+    uint64_t lists_clock;                       /* use stamps, for replacing the oldest */
+    char segment_attr[TL_SEGMENT_ATTR_MAX + 1]; /* of "Popular in your department"; "" none */
     /* training in the background (train.c) */
     pthread_mutex_t train_mu; /* guards the fields below */
     pthread_cond_t train_cv;  /* signalled when a training ends */
@@ -144,6 +147,16 @@ int tl__service_train_slot(tl_service *s, const char *name, char **path, char *k
 /* The current model with a reference the caller releases; NULL when the service has none. */
 tl_model_ref *tl__service_model(tl_service *s);
 void tl__model_ref_release(tl_model_ref *r);
+
+/* The homepage's group row: the patron's value of the service's segment attribute (into
+ * value, "" when the patron has none) and the items held by the most patrons of that group, as
+ * m's items, most first: up to max into items and counts (how many patrons); *n = how many.
+ * Cached for a minute per group. */
+tl_err tl__service_segment(tl_service *s, const tl_model *m, const char *user, char *value,
+                           size_t value_len, int32_t *items, float *counts, int max, int *n,
+                           tl_diag *d);
+/* Frees the lists (close). */
+void tl__service_lists_free(tl_service *s);
 
 /* What is trending in the store as m's items, most events first: up to max into items and
  * counts (the number of events), *n = how many; none without a store. Cached for a minute. */

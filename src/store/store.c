@@ -3,6 +3,7 @@
  * and turns record-level writes into the backend's id-level operations. */
 #include "store/store_int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -501,6 +502,34 @@ tl_err tl_store_events_since(tl_store *st, int64_t since, int limit, tl_store_ro
     if (limit < 0 || !count)
         return TL_EINVAL;
     return st->ops->events_since(st, since, limit, fn, ctx, count);
+}
+
+/* Attribute names go into a JSON path: letters, digits, '_' and '-' only. */
+static int attr_ok(const char *attr)
+{
+    size_t n = attr ? strlen(attr) : 0;
+    if (!n || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)attr[i]) && attr[i] != '_' && attr[i] != '-')
+            return 0;
+    return 1;
+}
+
+tl_err tl_store_segment_top(tl_store *st, const char *attr, const char *value, int limit,
+                            tl_store_row_fn fn, void *ctx)
+{
+    if (!attr_ok(attr) || !value || limit < 0)
+        return TL_EINVAL;
+    return st->ops->segment_top(st, attr, value, limit, fn, ctx);
+}
+
+tl_err tl_store_user_attr(tl_store *st, const char *user, const char *attr, char **out)
+{
+    *out = NULL;
+    if (!attr_ok(attr) || !user)
+        return TL_EINVAL;
+    return st->ops->user_attr(st, user, attr, out);
 }
 
 tl_err tl_store_item_counts_since(tl_store *st, int64_t since, tl_store_row_fn fn, void *ctx)

@@ -210,6 +210,95 @@ static void test_popularity_is_live(void **state)
     tl_service_close(s);
 }
 
+static const tl_home_row *row_named(const tl_home *h, const char *id)
+{
+    for (int k = 0; k < h->n_rows; k++)
+        if (strcmp(h->rows[k].id, id) == 0)
+            return &h->rows[k];
+    return NULL;
+}
+
+/* "Next in the series" from the titles, "Popular in your department" from the patrons'
+ * records. */
+static void test_series_and_group_rows(void **state)
+{
+    (void)state;
+    char hdb[512], hm[512];
+    snprintf(hdb, sizeof(hdb), "%s", tl_test_tmp("svc-home.db"));
+    snprintf(hm, sizeof(hm), "%s", tl_test_tmp("svc-home.tlm"));
+    assert_int_equal(tl_test_write(tl_test_tmp("home-items.tsv"),
+                                   "item\ttitle\n"
+                                   "S1\tDune (Dune, #1)\nS2\tDune Messiah (Dune, #2)\n"
+                                   "S3\tChildren of Dune (Dune, #3)\nH1\tA History\n"
+                                   "H2\tAnother History\nH3\tA Third History\nX1\tElse\n"),
+                     0);
+    assert_int_equal(tl_test_write(tl_test_tmp("home-users.tsv"),
+                                   "user\tdepartment\np\tHistory\nh1\tHistory\nh2\tHistory\n"
+                                   "h3\tHistory\ng1\tGeography\ng2\tGeography\n"),
+                     0);
+    /* p read Dune #1; S1's only neighbour is X1 (d1), so the series row is not a model's
+     * guess; historians hold H1 most, then H2; geographers H3 */
+    assert_int_equal(tl_test_write(tl_test_tmp("home-loans.tsv"),
+                                   "user\titem\ttimestamp\np\tS1\t100\nd1\tS1\t100\n"
+                                   "d1\tX1\t101\nd2\tS2\t100\nd3\tS3\t100\n"
+                                   "h1\tH1\t100\nh2\tH1\t100\nh3\tH1\t100\nh1\tH2\t101\n"
+                                   "h2\tH2\t101\ng1\tH3\t100\ng2\tH3\t100\ng1\tX1\t100\n"),
+                     0);
+    assert_int_equal(tl_test_cli("--db '%s' import items '%s'", hdb, tl_test_tmp("home-items.tsv")),
+                     0);
+    assert_int_equal(tl_test_cli("--db '%s' import users '%s'", hdb, tl_test_tmp("home-users.tsv")),
+                     0);
+    assert_int_equal(
+        tl_test_cli("--db '%s' import events '%s'", hdb, tl_test_tmp("home-loans.tsv")), 0);
+    assert_int_equal(
+        tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", hdb, hm), 0);
+    tl_service_opts o = {.db = hdb, .model = hm, .serving = 1};
+    tl_service *s = NULL;
+    tl_diag d;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    tl_home h;
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "p", .rows = 8, .n = 3}, &h, &d), TL_OK);
+    const tl_home_row *series = row_named(&h, "next_in_series"), *group = row_named(&h, "segment");
+    assert_non_null(series);
+    assert_string_equal(series->title, "Next in the series");
+    assert_int_equal(series->n, 1); /* #2 after #1; #3 is not next */
+    assert_string_equal(series->items[0].item, "S2");
+    assert_string_equal(series->items[0].evidence[0].item, "S1");
+    assert_string_equal(series->items[0].reason, "Next after \"Dune (Dune, #1)\"");
+    assert_non_null(group);
+    assert_string_equal(group->title, "Popular in your department");
+    assert_string_equal(group->segment_attr, "department");
+    assert_string_equal(group->segment_value, "History");
+    assert_int_equal(group->n, 2);
+    assert_string_equal(group->items[0].item, "H1");
+    assert_true(group->items[0].score == 3.0f);
+    assert_string_equal(group->items[1].item, "H2");
+    tl_home_free(&h);
+    /* a geographer's group row; a patron without the attribute has none */
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "g2", .rows = 8, .n = 3}, &h, &d), TL_OK);
+    assert_null(row_named(&h, "segment")); /* H3 and X1 are g2's or on the page already */
+    tl_home_free(&h);
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "d1", .rows = 8, .n = 3}, &h, &d), TL_OK);
+    assert_null(row_named(&h, "segment"));
+    tl_home_free(&h);
+    tl_service_close(s);
+    /* no such row when the service is told of no attribute */
+    o.segment_attribute = "";
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "p", .rows = 8, .n = 3}, &h, &d), TL_OK);
+    assert_null(row_named(&h, "segment"));
+    tl_home_free(&h);
+    tl_service_close(s);
+    o.segment_attribute = "dept'; DROP";
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_EINVAL);
+    assert_string_equal(d.field, "segment-attribute");
+}
+
 static void test_other_writers_seen(void **state)
 {
     (void)state;
@@ -535,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_opted_out_and_unknown_patrons),
         cmocka_unit_test(test_other_writers_seen),
         cmocka_unit_test(test_popularity_is_live),
+        cmocka_unit_test(test_series_and_group_rows),
         cmocka_unit_test(test_more_like_this_and_filters),
         cmocka_unit_test(test_bad_event_leaves_nothing_of_its_batch),
         cmocka_unit_test(test_swaps_under_load),

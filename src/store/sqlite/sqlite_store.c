@@ -731,6 +731,61 @@ static tl_err sq_trending(tl_store *st, int64_t window, int limit, tl_store_row_
     return rows(s, q, fn, ctx);
 }
 
+/* '$."attr"': attribute names are checked by the caller (letters, digits, '_', '-'). */
+static void attr_path(char *buf, size_t len, const char *attr)
+{
+    snprintf(buf, len, "$.\"%s\"", attr);
+}
+
+static tl_err sq_segment_top(tl_store *st, const char *attr, const char *value, int limit,
+                             tl_store_row_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    char path[128];
+    attr_path(path, sizeof(path), attr);
+    tl_err r =
+        prepare(s,
+                "SELECT i.ext_id, NULL, c.n FROM (SELECT e.item_id, count(DISTINCT e.user_id)"
+                " AS n FROM users u JOIN events e ON e.user_id = u.id"
+                " WHERE u.attrs IS NOT NULL AND CAST(json_extract(u.attrs, ?1) AS TEXT) = ?2"
+                " GROUP BY e.item_id ORDER BY n DESC, e.item_id LIMIT ?3) c"
+                " JOIN items i ON i.id = c.item_id ORDER BY c.n DESC, c.item_id",
+                &q);
+    if (r != TL_OK)
+        return r;
+    bind_str(q, 1, path);
+    bind_str(q, 2, value);
+    sqlite3_bind_int(q, 3, limit);
+    return rows(s, q, fn, ctx);
+}
+
+static tl_err sq_user_attr(tl_store *st, const char *user, const char *attr, char **out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    char path[128];
+    attr_path(path, sizeof(path), attr);
+    *out = NULL;
+    tl_err r = prepare(s,
+                       "SELECT CAST(json_extract(attrs, ?2) AS TEXT) FROM users"
+                       " WHERE ext_id = ?1 AND json_valid(attrs)",
+                       &q);
+    if (r != TL_OK)
+        return r;
+    bind_str(q, 1, user);
+    bind_str(q, 2, path);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+        if (!(*out = strdup((const char *)sqlite3_column_text(q, 0))))
+            r = TL_ENOMEM;
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        r = fail(s, rc);
+    }
+    sqlite3_finalize(q);
+    return r;
+}
+
 static tl_err sq_item_counts_since(tl_store *st, int64_t since, tl_store_row_fn fn, void *ctx)
 {
     sq_store *s = sq(st);
@@ -1226,6 +1281,8 @@ static const tl_store_ops sqlite_ops = {
     .trending = sq_trending,
     .events_since = sq_events_since,
     .item_counts_since = sq_item_counts_since,
+    .segment_top = sq_segment_top,
+    .user_attr = sq_user_attr,
     .changed = sq_changed,
     .get_meta = sq_get_meta,
     .set_meta = sq_set_meta,
