@@ -133,6 +133,10 @@ typedef struct tl_service_info {
  * set (a scan of the store's events: for status pages, not per request). */
 TL_API void tl_service_info_get(tl_service *s, tl_service_info *out, int count_events);
 
+/* Readiness: 1 when the service can answer recommendations now (a model is loaded and, with a
+ * store, the store answers a read), else 0 with why (len bytes) saying what is missing. */
+TL_API int tl_service_ready(tl_service *s, char *why, size_t len);
+
 /* Whether the current model has the item (it can be recommended, or be a history). */
 TL_API int tl_service_knows_item(tl_service *s, const char *item);
 

@@ -5,6 +5,7 @@
 #include "server/server_int.h"
 
 void tl__h_health(tl_req *r);          /* GET /v1/health */
+void tl__h_ready(tl_req *r);           /* GET /v1/ready */
 void tl__h_models(tl_req *r);          /* GET /v1/models */
 void tl__h_metrics(tl_req *r);         /* GET /metrics */
 void tl__h_recommendations(tl_req *r); /* GET /v1/users/{id}/recommendations */

@@ -15,6 +15,19 @@ void tl__h_health(tl_req *r)
                              (int)info.items, "store", info.has_store));
 }
 
+void tl__h_ready(tl_req *r)
+{
+    char why[400];
+    int stopping = atomic_load(&r->srv->stopping);
+    int ready = !stopping && tl_service_ready(r->srv->svc, why, sizeof(why));
+    if (stopping)
+        snprintf(why, sizeof(why), "the server is stopping");
+    json_t *j = json_pack("{s:s}", "status", ready ? "ready" : "not_ready");
+    if (j && !ready)
+        json_object_set_new(j, "reason", tl__json_text(why));
+    tl__reply_json(r, ready ? 200 : 503, j);
+}
+
 void tl__h_metrics(tl_req *r)
 {
     size_t n, len;

@@ -5,6 +5,7 @@
 
 static const tl_route routes[] = {
     {{"GET", "/v1/health"}, tl__h_health, 0, TL_AUTH_OPEN},
+    {{"GET", "/v1/ready"}, tl__h_ready, 0, TL_AUTH_OPEN},
     {{"GET", "/v1/models"}, tl__h_models, 0, TL_AUTH_STAFF},
     {{"GET", "/v1/users/{id}/recommendations"}, tl__h_recommendations, 0, TL_AUTH_USER},
     {{"GET", "/v1/items/{id}/similar"}, tl__h_similar, 0, TL_AUTH_KEY},

@@ -130,6 +130,7 @@ void tl_server_stop(tl_server *s)
 {
     if (!s)
         return;
+    atomic_store(&s->stopping, 1);
     MHD_socket fd = MHD_quiesce_daemon(s->mhd);
     double deadline = tl_now() + s->cfg.request_timeout;
     struct timespec pause = {0, STOP_POLL_NS};

@@ -384,6 +384,32 @@ void tl_service_info_get(tl_service *s, tl_service_info *out, int count_events)
     }
 }
 
+int tl_service_ready(tl_service *s, char *why, size_t len)
+{
+    tl_model_ref *r = tl__service_model(s);
+    if (!r) {
+        snprintf(why, len, "no model is loaded");
+        return 0;
+    }
+    tl__model_ref_release(r);
+    tl_store *st;
+    tl_diag d;
+    tl_diag_clear(&d);
+    int changed;
+    tl_err rc = s->db ? tl__service_reader(s, &st, &d) : TL_OK;
+    if (s->db && rc == TL_OK) {
+        rc = tl_store_changed(st, &changed); /* one read: the store answers */
+        tl__service_reader_done(s, st);
+    }
+    if (rc != TL_OK) {
+        snprintf(why, len, "the store cannot be read: %s%s%s", tl_strerror(rc),
+                 d.msg[0] ? ": " : "", d.msg);
+        return 0;
+    }
+    why[0] = '\0';
+    return 1;
+}
+
 int tl_service_knows_item(tl_service *s, const char *item)
 {
     tl_model_ref *r = tl__service_model(s);

@@ -183,6 +183,10 @@ static void test_400_401_403_404_405(void **state)
     expect_req(s, "GET", "/v1/users/nobody/recommendations", app_key, NULL, 404, "not_found",
                "user");
     expect_req(s, "DELETE", "/v1/keys/abcdefgh", admin_key, NULL, 404, "not_found", "id");
+    /* readiness needs no key: a model is loaded and the store answers */
+    r = req(s, "GET", "/v1/ready", NULL, NULL, NULL);
+    assert_non_null(strstr(r.body, "\"status\":\"ready\""));
+    expect(&r, 200, NULL, NULL);
     /* 405: a known path, another method */
     r = req(s, "DELETE", "/v1/health", NULL, NULL, NULL);
     assert_non_null(strstr(r.headers, "Allow: GET, HEAD"));

@@ -299,6 +299,22 @@ static void test_series_and_group_rows(void **state)
     assert_string_equal(d.field, "segment-attribute");
 }
 
+static void test_readiness(void **state)
+{
+    (void)state;
+    char why[200];
+    tl_service *s = open_service(model, 0);
+    assert_int_equal(tl_service_ready(s, why, sizeof(why)), 1);
+    assert_string_equal(why, "");
+    tl_service_close(s);
+    tl_service_opts o = {.db = db, .serving = 1}; /* a store without a model: keys, events */
+    tl_diag d;
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    assert_int_equal(tl_service_ready(s, why, sizeof(why)), 0);
+    assert_string_equal(why, "no model is loaded");
+    tl_service_close(s);
+}
+
 static void test_other_writers_seen(void **state)
 {
     (void)state;
@@ -625,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_other_writers_seen),
         cmocka_unit_test(test_popularity_is_live),
         cmocka_unit_test(test_series_and_group_rows),
+        cmocka_unit_test(test_readiness),
         cmocka_unit_test(test_more_like_this_and_filters),
         cmocka_unit_test(test_bad_event_leaves_nothing_of_its_batch),
         cmocka_unit_test(test_swaps_under_load),
