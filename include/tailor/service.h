@@ -191,7 +191,8 @@ typedef struct tl_rec_item {
 } tl_rec_item;
 
 typedef struct tl_rec_result {
-    const char *model;    /* the name of the model that answered */
+    const char *model;    /* the name of the model that answered, as model= names it (the main
+                             model: its kind, "ials"; "popular" for model=popular) */
     const char *fallback; /* NULL, or why the patron got the popular items instead ("no usable
                              history for this patron", "this patron opted out of
                              personalization", ...) */

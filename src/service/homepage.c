@@ -356,8 +356,9 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
     }
     page p = {.s = s, .user = user, .n = n, .out = out, .h = {.uidx = -1}};
     int popular_only;
+    const char *served = NULL;
     tl_err rc;
-    if (!(p.ref = tl__service_model_named(s, q->model, &popular_only, &rc, d)))
+    if (!(p.ref = tl__service_model_named(s, q->model, &popular_only, &served, &rc, d)))
         return rc;
     p.m = p.ref->m;
     const char *fallback = NULL;
@@ -388,7 +389,7 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
     free(p.cand);
     free(p.score);
     tl__hist_release(&p.h);
-    out->model = p.m->ops->name;
+    out->model = served;
     out->fallback = fallback;
     out->priv_ = p.ref;
     if (rc != TL_OK)

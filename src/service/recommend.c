@@ -93,7 +93,8 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
         goto out;
     }
     int popular_only;
-    if (!(priv->ref = tl__service_model_named(s, q->model, &popular_only, &rc, d)))
+    const char *served = NULL;
+    if (!(priv->ref = tl__service_model_named(s, q->model, &popular_only, &served, &rc, d)))
         goto out;
     const tl_model *m = priv->ref->m;
     if ((rc = build_filter(m, q->filters, q->n_filters, &allow, d)) != TL_OK)
@@ -129,7 +130,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
                        : q->similar_to ? TL__WHY_SIMILAR
                                        : TL__WHY_HISTORY,
                        q->explain, fallback);
-    out->model = m->ops->name;
+    out->model = served;
     out->fallback = fallback;
     out->n = got;
     out->history = h.n;

@@ -68,28 +68,33 @@ static const char *slot_name(const tl_service *s, int k)
 }
 
 tl_model_ref *tl__service_model_named(tl_service *s, const char *name, int *popular_only,
-                                      tl_err *rc, tl_diag *d)
+                                      const char **served, tl_err *rc, tl_diag *d)
 {
     *popular_only = 0;
     *rc = TL_OK;
     if (!name || !*name) {
         tl_model_ref *r = tl__service_need_model(s, d);
         *rc = r ? TL_OK : TL_EUNSUPPORTED;
+        *served = r ? r->m->ops->name : NULL;
         return r;
     }
-    char served[TL_SERVICE_MAX_MODELS * (TL_SERVICE_MODEL_NAME + 2) + 16];
+    char list[TL_SERVICE_MAX_MODELS * (TL_SERVICE_MODEL_NAME + 2) + 16];
     size_t o = 0;
     tl_model_ref *r = NULL;
     pthread_mutex_lock(&s->mu);
     for (int k = 0; k < s->n_slots && s->slot[0]; k++) {
-        if (!r && strcmp(slot_name(s, k), name) == 0)
+        if (!r && strcmp(slot_name(s, k), name) == 0) {
             r = s->slot[k];
-        o += (size_t)snprintf(served + o, sizeof(served) - o, "%s%s", k ? ", " : "",
+            /* slot 0's name is its model's, which lives as long as the reference */
+            *served = k ? s->slot_name[k] : r->m->ops->name;
+        }
+        o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", k ? ", " : "",
                               slot_name(s, k));
     }
     if (!r && s->slot[0] && strcmp(name, "popular") == 0) {
         r = s->slot[0];
         *popular_only = 1;
+        *served = "popular";
     }
     if (r)
         atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
@@ -101,7 +106,7 @@ tl_model_ref *tl__service_model_named(tl_service *s, const char *name, int *popu
         *rc = TL_EUNSUPPORTED;
     } else {
         tl_diag_set(d, NULL, 0, "model", "no model '%.64s' is served here (served: %s, popular)",
-                    name, served);
+                    name, list);
         *rc = TL_EINVAL;
     }
     return NULL;

@@ -133,9 +133,10 @@ tl_model_ref *tl__service_need_model(tl_service *s, tl_diag *d);
 /* The served model named name (NULL or "": the main one), with a reference; NULL with d's field
  * "model" saying which are served (TL_EINVAL) or that none is (TL_EUNSUPPORTED) in *rc.
  * *popular_only: 1 when name is "popular" and no served model has that name: the main model's
- * popular items are wanted, not a personal answer. */
+ * popular items are wanted, not a personal answer. *served: the name it answers under (the
+ * main model: its kind; valid while the reference is held). */
 tl_model_ref *tl__service_model_named(tl_service *s, const char *name, int *popular_only,
-                                      tl_err *rc, tl_diag *d);
+                                      const char **served, tl_err *rc, tl_diag *d);
 
 /* Loads the model file at path into slot (0: the main model) and swaps it in. */
 tl_err tl__service_swap_slot(tl_service *s, int slot, const char *path, tl_diag *d);
