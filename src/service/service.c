@@ -88,8 +88,7 @@ tl_model_ref *tl__service_model_named(tl_service *s, const char *name, int *popu
             /* slot 0's name is its model's, which lives as long as the reference */
             *served = k ? s->slot_name[k] : r->m->ops->name;
         }
-        o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", k ? ", " : "",
-                              slot_name(s, k));
+        o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", k ? ", " : "", slot_name(s, k));
     }
     if (!r && s->slot[0] && strcmp(name, "popular") == 0) {
         r = s->slot[0];
