@@ -247,18 +247,16 @@ static void test_parse_series(void **state)
     assert_true(no == 1.0);
     assert_true(tl_series_parse("Mort (Death, #1; Discworld, #4)", name, sizeof(name), &no));
     assert_string_equal(name, "Death");
-    assert_true(
-        tl_series_parse("Dragonfly in Amber (Outlander #2)", name, sizeof(name), &no));
+    assert_true(tl_series_parse("Dragonfly in Amber (Outlander #2)", name, sizeof(name), &no));
     assert_string_equal(name, "Outlander");
     assert_true(no == 2.0);
     assert_true(tl_series_parse("A Tale (Some Saga, #2.5) ", name, sizeof(name), &no));
     assert_true(no == 2.5);
-    assert_true(
-        tl_series_parse("Ranma, Vol. 1 (Ranma (US 2nd), #1)", name, sizeof(name), &no));
+    assert_true(tl_series_parse("Ranma, Vol. 1 (Ranma (US 2nd), #1)", name, sizeof(name), &no));
     assert_string_equal(name, "Ranma (US 2nd)");
     /* Omnibus ranges, no number, no group, or a '#' in the title itself: not a volume. */
     assert_false(tl_series_parse("The Hunger Games Trilogy (The Hunger Games, #1-3)", name,
-                                       sizeof(name), &no));
+                                 sizeof(name), &no));
     assert_false(tl_series_parse("Nancy Drew (Nancy Drew)", name, sizeof(name), &no));
     assert_false(tl_series_parse("Saga #1", name, sizeof(name), &no));
     assert_false(tl_series_parse("(#3)", name, sizeof(name), &no));
