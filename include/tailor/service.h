@@ -353,6 +353,61 @@ TL_API tl_err tl_service_get_user(tl_service *s, const char *id, tl_user_fn fn, 
 TL_API tl_err tl_service_delete_record(tl_service *s, tl_record_kind kind, const char *id,
                                        long long *events, tl_diag *d);
 
+/* ---- a patron's rights, and the audit log ------------------------------------------------------
+ * actor: who asks, for the audit log ("key:ID" for an API key, "cli:USER" for the command line).
+ * Each call below is one transaction with its audit entry. Needs a writable store. */
+
+/* Everything the store holds about the patron, as one JSON object (malloc'd text): "user",
+ * "profile" (attributes, consent, created), "retention_days", "events" (every field),
+ * "searches" (with the items clicked), "consent_history", "exported_at". TL_ENOTFOUND (field
+ * "user") when there is no such patron. The access is logged ("export", the patron's id). */
+TL_API tl_err tl_service_user_export(tl_service *s, const char *user, const char *actor,
+                                     char **json, tl_diag *d);
+
+typedef struct tl_erase_report {
+    long long events; /* the patron's events deleted */
+    int scrubbed;     /* 1: the write-ahead log was emptied too (0: a reader held it; the next
+                         write's checkpoint overwrites it) */
+    int retraining;   /* 1: every served model is being trained again without the patron */
+} tl_erase_report;
+
+/* Erases the patron: the users row, events, searches, consent history, retention and the
+ * patron's own API keys, in one transaction, overwritten in the file (secure_delete) and
+ * flushed out of the write-ahead log; the patron's next request is 404 at once, and every
+ * served model is trained again from the store (the patron's influence on others' answers
+ * lasts until that swap). The audit entry names no patron. TL_ENOTFOUND when there is none. */
+TL_API tl_err tl_service_user_erase(tl_service *s, const char *user, const char *actor,
+                                    tl_erase_report *out, tl_diag *d);
+
+/* Sets the patron's consent: personalize 1/0 (-1: unchanged) and retention_days (0: no events
+ * kept beyond aggregates, > 0: that many days, -1: no window; TL_ABSENT: unchanged). Applies to
+ * the next request at once; the history of changes is kept and exported. */
+TL_API tl_err tl_service_consent_set(tl_service *s, const char *user, int personalize,
+                                     long long retention_days, const char *actor, tl_diag *d);
+
+/* Deletes the events past each patron's retention window, and every event of patrons who opted
+ * out of personalization; *removed = how many (logged as "retention"). */
+TL_API tl_err tl_service_retention_run(tl_service *s, const char *actor, long long *removed,
+                                       tl_diag *d);
+
+typedef struct tl_audit_check {
+    long long entries;   /* read */
+    long long broken_at; /* the first entry whose hash or place does not follow from the one
+                            before it (an edit, an insertion, a removal), 0 = the chain holds */
+} tl_audit_check;
+
+/* Walks the audit log and recomputes its chain. */
+TL_API tl_err tl_service_audit_verify(tl_service *s, tl_audit_check *out, tl_diag *d);
+typedef struct tl_audit_entry {
+    long long seq, ts; /* 1, 2, ...; Unix seconds */
+    const char *actor, *action;
+    const char *target, *detail; /* NULL: none */
+    char hash[65];               /* this entry's hash, hex */
+} tl_audit_entry;
+typedef tl_err (*tl_audit_fn)(void *ctx, const tl_audit_entry *e);
+/* Every entry, oldest first (strings valid during the call). */
+TL_API tl_err tl_service_audit_each(tl_service *s, tl_audit_fn fn, void *ctx, tl_diag *d);
+
 /* ---- API keys ---------------------------------------------------------------------------------
  * A key is "tl_" + its public id (8 characters of lower-case base32, so never a leading '-')
  * + "_" + a secret (32 random bytes: 43 characters of URL-safe base64). The store keeps the id

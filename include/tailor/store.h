@@ -336,6 +336,64 @@ TL_API void tl_import_opts_init(tl_import_opts *o);
 TL_API tl_err tl_store_import(tl_store *st, const tl_import_opts *o, tl_import_report *rep,
                               tl_diag *d);
 
+/* ---- trust (schema version 4) ----------------------------------------------------------------
+ * The audit log: appended entries, each with the hash of the one before (the service computes
+ * the hashes: BLAKE2b over the previous hash and the entry), so that an edit or a removal
+ * breaks the chain. Consent: a patron's personalization and retention window, every change
+ * kept with who made it. A store from before version 4 answers TL_EVERSION until a write open
+ * migrates it. Errors otherwise: TL_ESTORE, TL_ENOMEM; d says why. */
+#define TL_AUDIT_HASH 32
+
+typedef struct tl_store_audit {
+    int64_t seq; /* 1, 2, ... (set by the store on append) */
+    int64_t ts;  /* Unix seconds */
+    const char *actor, *action;
+    const char *target, *detail; /* NULL: none */
+    uint8_t prev[TL_AUDIT_HASH], hash[TL_AUDIT_HASH];
+} tl_store_audit;
+
+typedef tl_err (*tl_store_audit_fn)(void *ctx, const tl_store_audit *e);
+/* Appends e (in the caller's transaction, else one of its own). */
+TL_API tl_err tl_store_audit_append(tl_store *st, const tl_store_audit *e, tl_diag *d);
+/* The last entry's seq and hash (*found 0, seq 0 when the log is empty). */
+TL_API tl_err tl_store_audit_last(tl_store *st, int64_t *seq, uint8_t *hash, int *found,
+                                  tl_diag *d);
+/* Every entry, oldest first. */
+TL_API tl_err tl_store_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx, tl_diag *d);
+
+/* Sets user's consent: personalize 1/0 (-1: as it is) and retention_days (the events kept,
+ * in days: 0 = none beyond aggregates; -1 = no window; TL_ABSENT: as it is), and keeps the
+ * change in the consent history with actor. TL_ENOTFOUND (d's field "user") when the store
+ * has no such patron. */
+TL_API tl_err tl_store_consent_set(tl_store *st, const char *user, int personalize,
+                                   int64_t retention_days, int64_t ts, const char *actor,
+                                   tl_diag *d);
+
+/* Everything the store holds about one patron beyond the users row (tl_store_get_user):
+ * strings valid during the call; any fn may be NULL. */
+typedef struct tl_store_dump_fns {
+    tl_err (*event)(void *ctx, const char *item, const char *type, int has_value, double value,
+                    int64_t ts, const char *device, const char *channel, const char *branch,
+                    const char *session);
+    /* clicked: the items clicked, in rank order, joined by '\t' ("" when none) */
+    tl_err (*search)(void *ctx, const char *query, int64_t ts, const char *clicked);
+    tl_err (*consent)(void *ctx, int64_t ts, int personalize, int64_t retention_days,
+                      const char *actor);
+} tl_store_dump_fns;
+/* *retention_days: the patron's window (-1: none). TL_ENOTFOUND (field "user") when absent. */
+TL_API tl_err tl_store_user_dump(tl_store *st, const char *user, const tl_store_dump_fns *f,
+                                 void *ctx, int64_t *retention_days, tl_diag *d);
+
+/* Deletes the events past their patron's retention window at now, and every event of a patron
+ * who opted out of personalization; *removed = how many. One transaction. */
+TL_API tl_err tl_store_retention_run(tl_store *st, int64_t now, long long *removed, tl_diag *d);
+
+/* After deletions that must not linger (an erasure): moves the write-ahead log into the file
+ * and empties it, so that deleted rows (overwritten in the file: writers run with
+ * secure_delete) survive in no page of either. *complete = 0 when a reader held old pages and
+ * the log could not be emptied yet (call again later). */
+TL_API tl_err tl_store_scrub(tl_store *st, int *complete, tl_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

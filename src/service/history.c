@@ -210,7 +210,9 @@ tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user,
             return TL_OK;
         }
     }
-    if (!found && u >= 0 && m->hist.indptr)
+    /* with a store, the store says who the patrons are: one it does not have (erased, or never
+     * there) gets nothing from the model file's copy of a history */
+    if (!found && !s->db && u >= 0 && m->hist.indptr)
         return tl__hist_trained(m, u, h);
     if (!found) {
         tl_diag_set(d, NULL, 0, "user", "no patron '%.100s' in the %s", user,

@@ -119,6 +119,14 @@ tl_model_ref *tl__service_need_model(tl_service *s, tl_diag *d)
     return r;
 }
 
+tl_err tl__service_need_store(tl_service *s, tl_diag *d)
+{
+    if (s->db)
+        return TL_OK;
+    tl_diag_set(d, NULL, 0, NULL, "this needs a store (--db)");
+    return TL_EUNSUPPORTED;
+}
+
 tl_err tl__service_need_writer(tl_service *s, const char *what, tl_diag *d)
 {
     if (s->writer)

@@ -94,6 +94,8 @@ struct tl_service {
     tl_train_status train;
     tl_err train_rc;
     tl_diag train_diag;
+    unsigned erase_pending; /* slots to train again since an erasure (bit k: slot k) */
+    double erased_at;       /* wall seconds of the last erasure, 0 = none */
     long long retrain_events;
     double retrain_seconds;
     long long events_since_train;
@@ -171,6 +173,17 @@ tl_err tl__service_trending(tl_service *s, const tl_model *m, int32_t *items, fl
 const uint8_t *tl__withdrawn(tl_service *s, tl_model_ref *r, int looked);
 /* Frees what tl__withdrawn kept in r. */
 void tl__withdrawn_free(tl_model_ref *r);
+
+/* After an erasure: every served model is trained again from the store (one after the other,
+ * in the training thread; one already running is followed by another). 1 when that is under
+ * way, 0 when the service cannot train (no writable store, no model). */
+int tl__service_retrain_after_erasure(tl_service *s);
+/* Appends an audit entry in the writer's open transaction (under write_mu): its hash chains
+ * it to the last one. */
+tl_err tl__audit_append(tl_service *s, const char *actor, const char *action, const char *target,
+                        const char *detail, tl_diag *d);
+/* TL_OK when s has a store, else TL_EUNSUPPORTED with d saying so. */
+tl_err tl__service_need_store(tl_service *s, tl_diag *d);
 
 /* Counts n new events and starts a training when the service's retrain settings say so. */
 void tl__service_events_added(tl_service *s, size_t n);

@@ -13,7 +13,8 @@ typedef struct job {
     tl_service *s;
     tl_model *m;
     char *out;
-    int slot; /* the served model it replaces (0: the main one) */
+    int slot;       /* the served model it replaces (0: the main one) */
+    double started; /* wall seconds, before it read the store */
 } job;
 
 static double wall(void)
@@ -79,39 +80,56 @@ static tl_err run_job(job *j, tl_diag *d)
     return rc;
 }
 
+static job *next_after_erasure(tl_service *s, const job *done);
+
 static void *train_main(void *arg)
 {
     job *j = arg;
     tl_service *s = j->s;
-    tl_diag d;
-    tl_diag_clear(&d);
-    tl_err rc = run_job(j, &d);
-    char msg[400];
-    pthread_mutex_lock(&s->train_mu);
-    s->train.running = 0;
-    s->train.finished = wall();
-    s->train.runs++;
-    s->train_rc = rc;
-    s->train_diag = d;
-    if (rc != TL_OK) {
-        s->train.failures++;
-        char buf[300];
-        tl_diag_format(&d, buf, sizeof(buf));
-        snprintf(s->train.error, sizeof(s->train.error), "%s", buf[0] ? buf : tl_strerror(rc));
-        snprintf(msg, sizeof(msg), "%s training failed: %s", s->train.model, s->train.error);
-    } else {
-        s->train.error[0] = '\0';
-        snprintf(s->train.stage, sizeof(s->train.stage), "done");
-        snprintf(msg, sizeof(msg), "%s trained in %.1f s and swapped in", s->train.model,
-                 s->train.finished - s->train.started);
+    for (;;) {
+        tl_diag d;
+        tl_diag_clear(&d);
+        tl_err rc = run_job(j, &d);
+        char msg[400];
+        pthread_mutex_lock(&s->train_mu);
+        s->train.finished = wall();
+        s->train.runs++;
+        s->train_rc = rc;
+        s->train_diag = d;
+        if (rc != TL_OK) {
+            s->train.failures++;
+            char buf[300];
+            tl_diag_format(&d, buf, sizeof(buf));
+            snprintf(s->train.error, sizeof(s->train.error), "%s", buf[0] ? buf : tl_strerror(rc));
+            snprintf(msg, sizeof(msg), "%s training failed: %s", s->train.model, s->train.error);
+        } else {
+            s->train.error[0] = '\0';
+            snprintf(s->train.stage, sizeof(s->train.stage), "done");
+            snprintf(msg, sizeof(msg), "%s trained in %.1f s and swapped in", s->train.model,
+                     s->train.finished - s->train.started);
+        }
+        pthread_mutex_unlock(&s->train_mu);
+        tl__service_log(s, rc == TL_OK ? "info" : "error", "training", "%s", msg);
+        job *next = next_after_erasure(s, j);
+        tl_model_free(j->m);
+        free(j->out);
+        free(j);
+        pthread_mutex_lock(&s->train_mu);
+        if (!next) {
+            s->train.running = 0;
+            pthread_cond_broadcast(&s->train_cv);
+            pthread_mutex_unlock(&s->train_mu);
+            return NULL;
+        }
+        /* an erasure asks each served model to be trained again: the same thread goes on */
+        snprintf(s->train.model, sizeof(s->train.model), "%s", next->m->ops->name);
+        snprintf(s->train.stage, sizeof(s->train.stage), "starting (after an erasure)");
+        s->train.done = 0;
+        s->train.started = next->started = wall();
+        s->train.finished = 0;
+        pthread_mutex_unlock(&s->train_mu);
+        j = next;
     }
-    pthread_cond_broadcast(&s->train_cv);
-    pthread_mutex_unlock(&s->train_mu);
-    tl__service_log(s, rc == TL_OK ? "info" : "error", "training", "%s", msg);
-    tl_model_free(j->m);
-    free(j->out);
-    free(j);
-    return NULL;
 }
 
 static tl_err fit_new(const char *name, const tl_train_opts *o, tl_model **out, char **path,
@@ -199,7 +217,7 @@ tl_err tl_service_train(tl_service *s, const tl_train_opts *o, tl_diag *d)
     snprintf(s->train.model, sizeof(s->train.model), "%s", j->m->ops->name);
     snprintf(s->train.stage, sizeof(s->train.stage), "starting");
     s->train.done = 0;
-    s->train.started = wall();
+    s->train.started = j->started = wall();
     s->train.finished = 0;
     s->events_since_train = 0;
     s->last_train_at = s->train.started;
@@ -262,4 +280,67 @@ void tl__service_train_stop(tl_service *s)
     pthread_mutex_unlock(&s->train_mu);
     if (joinable)
         pthread_join(s->train_thread, NULL);
+}
+
+/* The next model an erasure still asks for, as a job (NULL: none, or the service is closing).
+ * A training that began before the last erasure read the patron's events: its model is
+ * trained again. */
+static job *next_after_erasure(tl_service *s, const job *done)
+{
+    pthread_mutex_lock(&s->train_mu);
+    if (s->erased_at >= done->started)
+        s->erase_pending |= 1u << done->slot;
+    else
+        s->erase_pending &= ~(1u << done->slot);
+    int slot = -1;
+    for (int k = 0; k < TL_SERVICE_MAX_MODELS && slot < 0; k++)
+        if (s->erase_pending & (1u << k))
+            slot = k;
+    pthread_mutex_unlock(&s->train_mu);
+    if (slot < 0 || atomic_load(&s->train_cancel))
+        return NULL;
+    job *j = calloc(1, sizeof(*j));
+    tl_diag d;
+    tl_diag_clear(&d);
+    char name[TL_SERVICE_MODEL_NAME] = "";
+    if (slot > 0) { /* a served model other than the main one: trained by its name */
+        pthread_mutex_lock(&s->mu);
+        if (slot < s->n_slots)
+            snprintf(name, sizeof(name), "%s", s->slot_name[slot]);
+        pthread_mutex_unlock(&s->mu);
+    }
+    tl_train_opts o = {.model = name[0] ? name : NULL};
+    if (j && (slot == 0 || name[0])) {
+        j->s = s;
+        if (new_model(s, &o, &j->m, &j->out, &j->slot, &d) == TL_OK)
+            return j;
+    }
+    free(j);
+    pthread_mutex_lock(&s->train_mu); /* cannot be made: not asked again */
+    s->erase_pending &= ~(1u << slot);
+    pthread_mutex_unlock(&s->train_mu);
+    tl__service_log(s, "error", "erase", "a model could not be trained again after an erasure");
+    return NULL;
+}
+
+int tl__service_retrain_after_erasure(tl_service *s)
+{
+    if (!s->db || !s->writer)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int slots = s->n_slots;
+    pthread_mutex_unlock(&s->mu);
+    if (!slots)
+        return 0;
+    pthread_mutex_lock(&s->train_mu);
+    s->erased_at = wall();
+    s->erase_pending |= (1u << slots) - 1; /* every served model learnt from the patron */
+    int running = s->train.running;
+    pthread_mutex_unlock(&s->train_mu);
+    if (running) /* it read the patron: its end starts the next */
+        return 1;
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl_service_train(s, NULL, &d);
+    return rc == TL_OK || rc == TL_EBUSY;
 }

@@ -108,6 +108,16 @@ typedef struct tl_store_ops {
     tl_err (*idem_put)(tl_store *st, const char *scope, const char *key, const tl_store_idem *rec,
                        int64_t created);
     tl_err (*idem_prune)(tl_store *st, int64_t before, long long *removed);
+    /* trust (schema version 4); user: the store's id of a patron known to exist */
+    tl_err (*audit_append)(tl_store *st, const tl_store_audit *e);
+    tl_err (*audit_last)(tl_store *st, int64_t *seq, uint8_t *hash, int *found);
+    tl_err (*audit_each)(tl_store *st, tl_store_audit_fn fn, void *ctx);
+    tl_err (*consent_set)(tl_store *st, int64_t user, int personalize, int64_t retention_days,
+                          int64_t ts, const char *actor);
+    tl_err (*user_dump)(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx,
+                        int64_t *retention_days);
+    tl_err (*retention_run)(tl_store *st, int64_t now, long long *removed);
+    tl_err (*scrub)(tl_store *st, int *complete);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

@@ -34,9 +34,10 @@ static const char *const tailor_tables[] = {
     "('schema_migrations', 'meta', 'items', 'users', 'event_types', 'events', 'searches',"         \
     " 'search_clicks')"
 
-/* The tables later migrations added (version 2: api_keys, 3: idempotency_keys); each holds
- * data. */
-static const char *const later_tables[] = {"api_keys", "idempotency_keys"};
+/* The tables later migrations added (version 2: api_keys, 3: idempotency_keys, 4: the trust
+ * tables); each holds data. */
+static const char *const later_tables[] = {"api_keys", "idempotency_keys", "audit_log",
+                                           "consent_log", "retention"};
 
 static const char *const companions[] = {"-wal", "-shm", "-journal"};
 

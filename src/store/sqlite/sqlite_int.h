@@ -66,4 +66,19 @@ void tl__sq_discard(sqlite3 *db, const sq_file *f);
  * message says it as well as anything would. f may be NULL (":memory:"). */
 void tl__sq_explain(const sq_file *f, sqlite3 *db, int code, char *why, size_t len);
 
+/* sqlite_store.c's connection of st and its failure mapping, for sqlite_privacy.c. */
+sqlite3 *tl__sq_db(tl_store *st);
+tl_err tl__sq_fail(tl_store *st, int code);
+
+/* The trust operations (sqlite_privacy.c): see store_int.h's ops of the same names. */
+tl_err tl__sq_audit_append(tl_store *st, const tl_store_audit *e);
+tl_err tl__sq_audit_last(tl_store *st, int64_t *seq, uint8_t *hash, int *found);
+tl_err tl__sq_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx);
+tl_err tl__sq_consent_set(tl_store *st, int64_t user, int personalize, int64_t retention_days,
+                          int64_t ts, const char *actor);
+tl_err tl__sq_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx,
+                        int64_t *retention_days);
+tl_err tl__sq_retention_run(tl_store *st, int64_t now, long long *removed);
+tl_err tl__sq_scrub(tl_store *st, int *complete);
+
 #endif

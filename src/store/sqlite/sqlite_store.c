@@ -81,11 +81,32 @@ static const struct {
         " created INTEGER NOT NULL,"
         " PRIMARY KEY (scope, key)) WITHOUT ROWID;"
         "CREATE INDEX idempotency_keys_created ON idempotency_keys(created);"},
+    /* Trust: the tamper-evident audit log (each entry's hash covers the previous one's), every
+     * change of a patron's consent, and each patron's retention window */
+    {4, "CREATE TABLE audit_log("
+        " seq INTEGER PRIMARY KEY,"
+        " ts INTEGER NOT NULL,"
+        " actor TEXT NOT NULL,"
+        " action TEXT NOT NULL,"
+        " target TEXT,"
+        " detail TEXT,"
+        " prev BLOB NOT NULL,"
+        " hash BLOB NOT NULL);"
+        "CREATE TABLE consent_log("
+        " user_id INTEGER NOT NULL REFERENCES users(id),"
+        " ts INTEGER NOT NULL,"
+        " personalize INTEGER NOT NULL,"
+        " retention_days INTEGER,"
+        " actor TEXT);"
+        "CREATE INDEX consent_log_user ON consent_log(user_id);"
+        "CREATE TABLE retention("
+        " user_id INTEGER PRIMARY KEY REFERENCES users(id),"
+        " days INTEGER NOT NULL CHECK (days >= 0));"},
 };
 /* The versions whose migration only adds tables: a read-only open reads a store from before
  * them as it is (what they add is missing there, and the functions that need it say
  * TL_EVERSION until a write open migrates the store). */
-static const int additive[] = {[2] = 1, [3] = 1};
+static const int additive[] = {[2] = 1, [3] = 1, [4] = 1};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define MARK_SQL "PRAGMA application_id = 1413564748;" /* TL_SQ_APPLICATION_ID, "TAIL" */
 #define LATEST_VERSION (migrations[NMIGRATIONS - 1].version)
@@ -128,6 +149,9 @@ enum {
     Q_DEL_USER_EVENTS,
     Q_DEL_USER_SEARCHES,
     Q_DEL_USER,
+    Q_DEL_USER_CONSENT,
+    Q_DEL_USER_RETENTION,
+    Q_DEL_USER_KEYS,
     Q_IDEM_GET,
     Q_IDEM_PUT,
     Q_IDEM_PRUNE,
@@ -214,6 +238,10 @@ static const char *const sql_text[Q_N] = {
     [Q_DEL_USER_EVENTS] = "DELETE FROM events WHERE user_id = ?1",
     [Q_DEL_USER_SEARCHES] = "DELETE FROM searches WHERE user_id = ?1", /* clicks cascade */
     [Q_DEL_USER] = "DELETE FROM users WHERE id = ?1",
+    [Q_DEL_USER_CONSENT] = "DELETE FROM consent_log WHERE user_id = ?1",
+    [Q_DEL_USER_RETENTION] = "DELETE FROM retention WHERE user_id = ?1",
+    [Q_DEL_USER_KEYS] = "DELETE FROM api_keys WHERE role = 'patron' AND user ="
+                        " (SELECT ext_id FROM users WHERE id = ?1)",
     [Q_IDEM_GET] = "SELECT hash, status, body FROM idempotency_keys"
                    " WHERE scope = ?1 AND key = ?2 AND created >= ?3",
     /* replaces an expired row of the same key that was not pruned yet */
@@ -249,6 +277,16 @@ static tl_err fail_with(sq_store *s, int code, const char *msg)
 static tl_err fail(sq_store *s, int code)
 {
     return fail_with(s, code, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(code));
+}
+
+sqlite3 *tl__sq_db(tl_store *st)
+{
+    return sq(st)->db;
+}
+
+tl_err tl__sq_fail(tl_store *st, int code)
+{
+    return fail(sq(st), code);
 }
 
 static tl_err exec(sq_store *s, const char *sql)
@@ -1198,8 +1236,15 @@ static tl_err delete_by_id(sq_store *s, const int *qs, int n, int64_t id, long l
 static tl_err sq_delete_record(tl_store *st, tl_id_kind k, int64_t id, long long *events)
 {
     static const int item_qs[] = {Q_DEL_ITEM_EVENTS, Q_DEL_ITEM_CLICKS, Q_DEL_ITEM};
-    static const int user_qs[] = {Q_DEL_USER_EVENTS, Q_DEL_USER_SEARCHES, Q_DEL_USER};
-    return delete_by_id(sq(st), k == TL_ID_ITEM ? item_qs : user_qs, 3, id, events);
+    /* a patron goes with everything of theirs: consent history, retention, their own keys */
+    static const int user_qs[] = {Q_DEL_USER_EVENTS,    Q_DEL_USER_SEARCHES, Q_DEL_USER_CONSENT,
+                                  Q_DEL_USER_RETENTION, Q_DEL_USER_KEYS,     Q_DEL_USER};
+    static const int user_qs_v3[] = {Q_DEL_USER_EVENTS, Q_DEL_USER_SEARCHES, Q_DEL_USER};
+    if (k == TL_ID_ITEM)
+        return delete_by_id(sq(st), item_qs, 3, id, events);
+    if (st->schema_version < 4) /* a write open migrates: only a store opened before it */
+        return delete_by_id(sq(st), user_qs_v3, 3, id, events);
+    return delete_by_id(sq(st), user_qs, 6, id, events);
 }
 
 static tl_err sq_idem_get(tl_store *st, const char *scope, const char *key, int64_t since,
@@ -1303,6 +1348,13 @@ static const tl_store_ops sqlite_ops = {
     .idem_get = sq_idem_get,
     .idem_put = sq_idem_put,
     .idem_prune = sq_idem_prune,
+    .audit_append = tl__sq_audit_append,
+    .audit_last = tl__sq_audit_last,
+    .audit_each = tl__sq_audit_each,
+    .consent_set = tl__sq_consent_set,
+    .user_dump = tl__sq_user_dump,
+    .retention_run = tl__sq_retention_run,
+    .scrub = tl__sq_scrub,
 };
 
 static tl_err user_version(sq_store *s, int *v)
@@ -1536,6 +1588,10 @@ static tl_err open_once(const char *path, const tl_store_opts *o, tl_store **out
     if (!readonly && !memory &&
         ((r = exec(s, "PRAGMA journal_mode = WAL")) != TL_OK ||
          (r = exec(s, "PRAGMA synchronous = NORMAL")) != TL_OK))
+        goto out;
+    /* what is deleted (an erased patron, expired events) is overwritten, not left in free
+     * space for a file reader to find */
+    if (!readonly && (r = exec(s, "PRAGMA secure_delete = ON")) != TL_OK)
         goto out;
     if ((r = migrate(s, readonly, s->file.origin == SQ_ADOPTED ? TL_SQ_PENDING_ADOPTED : NULL,
                      d)) != TL_OK ||
