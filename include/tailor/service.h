@@ -461,6 +461,8 @@ typedef enum tl_key_action {
     TL_KEY_CATALOGUE,    /* change the catalogue: items and patrons' records */
     TL_KEY_TRAIN,        /* start a training */
     TL_KEY_MANAGE_KEYS,  /* make, list, revoke keys */
+    TL_KEY_OWN_DATA,     /* a patron's rights over their data: export, erase, consent (admin,
+                            or that patron's own key; not an app's) */
 } tl_key_action;
 
 /* 1 when the key k may do action (for user, where the action is about one patron; NULL =

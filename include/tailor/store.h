@@ -348,8 +348,9 @@ typedef struct tl_store_audit {
     int64_t seq; /* 1, 2, ... (set by the store on append) */
     int64_t ts;  /* Unix seconds */
     const char *actor, *action;
-    const char *target, *detail; /* NULL: none */
-    uint8_t prev[TL_AUDIT_HASH], hash[TL_AUDIT_HASH];
+    const char *target, *detail; /* NULL: none (target: also after an erasure blanked it) */
+    int has_target;              /* target_hash is set (the entry had a target) */
+    uint8_t target_hash[TL_AUDIT_HASH], prev[TL_AUDIT_HASH], hash[TL_AUDIT_HASH];
 } tl_store_audit;
 
 typedef tl_err (*tl_store_audit_fn)(void *ctx, const tl_store_audit *e);
@@ -360,6 +361,10 @@ TL_API tl_err tl_store_audit_last(tl_store *st, int64_t *seq, uint8_t *hash, int
                                   tl_diag *d);
 /* Every entry, oldest first. */
 TL_API tl_err tl_store_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx, tl_diag *d);
+/* Blanks target in every entry that names it (its hash stays: the chain holds); *changed =
+ * how many. For an erasure, in its transaction. */
+TL_API tl_err tl_store_audit_forget(tl_store *st, const char *target, long long *changed,
+                                    tl_diag *d);
 
 /* Sets user's consent: personalize 1/0 (-1: as it is) and retention_days (the events kept,
  * in days: 0 = none beyond aggregates; -1 = no window; TL_ABSENT: as it is), and keeps the

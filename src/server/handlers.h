@@ -19,17 +19,20 @@ void tl__h_keys(tl_req *r);            /* GET /v1/keys */
 void tl__h_key_revoke(tl_req *r);      /* DELETE /v1/keys/{id} */
 
 /* handlers_records.c: the catalogue's and patrons' records */
-void tl__h_item_create(tl_req *r); /* POST /v1/items */
-void tl__h_item_get(tl_req *r);    /* GET /v1/items/{id} */
-void tl__h_item_put(tl_req *r);    /* PUT /v1/items/{id} */
-void tl__h_item_patch(tl_req *r);  /* PATCH /v1/items/{id} */
-void tl__h_item_delete(tl_req *r); /* DELETE /v1/items/{id} */
-void tl__h_items_bulk(tl_req *r);  /* POST /v1/items/bulk */
-void tl__h_user_create(tl_req *r); /* POST /v1/users */
-void tl__h_user_get(tl_req *r);    /* GET /v1/users/{id} */
-void tl__h_user_put(tl_req *r);    /* PUT /v1/users/{id} */
-void tl__h_user_patch(tl_req *r);  /* PATCH /v1/users/{id} */
-void tl__h_user_delete(tl_req *r); /* DELETE /v1/users/{id} */
-void tl__h_users_bulk(tl_req *r);  /* POST /v1/users/bulk */
+void tl__h_item_create(tl_req *r);  /* POST /v1/items */
+void tl__h_item_get(tl_req *r);     /* GET /v1/items/{id} */
+void tl__h_item_put(tl_req *r);     /* PUT /v1/items/{id} */
+void tl__h_item_patch(tl_req *r);   /* PATCH /v1/items/{id} */
+void tl__h_item_delete(tl_req *r);  /* DELETE /v1/items/{id} */
+void tl__h_items_bulk(tl_req *r);   /* POST /v1/items/bulk */
+void tl__h_user_create(tl_req *r);  /* POST /v1/users */
+void tl__h_user_get(tl_req *r);     /* GET /v1/users/{id} */
+void tl__h_user_put(tl_req *r);     /* PUT /v1/users/{id} */
+void tl__h_user_patch(tl_req *r);   /* PATCH /v1/users/{id} */
+void tl__h_user_erase(tl_req *r);   /* DELETE /v1/users/{id}: the erasure */
+void tl__h_user_export(tl_req *r);  /* GET /v1/users/{id}/export */
+void tl__h_user_consent(tl_req *r); /* PUT /v1/users/{id}/consent */
+void tl__h_audit(tl_req *r);        /* GET /v1/audit */
+void tl__h_users_bulk(tl_req *r);   /* POST /v1/users/bulk */
 
 #endif

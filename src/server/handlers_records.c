@@ -168,10 +168,6 @@ void tl__h_user_patch(tl_req *r)
 {
     write_records(r, TL_RECORD_USER, TL_RECORD_MERGE, 0);
 }
-void tl__h_user_delete(tl_req *r)
-{
-    delete_record(r, TL_RECORD_USER);
-}
 void tl__h_users_bulk(tl_req *r)
 {
     write_records(r, TL_RECORD_USER, TL_RECORD_UPSERT, 1);

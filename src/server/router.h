@@ -26,6 +26,8 @@ typedef enum tl_route_auth {
     TL_AUTH_TRAIN,     /* admin */
     TL_AUTH_CATALOGUE, /* admin: changes to items and patrons' records (TL_KEY_CATALOGUE) */
     TL_AUTH_KEYS,      /* admin: make, list and revoke keys */
+    TL_AUTH_OWN,       /* the patron {id}'s rights (export, erase, consent): admin, or that
+                          patron's own key */
 } tl_route_auth;
 
 typedef struct tl_route {

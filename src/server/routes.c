@@ -28,7 +28,10 @@ static const tl_route routes[] = {
     {{"GET", "/v1/users/{id}"}, tl__h_user_get, 0, TL_AUTH_USER},
     {{"PUT", "/v1/users/{id}"}, tl__h_user_put, 1, TL_AUTH_CATALOGUE},
     {{"PATCH", "/v1/users/{id}"}, tl__h_user_patch, 1, TL_AUTH_CATALOGUE},
-    {{"DELETE", "/v1/users/{id}"}, tl__h_user_delete, 0, TL_AUTH_CATALOGUE},
+    {{"DELETE", "/v1/users/{id}"}, tl__h_user_erase, 0, TL_AUTH_OWN},
+    {{"GET", "/v1/users/{id}/export"}, tl__h_user_export, 0, TL_AUTH_OWN},
+    {{"PUT", "/v1/users/{id}/consent"}, tl__h_user_consent, 1, TL_AUTH_OWN},
+    {{"GET", "/v1/audit"}, tl__h_audit, 0, TL_AUTH_KEYS},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

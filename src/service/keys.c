@@ -418,6 +418,10 @@ int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user)
     case TL_KEY_TRAIN:
     case TL_KEY_MANAGE_KEYS:
         return k->role == TL_ROLE_ADMIN;
+    case TL_KEY_OWN_DATA:
+        if (k->role == TL_ROLE_ADMIN)
+            return 1;
+        return k->role == TL_ROLE_PATRON && user && k->user[0] && strcmp(k->user, user) == 0;
     }
     return 0;
 }

@@ -13,8 +13,15 @@
 
 /* ---- the audit log ------------------------------------------------------------------------- */
 
+static void text_hash(const char *t, uint8_t *out)
+{
+    crypto_generichash(out, TL_AUDIT_HASH, (const unsigned char *)t, strlen(t), NULL, 0);
+}
+
 /* Hashes e as the chain defines it: BLAKE2b-256 over the previous hash, then seq and ts as
- * decimal text, then actor, action, target and detail, each ended by a NUL (absent: "\x01"). */
+ * decimal text, then actor, action and detail, each ended by a NUL (absent: "\x01"), and the
+ * target's own hash (absent: "\x01"). The target enters by its hash so that an erasure can
+ * blank it in the entry and leave the chain whole. */
 static void entry_hash(const tl_store_audit *e, uint8_t *out)
 {
     crypto_generichash_state h;
@@ -23,13 +30,17 @@ static void entry_hash(const tl_store_audit *e, uint8_t *out)
     crypto_generichash_update(&h, e->prev, TL_AUDIT_HASH);
     int n = snprintf(num, sizeof(num), "%" PRId64 ":%" PRId64, e->seq, e->ts);
     crypto_generichash_update(&h, (const unsigned char *)num, (unsigned long long)n + 1);
-    const char *parts[] = {e->actor, e->action, e->target, e->detail};
-    for (int k = 0; k < 4; k++) {
+    const char *parts[] = {e->actor, e->action, e->detail};
+    for (int k = 0; k < 3; k++) {
         if (parts[k])
             crypto_generichash_update(&h, (const unsigned char *)parts[k], strlen(parts[k]) + 1);
         else
             crypto_generichash_update(&h, (const unsigned char *)"\x01", 1);
     }
+    if (e->has_target)
+        crypto_generichash_update(&h, e->target_hash, TL_AUDIT_HASH);
+    else
+        crypto_generichash_update(&h, (const unsigned char *)"\x01", 1);
     crypto_generichash_final(&h, out, TL_AUDIT_HASH);
 }
 
@@ -47,6 +58,8 @@ tl_err tl__audit_append(tl_service *s, const char *actor, const char *action, co
     if (rc != TL_OK)
         return rc;
     e.seq = seq + 1;
+    if ((e.has_target = target != NULL))
+        text_hash(target, e.target_hash);
     entry_hash(&e, e.hash);
     return tl_store_audit_append(s->writer, &e, d);
 }
@@ -65,9 +78,15 @@ static tl_err check_entry(void *ctx, const tl_store_audit *e)
     memcpy(x.prev, v->prev, TL_AUDIT_HASH); /* the chain's own previous hash, not the row's */
     x.seq = v->seq + 1;                     /* and the position: a removed entry shows */
     entry_hash(&x, want);
+    uint8_t th[TL_AUDIT_HASH];
+    int target_ok = 1; /* a target still there must be the one hashed (a blanked one is fine) */
+    if (e->target) {
+        text_hash(e->target, th);
+        target_ok = e->has_target && sodium_memcmp(th, e->target_hash, TL_AUDIT_HASH) == 0;
+    }
     v->out->entries++;
     if (!v->out->broken_at &&
-        (e->seq != x.seq || sodium_memcmp(e->prev, v->prev, TL_AUDIT_HASH) != 0 ||
+        (e->seq != x.seq || !target_ok || sodium_memcmp(e->prev, v->prev, TL_AUDIT_HASH) != 0 ||
          sodium_memcmp(e->hash, want, TL_AUDIT_HASH) != 0))
         v->out->broken_at = e->seq;
     memcpy(v->prev, e->hash, TL_AUDIT_HASH);
@@ -267,7 +286,9 @@ typedef struct erase_job {
 static tl_err do_erase(tl_service *s, void *ctx, tl_diag *d)
 {
     erase_job *j = ctx;
-    return tl_store_delete_user(s->writer, j->user, strlen(j->user), &j->events, d);
+    tl_err rc = tl_store_delete_user(s->writer, j->user, strlen(j->user), &j->events, d);
+    /* older entries that named the patron (an export, a consent change) keep only a hash */
+    return rc == TL_OK ? tl_store_audit_forget(s->writer, j->user, NULL, d) : rc;
 }
 
 tl_err tl_service_user_erase(tl_service *s, const char *user, const char *actor,

@@ -72,6 +72,17 @@ tl_err tl_store_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx, tl_dia
     return rc != TL_OK ? rc : failed(st, st->ops->audit_each(st, fn, ctx), d);
 }
 
+tl_err tl_store_audit_forget(tl_store *st, const char *target, long long *changed, tl_diag *d)
+{
+    tl_err rc = trust_ready(st, d);
+    long long n = 0;
+    if (rc == TL_OK)
+        rc = failed(st, st->ops->audit_forget(st, target, &n), d);
+    if (rc == TL_OK && changed)
+        *changed = n;
+    return rc;
+}
+
 tl_err tl_store_consent_set(tl_store *st, const char *user, int personalize, int64_t retention_days,
                             int64_t ts, const char *actor, tl_diag *d)
 {

@@ -112,6 +112,7 @@ typedef struct tl_store_ops {
     tl_err (*audit_append)(tl_store *st, const tl_store_audit *e);
     tl_err (*audit_last)(tl_store *st, int64_t *seq, uint8_t *hash, int *found);
     tl_err (*audit_each)(tl_store *st, tl_store_audit_fn fn, void *ctx);
+    tl_err (*audit_forget)(tl_store *st, const char *target, long long *changed);
     tl_err (*consent_set)(tl_store *st, int64_t user, int personalize, int64_t retention_days,
                           int64_t ts, const char *actor);
     tl_err (*user_dump)(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -87,17 +88,20 @@ static int free_data(void **state)
     return 0;
 }
 
-/* A server on a fresh copy of the base store, with extra arguments (NULL-terminated). */
+/* A server on fresh copies of the base store and model (a training rewrites the served file),
+ * with extra arguments (NULL-terminated). */
 static void start(fixture *f, const char *const *extra)
 {
-    char name[64];
+    char name[64], model[512], err[512];
     snprintf(name, sizeof(name), "c%d.db", ++test_no);
     snprintf(f->db, sizeof(f->db), "%s", tl_test_tmp(name));
     assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("base.db"), f->db), 0);
+    snprintf(name, sizeof(name), "c%d.tlm", test_no);
+    snprintf(model, sizeof(model), "%s", tl_test_tmp(name));
+    assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("m.tlm"), model), 0);
     snprintf(name, sizeof(name), "c%d.err", test_no);
-    char err[512];
     snprintf(err, sizeof(err), "%s", tl_test_tmp(name));
-    if (tl_test_serve_with(&f->srv, f->db, tl_test_tmp("m.tlm"), err, TL_TEST_AUTH, extra) != 0) {
+    if (tl_test_serve_with(&f->srv, f->db, model, err, TL_TEST_AUTH, extra) != 0) {
         char *e = tl_test_read(err);
         fail_msg("the server did not start: %.2000s", e ? e : "");
     }
@@ -625,6 +629,75 @@ static void test_context(void **state)
     expect(call(f, "GET", "/v1/users/c1/homepage?colour=red", NULL), 400, "invalid", "colour");
 }
 
+/* ---- a patron's rights -------------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void test_privacy_over_http(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    /* export and consent: the patron's own key or an admin's, never an app's */
+    f->key = app_key;
+    expect(call(f, "GET", "/v1/users/p1/export", NULL), 403, "forbidden", NULL);
+    expect(call(f, "PUT", "/v1/users/p1/consent", "{\"personalize\":false}"), 403, "forbidden",
+           NULL);
+    expect(call(f, "GET", "/v1/audit", NULL), 403, "forbidden", NULL);
+    f->key = patron_key;
+    expect(call(f, "GET", "/v1/users/u1/export", NULL), 403, "forbidden", NULL);
+    reply r = call(f, "GET", "/v1/users/p1/export", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(&r, "user"), "p1");
+    assert_int_equal(json_array_size(json_object_get(r.json, "events")), 1);
+    reply_free(&r);
+    expect(call(f, "PUT", "/v1/users/p1/consent", "{\"personalize\":\"no\"}"), 400, "invalid",
+           "personalize");
+    expect(call(f, "PUT", "/v1/users/p1/consent", "{\"colour\":1}"), 400, "invalid", "colour");
+    expect(call(f, "PUT", "/v1/users/p1/consent", "{\"personalize\":false,\"retention_days\":90}"),
+           200, NULL, NULL);
+    r = call(f, "GET", "/v1/users/p1/recommendations", NULL);
+    assert_non_null(strstr(str(&r, "fallback"), "opted out"));
+    reply_free(&r);
+    /* the erasure: the store at once, the model by a training that leaves the patron out */
+    f->key = admin_key;
+    r = call(f, "GET", "/v1/models", NULL);
+    long long swaps = (long long)num(&r, "swaps"), pairs = (long long)num(&r, "trained_pairs");
+    assert_int_equal(pairs, 7);
+    reply_free(&r);
+    double t0 = now_ms();
+    r = call(f, "DELETE", "/v1/users/u1", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_true(json_object_get(r.json, "retraining")));
+    assert_int_equal(num(&r, "events_deleted"), 2);
+    reply_free(&r);
+    expect(call(f, "GET", "/v1/users/u1/recommendations", NULL), 404, "not_found", "user");
+    int clean = 0;
+    for (int k = 0; k < 600 && !clean; k++) {
+        r = call(f, "GET", "/v1/models", NULL);
+        clean = !json_is_true(json_object_get(json_object_get(r.json, "training"), "running")) &&
+                num(&r, "swaps") > swaps;
+        if (clean) /* without u1's 2 pairs, and p1's, who opted out (training leaves them out) */
+            assert_int_equal(num(&r, "trained_pairs"), pairs - 3);
+        reply_free(&r);
+        if (!clean)
+            usleep(10000);
+    }
+    assert_true(clean);
+    printf("erasure to a clean live model: %.0f ms\n", now_ms() - t0);
+    expect(call(f, "DELETE", "/v1/users/u1", NULL), 404, "not_found", "user");
+    r = call(f, "GET", "/v1/audit", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_true(json_object_get(r.json, "intact")));
+    assert_int_equal(num(&r, "entries"), 3); /* export, consent, erase */
+    assert_null(strstr(r.body, "u1"));       /* the erasure names no one */
+    reply_free(&r);
+}
+
 /* ---- roles ---------------------------------------------------------------------------------- */
 
 static void test_roles(void **state)
@@ -707,6 +780,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_parameter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_names_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_context, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_privacy_over_http, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_events, setup, teardown),
     };

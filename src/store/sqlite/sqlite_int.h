@@ -74,6 +74,7 @@ tl_err tl__sq_fail(tl_store *st, int code);
 tl_err tl__sq_audit_append(tl_store *st, const tl_store_audit *e);
 tl_err tl__sq_audit_last(tl_store *st, int64_t *seq, uint8_t *hash, int *found);
 tl_err tl__sq_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx);
+tl_err tl__sq_audit_forget(tl_store *st, const char *target, long long *changed);
 tl_err tl__sq_consent_set(tl_store *st, int64_t user, int personalize, int64_t retention_days,
                           int64_t ts, const char *actor);
 tl_err tl__sq_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx,

@@ -41,8 +41,8 @@ tl_err tl__sq_audit_append(tl_store *st, const tl_store_audit *e)
 {
     sqlite3_stmt *q;
     tl_err r = prep(st,
-                    "INSERT INTO audit_log(ts, actor, action, target, detail, prev, hash)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO audit_log(ts, actor, action, target, detail, prev, hash,"
+                    " target_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     &q);
     if (r != TL_OK)
         return r;
@@ -53,6 +53,10 @@ tl_err tl__sq_audit_append(tl_store *st, const tl_store_audit *e)
     text(q, 5, e->detail);
     sqlite3_bind_blob(q, 6, e->prev, TL_AUDIT_HASH, SQLITE_STATIC);
     sqlite3_bind_blob(q, 7, e->hash, TL_AUDIT_HASH, SQLITE_STATIC);
+    if (e->has_target)
+        sqlite3_bind_blob(q, 8, e->target_hash, TL_AUDIT_HASH, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 8);
     return finish(st, q, NULL);
 }
 
@@ -92,7 +96,9 @@ tl_err tl__sq_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx)
 {
     sqlite3_stmt *q;
     tl_err r = prep(
-        st, "SELECT seq, ts, actor, action, target, detail, prev, hash FROM audit_log ORDER BY seq",
+        st,
+        "SELECT seq, ts, actor, action, target, detail, prev, hash, target_hash FROM audit_log"
+        " ORDER BY seq",
         &q);
     if (r != TL_OK)
         return r;
@@ -106,12 +112,24 @@ tl_err tl__sq_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx)
                             .detail = col(q, 5)};
         blob32(q, 6, e.prev);
         blob32(q, 7, e.hash);
+        e.has_target = sqlite3_column_type(q, 8) != SQLITE_NULL;
+        blob32(q, 8, e.target_hash);
         r = fn(ctx, &e);
     }
     if (r == TL_OK && rc != SQLITE_DONE)
         r = tl__sq_fail(st, rc);
     sqlite3_finalize(q);
     return r;
+}
+
+tl_err tl__sq_audit_forget(tl_store *st, const char *target, long long *changed)
+{
+    sqlite3_stmt *q;
+    tl_err r = prep(st, "UPDATE audit_log SET target = NULL WHERE target = ?1", &q);
+    if (r != TL_OK)
+        return r;
+    text(q, 1, target);
+    return finish(st, q, changed);
 }
 
 tl_err tl__sq_consent_set(tl_store *st, int64_t user, int personalize, int64_t retention_days,

@@ -81,14 +81,17 @@ static const struct {
         " created INTEGER NOT NULL,"
         " PRIMARY KEY (scope, key)) WITHOUT ROWID;"
         "CREATE INDEX idempotency_keys_created ON idempotency_keys(created);"},
-    /* Trust: the tamper-evident audit log (each entry's hash covers the previous one's), every
-     * change of a patron's consent, and each patron's retention window */
+    /* Trust: the tamper-evident audit log (each entry's hash covers the previous one's and its
+     * target's hash, not the target, so that an erasure can blank a patron's id in older
+     * entries and the chain still holds), every change of a patron's consent, and each
+     * patron's retention window */
     {4, "CREATE TABLE audit_log("
         " seq INTEGER PRIMARY KEY,"
         " ts INTEGER NOT NULL,"
         " actor TEXT NOT NULL,"
         " action TEXT NOT NULL,"
         " target TEXT,"
+        " target_hash BLOB,"
         " detail TEXT,"
         " prev BLOB NOT NULL,"
         " hash BLOB NOT NULL);"
@@ -1351,6 +1354,7 @@ static const tl_store_ops sqlite_ops = {
     .audit_append = tl__sq_audit_append,
     .audit_last = tl__sq_audit_last,
     .audit_each = tl__sq_audit_each,
+    .audit_forget = tl__sq_audit_forget,
     .consent_set = tl__sq_consent_set,
     .user_dump = tl__sq_user_dump,
     .retention_run = tl__sq_retention_run,
