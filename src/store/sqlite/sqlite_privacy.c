@@ -95,11 +95,11 @@ static void blob32(sqlite3_stmt *q, int i, uint8_t *out)
 tl_err tl__sq_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx)
 {
     sqlite3_stmt *q;
-    tl_err r = prep(
-        st,
-        "SELECT seq, ts, actor, action, target, detail, prev, hash, target_hash FROM audit_log"
-        " ORDER BY seq",
-        &q);
+    tl_err r =
+        prep(st,
+             "SELECT seq, ts, actor, action, target, detail, prev, hash, target_hash FROM audit_log"
+             " ORDER BY seq",
+             &q);
     if (r != TL_OK)
         return r;
     int rc;
