@@ -263,10 +263,12 @@ TL_API tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *
                                        int n_filters, tl_rec_row_fn fn, void *ctx, tl_diag *d);
 
 /* Writes events, all or none, in one transaction; TL_OK only when they are committed (durable
- * against a crash of the process). An event without a timestamp (ts 0) happened now. A bad event
- * (empty or over-long ids, a type that is not a name, a value or timestamp out of range) fails with
- * TL_EINVAL, *bad (when not NULL) = its index and d naming the field; nothing of the batch is
- * written then. Needs a writable store: TL_EUNSUPPORTED otherwise. */
+ * against a crash of the process). The events of a patron who opted out of personalization
+ * are not kept: they count in the live popularity (an aggregate) only. An event without a timestamp
+ * (ts 0) happened now. A bad event (empty or over-long ids, a type that is not a name, a value or
+ * timestamp out of range) fails with TL_EINVAL, *bad (when not NULL) = its index and d naming the
+ * field; nothing of the batch is written then. Needs a writable store: TL_EUNSUPPORTED otherwise.
+ */
 TL_API tl_err tl_service_add_events(tl_service *s, const tl_event_rec *ev, size_t n, size_t *bad,
                                     tl_diag *d);
 
@@ -424,11 +426,13 @@ TL_API const char *tl_key_role_name(tl_key_role r);
 TL_API tl_err tl_key_role_parse(const char *name, tl_key_role *out);
 
 /* Makes a key for role (a patron key needs user, the patron's id; others ignore it) with an
- * optional label and writes it into key_out (len >= TL_KEY_LEN + 1). Needs a writable store.
- * Errors: TL_EINVAL (no user for a patron key, a short buffer), TL_EUNSUPPORTED (no store,
- * or a read-only one), TL_ESTORE; d says why. */
+ * optional label and writes it into key_out (len >= TL_KEY_LEN + 1); actor's creation of it is
+ * in the audit log (its id and role, never the key). Needs a writable store. Errors: TL_EINVAL
+ * (no user for a patron key, a short buffer), TL_EUNSUPPORTED (no store, or a read-only one),
+ * TL_ESTORE; d says why. */
 TL_API tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user,
-                                    const char *label, char *key_out, size_t len, tl_diag *d);
+                                    const char *label, const char *actor, char *key_out, size_t len,
+                                    tl_diag *d);
 
 typedef struct tl_key_entry {
     const char *id; /* the public id (the key's characters 4 to 11) */
@@ -441,7 +445,7 @@ typedef tl_err (*tl_key_fn)(void *ctx, const tl_key_entry *k);
 TL_API tl_err tl_service_key_list(tl_service *s, tl_key_fn fn, void *ctx, tl_diag *d);
 /* Revokes the key id: requests with it are refused within about a second, in every server on
  * the store. TL_ENOTFOUND: no such key. Needs a writable store. */
-TL_API tl_err tl_service_key_revoke(tl_service *s, const char *id, tl_diag *d);
+TL_API tl_err tl_service_key_revoke(tl_service *s, const char *id, const char *actor, tl_diag *d);
 
 typedef struct tl_key_info {
     char id[16];

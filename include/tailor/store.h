@@ -374,6 +374,10 @@ TL_API tl_err tl_store_consent_set(tl_store *st, const char *user, int personali
                                    int64_t retention_days, int64_t ts, const char *actor,
                                    tl_diag *d);
 
+/* Whether the store has the patron, and their consent to personalization (1 when unknown). */
+TL_API tl_err tl_store_user_consent(tl_store *st, const char *user, size_t len, int *found,
+                                    int *personalize, tl_diag *d);
+
 /* Everything the store holds about one patron beyond the users row (tl_store_get_user):
  * strings valid during the call; any fn may be NULL. */
 typedef struct tl_store_dump_fns {

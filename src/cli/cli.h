@@ -89,6 +89,10 @@ json_t *tl_json_params(const char *text, const char *seps);
  * tl_out_close. */
 int tl_json_emit(tl_out *o, json_t *j, int indent, int prec);
 
+/* Who runs the command, for the audit log: "cli:LOGIN" (the account, not an environment
+ * variable that anyone can set). */
+const char *tl_cli_actor(char *buf, size_t len);
+
 /* 1 when s can be a TSV field (no TAB, CR or LF); else prints "tailor: <cmd>: <what> '<s>'
  * contains a TAB or line break..." and returns 0. Importers reject such ids; a writer still
  * checks, so that one can never shift the columns of what it writes. */

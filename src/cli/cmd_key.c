@@ -129,6 +129,8 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_opt_usage_error(&def, "--json is for list");
     tl_diag diag;
     tl_diag_clear(&diag);
+    char who[300];
+    tl_cli_actor(who, sizeof(who));
     tl_service_opts so = {.db = cli->db_path, .writable = !list};
     tl_service *svc = NULL;
     tl_err rc = tl_service_open(&so, &svc, &diag);
@@ -137,13 +139,13 @@ static int run(const tl_cli *cli, int argc, char **argv)
     if (list) {
         code = do_list(svc, &a);
     } else if (revoke) {
-        rc = tl_service_key_revoke(svc, argv[first + 1], &diag);
+        rc = tl_service_key_revoke(svc, argv[first + 1], who, &diag);
         if (rc == TL_OK)
             printf("revoked %s\n", argv[first + 1]);
         code = rc == TL_OK ? TL_EXIT_OK : tl_cli_fail("key revoke", rc, &diag);
     } else {
         char key[TL_KEY_LEN + 1];
-        rc = tl_service_key_create(svc, role, a.user, a.label, key, sizeof(key), &diag);
+        rc = tl_service_key_create(svc, role, a.user, a.label, who, key, sizeof(key), &diag);
         if (rc == TL_OK) {
             printf("Created a%s %s key%s%s (id %.8s). It is shown only now; keep it secret:\n%s\n",
                    role == TL_ROLE_ADMIN || role == TL_ROLE_APP ? "n" : "", tl_key_role_name(role),

@@ -11,9 +11,7 @@
 #include "cli/cli.h"
 #include "tailor/service.h"
 
-/* Who runs the command, for the audit log: "cli:LOGIN" (the account, not an environment
- * variable that anyone can set). */
-static const char *actor(char *buf, size_t len)
+const char *tl_cli_actor(char *buf, size_t len)
 {
     struct passwd *pw = getpwuid(geteuid());
     snprintf(buf, len, "cli:%s", pw && pw->pw_name ? pw->pw_name : "unknown");
@@ -69,13 +67,13 @@ static int user_run(const tl_cli *cli, int argc, char **argv)
     tl_err rc;
     if (export) {
         char *json = NULL;
-        rc = tl_service_user_export(svc, id, actor(who, sizeof(who)), &json, &d);
+        rc = tl_service_user_export(svc, id, tl_cli_actor(who, sizeof(who)), &json, &d);
         if (rc == TL_OK && (printf("%s\n", json) < 0 || fflush(stdout) != 0))
             rc = TL_EIO;
         free(json);
     } else {
         tl_erase_report rep;
-        rc = tl_service_user_erase(svc, id, actor(who, sizeof(who)), &rep, &d);
+        rc = tl_service_user_erase(svc, id, tl_cli_actor(who, sizeof(who)), &rep, &d);
         if (rc == TL_OK)
             printf("erased patron %s: %lld events%s\n", id, rep.events,
                    rep.scrubbed ? "" : " (the write-ahead log is emptied at the next checkpoint)");
@@ -142,7 +140,7 @@ static int consent_run(const tl_cli *cli, int argc, char **argv)
     char who[300];
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_service_consent_set(svc, id, on, days, actor(who, sizeof(who)), &d);
+    tl_err rc = tl_service_consent_set(svc, id, on, days, tl_cli_actor(who, sizeof(who)), &d);
     if (rc == TL_OK)
         printf("patron %s: personalization %s%s\n", id, on ? "on" : "off",
                days == TL_ABSENT ? ""
@@ -185,7 +183,7 @@ static int retention_run(const tl_cli *cli, int argc, char **argv)
     long long removed = 0;
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_service_retention_run(svc, actor(who, sizeof(who)), &removed, &d);
+    tl_err rc = tl_service_retention_run(svc, tl_cli_actor(who, sizeof(who)), &removed, &d);
     if (rc == TL_OK)
         printf("deleted %lld expired events\n", removed);
     code = rc == TL_OK ? TL_EXIT_OK : tl_cli_fail("retention run", rc, &d);

@@ -2,6 +2,7 @@
  * from the server's one table (server/server.h), layered: flags over $TAILOR_<NAME> over the
  * config file over the defaults. Runs until SIGTERM or SIGINT, then stops gracefully. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -207,6 +208,37 @@ static void on_stop_signal(int sig)
     (void)n;
 }
 
+/* The retention job in the server's schedule: every retention-hours (0: never), while it waits
+ * for a stop signal, whose number goes to *sig. */
+static void wait_for_stop(tl_server_config *c, tl_service *svc, unsigned char *sig)
+{
+    /* poll takes an int of milliseconds: windows past 596 hours run every 596 hours */
+    int every_ms = c->retention_hours > 0 && c->db && !c->read_only
+                       ? (c->retention_hours > 596 ? 596 : c->retention_hours) * 3600 * 1000
+                       : -1;
+    for (;;) {
+        struct pollfd p = {.fd = stop_pipe[0], .events = POLLIN};
+        int n = poll(&p, 1, every_ms);
+        if (n > 0 && read(stop_pipe[0], sig, 1) == 1)
+            return;
+        if (n < 0 && errno != EINTR)
+            return; /* cannot wait: stop rather than spin */
+        if (n == 0) {
+            long long removed = 0;
+            tl_diag d;
+            tl_diag_clear(&d);
+            char msg[400];
+            tl_err rc = tl_service_retention_run(svc, "server:schedule", &removed, &d);
+            if (rc == TL_OK)
+                snprintf(msg, sizeof(msg), "retention: %lld expired events deleted", removed);
+            else
+                snprintf(msg, sizeof(msg), "retention failed: %s",
+                         d.msg[0] ? d.msg : tl_strerror(rc));
+            tl_server_log(c, rc == TL_OK ? "info" : "error", "retention", msg);
+        }
+    }
+}
+
 /* Serves until SIGTERM or SIGINT. The signals are blocked while the server's threads start, so
  * they inherit the mask; threads that libraries start before main (OpenBLAS's pool) cannot be
  * masked, so the signals have a handler that tells this thread through a pipe, wherever they
@@ -286,8 +318,7 @@ static int serve(tl_server_config *c)
     tl_server_log(c, "info", "start", msg);
     pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
     unsigned char b = 0;
-    while (read(stop_pipe[0], &b, 1) < 0 && errno == EINTR)
-        ;
+    wait_for_stop(c, svc, &b);
     int sig = b;
     tl_server_log(c, "info", "stop",
                   sig == SIGINT ? "SIGINT: stopping after the requests in flight"

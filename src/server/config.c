@@ -54,6 +54,9 @@ const tl_server_setting tl_server_settings[] = {
      "itself; POST /v1/models/train always can)"},
     {"retrain-seconds", TL_SETTING_INT, "SECONDS", "0", 0, 100000000, AT(retrain_seconds), 0,
      "... and at least this often while events arrive (0 = no schedule)"},
+    {"retention-hours", TL_SETTING_INT, "HOURS", "24", 0, 8760, AT(retention_hours), 0,
+     "delete events past their patrons' retention windows (and opted-out\n"
+     "patrons' events) this often, as tailor retention run (0 = never)"},
     {"quiet", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(quiet), 0,
      "no per-request log line on stderr (benchmarks)"},
     {"read-only", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(read_only), 0,

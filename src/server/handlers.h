@@ -33,6 +33,9 @@ void tl__h_user_erase(tl_req *r);   /* DELETE /v1/users/{id}: the erasure */
 void tl__h_user_export(tl_req *r);  /* GET /v1/users/{id}/export */
 void tl__h_user_consent(tl_req *r); /* PUT /v1/users/{id}/consent */
 void tl__h_audit(tl_req *r);        /* GET /v1/audit */
-void tl__h_users_bulk(tl_req *r);   /* POST /v1/users/bulk */
+
+/* Who asks, for the audit log: "key:ID", or "no-auth" when the server asks for no keys. */
+const char *tl__req_actor(const tl_req *r, char *buf, size_t len);
+void tl__h_users_bulk(tl_req *r); /* POST /v1/users/bulk */
 
 #endif

@@ -59,7 +59,9 @@ void tl__h_key_create(tl_req *r)
     char key[TL_KEY_LEN + 1];
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_service_key_create(r->srv->svc, role, user, label, key, sizeof(key), &d);
+    char who[48];
+    tl_err rc = tl_service_key_create(r->srv->svc, role, user, label,
+                                      tl__req_actor(r, who, sizeof(who)), key, sizeof(key), &d);
     if (rc != TL_OK)
         tl__reply_failure(r, rc, &d, NULL);
     else /* the id is the key's characters 4 to 11 (tl_XXXXXXXX_...) */
@@ -98,7 +100,9 @@ void tl__h_key_revoke(tl_req *r)
 {
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_service_key_revoke(r->srv->svc, r->match.params[0], &d);
+    char who[48];
+    tl_err rc = tl_service_key_revoke(r->srv->svc, r->match.params[0],
+                                      tl__req_actor(r, who, sizeof(who)), &d);
     if (rc != TL_OK)
         tl__reply_failure(r, rc, &d, "id");
     else

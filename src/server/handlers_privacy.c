@@ -7,8 +7,7 @@
 #include "server/handlers.h"
 #include "server/http_json.h"
 
-/* Who asks, for the audit log: "key:ID", or "no-auth" when the server asks for no keys. */
-static const char *actor(const tl_req *r, char *buf, size_t len)
+const char *tl__req_actor(const tl_req *r, char *buf, size_t len)
 {
     if (!r->authed)
         snprintf(buf, len, "no-auth");
@@ -22,8 +21,8 @@ void tl__h_user_export(tl_req *r)
     char who[48], *json = NULL;
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_service_user_export(r->srv->svc, r->match.params[0], actor(r, who, sizeof(who)),
-                                       &json, &d);
+    tl_err rc = tl_service_user_export(r->srv->svc, r->match.params[0],
+                                       tl__req_actor(r, who, sizeof(who)), &json, &d);
     if (rc != TL_OK) {
         tl__reply_failure(r, rc, &d, "user");
         return;
@@ -45,8 +44,8 @@ void tl__h_user_erase(tl_req *r)
     tl_erase_report rep;
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_service_user_erase(r->srv->svc, r->match.params[0], actor(r, who, sizeof(who)),
-                                      &rep, &d);
+    tl_err rc = tl_service_user_erase(r->srv->svc, r->match.params[0],
+                                      tl__req_actor(r, who, sizeof(who)), &rep, &d);
     if (rc != TL_OK) {
         tl__reply_failure(r, rc, &d, "user");
         return;
@@ -90,7 +89,7 @@ void tl__h_user_consent(tl_req *r)
     int personalize = p ? json_is_true(p) : -1;
     long long retention = !days ? TL_ABSENT : json_is_null(days) ? -1 : json_integer_value(days);
     tl_err rc = tl_service_consent_set(r->srv->svc, r->match.params[0], personalize, retention,
-                                       actor(r, who, sizeof(who)), &d);
+                                       tl__req_actor(r, who, sizeof(who)), &d);
     json_decref(j);
     if (rc != TL_OK) {
         tl__reply_failure(r, rc, &d, "user");

@@ -25,6 +25,7 @@ typedef struct tl_server_config {
     int rate_burst;      /* tokens of a full bucket (0 = rate_limit) */
     int retrain_events;  /* for the service: train after this many new events (0 = never) */
     int retrain_seconds; /* ... and this often while events arrive (0 = no schedule) */
+    int retention_hours; /* run the retention job this often (0 = never) */
     int quiet;           /* no per-request log lines (benchmarks) */
     char *db, *model;    /* the store (NULL: none) and the model file, for the service */
     char *models;        /* more models a request may pick (model=NAME): "FILE" or "NAME=FILE",

@@ -78,6 +78,12 @@ static tl_err write_events(tl_service *s, const tl_idem *k, const tl_event_rec *
         tl_event_rec e = ev[j];
         if (!e.ts) /* an event told live happened now; a file's may have no time */
             e.ts = now;
+        int found, personalize;
+        if ((rc = tl_store_user_consent(s->writer, e.user, e.user_len, &found, &personalize, d)) !=
+            TL_OK)
+            break;
+        if (found && !personalize)
+            continue; /* an opted-out patron's event counts in the aggregates only */
         if ((rc = tl_store_put_event(s->writer, &e, 0, NULL, d)) != TL_OK && bad)
             *bad = j;
     }

@@ -97,7 +97,7 @@ static void base32_id(const unsigned char b[KEY_ID_BYTES], char out[KEY_ID_LEN +
 }
 
 tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, const char *label,
-                             char *key_out, size_t len, tl_diag *d)
+                             const char *actor, char *key_out, size_t len, tl_diag *d)
 {
     tl_err rc = tl__service_need_writer(s, "API keys", d);
     if (rc != TL_OK)
@@ -130,8 +130,16 @@ tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, 
                       .user = user,
                       .label = label && *label ? label : NULL,
                       .created = (int64_t)time(NULL)};
+    char detail[64];
+    snprintf(detail, sizeof(detail), "role=%s", tl_key_role_name(role));
     pthread_mutex_lock(&s->write_mu);
-    rc = tl_store_put_key(s->writer, &k, hash, sizeof(hash), d);
+    rc = tl_store_begin(s->writer);
+    if (rc == TL_OK && (rc = tl_store_put_key(s->writer, &k, hash, sizeof(hash), d)) == TL_OK)
+        rc = tl__audit_append(s, actor, "key.create", id, detail, d);
+    if (rc == TL_OK)
+        rc = tl_store_commit(s->writer);
+    else
+        tl_store_rollback(s->writer);
     pthread_mutex_unlock(&s->write_mu);
     if (rc == TL_OK) {
         memcpy(key_out, key, sizeof(key));
@@ -188,13 +196,19 @@ tl_err tl_service_key_list(tl_service *s, tl_key_fn fn, void *ctx, tl_diag *d)
     return rc;
 }
 
-tl_err tl_service_key_revoke(tl_service *s, const char *id, tl_diag *d)
+tl_err tl_service_key_revoke(tl_service *s, const char *id, const char *actor, tl_diag *d)
 {
     tl_err rc = tl__service_need_writer(s, "API keys", d);
     if (rc != TL_OK)
         return rc;
     pthread_mutex_lock(&s->write_mu);
-    rc = tl_store_revoke_key(s->writer, id, (int64_t)time(NULL), d);
+    rc = tl_store_begin(s->writer);
+    if (rc == TL_OK && (rc = tl_store_revoke_key(s->writer, id, (int64_t)time(NULL), d)) == TL_OK)
+        rc = tl__audit_append(s, actor, "key.revoke", id, NULL, d);
+    if (rc == TL_OK)
+        rc = tl_store_commit(s->writer);
+    else
+        tl_store_rollback(s->writer);
     pthread_mutex_unlock(&s->write_mu);
     pthread_mutex_lock(&s->keys_mu); /* this process at once; others within KEY_TTL */
     for (int i = 0; rc == TL_OK && s->keys && i < TL_KEY_SLOTS; i++)

@@ -72,6 +72,16 @@ tl_err tl_store_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx, tl_dia
     return rc != TL_OK ? rc : failed(st, st->ops->audit_each(st, fn, ctx), d);
 }
 
+tl_err tl_store_user_consent(tl_store *st, const char *user, size_t len, int *found,
+                             int *personalize, tl_diag *d)
+{
+    *found = 0;
+    *personalize = 1;
+    if (!st->ops->user_consent)
+        return TL_OK;
+    return failed(st, st->ops->user_consent(st, user, len, found, personalize), d);
+}
+
 tl_err tl_store_audit_forget(tl_store *st, const char *target, long long *changed, tl_diag *d)
 {
     tl_err rc = trust_ready(st, d);

@@ -56,8 +56,8 @@ static void test_create_authenticate(void **state)
     char key[TL_KEY_LEN + 1];
     tl_diag d;
     tl_diag_clear(&d);
-    assert_int_equal(tl_service_key_create(s, TL_ROLE_APP, NULL, "web", key, sizeof(key), &d),
-                     TL_OK);
+    assert_int_equal(
+        tl_service_key_create(s, TL_ROLE_APP, NULL, "web", "test", key, sizeof(key), &d), TL_OK);
     assert_int_equal(strlen(key), TL_KEY_LEN);
     assert_int_equal(strncmp(key, "tl_", 3), 0);
     assert_int_equal(key[11], '_');
@@ -66,7 +66,8 @@ static void test_create_authenticate(void **state)
     for (int i = 0; i < 200; i++) {
         char other[TL_KEY_LEN + 1];
         assert_int_equal(
-            tl_service_key_create(s, TL_ROLE_ADMIN, NULL, NULL, other, sizeof(other), &d), TL_OK);
+            tl_service_key_create(s, TL_ROLE_ADMIN, NULL, NULL, "test", other, sizeof(other), &d),
+            TL_OK);
         assert_int_equal(strspn(other + 3, "abcdefghijklmnopqrstuvwxyz234567"), 8);
     }
     tl_key_info k;
@@ -89,14 +90,16 @@ static void test_create_authenticate(void **state)
     assert_int_equal(tl_service_authenticate(s, NULL, &k), TL_ENOTFOUND);
     /* a patron key is the patron's; it needs one */
     char pk[TL_KEY_LEN + 1];
-    assert_int_equal(tl_service_key_create(s, TL_ROLE_PATRON, "p1", NULL, pk, sizeof(pk), &d),
-                     TL_OK);
+    assert_int_equal(
+        tl_service_key_create(s, TL_ROLE_PATRON, "p1", NULL, "test", pk, sizeof(pk), &d), TL_OK);
     assert_int_equal(tl_service_authenticate(s, pk, &k), TL_OK);
     assert_int_equal(k.role, TL_ROLE_PATRON);
     assert_string_equal(k.user, "p1");
-    assert_int_equal(tl_service_key_create(s, TL_ROLE_PATRON, NULL, NULL, pk, sizeof(pk), &d),
+    assert_int_equal(
+        tl_service_key_create(s, TL_ROLE_PATRON, NULL, NULL, "test", pk, sizeof(pk), &d),
+        TL_EINVAL);
+    assert_int_equal(tl_service_key_create(s, TL_ROLE_APP, NULL, NULL, "test", pk, 10, &d),
                      TL_EINVAL);
-    assert_int_equal(tl_service_key_create(s, TL_ROLE_APP, NULL, NULL, pk, 10, &d), TL_EINVAL);
     /* two keys are never alike */
     assert_string_not_equal(key, pk);
     tl_service_close(s);
@@ -109,8 +112,8 @@ static void test_store_keeps_the_hash(void **state)
     tl_service *s = open_keys(db, 1);
     char key[TL_KEY_LEN + 1];
     tl_diag d;
-    assert_int_equal(tl_service_key_create(s, TL_ROLE_ADMIN, NULL, "ops", key, sizeof(key), &d),
-                     TL_OK);
+    assert_int_equal(
+        tl_service_key_create(s, TL_ROLE_ADMIN, NULL, "ops", "test", key, sizeof(key), &d), TL_OK);
     tl_service_close(s);
     assert_true(sodium_init() >= 0);
     unsigned char h[crypto_generichash_BYTES];
@@ -156,14 +159,14 @@ static void test_revoke(void **state)
     tl_service *server = open_keys(db, 0); /* another process's view: only its cache */
     char key[TL_KEY_LEN + 1], id[9];
     tl_diag d;
-    assert_int_equal(tl_service_key_create(admin, TL_ROLE_APP, NULL, NULL, key, sizeof(key), &d),
-                     TL_OK);
+    assert_int_equal(
+        tl_service_key_create(admin, TL_ROLE_APP, NULL, NULL, "test", key, sizeof(key), &d), TL_OK);
     snprintf(id, sizeof(id), "%.8s", key + 3);
     tl_key_info k;
     assert_int_equal(tl_service_authenticate(server, key, &k), TL_OK);
-    assert_int_equal(tl_service_key_revoke(admin, "nosuchid", &d), TL_ENOTFOUND);
+    assert_int_equal(tl_service_key_revoke(admin, "nosuchid", "test", &d), TL_ENOTFOUND);
     assert_non_null(strstr(d.msg, "nosuchid"));
-    assert_int_equal(tl_service_key_revoke(admin, id, &d), TL_OK);
+    assert_int_equal(tl_service_key_revoke(admin, id, "test", &d), TL_OK);
     assert_int_equal(tl_service_authenticate(admin, key, &k), TL_ENOTFOUND); /* at once here */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -176,14 +179,15 @@ static void test_revoke(void **state)
             fail_msg("a revoked key still works after %.1f s", waited);
     }
     /* revoking again is no error; the list shows it revoked, once */
-    assert_int_equal(tl_service_key_revoke(admin, id, &d), TL_OK);
+    assert_int_equal(tl_service_key_revoke(admin, id, "test", &d), TL_OK);
     count_ctx c = {0};
     assert_int_equal(tl_service_key_list(server, count_key, &c, &d), TL_OK);
     assert_int_equal(c.n, 1);
     assert_int_equal(c.revoked, 1);
     /* a read-only service makes no keys */
-    assert_int_equal(tl_service_key_create(server, TL_ROLE_APP, NULL, NULL, key, sizeof(key), &d),
-                     TL_EUNSUPPORTED);
+    assert_int_equal(
+        tl_service_key_create(server, TL_ROLE_APP, NULL, NULL, "test", key, sizeof(key), &d),
+        TL_EUNSUPPORTED);
     tl_service_close(server);
     tl_service_close(admin);
 }
@@ -206,8 +210,8 @@ static void test_flood(void **state)
     tl_service *server = open_keys(db, 0);
     char key[TL_KEY_LEN + 1], guess[TL_KEY_LEN + 1];
     tl_diag d;
-    assert_int_equal(tl_service_key_create(admin, TL_ROLE_APP, NULL, NULL, key, sizeof(key), &d),
-                     TL_OK);
+    assert_int_equal(
+        tl_service_key_create(admin, TL_ROLE_APP, NULL, NULL, "test", key, sizeof(key), &d), TL_OK);
     tl_key_info k;
     assert_int_equal(tl_service_authenticate(server, key, &k), TL_OK);
     unsigned long reads = tl__keys_store_reads(server);
@@ -236,8 +240,9 @@ static void test_flood(void **state)
         fail_msg("%lu store reads in %.2f s of guesses", tl__keys_store_reads(server) - reads,
                  took);
     /* a key made elsewhere: found once the listing is a second old */
-    assert_int_equal(tl_service_key_create(admin, TL_ROLE_ADMIN, NULL, NULL, key, sizeof(key), &d),
-                     TL_OK);
+    assert_int_equal(
+        tl_service_key_create(admin, TL_ROLE_ADMIN, NULL, NULL, "test", key, sizeof(key), &d),
+        TL_OK);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (tl_service_authenticate(server, key, &k) != TL_OK) {
         usleep(20000);

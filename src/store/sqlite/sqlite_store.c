@@ -1024,6 +1024,24 @@ static tl_err sq_scan_events(tl_store *st, tl_scan_event_fn fn, void *ctx)
     return r;
 }
 
+static tl_err sq_user_consent(tl_store *st, const char *ext, size_t len, int *found,
+                              int *personalize)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = stmt(s, Q_USER_FIND, &q);
+    if (r != TL_OK)
+        return r;
+    bind_text(q, 1, ext, len);
+    int rc = sqlite3_step(q);
+    *found = rc == SQLITE_ROW;
+    *personalize = rc == SQLITE_ROW ? sqlite3_column_int(q, 1) : 1;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(s, rc);
+    sqlite3_reset(q);
+    return r;
+}
+
 static tl_err sq_user_events(tl_store *st, const char *ext, size_t len, int *found,
                              int *personalize, tl_user_event_fn fn, void *ctx)
 {
@@ -1339,6 +1357,7 @@ static const tl_store_ops sqlite_ops = {
     .scan_types = sq_scan_types,
     .scan_events = sq_scan_events,
     .user_events = sq_user_events,
+    .user_consent = sq_user_consent,
     .put_key = sq_put_key,
     .list_keys = sq_list_keys,
     .revoke_key = sq_revoke_key,
