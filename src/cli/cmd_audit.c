@@ -227,7 +227,9 @@ static int run(const tl_cli *cli, int argc, char **argv)
     tl_model_facts_of(m, &facts);
     if ((rc = make_lists(a.model, m, &c, &d)) != TL_OK ||
         (rc = tl_audit_lists(m, c.lists, facts.n_users, a.n, &rep, &d)) != TL_OK) {
-        code = tl_cli_fail("audit", rc, &d);
+        /* the lists come from the model, not the command line: never a usage error */
+        code = rc == TL_EINVAL ? TL_EXIT_FAIL : tl_cli_exit_code(rc, &d);
+        tl_cli_error("audit", rc, &d);
     } else {
         tl_audit_meta meta = {.model = a.model, .kind = facts.name, .fallbacks = c.fallbacks};
         if (a.html)
