@@ -155,6 +155,22 @@ typedef struct tl_rec_context {
 } tl_rec_context;
 #define TL_CONTEXT_BOOST 2.0f
 
+/* Re-ranking (all zero: none): the list is chosen again from a pool of about 5n of the model's
+ * best, trading some relevance for variety. Items keep the model's scores, reasons and
+ * evidence; only which of them make the list, and their order, change. MMR (maximal marginal
+ * relevance) penalizes an item for its likeness (shared subjects and authors) to the items
+ * above it; calibration makes the list's subjects follow the shares of the patron's history;
+ * the author cap limits the items of one first author. A list may come out shorter than n when
+ * the cap leaves too few. */
+typedef struct tl_rerank {
+    int mmr;            /* 1: MMR with lambda */
+    float lambda;       /* MMR's trade-off, 0..1: 1 = relevance alone, 0 = variety alone */
+    int calibrate;      /* 1: calibrate to the history's subjects with cal_lambda */
+    float cal_lambda;   /* 0..1: 0 = relevance alone, 1 = the subject shares alone */
+    int max_per_author; /* at most this many items of one first author; 0 = no cap */
+} tl_rerank;
+#define TL_RERANK_MAX_N 1000 /* the longest list a re-ranker makes (its work grows as n^2) */
+
 typedef struct tl_rec_query {
     const char *model;          /* the served model to ask (NULL: the main one; "popular": the
                                    popular items, not personal, unless a model has that name) */
@@ -168,7 +184,8 @@ typedef struct tl_rec_query {
                                    language=, subject=, year=, available); the same key again
                                    means either, different keys must all hold */
     int n_filters;
-    int explain; /* fill each item's evidence */
+    int explain;      /* fill each item's evidence */
+    tl_rerank rerank; /* re-ranking of the list (all zero: none); n <= TL_RERANK_MAX_N */
 } tl_rec_query;
 
 typedef struct tl_rec_evidence {
@@ -256,11 +273,13 @@ TL_API void tl_home_free(tl_home *h);
 
 /* Every patron of the model, in the model's order, in batches: fn gets one patron's top n
  * (item ids and scores, best first; fallback as in tl_rec_result). Without evidence, from the
- * histories in the model file. A non-TL_OK return of fn stops and is returned. */
+ * histories in the model file; re-ranked as tl_service_recommend re-ranks (rerank NULL or all
+ * zero: not). A non-TL_OK return of fn stops and is returned. */
 typedef tl_err (*tl_rec_row_fn)(void *ctx, const char *user, const char *const *items,
                                 const float *scores, int n, const char *fallback);
 TL_API tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *filters,
-                                       int n_filters, tl_rec_row_fn fn, void *ctx, tl_diag *d);
+                                       int n_filters, const tl_rerank *rerank, tl_rec_row_fn fn,
+                                       void *ctx, tl_diag *d);
 
 /* Writes events, all or none, in one transaction; TL_OK only when they are committed (durable
  * against a crash of the process). The events of a patron who opted out of personalization

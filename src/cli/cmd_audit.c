@@ -17,7 +17,8 @@
 
 typedef struct args {
     const char *model, *html, *out;
-    int n, json;
+    int n, json, max_per_author;
+    double diversify, calibrate; /* < 0: not given */
 } args;
 
 static const tl_opt opts[] = {
@@ -30,6 +31,13 @@ static const tl_opt opts[] = {
     {"html", 0, TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, html),
      "also write the report as a self-contained HTML page (charts as inline\n"
      "SVG, no script, nothing fetched)"},
+    {"diversify", 0, TL_OPT_NUM, "LAMBDA", NULL, 0, 1, TL_OPT_AT(args, diversify),
+     "audit the lists re-ranked by MMR with this lambda (as recommend\n"
+     "--diversify), to see what the re-ranker changes"},
+    {"calibrate", 0, TL_OPT_NUM, "LAMBDA", NULL, 0, 1, TL_OPT_AT(args, calibrate),
+     "... calibrated to each patron's subjects (as recommend --calibrate)"},
+    {"max-per-author", 0, TL_OPT_INT, "N", "0", 0, 1000, TL_OPT_AT(args, max_per_author),
+     "... with at most N items of one author (0: no cap)"},
     {"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
      "write the text or JSON there instead of standard output ('-' = standard\n"
      "output)"},
@@ -38,7 +46,8 @@ static const tl_opt opts[] = {
 
 static const tl_cmd_def def = {
     .name = "audit",
-    .synopsis = "audit --model FILE [--n N] [--json] [--html FILE] [--out FILE]",
+    .synopsis = "audit --model FILE [--n N] [--diversify L] [--calibrate L] [--max-per-author N]\n"
+                "             [--json] [--html FILE] [--out FILE]",
     .about =
         "Recommends the top N for every patron of the model, from the histories in the model\n"
         "file, and measures the lists against those loans: catalogue coverage, the Gini\n"
@@ -53,6 +62,7 @@ static const tl_cmd_def def = {
 typedef struct lists_ctx {
     const tl_model *m;
     int n;
+    tl_rerank rerank;
     int32_t *lists; /* n_users x n, -1 padded */
     int64_t fallbacks;
 } lists_ctx;
@@ -84,7 +94,7 @@ static tl_err make_lists(const char *path, const tl_model *m, lists_ctx *c, tl_d
     tl_service *svc = NULL;
     tl_err rc = tl_service_open(&so, &svc, d);
     if (rc == TL_OK)
-        rc = tl_service_recommend_all(svc, c->n, NULL, 0, take_row, c, d);
+        rc = tl_service_recommend_all(svc, c->n, NULL, 0, &c->rerank, take_row, c, d);
     tl_service_close(svc);
     return rc;
 }
@@ -198,6 +208,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
     (void)cli;
     args a;
     memset(&a, 0, sizeof(a));
+    a.diversify = a.calibrate = -1;
     int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
     if (code != TL_OPT_RUN)
         return code;
@@ -213,7 +224,13 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_cli_fail("audit: loading the model", rc, &d);
     tl_out out, html;
     memset(&html, 0, sizeof(html));
-    lists_ctx c = {.m = m, .n = a.n};
+    lists_ctx c = {.m = m,
+                   .n = a.n,
+                   .rerank = {.mmr = a.diversify >= 0,
+                              .lambda = (float)a.diversify,
+                              .calibrate = a.calibrate >= 0,
+                              .cal_lambda = (float)a.calibrate,
+                              .max_per_author = a.max_per_author}};
     tl_audit_report rep;
     memset(&rep, 0, sizeof(rep));
     /* the outputs first: an unwritable path fails before the work */
@@ -234,9 +251,17 @@ static int run(const tl_cli *cli, int argc, char **argv)
         tl_audit_meta meta = {.model = a.model, .kind = facts.name, .fallbacks = c.fallbacks};
         if (a.html)
             tl_audit_html(html.f, &rep, &meta); /* write errors: tl_out_close says */
-        if (a.json)
-            code = tl_json_emit(&out, report_json(&rep, &meta), 2, 15);
-        else
+        if (a.json) {
+            json_t *j = report_json(&rep, &meta);
+            if (j) /* the re-rankers the lists went through (none: the model's own order) */
+                json_object_set_new(
+                    j, "rerank",
+                    json_pack("{s:o, s:o, s:i}", "diversify",
+                              a.diversify >= 0 ? json_real(a.diversify) : json_null(), "calibrate",
+                              a.calibrate >= 0 ? json_real(a.calibrate) : json_null(),
+                              "max_per_author", a.max_per_author));
+            code = tl_json_emit(&out, j, 2, 15);
+        } else
             print_text(out.f, &rep, &meta);
     }
     if (a.html)

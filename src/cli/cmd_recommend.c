@@ -16,7 +16,8 @@
 
 typedef struct args {
     const char *model, *user, *history, *out;
-    int all, n, json, live;
+    int all, n, json, live, max_per_author;
+    double diversify, calibrate; /* < 0: not given */
     tl_opt_list filters;
     tl_cli_context context;
 } args;
@@ -37,6 +38,14 @@ static const tl_opt opts[] = {
      "subject=, year=YYYY or year=YYYY-YYYY, available (a copy on the shelf).\n"
      "The same key again means either (subject=a --filter subject=b: a OR b);\n"
      "different keys must all hold (subject=a --filter language=eng: both)"},
+    {"diversify", 0, TL_OPT_NUM, "LAMBDA", NULL, 0, 1, TL_OPT_AT(args, diversify),
+     "re-rank by MMR (maximal marginal relevance) with this lambda: 1 =\n"
+     "relevance alone, lower = fewer items alike (subjects, authors)"},
+    {"calibrate", 0, TL_OPT_NUM, "LAMBDA", NULL, 0, 1, TL_OPT_AT(args, calibrate),
+     "re-rank so the list's subjects follow the patron's history (Steck's\n"
+     "calibration): 0 = relevance alone, 1 = the subject shares alone"},
+    {"max-per-author", 0, TL_OPT_INT, "N", "0", 0, 1000, TL_OPT_AT(args, max_per_author),
+     "at most N items of one (first) author in a list; 0 = no cap"},
     {"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
      "write there instead of standard output ('-' = standard output)"},
     {"live", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, live),
@@ -53,7 +62,8 @@ static const tl_cmd_def def = {
     .synopsis = "recommend --model FILE (--user ID | --history ID,ID,... | --users all)\n"
                 "                 [--n N] [--filter KEY=VALUE]... [--live [--device NAME] "
                 "[--channel NAME]\n"
-                "                 [--branch NAME] [--time WHEN]] [--out FILE] [--json]",
+                "                 [--branch NAME] [--time WHEN]] [--diversify LAMBDA]\n"
+                "                 [--calibrate LAMBDA] [--max-per-author N] [--out FILE] [--json]",
     .about =
         "Recommends the N best items the patron does not have yet, from a model file (mapped,\n"
         "not parsed), with the history items behind each one. A patron without a usable\n"
@@ -281,7 +291,7 @@ static tl_err print_row(void *ctx, const char *user, const char *const *items, c
     }
     return c->code != TL_EXIT_OK || tl_out_failed(&q->out) ? TL_ECANCELED : TL_OK;
 }
-static int all_users(request *q, tl_service *svc, const args *a)
+static int all_users(request *q, tl_service *svc, const args *a, const tl_rerank *rerank)
 {
     tl_service_info info;
     tl_service_info_get(svc, &info, 0);
@@ -291,7 +301,7 @@ static int all_users(request *q, tl_service *svc, const args *a)
     if (!q->json)
         fprintf(q->out.f, "user\titem\trank\tscore\n");
     tl_err rc = tl_service_recommend_all(svc, a->n, (const char *const *)a->filters.v, a->filters.n,
-                                         print_row, &c, &diag);
+                                         rerank, print_row, &c, &diag);
     if (rc == TL_ECANCELED)
         return c.code; /* a bad id or a failed write: said already, or tl_out_close says */
     if (rc != TL_OK && strcmp(diag.field, "filter") == 0)
@@ -312,6 +322,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
     args a;
     memset(&a, 0, sizeof(a));
     a.all = -1;
+    a.diversify = a.calibrate = -1;
     int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
     if (code != TL_OPT_RUN)
         return code;
@@ -340,7 +351,12 @@ static int run(const tl_cli *cli, int argc, char **argv)
                           .n = a.n,
                           .filters = (const char *const *)a.filters.v,
                           .n_filters = a.filters.n,
-                          .explain = 1};
+                          .explain = 1,
+                          .rerank = {.mmr = a.diversify >= 0,
+                                     .lambda = (float)a.diversify,
+                                     .calibrate = a.calibrate >= 0,
+                                     .cal_lambda = (float)a.calibrate,
+                                     .max_per_author = a.max_per_author}};
     const char **ids = NULL;
     char *list = a.history ? strdup(a.history) : NULL;
     if (a.history && (!list || (query.n_history = split_history(list, &ids)) < 0)) {
@@ -352,7 +368,8 @@ static int run(const tl_cli *cli, int argc, char **argv)
         warn_unknown(svc, ids, query.n_history);
     if ((code = tl_out_open(&q.out, a.out)) != TL_EXIT_OK)
         goto out;
-    code = a.all >= 0 ? all_users(&q, svc, &a) : one_user(&q, svc, &query, &a.filters);
+    code =
+        a.all >= 0 ? all_users(&q, svc, &a, &query.rerank) : one_user(&q, svc, &query, &a.filters);
     code = tl_out_close(&q.out, code);
 out:
     free(ids);

@@ -16,7 +16,8 @@ static void answer(tl_req *r, const char *subject)
                       .n = p.n,
                       .filters = p.filters,
                       .n_filters = p.n_filters,
-                      .explain = p.explain};
+                      .explain = p.explain,
+                      .rerank = p.rerank};
     if (subject[0] == 'u')
         q.user = id;
     else

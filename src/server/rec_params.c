@@ -66,6 +66,46 @@ static int whole(const char *v, long lo, long hi, int *out)
     return 0;
 }
 
+/* A decimal fraction from 0 to 1 ("0.7", "1", ".5"): digits and one point only. */
+static int fraction(const char *v, float *out)
+{
+    char *end;
+    if (!*v || strspn(v, "0123456789.") != strlen(v))
+        return -1;
+    double x = strtod(v, &end);
+    if (*end || !(x >= 0.0 && x <= 1.0))
+        return -1;
+    *out = (float)x;
+    return 0;
+}
+
+/* The re-rankers' parameters: 1 when k is one of them (taken, or failed), 0 when not. */
+static int rerankers(parse_ctx *c, const char *k, const char *v, enum MHD_Result *res)
+{
+    tl_rerank *rr = &c->p->rerank;
+    if (!strcmp(k, "diversify")) {
+        rr->mmr = 1;
+        *res = fraction(v, &rr->lambda)
+                   ? fail(c, k, "must be MMR's lambda, a number from 0 to 1 (1 = relevance alone)")
+                   : MHD_YES;
+        return 1;
+    }
+    if (!strcmp(k, "calibrate")) {
+        rr->calibrate = 1;
+        *res = fraction(v, &rr->cal_lambda)
+                   ? fail(c, k, "must be a number from 0 to 1 (0 = relevance alone)")
+                   : MHD_YES;
+        return 1;
+    }
+    if (!strcmp(k, "max_per_author")) {
+        *res = whole(v, 0, TL_RERANK_MAX_N, &rr->max_per_author)
+                   ? fail(c, k, "must be a whole number from 0 (no cap) to " STR(TL_RERANK_MAX_N))
+                   : MHD_YES;
+        return 1;
+    }
+    return 0;
+}
+
 /* model= and the context, which every route of recommendations takes: 1 when k is one of
  * them (taken, or failed), 0 when not. */
 static int common(parse_ctx *c, const char *k, const char *v, enum MHD_Result *res)
@@ -121,6 +161,8 @@ static enum MHD_Result one(void *cls, enum MHD_ValueKind kind, const char *key, 
         return whole(v, 1, TL_REC_MAX_N, &c->p->n)
                    ? fail(c, "n", "must be a whole number from 1 to " STR(TL_REC_MAX_N))
                    : MHD_YES;
+    if (rerankers(c, k, v, &res))
+        return res;
     if (!strcmp(k, "explain"))
         return parse_bool(v, &c->p->explain) ? fail(c, "explain", "must be 1 or 0") : MHD_YES;
     if (!strcmp(k, "filter"))
@@ -143,7 +185,8 @@ static enum MHD_Result one(void *cls, enum MHD_ValueKind kind, const char *key, 
     }
     return fail(c, k,
                 "is not a parameter of this route (n, explain, model, device, channel, branch, "
-                "time, filter, type, format, language, subject, year, available)");
+                "time, filter, type, format, language, subject, year, available, diversify, "
+                "calibrate, max_per_author)");
 }
 
 int tl__rec_params_parse(tl_req *r, tl_params_route route, tl_rec_params *p)

@@ -1,7 +1,8 @@
 /* The query string of the recommendation routes: n, explain, the served model, the request's
- * context (device, channel, branch, time) and the filters, given as filter=KEY=VALUE
- * (repeatable) or directly as type=, format=, language=, subject=, year=, available=. The
- * homepage takes rows, n, model and the context. */
+ * context (device, channel, branch, time), the filters, given as filter=KEY=VALUE
+ * (repeatable) or directly as type=, format=, language=, subject=, year=, available=, and the
+ * re-rankers (diversify=LAMBDA, calibrate=LAMBDA, max_per_author=N). The homepage takes rows,
+ * n, model and the context. */
 #ifndef TL_SERVER_REC_PARAMS_H
 #define TL_SERVER_REC_PARAMS_H
 
@@ -15,6 +16,7 @@ typedef struct tl_rec_params {
     tl_rec_context context;                  /* strings in r's arena */
     const char *filters[TL_REQ_MAX_FILTERS]; /* "key=value" or "available", in r's arena */
     int n_filters;
+    tl_rerank rerank; /* all zero: none */
 } tl_rec_params;
 
 /* Reads r's query string into p for the route kind (n defaults to 10, rows to 6). Returns 0,

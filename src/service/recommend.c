@@ -8,6 +8,7 @@
 #include "core/request.h"
 #include "service/history.h"
 #include "service/reason.h"
+#include "service/rerank.h"
 #include "service/service_int.h"
 
 static const char NO_HISTORY[] = "no usable history for this patron";
@@ -71,7 +72,7 @@ static tl_err check_query(const tl_rec_query *q, tl_diag *d)
         tl_diag_set(d, NULL, 0, "filter", "at most %d filters", TL_FILTER_MAX);
         return TL_EINVAL;
     }
-    return TL_OK;
+    return tl__rerank_check(&q->rerank, q->n, d);
 }
 
 tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result *out, tl_diag *d)
@@ -80,10 +81,11 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     tl_err rc = check_query(q, d);
     if (rc != TL_OK)
         return rc;
+    int pool = tl__rerank_pool(&q->rerank, q->n); /* q->n unless a re-ranker chooses */
     result_priv *priv = calloc(1, sizeof(*priv));
     out->items = calloc((size_t)q->n, sizeof(*out->items));
-    int32_t *items = malloc((size_t)q->n * sizeof(*items));
-    float *scores = malloc((size_t)q->n * sizeof(*scores));
+    int32_t *items = malloc((size_t)pool * sizeof(*items));
+    float *scores = malloc((size_t)pool * sizeof(*scores));
     uint8_t *allow = NULL;
     tl_hist h = {.uidx = -1};
     const char *fallback = NULL;
@@ -117,13 +119,17 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     if (popular_only && !fallback)
         fallback = TL__POPULAR_ASKED;
     if (!fallback && h.n > 0 &&
-        (rc = tl_model_recommend(m, h.uidx, h.items, h.w, h.n, &f, q->n, items, scores, &got)) !=
+        (rc = tl_model_recommend(m, h.uidx, h.items, h.w, h.n, &f, pool, items, scores, &got)) !=
             TL_OK)
         goto out;
     if (!fallback && (h.n == 0 || tl__all_zero(scores, got)))
         fallback = h.n == 0 ? NO_HISTORY : NO_EVIDENCE;
     if (fallback &&
-        (rc = tl__popular_pick(s, priv->ref, h.items, h.n, &f, q->n, items, scores, &got)) != TL_OK)
+        (rc = tl__popular_pick(s, priv->ref, h.items, h.n, &f, pool, items, scores, &got)) != TL_OK)
+        goto out;
+    /* the re-ranker only chooses among the model's items: reasons and evidence stay the model's */
+    if ((rc = tl__rerank_apply(priv->ref, &q->rerank, h.items, h.w, h.n, items, scores, &got,
+                               q->n)) != TL_OK)
         goto out;
     tl__rec_items_fill(m, &h, out->items, items, scores, got,
                        fallback        ? TL__WHY_POPULAR

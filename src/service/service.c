@@ -25,6 +25,7 @@ static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
     }
     atomic_init(&r->refs, 1);
     pthread_mutex_init(&r->lists_mu, NULL);
+    pthread_mutex_init(&r->facets_mu, NULL);
     pthread_mutex_init(&r->cat_mu, NULL);
     pthread_mutex_init(&r->pop_mu, NULL);
     atomic_init(&r->cat_gen, 0);
@@ -42,6 +43,8 @@ void tl__model_ref_release(tl_model_ref *r)
     if (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
         tl_model_free(r->m);
         pthread_mutex_destroy(&r->lists_mu);
+        pthread_mutex_destroy(&r->facets_mu);
+        tl_facets_release(&r->facets);
         tl__withdrawn_free(r);
         tl__popular_free(r);
         free(r->newest);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/facets.h"
 #include "core/model.h"
 #include "tailor/service.h"
 #include "tailor/store.h"
@@ -24,6 +25,11 @@ typedef struct tl_model_ref {
     int n_newest;
     int32_t *series_next; /* per item, the next volume of its series (-1: none); NULL when
                              no title names a series */
+    /* The catalogue's subjects and creators as ids, for re-ranking: made on first use
+     * (tl__ref_facets) */
+    pthread_mutex_t facets_mu;
+    int facets_done;
+    tl_facets facets;
     /* The model's items deleted from the store since (withdrawn.c) */
     pthread_mutex_t cat_mu;           /* one check of the store at a time */
     atomic_uint_fast64_t cat_gen;     /* the store generation last checked, + 1 (0: never) */

@@ -52,6 +52,27 @@ static double num_at(json_t *root, const char *obj, const char *key)
     return json_number_value(v);
 }
 
+/* The lists after a re-ranker are audited by the same measures: the report says which. */
+static void test_rerank(void **state)
+{
+    (void)state;
+    char m[512];
+    snprintf(m, sizeof(m), "%s", model());
+    tl_test_cli_check(tl_test_cli("audit --model '%s' --json --n 3 --diversify 0.5 "
+                                  "--max-per-author 1",
+                                  m),
+                      0, NULL, NULL);
+    char *out = tl_test_cli_out();
+    json_t *j = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(j);
+    assert_true(num_at(j, "rerank", "diversify") == 0.5);
+    assert_int_equal((int)num_at(j, "rerank", "max_per_author"), 1);
+    assert_true(num_at(j, "coverage", "share") > 0);
+    json_decref(j);
+    tl_test_cli_check(tl_test_cli("audit --model '%s' --diversify 2", m), 2, NULL, "diversify");
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -64,6 +85,7 @@ static void test_json(void **state)
     if (!j)
         fail_msg("not JSON (%s): %s", err.text, out);
     assert_string_equal(json_string_value(json_object_get(j, "kind")), "itemknn");
+    assert_true(json_is_null(json_object_get(json_object_get(j, "rerank"), "diversify")));
     assert_int_equal((int)num_at(j, NULL, "patrons"), 5);
     assert_int_equal((int)num_at(j, NULL, "items"), 6);
     assert_int_equal((int)num_at(j, NULL, "n"), 2);
@@ -263,11 +285,9 @@ static void test_chromium_renders_demo_report(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json),
-        cmocka_unit_test(test_text),
-        cmocka_unit_test(test_html),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_chromium_renders_demo_report),
+        cmocka_unit_test(test_json),   cmocka_unit_test(test_rerank),
+        cmocka_unit_test(test_text),   cmocka_unit_test(test_html),
+        cmocka_unit_test(test_errors), cmocka_unit_test(test_chromium_renders_demo_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -237,6 +237,17 @@ static void test_recommendations(void **state)
     item_ids(&r, ids, sizeof(ids));
     assert_string_equal(ids, "c");
     reply_free(&r);
+    /* MMR with lambda 1 is relevance alone; re-rankers keep each item's reason and evidence */
+    r = get(s, "/v1/users/p1/recommendations?n=2&diversify=1");
+    item_ids(&r, ids, sizeof(ids));
+    assert_string_equal(ids, "b x");
+    reply_free(&r);
+    r = get(s, "/v1/users/p1/recommendations?n=2&diversify=0.5&calibrate=0.3&max_per_author=1");
+    check(&r, 200, NULL, NULL);
+    it = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "kind")), "history");
+    assert_true(json_array_size(json_object_get(it, "evidence")) > 0);
+    reply_free(&r);
     r = get(s, "/v1/items/x/similar?n=1");
     check(&r, 200, NULL, NULL);
     item_ids(&r, ids, sizeof(ids));
@@ -308,6 +319,18 @@ static void test_client_errors(void **state)
     reply_free(&r);
     r = get(s, "/v1/users/p1/recommendations?filter=colour%3Dred");
     check(&r, 400, "invalid", "filter");
+    reply_free(&r);
+    r = get(s, "/v1/users/p1/recommendations?diversify=1.5");
+    check(&r, 400, "invalid", "diversify");
+    reply_free(&r);
+    r = get(s, "/v1/items/x/similar?calibrate=nan");
+    check(&r, 400, "invalid", "calibrate");
+    reply_free(&r);
+    r = get(s, "/v1/users/p1/recommendations?max_per_author=-1");
+    check(&r, 400, "invalid", "max_per_author");
+    reply_free(&r);
+    r = get(s, "/v1/users/p1/recommendations?n=5000&diversify=0.5"); /* too long to re-rank */
+    check(&r, 400, "invalid", "n");
     reply_free(&r);
     r = post(s, "{\"user\": ");
     check(&r, 400, "invalid_json", NULL);

@@ -383,6 +383,64 @@ static void test_opted_out_and_unknown_patrons(void **state)
     tl_service_close(s);
 }
 
+typedef struct row_of {
+    const char *user;
+    char items[256];
+} row_of;
+
+static tl_err keep_row(void *ctx, const char *user, const char *const *items, const float *scores,
+                       int n, const char *fallback)
+{
+    row_of *r = ctx;
+    (void)scores;
+    (void)fallback;
+    if (strcmp(user, r->user) == 0)
+        for (int k = 0; k < n; k++)
+            snprintf(r->items + strlen(r->items), sizeof(r->items) - strlen(r->items), "%s ",
+                     items[k]);
+    return TL_OK;
+}
+
+/* Re-ranking: every patron's lists (what bench/diversity.sh measures) are one request's, and
+ * the re-ranked items keep the model's reasons; bad values name their field. */
+static void test_rerank(void **state)
+{
+    (void)state;
+    tl_service_opts o = {.model = model}; /* the histories of the model file, as for all */
+    tl_service *s = NULL;
+    tl_diag d;
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    tl_rerank rr = {.mmr = 1, .lambda = 0.3f, .calibrate = 1, .cal_lambda = 0.2f};
+    tl_rec_query q = {.user = "a1", .n = 4, .explain = 1, .rerank = rr};
+    tl_rec_result r;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_int_equal(r.n, 4);
+    row_of one = {.user = "a1"};
+    for (int k = 0; k < r.n; k++) {
+        snprintf(one.items + strlen(one.items), sizeof(one.items) - strlen(one.items), "%s ",
+                 r.items[k].item);
+        if (r.items[k].score > 0) {
+            assert_string_equal(r.items[k].kind, "history");
+            assert_true(r.items[k].n_evidence > 0);
+        }
+    }
+    tl_rec_result_free(&r);
+    row_of all = {.user = "a1"};
+    assert_int_equal(tl_service_recommend_all(s, 4, NULL, 0, &rr, keep_row, &all, &d), TL_OK);
+    assert_string_equal(all.items, one.items);
+    q.rerank.lambda = 1.5f;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_EINVAL);
+    assert_string_equal(d.field, "diversify");
+    q.rerank = (tl_rerank){.calibrate = 1, .cal_lambda = -0.1f};
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_EINVAL);
+    assert_string_equal(d.field, "calibrate");
+    q.rerank = (tl_rerank){.max_per_author = 2};
+    q.n = TL_RERANK_MAX_N + 1;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_EINVAL);
+    assert_string_equal(d.field, "n");
+    tl_service_close(s);
+}
+
 static void test_more_like_this_and_filters(void **state)
 {
     (void)state;
@@ -643,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_series_and_group_rows),
         cmocka_unit_test(test_readiness),
         cmocka_unit_test(test_more_like_this_and_filters),
+        cmocka_unit_test(test_rerank),
         cmocka_unit_test(test_bad_event_leaves_nothing_of_its_batch),
         cmocka_unit_test(test_swaps_under_load),
         cmocka_unit_test(test_background_training),
