@@ -58,7 +58,12 @@ typedef struct tl_service_opts {
      * letters, digits, '_', '-', at most TL_SEGMENT_ATTR_MAX bytes; NULL: "department"; "": no
      * such row. */
     const char *segment_attribute;
+    /* The fewest patrons behind any count a group's row shows (k-anonymity: an item held by
+     * fewer patrons of the group is left out of it); 0: TL_MIN_GROUP. */
+    int min_group;
 } tl_service_opts;
+
+#define TL_MIN_GROUP 5
 
 #define TL_SEGMENT_ATTR_MAX 64
 

@@ -147,10 +147,11 @@ TL_API tl_err tl_store_changed(tl_store *st, int *changed);
 /* Patrons' groups (a department, a home branch): an attribute of their records (letters,
  * digits, '_', '-'; TL_EINVAL otherwise). segment_top: the limit items held by the most patrons
  * whose attribute attr is value (as text), most first (key = item id, label NULL, count = those
- * patrons). A scan of the group's events: cache it. user_attr: the patron's value of attr as
+ * patrons), leaving out any item fewer than min of them hold (a count of 1 or 2 would point at
+ * people). A scan of the group's events: cache it. user_attr: the patron's value of attr as
  * text (*out malloc'd), or *out NULL when the patron or the attribute is not there. */
-TL_API tl_err tl_store_segment_top(tl_store *st, const char *attr, const char *value, int limit,
-                                   tl_store_row_fn fn, void *ctx);
+TL_API tl_err tl_store_segment_top(tl_store *st, const char *attr, const char *value, int min,
+                                   int limit, tl_store_row_fn fn, void *ctx);
 TL_API tl_err tl_store_user_attr(tl_store *st, const char *user, const char *attr, char **out);
 
 /* The events newer than since (a model's watermark), counted per item and type (key = item

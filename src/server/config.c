@@ -20,6 +20,9 @@ const tl_server_setting tl_server_settings[] = {
     {"segment-attribute", TL_SETTING_STR, "NAME", "department", 0, 0, AT(segment_attr), 0,
      "the patrons' attribute (of their records) whose groups get a homepage\n"
      "row, \"Popular in your department\"; 'none': no such row"},
+    {"min-group", TL_SETTING_INT, "K", "5", 1, 1000, AT(min_group), 0,
+     "the fewest patrons behind any count a group's row shows: an item\n"
+     "held by fewer of the group is left out (k-anonymity)"},
     {"db", TL_SETTING_STR, "PATH", NULL, 0, 0, AT(db), 0,
      "the store: live histories and POST /v1/events (default: the global\n"
      "--db or $TAILOR_DB, or ./tailor.db, when the file exists; without one\n"

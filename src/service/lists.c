@@ -185,12 +185,13 @@ static tl_err fetch_trending(tl_store *st, const void *arg, tl_store_row_fn fn, 
 
 typedef struct segment_arg {
     const char *attr, *value;
+    int min;
 } segment_arg;
 
 static tl_err fetch_segment(tl_store *st, const void *arg, tl_store_row_fn fn, void *ctx)
 {
     const segment_arg *a = arg;
-    return tl_store_segment_top(st, a->attr, a->value, TREND_MAX, fn, ctx);
+    return tl_store_segment_top(st, a->attr, a->value, a->min, TREND_MAX, fn, ctx);
 }
 
 /* The list key, as m's items (those it does not have cannot be shown with it): read again when
@@ -280,7 +281,7 @@ tl_err tl__service_segment(tl_service *s, const tl_model *m, const char *user, c
     free(v);
     char key[TL_SEGMENT_ATTR_MAX + 300];
     snprintf(key, sizeof(key), "segment:%s", value);
-    segment_arg arg = {s->segment_attr, value};
+    segment_arg arg = {s->segment_attr, value, s->min_group};
     pthread_mutex_lock(&s->lists_mu);
     rc = cached_list(s, m, key, fetch_segment, &arg, items, counts, max, n, d);
     pthread_mutex_unlock(&s->lists_mu);

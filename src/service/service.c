@@ -256,6 +256,7 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     }
     if (rc == TL_OK)
         snprintf(s->segment_attr, sizeof(s->segment_attr), "%s", attr);
+    s->min_group = o->min_group > 0 ? o->min_group : TL_MIN_GROUP;
     if (rc == TL_OK && o->model && *o->model && (rc = load_ref(o->model, &s->slot[0], d)) == TL_OK)
         s->n_slots = 1;
     if (rc == TL_OK)

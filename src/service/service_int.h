@@ -91,6 +91,7 @@ struct tl_service {
     struct tl_store_list *lists;                /* TL_SERVICE_LISTS of them (lists.c) */
     uint64_t lists_clock;                       /* use stamps, for replacing the oldest */
     char segment_attr[TL_SEGMENT_ATTR_MAX + 1]; /* of "Popular in your department"; "" none */
+    int min_group; /* the fewest patrons a group's count may show (k-anonymity) */
     /* training in the background (train.c) */
     pthread_mutex_t train_mu; /* guards the fields below */
     pthread_cond_t train_cv;  /* signalled when a training ends */

@@ -516,12 +516,12 @@ static int attr_ok(const char *attr)
     return 1;
 }
 
-tl_err tl_store_segment_top(tl_store *st, const char *attr, const char *value, int limit,
+tl_err tl_store_segment_top(tl_store *st, const char *attr, const char *value, int min, int limit,
                             tl_store_row_fn fn, void *ctx)
 {
-    if (!attr_ok(attr) || !value || limit < 0)
+    if (!attr_ok(attr) || !value || limit < 0 || min < 1)
         return TL_EINVAL;
-    return st->ops->segment_top(st, attr, value, limit, fn, ctx);
+    return st->ops->segment_top(st, attr, value, min, limit, fn, ctx);
 }
 
 tl_err tl_store_user_attr(tl_store *st, const char *user, const char *attr, char **out)

@@ -68,7 +68,7 @@ typedef struct tl_store_ops {
     tl_err (*top_items)(tl_store *st, int limit, tl_store_row_fn fn, void *ctx);
     tl_err (*trending)(tl_store *st, int64_t window, int limit, tl_store_row_fn fn, void *ctx);
     tl_err (*changed)(tl_store *st, int *changed);
-    tl_err (*segment_top)(tl_store *st, const char *attr, const char *value, int limit,
+    tl_err (*segment_top)(tl_store *st, const char *attr, const char *value, int min, int limit,
                           tl_store_row_fn fn, void *ctx);
     tl_err (*user_attr)(tl_store *st, const char *user, const char *attr, char **out);
     tl_err (*item_counts_since)(tl_store *st, int64_t since, tl_store_row_fn fn, void *ctx);

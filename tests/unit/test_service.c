@@ -252,7 +252,7 @@ static void test_series_and_group_rows(void **state)
         tl_test_cli("--db '%s' import events '%s'", hdb, tl_test_tmp("home-loans.tsv")), 0);
     assert_int_equal(
         tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", hdb, hm), 0);
-    tl_service_opts o = {.db = hdb, .model = hm, .serving = 1};
+    tl_service_opts o = {.db = hdb, .model = hm, .serving = 1, .min_group = 2};
     tl_service *s = NULL;
     tl_diag d;
     tl_diag_clear(&d);
@@ -286,7 +286,26 @@ static void test_series_and_group_rows(void **state)
     assert_null(row_named(&h, "segment"));
     tl_home_free(&h);
     tl_service_close(s);
+    /* k-anonymity: no count of fewer than min_group patrons (H2's 2 historians), and with the
+     * default of 5 no item of this small group at all */
+    o.min_group = 3;
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "p", .rows = 8, .n = 3}, &h, &d), TL_OK);
+    assert_non_null(group = row_named(&h, "segment"));
+    assert_int_equal(group->n, 1);
+    assert_string_equal(group->items[0].item, "H1");
+    tl_home_free(&h);
+    tl_service_close(s);
+    o.min_group = 0;
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    assert_int_equal(
+        tl_service_homepage(s, &(tl_home_query){.user = "p", .rows = 8, .n = 3}, &h, &d), TL_OK);
+    assert_null(row_named(&h, "segment"));
+    tl_home_free(&h);
+    tl_service_close(s);
     /* no such row when the service is told of no attribute */
+    o.min_group = 2;
     o.segment_attribute = "";
     assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
     assert_int_equal(

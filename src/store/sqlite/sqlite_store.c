@@ -778,7 +778,7 @@ static void attr_path(char *buf, size_t len, const char *attr)
     snprintf(buf, len, "$.\"%s\"", attr);
 }
 
-static tl_err sq_segment_top(tl_store *st, const char *attr, const char *value, int limit,
+static tl_err sq_segment_top(tl_store *st, const char *attr, const char *value, int min, int limit,
                              tl_store_row_fn fn, void *ctx)
 {
     sq_store *s = sq(st);
@@ -790,7 +790,7 @@ static tl_err sq_segment_top(tl_store *st, const char *attr, const char *value, 
                 "SELECT i.ext_id, NULL, c.n FROM (SELECT e.item_id, count(DISTINCT e.user_id)"
                 " AS n FROM users u JOIN events e ON e.user_id = u.id"
                 " WHERE u.attrs IS NOT NULL AND CAST(json_extract(u.attrs, ?1) AS TEXT) = ?2"
-                " GROUP BY e.item_id ORDER BY n DESC, e.item_id LIMIT ?3) c"
+                " GROUP BY e.item_id HAVING n >= ?4 ORDER BY n DESC, e.item_id LIMIT ?3) c"
                 " JOIN items i ON i.id = c.item_id ORDER BY c.n DESC, c.item_id",
                 &q);
     if (r != TL_OK)
@@ -798,6 +798,7 @@ static tl_err sq_segment_top(tl_store *st, const char *attr, const char *value, 
     bind_str(q, 1, path);
     bind_str(q, 2, value);
     sqlite3_bind_int(q, 3, limit);
+    sqlite3_bind_int(q, 4, min);
     return rows(s, q, fn, ctx);
 }
 
