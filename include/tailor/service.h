@@ -175,6 +175,9 @@ typedef struct tl_rerank {
     int max_per_author; /* at most this many items of one first author; 0 = no cap */
 } tl_rerank;
 #define TL_RERANK_MAX_N 1000 /* the longest list a re-ranker makes (its work grows as n^2) */
+/* A patron whose record says "broaden": true (their "broaden my horizons" setting) gets MMR
+ * with this lambda on their recommendations, unless the request chooses a re-ranker itself. */
+#define TL_BROADEN_LAMBDA 0.7f
 
 typedef struct tl_rec_query {
     const char *model;          /* the served model to ask (NULL: the main one; "popular": the

@@ -72,6 +72,7 @@ static int copy_hist(tl_hist *dst, const tl_hist *src)
     dst->n = src->n;
     dst->uidx = src->uidx;
     dst->live = src->live;
+    dst->broaden = src->broaden;
     return 0;
 }
 

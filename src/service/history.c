@@ -198,6 +198,10 @@ tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user,
         uint64_t gen = atomic_load_explicit(&s->store_gen, memory_order_acquire);
         if (in || !tl__hc_get(s->hcache, m->serial, gen, user, h, &found, &personalize)) {
             rc = tl__hist_from_store(st, &s->weights, m, user, in, h, &found, &personalize, d);
+            char *v = NULL; /* "broaden my horizons", a preference of the patron's record */
+            if (rc == TL_OK && found && tl_store_user_attr(st, user, "broaden", &v) == TL_OK && v)
+                h->broaden = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
+            free(v);
             if (rc == TL_OK && !in)
                 tl__hc_put(s->hcache, m->serial, gen, user, h, found, personalize);
         }

@@ -13,6 +13,7 @@ typedef struct tl_hist {
     int32_t n, cap;
     int32_t uidx; /* the model's row for the patron when the history is the trained one, else -1 */
     int32_t live; /* items the model file does not have for this patron */
+    int broaden;  /* the patron asked to broaden their horizons (their record's "broaden") */
 } tl_hist;
 
 void tl__hist_release(tl_hist *h);

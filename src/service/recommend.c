@@ -81,16 +81,16 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     tl_err rc = check_query(q, d);
     if (rc != TL_OK)
         return rc;
-    int pool = tl__rerank_pool(&q->rerank, q->n); /* q->n unless a re-ranker chooses */
     result_priv *priv = calloc(1, sizeof(*priv));
     out->items = calloc((size_t)q->n, sizeof(*out->items));
-    int32_t *items = malloc((size_t)pool * sizeof(*items));
-    float *scores = malloc((size_t)pool * sizeof(*scores));
+    int32_t *items = NULL;
+    float *scores = NULL;
     uint8_t *allow = NULL;
     tl_hist h = {.uidx = -1};
     const char *fallback = NULL;
     int got = 0;
-    if (!priv || !out->items || !items || !scores) {
+    tl_rerank rerank = q->rerank;
+    if (!priv || !out->items) {
         rc = TL_ENOMEM;
         goto out;
     }
@@ -115,6 +115,18 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     }
     if (rc != TL_OK)
         goto out;
+    /* a patron who asked to broaden their horizons gets MMR unless the request chose */
+    if (h.broaden && !rerank.mmr && !rerank.calibrate && q->n <= TL_RERANK_MAX_N) {
+        rerank.mmr = 1;
+        rerank.lambda = TL_BROADEN_LAMBDA;
+    }
+    int pool = tl__rerank_pool(&rerank, q->n); /* q->n unless a re-ranker chooses */
+    items = malloc((size_t)pool * sizeof(*items));
+    scores = malloc((size_t)pool * sizeof(*scores));
+    if (!items || !scores) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
     f.deny = tl__withdrawn(s, priv->ref, q->user != NULL); /* a patron's history took a reader */
     if (popular_only && !fallback)
         fallback = TL__POPULAR_ASKED;
@@ -128,8 +140,8 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
         (rc = tl__popular_pick(s, priv->ref, h.items, h.n, &f, pool, items, scores, &got)) != TL_OK)
         goto out;
     /* the re-ranker only chooses among the model's items: reasons and evidence stay the model's */
-    if ((rc = tl__rerank_apply(priv->ref, &q->rerank, h.items, h.w, h.n, items, scores, &got,
-                               q->n)) != TL_OK)
+    if ((rc = tl__rerank_apply(priv->ref, &rerank, h.items, h.w, h.n, items, scores, &got, q->n)) !=
+        TL_OK)
         goto out;
     tl__rec_items_fill(m, &h, out->items, items, scores, got,
                        fallback        ? TL__WHY_POPULAR

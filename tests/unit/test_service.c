@@ -318,6 +318,54 @@ static void test_series_and_group_rows(void **state)
     assert_string_equal(d.field, "segment-attribute");
 }
 
+/* "broaden my horizons": a patron whose record says so gets MMR without asking. */
+static void test_broaden_setting(void **state)
+{
+    (void)state;
+    char bdb[512];
+    snprintf(bdb, sizeof(bdb), "%s", tl_test_tmp("svc-broaden.db"));
+    assert_int_equal(tl_test_sh("cp '%s' '%s'", db, bdb), 0);
+    tl_service_opts o = {.db = bdb, .model = model, .writable = 1, .serving = 1};
+    tl_service *s = NULL;
+    tl_diag d;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    /* a patron whose list MMR changes, so that the setting below can be seen */
+    const char *who[] = {"p", "a1", "a2", "a3", "b1", "b2", "b3", "a5", "b5"};
+    tl_rec_query plain = {.n = 6}, mmr = plain;
+    mmr.rerank = (tl_rerank){.mmr = 1, .lambda = TL_BROADEN_LAMBDA};
+    tl_rec_result a, b, c;
+    int differ = 0;
+    for (size_t k = 0; k < sizeof(who) / sizeof(who[0]) && !differ; k++) {
+        plain.user = mmr.user = who[k];
+        assert_int_equal(tl_service_recommend(s, &plain, &a, &d), TL_OK);
+        assert_int_equal(tl_service_recommend(s, &mmr, &b, &d), TL_OK);
+        differ = a.n != b.n;
+        for (int i = 0; !differ && i < a.n; i++)
+            differ = strcmp(a.items[i].item, b.items[i].item) != 0;
+        if (!differ) {
+            tl_rec_result_free(&a);
+            tl_rec_result_free(&b);
+        }
+    }
+    assert_true(differ);
+    char rec[128];
+    snprintf(rec, sizeof(rec), "{\"id\":\"%s\",\"attrs\":{\"broaden\":true}}", plain.user);
+    const char *recp = rec;
+    size_t len = strlen(rec);
+    assert_int_equal(tl_service_put_records(s, TL_RECORD_USER, TL_RECORD_MERGE, &recp, &len, 1,
+                                            plain.user, NULL, NULL, &d),
+                     TL_OK);
+    assert_int_equal(tl_service_recommend(s, &plain, &c, &d), TL_OK);
+    assert_int_equal(c.n, b.n);
+    for (int k = 0; k < c.n; k++)
+        assert_string_equal(c.items[k].item, b.items[k].item);
+    tl_rec_result_free(&a);
+    tl_rec_result_free(&b);
+    tl_rec_result_free(&c);
+    tl_service_close(s);
+}
+
 static void test_readiness(void **state)
 {
     (void)state;
@@ -719,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_popularity_is_live),
         cmocka_unit_test(test_series_and_group_rows),
         cmocka_unit_test(test_readiness),
+        cmocka_unit_test(test_broaden_setting),
         cmocka_unit_test(test_more_like_this_and_filters),
         cmocka_unit_test(test_rerank),
         cmocka_unit_test(test_bad_event_leaves_nothing_of_its_batch),
