@@ -176,7 +176,11 @@ TL_API tl_err tl_store_set_meta(tl_store *st, const char *key, const char *value
 /* How many times an item was deleted from the catalogue (absent: never); moved by
  * tl_store_delete_item in its transaction, so that a server notices withdrawn items. */
 #define TL_META_CATALOGUE "catalogue_version"
-TL_API tl_err tl_store_catalogue_version(tl_store *st, long long *out);
+/* How many patrons were erased (tl_store_delete_user), so that a server on the store learns of
+ * an erasure made by another process and trains its models again. */
+#define TL_META_ERASURES "erasures"
+/* The counter key of the meta table (0 when absent). */
+TL_API tl_err tl_store_counter(tl_store *st, const char *key, long long *out);
 /* Every item of the catalogue, in the store's order (key = item id, label = title or NULL,
  * count 0). */
 TL_API tl_err tl_store_items_each(tl_store *st, tl_store_row_fn fn, void *ctx);

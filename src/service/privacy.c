@@ -302,6 +302,7 @@ tl_err tl_service_user_erase(tl_service *s, const char *user, const char *actor,
     if (rc != TL_OK)
         return rc;
     out->events = j.events;
+    atomic_fetch_add(&s->erasures_seen, 1); /* acted on below: not again when seen in the store */
     /* the deleted rows are overwritten in the file (secure_delete); the log's copies go now */
     pthread_mutex_lock(&s->write_mu);
     tl_err sc = tl_store_scrub(s->writer, &out->scrubbed, d);

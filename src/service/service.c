@@ -267,6 +267,9 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
             rc = TL_ENOMEM;
         else if ((rc = tl_store_open(o->db, o->writable ? 0 : TL_STORE_READONLY, &st, d)) == TL_OK)
             rc = tl_store_event_weights(st, &s->weights, d);
+        long long erasures = 0; /* those before this service opened are not its to act on */
+        if (rc == TL_OK && tl_store_counter(st, TL_META_ERASURES, &erasures) == TL_OK)
+            atomic_store(&s->erasures_seen, erasures);
         if (rc == TL_OK && o->writable)
             s->writer = st;
         else if (rc == TL_OK)

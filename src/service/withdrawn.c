@@ -70,7 +70,7 @@ static int retire(tl_model_ref *r, uint8_t *flags)
 static void refresh(tl_service *s, tl_model_ref *r, tl_store *st, uint64_t gen)
 {
     long long version = 0;
-    tl_err rc = tl_store_catalogue_version(st, &version);
+    tl_err rc = tl_store_counter(st, TL_META_CATALOGUE, &version);
     int none = 1;
     if (rc == TL_OK && version != r->cat_version && (version > 0 || r->cat_version > 0)) {
         uint8_t *flags = withdrawn_flags(st, r->m, &none, &rc);
@@ -86,6 +86,16 @@ static void refresh(tl_service *s, tl_model_ref *r, tl_store *st, uint64_t gen)
         tl__service_log(s, "error", "catalogue", "could not read deleted items: %s",
                         tl_strerror(rc));
         return;
+    }
+    /* a patron erased by another process (tailor user erase): the models learnt from them */
+    long long erasures = 0, seen = atomic_load(&s->erasures_seen);
+    if (tl_store_counter(st, TL_META_ERASURES, &erasures) == TL_OK && erasures > seen &&
+        atomic_compare_exchange_strong(&s->erasures_seen, &seen, erasures)) {
+        int again = tl__service_retrain_after_erasure(s);
+        tl__service_log(s, again ? "info" : "error", "erase",
+                        again ? "a patron was erased from the store: training the models again"
+                              : "a patron was erased from the store; this service cannot train "
+                                "(read-only): its models keep the patron until trained elsewhere");
     }
     r->cat_version = version;
     atomic_store_explicit(&r->cat_gen, gen + 1, memory_order_release);

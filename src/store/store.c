@@ -339,16 +339,17 @@ tl_err tl_store_get_user(tl_store *st, const char *id, size_t len, tl_store_user
     return rc == TL_ESTORE || rc == TL_ENOMEM ? tl__store_fail(st, rc, d) : rc;
 }
 
-/* Moves TL_META_CATALOGUE on: readers learn that an item left the catalogue. */
-static tl_err bump_catalogue(tl_store *st)
+/* Moves a counter of the meta table on (TL_META_CATALOGUE: an item left the catalogue;
+ * TL_META_ERASURES: a patron was erased), so that readers in other processes learn of it. */
+static tl_err bump_meta(tl_store *st, const char *key)
 {
     char *v = NULL, text[32];
-    tl_err rc = st->ops->get_meta(st, TL_META_CATALOGUE, &v);
+    tl_err rc = st->ops->get_meta(st, key, &v);
     if (rc != TL_OK)
         return rc;
     snprintf(text, sizeof(text), "%lld", (v ? atoll(v) : 0) + 1);
     free(v);
-    return st->ops->set_meta(st, TL_META_CATALOGUE, text);
+    return st->ops->set_meta(st, key, text);
 }
 
 static tl_err delete_record(tl_store *st, tl_id_kind k, const char *ext, size_t len,
@@ -371,7 +372,7 @@ static tl_err delete_record(tl_store *st, tl_id_kind k, const char *ext, size_t 
     }
     if ((rc = st->ops->delete_record(st, k, id, &n)) != TL_OK)
         goto out;
-    if (k == TL_ID_ITEM && (rc = bump_catalogue(st)) != TL_OK)
+    if ((rc = bump_meta(st, k == TL_ID_ITEM ? TL_META_CATALOGUE : TL_META_ERASURES)) != TL_OK)
         goto out;
     /* the id must not come back from the cache within this transaction */
     cache_clear(st);
@@ -547,10 +548,10 @@ tl_err tl_store_get_meta(tl_store *st, const char *key, char **out)
     return st->ops->get_meta(st, key, out);
 }
 
-tl_err tl_store_catalogue_version(tl_store *st, long long *out)
+tl_err tl_store_counter(tl_store *st, const char *key, long long *out)
 {
     char *v = NULL;
-    tl_err rc = st->ops->get_meta(st, TL_META_CATALOGUE, &v);
+    tl_err rc = st->ops->get_meta(st, key, &v);
     *out = v ? atoll(v) : 0;
     free(v);
     return rc;

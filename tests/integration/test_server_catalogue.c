@@ -702,6 +702,33 @@ static void test_privacy_over_http(void **state)
     reply_free(&r);
 }
 
+/* An erasure by another process (tailor user erase beside a running server): the server learns
+ * of it from the store at its next answer and trains its model again. */
+static void test_erasure_by_another_process(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    reply r = call(f, "GET", "/v1/models", NULL);
+    long long swaps = (long long)num(&r, "swaps");
+    reply_free(&r);
+    assert_int_equal(tl_test_cli("--db '%s' user erase u2", f->db), 0);
+    expect(call(f, "GET", "/v1/users/u2/recommendations", NULL), 404, "not_found", "user");
+    /* the next answer that reads the store notices the erasure */
+    expect(call(f, "GET", "/v1/users/u1/recommendations", NULL), 200, NULL, NULL);
+    int clean = 0;
+    for (int k = 0; k < 600 && !clean; k++) {
+        r = call(f, "GET", "/v1/models", NULL);
+        clean = !json_is_true(json_object_get(json_object_get(r.json, "training"), "running")) &&
+                num(&r, "swaps") > swaps;
+        if (clean) /* p1's 1, u1's 2 and u3's 2 pairs: u2's 2 are gone */
+            assert_int_equal(num(&r, "trained_pairs"), 5);
+        reply_free(&r);
+        if (!clean)
+            usleep(10000);
+    }
+    assert_true(clean);
+}
+
 /* ---- roles ---------------------------------------------------------------------------------- */
 
 static void test_roles(void **state)
@@ -785,6 +812,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_names_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_privacy_over_http, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erasure_by_another_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_events, setup, teardown),
     };

@@ -1087,13 +1087,13 @@ static void test_records_get_replace_delete(void **state)
     assert_int_equal(tl_store_put_event(st, &e2, 0, NULL, &d), TL_OK);
     assert_int_equal(tl_store_put_event(st, &e3, 0, NULL, &d), TL_OK);
     long long events = -1, version = -1;
-    assert_int_equal(tl_store_catalogue_version(st, &version), TL_OK);
+    assert_int_equal(tl_store_counter(st, TL_META_CATALOGUE, &version), TL_OK);
     assert_int_equal(version, 0);
     assert_int_equal(tl_store_delete_item(st, "b1", 2, &events, &d), TL_OK);
     assert_int_equal(events, 2);
     assert_int_equal(tl_store_delete_item(st, "b1", 2, &events, &d), TL_ENOTFOUND);
     /* readers learn of the deletion (and only of a real one) from the catalogue version */
-    assert_int_equal(tl_store_catalogue_version(st, &version), TL_OK);
+    assert_int_equal(tl_store_counter(st, TL_META_CATALOGUE, &version), TL_OK);
     assert_int_equal(version, 1);
     assert_string_equal(d.field, "item");
     tl_store_counts c;
