@@ -101,9 +101,9 @@ struct tl_service {
     tl_train_status train;
     tl_err train_rc;
     tl_diag train_diag;
-    unsigned erase_pending; /* slots to train again since an erasure (bit k: slot k) */
+    unsigned erase_pending;     /* slots to train again since an erasure (bit k: slot k) */
     atomic_llong erasures_seen; /* the store's erasure count this service has acted on */
-    double erased_at;       /* wall seconds of the last erasure, 0 = none */
+    double erased_at;           /* wall seconds of the last erasure, 0 = none */
     long long retrain_events;
     double retrain_seconds;
     long long events_since_train;

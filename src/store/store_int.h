@@ -83,8 +83,7 @@ typedef struct tl_store_ops {
     tl_err (*scan_events)(tl_store *st, tl_scan_event_fn fn, void *ctx);
     /* one patron's events, grouped by item; *found = 0 when there is no such patron, else
      * *personalize = their consent (1 or 0) */
-    tl_err (*user_consent)(tl_store *st, const char *ext, size_t len, int *found,
-                           int *personalize);
+    tl_err (*user_consent)(tl_store *st, const char *ext, size_t len, int *found, int *personalize);
     tl_err (*user_events)(tl_store *st, const char *ext, size_t len, int *found, int *personalize,
                           tl_user_event_fn fn, void *ctx);
     /* API keys (tailor/store.h); callers check the schema version first */
