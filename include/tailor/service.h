@@ -61,6 +61,11 @@ typedef struct tl_service_opts {
     /* The fewest patrons behind any count a group's row shows (k-anonymity: an item held by
      * fewer patrons of the group is left out of it); 0: TL_MIN_GROUP. */
     int min_group;
+    /* The store's pseudonym key (TL_PSEUDONYM_KEY_LEN bytes, copied; tailor/store.h), or NULL:
+     * every store connection the service opens gets it, and patrons are looked up in the
+     * models (trained on the store: pseudonyms) by their pseudonyms. Answers name a patron by
+     * the id the request gave. */
+    const uint8_t *pseudonym_key;
 } tl_service_opts;
 
 #define TL_MIN_GROUP 5
@@ -477,7 +482,9 @@ TL_API tl_err tl_service_key_revoke(tl_service *s, const char *id, const char *a
 typedef struct tl_key_info {
     char id[16];
     tl_key_role role;
-    char user[TL_KEY_PATRON_MAX + 1]; /* the patron of a patron key, else "" */
+    char user[TL_KEY_PATRON_MAX + 1]; /* the patron of a patron key (as the store keeps it: a
+                                         pseudonym with a pseudonym key), else "" */
+    const uint8_t *pseudonym_key;     /* the service's, or NULL: what user is hashed with */
 } tl_key_info;
 
 /* Checks the key of a request (the text after "Bearer "). TL_OK: *out says whose it is. A key

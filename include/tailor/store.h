@@ -31,14 +31,47 @@ enum {
 };
 
 typedef struct tl_store_opts {
-    int flags;           /* TL_STORE_CREATE, TL_STORE_READONLY */
-    double lock_timeout; /* seconds to wait while another process writes to the store, 0 to
-                            TL_STORE_LOCK_TIMEOUT_MAX; < 0 (the default): $TAILOR_LOCK_TIMEOUT,
-                            else TL_STORE_LOCK_TIMEOUT */
+    int flags;                    /* TL_STORE_CREATE, TL_STORE_READONLY */
+    double lock_timeout;          /* seconds to wait while another process writes to the store, 0 to
+                                     TL_STORE_LOCK_TIMEOUT_MAX; < 0 (the default): $TAILOR_LOCK_TIMEOUT,
+                                     else TL_STORE_LOCK_TIMEOUT */
+    const uint8_t *pseudonym_key; /* TL_PSEUDONYM_KEY_LEN bytes (copied), or NULL: patron ids
+                                     are kept as they are (see "pseudonymized patron ids") */
 } tl_store_opts;
 
-/* flags 0, lock_timeout -1. */
+/* flags 0, lock_timeout -1, no pseudonym key. */
 TL_API void tl_store_opts_init(tl_store_opts *o);
+
+/* ---- pseudonymized patron ids ----------------------------------------------------------------
+ * With a pseudonym key (32 secret bytes), the store never holds a patron's id: every patron id
+ * that enters it (events, searches, users records, consent, exports, deletions, the patron of
+ * an API key) is replaced at the door by its pseudonym, "u_" and the lowercase hex of the
+ * BLAKE2b-128 of the id keyed with the key, before it is stored or looked up; reads by a
+ * patron's id hash it the same way, and tl_store_get_user hands back the caller's id. Item ids
+ * are kept as they are. What the store gives out by itself (training data, listings, counts)
+ * names patrons by their pseudonyms, and so do the models trained on it.
+ * The store remembers a check value of its key in its meta table (TL_META_PSEUDONYM_CHECK),
+ * written with the first write that has the key, so that plain and hashed ids never mix: a
+ * store that has a check value opens only with that key, and a store that holds patrons
+ * without one (plain ids) takes no key. */
+#define TL_PSEUDONYM_KEY_LEN 32
+#define TL_PSEUDONYM_LEN 34 /* "u_" + 32 hex digits */
+#define TL_PSEUDONYM_ENV "TAILOR_PSEUDONYM_KEY_FILE"
+#define TL_META_PSEUDONYM_CHECK "pseudonym_check"
+
+/* out (TL_PSEUDONYM_LEN + 1 bytes) = the pseudonym of the patron id[0..len) under key. */
+TL_API void tl_pseudonym(const uint8_t *key, const char *id, size_t len, char *out);
+/* Reads a key file: 64 hexadecimal digits (whitespace around them is ignored). Errors:
+ * TL_ENOTFOUND (no such file), TL_EIO (unreadable), TL_EINVAL (not 64 hex digits); d names the
+ * path. */
+TL_API tl_err tl_pseudonym_key_read(const char *path, uint8_t *key, tl_diag *d);
+/* Writes a fresh random key to a new file at path (mode 0600). TL_EEXIST when path exists (a
+ * key is never overwritten: the pseudonyms made with it would be lost), TL_EIO. */
+TL_API tl_err tl_pseudonym_key_new(const char *path, tl_diag *d);
+/* Sets st's key (TL_PSEUDONYM_KEY_LEN bytes): TL_EINVAL (d says why) when the store was
+ * pseudonymized with another key, or holds patrons with plain ids. tl_store_open_with does it
+ * for opts.pseudonym_key, and refuses to open a pseudonymized store without it. */
+TL_API tl_err tl_store_set_pseudonym_key(tl_store *st, const uint8_t *key, tl_diag *d);
 
 /* Opens the store at target with o (NULL = the defaults). What is at a file path decides,
  * whatever the flags, and nothing but a Tailor store is ever written to:
@@ -70,7 +103,8 @@ TL_API void tl_store_opts_init(tl_store_opts *o);
  * "the store PATH is locked by another writer (another `tailor import`?); waited N s; try
  * again when it finishes or raise TAILOR_LOCK_TIMEOUT".
  * Other errors: TL_EVERSION (written by a newer Tailor, or an older one opened read-only: it
- * needs a migration), TL_EINVAL ($TAILOR_LOCK_TIMEOUT or o->lock_timeout out of range),
+ * needs a migration), TL_EINVAL ($TAILOR_LOCK_TIMEOUT or o->lock_timeout out of range; a
+ * pseudonym key the store refuses, or none for a pseudonymized store),
  * TL_EUNSUPPORTED (a backend that is not built in), TL_ESTORE (the engine failed), TL_ENOMEM;
  * d says why, naming the path. On success *out is the caller's, released with tl_store_free. */
 TL_API tl_err tl_store_open_with(const char *target, const tl_store_opts *o, tl_store **out,

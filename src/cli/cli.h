@@ -8,6 +8,8 @@
 
 #include "cli/opt.h"
 #include "tailor/error.h"
+#include "tailor/service.h"
+#include "tailor/store.h"
 #include "util/afile.h"
 
 /* Exit codes (documented in README.md and `tailor --help`). */
@@ -20,8 +22,21 @@ enum {
 };
 
 typedef struct tl_cli {
-    const char *db_path; /* --db, else $TAILOR_DB, else the default */
+    const char *db_path;            /* --db, else $TAILOR_DB, else the default */
+    const char *pseudonym_key_file; /* --pseudonym-key, else $TAILOR_PSEUDONYM_KEY_FILE, else
+                                       NULL: patron ids are stored as they are */
 } tl_cli;
+
+/* ---- the store and the pseudonym key (pseudonym.c) -------------------------------------------
+ * The key of file (NULL: none, *key = NULL), read into a buffer of the process's. Errors as
+ * tl_pseudonym_key_read. */
+tl_err tl_cli_pseudonym_key(const char *file, const uint8_t **key, tl_diag *d);
+/* tl_store_open_with(target, flags) with cli's pseudonym key: every command that opens the
+ * store goes through here (or gives the key to its service). */
+tl_err tl_cli_store_open(const tl_cli *cli, const char *target, int flags, tl_store **out,
+                         tl_diag *d);
+/* tl_service_open(so) with cli's pseudonym key (so->pseudonym_key is set). */
+tl_err tl_cli_service_open(const tl_cli *cli, tl_service_opts *so, tl_service **out, tl_diag *d);
 
 /* A command: argv[0] is its name. Returns an exit code. */
 typedef struct tl_cmd {

@@ -78,7 +78,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
     tl_diag diag;
     tl_diag_clear(&diag);
     tl_out out = {0};
-    tl_err rc = tl_store_open(cli->db_path, TL_STORE_READONLY, &st, &diag);
+    tl_err rc = tl_cli_store_open(cli, cli->db_path, TL_STORE_READONLY, &st, &diag);
     if (rc != TL_OK)
         return tl_cli_fail("cannot open the store", rc, &diag);
     if ((rc = tl_store_event_weights(st, &w, &diag)) != TL_OK ||

@@ -153,7 +153,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
     tl_store *st = NULL;
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_store_open(target, TL_STORE_CREATE, &st, &d);
+    tl_err rc = tl_cli_store_open(cli, target, TL_STORE_CREATE, &st, &d);
     if (rc != TL_OK)
         return tl_cli_fail("cannot open the store", rc, &d);
     tl_progress pg;

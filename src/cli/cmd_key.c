@@ -1,5 +1,6 @@
 /* tailor key: API keys for the server. `create` prints the new key once (the store keeps only
- * its hash), `list` shows the keys without any secret, `revoke` ends one. */
+ * its hash), `list` shows the keys without any secret, `revoke` ends one. `pseudonym-new FILE`
+ * writes a fresh pseudonym key for the store's patron ids (no store needed). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,17 @@ static const tl_cmd_def def = {
     .name = "key",
     .synopsis = "key create --role admin|app|patron [--user ID] [--label TEXT]\n"
                 "       tailor key list [--json]\n"
-                "       tailor key revoke ID",
+                "       tailor key revoke ID\n"
+                "       tailor key pseudonym-new FILE",
     .about = "API keys for `tailor serve`, kept in the store (--db). create prints the new key\n"
              "once, as the last word of its last line: the store keeps only a hash of it.\n"
              "Clients send it as `Authorization: Bearer KEY`. revoke ends a key within about\n"
-             "a second in every server on the store.",
+             "a second in every server on the store.\n\n"
+             "pseudonym-new writes a new random pseudonym key (64 hex digits, mode 0600) to\n"
+             "FILE, which must not exist. Given to every command (tailor --pseudonym-key FILE,\n"
+             "$" TL_PSEUDONYM_ENV ") from a store's first import on, it makes the store\n"
+             "keep each patron id as a keyed hash (docs/API.md, pseudonymized patron ids).\n"
+             "Keep it apart from the store, and keep it: without it the store cannot be read.",
     .opts = opts,
     .min_args = 1,
     .max_args = 2,
@@ -99,6 +106,24 @@ static int do_list(tl_service *svc, const args *a)
     return tl_out_close(&o, TL_EXIT_OK);
 }
 
+static int pseudonym_new(const args *a, int nargs, char **argv)
+{
+    if (nargs != 1)
+        return tl_opt_usage_error(&def, "pseudonym-new needs the FILE to write the key to");
+    if (a->role || a->user || a->label || a->json)
+        return tl_opt_usage_error(&def, "pseudonym-new takes no option");
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl_pseudonym_key_new(argv[0], &d);
+    if (rc != TL_OK)
+        return tl_cli_fail("key pseudonym-new", rc, &d);
+    printf("Wrote a new pseudonym key to %s (mode 0600). Give it to every command on the store\n"
+           "(tailor --pseudonym-key %s ...) from its first import on, and keep a copy apart\n"
+           "from the store: without the key the store cannot be read.\n",
+           argv[0], argv[0]);
+    return TL_EXIT_OK;
+}
+
 static int run(const tl_cli *cli, int argc, char **argv)
 {
     args a;
@@ -110,8 +135,11 @@ static int run(const tl_cli *cli, int argc, char **argv)
     int nargs = argc - first - 1;
     int create = strcmp(sub, "create") == 0, list = strcmp(sub, "list") == 0,
         revoke = strcmp(sub, "revoke") == 0;
+    if (strcmp(sub, "pseudonym-new") == 0)
+        return pseudonym_new(&a, nargs, argv + first + 1);
     if (!create && !list && !revoke)
-        return tl_opt_usage_error(&def, "unknown subcommand '%s': create, list or revoke", sub);
+        return tl_opt_usage_error(
+            &def, "unknown subcommand '%s': create, list, revoke or pseudonym-new", sub);
     if (revoke && nargs != 1)
         return tl_opt_usage_error(&def, "revoke needs the key's ID (see tailor key list)");
     if (!revoke && nargs != 0)
@@ -133,7 +161,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
     tl_cli_actor(who, sizeof(who));
     tl_service_opts so = {.db = cli->db_path, .writable = !list};
     tl_service *svc = NULL;
-    tl_err rc = tl_service_open(&so, &svc, &diag);
+    tl_err rc = tl_cli_service_open(cli, &so, &svc, &diag);
     if (rc != TL_OK)
         return tl_cli_fail("key", rc, &diag);
     if (list) {

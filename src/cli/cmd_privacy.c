@@ -24,7 +24,7 @@ static tl_service *open_writable(const tl_cli *cli, const char *what, int *code)
     tl_diag_clear(&d);
     tl_service_opts so = {.db = cli->db_path, .writable = 1};
     tl_service *svc = NULL;
-    tl_err rc = tl_service_open(&so, &svc, &d);
+    tl_err rc = tl_cli_service_open(cli, &so, &svc, &d);
     *code = rc == TL_OK ? TL_EXIT_OK : tl_cli_fail(what, rc, &d);
     return svc;
 }
@@ -256,7 +256,7 @@ static int log_run(const tl_cli *cli, int argc, char **argv)
     tl_diag_clear(&d);
     tl_service_opts so = {.db = cli->db_path};
     tl_service *svc = NULL;
-    tl_err rc = tl_service_open(&so, &svc, &d);
+    tl_err rc = tl_cli_service_open(cli, &so, &svc, &d);
     if (rc != TL_OK)
         return tl_cli_fail("auditlog", rc, &d);
     tl_audit_check c;

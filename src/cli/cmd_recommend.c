@@ -342,7 +342,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
     tl_diag_clear(&diag);
     tl_service_opts so = {.model = a.model, .db = a.live ? cli->db_path : NULL};
     tl_service *svc = NULL;
-    tl_err rc = tl_service_open(&so, &svc, &diag);
+    tl_err rc = tl_cli_service_open(cli, &so, &svc, &diag);
     if (rc != TL_OK)
         return tl_cli_fail(a.live ? "recommend" : "recommend: loading the model", rc, &diag);
     request q = {.json = a.json};

@@ -49,6 +49,13 @@ static const tl_cmd_def def = {
     .max_args = 0,
 };
 
+/* Settings whose environment variable is the global option's ($TAILOR_DB,
+ * $TAILOR_PSEUDONYM_KEY_FILE), which applies when no setting names one. */
+static int global_setting(const tl_server_setting *s)
+{
+    return strcmp(s->name, "db") == 0 || strcmp(s->name, "pseudonym-key") == 0;
+}
+
 static void build_opts(void)
 {
     if (opts[0].name)
@@ -59,7 +66,7 @@ static void build_opts(void)
         tl_serve_env_name(s->name, env, sizeof(env));
         if (s->type == TL_SETTING_INT)
             snprintf(range, sizeof(range), "%lld..%lld; ", s->min, s->max);
-        if (strcmp(s->name, "db") == 0) /* its variable is the global $TAILOR_DB */
+        if (global_setting(s)) /* its variable is the global one */
             snprintf(helps[k], HELP_MAX, "%s", s->help);
         else if (s->def)
             snprintf(helps[k], HELP_MAX, "%s\n(default %s; %s$%s)", s->help, s->def, range, env);
@@ -166,6 +173,10 @@ static int settings(tl_server_config *c, const tl_cli *cli, const args *a)
         return code;
     if (!c->model)
         return tl_opt_usage_error(&def, "needs --model FILE (tailor train --out)");
+    if (!c->pseudonym_key && cli->pseudonym_key_file &&
+        tl_server_config_set(c, tl_server_setting_find("pseudonym-key"), cli->pseudonym_key_file,
+                             NULL) != TL_OK)
+        return tl_cli_fail("serve", TL_ENOMEM, NULL);
     int code2 = default_db(c, cli);
     if (code2 == TL_EXIT_OK && !c->no_auth && !c->db) {
         fprintf(stderr, "tailor serve: API keys live in the store, and there is none: pass --db "
@@ -293,7 +304,9 @@ static int serve(tl_server_config *c)
     tl_server *srv = NULL;
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_service_open(&so, &svc, &d);
+    tl_err rc = tl_cli_pseudonym_key(c->pseudonym_key, &so.pseudonym_key, &d);
+    if (rc == TL_OK)
+        rc = tl_service_open(&so, &svc, &d);
     free(list);
     if (rc != TL_OK)
         return tl_cli_fail("serve", rc, &d);

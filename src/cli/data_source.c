@@ -30,7 +30,7 @@ static tl_err load_store(const tl_data_source *s, const tl_cli *cli, tl_data *d,
 {
     tl_store *st = NULL;
     tl_event_weights w;
-    tl_err rc = tl_store_open(cli->db_path, TL_STORE_READONLY, &st, diag);
+    tl_err rc = tl_cli_store_open(cli, cli->db_path, TL_STORE_READONLY, &st, diag);
     if (rc != TL_OK)
         return rc;
     if ((rc = tl_store_event_weights(st, &w, diag)) == TL_OK &&

@@ -25,7 +25,7 @@ static const tl_cmd *const commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tailor [--db PATH] COMMAND [ARGS]...\n\n"
+    fprintf(f, "usage: tailor [--db PATH] [--pseudonym-key FILE] COMMAND [ARGS]...\n\n"
                "Tailor, a personalization engine for libraries and catalogues.\n\n"
                "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
@@ -33,6 +33,9 @@ static void usage(FILE *f)
     fprintf(f, "\nGlobal options:\n"
                "  --db PATH   the embedded store (default $" TL_STORE_ENV
                ", else ./" TL_STORE_DEFAULT_PATH ")\n"
+               "  --pseudonym-key FILE\n"
+               "              the store keeps patron ids as hashes keyed with this key (default\n"
+               "              $" TL_PSEUDONYM_ENV "; tailor key pseudonym-new FILE makes one)\n"
                "  --help      this text; `tailor COMMAND --help` for a command\n"
                "  --version   print the version\n\n"
                "Exit codes: 0 success; 1 failure (I/O, store, memory) or nothing found (a filter\n"
@@ -45,7 +48,11 @@ static int run(int argc, char **argv)
     tl_cli cli = {.db_path = getenv(TL_STORE_ENV)};
     if (!cli.db_path || !*cli.db_path) /* an empty $TAILOR_DB means unset */
         cli.db_path = TL_STORE_DEFAULT_PATH;
+    cli.pseudonym_key_file = getenv(TL_PSEUDONYM_ENV); /* read when a command opens the store */
+    if (cli.pseudonym_key_file && !*cli.pseudonym_key_file)
+        cli.pseudonym_key_file = NULL;
     static const struct option longs[] = {{"db", required_argument, NULL, 'd'},
+                                          {"pseudonym-key", required_argument, NULL, 'k'},
                                           {"version", no_argument, NULL, 'V'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
@@ -62,6 +69,13 @@ static int run(int argc, char **argv)
             }
             cli.db_path = optarg;
             break;
+        case 'k':
+            if (!*optarg) {
+                fprintf(stderr, "tailor: --pseudonym-key needs a file, not an empty string\n");
+                return TL_EXIT_USAGE;
+            }
+            cli.pseudonym_key_file = optarg;
+            break;
         case 'V':
             printf("tailor %s\n", TL_VERSION);
             return TL_EXIT_OK;
@@ -69,7 +83,8 @@ static int run(int argc, char **argv)
             usage(stdout);
             return TL_EXIT_OK;
         case ':':
-            fprintf(stderr, "tailor: --db needs a value (PATH)\n");
+            fprintf(stderr, "tailor: %s needs a value (%s)\n", argv[optind - 1],
+                    optopt == 'k' ? "FILE" : "PATH");
             return TL_EXIT_USAGE;
         default:
             fprintf(stderr, "tailor: unknown option '%s' (see tailor --help)\n", argv[optind - 1]);

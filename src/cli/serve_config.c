@@ -97,8 +97,8 @@ int tl_serve_config_env(tl_server_config *c)
 {
     for (const tl_server_setting *s = tl_server_settings; s->name; s++) {
         char var[64];
-        if (strcmp(s->name, "db") == 0)
-            continue;
+        if (strcmp(s->name, "db") == 0 || strcmp(s->name, "pseudonym-key") == 0)
+            continue; /* $TAILOR_DB, $TAILOR_PSEUDONYM_KEY_FILE: the global options' */
         tl_serve_env_name(s->name, var, sizeof(var));
         const char *v = getenv(var);
         if (!v || !*v)

@@ -27,6 +27,10 @@ const tl_server_setting tl_server_settings[] = {
      "the store: live histories and POST /v1/events (default: the global\n"
      "--db or $TAILOR_DB, or ./tailor.db, when the file exists; without one\n"
      "the model alone answers, read-only)"},
+    {"pseudonym-key", TL_SETTING_STR, "FILE", NULL, 0, 0, AT(pseudonym_key), 0,
+     "the store's pseudonym key (tailor key pseudonym-new): patron ids are\n"
+     "kept as hashes keyed with it (default: the global --pseudonym-key or\n"
+     "$TAILOR_PSEUDONYM_KEY_FILE; none: ids as they are)"},
     {"bind", TL_SETTING_STR, "ADDR", "127.0.0.1", 0, 0, AT(bind), 0,
      "the address to listen on (IPv4 or IPv6; 0.0.0.0 = every interface)"},
     {"port", TL_SETTING_INT, "N", "8080", 0, 65535, AT(port), 0,

@@ -28,6 +28,7 @@ typedef struct tl_server_config {
     int retention_hours; /* run the retention job this often (0 = never) */
     int quiet;           /* no per-request log lines (benchmarks) */
     char *db, *model;    /* the store (NULL: none) and the model file, for the service */
+    char *pseudonym_key; /* the file of the store's pseudonym key (NULL: none) */
     char *models;        /* more models a request may pick (model=NAME): "FILE" or "NAME=FILE",
                             comma-separated (NULL: none) */
     char *segment_attr;  /* the patrons' attribute of the homepage's group row */

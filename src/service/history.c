@@ -129,15 +129,15 @@ tl_err tl__hist_trained(const tl_model *m, int32_t u, tl_hist *h)
 }
 
 tl_err tl__hist_from_store(tl_store *st, const tl_event_weights *w, const tl_model *m,
-                           const char *user, const tl_history_context *cx, tl_hist *h, int *found,
-                           int *personalize, tl_diag *d)
+                           const char *user, const char *ref, const tl_history_context *cx,
+                           tl_hist *h, int *found, int *personalize, tl_diag *d)
 {
     store_ctx c = {m, h};
     tl_err rc =
         tl_store_user_history(st, user, strlen(user), w, cx, on_item, &c, found, personalize, d);
     if (rc != TL_OK || !*found)
         return rc;
-    int32_t u = tl_intern_find(&m->users, user, strlen(user));
+    int32_t u = tl_intern_find(&m->users, ref, strlen(ref));
     int same = cx ? 0 : same_as_trained(m, u, h);
     if (same < 0)
         return TL_ENOMEM;
@@ -185,7 +185,9 @@ static const tl_history_context *history_context(const tl_rec_context *cx, tl_hi
 tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user,
                           const tl_rec_context *cx, tl_hist *h, const char **fallback, tl_diag *d)
 {
-    int32_t u = tl_intern_find(&m->users, user, strlen(user));
+    char pseudo[TL_PSEUDONYM_LEN + 1];
+    const char *ref = tl__patron_ref(s, user, pseudo); /* the model's name of the patron */
+    int32_t u = tl_intern_find(&m->users, ref, strlen(ref));
     int found = 0, personalize = 1;
     tl_history_context hcx;
     const tl_history_context *in = history_context(cx, &hcx);
@@ -197,7 +199,7 @@ tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user,
         /* the generation after the reader looked for writes, before it reads (hist_cache.h) */
         uint64_t gen = atomic_load_explicit(&s->store_gen, memory_order_acquire);
         if (in || !tl__hc_get(s->hcache, m->serial, gen, user, h, &found, &personalize)) {
-            rc = tl__hist_from_store(st, &s->weights, m, user, in, h, &found, &personalize, d);
+            rc = tl__hist_from_store(st, &s->weights, m, user, ref, in, h, &found, &personalize, d);
             char *v = NULL; /* "broaden my horizons", a preference of the patron's record */
             if (rc == TL_OK && found && tl_store_user_attr(st, user, "broaden", &v) == TL_OK && v)
                 h->broaden = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;

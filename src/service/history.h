@@ -21,11 +21,12 @@ void tl__hist_release(tl_hist *h);
 tl_err tl__hist_trained(const tl_model *m, int32_t u, tl_hist *h);
 /* The patron's events in the store now, weighted as training weighs them (w and the model's
  * time decay), oldest first; items the model does not know are skipped. When they are exactly
- * the model's training row, that row (uidx = the patron's). *found, *personalize: as
+ * the model's training row, that row (uidx = the patron's). ref: the patron's name in the
+ * model (tl__patron_ref: the pseudonym with a pseudonym key). *found, *personalize: as
  * tl_store_user_history. */
 tl_err tl__hist_from_store(tl_store *st, const tl_event_weights *w, const tl_model *m,
-                           const char *user, const tl_history_context *cx, tl_hist *h, int *found,
-                           int *personalize, tl_diag *d);
+                           const char *user, const char *ref, const tl_history_context *cx,
+                           tl_hist *h, int *found, int *personalize, tl_diag *d);
 /* Item ids in the given order (the last the most recent), weight 1; unknown ids skipped. */
 tl_err tl__hist_from_ids(const tl_model *m, const char *const *ids, int n, tl_hist *h);
 

@@ -415,7 +415,21 @@ tl_err tl_service_authenticate(tl_service *s, const char *bearer, tl_key_info *o
     }
     snprintf(out->id, sizeof(out->id), "%s", id);
     snprintf(out->user, sizeof(out->user), "%s", k.user);
+    out->pseudonym_key = s->has_pkey ? s->pkey : NULL;
     return TL_OK;
+}
+
+/* Whether user (as a request names the patron) is the patron of k. */
+static int own_patron(const tl_key_info *k, const char *user)
+{
+    char pseudo[TL_PSEUDONYM_LEN + 1];
+    if (k->role != TL_ROLE_PATRON || !user || !k->user[0])
+        return 0;
+    if (k->pseudonym_key) {
+        tl_pseudonym(k->pseudonym_key, user, strlen(user), pseudo);
+        user = pseudo;
+    }
+    return strcmp(k->user, user) == 0;
 }
 
 int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user)
@@ -427,7 +441,7 @@ int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user)
     case TL_KEY_WRITE_EVENTS:
         if (k->role == TL_ROLE_ADMIN || k->role == TL_ROLE_APP)
             return 1;
-        return k->role == TL_ROLE_PATRON && user && k->user[0] && strcmp(k->user, user) == 0;
+        return own_patron(k, user);
     case TL_KEY_CATALOGUE:
     case TL_KEY_TRAIN:
     case TL_KEY_MANAGE_KEYS:
@@ -435,7 +449,7 @@ int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user)
     case TL_KEY_OWN_DATA:
         if (k->role == TL_ROLE_ADMIN)
             return 1;
-        return k->role == TL_ROLE_PATRON && user && k->user[0] && strcmp(k->user, user) == 0;
+        return own_patron(k, user);
     }
     return 0;
 }

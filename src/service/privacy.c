@@ -268,7 +268,9 @@ tl_err tl_service_user_export(tl_service *s, const char *user, const char *actor
     export_job j = {user, json};
     /* read through the writer, in the transaction that logs the access: the export and its
      * audit entry are one */
-    tl_err rc = audited(s, do_export, &j, actor, "export", user, NULL, d);
+    char pseudo[TL_PSEUDONYM_LEN + 1]; /* the log names the patron as the store does */
+    tl_err rc =
+        audited(s, do_export, &j, actor, "export", tl__patron_ref(s, user, pseudo), NULL, d);
     if (rc != TL_OK) {
         free(*json);
         *json = NULL;
@@ -286,9 +288,12 @@ typedef struct erase_job {
 static tl_err do_erase(tl_service *s, void *ctx, tl_diag *d)
 {
     erase_job *j = ctx;
+    char pseudo[TL_PSEUDONYM_LEN + 1];
     tl_err rc = tl_store_delete_user(s->writer, j->user, strlen(j->user), &j->events, d);
     /* older entries that named the patron (an export, a consent change) keep only a hash */
-    return rc == TL_OK ? tl_store_audit_forget(s->writer, j->user, NULL, d) : rc;
+    return rc == TL_OK
+               ? tl_store_audit_forget(s->writer, tl__patron_ref(s, j->user, pseudo), NULL, d)
+               : rc;
 }
 
 tl_err tl_service_user_erase(tl_service *s, const char *user, const char *actor,
@@ -343,7 +348,8 @@ tl_err tl_service_consent_set(tl_service *s, const char *user, int personalize,
              retention_days == TL_ABSENT ? "unchanged"
              : retention_days < 0        ? "none"
                                          : days);
-    return audited(s, do_consent, &j, actor, "consent", user, detail, d);
+    char pseudo[TL_PSEUDONYM_LEN + 1];
+    return audited(s, do_consent, &j, actor, "consent", tl__patron_ref(s, user, pseudo), detail, d);
 }
 
 typedef struct retention_job {

@@ -141,12 +141,29 @@ tl_err tl__service_need_writer(tl_service *s, const char *what, tl_diag *d)
     return TL_EUNSUPPORTED;
 }
 
+tl_err tl__service_store_open(tl_service *s, int flags, tl_store **out, tl_diag *d)
+{
+    tl_store_opts o;
+    tl_store_opts_init(&o);
+    o.flags = flags;
+    o.pseudonym_key = s->has_pkey ? s->pkey : NULL;
+    return tl_store_open_with(s->db, &o, out, d);
+}
+
+const char *tl__patron_ref(const tl_service *s, const char *user, char *buf)
+{
+    if (!s->has_pkey)
+        return user;
+    tl_pseudonym(s->pkey, user, strlen(user), buf);
+    return buf;
+}
+
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d)
 {
     pthread_mutex_lock(&s->mu);
     *out = s->n_readers ? s->readers[--s->n_readers] : NULL;
     pthread_mutex_unlock(&s->mu);
-    tl_err rc = *out ? TL_OK : tl_store_open(s->db, TL_STORE_READONLY, out, d);
+    tl_err rc = *out ? TL_OK : tl__service_store_open(s, TL_STORE_READONLY, out, d);
     int changed = 1; /* a new connection, or one that cannot tell: anything may have changed */
     if (rc == TL_OK && (tl_store_changed(*out, &changed) != TL_OK || changed))
         atomic_fetch_add_explicit(&s->store_gen, 1, memory_order_acq_rel);
@@ -257,6 +274,10 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     if (rc == TL_OK)
         snprintf(s->segment_attr, sizeof(s->segment_attr), "%s", attr);
     s->min_group = o->min_group > 0 ? o->min_group : TL_MIN_GROUP;
+    if (o->pseudonym_key) {
+        s->has_pkey = 1;
+        memcpy(s->pkey, o->pseudonym_key, TL_PSEUDONYM_KEY_LEN);
+    }
     if (rc == TL_OK && o->model && *o->model && (rc = load_ref(o->model, &s->slot[0], d)) == TL_OK)
         s->n_slots = 1;
     if (rc == TL_OK)
@@ -265,7 +286,8 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
         tl_store *st = NULL;
         if (!(s->db = strdup(o->db)) || !(s->hcache = tl__hc_new()))
             rc = TL_ENOMEM;
-        else if ((rc = tl_store_open(o->db, o->writable ? 0 : TL_STORE_READONLY, &st, d)) == TL_OK)
+        else if ((rc = tl__service_store_open(s, o->writable ? 0 : TL_STORE_READONLY, &st, d)) ==
+                 TL_OK)
             rc = tl_store_event_weights(st, &s->weights, d);
         long long erasures = 0; /* those before this service opened are not its to act on */
         if (rc == TL_OK && tl_store_counter(st, TL_META_ERASURES, &erasures) == TL_OK)

@@ -117,7 +117,15 @@ struct tl_service {
     struct tl_key_cache *keys;    /* the listing of ids and cached lookups; made on first use */
     tl_service_log_fn log;        /* the opener's, or NULL */
     void *log_ctx;
+    int has_pkey; /* patron ids are pseudonymized with pkey (tl_service_opts.pseudonym_key) */
+    uint8_t pkey[TL_PSEUDONYM_KEY_LEN];
 };
+
+/* Opens a connection to s's store with flags and s's pseudonym key. */
+tl_err tl__service_store_open(tl_service *s, int flags, tl_store **out, tl_diag *d);
+/* The id under which the store and the models know patron user: its pseudonym (written into
+ * buf, TL_PSEUDONYM_LEN + 1 bytes) with a pseudonym key, else user itself. */
+const char *tl__patron_ref(const tl_service *s, const char *user, char *buf);
 
 /* Tells the opener's log (if any) one line, formatted. Never call it under a lock. */
 void tl__service_log(tl_service *s, const char *level, const char *what, const char *fmt, ...)

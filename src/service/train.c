@@ -52,7 +52,7 @@ static tl_err run_job(job *j, tl_diag *d)
     tl_store *st = NULL;
     set_stage(s, "loading events", 0);
     /* its own connection: a long read must not hold one that requests borrow */
-    tl_err rc = tl_store_open(s->db, TL_STORE_READONLY, &st, d);
+    tl_err rc = tl__service_store_open(s, TL_STORE_READONLY, &st, d);
     if (rc == TL_OK)
         rc = tl_store_load_data(st, NULL, &data, d);
     tl_store_free(st);

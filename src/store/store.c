@@ -56,6 +56,7 @@ void tl_store_opts_init(tl_store_opts *o)
 {
     o->flags = 0;
     o->lock_timeout = -1;
+    o->pseudonym_key = NULL;
 }
 
 /* The caller's lock timeout, else $TAILOR_LOCK_TIMEOUT, else the default. */
@@ -101,9 +102,14 @@ tl_err tl_store_open_with(const char *target, const tl_store_opts *o, tl_store *
         return TL_EUNSUPPORTED;
     }
     tl_err rc = lock_timeout(&opts, &opts.lock_timeout, d);
-    if (rc != TL_OK)
+    if (rc != TL_OK || (rc = tl__sqlite_open(target, &opts, out, d)) != TL_OK)
         return rc;
-    return tl__sqlite_open(target, &opts, out, d);
+    /* plain and pseudonymized patron ids never meet: the key must be the store's */
+    if ((rc = tl__store_pseudonym_open(*out, opts.pseudonym_key, d)) != TL_OK) {
+        tl_store_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 tl_err tl_store_open(const char *target, int flags, tl_store **out, tl_diag *d)
@@ -143,7 +149,11 @@ tl_err tl_store_begin(tl_store *st)
     if (st->in_txn)
         return TL_EINVAL; /* one level only */
     cache_clear(st);
+    st->why[0] = '\0';
     tl_err rc = st->ops->begin(st);
+    /* under the write lock: another process may have (un)keyed the store since the open */
+    if (rc == TL_OK && !st->readonly && (rc = tl__store_pseudonym_guard(st)) != TL_OK)
+        st->ops->rollback(st);
     if (rc == TL_OK)
         st->in_txn = 1;
     return rc;
@@ -272,6 +282,14 @@ static tl_err put_record(tl_store *st, rec_write how, const char *ext, size_t le
     tl_err rc;
     int own, changed = 0;
     int64_t old = 0, id = 0;
+    char pseudo[TL_PSEUDONYM_LEN + 1];
+    tl_user_rec user;
+    if (k == TL_ID_USER && st->has_pkey) { /* the record as the store keeps it */
+        user = *(const tl_user_rec *)r;
+        user.id = ext = tl__store_patron(st, ext, len, pseudo, &user.id_len);
+        len = user.id_len;
+        r = &user;
+    }
     if ((how == W_REPLACE_ITEM && !st->ops->replace_item) ||
         (how == W_REPLACE_USER && !st->ops->replace_user)) {
         tl_diag_set(d, NULL, 0, NULL, "the %s store cannot replace records", st->ops->name);
@@ -328,6 +346,23 @@ tl_err tl_store_get_item(tl_store *st, const char *id, size_t len, tl_store_item
     return rc == TL_ESTORE || rc == TL_ENOMEM ? tl__store_fail(st, rc, d) : rc;
 }
 
+/* A patron's record handed back under the id the caller asked by, not its pseudonym. */
+typedef struct asked_user {
+    const char *id;
+    size_t len;
+    tl_store_user_fn fn;
+    void *ctx;
+} asked_user;
+
+static tl_err as_asked(void *ctx, const tl_user_rec *r)
+{
+    asked_user *a = ctx;
+    tl_user_rec u = *r;
+    u.id = a->id;
+    u.id_len = a->len;
+    return a->fn(a->ctx, &u);
+}
+
 tl_err tl_store_get_user(tl_store *st, const char *id, size_t len, tl_store_user_fn fn, void *ctx,
                          int *found, tl_diag *d)
 {
@@ -335,7 +370,12 @@ tl_err tl_store_get_user(tl_store *st, const char *id, size_t len, tl_store_user
         tl_diag_set(d, NULL, 0, NULL, "the %s store cannot read one user", st->ops->name);
         return TL_EUNSUPPORTED;
     }
-    tl_err rc = st->ops->get_user(st, id, len, fn, ctx, found);
+    char pseudo[TL_PSEUDONYM_LEN + 1];
+    size_t plen;
+    const char *pid = tl__store_patron(st, id, len, pseudo, &plen);
+    asked_user a = {id, len, fn, ctx};
+    tl_err rc = st->ops->get_user(st, pid, plen, st->has_pkey && fn ? as_asked : fn,
+                                  st->has_pkey && fn ? (void *)&a : ctx, found);
     return rc == TL_ESTORE || rc == TL_ENOMEM ? tl__store_fail(st, rc, d) : rc;
 }
 
@@ -363,8 +403,11 @@ static tl_err delete_record(tl_store *st, tl_id_kind k, const char *ext, size_t 
         tl_diag_set(d, NULL, 0, NULL, "the %s store cannot delete records", st->ops->name);
         return TL_EUNSUPPORTED;
     }
+    char pseudo[TL_PSEUDONYM_LEN + 1];
+    size_t plen = len;
+    const char *sid = k == TL_ID_USER ? tl__store_patron(st, ext, len, pseudo, &plen) : ext;
     AUTO_BEGIN(st, rc, own);
-    if ((rc = st->ops->find_id(st, k, ext, len, &id)) != TL_OK)
+    if ((rc = st->ops->find_id(st, k, sid, plen, &id)) != TL_OK)
         goto out;
     if (!id) {
         rc = no_record(k, ext, len, d);
@@ -397,6 +440,9 @@ tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, t
 {
     int create = !(flags & TL_PUT_STRICT);
     tl_err rc;
+    char pseudo[TL_PSEUDONYM_LEN + 1];
+    size_t ulen;
+    const char *user = tl__store_patron(st, r->user, r->user_len, pseudo, &ulen);
     *e = (tl_store_event){.ts = r->ts,
                           .has_value = r->has_value,
                           .value = r->value,
@@ -404,7 +450,7 @@ tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, t
                           .channel = r->channel,
                           .branch = r->branch,
                           .session = r->session};
-    if ((rc = resolve(st, TL_ID_USER, r->user, r->user_len, create, &e->user)) != TL_OK)
+    if ((rc = resolve(st, TL_ID_USER, user, ulen, create, &e->user)) != TL_OK)
         return rc;
     if (!e->user)
         return unknown(TL_ID_USER, r->user, r->user_len, d);
@@ -445,7 +491,10 @@ tl_err tl_store_put_search(tl_store *st, const tl_search_rec *r, int flags, tl_p
     int64_t user = 0;
     AUTO_BEGIN(st, rc, own);
     if (r->user) {
-        if ((rc = resolve(st, TL_ID_USER, r->user, r->user_len, create, &user)) != TL_OK)
+        char pseudo[TL_PSEUDONYM_LEN + 1];
+        size_t ulen;
+        const char *ext = tl__store_patron(st, r->user, r->user_len, pseudo, &ulen);
+        if ((rc = resolve(st, TL_ID_USER, ext, ulen, create, &user)) != TL_OK)
             goto out;
         if (!user) {
             rc = unknown(TL_ID_USER, r->user, r->user_len, d);
@@ -530,7 +579,9 @@ tl_err tl_store_user_attr(tl_store *st, const char *user, const char *attr, char
     *out = NULL;
     if (!attr_ok(attr) || !user)
         return TL_EINVAL;
-    return st->ops->user_attr(st, user, attr, out);
+    char pseudo[TL_PSEUDONYM_LEN + 1];
+    return st->ops->user_attr(st, tl__store_patron(st, user, strlen(user), pseudo, NULL), attr,
+                              out);
 }
 
 tl_err tl_store_item_counts_since(tl_store *st, int64_t since, tl_store_row_fn fn, void *ctx)
@@ -673,10 +724,14 @@ tl_err tl_store_put_key(tl_store *st, const tl_store_key *k, const uint8_t *hash
         tl_diag_set(d, NULL, 0, NULL, "the store was opened read-only");
         return TL_EINVAL;
     }
+    char pseudo[TL_PSEUDONYM_LEN + 1];
+    tl_store_key kept = *k; /* a patron key names the patron as the store does */
+    if (patron)
+        kept.user = tl__store_patron(st, k->user, ulen, pseudo, NULL);
     int own = !st->in_txn;
     if (own && (rc = tl_store_begin(st)) != TL_OK)
         return tl__store_fail(st, rc, d);
-    rc = st->ops->put_key(st, k, hash, hash_len);
+    rc = st->ops->put_key(st, &kept, hash, hash_len);
     if (own && rc == TL_OK)
         rc = tl_store_commit(st);
     else if (own && st->in_txn)

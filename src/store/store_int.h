@@ -140,6 +140,8 @@ struct tl_store {
     int64_t last_type_id;                  /* hash lookup for it (0 = none) */
     int64_t *click_ids;                    /* scratch for put_search */
     int click_cap;
+    int has_pkey; /* patron ids are pseudonymized with pkey */
+    uint8_t pkey[TL_PSEUDONYM_KEY_LEN];
     char errmsg[256]; /* the engine's last message */
     char why[320];    /* the last failure explained for people (path, reason), or "" */
 };
@@ -160,6 +162,19 @@ tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, t
  * whose write open migrates the store. */
 tl_err tl__store_ready(tl_store *st, int has_op, int version, const char *what, const char *writers,
                        tl_diag *d);
+/* The patron id st keeps for ext[0..len): its pseudonym, written into buf
+ * (TL_PSEUDONYM_LEN + 1 bytes), when st has a key; else ext itself. *out_len (may be NULL) =
+ * its length. */
+const char *tl__store_patron(const tl_store *st, const char *ext, size_t len, char *buf,
+                             size_t *out_len);
+/* The pseudonym checks (pseudonym.c). At open: the key against the store's check value (and
+ * none at all against a pseudonymized store); TL_EINVAL with d saying why. At the start of each
+ * write transaction, under the write lock, the same again (another process may have written
+ * since the open), and the check value written by the first transaction with a key: TL_ESTORE
+ * with st->why saying why. */
+tl_err tl__store_pseudonym_open(tl_store *st, const uint8_t *key, tl_diag *d);
+tl_err tl__store_pseudonym_guard(tl_store *st);
+
 /* Fills d with st->why, else "store: <engine message>" (TL_ESTORE), or "out of memory"
  * (TL_ENOMEM); returns rc. */
 tl_err tl__store_fail(tl_store *st, tl_err rc, tl_diag *d);
