@@ -58,10 +58,13 @@ void tl__log_request(const tl_req *r, double seconds)
         return;
     char ts[40];
     timestamp(ts, sizeof(ts));
+    /* with pseudonymized patrons, a path such as /v1/users/ID/... would put the plain id in
+     * the log: the route's pattern goes there instead */
+    const char *path = !s->redact_paths ? r->path : r->route ? r->route->pub.pattern : "(no route)";
     emit(&s->cfg,
          json_pack("{s:s, s:s, s:s, s:o, s:o, s:i, s:f}", "ts", ts, "level", "info", "request_id",
-                   r->id, "method", tl__json_text(r->method), "path", tl__json_text(r->path),
-                   "status", (int)r->status, "duration_ms", seconds * 1e3));
+                   r->id, "method", tl__json_text(r->method), "path", tl__json_text(path), "status",
+                   (int)r->status, "duration_ms", seconds * 1e3));
 }
 
 void tl_server_log(const tl_server_config *c, const char *level, const char *what,

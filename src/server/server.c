@@ -84,6 +84,8 @@ tl_err tl_server_start(const tl_server_config *cfg, tl_service *svc, tl_server *
         return TL_ENOMEM;
     s->svc = svc;
     s->cfg = *cfg;
+    s->redact_paths = cfg->pseudonym_key != NULL;
+    s->cfg.pseudonym_key = NULL; /* the service holds the key; only the fact matters here */
     s->cfg.bind = s->cfg.db = s->cfg.model = NULL; /* used here only, and not ours */
     s->cfg.cors_origin = NULL;
     if (cfg->cors_origin && !(s->cfg.cors_origin = strdup(cfg->cors_origin))) {

@@ -27,6 +27,7 @@ struct tl_server {
     tl_ratelimit *limits;  /* NULL: no rate limit */
     atomic_long in_flight; /* requests begun and not yet completed */
     atomic_int stopping;   /* tl_server_stop began: not ready for more (GET /v1/ready 503) */
+    int redact_paths;      /* patron ids are pseudonymized: the log names routes, not paths */
     atomic_ullong next_id; /* request ids: id_prefix, then this counter */
     unsigned id_prefix;    /* random per start, so that ids differ between runs */
     int port;

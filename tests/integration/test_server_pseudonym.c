@@ -93,7 +93,7 @@ static void test_server_answers_by_plain_ids(void **state)
     char err[700];
     snprintf(err, sizeof(err), "%s/serve.err", dir);
     tl_test_server srv = {0};
-    if (tl_test_serve_with(&srv, db, model, err, TL_TEST_AUTH, extra) != 0) {
+    if (tl_test_serve_with(&srv, db, model, err, TL_TEST_AUTH | TL_TEST_LOG, extra) != 0) {
         char *e = tl_test_read(err);
         fail_msg("the server did not start: %.2000s", e ? e : "");
     }
@@ -132,6 +132,10 @@ static void test_server_answers_by_plain_ids(void **state)
     assert_false(file_has(db, "reader-01qz"));
     tl_test_serve_stop(&srv, SIGTERM);
     assert_false(file_has(db, "walkin-zz9"));
+    /* nor its log: requests are logged by their route, not their path */
+    assert_false(file_has(err, "walkin-zz9"));
+    assert_false(file_has(err, "reader-01qz"));
+    assert_true(file_has(err, "/v1/users/{id}/recommendations"));
 
     /* without the setting, the server does not start on the store */
     if (tl_test_serve_with(&srv, db, model, err, TL_TEST_AUTH, NULL) == 0) {
