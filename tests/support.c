@@ -234,3 +234,25 @@ void tl_test_cli_check(int rc, int code, const char *out_has, const char *err_ha
     free(out);
     free(err);
 }
+
+int tl_test_file_has(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t cap = 1 << 20, n = 0, got, t = strlen(text);
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        char *more = n == cap ? realloc(buf, cap *= 2) : buf;
+        if (!more)
+            free(buf);
+        buf = more;
+    }
+    fclose(f);
+    int found = 0;
+    for (size_t i = 0; buf && !found && i + t <= n; i++)
+        found = memcmp(buf + i, text, t) == 0;
+    free(buf);
+    return found;
+}

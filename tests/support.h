@@ -25,6 +25,8 @@ int tl_test_sh(const char *fmt, ...);
 int tl_test_write(const char *path, const char *text);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *tl_test_read(const char *path);
+/* Whether the bytes of path (binary: a store, a model) contain text; 0 when it cannot be read. */
+int tl_test_file_has(const char *path, const char *text);
 
 /* A file's bytes at one moment, to check later that nothing touched it. */
 typedef struct tl_test_snap {

@@ -8,6 +8,7 @@
 
 #include "cli/audit_html.h"
 #include "cli/cli.h"
+#include "cli/rec_context.h"
 #include "cli/width.h"
 #include "eval/audit.h"
 #include "tailor/model.h"
@@ -17,8 +18,8 @@
 
 typedef struct args {
     const char *model, *html, *out;
-    int n, json, max_per_author;
-    double diversify, calibrate; /* < 0: not given */
+    int n, json;
+    tl_cli_rerank rerank; /* audit the lists as re-ranked (as recommend's options) */
 } args;
 
 static const tl_opt opts[] = {
@@ -31,16 +32,10 @@ static const tl_opt opts[] = {
     {"html", 0, TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, html),
      "also write the report as a self-contained HTML page (charts as inline\n"
      "SVG, no script, nothing fetched)"},
-    {"diversify", 0, TL_OPT_NUM, "LAMBDA", NULL, 0, 1, TL_OPT_AT(args, diversify),
-     "audit the lists re-ranked by MMR with this lambda (as recommend\n"
-     "--diversify), to see what the re-ranker changes"},
-    {"calibrate", 0, TL_OPT_NUM, "LAMBDA", NULL, 0, 1, TL_OPT_AT(args, calibrate),
-     "... calibrated to each patron's subjects (as recommend --calibrate)"},
-    {"max-per-author", 0, TL_OPT_INT, "N", "0", 0, 1000, TL_OPT_AT(args, max_per_author),
-     "... with at most N items of one author (0: no cap)"},
-    {"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
-     "write the text or JSON there instead of standard output ('-' = standard\n"
-     "output)"},
+    TL_CLI_RERANK_OPTS(args, rerank){
+        "out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
+        "write the text or JSON there instead of standard output ('-' = standard\n"
+        "output)"},
     {NULL},
 };
 
@@ -208,7 +203,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
     (void)cli;
     args a;
     memset(&a, 0, sizeof(a));
-    a.diversify = a.calibrate = -1;
+    tl_cli_rerank_init(&a.rerank);
     int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
     if (code != TL_OPT_RUN)
         return code;
@@ -224,13 +219,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_cli_fail("audit: loading the model", rc, &d);
     tl_out out, html;
     memset(&html, 0, sizeof(html));
-    lists_ctx c = {.m = m,
-                   .n = a.n,
-                   .rerank = {.mmr = a.diversify >= 0,
-                              .lambda = (float)a.diversify,
-                              .calibrate = a.calibrate >= 0,
-                              .cal_lambda = (float)a.calibrate,
-                              .max_per_author = a.max_per_author}};
+    lists_ctx c = {.m = m, .n = a.n, .rerank = tl_cli_rerank_get(&a.rerank)};
     tl_audit_report rep;
     memset(&rep, 0, sizeof(rep));
     /* the outputs first: an unwritable path fails before the work */
@@ -257,9 +246,10 @@ static int run(const tl_cli *cli, int argc, char **argv)
                 json_object_set_new(
                     j, "rerank",
                     json_pack("{s:o, s:o, s:i}", "diversify",
-                              a.diversify >= 0 ? json_real(a.diversify) : json_null(), "calibrate",
-                              a.calibrate >= 0 ? json_real(a.calibrate) : json_null(),
-                              "max_per_author", a.max_per_author));
+                              a.rerank.diversify >= 0 ? json_real(a.rerank.diversify) : json_null(),
+                              "calibrate",
+                              a.rerank.calibrate >= 0 ? json_real(a.rerank.calibrate) : json_null(),
+                              "max_per_author", a.rerank.max_per_author));
             code = tl_json_emit(&out, j, 2, 15);
         } else
             print_text(out.f, &rep, &meta);

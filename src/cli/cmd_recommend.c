@@ -16,8 +16,8 @@
 
 typedef struct args {
     const char *model, *user, *history, *out;
-    int all, n, json, live, max_per_author;
-    double diversify, calibrate; /* < 0: not given */
+    int all, n, json, live;
+    tl_cli_rerank rerank;
     tl_opt_list filters;
     tl_cli_context context;
 } args;
@@ -38,16 +38,9 @@ static const tl_opt opts[] = {
      "subject=, year=YYYY or year=YYYY-YYYY, available (a copy on the shelf).\n"
      "The same key again means either (subject=a --filter subject=b: a OR b);\n"
      "different keys must all hold (subject=a --filter language=eng: both)"},
-    {"diversify", 0, TL_OPT_NUM, "LAMBDA", NULL, 0, 1, TL_OPT_AT(args, diversify),
-     "re-rank by MMR (maximal marginal relevance) with this lambda: 1 =\n"
-     "relevance alone, lower = fewer items alike (subjects, authors)"},
-    {"calibrate", 0, TL_OPT_NUM, "LAMBDA", NULL, 0, 1, TL_OPT_AT(args, calibrate),
-     "re-rank so the list's subjects follow the patron's history (Steck's\n"
-     "calibration): 0 = relevance alone, 1 = the subject shares alone"},
-    {"max-per-author", 0, TL_OPT_INT, "N", "0", 0, 1000, TL_OPT_AT(args, max_per_author),
-     "at most N items of one (first) author in a list; 0 = no cap"},
-    {"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
-     "write there instead of standard output ('-' = standard output)"},
+    TL_CLI_RERANK_OPTS(args,
+                       rerank){"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
+                               "write there instead of standard output ('-' = standard output)"},
     {"live", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, live),
      "--user: the patron's events in the store now (--db), not the history the\n"
      "model was trained with: what the server answers after new events"},
@@ -322,7 +315,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
     args a;
     memset(&a, 0, sizeof(a));
     a.all = -1;
-    a.diversify = a.calibrate = -1;
+    tl_cli_rerank_init(&a.rerank);
     int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
     if (code != TL_OPT_RUN)
         return code;
@@ -352,11 +345,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
                           .filters = (const char *const *)a.filters.v,
                           .n_filters = a.filters.n,
                           .explain = 1,
-                          .rerank = {.mmr = a.diversify >= 0,
-                                     .lambda = (float)a.diversify,
-                                     .calibrate = a.calibrate >= 0,
-                                     .cal_lambda = (float)a.calibrate,
-                                     .max_per_author = a.max_per_author}};
+                          .rerank = tl_cli_rerank_get(&a.rerank)};
     const char **ids = NULL;
     char *list = a.history ? strdup(a.history) : NULL;
     if (a.history && (!list || (query.n_history = split_history(list, &ids)) < 0)) {

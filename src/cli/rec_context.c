@@ -18,3 +18,18 @@ int tl_cli_context_get(const tl_cmd_def *def, const tl_cli_context *c, tl_rec_co
     out->time = t;
     return 0;
 }
+
+void tl_cli_rerank_init(tl_cli_rerank *r)
+{
+    r->diversify = r->calibrate = -1;
+    r->max_per_author = 0;
+}
+
+tl_rerank tl_cli_rerank_get(const tl_cli_rerank *r)
+{
+    return (tl_rerank){.mmr = r->diversify >= 0,
+                       .lambda = (float)r->diversify,
+                       .calibrate = r->calibrate >= 0,
+                       .cal_lambda = (float)r->calibrate,
+                       .max_per_author = r->max_per_author};
+}

@@ -20,36 +20,12 @@ static const char *patron(int u)
     return ids[u];
 }
 
-/* Whether the bytes of path (and of its write-ahead log, if any) contain text. */
+/* Whether the store (or model) file at path, or its write-ahead log, holds text. */
 static int file_has(const char *path, const char *text)
 {
-    char wal[700];
-    snprintf(wal, sizeof(wal), "%s-wal", path);
-    const char *paths[] = {path, wal};
-    for (int k = 0; k < 2; k++) {
-        FILE *f = fopen(paths[k], "rb");
-        if (!f)
-            continue;
-        size_t cap = 1 << 20, n = 0, got;
-        char *buf = malloc(cap);
-        assert_non_null(buf);
-        while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-            n += got;
-            if (n == cap) {
-                buf = realloc(buf, cap *= 2);
-                assert_non_null(buf);
-            }
-        }
-        fclose(f);
-        size_t t = strlen(text);
-        int found = 0;
-        for (size_t i = 0; !found && i + t <= n; i++)
-            found = memcmp(buf + i, text, t) == 0;
-        free(buf);
-        if (found)
-            return 1;
-    }
-    return 0;
+    char wal[1100];
+    snprintf(wal, sizeof(wal), "%.1000s-wal", path);
+    return tl_test_file_has(path, text) || tl_test_file_has(wal, text);
 }
 
 static int setup(void **state)

@@ -83,23 +83,6 @@ static int setup(void **state)
     return 0;
 }
 
-/* Whether the bytes of path contain s. */
-static int file_has(const char *path, const char *s)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t n = strlen(s), got = 0, cap = 1 << 20;
-    char *buf = malloc(cap);
-    int found = 0;
-    while (buf && !found && (got = fread(buf, 1, cap, f)) > 0)
-        for (size_t i = 0; i + n <= got && !found; i++)
-            found = memcmp(buf + i, s, n) == 0;
-    free(buf);
-    fclose(f);
-    return found;
-}
-
 /* `tailor recommend --users all` of model m, as malloc'd text. */
 static char *all_recs(const char *m)
 {
@@ -214,8 +197,8 @@ static void test_erasure_leaves_nothing(void **state)
      * log keeps a hash of the export's target, and the erasure's entry names no one */
     char wal[640];
     snprintf(wal, sizeof(wal), "%s-wal", db);
-    assert_false(file_has(db, PATRON));
-    assert_false(file_has(wal, PATRON));
+    assert_false(tl_test_file_has(db, PATRON));
+    assert_false(tl_test_file_has(wal, PATRON));
     tl_test_cli_check(tl_test_cli("--db '%s' auditlog verify", db), 0, "holds: 2 entries", NULL);
 }
 

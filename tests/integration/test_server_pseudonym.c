@@ -21,30 +21,6 @@ static const char EVENTS[] = "user\titem\ttimestamp\n"
 static char dir[512], key_file[600], db[600], model[600];
 static char admin_key[128], patron_key[128];
 
-/* Whether the bytes of path contain text. */
-static int file_has(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t cap = 1 << 20, n = 0, got, t = strlen(text);
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            buf = realloc(buf, cap *= 2);
-            assert_non_null(buf);
-        }
-    }
-    fclose(f);
-    int found = 0;
-    for (size_t i = 0; !found && i + t <= n; i++)
-        found = memcmp(buf + i, text, t) == 0;
-    free(buf);
-    return found;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -127,15 +103,15 @@ static void test_server_answers_by_plain_ids(void **state)
     /* while the server runs, its write-ahead log holds the write: neither file has the id */
     char wal[700];
     snprintf(wal, sizeof(wal), "%s-wal", db);
-    assert_false(file_has(db, "walkin-zz9"));
-    assert_false(file_has(wal, "walkin-zz9"));
-    assert_false(file_has(db, "reader-01qz"));
+    assert_false(tl_test_file_has(db, "walkin-zz9"));
+    assert_false(tl_test_file_has(wal, "walkin-zz9"));
+    assert_false(tl_test_file_has(db, "reader-01qz"));
     tl_test_serve_stop(&srv, SIGTERM);
-    assert_false(file_has(db, "walkin-zz9"));
+    assert_false(tl_test_file_has(db, "walkin-zz9"));
     /* nor its log: requests are logged by their route, not their path */
-    assert_false(file_has(err, "walkin-zz9"));
-    assert_false(file_has(err, "reader-01qz"));
-    assert_true(file_has(err, "/v1/users/{id}/recommendations"));
+    assert_false(tl_test_file_has(err, "walkin-zz9"));
+    assert_false(tl_test_file_has(err, "reader-01qz"));
+    assert_true(tl_test_file_has(err, "/v1/users/{id}/recommendations"));
 
     /* without the setting, the server does not start on the store */
     if (tl_test_serve_with(&srv, db, model, err, TL_TEST_AUTH, NULL) == 0) {
