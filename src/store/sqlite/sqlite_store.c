@@ -155,6 +155,7 @@ enum {
     Q_DEL_USER_CONSENT,
     Q_DEL_USER_RETENTION,
     Q_DEL_USER_KEYS,
+    Q_USER_ATTR,
     Q_IDEM_GET,
     Q_IDEM_PUT,
     Q_IDEM_PRUNE,
@@ -243,6 +244,8 @@ static const char *const sql_text[Q_N] = {
     [Q_DEL_USER] = "DELETE FROM users WHERE id = ?1",
     [Q_DEL_USER_CONSENT] = "DELETE FROM consent_log WHERE user_id = ?1",
     [Q_DEL_USER_RETENTION] = "DELETE FROM retention WHERE user_id = ?1",
+    [Q_USER_ATTR] = "SELECT CAST(json_extract(attrs, ?2) AS TEXT) FROM users"
+                    " WHERE ext_id = ?1 AND json_valid(attrs)",
     [Q_DEL_USER_KEYS] = "DELETE FROM api_keys WHERE role = 'patron' AND user ="
                         " (SELECT ext_id FROM users WHERE id = ?1)",
     [Q_IDEM_GET] = "SELECT hash, status, body FROM idempotency_keys"
@@ -809,10 +812,7 @@ static tl_err sq_user_attr(tl_store *st, const char *user, const char *attr, cha
     char path[128];
     attr_path(path, sizeof(path), attr);
     *out = NULL;
-    tl_err r = prepare(s,
-                       "SELECT CAST(json_extract(attrs, ?2) AS TEXT) FROM users"
-                       " WHERE ext_id = ?1 AND json_valid(attrs)",
-                       &q);
+    tl_err r = stmt(s, Q_USER_ATTR, &q); /* kept: a homepage asks it every time */
     if (r != TL_OK)
         return r;
     bind_str(q, 1, user);
@@ -824,7 +824,7 @@ static tl_err sq_user_attr(tl_store *st, const char *user, const char *attr, cha
     } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         r = fail(s, rc);
     }
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
     return r;
 }
 
