@@ -169,6 +169,100 @@ static void test_export_round_trips(void **state)
     tl_test_cli_check(tl_test_cli("--db '%s' user export nobody", db), 3, NULL, "nobody");
 }
 
+/* A demo patron (the demo library's generator: real catalogue, events with type, value, device
+ * and branch, patrons with attributes): the export, imported into a fresh store with the
+ * catalogue, exports the same again. */
+static void test_demo_patron_round_trips(void **state)
+{
+    (void)state;
+    char demo[600], db[600], fresh[600], jsonl[600], users[600];
+    snprintf(demo, sizeof(demo), "%s", tl_test_tmp("demo"));
+    snprintf(db, sizeof(db), "%s", tl_test_tmp("demo.db"));
+    snprintf(fresh, sizeof(fresh), "%s", tl_test_tmp("demo-fresh.db"));
+    snprintf(jsonl, sizeof(jsonl), "%s", tl_test_tmp("demo-patron.jsonl"));
+    snprintf(users, sizeof(users), "%s", tl_test_tmp("demo-patron-user.jsonl"));
+    assert_int_equal(tl_test_cli("synth --library --books '%s' --subjects '%s' --seed 7 "
+                                 "--patrons 60 --out '%s'",
+                                 tl_test_source("demo/books.csv"),
+                                 tl_test_source("demo/subjects.tsv"), demo),
+                     0);
+    const char *kinds[] = {"items", "users", "events"};
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(
+            tl_test_cli("--db '%s' import %s '%s/%s.tsv' --quiet", db, kinds[k], demo, kinds[k]),
+            0);
+    /* the patron with the most events in the generated file */
+    char path[700], who[64] = "", *text;
+    snprintf(path, sizeof(path), "%s/events.tsv", demo);
+    assert_non_null(text = tl_test_read(path));
+    int best = 0;
+    for (int p = 1; p <= 60; p++) {
+        char id[32];
+        snprintf(id, sizeof(id), "\np%05d\t", p);
+        int n = 0;
+        for (const char *q = text; (q = strstr(q, id)); q++)
+            n++;
+        if (n > best) {
+            best = n;
+            snprintf(who, sizeof(who), "p%05d", p);
+        }
+    }
+    free(text);
+    assert_true(best > 5);
+    assert_int_equal(tl_test_cli("--db '%s' user export %s", db, who), 0);
+    char *out = tl_test_cli_out();
+    json_t *first = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(first);
+    json_t *events = json_object_get(first, "events");
+    assert_true(json_array_size(events) > 5);
+    /* the export as the importers read it: the patron's record, then the events */
+    FILE *f = fopen(users, "w");
+    assert_non_null(f);
+    json_t *prof = json_object_get(first, "profile");
+    json_t *u =
+        json_pack("{s:s, s:O, s:b}", "id", who, "attrs", json_object_get(prof, "attributes"),
+                  "personalize", json_is_true(json_object_get(prof, "personalize")));
+    char *t = json_dumps(u, JSON_COMPACT);
+    fprintf(f, "%s\n", t);
+    free(t);
+    json_decref(u);
+    fclose(f);
+    assert_non_null(f = fopen(jsonl, "w"));
+    size_t k;
+    json_t *e;
+    json_array_foreach(events, k, e)
+    {
+        json_t *line = json_deep_copy(e);
+        json_object_set_new(line, "user", json_string(who));
+        const char *key;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(line, tmp, key, v) if (json_is_null(v)) json_object_del(line, key);
+        t = json_dumps(line, JSON_COMPACT);
+        fprintf(f, "%s\n", t);
+        free(t);
+        json_decref(line);
+    }
+    fclose(f);
+    char items[700];
+    snprintf(items, sizeof(items), "%s/items.tsv", demo);
+    assert_int_equal(tl_test_cli("--db '%s' import items '%s' --quiet", fresh, items), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import users '%s' --quiet", fresh, users), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import events '%s' --quiet", fresh, jsonl), 0);
+    assert_int_equal(tl_test_cli("--db '%s' user export %s", fresh, who), 0);
+    out = tl_test_cli_out();
+    json_t *again = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(again);
+    if (!json_equal(json_object_get(again, "events"), events))
+        fail_msg("the events did not round-trip");
+    assert_true(json_equal(json_object_get(json_object_get(again, "profile"), "attributes"),
+                           json_object_get(prof, "attributes")));
+    json_decref(again);
+    json_decref(first);
+}
+
 static void test_erasure_leaves_nothing(void **state)
 {
     (void)state;
@@ -293,6 +387,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_export_round_trips),
+        cmocka_unit_test(test_demo_patron_round_trips),
         cmocka_unit_test(test_erasure_leaves_nothing),
         cmocka_unit_test(test_models_after_erasure_equal_models_without),
         cmocka_unit_test(test_consent_and_retention),
