@@ -213,6 +213,9 @@ TL_API tl_err tl_store_set_meta(tl_store *st, const char *key, const char *value
 /* How many patrons were erased (tl_store_delete_user), so that a server on the store learns of
  * an erasure made by another process and trains its models again. */
 #define TL_META_ERASURES "erasures"
+/* When the last patron was erased (Unix seconds): a model file written before that time may
+ * still have learnt from them. */
+#define TL_META_ERASED_AT "erased_at"
 /* The counter key of the meta table (0 when absent). */
 TL_API tl_err tl_store_counter(tl_store *st, const char *key, long long *out);
 /* Every item of the catalogue, in the store's order (key = item id, label = title or NULL,

@@ -235,6 +235,22 @@ static tl_err load_more(tl_service *s, const tl_service_opts *o, tl_diag *d)
     return TL_OK;
 }
 
+/* A served model file older than the store's last erasure may still hold the erased patron (a
+ * server stopped before its retraining ended): a writable service trains it again at once. */
+static void retrain_if_erased_since(tl_service *s)
+{
+    long long erased = 0;
+    if (!s->writer || tl_store_counter(s->writer, TL_META_ERASED_AT, &erased) != TL_OK || !erased)
+        return;
+    for (int k = 0; k < s->n_slots; k++)
+        if (s->slot[k]->written_at > 0 && s->slot[k]->written_at < (double)erased + 1) {
+            tl__service_log(s, "info", "erase",
+                            "a served model is older than the last erasure: training again");
+            tl__service_retrain_after_erasure(s);
+            return;
+        }
+}
+
 tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
 {
     *out = NULL;
@@ -303,6 +319,7 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
         tl_service_close(s);
         return rc;
     }
+    retrain_if_erased_since(s);
     *out = s;
     return TL_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void tl__store_init(tl_store *st, const tl_store_ops *ops)
 {
@@ -416,6 +417,10 @@ static tl_err delete_record(tl_store *st, tl_id_kind k, const char *ext, size_t 
     if ((rc = st->ops->delete_record(st, k, id, &n)) != TL_OK)
         goto out;
     if ((rc = bump_meta(st, k == TL_ID_ITEM ? TL_META_CATALOGUE : TL_META_ERASURES)) != TL_OK)
+        goto out;
+    char now[32]; /* when: a model written before it may still hold the patron */
+    snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+    if (k == TL_ID_USER && (rc = st->ops->set_meta(st, TL_META_ERASED_AT, now)) != TL_OK)
         goto out;
     /* the id must not come back from the cache within this transaction */
     cache_clear(st);

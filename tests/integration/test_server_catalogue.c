@@ -31,7 +31,7 @@ static int test_no;
 
 typedef struct fixture {
     tl_test_server srv;
-    char db[512];
+    char db[512], model[512];
     const char *key; /* the key requests carry (admin_key unless a test says otherwise) */
 } fixture;
 
@@ -92,16 +92,16 @@ static int free_data(void **state)
  * with extra arguments (NULL-terminated). */
 static void start(fixture *f, const char *const *extra)
 {
-    char name[64], model[512], err[512];
+    char name[64], err[512];
     snprintf(name, sizeof(name), "c%d.db", ++test_no);
     snprintf(f->db, sizeof(f->db), "%s", tl_test_tmp(name));
     assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("base.db"), f->db), 0);
     snprintf(name, sizeof(name), "c%d.tlm", test_no);
-    snprintf(model, sizeof(model), "%s", tl_test_tmp(name));
-    assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("m.tlm"), model), 0);
+    snprintf(f->model, sizeof(f->model), "%s", tl_test_tmp(name));
+    assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("m.tlm"), f->model), 0);
     snprintf(name, sizeof(name), "c%d.err", test_no);
     snprintf(err, sizeof(err), "%s", tl_test_tmp(name));
-    if (tl_test_serve_with(&f->srv, f->db, model, err, TL_TEST_AUTH, extra) != 0) {
+    if (tl_test_serve_with(&f->srv, f->db, f->model, err, TL_TEST_AUTH, extra) != 0) {
         char *e = tl_test_read(err);
         fail_msg("the server did not start: %.2000s", e ? e : "");
     }
@@ -722,6 +722,25 @@ static void test_erasure_by_another_process(void **state)
                 num(&r, "swaps") > swaps;
         if (clean) /* p1's 1, u1's 2 and u3's 2 pairs: u2's 2 are gone */
             assert_int_equal(num(&r, "trained_pairs"), 5);
+        reply_free(&r);
+        if (!clean)
+            usleep(10000);
+    }
+    assert_true(clean);
+    /* an erasure while no server runs: the next server on the store finds its model older than
+     * the erasure and trains it again (a retraining cut short by a stop is not lost) */
+    tl_test_serve_stop(&f->srv, SIGTERM);
+    assert_int_equal(tl_test_cli("--db '%s' user erase u3", f->db), 0);
+    char err[600];
+    snprintf(err, sizeof(err), "%s.again.err", f->db);
+    assert_int_equal(tl_test_serve_with(&f->srv, f->db, f->model, err, TL_TEST_AUTH, NULL), 0);
+    clean = 0;
+    for (int k = 0; k < 600 && !clean; k++) {
+        r = call(f, "GET", "/v1/models", NULL);
+        clean = !json_is_true(json_object_get(json_object_get(r.json, "training"), "running")) &&
+                num(&r, "swaps") == 1;
+        if (clean) /* u3's 2 pairs gone too */
+            assert_int_equal(num(&r, "trained_pairs"), 3);
         reply_free(&r);
         if (!clean)
             usleep(10000);
