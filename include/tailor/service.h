@@ -381,9 +381,10 @@ TL_API tl_err tl_service_get_user(tl_service *s, const char *id, tl_user_fn fn, 
                                   tl_diag *d);
 
 /* Deletes the record id and its events in one transaction (an item also leaves searches'
- * clicks; a user's searches go too); *events (may be NULL) = the events deleted. A deleted item
- * leaves every answer of every service on the store from the next request on (the models keep
- * it until their next training). TL_ENOTFOUND when there is none. */
+ * clicks); *events (may be NULL) = the events deleted. A deleted item leaves every answer of
+ * every service on the store from the next request on (the models keep it until their next
+ * training). A user is erased: tl_service_user_erase, its audit entry's actor unknown.
+ * TL_ENOTFOUND when there is none. */
 TL_API tl_err tl_service_delete_record(tl_service *s, tl_record_kind kind, const char *id,
                                        long long *events, tl_diag *d);
 

@@ -112,20 +112,21 @@ static void get_record(tl_req *r, tl_record_kind kind)
     reply_record(r, kind, r->match.params[0], 200);
 }
 
-static void delete_record(tl_req *r, tl_record_kind kind)
+/* DELETE /v1/items/{id} (a patron's DELETE is the erasure: handlers_privacy.c). */
+static void delete_item(tl_req *r)
 {
     long long events = 0;
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_service_delete_record(r->srv->svc, kind, r->match.params[0], &events, &d);
+    tl_err rc =
+        tl_service_delete_record(r->srv->svc, TL_RECORD_ITEM, r->match.params[0], &events, &d);
     if (rc != TL_OK) {
         tl__reply_failure(r, rc, &d, NULL);
         return;
     }
     tl__reply_json(r, 200,
-                   json_pack("{s:s, s:b, s:I}", kind == TL_RECORD_ITEM ? "item" : "user",
-                             r->match.params[0], "deleted", 1, "events_deleted",
-                             (json_int_t)events));
+                   json_pack("{s:s, s:b, s:I}", "item", r->match.params[0], "deleted", 1,
+                             "events_deleted", (json_int_t)events));
 }
 
 void tl__h_item_create(tl_req *r)
@@ -146,7 +147,7 @@ void tl__h_item_patch(tl_req *r)
 }
 void tl__h_item_delete(tl_req *r)
 {
-    delete_record(r, TL_RECORD_ITEM);
+    delete_item(r);
 }
 void tl__h_items_bulk(tl_req *r)
 {

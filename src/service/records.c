@@ -190,12 +190,18 @@ tl_err tl_service_get_user(tl_service *s, const char *id, tl_user_fn fn, void *c
 tl_err tl_service_delete_record(tl_service *s, tl_record_kind kind, const char *id,
                                 long long *events, tl_diag *d)
 {
+    if (kind == TL_RECORD_USER) { /* one way to remove a patron: the audited, scrubbed erasure */
+        tl_erase_report rep;
+        tl_err rc = tl_service_user_erase(s, id, NULL, &rep, d);
+        if (rc == TL_OK && events)
+            *events = rep.events;
+        return rc;
+    }
     tl_err rc = tl__service_need_writer(s, "items and users", d);
     if (rc != TL_OK)
         return rc;
     pthread_mutex_lock(&s->write_mu);
-    rc = kind == TL_RECORD_ITEM ? tl_store_delete_item(s->writer, id, strlen(id), events, d)
-                                : tl_store_delete_user(s->writer, id, strlen(id), events, d);
+    rc = tl_store_delete_item(s->writer, id, strlen(id), events, d);
     pthread_mutex_unlock(&s->write_mu);
     if (rc == TL_ENOTFOUND)
         snprintf(d->field, sizeof(d->field), "%s", kind_field[kind]);

@@ -172,70 +172,43 @@ tl_err tl__sq_consent_set(tl_store *st, int64_t user, int personalize, int64_t r
     return finish(st, q, NULL);
 }
 
-static tl_err dump_events(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx)
+/* Runs sql with the patron's id as ?1 and hands each row to row (a dump's reader). */
+typedef tl_err (*dump_row)(sqlite3_stmt *q, const tl_store_dump_fns *f, void *ctx);
+
+static tl_err dump(tl_store *st, const char *sql, int64_t user, dump_row row,
+                   const tl_store_dump_fns *f, void *ctx)
 {
     sqlite3_stmt *q;
-    tl_err r = prep(st,
-                    "SELECT i.ext_id, t.name, e.value, e.ts, e.device, e.channel, e.branch,"
-                    " e.session FROM events e JOIN items i ON i.id = e.item_id"
-                    " JOIN event_types t ON t.id = e.type_id WHERE e.user_id = ?1"
-                    " ORDER BY e.ts, i.ext_id, t.name",
-                    &q);
+    tl_err r = prep(st, sql, &q);
     if (r != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, user);
     int rc;
-    while (r == TL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int has = sqlite3_column_type(q, 2) != SQLITE_NULL;
-        r = f->event(ctx, col(q, 0), col(q, 1), has, has ? sqlite3_column_double(q, 2) : 0.0,
-                     sqlite3_column_int64(q, 3), col(q, 4), col(q, 5), col(q, 6), col(q, 7));
-    }
+    while (r == TL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        r = row(q, f, ctx);
     if (r == TL_OK && rc != SQLITE_DONE)
         r = tl__sq_fail(st, rc);
     sqlite3_finalize(q);
     return r;
 }
 
-static tl_err dump_searches(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx)
+static tl_err event_row(sqlite3_stmt *q, const tl_store_dump_fns *f, void *ctx)
 {
-    sqlite3_stmt *q;
-    tl_err r = prep(st,
-                    "SELECT s.query, s.ts, (SELECT ifnull(group_concat(i.ext_id, char(9)), '')"
-                    " FROM (SELECT item_id FROM search_clicks c WHERE c.search_id = s.id"
-                    " ORDER BY c.rank) k JOIN items i ON i.id = k.item_id)"
-                    " FROM searches s WHERE s.user_id = ?1 ORDER BY s.ts, s.id",
-                    &q);
-    if (r != TL_OK)
-        return r;
-    sqlite3_bind_int64(q, 1, user);
-    int rc;
-    while (r == TL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
-        r = f->search(ctx, col(q, 0), sqlite3_column_int64(q, 1), col(q, 2) ? col(q, 2) : "");
-    if (r == TL_OK && rc != SQLITE_DONE)
-        r = tl__sq_fail(st, rc);
-    sqlite3_finalize(q);
-    return r;
+    int has = sqlite3_column_type(q, 2) != SQLITE_NULL;
+    return f->event(ctx, col(q, 0), col(q, 1), has, has ? sqlite3_column_double(q, 2) : 0.0,
+                    sqlite3_column_int64(q, 3), col(q, 4), col(q, 5), col(q, 6), col(q, 7));
 }
 
-static tl_err dump_consent(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx)
+static tl_err search_row(sqlite3_stmt *q, const tl_store_dump_fns *f, void *ctx)
 {
-    sqlite3_stmt *q;
-    tl_err r = prep(st,
-                    "SELECT ts, personalize, retention_days, actor FROM consent_log"
-                    " WHERE user_id = ?1 ORDER BY ts, rowid",
-                    &q);
-    if (r != TL_OK)
-        return r;
-    sqlite3_bind_int64(q, 1, user);
-    int rc;
-    while (r == TL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
-        r = f->consent(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int(q, 1),
-                       sqlite3_column_type(q, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 2),
-                       col(q, 3));
-    if (r == TL_OK && rc != SQLITE_DONE)
-        r = tl__sq_fail(st, rc);
-    sqlite3_finalize(q);
-    return r;
+    return f->search(ctx, col(q, 0), sqlite3_column_int64(q, 1), col(q, 2) ? col(q, 2) : "");
+}
+
+static tl_err consent_row(sqlite3_stmt *q, const tl_store_dump_fns *f, void *ctx)
+{
+    return f->consent(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int(q, 1),
+                      sqlite3_column_type(q, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 2),
+                      col(q, 3));
 }
 
 tl_err tl__sq_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx,
@@ -252,11 +225,24 @@ tl_err tl__sq_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, 
         r = tl__sq_fail(st, rc);
     sqlite3_finalize(q);
     if (r == TL_OK && f->event)
-        r = dump_events(st, user, f, ctx);
+        r = dump(st,
+                 "SELECT i.ext_id, t.name, e.value, e.ts, e.device, e.channel, e.branch,"
+                 " e.session FROM events e JOIN items i ON i.id = e.item_id"
+                 " JOIN event_types t ON t.id = e.type_id WHERE e.user_id = ?1"
+                 " ORDER BY e.ts, i.ext_id, t.name",
+                 user, event_row, f, ctx);
     if (r == TL_OK && f->search)
-        r = dump_searches(st, user, f, ctx);
+        r = dump(st,
+                 "SELECT s.query, s.ts, (SELECT ifnull(group_concat(i.ext_id, char(9)), '')"
+                 " FROM (SELECT item_id FROM search_clicks c WHERE c.search_id = s.id"
+                 " ORDER BY c.rank) k JOIN items i ON i.id = k.item_id)"
+                 " FROM searches s WHERE s.user_id = ?1 ORDER BY s.ts, s.id",
+                 user, search_row, f, ctx);
     if (r == TL_OK && f->consent)
-        r = dump_consent(st, user, f, ctx);
+        r = dump(st,
+                 "SELECT ts, personalize, retention_days, actor FROM consent_log"
+                 " WHERE user_id = ?1 ORDER BY ts, rowid",
+                 user, consent_row, f, ctx);
     return r;
 }
 
