@@ -320,7 +320,11 @@ static void test_old_store(void **state)
     assert_int_equal(sqlite3_exec(db3,
                                   "DROP TABLE IF EXISTS api_keys; DROP TABLE idempotency_keys;"
                                   " DROP TABLE audit_log; DROP TABLE consent_log;"
-                                  " DROP TABLE retention;"
+                                  " DROP TABLE retention; DROP TABLE item_details;"
+                                  " DROP TABLE holdings; DROP TABLE list_items;"
+                                  " DROP TABLE lists; DROP TABLE reviews;"
+                                  " DROP TABLE path_feedback; DROP TABLE path_steps;"
+                                  " DROP TABLE paths;"
                                   " DELETE FROM schema_migrations WHERE version >= 2;"
                                   " PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
@@ -339,7 +343,7 @@ static void test_old_store(void **state)
     assert_non_null(strstr(d.msg, "upgrades it"));
     tl_store_free(st);
     assert_int_equal(tl_store_open(db, 0, &st, &d), TL_OK);
-    assert_int_equal(tl_store_schema_version(st), 4);
+    assert_int_equal(tl_store_schema_version(st), 5);
     assert_int_equal(tl_store_get_key(st, "abcdefgh", &ka, &found, &d), TL_OK);
     assert_int_equal(found, 0);
     tl_store_free(st);

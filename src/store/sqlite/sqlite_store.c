@@ -105,11 +105,68 @@ static const struct {
         "CREATE TABLE retention("
         " user_id INTEGER PRIMARY KEY REFERENCES users(id),"
         " days INTEGER NOT NULL CHECK (days >= 0));"},
+    /* Library services: what a catalogue record carries beyond the items row (work, series,
+     * summary, cover; start and place of a library event), the copies a library holds (the
+     * ILS's item numbers resolve to their record here), patrons' reading lists and reviews,
+     * and learning paths (steps sharing a position are alternatives) with patrons' feedback */
+    {5, "CREATE TABLE item_details("
+        " item_id INTEGER PRIMARY KEY REFERENCES items(id),"
+        " work TEXT, isbn TEXT, issn TEXT, series TEXT, series_volume REAL, edition TEXT,"
+        " publisher TEXT, extent TEXT, contents TEXT, summary TEXT, cover TEXT,"
+        " starts INTEGER, ends INTEGER, place TEXT);"
+        "CREATE INDEX item_details_work ON item_details(work) WHERE work IS NOT NULL;"
+        "CREATE TABLE holdings("
+        " id INTEGER PRIMARY KEY,"
+        " copy TEXT NOT NULL UNIQUE,"
+        " item_id INTEGER NOT NULL REFERENCES items(id),"
+        " branch TEXT, location TEXT, status TEXT,"
+        " available INTEGER NOT NULL DEFAULT 1 CHECK (available IN (0, 1)));"
+        "CREATE INDEX holdings_item ON holdings(item_id);"
+        "CREATE TABLE lists("
+        " id INTEGER PRIMARY KEY,"
+        " ext_id TEXT NOT NULL UNIQUE,"
+        " user_id INTEGER REFERENCES users(id),"
+        " title TEXT NOT NULL, description TEXT,"
+        " public INTEGER NOT NULL DEFAULT 0 CHECK (public IN (0, 1)),"
+        " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+        "CREATE INDEX lists_user ON lists(user_id);"
+        "CREATE TABLE list_items("
+        " list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+        " item_id INTEGER NOT NULL REFERENCES items(id),"
+        " pos INTEGER NOT NULL, note TEXT, added INTEGER NOT NULL,"
+        " PRIMARY KEY (list_id, item_id)) WITHOUT ROWID;"
+        "CREATE INDEX list_items_item ON list_items(item_id);"
+        "CREATE TABLE reviews("
+        " user_id INTEGER NOT NULL REFERENCES users(id),"
+        " item_id INTEGER NOT NULL REFERENCES items(id),"
+        " rating REAL, body TEXT,"
+        " public INTEGER NOT NULL DEFAULT 1 CHECK (public IN (0, 1)),"
+        " ts INTEGER NOT NULL,"
+        " PRIMARY KEY (user_id, item_id)) WITHOUT ROWID;"
+        "CREATE INDEX reviews_item ON reviews(item_id);"
+        "CREATE TABLE paths("
+        " id INTEGER PRIMARY KEY,"
+        " ext_id TEXT NOT NULL UNIQUE,"
+        " title TEXT NOT NULL, topic TEXT,"
+        " origin TEXT NOT NULL DEFAULT 'librarian' CHECK (origin IN ('librarian','proposed')),"
+        " created INTEGER NOT NULL);"
+        "CREATE TABLE path_steps("
+        " path_id INTEGER NOT NULL REFERENCES paths(id) ON DELETE CASCADE,"
+        " item_id INTEGER NOT NULL REFERENCES items(id),"
+        " pos INTEGER NOT NULL, level INTEGER,"
+        " PRIMARY KEY (path_id, item_id)) WITHOUT ROWID;"
+        "CREATE TABLE path_feedback("
+        " path_id INTEGER NOT NULL REFERENCES paths(id) ON DELETE CASCADE,"
+        " item_id INTEGER NOT NULL REFERENCES items(id),"
+        " user_id INTEGER NOT NULL REFERENCES users(id),"
+        " useful INTEGER NOT NULL CHECK (useful IN (0, 1)),"
+        " ts INTEGER NOT NULL,"
+        " PRIMARY KEY (path_id, item_id, user_id)) WITHOUT ROWID;"},
 };
 /* The versions whose migration only adds tables: a read-only open reads a store from before
  * them as it is (what they add is missing there, and the functions that need it say
  * TL_EVERSION until a write open migrates the store). */
-static const int additive[] = {[2] = 1, [3] = 1, [4] = 1};
+static const int additive[] = {[2] = 1, [3] = 1, [4] = 1, [5] = 1};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define MARK_SQL "PRAGMA application_id = 1413564748;" /* TL_SQ_APPLICATION_ID, "TAIL" */
 #define LATEST_VERSION (migrations[NMIGRATIONS - 1].version)
