@@ -324,7 +324,8 @@ static void test_old_store(void **state)
                                   " DROP TABLE holdings; DROP TABLE list_items;"
                                   " DROP TABLE lists; DROP TABLE reviews;"
                                   " DROP TABLE path_feedback; DROP TABLE path_steps;"
-                                  " DROP TABLE paths;"
+                                  " DROP TABLE paths; DROP TABLE search_totals;"
+                                  " DROP TABLE subscriptions;"
                                   " DELETE FROM schema_migrations WHERE version >= 2;"
                                   " PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),

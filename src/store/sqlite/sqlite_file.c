@@ -38,9 +38,9 @@ static const char *const tailor_tables[] = {
  * tables, 5: library services); each holds data. A migration that adds a table lists it here,
  * or a store that a failed first import leaves behind is kept as if it held data. */
 static const char *const later_tables[] = {
-    "api_keys",     "idempotency_keys", "audit_log",    "consent_log", "retention",
-    "item_details", "holdings",         "lists",        "list_items",  "reviews",
-    "paths",        "path_steps",       "path_feedback"};
+    "api_keys",     "idempotency_keys", "audit_log",     "consent_log",   "retention",
+    "item_details", "holdings",         "lists",         "list_items",    "reviews",
+    "paths",        "path_steps",       "path_feedback", "search_totals", "subscriptions"};
 
 static const char *const companions[] = {"-wal", "-shm", "-journal"};
 

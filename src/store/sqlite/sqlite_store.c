@@ -108,7 +108,8 @@ static const struct {
     /* Library services: what a catalogue record carries beyond the items row (work, series,
      * summary, cover; start and place of a library event), the copies a library holds (the
      * ILS's item numbers resolve to their record here), patrons' reading lists and reviews,
-     * and learning paths (steps sharing a position are alternatives) with patrons' feedback */
+     * learning paths (steps sharing a position are alternatives) with patrons' feedback, how many
+     * results each search found, and patrons' subscriptions to new-arrival alerts */
     {5, "CREATE TABLE item_details("
         " item_id INTEGER PRIMARY KEY REFERENCES items(id),"
         " work TEXT, isbn TEXT, issn TEXT, series TEXT, series_volume REAL, edition TEXT,"
@@ -161,7 +162,15 @@ static const struct {
         " user_id INTEGER NOT NULL REFERENCES users(id),"
         " useful INTEGER NOT NULL CHECK (useful IN (0, 1)),"
         " ts INTEGER NOT NULL,"
-        " PRIMARY KEY (path_id, item_id, user_id)) WITHOUT ROWID;"},
+        " PRIMARY KEY (path_id, item_id, user_id)) WITHOUT ROWID;"
+        "CREATE TABLE search_totals("
+        " search_id INTEGER PRIMARY KEY REFERENCES searches(id) ON DELETE CASCADE,"
+        " total INTEGER NOT NULL CHECK (total >= 0));"
+        "CREATE TABLE subscriptions("
+        " user_id INTEGER PRIMARY KEY REFERENCES users(id),"
+        " email TEXT,"
+        " alerts INTEGER NOT NULL DEFAULT 0 CHECK (alerts IN (0, 1)),"
+        " since INTEGER NOT NULL);"},
 };
 /* The versions whose migration only adds tables: a read-only open reads a store from before
  * them as it is (what they add is missing there, and the functions that need it say
