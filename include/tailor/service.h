@@ -508,6 +508,36 @@ typedef enum tl_key_action {
  * not about one patron, which a patron key may not do), else 0. */
 TL_API int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user);
 
+/* ---- collection analytics (src/service/analytics.c; docs/ANALYTICS.md) --------------------
+ * A report for librarians: demand by subject against the copies held, hold queues, idle items,
+ * searches that found little, uptake of new arrivals. The period ends at the store's newest
+ * event (so a copy of a store reports the same whenever it is run) and starts months before it
+ * or at since. Any group (a subject, an item's queue, a query) whose count rests on fewer than
+ * min_group distinct patrons (but more than none) is shown as suppressed, without its counts,
+ * and counted in its section's "suppressed"; a query so suppressed is not shown at all. */
+typedef struct tl_analytics_opts {
+    const char *section; /* NULL or "": every section; else one of tl_analytics_sections */
+    int months;          /* the period: this many months (1/12 of a year each) up to the newest
+                            event, 1..TL_ANALYTICS_MAX_MONTHS */
+    int64_t since;       /* > 0: the period starts then instead (Unix seconds) */
+    const char *branch;  /* NULL: every branch; else events made and copies held there */
+    int min_group;       /* k; a smaller one than the service's is raised to the service's */
+    int limit;           /* rows of the lists (hold queues, idle items, searches), 1..10000 */
+    int new_days;        /* new arrivals: added in the last N days, 1..3650 */
+    int few;             /* a search with at most this many results found few, 0..1000000 */
+} tl_analytics_opts;
+
+#define TL_ANALYTICS_MAX_MONTHS 1200
+TL_API extern const char *const tl_analytics_sections[]; /* NULL-terminated */
+
+/* months 12, limit 20, new_days 90, few 2, the rest 0 / NULL. */
+TL_API void tl_analytics_opts_init(tl_analytics_opts *o);
+/* The report as one JSON object (malloc'd text; docs/ANALYTICS.md has its shape). Errors:
+ * TL_EINVAL (an option out of range or an unknown section: d's field names it), TL_EUNSUPPORTED
+ * (no store), TL_EVERSION (a store before version 5), TL_ESTORE, TL_ENOMEM. */
+TL_API tl_err tl_service_analytics(tl_service *s, const tl_analytics_opts *o, char **json,
+                                   tl_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

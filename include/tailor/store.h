@@ -445,6 +445,54 @@ TL_API tl_err tl_store_retention_run(tl_store *st, int64_t now, long long *remov
  * the log could not be emptied yet (call again later). */
 TL_API tl_err tl_store_scrub(tl_store *st, int *complete, tl_diag *d);
 
+/* ---- collection analytics (schema version 5) -------------------------------------------------
+ * Aggregates for librarians, each one SQL pass over the events, items, holdings and searches
+ * (src/service/analytics.c makes the report and suppresses small groups). A subject is one
+ * element of an item's subjects list. An item's copies: its holdings rows (at w->branch when
+ * given: 0 when none there), else its copies field, else 1. With w->branch, events count only
+ * when made at that branch, and items (idle, new) only when a copy is held there. fn gets each
+ * row: key, label and extra as the part says (NULL otherwise), v[] its numbers in the order
+ * listed (TL_ABSENT for an unknown date). */
+typedef enum tl_analytics_part {
+    TL_AN_PERIOD,        /* one row: v = newest event's time (0: none), events */
+    TL_AN_DEMAND,        /* per subject (key): v = items, copies, loans, holds, patrons (loan or
+                            hold in [since, until]) */
+    TL_AN_HOLDS,         /* per item (key, label = title) with open holds: v = patrons whose
+                            hold in [since, until] no loan of theirs followed by until, copies */
+    TL_AN_IDLE_TOTAL,    /* one row: v = items in the collection since `since` (added then or
+                            before, or unknown), of them idle (no loan in [since, until]) */
+    TL_AN_IDLE_SUBJECTS, /* per subject (key): v = items, idle (as TL_AN_IDLE_TOTAL) */
+    TL_AN_IDLE_BRANCHES, /* per branch holding copies (key): v = items, idle */
+    TL_AN_IDLE_ITEMS,    /* the first w->limit idle items, oldest addition first (key, label =
+                            title, extra = subjects): v = added, copies */
+    TL_AN_SEARCHES,      /* per query, lowercased and trimmed (key), of the searches in [since,
+                            until] whose result total is at most w->few: v = searches, patrons,
+                            searches with no result, the largest total */
+    TL_AN_NEW_TOTAL,     /* one row: of the items added in [new_since, until]: v = items, items
+                            loaned since they were added, loans, patrons who borrowed them */
+    TL_AN_NEW,           /* the same per subject (key) */
+} tl_analytics_part;
+
+typedef struct tl_analytics_window {
+    int64_t since, until; /* the period (Unix seconds, both included) */
+    const char *branch;   /* NULL: every branch */
+    int64_t new_since;    /* TL_AN_NEW*: items added from then on */
+    int64_t few;          /* TL_AN_SEARCHES */
+    int limit;            /* TL_AN_IDLE_ITEMS */
+} tl_analytics_window;
+
+typedef struct tl_analytics_row {
+    const char *key, *label, *extra; /* valid during the call */
+    int64_t v[6];
+} tl_analytics_row;
+
+typedef tl_err (*tl_analytics_fn)(void *ctx, const tl_analytics_row *r);
+/* Errors: TL_EVERSION (a store before version 5, opened read-only), TL_ESTORE, TL_ENOMEM, or
+ * fn's; d says why. */
+TL_API tl_err tl_store_analytics(tl_store *st, tl_analytics_part part,
+                                 const tl_analytics_window *w, tl_analytics_fn fn, void *ctx,
+                                 tl_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

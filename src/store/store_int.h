@@ -120,6 +120,9 @@ typedef struct tl_store_ops {
                         int64_t *retention_days);
     tl_err (*retention_run)(tl_store *st, int64_t now, long long *removed);
     tl_err (*scrub)(tl_store *st, int *complete);
+    /* collection analytics (schema version 5): tailor/store.h's tl_store_analytics */
+    tl_err (*analytics)(tl_store *st, tl_analytics_part part, const tl_analytics_window *w,
+                        tl_analytics_fn fn, void *ctx);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

@@ -81,5 +81,8 @@ tl_err tl__sq_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, 
                         int64_t *retention_days);
 tl_err tl__sq_retention_run(tl_store *st, int64_t now, long long *removed);
 tl_err tl__sq_scrub(tl_store *st, int *complete);
+/* Collection analytics (sqlite_analytics.c). */
+tl_err tl__sq_analytics(tl_store *st, tl_analytics_part part, const tl_analytics_window *w,
+                        tl_analytics_fn fn, void *ctx);
 
 #endif

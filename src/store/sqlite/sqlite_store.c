@@ -1445,6 +1445,7 @@ static const tl_store_ops sqlite_ops = {
     .user_dump = tl__sq_user_dump,
     .retention_run = tl__sq_retention_run,
     .scrub = tl__sq_scrub,
+    .analytics = tl__sq_analytics,
 };
 
 static tl_err user_version(sq_store *s, int *v)
