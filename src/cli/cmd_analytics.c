@@ -141,7 +141,7 @@ static void text_table(FILE *f, const json_t *tab)
     }
     fputs(" ", f);
     for (size_t i = 0; i < nc; i++)
-        fprintf(f, " %-*s", w[i], json_string_value(json_array_get(cols, i)));
+        fprintf(f, " %-*s", i + 1 < nc ? w[i] : 0, json_string_value(json_array_get(cols, i)));
     fputc('\n', f);
     for (size_t j = 0; j < nr; j++) {
         const json_t *row = json_array_get(rows, j);
@@ -154,7 +154,7 @@ static void text_table(FILE *f, const json_t *tab)
                 s = i + 1 == nc ? "(suppressed)" : "-";
             else if (!*s)
                 s = "-";
-            fprintf(f, " %-*.*s", w[i], 40, s);
+            fprintf(f, " %-*.*s", i + 1 < nc ? w[i] : 0, 40, s);
         }
         fputc('\n', f);
     }
@@ -200,6 +200,25 @@ static void text_scalars(FILE *f, const json_t *sec)
         fputc('\n', f);
 }
 
+/* s wrapped at about 94 columns, each line indented by two spaces */
+static void wrapped(FILE *f, const char *s)
+{
+    while (*s) {
+        size_t n = strlen(s), cut = n;
+        if (n > 94) {
+            cut = 94;
+            while (cut > 0 && s[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = n;
+        }
+        fprintf(f, "  %.*s\n", (int)cut, s);
+        s += cut;
+        while (*s == ' ')
+            s++;
+    }
+}
+
 static void print_text(FILE *f, const json_t *root)
 {
     const json_t *p = json_object_get(root, "period");
@@ -214,7 +233,7 @@ static void print_text(FILE *f, const json_t *root)
     json_object_foreach(json_object_get(root, "sections"), name, sec)
     {
         fprintf(f, "\n== %s ==\n", title_of(name));
-        fprintf(f, "  %s\n", json_string_value(json_object_get(sec, "definition")));
+        wrapped(f, json_string_value(json_object_get(sec, "definition")));
         text_scalars(f, sec);
         if (json_object_get(sec, "columns")) {
             text_table(f, sec);
@@ -226,7 +245,8 @@ static void print_text(FILE *f, const json_t *root)
         {
             if (!json_object_get(t, "columns"))
                 continue;
-            fprintf(f, " %s: %s\n", sub, json_string_value(json_object_get(t, "definition")));
+            fprintf(f, " %s:\n", sub);
+            wrapped(f, json_string_value(json_object_get(t, "definition")));
             text_table(f, t);
         }
     }

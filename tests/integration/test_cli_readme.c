@@ -64,6 +64,14 @@ static void test_readme_examples_run(void **state)
     assert_non_null(recs);
     assert_non_null(strstr(out, "\"reason\":\"popular: no usable history for this patron\""));
     assert_non_null(strstr(out, "ndcg@10"));
+    /* tailor analytics --section demand, and the CSV file of every section */
+    assert_non_null(strstr(out, "== Demand by subject vs holdings =="));
+    assert_non_null(strstr(out, "  fantasy 54    54     49    16    23      0.907"));
+    char *csv = tl_test_read(tl_test_tmp("readme/analytics.csv"));
+    assert_non_null(csv);
+    assert_true(strncmp(csv, "section,subject,items,copies,loans,", 35) == 0);
+    assert_non_null(strstr(csv, "\nnew,(all),"));
+    free(csv);
     assert_true(strncmp(recs, "user\titem\trank\tscore\n", 21) == 0);
     free(out);
     free(recs);
