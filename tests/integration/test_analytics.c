@@ -3,14 +3,14 @@
  * (added 800 days before END unless said): a1, a2 (art, 2 copies each), m1 (art|science, no
  * copy count: 1), s1 (science: 3 holdings, 2 at main and 1 at east, beside a copy count of 10
  * that the holdings override), r1 (rare), h1 (hot), old1 and old2 (history; old1 held at
- * east), late1 (history, added 100 days before END), n1 (art, added 10 days before) and n2
- * (science, 20 days before). Patrons u1..u10. In the period: a1 borrowed by u1-u6 at main;
- * a2 by u1 at east, and held by u2 who then borrowed it (east); m1 by u7 at main; s1 borrowed
- * by u6-u10 and held by u1-u5 without a loan since (main); r1 borrowed by u1-u4, and held again
- * by u4 after the loan; h1 borrowed by u1-u10 at main; n1 by u1-u5. old2 was borrowed before
- * the period; u10 viewed a1 at END. Searches (totals as recorded): "  Quantum Knitting " by
- * u1-u5 (0 results) and "QUANTUM knitting" by u6 (2), "Dragons" by u1-u4 (1), "cats" by u1-u6
- * (50) and an anonymous "x" (0). */
+ * east), late1 (history, added 100 days before END), n1 (art, added 10 days before), n2
+ * (science, 20 days before) and q1 (subjects `say "hi"` and `back\slash`, no copy, 300 days).
+ * Patrons u1..u10. In the period: a1 borrowed by u1-u6 at main; a2 by u1 at east, and held by u2
+ * who then borrowed it (east); m1 by u7 at main; s1 borrowed by u6-u10 and held by u1-u5 without a
+ * loan since (main); r1 borrowed by u1-u4, and held again by u4 after the loan; h1 borrowed by
+ * u1-u10 at main; n1 by u1-u5. old2 was borrowed before the period; u10 viewed a1 at END. Searches
+ * (totals as recorded): "  Quantum Knitting " by u1-u5 (0 results) and "QUANTUM knitting" by u6
+ * (2), "Dragons" by u1-u4 (1), "cats" by u1-u6 (50) and an anonymous "x" (0). */
 #include "support.h"
 
 #include <curl/curl.h>
@@ -85,9 +85,10 @@ static int make_store(void **state)
              "old2\tbook\tOld Two\thistory\t%lld\t\n"
              "late1\tbook\tLate\thistory\t%lld\t\n"
              "n1\tbook\tNew Art\tart\t%lld\t1\n"
-             "n2\tbook\tNew Science\tscience\t%lld\t1\n",
+             "n2\tbook\tNew Science\tscience\t%lld\t1\n"
+             "q1\tbook\tQuoted\tsay \"hi\"|back\\slash\t%lld\t0\n",
              old, old, old, old, old, old, old, old, END - 100 * DAY, END - 10 * DAY,
-             END - 20 * DAY);
+             END - 20 * DAY, END - 300 * DAY);
     char *evs = NULL;
     size_t n = 0;
     add(&evs, &n, "user\titem\ttype\ttimestamp\tbranch\n");
@@ -262,8 +263,12 @@ static void test_demand(void **state)
     assert_float_equal(real(d, "collection_per_copy"), 2.4, 1e-9);
     /* the chart: the subjects shown, in order */
     const json_t *ch = json_object_get(d, "chart");
-    assert_int_equal(json_array_size(json_object_get(ch, "subjects")), 4);
-    assert_int_equal(json_array_size(json_object_get(ch, "loans_per_copy")), 4);
+    assert_int_equal(json_array_size(json_object_get(ch, "subjects")), 6);
+    assert_int_equal(json_array_size(json_object_get(ch, "loans_per_copy")), 6);
+    /* subjects split whatever they hold: quotes, backslashes */
+    assert_int_equal(num(row(d, "subject", "say \"hi\""), "items"), 1);
+    assert_int_equal(num(row(d, "subject", "back\\slash"), "copies"), 0);
+    assert_true(is_null(row(d, "subject", "back\\slash"), "loans_per_copy"));
     json_decref(r);
 }
 

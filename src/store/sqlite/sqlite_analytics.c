@@ -1,7 +1,7 @@
 /* Collection analytics on a SQLite store (tailor/store.h, tl_store_analytics): each part is one
  * statement that aggregates in SQL, so a report costs a few scans of the events, never a row
- * of C per event. Subjects are split out of the items' '|'-separated lists by a recursive CTE
- * (a few rows per item), materialized once per statement. The events have no index by item
+ * of C per event. Subjects are split out of the items' '|'-separated lists (json_each),
+ * materialized once per statement. The events have no index by item
  * or time: the aggregates first reduce them to (patron, item) pairs, which the primary key
  * (user_id, item_id, ...) yields in order, without a sort. Reports run rarely (a librarian's
  * request), so the statements are prepared per call. Parameters: ?1 since, ?2 until,
@@ -13,13 +13,22 @@
 #define LOAN "(SELECT id FROM event_types WHERE name = 'loan')"
 #define HOLD "(SELECT id FROM event_types WHERE name = 'hold')"
 
-/* subj(item_id, subject): one row per element of each item's subjects */
+/* subj(item_id, sid) and names(sid, subject): one row per element of each item's subjects,
+ * split by json_each (the list made a JSON array: far faster than a recursive CTE of substr),
+ * the subjects numbered so that the large groupings sort integers, not text. A list holding a
+ * control character other than TAB, CR or LF (which JSON cannot carry raw) gives no subject. */
+#define JSON_LIST                                                                                  \
+    "'[\"' || replace(replace(replace(replace(replace(replace(subjects, '\\', '\\\\'),"            \
+    " '\"', '\\\"'), char(9), '\\t'), char(10), '\\n'), char(13), '\\r'), '|', '\",\"') || '\"]'"
 #define SUBJ                                                                                       \
-    "split(item_id, s, rest) AS (SELECT id, NULL, subjects || '|' FROM items"                      \
-    " WHERE subjects IS NOT NULL AND subjects <> ''"                                               \
-    " UNION ALL SELECT item_id, trim(substr(rest, 1, instr(rest, '|') - 1)),"                      \
-    " substr(rest, instr(rest, '|') + 1) FROM split WHERE rest <> ''),"                            \
-    " subj AS MATERIALIZED (SELECT DISTINCT item_id, s AS subject FROM split WHERE s <> '')"
+    "lists AS (SELECT id, " JSON_LIST " AS a FROM items WHERE subjects IS NOT NULL"                \
+    " AND subjects <> ''),"                                                                        \
+    " subj0 AS MATERIALIZED (SELECT DISTINCT l.id AS item_id, j.value AS subject FROM lists l,"    \
+    " json_each(CASE WHEN json_valid(l.a) THEN l.a ELSE '[]' END) j WHERE j.value <> ''),"         \
+    " names AS MATERIALIZED (SELECT subject, row_number() OVER (ORDER BY subject) AS sid"          \
+    " FROM (SELECT DISTINCT subject FROM subj0)),"                                                 \
+    " subj AS MATERIALIZED (SELECT s.item_id, n.sid FROM subj0 s"                                  \
+    " JOIN names n ON n.subject = s.subject)"
 
 /* the copies of item i: its holdings (at the branch), else its copies field, else one */
 #define COPIES                                                                                     \
@@ -59,19 +68,19 @@
 static const char *const sql[] = {
     [TL_AN_PERIOD] = "SELECT NULL, NULL, NULL, coalesce(max(ts), 0), count(*) FROM events",
     [TL_AN_DEMAND] =
-        "WITH RECURSIVE " SUBJ ","
-        " cat AS (SELECT s.subject, count(*) AS items, sum(" COPIES ") AS copies FROM subj s"
-        " JOIN items i ON i.id = s.item_id GROUP BY s.subject),"
+        "WITH " SUBJ ","
+        " cat AS (SELECT s.sid, count(*) AS items, sum(" COPIES ") AS copies FROM subj s"
+        " JOIN items i ON i.id = s.item_id GROUP BY s.sid),"
         " pairs AS (SELECT e.user_id, e.item_id, sum(e.type_id = " LOAN ") AS loans,"
         " sum(e.type_id = " HOLD ") AS holds FROM events e WHERE e.type_id IN (" LOAN ", " HOLD ")"
         " AND e.ts BETWEEN ?1 AND ?2 AND " AT_BRANCH " GROUP BY e.user_id, e.item_id),"
-        " dem AS (SELECT s.subject, sum(p.loans) AS loans, sum(p.holds) AS holds,"
+        " dem AS (SELECT s.sid, sum(p.loans) AS loans, sum(p.holds) AS holds,"
         " count(DISTINCT p.user_id) AS patrons FROM pairs p JOIN subj s ON s.item_id = p.item_id"
-        " GROUP BY s.subject)"
-        " SELECT c.subject, NULL, NULL, c.items, c.copies, coalesce(d.loans, 0),"
-        " coalesce(d.holds, 0), coalesce(d.patrons, 0) FROM cat c"
-        " LEFT JOIN dem d ON d.subject = c.subject"
-        " WHERE ?3 IS NULL OR c.copies > 0 OR d.subject IS NOT NULL ORDER BY c.subject",
+        " GROUP BY s.sid)"
+        " SELECT n.subject, NULL, NULL, c.items, c.copies, coalesce(d.loans, 0),"
+        " coalesce(d.holds, 0), coalesce(d.patrons, 0) FROM cat c JOIN names n ON n.sid = c.sid"
+        " LEFT JOIN dem d ON d.sid = c.sid"
+        " WHERE ?3 IS NULL OR c.copies > 0 OR d.sid IS NOT NULL ORDER BY n.subject",
     [TL_AN_HOLDS] =
         "WITH open AS (SELECT e.user_id, e.item_id FROM events e WHERE e.type_id = " HOLD
         " AND e.ts BETWEEN ?1 AND ?2 AND " AT_BRANCH " AND NOT EXISTS (SELECT 1 FROM events l"
@@ -82,10 +91,10 @@ static const char *const sql[] = {
         " JOIN items i ON i.id = q.item_id ORDER BY q.patrons DESC, i.ext_id",
     [TL_AN_IDLE_TOTAL] = "WITH " LOANED ", " COLL
                          " SELECT NULL, NULL, NULL, count(*), coalesce(sum(NOT used), 0) FROM coll",
-    [TL_AN_IDLE_SUBJECTS] =
-        "WITH RECURSIVE " SUBJ ", " LOANED ", " COLL
-        " SELECT s.subject, NULL, NULL, count(*), sum(NOT c.used) FROM coll c"
-        " JOIN subj s ON s.item_id = c.id GROUP BY s.subject ORDER BY s.subject",
+    [TL_AN_IDLE_SUBJECTS] = "WITH " SUBJ ", " LOANED ", " COLL
+                            " SELECT n.subject, NULL, NULL, count(*), sum(NOT c.used) FROM coll c"
+                            " JOIN subj s ON s.item_id = c.id JOIN names n ON n.sid = s.sid"
+                            " GROUP BY s.sid ORDER BY n.subject",
     [TL_AN_IDLE_BRANCHES] =
         "WITH " LOANED ", " COLL " SELECT h.branch, NULL, NULL, count(DISTINCT h.item_id),"
         " count(DISTINCT CASE WHEN NOT c.used THEN h.item_id END) FROM holdings h"
@@ -103,15 +112,16 @@ static const char *const sql[] = {
     [TL_AN_NEW_TOTAL] = "WITH " NEW " SELECT NULL, NULL, NULL, (SELECT count(*) FROM newi),"
                         " count(DISTINCT item_id), coalesce(sum(loans), 0),"
                         " count(DISTINCT user_id) FROM nl",
-    [TL_AN_NEW] = "WITH RECURSIVE " SUBJ ", " NEW ","
-                  " cat AS (SELECT s.subject, count(*) AS items FROM newi n"
-                  " JOIN subj s ON s.item_id = n.id GROUP BY s.subject),"
-                  " dem AS (SELECT s.subject, count(DISTINCT l.item_id) AS loaned,"
+    [TL_AN_NEW] = "WITH " SUBJ ", " NEW ","
+                  " cat AS (SELECT s.sid, count(*) AS items FROM newi n"
+                  " JOIN subj s ON s.item_id = n.id GROUP BY s.sid),"
+                  " dem AS (SELECT s.sid, count(DISTINCT l.item_id) AS loaned,"
                   " sum(l.loans) AS loans, count(DISTINCT l.user_id) AS patrons FROM nl l"
-                  " JOIN subj s ON s.item_id = l.item_id GROUP BY s.subject)"
-                  " SELECT c.subject, NULL, NULL, c.items, coalesce(d.loaned, 0),"
+                  " JOIN subj s ON s.item_id = l.item_id GROUP BY s.sid)"
+                  " SELECT n.subject, NULL, NULL, c.items, coalesce(d.loaned, 0),"
                   " coalesce(d.loans, 0), coalesce(d.patrons, 0) FROM cat c"
-                  " LEFT JOIN dem d ON d.subject = c.subject ORDER BY c.subject",
+                  " JOIN names n ON n.sid = c.sid LEFT JOIN dem d ON d.sid = c.sid"
+                  " ORDER BY n.subject",
 };
 #define NPARTS ((int)(sizeof(sql) / sizeof(sql[0])))
 
