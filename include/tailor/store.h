@@ -489,9 +489,8 @@ typedef struct tl_analytics_row {
 typedef tl_err (*tl_analytics_fn)(void *ctx, const tl_analytics_row *r);
 /* Errors: TL_EVERSION (a store before version 5, opened read-only), TL_ESTORE, TL_ENOMEM, or
  * fn's; d says why. */
-TL_API tl_err tl_store_analytics(tl_store *st, tl_analytics_part part,
-                                 const tl_analytics_window *w, tl_analytics_fn fn, void *ctx,
-                                 tl_diag *d);
+TL_API tl_err tl_store_analytics(tl_store *st, tl_analytics_part part, const tl_analytics_window *w,
+                                 tl_analytics_fn fn, void *ctx, tl_diag *d);
 
 #ifdef __cplusplus
 }
