@@ -71,7 +71,7 @@ static const char *cell(const json_t *v, char *buf, size_t len)
     if (json_is_integer(v))
         snprintf(buf, len, "%lld", (long long)json_integer_value(v));
     else
-        snprintf(buf, len, "%g", json_real_value(v));
+        snprintf(buf, len, "%.10g", json_real_value(v));
     return buf;
 }
 
