@@ -148,11 +148,11 @@ class Browser:
 
     def dispatch(self):
         by_session = {p.session: p for p in self.pages}
-        for m in self.pending:
+        events, self.pending = self.pending, []  # a handler may send (and read) more
+        for m in events:
             p = by_session.get(m.get('sessionId'))
             if p:
                 p.on_event(m.get('method', ''), m.get('params', {}))
-        self.pending = []
 
     def new_page(self, width=1280, height=800, mobile=False, ignore_network=()):
         target = self.send('Target.createTarget', {'url': 'about:blank'})['targetId']
@@ -198,6 +198,21 @@ class Page:
             self.errors.append(f"log ({e.get('source')}): {e.get('text')} {url}")
         elif method == 'Page.loadEventFired':
             self.loaded = True
+        elif method == 'Fetch.requestPaused':
+            self.requests.append(p['request']['url'])
+            status, ctype, body = self.intercept(p['request']['url'])
+            self.send('Fetch.fulfillRequest', {
+                'requestId': p['requestId'], 'responseCode': status,
+                'responseHeaders': [{'name': 'Content-Type', 'value': ctype}],
+                'body': base64.b64encode(body).decode()})
+
+    def route(self, patterns, answer):
+        """Answers the page's requests to URLs matching patterns ('*/v1/search*') with
+        answer(url) -> (status, content type, body bytes) instead of the network; the URLs
+        asked are kept in self.requests."""
+        self.intercept = answer
+        self.requests = []
+        self.send('Fetch.enable', {'patterns': [{'urlPattern': x} for x in patterns]})
 
     def viewport(self, width, height, mobile=False):
         self.send('Emulation.setDeviceMetricsOverride',

@@ -202,6 +202,54 @@ def test_search(lib, ctx):
     axe(page, 'the search page')
 
 
+def test_search_contract(lib, ctx):
+    """The search module against the search route's contract, answered by the test itself (the
+    route is another feature's): results, facets, and the switch to the plain order."""
+    page = ctx['browser'].new_page()
+    _, doc = lib.api('GET', '/v1/openapi.json')
+    doc['paths'].setdefault('/v1/search', {})['get'] = {}
+    _, recs = lib.api('GET', '/v1/users?limit=1')
+    items = lib.api('GET', f"/v1/users/{recs['users'][0]['id']}/recommendations?n=3")[1]['items']
+
+    def answer(url):
+        if '/v1/openapi.json' in url:
+            return 200, 'application/json', json.dumps(doc).encode()
+        plain = 'personalize=0' in url
+        found = [{'item': it['item'], 'title': it['title'], 'score': 1.0 / (k + 1),
+                  **({} if plain else {'reason': 'Because you borrowed a book like it'})}
+                 for k, it in enumerate(items[::-1] if plain else items)]
+        return 200, 'application/json', json.dumps(
+            {'total': 42, 'items': found,
+             'facets': {'subject': {'fantasy': 30, 'poetry': 12}, 'year': {'1997': 3}}}).encode()
+
+    page.route(['*/v1/openapi.json', '*/v1/search*'], answer)
+    page.goto(lib.url + '/')
+    page.eval(f"sessionStorage.setItem('tailor.user', {json.dumps(ctx['user'])}); true")
+    page.hash('#/search')
+    page.wait_for("document.getElementById('q') !== null", 10, 'the search form')
+    page.eval("document.getElementById('q').value = 'narnia'; "
+              "document.querySelector('form[role=search] button').click(); true")
+    page.wait_for("document.querySelectorAll('.search-results .card').length === 3", 10,
+                  'the results')
+    check('42' in page.eval("document.querySelector('.results > p').textContent"), 'the total')
+    check(page.eval("document.querySelectorAll('.facet input').length") == 3, 'the facets')
+    asked = [u for u in page.requests if '/v1/search' in u]
+    check('q=narnia' in asked[-1] and 'user=' in asked[-1] and 'personalize' not in asked[-1],
+          f'a personal search: {asked}')
+    first = page.eval("document.querySelector('.search-results .card').dataset.item")
+    page.click('.toggle button[aria-pressed="false"]')
+    page.wait_for("location.hash.includes('order=plain') && document.querySelector("
+                  "'.search-results .card') && document.querySelector('.search-results .card')"
+                  f".dataset.item !== {json.dumps(first)}", 10, 'the plain order')
+    check('personalize=0' in page.requests[-1], f'the plain search: {page.requests[-1]}')
+    page.click('.facet input')
+    page.wait_for("location.hash.includes('filter=subject%3Dfantasy')", 10, 'a facet chosen')
+    page.wait_for("document.querySelector('.facet input')?.checked", 10, 'the facet checked')
+    check('filter=subject%3Dfantasy' in page.requests[-1], f'the facet: {page.requests[-1]}')
+    no_errors(page, 'the search page (contract)')
+    axe(page, 'the search page with results')
+
+
 def test_console(lib, ctx):
     page = ctx['page']
     page.hash('#/console')
@@ -255,7 +303,7 @@ def test_widget(lib, ctx):
 
 
 TESTS = [test_serving, test_homepage, test_click_changes_rows, test_rate_and_dismiss,
-         test_search, test_console, test_widget, test_my_data_and_erase]
+         test_search, test_search_contract, test_console, test_widget, test_my_data_and_erase]
 
 HOST_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A library's catalogue</title>
