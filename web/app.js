@@ -18,6 +18,10 @@ function translateStatic() {
   document.querySelectorAll('[data-t]').forEach((el) => {
     el.textContent = t(el.dataset.t);
   });
+  document.querySelectorAll('[data-t-label]').forEach((el) => {
+    el.setAttribute('aria-label', t(el.dataset.tLabel));
+  });
+  document.title = t('appName');
   document.documentElement.lang = STRINGS.lang || 'en';
 }
 

@@ -55,7 +55,7 @@ function modelPanel(body) {
         .map(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, String(v ?? ''))])),
     button, tr.running ? progress : null, said,
     trainings.length ? h('div', {}, h('h3', {}, t('consoleQuality')),
-      table(['#', t('consoleModelKind'), t('consoleAuditWhen'), 's'], trainings.map((x, i) =>
+      table(['#', t('consoleModelKind'), t('consoleAuditWhen'), t('consoleSeconds')], trainings.map((x, i) =>
         [String(i + 1), x.model || '', when(x.finished), String(x.finished - x.started)])))
       : null);
     return tr.running;

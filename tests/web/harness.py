@@ -14,7 +14,7 @@ import urllib.request
 
 
 class Library:
-    def __init__(self, tailor, source, patrons=150, cors_origin=None):
+    def __init__(self, tailor, source, patrons=150, cors_origin=None, auth=False):
         self.tailor = tailor
         self.dir = tempfile.mkdtemp(prefix='tailor-web-')
         self.db = os.path.join(self.dir, 'library.db')
@@ -26,8 +26,11 @@ class Library:
         for kind in ('items', 'users', 'events'):
             self.cli('--db', self.db, 'import', kind, os.path.join(data, f'{kind}.tsv'))
         self.cli('--db', self.db, 'train', '--model', 'itemknn', '--out', self.model, '--quiet')
-        args = [tailor, '--db', self.db, 'serve', '--no-auth', '--bind', '127.0.0.1',
+        args = [tailor, '--db', self.db, 'serve', '--bind', '127.0.0.1',
                 '--port', '0', '--model', self.model, '--quiet']
+        if not auth:
+            args.append('--no-auth')
+        self.admin = self.key('admin') if auth else ''
         if cors_origin:
             args += ['--cors-origin', cors_origin]
         self.log = open(os.path.join(self.dir, 'serve.log'), 'w')
@@ -40,11 +43,21 @@ class Library:
     def cli(self, *args):
         subprocess.run([self.tailor, *args], check=True, stdout=subprocess.DEVNULL)
 
+    def key(self, role, user=None):
+        """A new API key of role (for the patron user)."""
+        args = [self.tailor, '--db', self.db, 'key', 'create', '--role', role]
+        if user:
+            args += ['--user', user]
+        out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+        return out.split()[-1]
+
     def api(self, method, path, body=None):
-        """(status, JSON answer) of a request to the server."""
+        """(status, JSON answer) of a request to the server (with the admin key, if any)."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={'Content-Type': 'application/json'} if data else {})
+        headers = {'Content-Type': 'application/json'} if data else {}
+        if self.admin:
+            headers['Authorization'] = f'Bearer {self.admin}'
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=30) as res:
                 return res.status, json.loads(res.read() or b'null')

@@ -65,8 +65,12 @@ def rows_of(page):
 
 
 def wait_home(page):
-    page.wait_for("document.querySelectorAll('section.row .card').length > 0", 30,
-                  'the homepage rows')
+    try:
+        page.wait_for("document.querySelectorAll('section.row .card').length > 0", 30,
+                      'the homepage rows')
+    except CdpError as e:
+        shown = page.eval("document.querySelector('main').innerText.slice(0, 300)")
+        raise Failed(f'{e}; the page shows: {shown!r}; errors: {page.errors}') from None
     # the cards' records (creators, availability) arrive after the rows
     page.wait_for("[...document.querySelectorAll('.card .byline')].some(b => b.textContent)", 30,
                   'the cards filled in')
@@ -302,8 +306,61 @@ def test_widget(lib, ctx):
     axe(page, 'the widget\'s host page')
 
 
+def test_with_keys(lib, ctx):
+    """A server that asks for keys: the page signs in with a patron's key (kept in the tab's
+    sessionStorage only), the console asks for an admin key, and the widget sends its key across
+    origins (a CORS preflight)."""
+    host = HostSite({})
+    keyed = Library(BIN, SOURCE, cors_origin=host.origin, auth=True)
+    try:
+        user = keyed.api('GET', '/v1/users?limit=1')[1]['users'][0]['id']
+        # made through the server (one made by another process counts after a minute)
+        st, made = keyed.api('POST', '/v1/keys', {'role': 'patron', 'user': user})
+        check(st == 201, f'a patron key: {st} {made}')
+        key = made['key']
+        # the refusals the page meets are expected: only the browser's own log lines of them
+        page = ctx['browser'].new_page(ignore_network=('/v1/users?limit=', '/v1/models',
+                                                       '/v1/audit', '/v1/keys'))
+        page.goto(keyed.url + '/')
+        page.wait_for("document.querySelector('.patron-list p:not(.muted)') !== null", 10,
+                      'the sign-in form')
+        check('key' in page.eval("document.querySelector('.patron-list').textContent"),
+              'the page asks for a key')
+        page.eval(f"document.getElementById('sign-user').value = {json.dumps(user)};"
+                  f"document.getElementById('sign-key').value = {json.dumps(key)}; true")
+        page.click('form.sign-in button[type=submit]')
+        wait_home(page)
+        check(page.eval("sessionStorage.getItem('tailor.key')") == key, 'the key in the tab')
+        check(page.eval('localStorage.length') == 0, 'nothing in localStorage')
+        page.hash('#/console')
+        page.wait_for("document.querySelector('main .error') !== null && document.querySelector("
+                      "'main .error').textContent.includes('admin key')", 10, 'admin key asked')
+        no_errors(page, 'the page with keys')
+        host.files['/host.html'] = HOST_PAGE.replace(
+            '<script src="{tailor}/web/widget.js"',
+            f'<script src="{{tailor}}/web/widget.js" data-tailor-key="{key}"').format(
+                user=user, item=ctx['item'], tailor=keyed.url)
+        page = ctx['browser'].new_page()
+        page.goto(f'{host.origin}/host.html')
+        page.wait_for("document.querySelectorAll('#recs .tailor-card').length > 0", 20,
+                      'the widget with a key')
+        page.eval("document.querySelector('#recs .tailor-link').addEventListener('click', "
+                  "e => e.preventDefault()); document.querySelector('#recs .tailor-link')"
+                  ".click(); true")
+        deadline = time.monotonic() + 10
+        while not any(e['type'] == 'click' and e.get('channel') == 'opac' for e in
+                      keyed.api('GET', f'/v1/users/{user}/export')[1]['events']):
+            check(time.monotonic() < deadline, 'the widget\'s click stored')
+            time.sleep(0.2)
+        no_errors(page, 'the widget with a key')
+    finally:
+        keyed.close()
+        host.close()
+
+
 TESTS = [test_serving, test_homepage, test_click_changes_rows, test_rate_and_dismiss,
-         test_search, test_search_contract, test_console, test_widget, test_my_data_and_erase]
+         test_search, test_search_contract, test_console, test_widget, test_with_keys,
+         test_my_data_and_erase]
 
 HOST_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A library's catalogue</title>
