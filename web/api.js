@@ -47,14 +47,18 @@ export const enc = encodeURIComponent;
 
 // The routes the server has, from GET /v1/openapi.json (read once): a panel whose route is
 // not there shows "not available" without asking the route itself.
+// Paths are compared with their {parameters} unnamed: /v1/users/{id} is /v1/users/{user}.
+const shape = (path) => path.replace(/\{[^}]*\}/g, '{}');
 let routes = null;
 export async function hasRoute(method, path) {
   if (!routes) {
-    routes = get('/v1/openapi.json').then((doc) => doc.paths || {}).catch(() => null);
+    routes = get('/v1/openapi.json').then((doc) => new Set(Object.entries(doc.paths || {})
+      .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${shape(p)}`))))
+      .catch(() => null);
   }
-  const paths = await routes;
-  if (!paths) return true; // cannot tell: ask the route, and handle its 404
-  return Boolean(paths[path] && paths[path][method.toLowerCase()]);
+  const known = await routes;
+  if (!known) return true; // cannot tell: ask the route, and handle its 404
+  return known.has(`${method.toLowerCase()} ${shape(path)}`);
 }
 
 // The device, from the viewport, as the events' context records it.
