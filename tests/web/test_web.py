@@ -134,6 +134,11 @@ def test_homepage(lib, ctx):
     ctx['rows'] = rows
     no_errors(page, 'the homepage')
     axe(page, 'the homepage')
+    page.viewport(390, 844, True)
+    check(page.eval('document.documentElement.scrollWidth') <= 390,
+          'nothing wider than a phone\'s screen')
+    axe(page, 'the homepage at phone width')
+    page.viewport(1280, 800)
 
 
 def test_click_changes_rows(lib, ctx):
