@@ -172,6 +172,22 @@ def test_click_changes_rows(lib, ctx):
     no_errors(page, 'the homepage after a click')
 
 
+def test_cover_link(lib, ctx):
+    """An item whose record has a cover link shows that image (here one of the server's own
+    files: tests never reach out), allowed by the page's CSP; others keep the placeholder."""
+    page, item = ctx['page'], ctx['rows'][next(iter(ctx['rows']))][1]
+    cover = lib.url + '/web/logo.svg'
+    st, _ = lib.api('PATCH', f'/v1/items/{item}', {'extra': {'cover': cover}})
+    check(st == 200, f'the cover link set: {st}')
+    page.hash(f'#/item/{item}')
+    page.wait_for(f"document.querySelector('.item-head img.cover')?.src === {json.dumps(cover)}"
+                  " && document.querySelector('.item-head img.cover').naturalWidth > 0", 10,
+                  'the cover image')
+    page.wait_for("document.querySelector('[data-row=similar] .card svg.cover') !== null", 10,
+                  'placeholders for the others')
+    no_errors(page, 'an item with a cover')
+
+
 def test_rate_and_dismiss(lib, ctx):
     page, user, item = ctx['page'], ctx['user'], ctx['item']
     page.hash(f'#/item/{item}')
@@ -363,9 +379,9 @@ def test_with_keys(lib, ctx):
         host.close()
 
 
-TESTS = [test_serving, test_homepage, test_click_changes_rows, test_rate_and_dismiss,
-         test_search, test_search_contract, test_console, test_widget, test_with_keys,
-         test_my_data_and_erase]
+TESTS = [test_serving, test_homepage, test_click_changes_rows, test_cover_link,
+         test_rate_and_dismiss, test_search, test_search_contract, test_console, test_widget,
+         test_with_keys, test_my_data_and_erase]
 
 HOST_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A library's catalogue</title>
