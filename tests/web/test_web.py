@@ -6,12 +6,14 @@ against `tailor serve` over a small demo library (tests/web/harness.py):
   the demo's patrons;
 - a demo patron's homepage renders rows with items;
 - a click on an item is recorded as an event and changes that patron's rows after a reload;
-  rating and "Not interested" are events too;
+  rating and "Not interested" are events too; a record's cover link is shown (a loopback
+  image), other cards keep their generated placeholders;
 - catalogue search returns results (skipped, saying so, while GET /v1/search answers 404: the
   page then shows "not available on this server");
 - "My data" shows the history, saves consent, and erasing removes the patron;
 - the librarian's console shows the model, retrains with progress, the audit log and keys;
 - the widget renders rows inside a plain host page served from another origin (CORS);
+- on a server that asks for keys, the page signs in with a patron key and the widget sends one;
 - axe-core (vendored) finds no serious or critical violation on any page;
 - any JavaScript error (an exception, console.error, a log entry at level error) fails.
 
