@@ -1,6 +1,7 @@
 // "My data": the patron's history, lists and reviews, consent switches (personalization,
 // retention), the export as a JSON file and the erasure, with a confirmation.
 import { get, put, del, enc, session, status } from './api.js';
+import { itemRecord } from './cards.js';
 import { h, clear, section, when } from './dom.js';
 import { optionalPanel } from './panels.js';
 import { t } from './strings.js';
@@ -12,7 +13,14 @@ function history(events) {
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('historyWhen')),
       h('th', { scope: 'col' }, t('historyWhat')), h('th', { scope: 'col' }, t('historyItem')))),
     h('tbody', {}, last.map((e) => h('tr', {}, h('td', {}, when(e.timestamp)),
-      h('td', {}, e.type), h('td', {}, h('a', { href: `#/item/${enc(e.item)}` }, e.item))))));
+      h('td', {}, e.type), h('td', {}, titled(e.item))))));
+}
+
+// A link to the item, its id shown until its record's title arrives.
+function titled(item) {
+  const a = h('a', { href: `#/item/${enc(item)}` }, item);
+  itemRecord(item).then((rec) => { if (rec && rec.title) a.textContent = rec.title; });
+  return a;
 }
 
 function consentForm(user, exp) {
@@ -32,7 +40,7 @@ function consentForm(user, exp) {
       said.textContent = t('error', { message: err.message });
     }
   } },
-  h('p', {}, personalize, ' ', h('label', { for: 'c-personalize' }, t('mePersonalize'))),
+  h('p', { class: 'check' }, personalize, ' ', h('label', { for: 'c-personalize' }, t('mePersonalize'))),
   h('p', {}, h('label', { for: 'c-retention' }, t('meRetention')), ' ', days),
   h('button', { type: 'submit' }, t('meSaveConsent')), said);
 }
@@ -80,7 +88,7 @@ export async function meView(main, onErased) {
     optionalPanel(t('meReviews'), 'GET', '/v1/users/{id}/reviews/{item}', async (body) => {
       const list = exp.reviews || [];
       clear(body, list.length ? h('ul', {}, list.map((r) => h('li', {},
-        h('a', { href: `#/item/${enc(r.item)}` }, r.item), ' ', r.text || '')))
+        titled(r.item), ' ', r.text || '')))
         : h('p', { class: 'muted' }, t('empty')));
     }),
     section(t('meErase'), eraseForm(user, onErased)));
