@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 DB         ?= demo/tailor-demo.db
 PREFIX     ?= /usr/local
 
-.PHONY: all deps build test asan demo bench install clean format
+.PHONY: all deps build test asan demo bench install clean format screenshots
 
 all: build
 
@@ -27,6 +27,10 @@ asan: deps
 
 demo: build
 	@./scripts/demo.sh $(BUILD)/tailor $(DB)
+
+# The web page at desktop and phone width, for the README (docs/screenshots/*.png).
+screenshots: build
+	@python3 tests/web/screenshots.py $(BUILD)/tailor docs/screenshots
 
 bench: build
 	@./bench/run.sh $(BUILD)

@@ -93,4 +93,6 @@ terminal:
 (docs/API.md has every route.)
 
 EXAMPLES
+# The last line before the server's own: the page to open (docs/WEB.md).
+printf 'Open the web page (a patron'"'"'s library, the librarian'"'"'s console): %s/\n' "$URL"
 exec "$BIN" --db "$DB" serve --no-auth --bind 127.0.0.1 --port "$PORT" --model "$MODEL"

@@ -380,6 +380,14 @@ TL_API tl_err tl_service_get_item(tl_service *s, const char *id, tl_item_fn fn, 
 TL_API tl_err tl_service_get_user(tl_service *s, const char *id, tl_user_fn fn, void *ctx,
                                   tl_diag *d);
 
+/* Up to limit patrons of the store, those with the most events first (a demo's list to choose
+ * a patron from): fn once each, with the patron's id and number of events. In a pseudonymized
+ * store the ids are hashes nobody can sign in as, so none is listed and *pseudonymized = 1.
+ * TL_EUNSUPPORTED without a store. */
+typedef tl_err (*tl_patron_fn)(void *ctx, const char *user, long long events);
+TL_API tl_err tl_service_list_patrons(tl_service *s, int limit, tl_patron_fn fn, void *ctx,
+                                      int *pseudonymized, tl_diag *d);
+
 /* Deletes the record id and its events in one transaction (an item also leaves searches'
  * clicks); *events (may be NULL) = the events deleted. A deleted item leaves every answer of
  * every service on the store from the next request on (the models keep it until their next

@@ -168,6 +168,9 @@ TL_API tl_err tl_store_events_by_type(tl_store *st, tl_store_row_fn fn, void *ct
 /* The limit items with the most events, most first, ties by id (key = item id, label = title
  * or NULL). */
 TL_API tl_err tl_store_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ctx);
+/* The limit patrons with the most events, most first, ties by id (key = patron id as the store
+ * keeps it, a pseudonym in a pseudonymized store; label = NULL): patrons to show a demo with. */
+TL_API tl_err tl_store_top_users(tl_store *st, int limit, tl_store_row_fn fn, void *ctx);
 
 /* The limit items with the most events in the window seconds up to the newest event, most
  * first, ties by id (key = item id, label = NULL): what is borrowed now. */

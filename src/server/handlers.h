@@ -39,4 +39,9 @@ const char *tl__req_actor(const tl_req *r, char *buf, size_t len);
 void tl__h_users_bulk(tl_req *r); /* POST /v1/users/bulk */
 void tl__h_analytics(tl_req *r);  /* GET /v1/analytics: the collection report (admin) */
 
+/* handlers_web.c: the web page's files, and the patrons a demo page lists */
+void tl__h_web_index(tl_req *r); /* GET / */
+void tl__h_web_file(tl_req *r);  /* GET /web/{name} */
+void tl__h_users(tl_req *r);     /* GET /v1/users */
+
 #endif

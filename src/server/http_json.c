@@ -20,7 +20,7 @@ static void add_headers(tl_req *r, struct MHD_Response *resp, const char *ctype)
     if (ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(resp, "X-Request-Id", r->id);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache ? r->cache : "no-store");
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->challenge)
@@ -67,6 +67,16 @@ void tl__reply_text(tl_req *r, unsigned status, const char *ctype, char *text, s
         text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
     if (!resp)
         free(text);
+    queue(r, status, resp, ctype);
+}
+
+void tl__reply_static(tl_req *r, unsigned status, const char *ctype, const void *data, size_t len,
+                      const char *const *headers)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    for (int k = 0; resp && headers && headers[k]; k += 2)
+        MHD_add_response_header(resp, headers[k], headers[k + 1]);
     queue(r, status, resp, ctype);
 }
 

@@ -23,6 +23,10 @@ void tl__reply_error(tl_req *r, unsigned status, const char *code, const char *f
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Queues text (owned: freed by the server) with the given Content-Type. */
 void tl__reply_text(tl_req *r, unsigned status, const char *ctype, char *text, size_t len);
+/* Queues bytes that outlive the server (a file built into the binary), with more headers given
+ * as NULL-terminated name, value pairs; r->cache, when set, is its Cache-Control. */
+void tl__reply_static(tl_req *r, unsigned status, const char *ctype, const void *data, size_t len,
+                      const char *const *headers);
 /* Queues an empty response (204 to OPTIONS). */
 void tl__reply_empty(tl_req *r, unsigned status);
 

@@ -48,6 +48,7 @@ struct tl_req {
     const char *allow; /* the Allow header (405, OPTIONS), or NULL */
     int challenge;     /* a 401: the WWW-Authenticate header goes with it */
     int retry_after;   /* a 429: seconds for the Retry-After header (0 = none) */
+    const char *cache; /* the Cache-Control header; NULL: no-store (API answers) */
     int denied;        /* refused at the headers: the handler never runs */
     int authed;        /* key holds the request's key (else the server runs with --no-auth) */
     tl_key_info key;

@@ -545,6 +545,11 @@ tl_err tl_store_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ctx
     return st->ops->top_items(st, limit, fn, ctx);
 }
 
+tl_err tl_store_top_users(tl_store *st, int limit, tl_store_row_fn fn, void *ctx)
+{
+    return st->ops->top_users ? st->ops->top_users(st, limit, fn, ctx) : TL_EUNSUPPORTED;
+}
+
 tl_err tl_store_changed(tl_store *st, int *changed)
 {
     *changed = 1;

@@ -66,6 +66,7 @@ typedef struct tl_store_ops {
     tl_err (*count)(tl_store *st, tl_store_counts *out);
     tl_err (*events_by_type)(tl_store *st, tl_store_row_fn fn, void *ctx);
     tl_err (*top_items)(tl_store *st, int limit, tl_store_row_fn fn, void *ctx);
+    tl_err (*top_users)(tl_store *st, int limit, tl_store_row_fn fn, void *ctx);
     tl_err (*trending)(tl_store *st, int64_t window, int limit, tl_store_row_fn fn, void *ctx);
     tl_err (*changed)(tl_store *st, int *changed);
     tl_err (*segment_top)(tl_store *st, const char *attr, const char *value, int min, int limit,

@@ -824,6 +824,21 @@ static tl_err sq_top_items(tl_store *st, int limit, tl_store_row_fn fn, void *ct
     return rows(s, q, fn, ctx);
 }
 
+static tl_err sq_top_users(tl_store *st, int limit, tl_store_row_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    tl_err r = prepare(s,
+                       "SELECT u.ext_id, NULL, c.n FROM (SELECT user_id, count(*) AS n"
+                       " FROM events GROUP BY user_id ORDER BY n DESC, user_id LIMIT ?1) c"
+                       " JOIN users u ON u.id = c.user_id ORDER BY c.n DESC, c.user_id",
+                       &q);
+    if (r != TL_OK)
+        return r;
+    sqlite3_bind_int(q, 1, limit);
+    return rows(s, q, fn, ctx);
+}
+
 static tl_err sq_trending(tl_store *st, int64_t window, int limit, tl_store_row_fn fn, void *ctx)
 {
     sq_store *s = sq(st);
@@ -1411,6 +1426,7 @@ static const tl_store_ops sqlite_ops = {
     .count = sq_count,
     .events_by_type = sq_events_by_type,
     .top_items = sq_top_items,
+    .top_users = sq_top_users,
     .trending = sq_trending,
     .events_since = sq_events_since,
     .item_counts_since = sq_item_counts_since,
