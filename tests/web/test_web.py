@@ -343,7 +343,7 @@ def test_with_keys(lib, ctx):
         key = made['key']
         # the refusals the page meets are expected: only the browser's own log lines of them
         page = ctx['browser'].new_page(ignore_network=('/v1/users?limit=', '/v1/models',
-                                                       '/v1/audit', '/v1/keys'))
+                                                       '/v1/audit', '/v1/keys', '/v1/analytics'))
         page.goto(keyed.url + '/')
         page.wait_for("document.querySelector('.patron-list p:not(.muted)') !== null", 10,
                       'the sign-in form')
