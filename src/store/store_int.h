@@ -120,6 +120,16 @@ typedef struct tl_store_ops {
                         int64_t *retention_days);
     tl_err (*retention_run)(tl_store *st, int64_t now, long long *removed);
     tl_err (*scrub)(tl_store *st, int *complete);
+    /* catalogue details and copies (schema version 5) of the item id (known to exist);
+     * put_holdings: the item's copies become h[0..n) (existed: it may have had others, which
+     * go); *changed = 1 when a row was written or removed */
+    tl_err (*put_details)(tl_store *st, int64_t item, const tl_item_details *d, int *changed);
+    tl_err (*put_holdings)(tl_store *st, int64_t item, int existed, const tl_holding_rec *h, int n,
+                           int *changed);
+    tl_err (*get_details)(tl_store *st, const char *ext, size_t len, tl_store_details_fn fn,
+                          void *ctx, int *found);
+    tl_err (*get_holdings)(tl_store *st, const char *ext, size_t len, tl_store_holding_fn fn,
+                           void *ctx);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */
