@@ -157,6 +157,7 @@ typedef struct rdr {
     yaz_marc_t mt;
     WRBUF wr;
     yaz_iconv_t cd_marc8, cd_user;
+    int utf8; /* the file is said to be UTF-8: read as it is and checked, never converted */
     unsigned char *raw; /* one ISO 2709 record as read */
     size_t raw_cap;
     tl_marc_field *fl;
@@ -241,15 +242,27 @@ static void clean(const char **p, size_t *n)
     *n = l;
 }
 
-/* Appends text with control characters as blanks and '|' (the list separator) as '/'. */
+/* Whether p[0..] starts with a C1 control character (U+0080..U+009F in UTF-8): UNIMARC's and
+ * MARC's nonsorting marks (U+0088, U+0089) and the like, which are not text. */
+static int c1_at(const char *p, size_t n)
+{
+    return n >= 2 && (unsigned char)p[0] == 0xC2 && (unsigned char)p[1] >= 0x80 &&
+           (unsigned char)p[1] <= 0x9F;
+}
+
+/* Appends text with control characters as blanks (C1 ones dropped) and '|' (the list
+ * separator) as '/'. */
 static void s_add_text(sbuf *s, const char *p, size_t n)
 {
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        while (j < n && (unsigned char)p[j] >= 0x20 && p[j] != '|' && p[j] != 0x7f)
+        while (j < n && (unsigned char)p[j] >= 0x20 && p[j] != '|' && p[j] != 0x7f &&
+               !c1_at(p + j, n - j))
             j++;
         s_add(s, p + i, j - i);
-        if (j < n) {
+        if (j < n && c1_at(p + j, n - j)) {
+            j += 2;
+        } else if (j < n) {
             s_add(s, p[j] == '|' ? "/" : " ", 1);
             j++;
         }
@@ -265,6 +278,16 @@ static int contains_ci(const char *p, size_t n, const char *w)
         if (strncasecmp(p + i, w, wl) == 0)
             return 1;
     return 0;
+}
+
+/* The first w in p[0..n), or NULL. */
+static const char *strstr_n(const char *p, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    for (size_t i = 0; i + wl <= n; i++)
+        if (memcmp(p + i, w, wl) == 0)
+            return p + i;
+    return NULL;
 }
 
 /* ---- fields and subfields ------------------------------------------------------------------- */
@@ -791,10 +814,23 @@ static void map_unimarc(rdr *r, tl_marc_rec *m, const char *leader)
     const char *title_proper = NULL;
     size_t tp_len = 0;
     if ((f = field(r, "200"))) {
+        const char *raw, *nse;
+        size_t rn;
+        /* the work's title: without a leading nonsorting part (U+0088 ... U+0089) */
+        if (sub(f, 'a', &raw, &rn) && rn > 2 && (unsigned char)raw[0] == 0xC2 &&
+            (unsigned char)raw[1] == 0x88 && (nse = strstr_n(raw, rn, "\xC2\x89"))) {
+            sbuf w = s_begin(r);
+            s_add_text(&w, nse + 2, rn - (size_t)(nse + 2 - raw));
+            title_proper = r->ar + w.start;
+            tp_len = s_len(&w);
+            s_end(&w);
+        }
         sbuf s = s_begin(r);
         s_add_subs(&s, f, "a", " ");
-        title_proper = r->ar + s.start;
-        tp_len = s_len(&s);
+        if (!title_proper) {
+            title_proper = r->ar + s.start;
+            tp_len = s_len(&s);
+        }
         if (sub(f, 'e', &p, &n)) {
             if (tp_len)
                 s_add(&s, ": ", 2);
@@ -1016,7 +1052,7 @@ static tl_err one_iso2709(rdr *r, size_t n, tl_marc_fn fn, void *ctx)
     int nf = tl__marc_fields((const char *)r->raw, n, f, MAX_FIELDS);
     int unimarc = has_tag(f, nf, "200") && !has_tag(f, nf, "245");
     yaz_iconv_t cd = NULL;
-    if (r->cd_user)
+    if (r->cd_user || r->utf8)
         cd = r->cd_user;
     else if (unimarc ? !unimarc_utf8(r->raw, n) : r->raw[9] != 'a')
         cd = unimarc ? NULL : r->cd_marc8; /* UNIMARC in another set: refused after the check */
@@ -1244,7 +1280,9 @@ tl_err tl_marc_read(const tl_marc_opts *o, tl_marc_fn fn, void *ctx, tl_marc_rep
     }
     const char *slash = strrchr(o->path, '/');
     r.base_name = strcmp(o->path, "-") == 0 ? "stdin" : slash ? slash + 1 : o->path;
-    if (o->encoding && !(r.cd_user = yaz_iconv_open("utf-8", o->encoding))) {
+    r.utf8 = o->encoding &&
+             (strcasecmp(o->encoding, "utf-8") == 0 || strcasecmp(o->encoding, "utf8") == 0);
+    if (o->encoding && !r.utf8 && !(r.cd_user = yaz_iconv_open("utf-8", o->encoding))) {
         tl_diag_set(d, NULL, 0, "encoding", "YAZ knows no character set '%s'", o->encoding);
         return TL_EINVAL;
     }
