@@ -4,6 +4,7 @@
 #define TL_INGEST_MARC_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define TL_MARC_LEADER 24
 #define TL_MARC_RS 0x1D /* record terminator */
@@ -27,5 +28,21 @@ int tl__marc_check(const unsigned char *b, size_t n, char *why, size_t wlen);
 /* Splits a record known to be well formed (tl__marc_check, or YAZ's output) into fields:
  * at most cap of them into f; returns how many there are (may be more than cap), or -1. */
 int tl__marc_fields(const char *b, size_t n, tl_marc_field *f, int cap);
+
+/* ---- writing (marc_write.c): MARC 21 records in ISO 2709, UTF-8, through YAZ --------------
+ * For the benchmark's generated catalogue and the demo library (tailor synth --library). */
+typedef struct tl_marc_out tl_marc_out;
+
+/* A writer appending records to f (not closed by it); NULL when out of memory. */
+tl_marc_out *tl_marc_out_new(FILE *f);
+/* Starts a record: leader/06 type and /07 level ("am": a book), and its 001. */
+void tl_marc_out_begin(tl_marc_out *o, const char *type_level, const char *id);
+void tl_marc_out_control(tl_marc_out *o, const char *tag, const char *data);
+/* A data field: tag, two indicators ("1 "), then subfields as (code, text) pairs, a NULL
+ * code ending them; subfields with NULL text are left out. */
+void tl_marc_out_field(tl_marc_out *o, const char *tag, const char *ind, ...);
+/* Writes the record. 0, or -1 when it cannot be written (too long, or an I/O error). */
+int tl_marc_out_end(tl_marc_out *o);
+void tl_marc_out_free(tl_marc_out *o);
 
 #endif
