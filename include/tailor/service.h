@@ -379,6 +379,13 @@ TL_API tl_err tl_service_get_item(tl_service *s, const char *id, tl_item_fn fn, 
                                   tl_diag *d);
 TL_API tl_err tl_service_get_user(tl_service *s, const char *id, tl_user_fn fn, void *ctx,
                                   tl_diag *d);
+/* The stored item id's catalogue details (dfn once, when it has them) and copies (hfn per
+ * copy, in copy id order), as a MARC import wrote them. TL_OK also when it has neither (or the
+ * item does not exist: ask tl_service_get_item); TL_EVERSION for a store before schema 5. */
+typedef tl_err (*tl_details_fn)(void *ctx, const tl_item_details *d);
+typedef tl_err (*tl_holding_fn)(void *ctx, const tl_holding_rec *h);
+TL_API tl_err tl_service_item_catalogue(tl_service *s, const char *id, tl_details_fn dfn,
+                                        tl_holding_fn hfn, void *ctx, tl_diag *d);
 
 /* Deletes the record id and its events in one transaction (an item also leaves searches'
  * clicks); *events (may be NULL) = the events deleted. A deleted item leaves every answer of

@@ -130,6 +130,9 @@ typedef struct tl_store_ops {
                           void *ctx, int *found);
     tl_err (*get_holdings)(tl_store *st, const char *ext, size_t len, tl_store_holding_fn fn,
                            void *ctx);
+    /* the page cache's limit for this connection, KiB (0 = the engine's default): a
+     * catalogue import keeps its memory flat with a smaller one (may be NULL) */
+    tl_err (*cache_limit)(tl_store *st, int kib);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

@@ -390,6 +390,13 @@ static tl_err exec(sq_store *s, const char *sql)
     return r;
 }
 
+tl_err tl__sq_cache_limit(tl_store *st, int kib)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib > 0 ? kib : CACHE_KIB);
+    return exec(sq(st), sql);
+}
+
 static void multi_sql(char *buf, size_t len)
 {
     size_t off = (size_t)snprintf(buf, len,
@@ -1472,6 +1479,7 @@ static const tl_store_ops sqlite_ops = {
     .put_holdings = tl__sq_put_holdings,
     .get_details = tl__sq_get_details,
     .get_holdings = tl__sq_get_holdings,
+    .cache_limit = tl__sq_cache_limit,
 };
 
 static tl_err user_version(sq_store *s, int *v)
