@@ -442,6 +442,16 @@ static const char koha_xml[] =
     " </record>\n"
     "</collection>\n";
 
+/* The first item's title, as the models read the catalogue. */
+static tl_err first_title(void *ctx, const char *id, const char *title, int64_t n)
+{
+    (void)n;
+    char *out = ctx;
+    if (!out[0] && strcmp(id, "k1") == 0)
+        snprintf(out, 256, "%s", title ? title : "");
+    return TL_OK;
+}
+
 static void test_koha_copies_series_work(void **state)
 {
     (void)state;
@@ -503,6 +513,15 @@ static void test_koha_copies_series_work(void **state)
     assert_int_equal(g.available, 2);
     got_free(&g);
     assert_int_equal(stats_items(db), 2);
+    /* the series and volume reach the models' titles as "(Series, #N)", which "next in the
+     * series" reads */
+    tl_store *st;
+    tl_diag d;
+    assert_int_equal(tl_store_open(db, TL_STORE_READONLY, &st, &d), TL_OK);
+    char title[256] = "";
+    assert_int_equal(tl_store_items_each(st, first_title, title), TL_OK);
+    assert_string_equal(title, "The tombs of Atuan (Earthsea cycle, #2)");
+    tl_store_free(st);
 }
 
 static void test_usage_errors(void **state)

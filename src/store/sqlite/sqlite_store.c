@@ -1026,10 +1026,25 @@ static tl_err sq_scan_items(tl_store *st, tl_scan_item_fn fn, void *ctx)
 {
     sq_store *s = sq(st);
     sqlite3_stmt *q;
-    tl_err r = prepare(s,
-                       "SELECT id, ext_id, title, authors, subjects, year, language, added, type,"
-                       " format, available FROM items ORDER BY id",
-                       &q);
+    /* A catalogue series with a volume (schema 5, a MARC import's item_details) reaches the
+     * models as the title's "(Series, #N)", the form the series parser reads in goodbooks
+     * titles: "next in the series" then works for MARC catalogues too. */
+    tl_err r =
+        prepare(s,
+                st->schema_version < 5
+                    ? "SELECT id, ext_id, title, authors, subjects, year, language, added, type,"
+                      " format, available FROM items ORDER BY id"
+                    : "SELECT i.id, i.ext_id,"
+                      " CASE WHEN d.series IS NULL OR d.series_volume IS NULL OR i.title IS NULL"
+                      " OR substr(i.title, -1) = ')' THEN i.title"
+                      " ELSE i.title || ' (' || d.series || ', #' || CASE"
+                      " WHEN d.series_volume = CAST(d.series_volume AS INTEGER)"
+                      " THEN CAST(CAST(d.series_volume AS INTEGER) AS TEXT)"
+                      " ELSE CAST(d.series_volume AS TEXT) END || ')' END,"
+                      " i.authors, i.subjects, i.year, i.language, i.added, i.type, i.format,"
+                      " i.available FROM items i LEFT JOIN item_details d ON d.item_id = i.id"
+                      " ORDER BY i.id",
+                &q);
     if (r != TL_OK)
         return r;
     int rc;
