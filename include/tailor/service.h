@@ -178,6 +178,9 @@ typedef struct tl_rerank {
     int calibrate;      /* 1: calibrate to the history's subjects with cal_lambda */
     float cal_lambda;   /* 0..1: 0 = relevance alone, 1 = the subject shares alone */
     int max_per_author; /* at most this many items of one first author; 0 = no cap */
+    int all_editions;   /* 1: every edition and format of a work may be listed; 0 (default):
+                           one entry per work (the catalogue's work ids, tailor import marc),
+                           and none of a work the history already has */
 } tl_rerank;
 #define TL_RERANK_MAX_N 1000 /* the longest list a re-ranker makes (its work grows as n^2) */
 /* A patron whose record says "broaden": true (their "broaden my horizons" setting) gets MMR

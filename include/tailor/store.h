@@ -469,6 +469,9 @@ TL_API tl_err tl_store_item_details(tl_store *st, const char *id, size_t len,
                                     tl_store_details_fn fn, void *ctx, int *found, tl_diag *d);
 TL_API tl_err tl_store_item_holdings(tl_store *st, const char *id, size_t len,
                                      tl_store_holding_fn fn, void *ctx, tl_diag *d);
+/* The items of every work that has more than one (editions, formats): fn(ctx, item id, work
+ * id, 0) grouped by work, in id order within one. */
+TL_API tl_err tl_store_works_each(tl_store *st, tl_store_row_fn fn, void *ctx, tl_diag *d);
 
 #ifdef __cplusplus
 }

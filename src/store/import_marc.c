@@ -118,6 +118,14 @@ tl_err tl_store_item_details(tl_store *st, const char *id, size_t len, tl_store_
     return rc == TL_ESTORE || rc == TL_ENOMEM ? tl__store_fail(st, rc, d) : rc;
 }
 
+tl_err tl_store_works_each(tl_store *st, tl_store_row_fn fn, void *ctx, tl_diag *d)
+{
+    tl_err rc = catalogue_ready(st, st->ops->works_each != NULL, d);
+    if (rc == TL_OK)
+        rc = st->ops->works_each(st, fn, ctx);
+    return rc == TL_ESTORE || rc == TL_ENOMEM ? tl__store_fail(st, rc, d) : rc;
+}
+
 tl_err tl_store_item_holdings(tl_store *st, const char *id, size_t len, tl_store_holding_fn fn,
                               void *ctx, tl_diag *d)
 {

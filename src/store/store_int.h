@@ -133,6 +133,8 @@ typedef struct tl_store_ops {
     /* the page cache's limit for this connection, KiB (0 = the engine's default): a
      * catalogue import keeps its memory flat with a smaller one (may be NULL) */
     tl_err (*cache_limit)(tl_store *st, int kib);
+    /* the items of works with more than one item: fn(ctx, item id, work id, 0), by work */
+    tl_err (*works_each)(tl_store *st, tl_store_row_fn fn, void *ctx);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

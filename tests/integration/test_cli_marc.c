@@ -546,13 +546,117 @@ static void test_usage_errors(void **state)
                       "record 1: offset 0: the record length");
 }
 
+/* The demo library's catalogue.mrc (tailor synth --library): one record per book, copies across
+ * the branches as many as items.tsv says, the ones out on loan; `tailor item` shows them. */
+static void test_demo_catalogue(void **state)
+{
+    (void)state;
+    char dir[600], db[600];
+    snprintf(dir, sizeof(dir), "%s", tl_test_tmp("demo"));
+    snprintf(db, sizeof(db), "%s", tl_test_tmp("demo.db"));
+    tl_test_cli_check(tl_test_cli("synth --library --books '%s' --subjects '%s' --seed 7 "
+                                  "--patrons 50 --out '%s'",
+                                  tl_test_source("demo/books.csv"),
+                                  tl_test_source("demo/subjects.tsv"), dir),
+                      0, "catalogue.mrc", NULL);
+    char items[700], marc[700];
+    snprintf(items, sizeof(items), "%s/items.tsv", dir);
+    snprintf(marc, sizeof(marc), "%s/catalogue.mrc", dir);
+    assert_int_equal(tl_test_cli("--db '%s' import items '%s'", db, items), 0);
+    long long n = stats_items(db);
+    tl_test_cli_check(tl_test_cli("--db '%s' import marc '%s'", db, marc), 0, "0 added", NULL);
+    assert_int_equal(stats_items(db), n);
+    /* b1's copies and availability are those of items.tsv */
+    char *tsv = tl_test_read(items);
+    assert_non_null(tsv);
+    char *row = strstr(tsv, "\nb1\t");
+    assert_non_null(row);
+    int copies = -1, avail = -1, col = 0;
+    for (char *p = row + 1; *p && *p != '\n'; p++)
+        if (*p == '\t' && ++col == 9)
+            sscanf(p + 1, "%d\t%d", &copies, &avail);
+    free(tsv);
+    assert_true(copies > 0);
+    got g;
+    load(db, "b1", &g);
+    assert_string_equal(g.title, "The Hunger Games"); /* its series group went to 830 */
+    assert_string_equal(g.series, "The Hunger Games");
+    assert_true(g.volume == 1.0);
+    assert_int_equal(g.copies, copies);
+    assert_int_equal(g.available, avail);
+    assert_int_equal(g.nh, copies);
+    got_free(&g);
+    tl_test_cli_check(tl_test_cli("--db '%s' item b1", db), 0, "on the shelf of", NULL);
+    tl_test_cli_check(tl_test_cli("--db '%s' item no-such", db), 1, NULL, "no item 'no-such'");
+}
+
+/* One entry per work: two editions of one work (the same title and first creator) are one
+ * entry in a patron's recommendations, and none when the patron has the other edition;
+ * --all-editions lists both. */
+static void test_one_entry_per_work(void **state)
+{
+    (void)state;
+    static const char xml[] = "<collection xmlns=\"http://www.loc.gov/MARC21/slim\">"
+#define REC(id, title, who)                                                                        \
+    "<record><leader>00000nam a2200000 a 4500</leader><controlfield tag=\"001\">" id               \
+    "</controlfield><datafield tag=\"100\" ind1=\"1\" ind2=\" \"><subfield code=\"a\">" who        \
+    "</subfield></datafield><datafield tag=\"245\" ind1=\"1\" ind2=\"0\"><subfield "               \
+    "code=\"a\">" title "</subfield></datafield></record>"
+        REC("w1", "Solaris", "Lem, Stanislaw") REC("w2", "Solaris /", "Lem, Stanislaw.")
+            REC("w3", "Dune", "Herbert, Frank") REC("w4", "Emma", "Austen, Jane")
+#undef REC
+                "</collection>";
+    static const char events[] = "user\titem\nu1\tw3\nu1\tw1\nu1\tw2\nu1\tw4\n"
+                                 "u2\tw3\nu2\tw1\nu2\tw2\nu3\tw1\nu3\tw4\nu4\tw3\nu4\tw2\n"
+                                 "u9\tw3\nu8\tw1\n";
+    char file[600], ev[600], db[600], model[600];
+    snprintf(file, sizeof(file), "%s", tl_test_tmp("works.xml"));
+    snprintf(ev, sizeof(ev), "%s", tl_test_tmp("works.tsv"));
+    snprintf(db, sizeof(db), "%s", tl_test_tmp("works.db"));
+    snprintf(model, sizeof(model), "%s", tl_test_tmp("works.tlm"));
+    assert_int_equal(tl_test_write(file, xml), 0);
+    assert_int_equal(tl_test_write(ev, events), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import marc '%s'", db, file), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import events '%s'", db, ev), 0);
+    assert_int_equal(
+        tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", db, model), 0);
+    /* u9 read Dune: Solaris once (w1 or w2), and Emma */
+    assert_int_equal(
+        tl_test_cli("--db '%s' recommend --model '%s' --user u9 --live --n 5", db, model), 0);
+    char *out = tl_test_cli_out();
+    int solaris = (strstr(out, "w1") != NULL) + (strstr(out, "w2") != NULL);
+    if (solaris != 1)
+        fail_msg("expected one edition of Solaris:\n%s", out);
+    free(out);
+    assert_int_equal(tl_test_cli("--db '%s' recommend --model '%s' --user u9 --live --n 5 "
+                                 "--all-editions",
+                                 db, model),
+                     0);
+    out = tl_test_cli_out();
+    if (!strstr(out, "w1") || !strstr(out, "w2"))
+        fail_msg("expected both editions of Solaris:\n%s", out);
+    free(out);
+    /* u8 has w1: never w2, the same work */
+    assert_int_equal(
+        tl_test_cli("--db '%s' recommend --model '%s' --user u8 --live --n 5", db, model), 0);
+    out = tl_test_cli_out();
+    if (strstr(out, "w2"))
+        fail_msg("w2 is the work u8 already has:\n%s", out);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_fixture), cmocka_unit_test(test_store_unchanged_on_failure),
-        cmocka_unit_test(test_named_records), cmocka_unit_test(test_marc8_to_utf8),
-        cmocka_unit_test(test_unimarc),       cmocka_unit_test(test_koha_copies_series_work),
+        cmocka_unit_test(test_every_fixture),
+        cmocka_unit_test(test_store_unchanged_on_failure),
+        cmocka_unit_test(test_named_records),
+        cmocka_unit_test(test_marc8_to_utf8),
+        cmocka_unit_test(test_unimarc),
+        cmocka_unit_test(test_koha_copies_series_work),
         cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_demo_catalogue),
+        cmocka_unit_test(test_one_entry_per_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@ enum {
     K_DEL_COPY,
     K_GET_DETAILS,
     K_GET_HOLDINGS,
+    K_WORKS,
 };
 
 static const char put_details_sql[] =
@@ -226,6 +227,26 @@ tl_err tl__sq_get_holdings(tl_store *st, const char *ext, size_t len, tl_store_h
                             .available = sqlite3_column_int(q, 4)};
         r = fn(ctx, &h);
     }
+    if (r == TL_OK && rc != SQLITE_DONE)
+        r = tl__sq_fail(st, rc);
+    sqlite3_reset(q);
+    return r;
+}
+
+tl_err tl__sq_works_each(tl_store *st, tl_store_row_fn fn, void *ctx)
+{
+    sqlite3_stmt *q;
+    tl_err r = tl__sq_kept(st, K_WORKS,
+                           "SELECT i.ext_id, d.work FROM item_details d JOIN items i"
+                           " ON i.id = d.item_id WHERE d.work IN (SELECT work FROM item_details"
+                           " WHERE work IS NOT NULL GROUP BY work HAVING count(*) > 1)"
+                           " ORDER BY d.work, i.id",
+                           &q);
+    if (r != TL_OK)
+        return r;
+    int rc;
+    while (r == TL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        r = fn(ctx, col(q, 0), col(q, 1), 0);
     if (r == TL_OK && rc != SQLITE_DONE)
         r = tl__sq_fail(st, rc);
     sqlite3_reset(q);

@@ -94,6 +94,7 @@ tl_err tl__sq_put_holdings(tl_store *st, int64_t item, int existed, const tl_hol
 tl_err tl__sq_get_details(tl_store *st, const char *ext, size_t len, tl_store_details_fn fn,
                           void *ctx, int *found);
 tl_err tl__sq_cache_limit(tl_store *st, int kib);
+tl_err tl__sq_works_each(tl_store *st, tl_store_row_fn fn, void *ctx);
 tl_err tl__sq_get_holdings(tl_store *st, const char *ext, size_t len, tl_store_holding_fn fn,
                            void *ctx);
 

@@ -1495,6 +1495,7 @@ static const tl_store_ops sqlite_ops = {
     .get_details = tl__sq_get_details,
     .get_holdings = tl__sq_get_holdings,
     .cache_limit = tl__sq_cache_limit,
+    .works_each = tl__sq_works_each,
 };
 
 static tl_err user_version(sq_store *s, int *v)
