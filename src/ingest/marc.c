@@ -75,7 +75,8 @@ int tl__marc_check(const unsigned char *b, size_t n, char *why, size_t wlen)
         snprintf(why, wlen, "the record does not end with a record terminator");
         return -1;
     }
-    if (b[10] != '2' || b[11] != '2') {
+    /* blanks are common in exported leaders, and mean the standard two (as YAZ assumes) */
+    if ((b[10] != '2' && b[10] != ' ') || (b[11] != '2' && b[11] != ' ')) {
         printable(b + 10, 2, shown, sizeof(shown));
         snprintf(why, wlen, "indicator and subfield code counts (leader/10-11) are '%s', not '22'",
                  shown);
@@ -191,7 +192,11 @@ static sbuf s_begin(rdr *r)
 static void s_add(sbuf *s, const char *p, size_t n)
 {
     rdr *r = s->r;
-    if (r->ar_len + n + 1 > r->ar_cap) /* reserved for the record's worst case: cannot happen */
+    /* reserved for the record's worst case, so this cannot happen; if it did, strings are cut
+     * (one byte is always left for the terminator) */
+    if (r->ar_len + 1 >= r->ar_cap)
+        return;
+    if (n > r->ar_cap - r->ar_len - 1)
         n = r->ar_cap - r->ar_len - 1;
     memcpy(r->ar + r->ar_len, p, n);
     r->ar_len += n;
@@ -206,7 +211,7 @@ static size_t s_len(const sbuf *s)
 static const char *s_end(sbuf *s)
 {
     rdr *r = s->r;
-    if (r->ar_len == s->start)
+    if (r->ar_len == s->start || r->ar_len >= r->ar_cap)
         return NULL;
     r->ar[r->ar_len++] = '\0';
     return r->ar + s->start;
