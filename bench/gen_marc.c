@@ -123,7 +123,7 @@ int main(int argc, char **argv)
     if (!o)
         return 1;
     long long itemnumber = 0;
-    char id[32], title[160], sub[160], a1[96], a2[96], year[8], f008[48], isbn[24], summary[400];
+    char id[32], title[160], sub[160], a1[96], a2[96], year[16], f008[96], isbn[24], summary[400];
     char series[160], vol[16], s1[128], s2[128], s3[128];
     for (long long r = 1; r <= n; r++) {
         int k = pick(100);

@@ -29,11 +29,11 @@ static void ymd(int64_t ts, char *buf, size_t cap)
 static int write_book(tl_marc_out *o, const tl_synth_library *lib, const tl_synth_book *b,
                       int64_t *itemnumber)
 {
-    char f008[48], year[16] = "", title[512], series[300], vol[32], date[16], due[16];
+    char f008[96], year[16] = "", title[512], series[300], vol[32], date[16], due[16];
     const char *lang = b->language && strlen(b->language) == 3 ? b->language : "   ";
     if (b->year > 0)
         snprintf(year, sizeof(year), "%d", (int)b->year);
-    snprintf(f008, sizeof(f008), "000101s%-4s    xx            000 1 %s d",
+    snprintf(f008, sizeof(f008), "000101s%-4.4s    xx            000 1 %.3s d",
              b->year > 0 && b->year < 10000 ? year : "uuuu", lang);
     tl_marc_out_begin(o, "am", b->id);
     tl_marc_out_control(o, "008", f008);

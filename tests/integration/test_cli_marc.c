@@ -378,7 +378,9 @@ static void test_unimarc(void **state)
                                   fixture("pymarc__testunimarc.dat")),
                       3, NULL, "record 1: this is a UNIMARC record");
     import_ok(db, fixture("pymarc__testunimarc.dat"), NULL);
-    assert_has(tl_test_cli_out(), "1 UNIMARC");
+    char *out = tl_test_cli_out();
+    assert_has(out, "1 UNIMARC");
+    free(out);
     got g;
     load(db, "IT\\ICCU\\ANA\\0019370", &g);
     assert_string_equal(g.title, "L'altra faccia della spirale");
