@@ -302,7 +302,9 @@ typedef struct tl_marc_report {
     long long accepted, skipped;
     long long unimarc; /* of the accepted, mapped from UNIMARC */
     tl_marc_format format;
-    int nbad;                       /* entries of bad[] filled */
+    int damaged; /* the file cannot be read past its last bad record (broken XML, a record cut
+                    short by the end of the file): skip_bad cannot go on from there */
+    int nbad;    /* entries of bad[] filled */
     tl_diag bad[TL_MARC_FIRST_BAD]; /* the first bad records: file, record number, reason */
 } tl_marc_report;
 

@@ -99,8 +99,8 @@ int tl_cli_import_marc(const tl_cli *cli, int argc, char **argv)
         code = tl_cli_fail("import marc", rc, &d);
         if (code == TL_EXIT_DATA)
             fprintf(stderr, "tailor: nothing was imported (%s)\n",
-                    rep.in.nbad ? "use --skip-bad to import the other records"
-                                : "the file is damaged");
+                    rep.in.damaged || !rep.in.nbad ? "the file cannot be read past the fault"
+                                                   : "use --skip-bad to import the other records");
         goto out;
     }
     if (rep.in.skipped)

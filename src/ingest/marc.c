@@ -1107,6 +1107,7 @@ static tl_err read_iso2709(rdr *r, tl_marc_fn fn, void *ctx)
                 stop = c == TL_MARC_RS;
             }
             r->offset += (long long)k;
+            r->rep->damaged = !stop;
             tl_err rc = bad(r, "offset %lld: the record length (leader/00-04) is not a number", at);
             if (rc != TL_OK || !stop)
                 return rc;
@@ -1114,9 +1115,11 @@ static tl_err read_iso2709(rdr *r, tl_marc_fn fn, void *ctx)
         }
         got += fread(r->raw + 5, 1, (size_t)len - 5, r->f);
         r->offset += (long long)got;
-        if (got < (size_t)len)
+        if (got < (size_t)len) {
+            r->rep->damaged = 1;
             return bad(r, "offset %lld: the leader gives %ld bytes, but the file ends after %zu",
                        at, len, got);
+        }
         tl_err rc = one_iso2709(r, (size_t)len, fn, ctx);
         if (rc != TL_OK)
             return rc;
@@ -1259,6 +1262,7 @@ static tl_err read_xml(rdr *r, tl_marc_fn fn, void *ctx)
          * read (skip_bad keeps the records before it) */
         if (!in_record)
             r->recno++;
+        r->rep->damaged = 1;
         return bad(r, "not well-formed XML (%s); the file cannot be read past it",
                    r->xml_err[0] ? r->xml_err : "parse error");
     }
