@@ -123,7 +123,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     }
     int pool = tl__rerank_pool(&rerank, q->n); /* q->n unless a re-ranker chooses */
     /* one entry per work: a pool to refill the list from when editions drop out (works.c) */
-    const int32_t *works = rerank.all_editions ? NULL : tl__ref_works(s, priv->ref);
+    const int32_t *works = rerank.all_editions ? NULL : tl__ref_works(s, priv->ref, NULL);
     if (works && pool < tl_rerank_pool(q->n))
         pool = tl_rerank_pool(q->n);
     items = malloc((size_t)pool * sizeof(*items));

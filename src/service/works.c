@@ -38,6 +38,37 @@ static tl_err on_row(void *ctx, const char *item, const char *work, int64_t n)
     return TL_OK;
 }
 
+/* The items of each work as a cycle: next[i] is the work's next item after i (the last goes
+ * back to the first), -1 for an item alone. */
+static int32_t *cycles(const int32_t *work, int32_t n)
+{
+    int32_t *next = malloc((size_t)n * sizeof(*next)), *head = malloc((size_t)n * sizeof(*head)),
+            *last = malloc((size_t)n * sizeof(*last));
+    if (!next || !head || !last) {
+        free(next);
+        free(head);
+        free(last);
+        return NULL;
+    }
+    for (int32_t i = 0; i < n; i++)
+        next[i] = head[i] = last[i] = -1;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t w = work[i];
+        if (w < 0)
+            continue;
+        if (head[w] < 0) {
+            head[w] = i;
+        } else {
+            next[last[w]] = i;
+        }
+        next[i] = head[w]; /* the last so far goes back to the first */
+        last[w] = i;
+    }
+    free(head);
+    free(last);
+    return next;
+}
+
 static void build(tl_service *s, tl_model_ref *r)
 {
     const tl_model *m = r->m;
@@ -50,7 +81,8 @@ static void build(tl_service *s, tl_model_ref *r)
         for (int32_t i = 0; i < m->n_items; i++)
             b.work[i] = -1;
         /* a store without the catalogue tables (before schema 5) simply has no works */
-        if (tl_store_works_each(st, on_row, &b, &d) == TL_OK && b.any)
+        if (tl_store_works_each(st, on_row, &b, &d) == TL_OK && b.any &&
+            (r->work_next = cycles(b.work, m->n_items)))
             r->work = b.work;
         else
             free(b.work);
@@ -59,7 +91,7 @@ static void build(tl_service *s, tl_model_ref *r)
     tl__service_reader_done(s, st);
 }
 
-const int32_t *tl__ref_works(tl_service *s, tl_model_ref *r)
+const int32_t *tl__ref_works(tl_service *s, tl_model_ref *r, const int32_t **next)
 {
     pthread_mutex_lock(&r->lists_mu);
     if (!r->works_done) {
@@ -67,6 +99,8 @@ const int32_t *tl__ref_works(tl_service *s, tl_model_ref *r)
         r->works_done = 1;
     }
     pthread_mutex_unlock(&r->lists_mu);
+    if (next)
+        *next = r->work_next;
     return r->work;
 }
 

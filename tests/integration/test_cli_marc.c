@@ -645,6 +645,19 @@ static void test_one_entry_per_work(void **state)
     if (strstr(out, "w2"))
         fail_msg("w2 is the work u8 already has:\n%s", out);
     free(out);
+    /* the homepage too: one edition on the whole page, none of a work the patron has */
+    assert_int_equal(
+        tl_test_cli("--db '%s' homepage --model '%s' --user u9 --rows 4 --n 3", db, model), 0);
+    out = tl_test_cli_out();
+    if ((strstr(out, "w1") != NULL) + (strstr(out, "w2") != NULL) != 1)
+        fail_msg("expected one edition of Solaris on the page:\n%s", out);
+    free(out);
+    assert_int_equal(
+        tl_test_cli("--db '%s' homepage --model '%s' --user u8 --rows 4 --n 3", db, model), 0);
+    out = tl_test_cli_out();
+    if (strstr(out, "w2"))
+        fail_msg("w2 is the work u8 already has:\n%s", out);
+    free(out);
 }
 
 int main(void)
