@@ -36,6 +36,8 @@ step "2/4 importing into a fresh store: $DB"
 mkdir -p "$(dirname "$DB")"
 rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-journal"
 "$BIN" --db "$DB" import items "$DATA/items.tsv"
+# the same books as MARC records with their copies (Koha 952) across the branches
+"$BIN" --db "$DB" import marc "$DATA/catalogue.mrc"
 "$BIN" --db "$DB" import users "$DATA/users.tsv"
 "$BIN" --db "$DB" import events "$DATA/events.tsv"
 
@@ -51,6 +53,9 @@ awk -F '\t' '
     END { for (i in n) printf "%d\t%s\t%s\n", n[i], i, title[i] }
 ' "$DATA/items.tsv" "$DATA/events.tsv" | sort -t "$(printf '\t')" -k1,1nr -k2,2 | head -10 |
     awk -F '\t' '{ printf "  %4d loans  %-7s %s\n", $1, $2, $3 }'
+
+step "a catalogue record (MARC) with its availability by branch"
+"$BIN" --db "$DB" item "$(awk -F '\t' 'FNR == 2 { print $1 }' "$DATA/items.tsv")"
 
 MODEL=${DB%.db}.tlm
 step "training a model on the store: $MODEL"
@@ -87,6 +92,7 @@ terminal:
   curl '$URL/v1/users/$PATRON/recommendations?n=5'
   curl '$URL/v1/users/$PATRON/homepage?rows=4&n=3'
   curl '$URL/v1/items/$ITEM/similar?n=5'
+  curl '$URL/v1/items/$ITEM'          # with its catalogue details and copies by branch
   curl -X POST $URL/v1/events -H 'Content-Type: application/json' \\
        -d '{"user": "$PATRON", "item": "$ITEM", "type": "loan"}'
   curl -X POST $URL/v1/models/train -H 'Content-Type: application/json' -d '{}'

@@ -249,6 +249,77 @@ TL_API float tl_event_weight_at(const tl_event_weights *w, int idx, int has_valu
  * is not one. */
 TL_API int tl_parse_time(const char *s, size_t n, int64_t *out);
 
+/* ---- MARC catalogue records (marc.c) ---------------------------------------------------------
+ * MARC 21 (and UNIMARC) bibliographic records read with YAZ from ISO 2709 or MARCXML, streaming
+ * one record at a time, converted to UTF-8 (MARC-8 and other legacy encodings through
+ * yaz_iconv) and mapped to an item, its catalogue details and its copies (holdings). */
+
+/* The details of a catalogue record beyond the item row (the store's item_details). NULL /
+ * TL_ABSENT / NaN (series_volume) mean "not given". */
+typedef struct tl_item_details {
+    const char *work; /* work id shared by the editions and formats of one work */
+    const char *isbn, *issn, *series;
+    double series_volume; /* NaN when absent */
+    const char *edition, *publisher, *extent, *contents, *summary, *cover;
+    int64_t starts, ends; /* events and courses: Unix seconds, or TL_ABSENT */
+    const char *place;
+} tl_item_details;
+
+/* One copy: copy is the ILS's id of it (Koha's itemnumber 952$9, else its barcode), unique in
+ * the store. available: 1 on the shelf, 0 on loan, lost, withdrawn or not for loan. */
+typedef struct tl_holding_rec {
+    const char *copy, *branch, *location, *status;
+    int available;
+} tl_holding_rec;
+
+typedef struct tl_marc_rec {
+    long recno;       /* 1-based position in the file */
+    tl_item_rec item; /* copies / available counted from the holdings when it has some */
+    tl_item_details details;
+    const tl_holding_rec *holdings;
+    int nholdings;
+    int unimarc; /* the record was UNIMARC (mapped from 200/210/700/606...) */
+} tl_marc_rec;
+
+typedef enum tl_marc_format { TL_MARC_AUTO, TL_MARC_ISO2709, TL_MARC_XML } tl_marc_format;
+
+typedef struct tl_marc_opts {
+    const char *path;      /* "-" = stdin */
+    tl_marc_format format; /* AUTO: MARCXML when the file starts with '<', else ISO 2709 */
+    const char *encoding;  /* ISO 2709 records' character set for yaz_iconv (e.g. "marc8",
+                              "cp866", "iso-8859-1"); NULL = from each record: leader/09 'a' =
+                              UTF-8, else MARC-8 (MARC 21) or UNIMARC's 100$a/26-27 */
+    int skip_bad;          /* report bad records and go on instead of stopping at the first */
+    int refuse_unimarc;    /* a UNIMARC record is an error instead of being mapped */
+    tl_progress_fn progress;
+    void *progress_ctx;
+} tl_marc_opts;
+
+#define TL_MARC_FIRST_BAD 8 /* bad records remembered (number and reason) */
+
+typedef struct tl_marc_report {
+    long long records; /* records read, good and bad */
+    long long accepted, skipped;
+    long long unimarc; /* of the accepted, mapped from UNIMARC */
+    tl_marc_format format;
+    int damaged; /* the file cannot be read past its last bad record (broken XML, a record cut
+                    short by the end of the file): skip_bad cannot go on from there */
+    int nbad;    /* entries of bad[] filled */
+    tl_diag bad[TL_MARC_FIRST_BAD]; /* the first bad records: file, record number, reason */
+} tl_marc_report;
+
+/* Receives each good record; an error stops the reading and is returned (TL_EPARSE / TL_EINVAL
+ * with d filled are data errors that skip_bad skips, naming the record). */
+typedef tl_err (*tl_marc_fn)(void *ctx, const tl_marc_rec *r, tl_diag *d);
+
+TL_API void tl_marc_opts_init(tl_marc_opts *o);
+/* Reads o->path and calls fn per good record, in constant memory. A record with a structure or
+ * encoding error is TL_EPARSE with d naming the file, the record's number and why (without
+ * skip_bad; with it the record is counted in rep and the reading goes on). TL_EIO: cannot open
+ * or read; TL_EINVAL: an unknown encoding. rep may be NULL. */
+TL_API tl_err tl_marc_read(const tl_marc_opts *o, tl_marc_fn fn, void *ctx, tl_marc_report *rep,
+                           tl_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

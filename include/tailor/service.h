@@ -178,6 +178,9 @@ typedef struct tl_rerank {
     int calibrate;      /* 1: calibrate to the history's subjects with cal_lambda */
     float cal_lambda;   /* 0..1: 0 = relevance alone, 1 = the subject shares alone */
     int max_per_author; /* at most this many items of one first author; 0 = no cap */
+    int all_editions;   /* 1: every edition and format of a work may be listed; 0 (default):
+                           one entry per work (the catalogue's work ids, tailor import marc),
+                           and none of a work the history already has */
 } tl_rerank;
 #define TL_RERANK_MAX_N 1000 /* the longest list a re-ranker makes (its work grows as n^2) */
 /* A patron whose record says "broaden": true (their "broaden my horizons" setting) gets MMR
@@ -379,6 +382,13 @@ TL_API tl_err tl_service_get_item(tl_service *s, const char *id, tl_item_fn fn, 
                                   tl_diag *d);
 TL_API tl_err tl_service_get_user(tl_service *s, const char *id, tl_user_fn fn, void *ctx,
                                   tl_diag *d);
+/* The stored item id's catalogue details (dfn once, when it has them) and copies (hfn per
+ * copy, in copy id order), as a MARC import wrote them. TL_OK also when it has neither (or the
+ * item does not exist: ask tl_service_get_item); TL_EVERSION for a store before schema 5. */
+typedef tl_err (*tl_details_fn)(void *ctx, const tl_item_details *d);
+typedef tl_err (*tl_holding_fn)(void *ctx, const tl_holding_rec *h);
+TL_API tl_err tl_service_item_catalogue(tl_service *s, const char *id, tl_details_fn dfn,
+                                        tl_holding_fn hfn, void *ctx, tl_diag *d);
 
 /* Up to limit patrons of the store, those with the most events first (a demo's list to choose
  * a patron from): fn once each, with the patron's id and number of events. In a pseudonymized

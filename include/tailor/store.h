@@ -494,6 +494,33 @@ typedef tl_err (*tl_analytics_fn)(void *ctx, const tl_analytics_row *r);
  * fn's; d says why. */
 TL_API tl_err tl_store_analytics(tl_store *st, tl_analytics_part part, const tl_analytics_window *w,
                                  tl_analytics_fn fn, void *ctx, tl_diag *d);
+/* ---- the catalogue: MARC records, details and copies (schema version 5) ----------------------
+ * tl_store_import_marc reads a MARC file (tl_marc_read, tailor/ingest.h) and writes each record
+ * as an item (replaced: the record is the whole truth), its details (item_details) and its
+ * copies (holdings: those of the record, the others of the item removed), all in one
+ * transaction: on any error, or a bad record without skip_bad, nothing is written. */
+typedef struct tl_marc_import_report {
+    tl_marc_report in; /* records read, accepted, skipped (with reasons) */
+    long long added, updated, unchanged;
+    long long holdings; /* copies written */
+    double seconds;
+    int committed;
+} tl_marc_import_report;
+
+TL_API tl_err tl_store_import_marc(tl_store *st, const tl_marc_opts *o, tl_marc_import_report *rep,
+                                   tl_diag *d);
+
+/* An item's details and copies, by its id: fn once (details, *found = 1) or per copy (by copy
+ * id). TL_OK with *found = 0 / no call when there are none; TL_EVERSION before schema 5. */
+typedef tl_err (*tl_store_details_fn)(void *ctx, const tl_item_details *d);
+typedef tl_err (*tl_store_holding_fn)(void *ctx, const tl_holding_rec *h);
+TL_API tl_err tl_store_item_details(tl_store *st, const char *id, size_t len,
+                                    tl_store_details_fn fn, void *ctx, int *found, tl_diag *d);
+TL_API tl_err tl_store_item_holdings(tl_store *st, const char *id, size_t len,
+                                     tl_store_holding_fn fn, void *ctx, tl_diag *d);
+/* The items of every work that has more than one (editions, formats): fn(ctx, item id, work
+ * id, 0) grouped by work, in id order within one. */
+TL_API tl_err tl_store_works_each(tl_store *st, tl_store_row_fn fn, void *ctx, tl_diag *d);
 
 #ifdef __cplusplus
 }

@@ -45,7 +45,8 @@ static const tl_opt opts[] = {
 
 static const tl_cmd_def def = {
     .name = "import",
-    .synopsis = "[--db PATH] import {items|users|events|searches} FILE [OPTIONS]",
+    .synopsis = "[--db PATH] import {items|users|events|searches} FILE [OPTIONS]\n"
+                "[--db PATH] import marc FILE [OPTIONS]   (tailor import marc --help)",
     .about =
         "Imports FILE (TSV, CSV or JSON Lines; plain or .gz; '-' = stdin) into the store in one\n"
         "transaction: a bad line stops the import with its file, line and field, and the store\n"
@@ -116,6 +117,8 @@ static const char *format_name(tl_ingest_format f)
 
 static int run(const tl_cli *cli, int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "marc") == 0) /* its own options: cmd_import_marc.c */
+        return tl_cli_import_marc(cli, argc - 1, argv + 1);
     args a;
     memset(&a, 0, sizeof(a));
     a.format = -1;

@@ -189,9 +189,9 @@ static int run_library(const tl_synth_lib_opts *o, const char *dir)
         if (days_by_phase[p])
             printf(" %s %.1f", tl_synth_phase_name((tl_synth_phase)p),
                    (double)loans_by_phase[p] / (double)days_by_phase[p]);
-    printf("\n  wrote      %s/items.tsv, %s/users.tsv, %s/events.tsv (simulated in %.2f s, "
-           "written in %.2f s)\n",
-           dir, dir, dir, t1 - t0, tl_now() - t1);
+    printf("\n  wrote      %s/items.tsv, %s/users.tsv, %s/events.tsv, %s/catalogue.mrc (MARC, with "
+           "copies by branch; simulated in %.2f s, written in %.2f s)\n",
+           dir, dir, dir, dir, t1 - t0, tl_now() - t1);
     tl_synth_library_release(&lib);
     return TL_EXIT_OK;
 }

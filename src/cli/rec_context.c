@@ -31,5 +31,6 @@ tl_rerank tl_cli_rerank_get(const tl_cli_rerank *r)
                        .lambda = (float)r->diversify,
                        .calibrate = r->calibrate >= 0,
                        .cal_lambda = (float)r->calibrate,
-                       .max_per_author = r->max_per_author};
+                       .max_per_author = r->max_per_author,
+                       .all_editions = r->all_editions};
 }

@@ -53,6 +53,7 @@ typedef struct tl_cli_context {
 typedef struct tl_cli_rerank {
     double diversify, calibrate; /* < 0: not given (tl_cli_rerank_init) */
     int max_per_author;
+    int all_editions;
 } tl_cli_rerank;
 
 #define TL_CLI_RERANK_OPTS(type, member)                                                           \
@@ -84,7 +85,17 @@ typedef struct tl_cli_rerank {
          0,                                                                                        \
          1000,                                                                                     \
          TL_OPT_AT(type, member.max_per_author),                                                   \
-         "at most N items of one (first) author in a list; 0 = no cap"},
+         "at most N items of one (first) author in a list; 0 = no cap"},                           \
+        {"all-editions",                                                                           \
+         0,                                                                                        \
+         TL_OPT_FLAG,                                                                              \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         0,                                                                                        \
+         TL_OPT_AT(type, member.all_editions),                                                     \
+         "list every edition and format of a work (default: one entry per work,\n"                 \
+         "by the catalogue's work ids, with a store)"},
 
 /* Before parsing: no re-ranker given. */
 void tl_cli_rerank_init(tl_cli_rerank *r);

@@ -8,6 +8,7 @@
 
 #include "server/handlers.h"
 #include "server/http_json.h"
+#include "server/catalogue_json.h"
 #include "server/records_json.h"
 
 static const char *const invalid_code[] = {
@@ -109,7 +110,23 @@ static void write_records(tl_req *r, tl_record_kind kind, tl_record_how how, int
 
 static void get_record(tl_req *r, tl_record_kind kind)
 {
-    reply_record(r, kind, r->match.params[0], 200);
+    if (kind != TL_RECORD_ITEM) {
+        reply_record(r, kind, r->match.params[0], 200);
+        return;
+    }
+    /* an item with its catalogue details and copies (catalogue_json.c) */
+    json_t *j = NULL;
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl_service_get_item(r->srv->svc, r->match.params[0], item_out, &j, &d);
+    if (rc == TL_OK)
+        rc = tl__item_catalogue_json(r->srv->svc, r->match.params[0], j, &d);
+    if (rc == TL_OK)
+        tl__reply_json(r, 200, j);
+    else {
+        json_decref(j);
+        tl__reply_failure(r, rc, &d, NULL);
+    }
 }
 
 /* DELETE /v1/items/{id} (a patron's DELETE is the erasure: handlers_privacy.c). */

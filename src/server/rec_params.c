@@ -97,6 +97,12 @@ static int rerankers(parse_ctx *c, const char *k, const char *v, enum MHD_Result
                    : MHD_YES;
         return 1;
     }
+    if (!strcmp(k, "all_editions")) {
+        *res = whole(v, 0, 1, &rr->all_editions)
+                   ? fail(c, k, "must be 1 (every edition of a work) or 0 (one entry per work)")
+                   : MHD_YES;
+        return 1;
+    }
     if (!strcmp(k, "max_per_author")) {
         *res = whole(v, 0, TL_RERANK_MAX_N, &rr->max_per_author)
                    ? fail(c, k, "must be a whole number from 0 (no cap) to " STR(TL_RERANK_MAX_N))
@@ -186,7 +192,7 @@ static enum MHD_Result one(void *cls, enum MHD_ValueKind kind, const char *key, 
     return fail(c, k,
                 "is not a parameter of this route (n, explain, model, device, channel, branch, "
                 "time, filter, type, format, language, subject, year, available, diversify, "
-                "calibrate, max_per_author)");
+                "calibrate, max_per_author, all_editions)");
 }
 
 int tl__rec_params_parse(tl_req *r, tl_params_route route, tl_rec_params *p)

@@ -25,8 +25,10 @@ typedef struct page {
                        filter, so that each row asks for n items only) */
     int32_t *cand;
     float *score;
-    int cap; /* candidates asked of the model per row */
-    int n;   /* items per row */
+    int cap;                  /* candidates asked of the model per row */
+    int n;                    /* items per row */
+    const int32_t *work_next; /* one entry per work (works.c): the other items of an item's
+                                 work, round; NULL when no work has two */
     tl_home *out;
 } page;
 
@@ -65,6 +67,9 @@ static int take(page *p, int32_t item)
     if (item < 0 || !p->allow[item])
         return 0;
     p->allow[item] = 0;
+    for (int32_t j = p->work_next ? p->work_next[item] : -1; j >= 0 && j != item;
+         j = p->work_next[j])
+        p->allow[j] = 0; /* the work's other editions and formats */
     return 1;
 }
 
@@ -381,8 +386,10 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
     p.score = malloc(((size_t)p.cap + 1) * sizeof(*p.score));
     if (rc == TL_OK && (!p.allow || !p.cand || !p.score))
         rc = TL_ENOMEM;
+    if (rc == TL_OK)
+        tl__ref_works(s, p.ref, &p.work_next);
     for (int32_t k = 0; rc == TL_OK && k < p.h.n; k++)
-        p.allow[p.h.items[k]] = 0;
+        take(&p, p.h.items[k]); /* the history's items, and the other editions of their works */
     if (rc == TL_OK)
         rc = build(&p, rows, &fallback, d);
     free(p.allow);

@@ -6,6 +6,7 @@
 
 #include "core/filter.h"
 #include "core/request.h"
+#include "core/rerank.h"
 #include "service/history.h"
 #include "service/reason.h"
 #include "service/rerank.h"
@@ -121,6 +122,10 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
         rerank.lambda = TL_BROADEN_LAMBDA;
     }
     int pool = tl__rerank_pool(&rerank, q->n); /* q->n unless a re-ranker chooses */
+    /* one entry per work: a pool to refill the list from when editions drop out (works.c) */
+    const int32_t *works = rerank.all_editions ? NULL : tl__ref_works(s, priv->ref, NULL);
+    if (works && pool < tl_rerank_pool(q->n))
+        pool = tl_rerank_pool(q->n);
     items = malloc((size_t)pool * sizeof(*items));
     scores = malloc((size_t)pool * sizeof(*scores));
     if (!items || !scores) {
@@ -139,6 +144,8 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     if (fallback &&
         (rc = tl__popular_pick(s, priv->ref, h.items, h.n, &f, pool, items, scores, &got)) != TL_OK)
         goto out;
+    if (works)
+        tl__works_dedupe(works, h.items, h.n, items, scores, &got);
     /* the re-ranker only chooses among the model's items: reasons and evidence stay the model's */
     if ((rc = tl__rerank_apply(priv->ref, &rerank, h.items, h.w, h.n, items, scores, &got, q->n)) !=
         TL_OK)

@@ -49,6 +49,8 @@ void tl__model_ref_release(tl_model_ref *r)
         tl__popular_free(r);
         free(r->newest);
         free(r->series_next);
+        free(r->work);
+        free(r->work_next);
         free(r->path);
         free(r);
     }

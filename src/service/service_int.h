@@ -25,6 +25,11 @@ typedef struct tl_model_ref {
     int n_newest;
     int32_t *series_next; /* per item, the next volume of its series (-1: none); NULL when
                              no title names a series */
+    /* Works (works.c): per item, the first item of its work (itself, or -1 when the work has
+     * no other item in the model); NULL when no work has two. Made once, under lists_mu. */
+    int works_done;
+    int32_t *work;
+    int32_t *work_next; /* per item, the next item of its work, round (-1: alone) */
     /* The catalogue's subjects and creators as ids, for re-ranking: made on first use
      * (tl__ref_facets) */
     pthread_mutex_t facets_mu;
@@ -209,6 +214,14 @@ void tl__service_train_stop(tl_service *s);
 /* TL_OK when s may write to its store, else TL_EUNSUPPORTED with d saying why ("WHAT need a
  * store (--db)", or that it was opened read-only). */
 tl_err tl__service_need_writer(tl_service *s, const char *what, tl_diag *d);
+
+/* r's works (see tl_model_ref.work) read from the store on first use, or NULL (none, or no
+ * store); *next (may be NULL) = r->work_next. Valid while the caller holds r. */
+const int32_t *tl__ref_works(tl_service *s, tl_model_ref *r, const int32_t **next);
+/* Drops from items/scores[0..*got) each item whose work an item above it, or one of the
+ * history hist[0..n_hist) (the patron's, or the item of "more like this"), already has. */
+void tl__works_dedupe(const int32_t *work, const int32_t *hist, int32_t n_hist, int32_t *items,
+                      float *scores, int *got);
 
 /* A read connection to the store (opened when none is idle) and its return. */
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);

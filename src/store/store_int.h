@@ -124,6 +124,21 @@ typedef struct tl_store_ops {
     /* collection analytics (schema version 5): tailor/store.h's tl_store_analytics */
     tl_err (*analytics)(tl_store *st, tl_analytics_part part, const tl_analytics_window *w,
                         tl_analytics_fn fn, void *ctx);
+    /* catalogue details and copies (schema version 5) of the item id (known to exist);
+     * put_holdings: the item's copies become h[0..n) (existed: it may have had others, which
+     * go); *changed = 1 when a row was written or removed */
+    tl_err (*put_details)(tl_store *st, int64_t item, const tl_item_details *d, int *changed);
+    tl_err (*put_holdings)(tl_store *st, int64_t item, int existed, const tl_holding_rec *h, int n,
+                           int *changed);
+    tl_err (*get_details)(tl_store *st, const char *ext, size_t len, tl_store_details_fn fn,
+                          void *ctx, int *found);
+    tl_err (*get_holdings)(tl_store *st, const char *ext, size_t len, tl_store_holding_fn fn,
+                           void *ctx);
+    /* the page cache's limit for this connection, KiB (0 = the engine's default): a
+     * catalogue import keeps its memory flat with a smaller one (may be NULL) */
+    tl_err (*cache_limit)(tl_store *st, int kib);
+    /* the items of works with more than one item: fn(ctx, item id, work id, 0), by work */
+    tl_err (*works_each)(tl_store *st, tl_store_row_fn fn, void *ctx);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

@@ -98,5 +98,7 @@ tl_err tl_synth_library_write(const tl_synth_library *lib, const char *dir, tl_d
         rc = write_users(lib, dir, d);
     if (rc == TL_OK)
         rc = write_events(lib, dir, d);
+    if (rc == TL_OK)
+        rc = tl_synth_library_write_marc(lib, dir, d);
     return rc;
 }

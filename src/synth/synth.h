@@ -133,6 +133,9 @@ tl_err tl_synth_library_generate(const tl_synth_lib_opts *o, tl_synth_library *o
 /* Writes dir/items.tsv, dir/users.tsv and dir/events.tsv (dir must exist). TL_EIO on failure,
  * with diag naming the file. */
 tl_err tl_synth_library_write(const tl_synth_library *lib, const char *dir, tl_diag *d);
+/* Writes dir/catalogue.mrc: the books as MARC 21 records with their copies (Koha 952 across the
+ * branches, those out at the end on loan), for `tailor import marc` (library_marc.c). */
+tl_err tl_synth_library_write_marc(const tl_synth_library *lib, const char *dir, tl_diag *d);
 
 void tl_synth_library_release(tl_synth_library *lib);
 

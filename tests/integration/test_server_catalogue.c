@@ -818,6 +818,59 @@ static void test_idempotent_events(void **state)
     expect(call_idem(f, "POST", "/v1/events", body, long_key), 400, "invalid", "Idempotency-Key");
 }
 
+/* GET /v1/items/{id} with the catalogue part a MARC import wrote: details and copies. */
+static void test_item_details_and_holdings(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    static const char xml[] =
+        "<collection xmlns=\"http://www.loc.gov/MARC21/slim\"><record>"
+        "<leader>00000nam a2200000 a 4500</leader><controlfield tag=\"001\">k1</controlfield>"
+        "<datafield tag=\"245\" ind1=\"1\" ind2=\"0\"><subfield code=\"a\">Tombs</subfield>"
+        "</datafield><datafield tag=\"830\" ind1=\" \" ind2=\"0\"><subfield code=\"a\">Earthsea"
+        " ;</subfield><subfield code=\"v\">2</subfield></datafield>"
+        "<datafield tag=\"952\" ind1=\" \" ind2=\" \"><subfield code=\"9\">502</subfield>"
+        "<subfield code=\"b\">EAST</subfield><subfield code=\"q\">2026-12-01</subfield></datafield>"
+        "<datafield tag=\"952\" ind1=\" \" ind2=\" \"><subfield code=\"9\">501</subfield>"
+        "<subfield code=\"b\">CENTRAL</subfield><subfield code=\"c\">FIC</subfield></datafield>"
+        "</record></collection>";
+    const char *path = tl_test_tmp("k1.xml");
+    char file[512];
+    snprintf(file, sizeof(file), "%s", path);
+    assert_int_equal(tl_test_write(file, xml), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import marc '%s'", f->db, file), 0);
+    f->key = app_key;
+    reply r = call(f, "GET", "/v1/items/k1", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(&r, "title"), "Tombs");
+    assert_int_equal(num(&r, "copies"), 2);
+    assert_int_equal(num(&r, "available"), 1);
+    json_t *d = json_object_get(r.json, "details");
+    assert_string_equal(json_string_value(json_object_get(d, "series")), "Earthsea");
+    assert_true(json_real_value(json_object_get(d, "series_volume")) == 2.0);
+    assert_true(json_is_null(json_object_get(d, "isbn")));
+    json_t *h = json_object_get(r.json, "holdings");
+    assert_int_equal(json_array_size(h), 2);
+    json_t *c0 = json_array_get(h, 0), *c1 = json_array_get(h, 1);
+    assert_string_equal(json_string_value(json_object_get(c0, "copy")), "501");
+    assert_string_equal(json_string_value(json_object_get(c0, "branch")), "CENTRAL");
+    assert_string_equal(json_string_value(json_object_get(c0, "location")), "FIC");
+    assert_true(json_is_true(json_object_get(c0, "available")));
+    assert_string_equal(json_string_value(json_object_get(c1, "status")), "on loan");
+    assert_true(json_is_false(json_object_get(c1, "available")));
+    reply_free(&r);
+    /* an item without a catalogue record: no details, no copies */
+    r = call(f, "GET", "/v1/items/a", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_null(json_object_get(r.json, "details")));
+    assert_int_equal(json_array_size(json_object_get(r.json, "holdings")), 0);
+    reply_free(&r);
+    /* deleting the item takes its details and copies */
+    f->key = admin_key;
+    expect(call(f, "DELETE", "/v1/items/k1", NULL), 200, NULL, NULL);
+    expect(call(f, "GET", "/v1/items/k1", NULL), 404, "not_found", "item");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -834,6 +887,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_erasure_by_another_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_item_details_and_holdings, setup, teardown),
     };
     return cmocka_run_group_tests(tests, make_data, free_data);
 }

@@ -85,4 +85,20 @@ tl_err tl__sq_scrub(tl_store *st, int *complete);
 tl_err tl__sq_analytics(tl_store *st, tl_analytics_part part, const tl_analytics_window *w,
                         tl_analytics_fn fn, void *ctx);
 
+/* Statements of the other sqlite_*.c files, prepared on first use and kept until the store
+ * closes: slot (below TL_SQ_KEPT) names one, sql is its text (always the same for a slot). */
+#define TL_SQ_KEPT 16
+tl_err tl__sq_kept(tl_store *st, int slot, const char *sql, sqlite3_stmt **out);
+
+/* The catalogue tables (sqlite_catalogue.c): see store_int.h's ops of the same names. */
+tl_err tl__sq_put_details(tl_store *st, int64_t item, const tl_item_details *d, int *changed);
+tl_err tl__sq_put_holdings(tl_store *st, int64_t item, int existed, const tl_holding_rec *h, int n,
+                           int *changed);
+tl_err tl__sq_get_details(tl_store *st, const char *ext, size_t len, tl_store_details_fn fn,
+                          void *ctx, int *found);
+tl_err tl__sq_cache_limit(tl_store *st, int kib);
+tl_err tl__sq_works_each(tl_store *st, tl_store_row_fn fn, void *ctx);
+tl_err tl__sq_get_holdings(tl_store *st, const char *ext, size_t len, tl_store_holding_fn fn,
+                           void *ctx);
+
 #endif

@@ -225,6 +225,8 @@ enum {
     Q_IDEM_GET,
     Q_IDEM_PUT,
     Q_IDEM_PRUNE,
+    Q_DEL_ITEM_DETAILS,
+    Q_DEL_ITEM_HOLDINGS,
     Q_N
 };
 
@@ -305,6 +307,8 @@ static const char *const sql_text[Q_N] = {
     [Q_DEL_ITEM_EVENTS] = "DELETE FROM events WHERE item_id = ?1",
     [Q_DEL_ITEM_CLICKS] = "DELETE FROM search_clicks WHERE item_id = ?1",
     [Q_DEL_ITEM] = "DELETE FROM items WHERE id = ?1",
+    [Q_DEL_ITEM_DETAILS] = "DELETE FROM item_details WHERE item_id = ?1",
+    [Q_DEL_ITEM_HOLDINGS] = "DELETE FROM holdings WHERE item_id = ?1",
     [Q_DEL_USER_EVENTS] = "DELETE FROM events WHERE user_id = ?1",
     [Q_DEL_USER_SEARCHES] = "DELETE FROM searches WHERE user_id = ?1", /* clicks cascade */
     [Q_DEL_USER] = "DELETE FROM users WHERE id = ?1",
@@ -331,6 +335,7 @@ typedef struct sq_store {
     int pending;          /* the store was being created when opened (see TL_SQ_PENDING) */
     int64_t data_version; /* PRAGMA data_version at the last tl_store_changed, -1 before */
     int own_changes;      /* sqlite3_total_changes then */
+    sqlite3_stmt *kept[TL_SQ_KEPT]; /* the other files' statements (tl__sq_kept) */
 } sq_store;
 
 static sq_store *sq(tl_store *st)
@@ -361,6 +366,19 @@ tl_err tl__sq_fail(tl_store *st, int code)
     return fail(sq(st), code);
 }
 
+tl_err tl__sq_kept(tl_store *st, int slot, const char *sql, sqlite3_stmt **out)
+{
+    sq_store *s = sq(st);
+    if (!s->kept[slot]) {
+        int rc =
+            sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->kept[slot], NULL);
+        if (rc != SQLITE_OK)
+            return fail(s, rc);
+    }
+    *out = s->kept[slot];
+    return TL_OK;
+}
+
 static tl_err exec(sq_store *s, const char *sql)
 {
     char *err = NULL;
@@ -370,6 +388,13 @@ static tl_err exec(sq_store *s, const char *sql)
     tl_err r = fail_with(s, sqlite3_extended_errcode(s->db), err ? err : sqlite3_errstr(rc));
     sqlite3_free(err);
     return r;
+}
+
+tl_err tl__sq_cache_limit(tl_store *st, int kib)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib > 0 ? kib : CACHE_KIB);
+    return exec(sq(st), sql);
 }
 
 static void multi_sql(char *buf, size_t len)
@@ -440,6 +465,8 @@ static void sq_close(tl_store *st)
     sq_store *s = sq(st);
     for (int q = 0; q < Q_N; q++)
         sqlite3_finalize(s->stmt[q]);
+    for (int q = 0; q < TL_SQ_KEPT; q++)
+        sqlite3_finalize(s->kept[q]);
     /* a new store that never got data goes away again: the path is as it was */
     if (!st->readonly && s->pending)
         tl__sq_discard(s->db, &s->file);
@@ -1014,10 +1041,25 @@ static tl_err sq_scan_items(tl_store *st, tl_scan_item_fn fn, void *ctx)
 {
     sq_store *s = sq(st);
     sqlite3_stmt *q;
-    tl_err r = prepare(s,
-                       "SELECT id, ext_id, title, authors, subjects, year, language, added, type,"
-                       " format, available FROM items ORDER BY id",
-                       &q);
+    /* A catalogue series with a volume (schema 5, a MARC import's item_details) reaches the
+     * models as the title's "(Series, #N)", the form the series parser reads in goodbooks
+     * titles: "next in the series" then works for MARC catalogues too. */
+    tl_err r =
+        prepare(s,
+                st->schema_version < 5
+                    ? "SELECT id, ext_id, title, authors, subjects, year, language, added, type,"
+                      " format, available FROM items ORDER BY id"
+                    : "SELECT i.id, i.ext_id,"
+                      " CASE WHEN d.series IS NULL OR d.series_volume IS NULL OR i.title IS NULL"
+                      " OR substr(i.title, -1) = ')' THEN i.title"
+                      " ELSE i.title || ' (' || d.series || ', #' || CASE"
+                      " WHEN d.series_volume = CAST(d.series_volume AS INTEGER)"
+                      " THEN CAST(CAST(d.series_volume AS INTEGER) AS TEXT)"
+                      " ELSE CAST(d.series_volume AS TEXT) END || ')' END,"
+                      " i.authors, i.subjects, i.year, i.language, i.added, i.type, i.format,"
+                      " i.available FROM items i LEFT JOIN item_details d ON d.item_id = i.id"
+                      " ORDER BY i.id",
+                &q);
     if (r != TL_OK)
         return r;
     int rc;
@@ -1338,13 +1380,16 @@ static tl_err delete_by_id(sq_store *s, const int *qs, int n, int64_t id, long l
 
 static tl_err sq_delete_record(tl_store *st, tl_id_kind k, int64_t id, long long *events)
 {
-    static const int item_qs[] = {Q_DEL_ITEM_EVENTS, Q_DEL_ITEM_CLICKS, Q_DEL_ITEM};
+    static const int item_qs[] = {Q_DEL_ITEM_EVENTS, Q_DEL_ITEM_CLICKS, Q_DEL_ITEM_DETAILS,
+                                  Q_DEL_ITEM_HOLDINGS, Q_DEL_ITEM};
+    static const int item_qs_v4[] = {Q_DEL_ITEM_EVENTS, Q_DEL_ITEM_CLICKS, Q_DEL_ITEM};
     /* a patron goes with everything of theirs: consent history, retention, their own keys */
     static const int user_qs[] = {Q_DEL_USER_EVENTS,    Q_DEL_USER_SEARCHES, Q_DEL_USER_CONSENT,
                                   Q_DEL_USER_RETENTION, Q_DEL_USER_KEYS,     Q_DEL_USER};
     static const int user_qs_v3[] = {Q_DEL_USER_EVENTS, Q_DEL_USER_SEARCHES, Q_DEL_USER};
-    if (k == TL_ID_ITEM)
-        return delete_by_id(sq(st), item_qs, 3, id, events);
+    if (k == TL_ID_ITEM) /* its catalogue details and copies (schema 5) go with it */
+        return st->schema_version < 5 ? delete_by_id(sq(st), item_qs_v4, 3, id, events)
+                                      : delete_by_id(sq(st), item_qs, 5, id, events);
     if (st->schema_version < 4) /* a write open migrates: only a store opened before it */
         return delete_by_id(sq(st), user_qs_v3, 3, id, events);
     return delete_by_id(sq(st), user_qs, 6, id, events);
@@ -1462,6 +1507,12 @@ static const tl_store_ops sqlite_ops = {
     .retention_run = tl__sq_retention_run,
     .scrub = tl__sq_scrub,
     .analytics = tl__sq_analytics,
+    .put_details = tl__sq_put_details,
+    .put_holdings = tl__sq_put_holdings,
+    .get_details = tl__sq_get_details,
+    .get_holdings = tl__sq_get_holdings,
+    .cache_limit = tl__sq_cache_limit,
+    .works_each = tl__sq_works_each,
 };
 
 static tl_err user_version(sq_store *s, int *v)
