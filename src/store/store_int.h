@@ -120,6 +120,12 @@ typedef struct tl_store_ops {
                         int64_t *retention_days);
     tl_err (*retention_run)(tl_store *st, int64_t now, long long *removed);
     tl_err (*scrub)(tl_store *st, int *complete);
+    /* holdings (schema version 5); item: the store's id of a record known to exist */
+    tl_err (*put_holding)(tl_store *st, const tl_holding_rec *h, int64_t item, tl_put *what);
+    /* *item malloc'd, or NULL when there is no such copy */
+    tl_err (*copy_item)(tl_store *st, const char *copy, size_t len, char **item);
+    tl_err (*shelves_each)(tl_store *st, tl_store_shelf_fn fn, void *ctx);
+    tl_err (*schedules_each)(tl_store *st, tl_store_schedule_fn fn, void *ctx);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

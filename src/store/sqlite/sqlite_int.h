@@ -82,4 +82,10 @@ tl_err tl__sq_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, 
 tl_err tl__sq_retention_run(tl_store *st, int64_t now, long long *removed);
 tl_err tl__sq_scrub(tl_store *st, int *complete);
 
+/* The holdings and library events (sqlite_holdings.c): see store_int.h's ops. */
+tl_err tl__sq_put_holding(tl_store *st, const tl_holding_rec *h, int64_t item, tl_put *what);
+tl_err tl__sq_copy_item(tl_store *st, const char *copy, size_t len, char **item);
+tl_err tl__sq_shelves_each(tl_store *st, tl_store_shelf_fn fn, void *ctx);
+tl_err tl__sq_schedules_each(tl_store *st, tl_store_schedule_fn fn, void *ctx);
+
 #endif

@@ -1445,6 +1445,10 @@ static const tl_store_ops sqlite_ops = {
     .user_dump = tl__sq_user_dump,
     .retention_run = tl__sq_retention_run,
     .scrub = tl__sq_scrub,
+    .put_holding = tl__sq_put_holding,
+    .copy_item = tl__sq_copy_item,
+    .shelves_each = tl__sq_shelves_each,
+    .schedules_each = tl__sq_schedules_each,
 };
 
 static tl_err user_version(sq_store *s, int *v)
