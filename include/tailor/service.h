@@ -233,6 +233,8 @@ typedef struct tl_rec_result {
     void *priv_;         /* the model reference and buffers: tl_rec_result_free */
 } tl_rec_result;
 
+/* Library events (items of type "event") are left out of every answer once over (their end,
+ * else their start, before the context's time, else now): see upcoming.c. */
 /* Recommendations for q (exactly one of user, history, similar_to). Strings in *out stay valid
  * until tl_rec_result_free. Errors: TL_EINVAL (bad n, filters, or not exactly one subject; d
  * names the field), TL_ENOTFOUND (an unknown patron: one the model never saw and the store does
@@ -244,6 +246,7 @@ TL_API void tl_rec_result_free(tl_rec_result *r);
 
 /* ---- the homepage: rows of recommendations, each titled with its reason ----------------------
  * Rows, in this order, each only when it has items: "for_you" ("Recommended for you"),
+ * "events" ("Upcoming events for you": library events not over yet that the model finds),
  * "because:ITEM" ("Because you borrowed TITLE", for the patron's most recent items),
  * "next_in_series" ("Next in the series": the next volume of a series the patron reads, from
  * titles such as "Catching Fire (The Hunger Games, #2)"), "new_in_subjects" (the newest

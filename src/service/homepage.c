@@ -14,6 +14,7 @@
 #define MAX_SUBJECTS 64   /* of the patron's history, for "new in your subjects" */
 #define SUBJECT_ITEMS 200 /* most recent history items whose subjects count */
 #define SERIES_ITEMS 50   /* most recent history items whose next volume counts */
+#define EVENTS_MAX 256    /* the soonest upcoming library events the events row chooses from */
 
 typedef struct page {
     tl_service *s;
@@ -25,8 +26,9 @@ typedef struct page {
                        filter, so that each row asks for n items only) */
     int32_t *cand;
     float *score;
-    int cap; /* candidates asked of the model per row */
-    int n;   /* items per row */
+    int cap;   /* candidates asked of the model per row */
+    int n;     /* items per row */
+    int64_t t; /* the request's time: library events over by then are left out */
     tl_home *out;
 } page;
 
@@ -122,6 +124,37 @@ static tl_err row_because(page *p, int32_t item)
     snprintf(r->id, sizeof(r->id), "because:%.80s", tl_intern_str(&p->m->items, item));
     int kept = keep(p, got);
     tl__rec_items_fill(p->m, &h1, r->items, p->cand, p->score, kept, TL__WHY_SIMILAR, 1, NULL);
+    r->n = kept;
+    close_row(p, r);
+    return TL_OK;
+}
+
+/* "Upcoming events for you": the library's events not over yet that the model finds for the
+ * patron (talks and workshops like what they borrowed). */
+static tl_err row_events(page *p)
+{
+    int32_t ev[EVENTS_MAX];
+    int n = tl__events_upcoming(p->s, p->ref, p->t, ev, EVENTS_MAX);
+    if (!n)
+        return TL_OK;
+    uint8_t *only = calloc((size_t)p->m->n_items + 1, 1);
+    if (!only)
+        return TL_ENOMEM;
+    for (int k = 0; k < n; k++)
+        only[ev[k]] = p->allow[ev[k]];
+    int got = 0;
+    tl_filter f = {.allow = only};
+    tl_err rc = tl_model_recommend(p->m, p->h.uidx, p->h.items, p->h.w, p->h.n, &f, p->cap, p->cand,
+                                   p->score, &got);
+    free(only);
+    if (rc != TL_OK || tl__all_zero(p->score, got))
+        return rc;
+    tl_home_row *r = new_row(p, "%s", "Upcoming events for you");
+    if (!r)
+        return TL_ENOMEM;
+    snprintf(r->id, sizeof(r->id), "events");
+    int kept = keep(p, got);
+    tl__rec_items_fill(p->m, &p->h, r->items, p->cand, p->score, kept, TL__WHY_HISTORY, 1, NULL);
     r->n = kept;
     close_row(p, r);
     return TL_OK;
@@ -306,6 +339,8 @@ static tl_err build(page *p, int rows, const char **fallback, tl_diag *d)
     if (personal && (rc = row_for_you(p, fallback)) != TL_OK)
         return rc;
     personal = personal && !*fallback;
+    if (personal && p->out->n_rows < rows && (rc = row_events(p)) != TL_OK)
+        return rc;
     for (int k = 0; personal && k < BECAUSE_ROWS && k < p->h.n && p->out->n_rows < rows; k++)
         if ((rc = row_because(p, p->h.items[p->h.n - 1 - k])) != TL_OK)
             return rc;
@@ -354,7 +389,12 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         tl_diag_set(d, NULL, 0, "n", "expected 1 to %d items per row, got %d", TL_HOME_MAX_N, n);
         return TL_EINVAL;
     }
-    page p = {.s = s, .user = user, .n = n, .out = out, .h = {.uidx = -1}};
+    page p = {.s = s,
+              .user = user,
+              .n = n,
+              .out = out,
+              .h = {.uidx = -1},
+              .t = tl__request_time(&q->context)};
     int popular_only;
     const char *served = NULL;
     tl_err rc;
@@ -383,6 +423,8 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         rc = TL_ENOMEM;
     for (int32_t k = 0; rc == TL_OK && k < p.h.n; k++)
         p.allow[p.h.items[k]] = 0;
+    if (rc == TL_OK) /* library events that are over */
+        tl__events_over(s, p.ref, p.t, p.allow, 0);
     if (rc == TL_OK)
         rc = build(&p, rows, &fallback, d);
     free(p.allow);

@@ -42,6 +42,12 @@ typedef struct tl_model_ref {
     int pop_failed, pop_dirty;    /* no counts can be made; counts moved since the list */
     double pop_built;             /* when the list was made (tl_now) */
     struct tl_pop_list *pop_list; /* the most held, with a reference of the ref's own */
+    /* The library events among the model's items and when each is over (upcoming.c) */
+    pthread_mutex_t sched_mu; /* guards the fields below */
+    int sched_loaded;
+    double sched_built; /* when they were read (tl_now) */
+    uint64_t sched_gen; /* the store generation then */
+    struct tl_sched *sched;
 } tl_model_ref;
 
 /* A ranked list of the most held items, shared by requests (popularity.c). */
@@ -209,6 +215,21 @@ void tl__service_train_stop(tl_service *s);
 /* TL_OK when s may write to its store, else TL_EUNSUPPORTED with d saying why ("WHAT need a
  * store (--db)", or that it was opened read-only). */
 tl_err tl__service_need_writer(tl_service *s, const char *what, tl_diag *d);
+
+/* Library events (upcoming.c): an event is recommended only until it is over (its end, else
+ * its start), at the request's time (tl__request_time), without a training. The events of r
+ * are read from the store on first use and again at most once a minute after the store changed.
+ * tl__events_over: how many of r's events are over at t, each marked with value in flags
+ * (when not NULL; n_items flags). tl__deny_at: the deny flags of a request at t, gone (the
+ * withdrawn items, may be NULL) with the events over; *own is set (and the result) to flags the
+ * caller frees when an event is over, else NULL and gone is the result. tl__events_upcoming:
+ * r's events not over at t that have a start, soonest first, up to max into items; how many. */
+int64_t tl__request_time(const tl_rec_context *c);
+int32_t tl__events_over(tl_service *s, tl_model_ref *r, int64_t t, uint8_t *flags, uint8_t value);
+const uint8_t *tl__deny_at(tl_service *s, tl_model_ref *r, const uint8_t *gone, int64_t t,
+                           uint8_t **own);
+int tl__events_upcoming(tl_service *s, tl_model_ref *r, int64_t t, int32_t *items, int max);
+void tl__events_free(tl_model_ref *r);
 
 /* A read connection to the store (opened when none is idle) and its return. */
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);

@@ -1,0 +1,202 @@
+/* Library events (talks, workshops: items of type "event" with a start and a place) are worth
+ * recommending only until they are over. Time moves without the store changing, so this is
+ * decided at each request, at the request's time: the model's events are kept sorted by the
+ * moment each is over (its end, else its start), and a request leaves out the prefix that is
+ * over by then, a binary search, with no training and no scan of the store. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "service/service_int.h"
+#include "util/clock.h"
+
+#define SCHED_TTL 60.0 /* seconds between reads of the events, however often the store moves */
+
+typedef struct tl_sched {
+    int32_t n;
+    int32_t *items; /* by over, soonest first */
+    int64_t *over;  /* when each is over; INT64_MAX: never known to be */
+    int64_t *starts;
+} tl_sched;
+
+typedef struct reading {
+    const tl_model *m;
+    tl_sched *sc;
+    int32_t cap;
+} reading;
+
+static void sched_free(tl_sched *sc)
+{
+    if (sc) {
+        free(sc->items);
+        free(sc->over);
+        free(sc->starts);
+        free(sc);
+    }
+}
+
+static tl_err add_event(void *ctx, const char *item, int64_t starts, int64_t ends)
+{
+    reading *rd = ctx;
+    int32_t i = tl_intern_find(&rd->m->items, item, strlen(item));
+    if (i < 0)
+        return TL_OK; /* not in the model: never recommended by it */
+    tl_sched *sc = rd->sc;
+    if (sc->n == rd->cap) {
+        int32_t cap = rd->cap ? rd->cap * 2 : 64;
+        int32_t *items = realloc(sc->items, (size_t)cap * sizeof(*items));
+        if (items)
+            sc->items = items;
+        int64_t *over = realloc(sc->over, (size_t)cap * sizeof(*over));
+        if (over)
+            sc->over = over;
+        int64_t *st = realloc(sc->starts, (size_t)cap * sizeof(*st));
+        if (st)
+            sc->starts = st;
+        if (!items || !over || !st)
+            return TL_ENOMEM;
+        rd->cap = cap;
+    }
+    sc->items[sc->n] = i;
+    sc->starts[sc->n] = starts;
+    sc->over[sc->n++] = ends != TL_ABSENT ? ends : starts != TL_ABSENT ? starts : INT64_MAX;
+    return TL_OK;
+}
+
+/* Sorts the three arrays by over (an index sort: events are few). */
+static tl_err sort_sched(tl_sched *sc)
+{
+    int32_t *ord = malloc(((size_t)sc->n + 1) * sizeof(*ord));
+    int32_t *items = malloc(((size_t)sc->n + 1) * sizeof(*items));
+    int64_t *over = malloc(((size_t)sc->n + 1) * sizeof(*over));
+    int64_t *starts = malloc(((size_t)sc->n + 1) * sizeof(*starts));
+    if (!ord || !items || !over || !starts) {
+        free(ord);
+        free(items);
+        free(over);
+        free(starts);
+        return TL_ENOMEM;
+    }
+    /* insertion into place by over, then start: stable and simple for a few thousand events */
+    for (int32_t k = 0; k < sc->n; k++) {
+        int32_t j = k;
+        while (j > 0 && sc->over[ord[j - 1]] > sc->over[k])
+            ord[j] = ord[j - 1], j--;
+        ord[j] = k;
+    }
+    for (int32_t k = 0; k < sc->n; k++) {
+        items[k] = sc->items[ord[k]];
+        over[k] = sc->over[ord[k]];
+        starts[k] = sc->starts[ord[k]];
+    }
+    free(ord);
+    free(sc->items);
+    free(sc->over);
+    free(sc->starts);
+    sc->items = items;
+    sc->over = over;
+    sc->starts = starts;
+    return TL_OK;
+}
+
+/* Reads r's events again when they may have changed. Under r->sched_mu. */
+static void refresh(tl_service *s, tl_model_ref *r)
+{
+    double now = tl_now();
+    if (!s->db || (r->sched_loaded && now - r->sched_built < SCHED_TTL))
+        return;
+    tl_store *st = NULL;
+    if (tl__service_reader(s, &st, NULL) != TL_OK)
+        return;
+    uint64_t gen = atomic_load_explicit(&s->store_gen, memory_order_acquire);
+    r->sched_built = now;
+    if (r->sched_loaded && gen == r->sched_gen) {
+        tl__service_reader_done(s, st);
+        return;
+    }
+    tl_sched *sc = calloc(1, sizeof(*sc));
+    reading rd = {r->m, sc, 0};
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = sc ? tl_store_schedules_each(st, add_event, &rd, &d) : TL_ENOMEM;
+    tl__service_reader_done(s, st);
+    if (rc == TL_OK)
+        rc = sort_sched(sc);
+    if (rc == TL_OK || rc == TL_EVERSION) { /* a store before schema 5 has no events */
+        sched_free(r->sched);
+        r->sched = rc == TL_OK ? sc : NULL;
+        if (rc != TL_OK)
+            sched_free(sc);
+        r->sched_loaded = 1;
+        r->sched_gen = gen;
+        return;
+    }
+    sched_free(sc);
+    /* kept as it was (logged outside the lock would be better; it is rare and short) */
+}
+
+/* The events over at t: the first of r->sched's. Under r->sched_mu. */
+static int32_t n_over(const tl_sched *sc, int64_t t)
+{
+    int32_t lo = 0, hi = sc ? sc->n : 0;
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (sc->over[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int64_t tl__request_time(const tl_rec_context *c)
+{
+    return c && c->time > 0 ? (int64_t)c->time : (int64_t)time(NULL);
+}
+
+int32_t tl__events_over(tl_service *s, tl_model_ref *r, int64_t t, uint8_t *flags, uint8_t value)
+{
+    pthread_mutex_lock(&r->sched_mu);
+    refresh(s, r);
+    int32_t k = n_over(r->sched, t);
+    for (int32_t j = 0; flags && j < k; j++)
+        flags[r->sched->items[j]] = value;
+    pthread_mutex_unlock(&r->sched_mu);
+    return k;
+}
+
+const uint8_t *tl__deny_at(tl_service *s, tl_model_ref *r, const uint8_t *gone, int64_t t,
+                           uint8_t **own)
+{
+    *own = NULL;
+    if (!tl__events_over(s, r, t, NULL, 1))
+        return gone;
+    size_t n = (size_t)r->m->n_items + 1;
+    if (!(*own = malloc(n)))
+        return gone; /* the events stay in: better than no answer */
+    if (gone)
+        memcpy(*own, gone, n);
+    else
+        memset(*own, 0, n);
+    tl__events_over(s, r, t, *own, 1);
+    return *own;
+}
+
+int tl__events_upcoming(tl_service *s, tl_model_ref *r, int64_t t, int32_t *items, int max)
+{
+    pthread_mutex_lock(&r->sched_mu);
+    refresh(s, r);
+    const tl_sched *sc = r->sched;
+    int n = 0;
+    for (int32_t j = n_over(sc, t); sc && j < sc->n && n < max; j++)
+        if (sc->starts[j] != TL_ABSENT)
+            items[n++] = sc->items[j];
+    pthread_mutex_unlock(&r->sched_mu);
+    return n;
+}
+
+void tl__events_free(tl_model_ref *r)
+{
+    sched_free(r->sched);
+    pthread_mutex_destroy(&r->sched_mu);
+}

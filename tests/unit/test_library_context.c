@@ -1,0 +1,186 @@
+/* The library's context in the service: events (items of type "event") are recommended only
+ * while upcoming, at the request's time, without a training; the homepage's "Upcoming events
+ * for you" row. */
+#include "support.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tailor/ingest.h"
+#include "tailor/service.h"
+#include "tailor/store.h"
+
+/* Patrons a* borrow the A books and go to the talks E1..E3 (a0..a2 only); b* borrow the B
+ * books. Patron p has A1 and A2. E1: 2030-01-10 10:00 to 12:00; E2 starts 2030-02-01 (no end);
+ * E3 starts 2030-01-05 by its item_details (its items file said 2031); E0 was in 2020. */
+static char db[512], model[512];
+
+static long long at(const char *iso)
+{
+    int64_t t;
+    assert_int_equal(tl_parse_time(iso, strlen(iso), &t), 0);
+    return (long long)t;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char loans[8192] = "user\titem\ttimestamp\n";
+    size_t o = strlen(loans);
+    for (int u = 0; u < 8; u++) {
+        for (int i = 1; i <= 5; i++)
+            o += (size_t)snprintf(loans + o, sizeof(loans) - o, "a%d\tA%d\t%d\nb%d\tB%d\t%d\n", u,
+                                  i, 1000 + u * 10 + i, u, i, 2000 + u * 10 + i);
+        for (int e = 0; u < 3 && e <= 3; e++)
+            o += (size_t)snprintf(loans + o, sizeof(loans) - o, "a%d\tE%d\t%d\n", u, e, 2500 + u);
+    }
+    snprintf(loans + o, sizeof(loans) - o, "p\tA1\t3000\np\tA2\t3001\n");
+    snprintf(db, sizeof(db), "%s", tl_test_tmp("ctx.db"));
+    snprintf(model, sizeof(model), "%s", tl_test_tmp("ctx.tlm"));
+    assert_int_equal(tl_test_write(tl_test_tmp("ctx-loans.tsv"), loans), 0);
+    assert_int_equal(
+        tl_test_write(tl_test_tmp("ctx-items.csv"),
+                      "item,type,title,subjects,starts,ends,place\n"
+                      "A1,book,Alpha one,Aardvarks,,,\nA2,book,Alpha two,Aardvarks,,,\n"
+                      "A3,book,Alpha three,Aardvarks,,,\nA4,book,Alpha four,Aardvarks,,,\n"
+                      "A5,book,Alpha five,Aardvarks,,,\nB1,book,Beta one,Bees,,,\n"
+                      "B2,book,Beta two,Bees,,,\nB3,book,Beta three,Bees,,,\n"
+                      "B4,book,Beta four,Bees,,,\nB5,book,Beta five,Bees,,,\n"
+                      "E0,event,Old talk,Aardvarks,2020-05-01 18:00,,Hall\n"
+                      "E1,event,Aardvark talk,Aardvarks,2030-01-10 10:00,"
+                      "2030-01-10 12:00,Hall\n"
+                      "E2,event,Aardvark workshop,Aardvarks,2030-02-01,,Room 2\n"
+                      "E3,event,Aardvark walk,Aardvarks,2031-01-01,,Park\n"),
+        0);
+    assert_int_equal(tl_test_cli("--db '%s' import items '%s'", db, tl_test_tmp("ctx-items.csv")),
+                     0);
+    assert_int_equal(tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("ctx-loans.tsv")),
+                     0);
+    /* E3's details (the catalogue's own record of it) say when it really starts */
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO item_details(item_id, starts, place)"
+             " SELECT id, %lld, 'Park' FROM items WHERE ext_id = 'E3'",
+             at("2030-01-05T09:00:00Z"));
+    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(
+        tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", db, model), 0);
+    return 0;
+}
+
+static tl_service *open_service(void)
+{
+    tl_service_opts o = {.db = db, .model = model, .serving = 1};
+    tl_service *s = NULL;
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl_service_open(&o, &s, &d);
+    if (rc != TL_OK)
+        fail_msg("tl_service_open: %s: %s", tl_strerror(rc), d.msg);
+    return s;
+}
+
+/* Which of E0..E3 p's recommendations hold at time t (0: now), as "0123" with '-' for absent. */
+static void events_recommended(tl_service *s, long long t, char *out)
+{
+    tl_rec_query q = {.user = "p", .n = 20, .context = {.time = t}};
+    tl_rec_result r;
+    tl_diag d;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    strcpy(out, "----");
+    for (int k = 0; k < r.n; k++)
+        if (r.items[k].item[0] == 'E')
+            out[r.items[k].item[1] - '0'] = r.items[k].item[1];
+    tl_rec_result_free(&r);
+}
+
+static void test_events_only_while_upcoming(void **state)
+{
+    (void)state;
+    tl_service *s = open_service();
+    char got[5];
+    events_recommended(s, at("2030-01-01T00:00:00Z"), got);
+    assert_string_equal(got, "-123"); /* E0 was in 2020 */
+    events_recommended(s, at("2030-01-06T00:00:00Z"), got);
+    assert_string_equal(got, "-12-"); /* E3 started on the 5th (its details, not its extra) */
+    events_recommended(s, at("2030-01-10T11:00:00Z"), got);
+    assert_string_equal(got, "-12-"); /* E1 runs until noon */
+    events_recommended(s, at("2030-01-10T12:00:01Z"), got);
+    assert_string_equal(got, "--2-");
+    events_recommended(s, at("2030-03-01T00:00:00Z"), got);
+    assert_string_equal(got, "----");
+    events_recommended(s, 0, got); /* now: before 2030 */
+    assert_string_equal(got, "-123");
+    /* "more like this" obeys the same rule, at now */
+    tl_rec_query q = {.similar_to = "A1", .n = 20};
+    tl_rec_result r;
+    tl_diag d;
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    for (int k = 0; k < r.n; k++)
+        assert_string_not_equal(r.items[k].item, "E0");
+    tl_rec_result_free(&r);
+    tl_service_close(s);
+}
+
+static const tl_home_row *row_named(const tl_home *h, const char *id)
+{
+    for (int k = 0; k < h->n_rows; k++)
+        if (strcmp(h->rows[k].id, id) == 0)
+            return &h->rows[k];
+    return NULL;
+}
+
+static int page_has(const tl_home *h, const char *item)
+{
+    for (int k = 0; k < h->n_rows; k++)
+        for (int j = 0; j < h->rows[k].n; j++)
+            if (strcmp(h->rows[k].items[j].item, item) == 0)
+                return 1;
+    return 0;
+}
+
+static void test_homepage_events_row(void **state)
+{
+    (void)state;
+    tl_service *s = open_service();
+    tl_home_query q = {.user = "p", .rows = 8, .n = 3, .context = {.time = at("2030-01-01")}};
+    tl_home h;
+    tl_diag d;
+    assert_int_equal(tl_service_homepage(s, &q, &h, &d), TL_OK);
+    assert_string_equal(h.rows[0].id, "for_you");
+    const tl_home_row *ev = row_named(&h, "events");
+    assert_non_null(ev);
+    assert_string_equal(ev->title, "Upcoming events for you");
+    assert_true(ev->n > 0);
+    for (int j = 0; j < ev->n; j++) {
+        assert_int_equal(ev->items[j].item[0], 'E');
+        assert_string_not_equal(ev->items[j].item, "E0");
+        assert_true(ev->items[j].n_evidence > 0); /* because of the A books */
+    }
+    assert_false(page_has(&h, "E0"));
+    tl_home_free(&h);
+    /* after them all: no event anywhere on the page, and no events row */
+    q.context.time = at("2030-03-01");
+    assert_int_equal(tl_service_homepage(s, &q, &h, &d), TL_OK);
+    assert_null(row_named(&h, "events"));
+    for (int e = 0; e <= 3; e++) {
+        char id[3] = {'E', (char)('0' + e), 0};
+        assert_false(page_has(&h, id));
+    }
+    tl_home_free(&h);
+    tl_service_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_events_only_while_upcoming),
+        cmocka_unit_test(test_homepage_events_row),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
