@@ -12,25 +12,26 @@
 
 #define SCHED_TTL 60.0 /* seconds between reads of the events, however often the store moves */
 
+typedef struct sched_event {
+    int32_t item;
+    int64_t over;   /* when it is over; INT64_MAX: never known to be */
+    int64_t starts; /* TL_ABSENT when unknown */
+} sched_event;
+
 typedef struct tl_sched {
-    int32_t n;
-    int32_t *items; /* by over, soonest first */
-    int64_t *over;  /* when each is over; INT64_MAX: never known to be */
-    int64_t *starts;
+    int32_t n, cap;
+    sched_event *e; /* by over, soonest first */
 } tl_sched;
 
 typedef struct reading {
     const tl_model *m;
     tl_sched *sc;
-    int32_t cap;
 } reading;
 
 static void sched_free(tl_sched *sc)
 {
     if (sc) {
-        free(sc->items);
-        free(sc->over);
-        free(sc->starts);
+        free(sc->e);
         free(sc);
     }
 }
@@ -42,61 +43,28 @@ static tl_err add_event(void *ctx, const char *item, int64_t starts, int64_t end
     if (i < 0)
         return TL_OK; /* not in the model: never recommended by it */
     tl_sched *sc = rd->sc;
-    if (sc->n == rd->cap) {
-        int32_t cap = rd->cap ? rd->cap * 2 : 64;
-        int32_t *items = realloc(sc->items, (size_t)cap * sizeof(*items));
-        if (items)
-            sc->items = items;
-        int64_t *over = realloc(sc->over, (size_t)cap * sizeof(*over));
-        if (over)
-            sc->over = over;
-        int64_t *st = realloc(sc->starts, (size_t)cap * sizeof(*st));
-        if (st)
-            sc->starts = st;
-        if (!items || !over || !st)
+    if (sc->n == sc->cap) {
+        int32_t cap = sc->cap ? sc->cap * 2 : 64;
+        sched_event *e = realloc(sc->e, (size_t)cap * sizeof(*e));
+        if (!e)
             return TL_ENOMEM;
-        rd->cap = cap;
+        sc->e = e;
+        sc->cap = cap;
     }
-    sc->items[sc->n] = i;
-    sc->starts[sc->n] = starts;
-    sc->over[sc->n++] = ends != TL_ABSENT ? ends : starts != TL_ABSENT ? starts : INT64_MAX;
+    sc->e[sc->n++] = (sched_event){i,
+                                   ends != TL_ABSENT     ? ends
+                                   : starts != TL_ABSENT ? starts
+                                                         : INT64_MAX,
+                                   starts};
     return TL_OK;
 }
 
-/* Sorts the three arrays by over (an index sort: events are few). */
-static tl_err sort_sched(tl_sched *sc)
+static int by_over(const void *pa, const void *pb)
 {
-    int32_t *ord = malloc(((size_t)sc->n + 1) * sizeof(*ord));
-    int32_t *items = malloc(((size_t)sc->n + 1) * sizeof(*items));
-    int64_t *over = malloc(((size_t)sc->n + 1) * sizeof(*over));
-    int64_t *starts = malloc(((size_t)sc->n + 1) * sizeof(*starts));
-    if (!ord || !items || !over || !starts) {
-        free(ord);
-        free(items);
-        free(over);
-        free(starts);
-        return TL_ENOMEM;
-    }
-    /* insertion into place by over, then start: stable and simple for a few thousand events */
-    for (int32_t k = 0; k < sc->n; k++) {
-        int32_t j = k;
-        while (j > 0 && sc->over[ord[j - 1]] > sc->over[k])
-            ord[j] = ord[j - 1], j--;
-        ord[j] = k;
-    }
-    for (int32_t k = 0; k < sc->n; k++) {
-        items[k] = sc->items[ord[k]];
-        over[k] = sc->over[ord[k]];
-        starts[k] = sc->starts[ord[k]];
-    }
-    free(ord);
-    free(sc->items);
-    free(sc->over);
-    free(sc->starts);
-    sc->items = items;
-    sc->over = over;
-    sc->starts = starts;
-    return TL_OK;
+    const sched_event *a = pa, *b = pb;
+    if (a->over != b->over)
+        return a->over < b->over ? -1 : 1;
+    return a->item < b->item ? -1 : a->item > b->item;
 }
 
 /* Reads r's events again when they may have changed. Under r->sched_mu. */
@@ -115,13 +83,13 @@ static void refresh(tl_service *s, tl_model_ref *r)
         return;
     }
     tl_sched *sc = calloc(1, sizeof(*sc));
-    reading rd = {r->m, sc, 0};
+    reading rd = {r->m, sc};
     tl_diag d;
     tl_diag_clear(&d);
     tl_err rc = sc ? tl_store_schedules_each(st, add_event, &rd, &d) : TL_ENOMEM;
     tl__service_reader_done(s, st);
-    if (rc == TL_OK)
-        rc = sort_sched(sc);
+    if (rc == TL_OK && sc->n)
+        qsort(sc->e, (size_t)sc->n, sizeof(*sc->e), by_over);
     if (rc == TL_OK || rc == TL_EVERSION) { /* a store before schema 5 has no events */
         sched_free(r->sched);
         r->sched = rc == TL_OK ? sc : NULL;
@@ -141,7 +109,7 @@ static int32_t n_over(const tl_sched *sc, int64_t t)
     int32_t lo = 0, hi = sc ? sc->n : 0;
     while (lo < hi) {
         int32_t mid = lo + (hi - lo) / 2;
-        if (sc->over[mid] < t)
+        if (sc->e[mid].over < t)
             lo = mid + 1;
         else
             hi = mid;
@@ -160,7 +128,7 @@ int32_t tl__events_over(tl_service *s, tl_model_ref *r, int64_t t, uint8_t *flag
     refresh(s, r);
     int32_t k = n_over(r->sched, t);
     for (int32_t j = 0; flags && j < k; j++)
-        flags[r->sched->items[j]] = value;
+        flags[r->sched->e[j].item] = value;
     pthread_mutex_unlock(&r->sched_mu);
     return k;
 }
@@ -189,8 +157,8 @@ int tl__events_upcoming(tl_service *s, tl_model_ref *r, int64_t t, int32_t *item
     const tl_sched *sc = r->sched;
     int n = 0;
     for (int32_t j = n_over(sc, t); sc && j < sc->n && n < max; j++)
-        if (sc->starts[j] != TL_ABSENT)
-            items[n++] = sc->items[j];
+        if (sc->e[j].starts != TL_ABSENT)
+            items[n++] = sc->e[j].item;
     pthread_mutex_unlock(&r->sched_mu);
     return n;
 }
