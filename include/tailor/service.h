@@ -199,12 +199,23 @@ typedef struct tl_rec_query {
     int n_filters;
     int explain;      /* fill each item's evidence */
     tl_rerank rerank; /* re-ranking of the list (all zero: none); n <= TL_RERANK_MAX_N */
+    int ignore_shelf; /* 1: rank as the model does, without preferring copies on the shelf at
+                         the request's branch (see TL_SHELF_BOOST) */
 } tl_rec_query;
 
 typedef struct tl_rec_evidence {
     const char *item, *title; /* title may be NULL */
     float weight;
 } tl_rec_evidence;
+
+/* Branch-aware availability: the branch of a request is its context's branch (the patron is
+ * there), else the patron's home branch (the "home_branch", else "branch" attribute of their
+ * record). Among a list's candidates, an item with a copy on the shelf at that branch counts
+ * its score TL_SHELF_BOOST times more (plus that share of its absolute value), so that it
+ * passes items the model scored up to 10% higher that would have to be fetched or reserved;
+ * the model's scores are kept in the answer. tl_rec_query.ignore_shelf turns it off. */
+#define TL_SHELF_BOOST 0.1f
+#define TL_BRANCH_MAX 63
 
 typedef struct tl_rec_item {
     const char *item;  /* id */
@@ -218,6 +229,13 @@ typedef struct tl_rec_item {
                           patrons: ..." */
     int n_evidence;
     tl_rec_evidence evidence[TL_REC_MAX_EVIDENCE];
+    /* The item's copies on the shelf (the store's holdings), for the request's branch: known 0
+     * when the item has no holdings (an ebook, an event) or the service no store */
+    struct {
+        int known;
+        char branch[TL_BRANCH_MAX + 1]; /* the branch counted for ("" when none is known) */
+        int on_shelf_here, on_shelf_elsewhere;
+    } availability;
 } tl_rec_item;
 
 typedef struct tl_rec_result {

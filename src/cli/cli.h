@@ -100,6 +100,8 @@ const char *tl_float_text(float v, char *buf, size_t len);
 /* A float as JSON with the value of its shortest text (0.8, not 0.800000011920929), so that
  * emitting with 15 digits or fewer prints that text. */
 json_t *tl_json_float(float v, const char *what);
+/* An item's copies on the shelf: {"branch", "on_shelf_here", "on_shelf_elsewhere"}. */
+json_t *tl_json_availability(const tl_rec_item *it);
 /* "key=value" pairs separated by any of seps as a JSON object; values that are numbers become
  * JSON numbers (whole ones integers), the rest strings. NULL text = {}. */
 json_t *tl_json_params(const char *text, const char *seps);

@@ -54,9 +54,12 @@ static json_t *item_json(const tl_rec_item *it)
         json_array_append_new(ev, json_pack("{s:s, s:s?, s:o}", "item", it->evidence[k].item,
                                             "title", it->evidence[k].title, "weight",
                                             tl_json_float(it->evidence[k].weight, "a weight")));
-    return json_pack("{s:s, s:s?, s:o, s:s, s:s, s:o}", "item", it->item, "title", it->title,
-                     "score", tl_json_float(it->score, "a score"), "kind", it->kind, "reason",
-                     it->reason, "evidence", ev);
+    json_t *o = json_pack("{s:s, s:s?, s:o, s:s, s:s, s:o}", "item", it->item, "title", it->title,
+                          "score", tl_json_float(it->score, "a score"), "kind", it->kind, "reason",
+                          it->reason, "evidence", ev);
+    if (o && it->availability.known)
+        json_object_set_new(o, "availability", tl_json_availability(it));
+    return o;
 }
 
 static int print_page(tl_out *o, const char *user, const tl_home *h, int json)

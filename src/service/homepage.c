@@ -427,6 +427,12 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         tl__events_over(s, p.ref, p.t, p.allow, 0);
     if (rc == TL_OK)
         rc = build(&p, rows, &fallback, d);
+    if (rc == TL_OK) { /* each item's copies on the shelf at the patron's branch */
+        char branch[TL_BRANCH_MAX + 1];
+        tl__shelf_branch(s, p.ref, user, &q->context, branch);
+        for (int k = 0; k < out->n_rows; k++)
+            tl__shelf_fill(s, p.ref, branch, out->rows[k].items, out->rows[k].n);
+    }
     free(p.allow);
     free(p.cand);
     free(p.score);

@@ -121,6 +121,11 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
         rerank.lambda = TL_BROADEN_LAMBDA;
     }
     int pool = tl__rerank_pool(&rerank, q->n); /* q->n unless a re-ranker chooses */
+    char branch[TL_BRANCH_MAX + 1];
+    tl__shelf_branch(s, priv->ref, q->user, &q->context, branch);
+    int prefer = branch[0] && !q->ignore_shelf;
+    if (prefer && pool < 2 * q->n) /* the candidates that a copy on the shelf here may pass */
+        pool = 2 * q->n < TL_REC_MAX_N ? 2 * q->n : TL_REC_MAX_N;
     items = malloc((size_t)pool * sizeof(*items));
     scores = malloc((size_t)pool * sizeof(*scores));
     if (!items || !scores) {
@@ -140,6 +145,8 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     if (fallback &&
         (rc = tl__popular_pick(s, priv->ref, h.items, h.n, &f, pool, items, scores, &got)) != TL_OK)
         goto out;
+    if (prefer)
+        tl__shelf_prefer(s, priv->ref, branch, items, scores, got);
     /* the re-ranker only chooses among the model's items: reasons and evidence stay the model's */
     if ((rc = tl__rerank_apply(priv->ref, &rerank, h.items, h.w, h.n, items, scores, &got, q->n)) !=
         TL_OK)
@@ -149,6 +156,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
                        : q->similar_to ? TL__WHY_SIMILAR
                                        : TL__WHY_HISTORY,
                        q->explain, fallback);
+    tl__shelf_fill(s, priv->ref, branch, out->items, got);
     out->model = served;
     out->fallback = fallback;
     out->n = got;

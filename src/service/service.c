@@ -29,6 +29,7 @@ static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
     pthread_mutex_init(&r->cat_mu, NULL);
     pthread_mutex_init(&r->pop_mu, NULL);
     pthread_mutex_init(&r->sched_mu, NULL);
+    pthread_mutex_init(&r->shelf_mu, NULL);
     atomic_init(&r->cat_gen, 0);
     atomic_init(&r->withdrawn, NULL);
     r->cat_version = -1;
@@ -49,6 +50,7 @@ void tl__model_ref_release(tl_model_ref *r)
         tl__withdrawn_free(r);
         tl__popular_free(r);
         tl__events_free(r);
+        tl__shelves_free(r);
         free(r->newest);
         free(r->series_next);
         free(r->path);

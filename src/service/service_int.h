@@ -43,11 +43,13 @@ typedef struct tl_model_ref {
     double pop_built;             /* when the list was made (tl_now) */
     struct tl_pop_list *pop_list; /* the most held, with a reference of the ref's own */
     /* The library events among the model's items and when each is over (upcoming.c) */
-    pthread_mutex_t sched_mu; /* guards the fields below */
-    int sched_loaded;
-    double sched_built; /* when they were read (tl_now) */
-    uint64_t sched_gen; /* the store generation then */
+    pthread_mutex_t sched_mu; /* guards the two fields below */
+    struct tl_snapshot *sched_snap;
     struct tl_sched *sched;
+    /* The copies on the shelf of the model's items, per branch (shelves.c) */
+    pthread_mutex_t shelf_mu; /* guards the two fields below */
+    struct tl_snapshot *shelf_snap;
+    struct tl_shelves *shelves;
 } tl_model_ref;
 
 /* A ranked list of the most held items, shared by requests (popularity.c). */
@@ -230,6 +232,29 @@ const uint8_t *tl__deny_at(tl_service *s, tl_model_ref *r, const uint8_t *gone, 
                            uint8_t **own);
 int tl__events_upcoming(tl_service *s, tl_model_ref *r, int64_t t, int32_t *items, int max);
 void tl__events_free(tl_model_ref *r);
+
+/* What a request reads from the store about a model's items that time and loans change
+ * without a training (events, shelves): read on first use and again at most every
+ * TL_SNAPSHOT_TTL seconds after the store changed. tl__snapshot_due: 1 with a reader in *st
+ * (the caller reads, then tl__snapshot_done and tl__service_reader_done) when a read is due,
+ * else 0. *snap is made on first use (NULL: out of memory, 0). Under the caller's mutex. */
+#define TL_SNAPSHOT_TTL 60.0
+struct tl_snapshot;
+int tl__snapshot_due(tl_service *s, struct tl_snapshot **snap, tl_store **st);
+void tl__snapshot_done(tl_service *s, struct tl_snapshot *snap);
+
+/* Branch-aware availability (shelves.c). tl__shelf_branch: the branch of a request for user
+ * (may be NULL) in context cx, into buf (TL_BRANCH_MAX + 1 bytes; "" when none, or when the
+ * store holds no copy of r's items: then nothing needs it).
+ * tl__shelf_fill: each item's availability at branch. tl__shelf_prefer: reorders
+ * items/scores[0..n) (best first) so that items on the shelf at branch count TL_SHELF_BOOST
+ * more, stable, the scores kept. */
+void tl__shelf_branch(tl_service *s, tl_model_ref *r, const char *user, const tl_rec_context *cx,
+                      char *buf);
+void tl__shelf_fill(tl_service *s, tl_model_ref *r, const char *branch, tl_rec_item *items, int n);
+void tl__shelf_prefer(tl_service *s, tl_model_ref *r, const char *branch, int32_t *items,
+                      float *scores, int n);
+void tl__shelves_free(tl_model_ref *r);
 
 /* A read connection to the store (opened when none is idle) and its return. */
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);

@@ -8,9 +8,6 @@
 #include <time.h>
 
 #include "service/service_int.h"
-#include "util/clock.h"
-
-#define SCHED_TTL 60.0 /* seconds between reads of the events, however often the store moves */
 
 typedef struct sched_event {
     int32_t item;
@@ -70,18 +67,9 @@ static int by_over(const void *pa, const void *pb)
 /* Reads r's events again when they may have changed. Under r->sched_mu. */
 static void refresh(tl_service *s, tl_model_ref *r)
 {
-    double now = tl_now();
-    if (!s->db || (r->sched_loaded && now - r->sched_built < SCHED_TTL))
-        return;
     tl_store *st = NULL;
-    if (tl__service_reader(s, &st, NULL) != TL_OK)
+    if (!tl__snapshot_due(s, &r->sched_snap, &st))
         return;
-    uint64_t gen = atomic_load_explicit(&s->store_gen, memory_order_acquire);
-    r->sched_built = now;
-    if (r->sched_loaded && gen == r->sched_gen) {
-        tl__service_reader_done(s, st);
-        return;
-    }
     tl_sched *sc = calloc(1, sizeof(*sc));
     reading rd = {r->m, sc};
     tl_diag d;
@@ -95,12 +83,10 @@ static void refresh(tl_service *s, tl_model_ref *r)
         r->sched = rc == TL_OK ? sc : NULL;
         if (rc != TL_OK)
             sched_free(sc);
-        r->sched_loaded = 1;
-        r->sched_gen = gen;
+        tl__snapshot_done(s, r->sched_snap);
         return;
     }
-    sched_free(sc);
-    /* kept as it was (logged outside the lock would be better; it is rare and short) */
+    sched_free(sc); /* kept as they were; tried again after TL_SNAPSHOT_TTL */
 }
 
 /* The events over at t: the first of r->sched's. Under r->sched_mu. */
@@ -166,5 +152,6 @@ int tl__events_upcoming(tl_service *s, tl_model_ref *r, int64_t t, int32_t *item
 void tl__events_free(tl_model_ref *r)
 {
     sched_free(r->sched);
+    free(r->sched_snap);
     pthread_mutex_destroy(&r->sched_mu);
 }

@@ -1,6 +1,6 @@
 /* The library's context in the service: events (items of type "event") are recommended only
  * while upcoming, at the request's time, without a training; the homepage's "Upcoming events
- * for you" row. */
+ * for you" row; branch-aware availability (copies on the shelf at the patron's branch first). */
 #include "support.h"
 
 #include <sqlite3.h>
@@ -58,6 +58,29 @@ static int setup(void **state)
                      0);
     assert_int_equal(tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("ctx-loans.tsv")),
                      0);
+    assert_int_equal(tl_test_write(tl_test_tmp("ctx-users.csv"), "user,home_branch\np,CPL\n"), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import users '%s'", db, tl_test_tmp("ctx-users.csv")),
+                     0);
+    /* the copies: A3 on the shelf at MPL only, A4 at CPL, A5 out at CPL and in at MPL */
+    static const struct {
+        const char *copy, *item, *branch;
+        int available;
+    } copies[] = {{"c31", "A3", "MPL", 1},
+                  {"c41", "A4", "CPL", 1},
+                  {"c42", "A4", "CPL", 1},
+                  {"c51", "A5", "CPL", 0},
+                  {"c52", "A5", "MPL", 1}};
+    tl_store *st;
+    tl_diag d;
+    assert_int_equal(tl_store_open(db, 0, &st, &d), TL_OK);
+    for (size_t k = 0; k < sizeof(copies) / sizeof(copies[0]); k++) {
+        tl_holding_rec h = {.copy = copies[k].copy,
+                            .item = copies[k].item,
+                            .branch = copies[k].branch,
+                            .available = copies[k].available};
+        assert_int_equal(tl_store_put_holding(st, &h, NULL, &d), TL_OK);
+    }
+    tl_store_free(st);
     /* E3's details (the catalogue's own record of it) say when it really starts */
     sqlite3 *h;
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
@@ -176,11 +199,102 @@ static void test_homepage_events_row(void **state)
     tl_service_close(s);
 }
 
+/* p's books (no events: type=book), in order, as "A3 A4 A5". */
+static void books(tl_service *s, const char *branch, int ignore_shelf, char *out, tl_rec_result *r)
+{
+    const char *filters[] = {"type=book"};
+    tl_rec_query q = {.user = "p",
+                      .n = 3,
+                      .filters = filters,
+                      .n_filters = 1,
+                      .ignore_shelf = ignore_shelf,
+                      .context = {.branch = branch}};
+    tl_diag d;
+    assert_int_equal(tl_service_recommend(s, &q, r, &d), TL_OK);
+    out[0] = '\0';
+    for (int k = 0; k < r->n; k++)
+        sprintf(out + strlen(out), "%s%s", k ? " " : "", r->items[k].item);
+}
+
+static const tl_rec_item *find(const tl_rec_result *r, const char *item)
+{
+    for (int k = 0; k < r->n; k++)
+        if (strcmp(r->items[k].item, item) == 0)
+            return &r->items[k];
+    fail_msg("%s is not in the answer", item);
+    return NULL;
+}
+
+/* A3, A4 and A5 score the same for p (everyone who had A1 and A2 had them all): the model's
+ * order is theirs by index; p's home branch CPL has A4 on the shelf, so it comes first; asked
+ * at MPL (the request's branch), A3 and A5 come first; ignore_shelf keeps the model's order. */
+static void test_branch_availability(void **state)
+{
+    (void)state;
+    tl_service *s = open_service();
+    char got[64];
+    tl_rec_result r;
+    books(s, NULL, 1, got, &r);
+    assert_string_equal(got, "A3 A4 A5");
+    tl_rec_result_free(&r);
+    books(s, NULL, 0, got, &r);
+    assert_string_equal(got, "A4 A3 A5");
+    const tl_rec_item *a4 = find(&r, "A4"), *a5 = find(&r, "A5");
+    assert_true(a4->availability.known);
+    assert_string_equal(a4->availability.branch, "CPL");
+    assert_int_equal(a4->availability.on_shelf_here, 2);
+    assert_int_equal(a4->availability.on_shelf_elsewhere, 0);
+    assert_int_equal(a5->availability.on_shelf_here, 0); /* its CPL copy is out */
+    assert_int_equal(a5->availability.on_shelf_elsewhere, 1);
+    assert_true(a4->score == find(&r, "A3")->score); /* the model's scores are kept */
+    tl_rec_result_free(&r);
+    books(s, "MPL", 0, got, &r);
+    assert_string_equal(got, "A3 A5 A4");
+    assert_string_equal(find(&r, "A3")->availability.branch, "MPL");
+    assert_int_equal(find(&r, "A3")->availability.on_shelf_here, 1);
+    assert_int_equal(find(&r, "A4")->availability.on_shelf_elsewhere, 2);
+    tl_rec_result_free(&r);
+    /* the homepage's items carry it too; an event has no copies */
+    tl_home_query hq = {.user = "p", .rows = 8, .n = 5, .context = {.time = at("2030-01-01")}};
+    tl_home h;
+    tl_diag d;
+    assert_int_equal(tl_service_homepage(s, &hq, &h, &d), TL_OK);
+    for (int k = 0; k < h.n_rows; k++)
+        for (int j = 0; j < h.rows[k].n; j++) {
+            const tl_rec_item *it = &h.rows[k].items[j];
+            if (strcmp(it->item, "A4") == 0)
+                assert_int_equal(it->availability.on_shelf_here, 2);
+            if (it->item[0] == 'E' || it->item[0] == 'B')
+                assert_false(it->availability.known);
+        }
+    tl_home_free(&h);
+    tl_service_close(s);
+    /* the command line: recommend --live --json */
+    int rc = tl_test_cli("--db '%s' recommend --model '%s' --user p --live --json --n 3 "
+                         "--filter type=book",
+                         db, model);
+    tl_test_cli_check(rc, 0,
+                      "\"availability\":{\"branch\":\"CPL\",\"on_shelf_here\":2,"
+                      "\"on_shelf_elsewhere\":0}",
+                      NULL);
+    char *out = tl_test_cli_out();
+    assert_true(strstr(out, "\"A4\"") < strstr(out, "\"A3\""));
+    free(out);
+    rc = tl_test_cli("--db '%s' recommend --model '%s' --user p --live --json --n 3 "
+                     "--filter type=book --ignore-shelf",
+                     db, model);
+    tl_test_cli_check(rc, 0, NULL, NULL);
+    out = tl_test_cli_out();
+    assert_true(strstr(out, "\"A3\"") < strstr(out, "\"A4\""));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_events_only_while_upcoming),
         cmocka_unit_test(test_homepage_events_row),
+        cmocka_unit_test(test_branch_availability),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
