@@ -66,6 +66,11 @@ typedef struct tl_service_opts {
      * models (trained on the store: pseudonyms) by their pseudonyms. Answers name a patron by
      * the id the request gave. */
     const uint8_t *pseudonym_key;
+    /* The academic calendar, a TSV file of periods (name, kind: term, exam or break, start
+     * and end dates; etc/calendar.tsv), or NULL: none. During an exam period the homepage
+     * begins with "For your exams". A bad file fails the open with TL_EPARSE (d: file, line,
+     * field). */
+    const char *calendar;
 } tl_service_opts;
 
 #define TL_MIN_GROUP 5
@@ -263,8 +268,12 @@ TL_API tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_
 TL_API void tl_rec_result_free(tl_rec_result *r);
 
 /* ---- the homepage: rows of recommendations, each titled with its reason ----------------------
- * Rows, in this order, each only when it has items: "for_you" ("Recommended for you"),
+ * Rows, in this order, each only when it has items: "exams" ("For your exams: NAME", during
+ * an exam period of tl_service_opts.calendar: the model's items in the subjects of the
+ * patron's recent loans), "for_you" ("Recommended for you"),
  * "events" ("Upcoming events for you": library events not over yet that the model finds),
+ * "season" ("Borrowed at this time of year": in the subjects past loans show in season in the
+ * request's week),
  * "because:ITEM" ("Because you borrowed TITLE", for the patron's most recent items),
  * "next_in_series" ("Next in the series": the next volume of a series the patron reads, from
  * titles such as "Catching Fire (The Hunger Games, #2)"), "new_in_subjects" (the newest

@@ -13,7 +13,7 @@
 #define TITLE_COLS 50
 
 typedef struct args {
-    const char *model, *user, *out;
+    const char *model, *user, *out, *calendar;
     int rows, n, json, no_store;
     tl_cli_context context;
 } args;
@@ -28,6 +28,9 @@ static const tl_opt opts[] = {
     TL_CLI_CONTEXT_OPTS(args, context){
         "no-store", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, no_store),
         "only the model file: its training histories, no trending row"},
+    {"calendar", 0, TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, calendar),
+     "the academic calendar (TSV: name, kind term|exam|break, start, end):\n"
+     "during an exam week the page begins with \"For your exams\""},
     {"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
      "write there instead of standard output ('-' = standard output)"},
     {"json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, json),
@@ -112,7 +115,8 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return TL_EXIT_USAGE;
     tl_diag diag;
     tl_diag_clear(&diag);
-    tl_service_opts so = {.model = a.model, .db = a.no_store ? NULL : cli->db_path};
+    tl_service_opts so = {
+        .model = a.model, .db = a.no_store ? NULL : cli->db_path, .calendar = a.calendar};
     tl_service *svc = NULL;
     tl_err rc = tl_cli_service_open(cli, &so, &svc, &diag);
     if (rc != TL_OK)

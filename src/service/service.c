@@ -30,6 +30,7 @@ static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
     pthread_mutex_init(&r->pop_mu, NULL);
     pthread_mutex_init(&r->sched_mu, NULL);
     pthread_mutex_init(&r->shelf_mu, NULL);
+    pthread_mutex_init(&r->season_mu, NULL);
     atomic_init(&r->cat_gen, 0);
     atomic_init(&r->withdrawn, NULL);
     r->cat_version = -1;
@@ -51,6 +52,7 @@ void tl__model_ref_release(tl_model_ref *r)
         tl__popular_free(r);
         tl__events_free(r);
         tl__shelves_free(r);
+        tl__seasons_free(r);
         free(r->newest);
         free(r->series_next);
         free(r->path);
@@ -298,6 +300,8 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
         s->has_pkey = 1;
         memcpy(s->pkey, o->pseudonym_key, TL_PSEUDONYM_KEY_LEN);
     }
+    if (rc == TL_OK && o->calendar && *o->calendar)
+        rc = tl__calendar_load(o->calendar, &s->calendar, d);
     if (rc == TL_OK && o->model && *o->model && (rc = load_ref(o->model, &s->slot[0], d)) == TL_OK)
         s->n_slots = 1;
     if (rc == TL_OK)
@@ -341,6 +345,7 @@ void tl_service_close(tl_service *s)
     free(s->db);
     tl__hc_free(s->hcache);
     tl__service_lists_free(s);
+    tl__calendar_free(&s->calendar);
     tl__keys_free(s);
     pthread_mutex_destroy(&s->keys_mu);
     pthread_mutex_destroy(&s->keys_list_mu);

@@ -50,6 +50,10 @@ typedef struct tl_model_ref {
     pthread_mutex_t shelf_mu; /* guards the two fields below */
     struct tl_snapshot *shelf_snap;
     struct tl_shelves *shelves;
+    /* The weeks of the year each subject of the model's items is borrowed in (season.c) */
+    pthread_mutex_t season_mu; /* guards the two fields below */
+    struct tl_snapshot *season_snap;
+    struct tl_seasons *seasons;
 } tl_model_ref;
 
 /* A ranked list of the most held items, shared by requests (popularity.c). */
@@ -78,6 +82,16 @@ tl_err tl__ref_lists(tl_model_ref *r);
 
 #define TL_SERVICE_IDLE_READERS 64 /* read connections kept for reuse; more are closed */
 #define TL_SERVICE_LISTS 33        /* lists read from the store kept (trending, segments) */
+
+/* The academic calendar's periods (calendar.c). */
+typedef struct tl_period {
+    char name[96], kind[8];
+    int64_t start, end; /* Unix seconds: [start, end) (an end date counts whole) */
+} tl_period;
+typedef struct tl_calendar {
+    int n;
+    tl_period *p;
+} tl_calendar;
 
 struct tl_service {
     pthread_mutex_t mu; /* guards the slots, swaps and the idle readers (pointer moves only) */
@@ -125,6 +139,7 @@ struct tl_service {
     struct tl_key_cache *keys;    /* the listing of ids and cached lookups; made on first use */
     tl_service_log_fn log;        /* the opener's, or NULL */
     void *log_ctx;
+    tl_calendar calendar; /* the academic calendar (tl_service_opts.calendar); n 0: none */
     int has_pkey; /* patron ids are pseudonymized with pkey (tl_service_opts.pseudonym_key) */
     uint8_t pkey[TL_PSEUDONYM_KEY_LEN];
 };
@@ -234,13 +249,13 @@ int tl__events_upcoming(tl_service *s, tl_model_ref *r, int64_t t, int32_t *item
 void tl__events_free(tl_model_ref *r);
 
 /* What a request reads from the store about a model's items that time and loans change
- * without a training (events, shelves): read on first use and again at most every
- * TL_SNAPSHOT_TTL seconds after the store changed. tl__snapshot_due: 1 with a reader in *st
+ * without a training (events, shelves, seasons): read on first use and again at most every
+ * ttl seconds after the store changed. tl__snapshot_due: 1 with a reader in *st
  * (the caller reads, then tl__snapshot_done and tl__service_reader_done) when a read is due,
  * else 0. *snap is made on first use (NULL: out of memory, 0). Under the caller's mutex. */
 #define TL_SNAPSHOT_TTL 60.0
 struct tl_snapshot;
-int tl__snapshot_due(tl_service *s, struct tl_snapshot **snap, tl_store **st);
+int tl__snapshot_due(tl_service *s, struct tl_snapshot **snap, double ttl, tl_store **st);
 void tl__snapshot_done(tl_service *s, struct tl_snapshot *snap);
 
 /* Branch-aware availability (shelves.c). tl__shelf_branch: the branch of a request for user
@@ -255,6 +270,25 @@ void tl__shelf_fill(tl_service *s, tl_model_ref *r, const char *branch, tl_rec_i
 void tl__shelf_prefer(tl_service *s, tl_model_ref *r, const char *branch, int32_t *items,
                       float *scores, int n);
 void tl__shelves_free(tl_model_ref *r);
+
+/* Learned seasonality (season.c): from the store's loans by week of the year (read once a
+ * day at most), the subjects in season at t: borrowed in t's week and the weeks either side at
+ * least TL_SEASON_RATIO times their average and TL_SEASON_MIN times in all. tl__in_season:
+ * marks in flags (n_items, zeroed by the caller) r's items with a subject in season at t;
+ * their number. */
+#define TL_SEASON_RATIO 2.0
+#define TL_SEASON_MIN 5
+#define TL_SEASON_TTL 86400.0
+int32_t tl__in_season(tl_service *s, tl_model_ref *r, int64_t t, uint8_t *flags);
+void tl__seasons_free(tl_model_ref *r);
+
+/* The academic calendar (calendar.c): periods of kind term, exam or break, read from a TSV
+ * file at the service's open (tl_service_opts.calendar). tl__calendar_load: TL_EPARSE with d
+ * naming the file, line and field, TL_EIO. tl__calendar_at: the first period of kind at t, or
+ * NULL. */
+tl_err tl__calendar_load(const char *path, tl_calendar *c, tl_diag *d);
+const tl_period *tl__calendar_at(const tl_calendar *c, const char *kind, int64_t t);
+void tl__calendar_free(tl_calendar *c);
 
 /* A read connection to the store (opened when none is idle) and its return. */
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);

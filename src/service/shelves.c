@@ -87,7 +87,7 @@ static tl_err group(reading *rd)
 static void refresh(tl_service *s, tl_model_ref *r)
 {
     tl_store *st = NULL;
-    if (!tl__snapshot_due(s, &r->shelf_snap, &st))
+    if (!tl__snapshot_due(s, &r->shelf_snap, TL_SNAPSHOT_TTL, &st))
         return;
     reading rd = {r->m, calloc(1, sizeof(tl_shelves)), NULL, 0, 0};
     tl_diag d;

@@ -1,6 +1,6 @@
 /* When to read again what a request needs from the store about a model's items and what
- * changes without a training (library events, copies on the shelf): on first use, then at
- * most every TL_SNAPSHOT_TTL seconds, and only when the store was written since. */
+ * changes without a training (library events, copies on the shelf, seasons): on first use,
+ * then at most every ttl seconds, and only when the store was written since. */
 #include <stdlib.h>
 
 #include "service/service_int.h"
@@ -12,14 +12,14 @@ struct tl_snapshot {
     uint64_t gen, reading; /* the store generation of what was read; of the read under way */
 };
 
-int tl__snapshot_due(tl_service *s, struct tl_snapshot **snap, tl_store **st)
+int tl__snapshot_due(tl_service *s, struct tl_snapshot **snap, double ttl, tl_store **st)
 {
     *st = NULL;
     if (!s->db || (!*snap && !(*snap = calloc(1, sizeof(**snap)))))
         return 0;
     struct tl_snapshot *p = *snap;
     double now = tl_now();
-    if (p->loaded && now - p->tried < TL_SNAPSHOT_TTL)
+    if (p->loaded && now - p->tried < ttl)
         return 0;
     p->tried = now; /* also when the read fails: tried again after the TTL, not per request */
     /* taking a reader moves the generation when anything was written since */

@@ -68,7 +68,7 @@ static int by_over(const void *pa, const void *pb)
 static void refresh(tl_service *s, tl_model_ref *r)
 {
     tl_store *st = NULL;
-    if (!tl__snapshot_due(s, &r->sched_snap, &st))
+    if (!tl__snapshot_due(s, &r->sched_snap, TL_SNAPSHOT_TTL, &st))
         return;
     tl_sched *sc = calloc(1, sizeof(*sc));
     reading rd = {r->m, sc};

@@ -64,6 +64,15 @@ tl_err tl_store_shelves_each(tl_store *st, tl_store_shelf_fn fn, void *ctx, tl_d
     return rc == TL_OK ? failed(st, st->ops->shelves_each(st, fn, ctx), d) : rc;
 }
 
+tl_err tl_store_loan_weeks(tl_store *st, tl_store_week_fn fn, void *ctx, tl_diag *d)
+{
+    if (!st->ops->loan_weeks) {
+        tl_diag_set(d, NULL, 0, NULL, "the %s store has no loans by week", st->ops->name);
+        return TL_EUNSUPPORTED;
+    }
+    return failed(st, st->ops->loan_weeks(st, fn, ctx), d);
+}
+
 tl_err tl_store_schedules_each(tl_store *st, tl_store_schedule_fn fn, void *ctx, tl_diag *d)
 {
     tl_err rc = ready(st, st->ops->schedules_each != NULL, d);

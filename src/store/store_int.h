@@ -126,6 +126,7 @@ typedef struct tl_store_ops {
     tl_err (*copy_item)(tl_store *st, const char *copy, size_t len, char **item);
     tl_err (*shelves_each)(tl_store *st, tl_store_shelf_fn fn, void *ctx);
     tl_err (*schedules_each)(tl_store *st, tl_store_schedule_fn fn, void *ctx);
+    tl_err (*loan_weeks)(tl_store *st, tl_store_week_fn fn, void *ctx);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

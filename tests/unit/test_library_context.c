@@ -1,6 +1,8 @@
 /* The library's context in the service: events (items of type "event") are recommended only
  * while upcoming, at the request's time, without a training; the homepage's "Upcoming events
- * for you" row; branch-aware availability (copies on the shelf at the patron's branch first). */
+ * for you" row; branch-aware availability (copies on the shelf at the patron's branch first);
+ * the academic calendar ("For your exams" first during exam weeks) and learned seasonality
+ * ("Borrowed at this time of year" in the weeks a subject was borrowed in past years). */
 #include "support.h"
 
 #include <sqlite3.h>
@@ -289,12 +291,150 @@ static void test_branch_availability(void **state)
     free(out);
 }
 
+/* Tax guides (T*) are borrowed in early April (2024 and 2025), gardening (G*) in late June,
+ * fiction (X*) one loan a week through the year. Patron p has T1, G1 and X1 (January). */
+static char sdb[512], smodel[512];
+
+static void season_store(void)
+{
+    if (sdb[0])
+        return;
+    snprintf(sdb, sizeof(sdb), "%s", tl_test_tmp("season.db"));
+    snprintf(smodel, sizeof(smodel), "%s", tl_test_tmp("season.tlm"));
+    char items[2048] = "item,title,subjects\n";
+    const char *subj[] = {"T", "Tax", "G", "Gardening", "X", "Fiction"};
+    for (int k = 0; k < 3; k++)
+        for (int i = 1; i <= 4; i++)
+            snprintf(items + strlen(items), sizeof(items) - strlen(items), "%s%d,%s %d,%s\n",
+                     subj[2 * k], i, subj[2 * k + 1], i, subj[2 * k + 1]);
+    assert_int_equal(tl_test_write(tl_test_tmp("season-items.csv"), items), 0);
+    static char loans[32768];
+    strcpy(loans, "user\titem\ttimestamp\n");
+    long long april[] = {at("2024-04-03T10:00:00Z"), at("2025-04-02T10:00:00Z")};
+    long long june[] = {at("2024-06-26T10:00:00Z"), at("2025-06-25T10:00:00Z")};
+    for (int u = 0; u < 10; u++)
+        for (int i = 1; i <= 4; i++) {
+            size_t o = strlen(loans);
+            snprintf(loans + o, sizeof(loans) - o,
+                     "t%d\tT%d\t%lld\nt%d\tT%d\t%lld\ng%d\tG%d\t%lld\ng%d\tG%d\t%lld\n"
+                     "x%d\tX%d\t%lld\n",
+                     u, i, april[0] + u, u + 10, i, april[1] + u, u, i, june[0] + u, u + 10, i,
+                     june[1] + u, u, i,
+                     at("2024-01-10T10:00:00Z") + (long long)((u * 4 + i) % 40) * 7 * 86400);
+        }
+    size_t o = strlen(loans);
+    snprintf(loans + o, sizeof(loans) - o, "p\tT1\t%lld\np\tG1\t%lld\np\tX1\t%lld\n",
+             at("2025-01-08T10:00:00Z"), at("2025-01-08T11:00:00Z"), at("2025-01-08T12:00:00Z"));
+    assert_int_equal(tl_test_write(tl_test_tmp("season-loans.tsv"), loans), 0);
+    assert_int_equal(
+        tl_test_cli("--db '%s' import items '%s'", sdb, tl_test_tmp("season-items.csv")), 0);
+    assert_int_equal(
+        tl_test_cli("--db '%s' import events '%s'", sdb, tl_test_tmp("season-loans.tsv")), 0);
+    assert_int_equal(
+        tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", sdb, smodel), 0);
+}
+
+static tl_service *season_service(const char *calendar)
+{
+    season_store();
+    tl_service_opts o = {.db = sdb, .model = smodel, .serving = 1, .calendar = calendar};
+    tl_service *s = NULL;
+    tl_diag d;
+    tl_err rc = tl_service_open(&o, &s, &d);
+    if (rc != TL_OK)
+        fail_msg("tl_service_open: %s", d.msg);
+    return s;
+}
+
+/* p's homepage at when: the first letters of the items of row id ("" when there is no such
+ * row), e.g. "TT". */
+static void row_letters(tl_service *s, const char *when, const char *id, char *out, char *first)
+{
+    tl_home_query q = {.user = "p", .rows = 8, .n = 2, .context = {.time = at(when)}};
+    tl_home h;
+    tl_diag d;
+    assert_int_equal(tl_service_homepage(s, &q, &h, &d), TL_OK);
+    const tl_home_row *r = row_named(&h, id);
+    out[0] = '\0';
+    for (int j = 0; r && j < r->n; j++)
+        out[j] = r->items[j].item[0], out[j + 1] = '\0';
+    if (first)
+        snprintf(first, 64, "%.60s", h.rows[0].id);
+    if (r && !strcmp(id, "exams"))
+        assert_string_equal(r->title, "For your exams: Winter exams");
+    tl_home_free(&h);
+}
+
+static void test_seasonality(void **state)
+{
+    (void)state;
+    tl_service *s = season_service(NULL);
+    char got[16];
+    row_letters(s, "2026-04-01T12:00:00Z", "season", got, NULL); /* week 13: tax season */
+    assert_true(got[0]);
+    for (int k = 0; got[k]; k++)
+        assert_int_equal(got[k], 'T');
+    row_letters(s, "2026-06-24T12:00:00Z", "season", got, NULL); /* week 25: gardening */
+    assert_true(got[0]);
+    for (int k = 0; got[k]; k++)
+        assert_int_equal(got[k], 'G');
+    row_letters(s, "2026-10-01T12:00:00Z", "season", got, NULL); /* nothing peaks then */
+    assert_string_equal(got, "");
+    tl_service_close(s);
+}
+
+static void test_calendar(void **state)
+{
+    (void)state;
+    const char *cal = tl_test_tmp("calendar.tsv");
+    assert_int_equal(tl_test_write(cal, "# exams\nname\tkind\tstart\tend\n"
+                                        "Autumn term\tterm\t2026-09-28\t2026-12-18\n"
+                                        "Winter exams\texam\t2027-01-11\t2027-01-22\n"),
+                     0);
+    tl_service *s = season_service(cal);
+    char got[16], first[64];
+    /* in the exam weeks (the last day counts whole): the exams row first, in p's subjects */
+    row_letters(s, "2027-01-22T20:00:00Z", "exams", got, first);
+    assert_string_equal(first, "exams");
+    assert_true(got[0]);
+    row_letters(s, "2027-01-11T00:00:00Z", "exams", got, first);
+    assert_string_equal(first, "exams");
+    /* outside them: none, and the page begins as always */
+    row_letters(s, "2027-01-23T00:00:01Z", "exams", got, first);
+    assert_string_equal(got, "");
+    assert_string_equal(first, "for_you");
+    row_letters(s, "2026-11-01T00:00:00Z", "exams", got, first);
+    assert_string_equal(first, "for_you");
+    tl_service_close(s);
+    /* a bad calendar fails the open, naming its line and field */
+    assert_int_equal(tl_test_write(cal, "name\tkind\tstart\tend\nMidterms\texams\t2027-01-11\t"
+                                        "2027-01-22\n"),
+                     0);
+    tl_service_opts o = {.db = sdb, .model = smodel, .calendar = cal};
+    tl_diag d;
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_EPARSE);
+    assert_int_equal(d.line, 2);
+    assert_string_equal(d.field, "kind");
+    /* tailor homepage --calendar and tailor serve --check-config take it too */
+    int rc = tl_test_cli("--db '%s' homepage --model '%s' --user p --time 2027-01-12 --calendar "
+                         "'%s'",
+                         sdb, smodel, cal);
+    tl_test_cli_check(rc, 3, NULL, "kind");
+    assert_int_equal(tl_test_write(cal, "Winter exams\texam\t2027-01-11\t2027-01-22\n"), 0);
+    rc = tl_test_cli("--db '%s' homepage --model '%s' --user p --time 2027-01-12 --calendar "
+                     "'%s'",
+                     sdb, smodel, cal);
+    tl_test_cli_check(rc, 0, "For your exams: Winter exams", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_events_only_while_upcoming),
         cmocka_unit_test(test_homepage_events_row),
         cmocka_unit_test(test_branch_availability),
+        cmocka_unit_test(test_seasonality),
+        cmocka_unit_test(test_calendar),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

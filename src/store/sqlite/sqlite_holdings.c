@@ -1,7 +1,8 @@
 /* The holdings (schema version 5) of a SQLite store: the copies of each record with their
- * branch and shelf state, and the schedule of library events. A circulation import asks for
- * each distinct copy once (the importer keeps what it learnt), and the service reads the
- * shelves and schedules once per change of the store, so statements are prepared per call. */
+ * branch and shelf state, the schedule of library events, and the loans by week of the year
+ * (seasonality). A circulation import asks for each distinct copy once (the importer keeps
+ * what it learnt), and the service reads the shelves and schedules at most once a minute and
+ * the seasons once a day, so statements are prepared per call. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,29 @@ tl_err tl__sq_schedules_each(tl_store *st, tl_store_schedule_fn fn, void *ctx)
             ends = when(q, 4);
         r = fn(ctx, (const char *)sqlite3_column_text(q, 0), starts, ends);
     }
+    if (r == TL_OK && rc != SQLITE_DONE)
+        r = tl__sq_fail(st, rc);
+    sqlite3_finalize(q);
+    return r;
+}
+
+tl_err tl__sq_loan_weeks(tl_store *st, tl_store_week_fn fn, void *ctx)
+{
+    sqlite3_stmt *q;
+    tl_err r = prep(st,
+                    "SELECT i.subjects, CAST(strftime('%W', e.ts, 'unixepoch') AS INTEGER),"
+                    " count(*) FROM events e JOIN items i ON i.id = e.item_id"
+                    " WHERE e.type_id IN (SELECT id FROM event_types"
+                    "  WHERE name IN ('loan', 'renew'))"
+                    " AND e.ts > 0 AND i.subjects IS NOT NULL AND i.subjects <> ''"
+                    " GROUP BY e.item_id, 2",
+                    &q);
+    if (r != TL_OK)
+        return r;
+    int rc;
+    while (r == TL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        r = fn(ctx, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int(q, 1),
+               sqlite3_column_int64(q, 2));
     if (r == TL_OK && rc != SQLITE_DONE)
         r = tl__sq_fail(st, rc);
     sqlite3_finalize(q);

@@ -87,5 +87,6 @@ tl_err tl__sq_put_holding(tl_store *st, const tl_holding_rec *h, int64_t item, t
 tl_err tl__sq_copy_item(tl_store *st, const char *copy, size_t len, char **item);
 tl_err tl__sq_shelves_each(tl_store *st, tl_store_shelf_fn fn, void *ctx);
 tl_err tl__sq_schedules_each(tl_store *st, tl_store_schedule_fn fn, void *ctx);
+tl_err tl__sq_loan_weeks(tl_store *st, tl_store_week_fn fn, void *ctx);
 
 #endif

@@ -1449,6 +1449,7 @@ static const tl_store_ops sqlite_ops = {
     .copy_item = tl__sq_copy_item,
     .shelves_each = tl__sq_shelves_each,
     .schedules_each = tl__sq_schedules_each,
+    .loan_weeks = tl__sq_loan_weeks,
 };
 
 static tl_err user_version(sq_store *s, int *v)

@@ -1,0 +1,171 @@
+/* Learned seasonality: the weeks of the year in which each subject is borrowed, from the
+ * store's loans (one aggregate query, read at most once a day), so that the homepage can offer
+ * what is borrowed at this time of year (tax guides in April, gardening in May, a course's
+ * reading in its term) without a calendar saying so. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "service/service_int.h"
+#include "util/intern.h"
+
+#define WEEKS 54 /* %W: 0..53 */
+
+typedef struct tl_seasons {
+    tl_intern subjects;
+    double *loans; /* subjects x WEEKS */
+    int32_t cap;
+} tl_seasons;
+
+static void seasons_free(tl_seasons *ss)
+{
+    if (ss) {
+        tl_intern_release(&ss->subjects);
+        free(ss->loans);
+        free(ss);
+    }
+}
+
+/* fn for each '|'-separated, trimmed, non-empty subject of text, until it returns non-zero
+ * (which is returned). */
+static int each_subject(const char *text, int (*fn)(void *, const char *, size_t), void *ctx)
+{
+    for (const char *p = text; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        while (len && *p == ' ')
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        int r = len ? fn(ctx, p, len) : 0;
+        if (r)
+            return r;
+        p = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+typedef struct adding {
+    tl_seasons *ss;
+    int week;
+    int64_t loans;
+} adding;
+
+/* Adds a->loans to subject t in a->week; non-zero (a tl_err) on failure. */
+static int add_subject(void *ctx, const char *t, size_t len)
+{
+    adding *a = ctx;
+    tl_seasons *ss = a->ss;
+    int32_t k;
+    tl_err rc = tl_intern_add(&ss->subjects, t, len, &k);
+    if (rc != TL_OK)
+        return (int)rc;
+    if (k >= ss->cap) {
+        int32_t cap = ss->cap ? ss->cap * 2 : 256;
+        double *l = realloc(ss->loans, (size_t)cap * WEEKS * sizeof(*l));
+        if (!l)
+            return (int)TL_ENOMEM;
+        memset(l + (size_t)ss->cap * WEEKS, 0, (size_t)(cap - ss->cap) * WEEKS * sizeof(*l));
+        ss->loans = l;
+        ss->cap = cap;
+    }
+    ss->loans[(size_t)k * WEEKS + (size_t)a->week] += (double)a->loans;
+    return 0;
+}
+
+/* Adds loans to each subject of text in week. */
+static tl_err add_week(void *ctx, const char *text, int week, int64_t loans)
+{
+    adding a = {ctx, week, loans};
+    if (week < 0 || week >= WEEKS)
+        return TL_OK;
+    return (tl_err)each_subject(text, add_subject, &a);
+}
+
+/* Reads the seasons again when they may have changed. Under r->season_mu. */
+static void refresh(tl_service *s, tl_model_ref *r)
+{
+    tl_store *st = NULL;
+    if (!tl__snapshot_due(s, &r->season_snap, TL_SEASON_TTL, &st))
+        return;
+    tl_seasons *ss = calloc(1, sizeof(*ss));
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = TL_ENOMEM;
+    if (ss) {
+        tl_intern_init(&ss->subjects);
+        rc = tl_store_loan_weeks(st, add_week, ss, &d);
+    }
+    tl__service_reader_done(s, st);
+    if (rc == TL_OK) {
+        seasons_free(r->seasons);
+        r->seasons = ss;
+        tl__snapshot_done(s, r->season_snap);
+        return;
+    }
+    seasons_free(ss); /* tried again after TL_SEASON_TTL */
+}
+
+/* Whether subject k is in season in week w: its loans in w and the weeks either side against
+ * its average three weeks. */
+static int in_season(const tl_seasons *ss, int32_t k, int w)
+{
+    const double *c = ss->loans + (size_t)k * WEEKS;
+    double total = 0, near = 0;
+    for (int j = 0; j < WEEKS; j++)
+        total += c[j];
+    for (int j = -1; j <= 1; j++)
+        near += c[(w + j + WEEKS) % WEEKS];
+    return total >= TL_SEASON_MIN && near >= TL_SEASON_RATIO * 3.0 * total / (WEEKS - 1);
+}
+
+/* The week of the year of t as strftime's %W (weeks begin on Monday; 0 before the first). */
+static int week_of(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm))
+        return 0;
+    return (tm.tm_yday + 7 - (tm.tm_wday + 6) % 7) / 7;
+}
+
+typedef struct hot_ctx {
+    const tl_seasons *ss;
+    const uint8_t *hot;
+} hot_ctx;
+
+static int is_hot(void *ctx, const char *t, size_t len)
+{
+    const hot_ctx *h = ctx;
+    int32_t k = tl_intern_find(&h->ss->subjects, t, len);
+    return k >= 0 && h->hot[k];
+}
+
+int32_t tl__in_season(tl_service *s, tl_model_ref *r, int64_t t, uint8_t *flags)
+{
+    const tl_model *m = r->m;
+    int32_t n = 0;
+    pthread_mutex_lock(&r->season_mu);
+    refresh(s, r);
+    const tl_seasons *ss = r->seasons;
+    int w = week_of(t);
+    uint8_t *hot = ss && ss->subjects.count ? calloc((size_t)ss->subjects.count, 1) : NULL;
+    for (int32_t k = 0; hot && k < ss->subjects.count; k++)
+        hot[k] = (uint8_t)in_season(ss, k, w);
+    hot_ctx h = {ss, hot};
+    for (int32_t i = 0; hot && m->cat.subjects && i < m->cat.n && i < m->n_items; i++)
+        if (each_subject(m->cat.subjects[i], is_hot, &h)) {
+            flags[i] = 1;
+            n++;
+        }
+    free(hot);
+    pthread_mutex_unlock(&r->season_mu);
+    return n;
+}
+
+void tl__seasons_free(tl_model_ref *r)
+{
+    seasons_free(r->seasons);
+    free(r->season_snap);
+    pthread_mutex_destroy(&r->season_mu);
+}
