@@ -172,7 +172,7 @@ static tl_err set_key(tl_ingest_layout *l, const char *key, char *v, const char 
             if (strcmp(l->map[i].from, from) == 0)
                 at = i; /* a later line wins */
         memcpy(l->map[at].from, from, sizeof(from));
-        memcpy(l->map[at].to, strcmp(to, "ignore") == 0 ? "" : to, sizeof(to));
+        snprintf(l->map[at].to, sizeof(l->map[at].to), "%s", strcmp(to, "ignore") == 0 ? "" : to);
         l->nmap += at == l->nmap;
     } else {
         tl_diag_set(d, origin, line, key,

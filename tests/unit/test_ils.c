@@ -322,6 +322,34 @@ static void test_missing_columns(void **state)
     tl_store_free(st);
 }
 
+/* A mapping file of its own: a tab-separated export with day-first dates; map.WORD = ignore
+ * skips such rows (counted), and an unmapped type is ignored too. */
+static void test_custom_layout(void **state)
+{
+    (void)state;
+    tl_store *st = library("custom.db", NULL);
+    const char *lay = tl_test_tmp("custom.layout");
+    assert_int_equal(tl_test_write(lay, "layout = custom  # a comment\ndelimiter = tab\n"
+                                        "user = Patron\ncopy = Copy No\ntype = what\n"
+                                        "time = when\ndate_format = %d/%m/%Y %H:%M\n"
+                                        "map.out = loan\nmap.in = ignore\n"),
+                     0);
+    const char *p = tl_test_tmp("custom.tsv");
+    assert_int_equal(tl_test_write(p, "Patron\tcopy-no\twhat\twhen\n"
+                                      "5\t101\tout\t31/12/2024 23:59\n"
+                                      "5\t101\tin\t02/01/2025\n"
+                                      "5\t103\thold\t03/01/2025\n"),
+                     0);
+    tl_import_report rep;
+    import_ok(st, p, lay, &rep);
+    assert_int_equal(rep.in.accepted, 1);
+    assert_int_equal(rep.in.ignored, 2);
+    char want[128];
+    snprintf(want, sizeof(want), "5 bib1 loan %lld -\n", ts("2024-12-31T23:59:00Z"));
+    assert_events(tl_test_tmp("custom.db"), want);
+    tl_store_free(st);
+}
+
 /* The example mapping files of etc/ils/, each on its fixture. */
 static void test_mapping_files(void **state)
 {
@@ -437,11 +465,17 @@ static void test_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_date_formats),        cmocka_unit_test(test_layout_files),
-        cmocka_unit_test(test_koha_statistics),     cmocka_unit_test(test_koha_issues),
-        cmocka_unit_test(test_unknown_copy),        cmocka_unit_test(test_missing_columns),
-        cmocka_unit_test(test_mapping_files),       cmocka_unit_test(test_pseudonymized),
-        cmocka_unit_test(test_plain_events_import), cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_date_formats),
+        cmocka_unit_test(test_layout_files),
+        cmocka_unit_test(test_koha_statistics),
+        cmocka_unit_test(test_koha_issues),
+        cmocka_unit_test(test_unknown_copy),
+        cmocka_unit_test(test_missing_columns),
+        cmocka_unit_test(test_mapping_files),
+        cmocka_unit_test(test_custom_layout),
+        cmocka_unit_test(test_pseudonymized),
+        cmocka_unit_test(test_plain_events_import),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
