@@ -3,9 +3,11 @@
  * the holdings) imported with the koha-statistics layout into a store that holds the copies,
  * against the same events as a plain events TSV naming the records directly. Prints rows/s,
  * wall and CPU.
- * usage: bench_ils [N_ROWS (default 1000000)] [N_COPIES (default 50000)] */
+ * usage: bench_ils [N_ROWS (default 1000000)] [N_COPIES (default 50000)]
+ *        bench_ils --season STORE   (the service's read of loans by subject and week) */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,8 +85,39 @@ static int run(const char *db, const char *file, const tl_ingest_layout *lay, co
     return 0;
 }
 
+/* The seasonality read of the service (loans per subject and week) on an existing store. */
+static tl_err count_week(void *ctx, const char *subject, int week, int64_t loans)
+{
+    (void)subject;
+    (void)week;
+    *(long long *)ctx += loans;
+    return TL_OK;
+}
+
+static int season(const char *db)
+{
+    tl_store *st = NULL;
+    tl_diag d;
+    if (tl_store_open(db, TL_STORE_READONLY, &st, &d) != TL_OK) {
+        fprintf(stderr, "%s\n", d.msg);
+        return 1;
+    }
+    tl_store_counts c;
+    tl_store_count(st, &c);
+    long long loans = 0;
+    double w0 = tl_now(), c0 = cpu_now();
+    tl_err rc = tl_store_loan_weeks(st, count_week, &loans, &d);
+    printf("loans by subject and week of %s: %lld events, %lld subject-loans, %.3f s wall, "
+           "%.3f s cpu\n",
+           db, (long long)c.events, loans, tl_now() - w0, cpu_now() - c0);
+    tl_store_free(st);
+    return rc != TL_OK;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--season") == 0)
+        return season(argv[2]);
     long n = argc > 1 ? atol(argv[1]) : 1000000, copies = argc > 2 ? atol(argv[2]) : 50000;
     char dir[] = "/tmp/tailor-bench-ils-XXXXXX", koha[512], plain[512], db1[512], db2[512];
     if (!mkdtemp(dir) || n <= 0 || copies <= 0)

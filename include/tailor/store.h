@@ -474,10 +474,11 @@ TL_API tl_err tl_store_shelves_each(tl_store *st, tl_store_shelf_fn fn, void *ct
  * its extra (an items file's columns of those names: ISO 8601 or Unix seconds). */
 typedef tl_err (*tl_store_schedule_fn)(void *ctx, const char *item, int64_t starts, int64_t ends);
 TL_API tl_err tl_store_schedules_each(tl_store *st, tl_store_schedule_fn fn, void *ctx, tl_diag *d);
-/* Seasonality: the loans (and renewals) with a time, per item and week of the year (0..53,
- * weeks beginning on Monday, as strftime's %W), fn once per pair with the item's subjects
- * ('|'-separated; items without subjects are left out). A scan of the events: cache it. */
-typedef tl_err (*tl_store_week_fn)(void *ctx, const char *subjects, int week, int64_t loans);
+/* Seasonality: the loans (and renewals) with a time, per subject of their items and week of
+ * the year (0..53, weeks beginning on Monday, as strftime's %W; tl_civil_week): fn once per
+ * subject and week with loans. One pass over the events, aggregated in memory (subjects x 54
+ * counts): cache it. */
+typedef tl_err (*tl_store_week_fn)(void *ctx, const char *subject, int week, int64_t loans);
 TL_API tl_err tl_store_loan_weeks(tl_store *st, tl_store_week_fn fn, void *ctx, tl_diag *d);
 
 #ifdef __cplusplus

@@ -4,9 +4,9 @@
  * reading in its term) without a calendar saying so. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "service/service_int.h"
+#include "util/civil.h"
 #include "util/intern.h"
 
 #define WEEKS 54 /* %W: 0..53 */
@@ -45,49 +45,40 @@ static int each_subject(const char *text, int (*fn)(void *, const char *, size_t
     return 0;
 }
 
-typedef struct adding {
-    tl_seasons *ss;
-    int week;
-    int64_t loans;
-} adding;
-
-/* Adds a->loans to subject t in a->week; non-zero (a tl_err) on failure. */
-static int add_subject(void *ctx, const char *t, size_t len)
+/* Adds loans to subject in week. */
+static tl_err add_week(void *ctx, const char *subject, int week, int64_t loans)
 {
-    adding *a = ctx;
-    tl_seasons *ss = a->ss;
+    tl_seasons *ss = ctx;
     int32_t k;
-    tl_err rc = tl_intern_add(&ss->subjects, t, len, &k);
-    if (rc != TL_OK)
-        return (int)rc;
+    tl_err rc = tl_intern_add(&ss->subjects, subject, strlen(subject), &k);
+    if (rc != TL_OK || week < 0 || week >= WEEKS)
+        return rc;
     if (k >= ss->cap) {
         int32_t cap = ss->cap ? ss->cap * 2 : 256;
         double *l = realloc(ss->loans, (size_t)cap * WEEKS * sizeof(*l));
         if (!l)
-            return (int)TL_ENOMEM;
+            return TL_ENOMEM;
         memset(l + (size_t)ss->cap * WEEKS, 0, (size_t)(cap - ss->cap) * WEEKS * sizeof(*l));
         ss->loans = l;
         ss->cap = cap;
     }
-    ss->loans[(size_t)k * WEEKS + (size_t)a->week] += (double)a->loans;
-    return 0;
+    ss->loans[(size_t)k * WEEKS + (size_t)week] += (double)loans;
+    return TL_OK;
 }
 
-/* Adds loans to each subject of text in week. */
-static tl_err add_week(void *ctx, const char *text, int week, int64_t loans)
-{
-    adding a = {ctx, week, loans};
-    if (week < 0 || week >= WEEKS)
-        return TL_OK;
-    return (tl_err)each_subject(text, add_subject, &a);
-}
-
-/* Reads the seasons again when they may have changed. Under r->season_mu. */
+/* Reads the seasons again when they may have changed, by one request at a time: a request that
+ * finds another reading (a scan of the loans: seconds on a large store) goes on with what there
+ * is rather than wait. The read runs outside season_rw, which guards the pointer for the
+ * requests that use it. */
 static void refresh(tl_service *s, tl_model_ref *r)
 {
     tl_store *st = NULL;
-    if (!tl__snapshot_due(s, &r->season_snap, TL_SEASON_TTL, &st))
+    if (pthread_mutex_trylock(&r->season_mu) != 0)
         return;
+    if (!tl__snapshot_due(s, &r->season_snap, TL_SEASON_TTL, &st)) {
+        pthread_mutex_unlock(&r->season_mu);
+        return;
+    }
     tl_seasons *ss = calloc(1, sizeof(*ss));
     tl_diag d;
     tl_diag_clear(&d);
@@ -98,12 +89,16 @@ static void refresh(tl_service *s, tl_model_ref *r)
     }
     tl__service_reader_done(s, st);
     if (rc == TL_OK) {
-        seasons_free(r->seasons);
+        pthread_rwlock_wrlock(&r->season_rw);
+        tl_seasons *old = r->seasons;
         r->seasons = ss;
+        pthread_rwlock_unlock(&r->season_rw);
+        seasons_free(old);
         tl__snapshot_done(s, r->season_snap);
-        return;
+    } else {
+        seasons_free(ss); /* tried again after TL_SEASON_TTL */
     }
-    seasons_free(ss); /* tried again after TL_SEASON_TTL */
+    pthread_mutex_unlock(&r->season_mu);
 }
 
 /* Whether subject k is in season in week w: its loans in w and the weeks either side against
@@ -117,16 +112,6 @@ static int in_season(const tl_seasons *ss, int32_t k, int w)
     for (int j = -1; j <= 1; j++)
         near += c[(w + j + WEEKS) % WEEKS];
     return total >= TL_SEASON_MIN && near >= TL_SEASON_RATIO * 3.0 * total / (WEEKS - 1);
-}
-
-/* The week of the year of t as strftime's %W (weeks begin on Monday; 0 before the first). */
-static int week_of(int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm))
-        return 0;
-    return (tm.tm_yday + 7 - (tm.tm_wday + 6) % 7) / 7;
 }
 
 typedef struct hot_ctx {
@@ -145,10 +130,10 @@ int32_t tl__in_season(tl_service *s, tl_model_ref *r, int64_t t, uint8_t *flags)
 {
     const tl_model *m = r->m;
     int32_t n = 0;
-    pthread_mutex_lock(&r->season_mu);
     refresh(s, r);
+    pthread_rwlock_rdlock(&r->season_rw);
     const tl_seasons *ss = r->seasons;
-    int w = week_of(t);
+    int w = tl_civil_week(t);
     uint8_t *hot = ss && ss->subjects.count ? calloc((size_t)ss->subjects.count, 1) : NULL;
     for (int32_t k = 0; hot && k < ss->subjects.count; k++)
         hot[k] = (uint8_t)in_season(ss, k, w);
@@ -159,7 +144,7 @@ int32_t tl__in_season(tl_service *s, tl_model_ref *r, int64_t t, uint8_t *flags)
             n++;
         }
     free(hot);
-    pthread_mutex_unlock(&r->season_mu);
+    pthread_rwlock_unlock(&r->season_rw);
     return n;
 }
 
@@ -168,4 +153,5 @@ void tl__seasons_free(tl_model_ref *r)
     seasons_free(r->seasons);
     free(r->season_snap);
     pthread_mutex_destroy(&r->season_mu);
+    pthread_rwlock_destroy(&r->season_rw);
 }

@@ -31,6 +31,7 @@ static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
     pthread_mutex_init(&r->sched_mu, NULL);
     pthread_mutex_init(&r->shelf_mu, NULL);
     pthread_mutex_init(&r->season_mu, NULL);
+    pthread_rwlock_init(&r->season_rw, NULL);
     atomic_init(&r->cat_gen, 0);
     atomic_init(&r->withdrawn, NULL);
     r->cat_version = -1;

@@ -51,7 +51,8 @@ typedef struct tl_model_ref {
     struct tl_snapshot *shelf_snap;
     struct tl_shelves *shelves;
     /* The weeks of the year each subject of the model's items is borrowed in (season.c) */
-    pthread_mutex_t season_mu; /* guards the two fields below */
+    pthread_mutex_t season_mu;  /* one read of them at a time; guards season_snap */
+    pthread_rwlock_t season_rw; /* guards seasons (swapped after a read) */
     struct tl_snapshot *season_snap;
     struct tl_seasons *seasons;
 } tl_model_ref;

@@ -13,6 +13,7 @@
 
 #include "tailor/ingest.h"
 #include "tailor/store.h"
+#include "util/civil.h"
 
 static const char *fixture(const char *name)
 {
@@ -164,6 +165,13 @@ static void test_date_formats(void **state)
     assert_int_equal(tl_parse_time_format("%d/%m/%Y", "15/01/2024x", 11, &t), -1);
     assert_int_equal(tl_parse_time_format("%d/%m/%Y %H:%M", "15/01/2024 25:00", 16, &t), -1);
     assert_int_equal(tl_parse_time_format("%d/%m/%Y %H:%M", "", 0, &t), -1);
+    /* the week of the year seasonality counts in (strftime's %W) */
+    assert_int_equal(tl_civil_week(ts("2024-04-03T10:00:00Z")), 14);
+    assert_int_equal(tl_civil_week(ts("2025-01-08")), 1);
+    assert_int_equal(tl_civil_week(ts("2030-01-01")), 0);
+    assert_int_equal(tl_civil_week(ts("2026-06-24")), 25);
+    assert_int_equal(tl_civil_week(ts("2024-12-30T23:59:59Z")), 53);
+    assert_int_equal(tl_civil_week(0), 0);
     /* a bad pattern */
     assert_int_equal(tl_parse_time_format("%d/%q/%Y", "", 0, &t), -2);
 }
