@@ -7,6 +7,7 @@
 
 #include "service/service_int.h"
 #include "util/civil.h"
+#include "util/grow.h"
 #include "util/intern.h"
 
 #define WEEKS 54 /* %W: 0..53 */
@@ -24,25 +25,6 @@ static void seasons_free(tl_seasons *ss)
         free(ss->loans);
         free(ss);
     }
-}
-
-/* fn for each '|'-separated, trimmed, non-empty subject of text, until it returns non-zero
- * (which is returned). */
-static int each_subject(const char *text, int (*fn)(void *, const char *, size_t), void *ctx)
-{
-    for (const char *p = text; p && *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        while (len && *p == ' ')
-            p++, len--;
-        while (len && p[len - 1] == ' ')
-            len--;
-        int r = len ? fn(ctx, p, len) : 0;
-        if (r)
-            return r;
-        p = bar ? bar + 1 : NULL;
-    }
-    return 0;
 }
 
 /* Adds loans to subject in week. */
@@ -139,7 +121,7 @@ int32_t tl__in_season(tl_service *s, tl_model_ref *r, int64_t t, uint8_t *flags)
         hot[k] = (uint8_t)in_season(ss, k, w);
     hot_ctx h = {ss, hot};
     for (int32_t i = 0; hot && m->cat.subjects && i < m->cat.n && i < m->n_items; i++)
-        if (each_subject(m->cat.subjects[i], is_hot, &h)) {
+        if (tl_each_listed(m->cat.subjects[i], '|', is_hot, &h)) {
             flags[i] = 1;
             n++;
         }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "service/service_int.h"
+#include "util/grow.h"
 #include "util/intern.h"
 
 typedef struct shelf {
@@ -49,14 +50,8 @@ static tl_err add_shelf(void *ctx, const char *item, const char *branch, int64_t
         tl_intern_add(&rd->sh->branches, branch ? branch : "", branch ? strlen(branch) : 0, &b);
     if (rc != TL_OK)
         return rc;
-    if (rd->n == rd->cap) {
-        int32_t cap = rd->cap ? rd->cap * 2 : 1024;
-        shelf *a = realloc(rd->raw, (size_t)cap * sizeof(*a));
-        if (!a)
-            return TL_ENOMEM;
-        rd->raw = a;
-        rd->cap = cap;
-    }
+    if ((rc = tl_grow((void **)&rd->raw, &rd->cap, rd->n, sizeof(*rd->raw), 1024)) != TL_OK)
+        return rc;
     rd->raw[rd->n++] = (shelf){i, b, on_shelf > INT32_MAX ? INT32_MAX : (int32_t)on_shelf};
     return TL_OK;
 }

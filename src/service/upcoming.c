@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "service/service_int.h"
+#include "util/grow.h"
 
 typedef struct sched_event {
     int32_t item;
@@ -40,14 +41,9 @@ static tl_err add_event(void *ctx, const char *item, int64_t starts, int64_t end
     if (i < 0)
         return TL_OK; /* not in the model: never recommended by it */
     tl_sched *sc = rd->sc;
-    if (sc->n == sc->cap) {
-        int32_t cap = sc->cap ? sc->cap * 2 : 64;
-        sched_event *e = realloc(sc->e, (size_t)cap * sizeof(*e));
-        if (!e)
-            return TL_ENOMEM;
-        sc->e = e;
-        sc->cap = cap;
-    }
+    tl_err rc = tl_grow((void **)&sc->e, &sc->cap, sc->n, sizeof(*sc->e), 64);
+    if (rc != TL_OK)
+        return rc;
     sc->e[sc->n++] = (sched_event){i,
                                    ends != TL_ABSENT     ? ends
                                    : starts != TL_ABSENT ? starts

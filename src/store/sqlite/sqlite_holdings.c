@@ -8,6 +8,7 @@
 
 #include "store/sqlite/sqlite_int.h"
 #include "util/civil.h"
+#include "util/grow.h"
 #include "util/intern.h"
 
 static tl_err prep(tl_store *st, const char *sql, sqlite3_stmt **q)
@@ -166,16 +167,20 @@ typedef struct subject_map {
 
 static tl_err push(subject_map *m, int32_t v)
 {
-    if (m->n == m->cap) {
-        int32_t cap = m->cap ? m->cap * 2 : 4096;
-        int32_t *a = realloc(m->subj, (size_t)cap * sizeof(*a));
-        if (!a)
-            return TL_ENOMEM;
-        m->subj = a;
-        m->cap = cap;
-    }
-    m->subj[m->n++] = v;
-    return TL_OK;
+    tl_err rc = tl_grow((void **)&m->subj, &m->cap, m->n, sizeof(*m->subj), 4096);
+    if (rc == TL_OK)
+        m->subj[m->n++] = v;
+    return rc;
+}
+
+/* Interns one subject of an item and adds it to the item's slice; non-zero (a tl_err) when
+ * that fails. */
+static int map_one(void *ctx, const char *s, size_t len)
+{
+    subject_map *m = ctx;
+    int32_t k;
+    tl_err rc = tl_intern_add(&m->names, s, len, &k);
+    return (int)(rc == TL_OK ? push(m, k) : rc);
 }
 
 static tl_err map_subjects(tl_store *st, subject_map *m)
@@ -196,18 +201,7 @@ static tl_err map_subjects(tl_store *st, subject_map *m)
         int64_t id = sqlite3_column_int64(q, 0);
         const char *text = (const char *)sqlite3_column_text(q, 1);
         int32_t at = m->n;
-        for (const char *p = text; r == TL_OK && p && *p;) {
-            const char *bar = strchr(p, '|');
-            size_t len = bar ? (size_t)(bar - p) : strlen(p);
-            while (len && *p == ' ')
-                p++, len--;
-            while (len && p[len - 1] == ' ')
-                len--;
-            int32_t k;
-            if (len && (r = tl_intern_add(&m->names, p, len, &k)) == TL_OK)
-                r = push(m, k);
-            p = bar ? bar + 1 : NULL;
-        }
+        r = (tl_err)tl_each_listed(text, '|', map_one, m);
         if (r == TL_OK && m->n > at && id >= 0 && id < m->n_ids) {
             m->first[id] = at;
             r = push(m, -1);
