@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(csv jsonl gzip model router marc)
+[ ${#targets[@]} -eq 0 ] && targets=(csv jsonl gzip model router marc layout)
 build=${FUZZ_BUILD:-build-fuzz}
 cc=${CC:-clang}
 case "$cc" in *clang*) ;; *) cc=clang ;; esac

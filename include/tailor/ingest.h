@@ -77,6 +77,11 @@ typedef struct tl_event_rec {
     double value; /* rating, seconds (dwell), count... when has_value */
     int64_t ts;   /* Unix seconds; 0 = unknown */
     const char *device, *channel, *branch, *session; /* context, each may be NULL */
+    /* An ILS's copy (Koha's itemnumber, a barcode) instead of item, or NULL: the importer
+     * resolves it to its record through the store's holdings (tl_ingest_sink.copy); records
+     * handed to a sink always name the item. */
+    const char *copy;
+    size_t copy_len;
 } tl_event_rec;
 
 /* One catalogue search and the items clicked from its results, in click order. */
@@ -138,6 +143,8 @@ typedef struct tl_ingest_report {
     long first_lines[TL_SKIP_N][TL_INGEST_FIRST_LINES]; /* 0 = unused */
     tl_diag first_skip;      /* the diagnostic of the first skipped record */
     tl_ingest_format format; /* the format used (AUTO resolved) */
+    long long ignored;       /* rows read but not wanted (a circulation layout's unmapped
+                                types, rows without a patron): neither accepted nor bad */
     int damaged; /* the file itself is damaged (a truncated or corrupt .gz): the import failed
                     with TL_EPARSE, and skip_bad cannot go past that */
 } tl_ingest_report;
@@ -152,6 +159,11 @@ typedef struct tl_ingest_sink {
     tl_err (*user)(void *ctx, const tl_user_rec *r, tl_diag *d);
     tl_err (*event)(void *ctx, const tl_event_rec *r, tl_diag *d);
     tl_err (*search)(void *ctx, const tl_search_rec *r, tl_diag *d);
+    /* Resolves an event's copy (tl_event_rec.copy) to the id of its record: *item (valid
+     * until the next call) and *item_len, or TL_ENOTFOUND when the holdings have no such copy
+     * (the engine names the line and field). NULL: a copy column is an error. */
+    tl_err (*copy)(void *ctx, const char *copy, size_t len, const char **item, size_t *item_len,
+                   tl_diag *d);
 } tl_ingest_sink;
 
 /* Progress: bytes of the file consumed (compressed bytes for .gz), its size (0 when unknown,
@@ -170,6 +182,9 @@ typedef struct tl_ingest_opts {
     size_t max_field;         /* per-field limit in bytes; 0 = 64 KiB */
     tl_progress_fn progress;
     void *progress_ctx;
+    /* events only: an ILS's circulation layout (tl_ingest_layout_load) that names the columns,
+     * the delimiter, the date format and the event types; NULL = the usual header aliases */
+    const struct tl_ingest_layout *layout;
 } tl_ingest_opts;
 
 /* Defaults: events, automatic format, '|' lists, stop at the first bad record, 64 KiB fields. */
@@ -200,13 +215,37 @@ TL_API tl_err tl_ingest_file(const tl_ingest_opts *o, const tl_ingest_sink *sink
 TL_API tl_err tl_ingest_json(const tl_ingest_opts *o, const char *json, size_t len,
                              const tl_ingest_sink *sink, tl_diag *d);
 
+/* ---- circulation layouts -------------------------------------------------------------------
+ * How an integrated library system (Koha, Evergreen, Alma, FOLIO...) exports its circulation:
+ * which columns hold the patron, the record or the copy (resolved through the holdings), the
+ * event type and its time, the delimiter, the date format, and which of the ILS's types are
+ * which of Tailor's events. Built in: "koha-statistics" (Koha's statistics table) and
+ * "koha-issues" (its issues / old_issues tables); anything else is the path of a mapping file
+ * (docs/ILS.md describes the format; etc/ils/ has examples). */
+typedef struct tl_ingest_layout tl_ingest_layout;
+
+TL_API extern const char *const tl_ingest_layout_names[]; /* the built-in layouts, NULL-ended */
+
+/* Loads the built-in layout named name, else the mapping file at name. TL_ENOTFOUND (neither),
+ * TL_EIO, TL_EPARSE (d names the file, line and key), TL_ENOMEM. *out is freed with
+ * tl_ingest_layout_free. */
+TL_API tl_err tl_ingest_layout_load(const char *name, tl_ingest_layout **out, tl_diag *d);
+/* The same for the text of a mapping file; origin names it in diagnostics. */
+TL_API tl_err tl_ingest_layout_parse(const char *text, size_t len, const char *origin,
+                                     tl_ingest_layout **out, tl_diag *d);
+TL_API const char *tl_ingest_layout_name(const tl_ingest_layout *l);
+/* Replaces l's date format (see tl_parse_time_format), e.g. from the command line. */
+TL_API void tl_ingest_layout_set_date_format(tl_ingest_layout *l, const char *fmt);
+TL_API void tl_ingest_layout_free(tl_ingest_layout *l);
+
 /* ---- event weights -------------------------------------------------------------------------
  * How much one event says about a user's interest in an item. Each type has a weight w and a
  * rule: CONST (w), RATING (w * value / scale when value >= min, else ignored) or SECONDS
  * (w * min(value, cap) / cap). Types without an entry get the default weight. A weight of 0
  * (or less) means the event is ignored. Defaults: loan 1, renew 0.5, hold 0.8, view 0.2,
  * click 0.3, rate 1 x value/5 from 3 up, review 1, download 0.6, list_add 0.7, dwell 0.5 x
- * seconds/300 capped, return 0, skip 0, default 0.5; repeated user-item events add up. */
+ * seconds/300 capped, return 0, skip 0, local_use 0.4 (used in the library), default 0.5; repeated
+ * user-item events add up. */
 typedef enum tl_weight_rule { TL_WEIGHT_CONST, TL_WEIGHT_RATING, TL_WEIGHT_SECONDS } tl_weight_rule;
 
 #define TL_EVENT_WEIGHTS_MAX 64
@@ -244,6 +283,13 @@ TL_API float tl_event_weight_of(const tl_event_weights *w, const char *type, int
 TL_API int tl_event_weights_find(const tl_event_weights *w, const char *type);
 TL_API float tl_event_weight_at(const tl_event_weights *w, int idx, int has_value, double value);
 
+/* A moment written in format fmt: "iso" (or NULL: as tl_parse_time), else a pattern of
+ * %Y (4 digits), %y (2: 1970-2069), %m, %d, %H, %M, %S (1 or 2 digits each), %% and literal
+ * characters, where a blank matches any run of blanks and the input may end at a blank of the
+ * pattern (a date without its time: midnight); seconds may carry a fraction. UTC. 0, -1 when
+ * s is not such a moment, -2 when fmt has an unknown %-code. */
+TL_API int tl_parse_time_format(const char *fmt, const char *s, size_t n, int64_t *out);
+
 /* A moment as the importers read it: Unix seconds, or ISO 8601 (YYYY-MM-DD, optionally with
  * 'T' or ' ' and hh:mm[:ss[.fff]], and 'Z' or an offset; UTC without one). 0, or -1 when s[0..n)
  * is not one. */
@@ -270,6 +316,8 @@ typedef struct tl_item_details {
 typedef struct tl_holding_rec {
     const char *copy, *branch, *location, *status;
     int available;
+    const char *item; /* tl_store_put_holding: the record's id (created bare, as events do,
+                         when the store lacks it); unused in a tl_marc_rec */
 } tl_holding_rec;
 
 typedef struct tl_marc_rec {

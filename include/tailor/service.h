@@ -66,6 +66,11 @@ typedef struct tl_service_opts {
      * models (trained on the store: pseudonyms) by their pseudonyms. Answers name a patron by
      * the id the request gave. */
     const uint8_t *pseudonym_key;
+    /* The academic calendar, a TSV file of periods (name, kind: term, exam or break, start
+     * and end dates; etc/calendar.tsv), or NULL: none. During an exam period the homepage
+     * begins with "For your exams". A bad file fails the open with TL_EPARSE (d: file, line,
+     * field). */
+    const char *calendar;
 } tl_service_opts;
 
 #define TL_MIN_GROUP 5
@@ -202,12 +207,23 @@ typedef struct tl_rec_query {
     int n_filters;
     int explain;      /* fill each item's evidence */
     tl_rerank rerank; /* re-ranking of the list (all zero: none); n <= TL_RERANK_MAX_N */
+    int ignore_shelf; /* 1: rank as the model does, without preferring copies on the shelf at
+                         the request's branch (see TL_SHELF_BOOST) */
 } tl_rec_query;
 
 typedef struct tl_rec_evidence {
     const char *item, *title; /* title may be NULL */
     float weight;
 } tl_rec_evidence;
+
+/* Branch-aware availability: the branch of a request is its context's branch (the patron is
+ * there), else the patron's home branch (the "home_branch", else "branch" attribute of their
+ * record). Among a list's candidates, an item with a copy on the shelf at that branch counts
+ * its score TL_SHELF_BOOST times more (plus that share of its absolute value), so that it
+ * passes items the model scored up to 10% higher that would have to be fetched or reserved;
+ * the model's scores are kept in the answer. tl_rec_query.ignore_shelf turns it off. */
+#define TL_SHELF_BOOST 0.1f
+#define TL_BRANCH_MAX 63
 
 typedef struct tl_rec_item {
     const char *item;  /* id */
@@ -221,6 +237,13 @@ typedef struct tl_rec_item {
                           patrons: ..." */
     int n_evidence;
     tl_rec_evidence evidence[TL_REC_MAX_EVIDENCE];
+    /* The item's copies on the shelf (the store's holdings), for the request's branch: known 0
+     * when the item has no holdings (an ebook, an event) or the service no store */
+    struct {
+        int known;
+        char branch[TL_BRANCH_MAX + 1]; /* the branch counted for ("" when none is known) */
+        int on_shelf_here, on_shelf_elsewhere;
+    } availability;
 } tl_rec_item;
 
 typedef struct tl_rec_result {
@@ -236,6 +259,8 @@ typedef struct tl_rec_result {
     void *priv_;         /* the model reference and buffers: tl_rec_result_free */
 } tl_rec_result;
 
+/* Library events (items of type "event") are left out of every answer once over (their end,
+ * else their start, before the context's time, else now): see upcoming.c. */
 /* Recommendations for q (exactly one of user, history, similar_to). Strings in *out stay valid
  * until tl_rec_result_free. Errors: TL_EINVAL (bad n, filters, or not exactly one subject; d
  * names the field), TL_ENOTFOUND (an unknown patron: one the model never saw and the store does
@@ -246,7 +271,12 @@ TL_API tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_
 TL_API void tl_rec_result_free(tl_rec_result *r);
 
 /* ---- the homepage: rows of recommendations, each titled with its reason ----------------------
- * Rows, in this order, each only when it has items: "for_you" ("Recommended for you"),
+ * Rows, in this order, each only when it has items: "exams" ("For your exams: NAME", during
+ * an exam period of tl_service_opts.calendar: the model's items in the subjects of the
+ * patron's recent loans), "for_you" ("Recommended for you"),
+ * "events" ("Upcoming events for you": library events not over yet that the model finds),
+ * "season" ("Borrowed at this time of year": in the subjects past loans show in season in the
+ * request's week),
  * "because:ITEM" ("Because you borrowed TITLE", for the patron's most recent items),
  * "next_in_series" ("Next in the series": the next volume of a series the patron reads, from
  * titles such as "Catching Fire (The Hunger Games, #2)"), "new_in_subjects" (the newest

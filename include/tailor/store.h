@@ -521,6 +521,37 @@ TL_API tl_err tl_store_item_holdings(tl_store *st, const char *id, size_t len,
 /* The items of every work that has more than one (editions, formats): fn(ctx, item id, work
  * id, 0) grouped by work, in id order within one. */
 TL_API tl_err tl_store_works_each(tl_store *st, tl_store_row_fn fn, void *ctx, tl_diag *d);
+/* ---- holdings and library events (schema version 5) ------------------------------------------
+ * The copies a library holds: each copy's number in the ILS (Koha's itemnumber, MARC 952$9)
+ * names its catalogue record, so that circulation exported by copy finds its record. A store
+ * before version 5 answers TL_EVERSION until a write open migrates it. Errors otherwise:
+ * TL_ESTORE, TL_ENOMEM; d says why. */
+/* tl_holding_rec is tailor/ingest.h's: here its item names the record, and available -1
+ * keeps what the copy had (a new one: 1). */
+
+/* Upserts one copy (in the caller's transaction, else one of its own); *what (may be NULL) as
+ * tl_store_put_item. TL_EINVAL (d's field names it) for an empty copy or item. */
+TL_API tl_err tl_store_put_holding(tl_store *st, const tl_holding_rec *h, tl_put *what, tl_diag *d);
+/* The record of copy[0..len): *item malloc'd (the caller frees), or TL_ENOTFOUND (d's field
+ * "copy") when the holdings have no such copy. */
+TL_API tl_err tl_store_item_for_copy(tl_store *st, const char *copy, size_t len, char **item,
+                                     tl_diag *d);
+/* The copies per record and branch: fn once per (item, branch) with branch NULL for copies
+ * without one, count = the copies, on_shelf = those available; in the store's item order. */
+typedef tl_err (*tl_store_shelf_fn)(void *ctx, const char *item, const char *branch, int64_t count,
+                                    int64_t on_shelf);
+TL_API tl_err tl_store_shelves_each(tl_store *st, tl_store_shelf_fn fn, void *ctx, tl_diag *d);
+/* Library events (items of type "event"): fn once each with its start and end (Unix seconds,
+ * TL_ABSENT when unknown), from its item_details, else from the "starts" / "ends" fields of
+ * its extra (an items file's columns of those names: ISO 8601 or Unix seconds). */
+typedef tl_err (*tl_store_schedule_fn)(void *ctx, const char *item, int64_t starts, int64_t ends);
+TL_API tl_err tl_store_schedules_each(tl_store *st, tl_store_schedule_fn fn, void *ctx, tl_diag *d);
+/* Seasonality: the loans (and renewals) with a time, per subject of their items and week of
+ * the year (0..53, weeks beginning on Monday, as strftime's %W; tl_civil_week): fn once per
+ * subject and week with loans. One pass over the events, aggregated in memory (subjects x 54
+ * counts): cache it. */
+typedef tl_err (*tl_store_week_fn)(void *ctx, const char *subject, int week, int64_t loans);
+TL_API tl_err tl_store_loan_weeks(tl_store *st, tl_store_week_fn fn, void *ctx, tl_diag *d);
 
 #ifdef __cplusplus
 }

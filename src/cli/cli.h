@@ -49,9 +49,14 @@ extern const tl_cmd tl_cmd_import, tl_cmd_stats, tl_cmd_export, tl_cmd_train, tl
     tl_cmd_split, tl_cmd_eval, tl_cmd_tune, tl_cmd_synth, tl_cmd_homepage, tl_cmd_serve, tl_cmd_key,
     tl_cmd_user, tl_cmd_consent, tl_cmd_retention, tl_cmd_auditlog, tl_cmd_audit;
 extern const tl_cmd tl_cmd_analytics; /* cmd_analytics.c */
-extern const tl_cmd tl_cmd_item; /* cmd_item.c */
+extern const tl_cmd tl_cmd_item;      /* cmd_item.c */
 /* `tailor import marc ...` (cmd_import_marc.c), argv[0] = "marc" */
 int tl_cli_import_marc(const tl_cli *cli, int argc, char **argv);
+/* tailor import: opens the store, imports o (its in.path) with a progress bar, reports; kind
+ * names the records in messages. For the import commands (cmd_import.c, cmd_import_circ.c). */
+int tl_cli_import_run(const tl_cli *cli, tl_import_opts *o, const char *kind, int quiet);
+/* tailor import circulation (cmd_import_circ.c): argv[0] is "circulation". */
+int tl_cli_import_circulation(const tl_cli *cli, int argc, char **argv);
 
 /* The exit code of a library error, the same for every command: TL_OK 0; TL_EINVAL 2 (the CLI
  * hands the library what the user typed: a parameter, weights, a filter, a path); TL_EPARSE 3,
@@ -99,6 +104,8 @@ const char *tl_float_text(float v, char *buf, size_t len);
 /* A float as JSON with the value of its shortest text (0.8, not 0.800000011920929), so that
  * emitting with 15 digits or fewer prints that text. */
 json_t *tl_json_float(float v, const char *what);
+/* An item's copies on the shelf: {"branch", "on_shelf_here", "on_shelf_elsewhere"}. */
+json_t *tl_json_availability(const tl_rec_item *it);
 /* "key=value" pairs separated by any of seps as a JSON object; values that are numbers become
  * JSON numbers (whole ones integers), the rest strings. NULL text = {}. */
 json_t *tl_json_params(const char *text, const char *seps);

@@ -13,7 +13,7 @@
 #define TITLE_COLS 50
 
 typedef struct args {
-    const char *model, *user, *out;
+    const char *model, *user, *out, *calendar;
     int rows, n, json, no_store;
     tl_cli_context context;
 } args;
@@ -28,6 +28,9 @@ static const tl_opt opts[] = {
     TL_CLI_CONTEXT_OPTS(args, context){
         "no-store", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, no_store),
         "only the model file: its training histories, no trending row"},
+    {"calendar", 0, TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, calendar),
+     "the academic calendar (TSV: name, kind term|exam|break, start, end):\n"
+     "during an exam week the page begins with \"For your exams\""},
     {"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
      "write there instead of standard output ('-' = standard output)"},
     {"json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, json),
@@ -54,9 +57,12 @@ static json_t *item_json(const tl_rec_item *it)
         json_array_append_new(ev, json_pack("{s:s, s:s?, s:o}", "item", it->evidence[k].item,
                                             "title", it->evidence[k].title, "weight",
                                             tl_json_float(it->evidence[k].weight, "a weight")));
-    return json_pack("{s:s, s:s?, s:o, s:s, s:s, s:o}", "item", it->item, "title", it->title,
-                     "score", tl_json_float(it->score, "a score"), "kind", it->kind, "reason",
-                     it->reason, "evidence", ev);
+    json_t *o = json_pack("{s:s, s:s?, s:o, s:s, s:s, s:o}", "item", it->item, "title", it->title,
+                          "score", tl_json_float(it->score, "a score"), "kind", it->kind, "reason",
+                          it->reason, "evidence", ev);
+    if (o && it->availability.known)
+        json_object_set_new(o, "availability", tl_json_availability(it));
+    return o;
 }
 
 static int print_page(tl_out *o, const char *user, const tl_home *h, int json)
@@ -109,7 +115,8 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return TL_EXIT_USAGE;
     tl_diag diag;
     tl_diag_clear(&diag);
-    tl_service_opts so = {.model = a.model, .db = a.no_store ? NULL : cli->db_path};
+    tl_service_opts so = {
+        .model = a.model, .db = a.no_store ? NULL : cli->db_path, .calendar = a.calendar};
     tl_service *svc = NULL;
     tl_err rc = tl_cli_service_open(cli, &so, &svc, &diag);
     if (rc != TL_OK)

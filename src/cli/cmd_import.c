@@ -46,7 +46,8 @@ static const tl_opt opts[] = {
 static const tl_cmd_def def = {
     .name = "import",
     .synopsis = "[--db PATH] import {items|users|events|searches} FILE [OPTIONS]\n"
-                "[--db PATH] import marc FILE [OPTIONS]   (tailor import marc --help)",
+                "tailor [--db PATH] import marc FILE [OPTIONS]   (tailor import marc --help)\n"
+                "tailor [--db PATH] import circulation FILE --layout LAYOUT [OPTIONS]",
     .about =
         "Imports FILE (TSV, CSV or JSON Lines; plain or .gz; '-' = stdin) into the store in one\n"
         "transaction: a bad line stops the import with its file, line and field, and the store\n"
@@ -68,7 +69,9 @@ static const tl_cmd_def def = {
         "LF, CRLF or CR.\n"
         "Event types: loan return renew hold view click rate review download list_add skip "
         "dwell,\n"
-        "or any other word (kept as given, lowercased).",
+        "local_use, or any other word (kept as given, lowercased; issue and checkout are loans,\n"
+        "checkin a return, renewal a renew). An itemnumber (copy) column instead of item names\n"
+        "a copy of the holdings. An ILS's circulation export: tailor import circulation --help.",
     .opts = opts,
     .min_args = 2,
     .max_args = 2,
@@ -122,6 +125,8 @@ static int run(const tl_cli *cli, int argc, char **argv)
     args a;
     memset(&a, 0, sizeof(a));
     a.format = -1;
+    if (argc > 1 && strcmp(argv[1], "circulation") == 0)
+        return tl_cli_import_circulation(cli, argc - 1, argv + 1);
     int first, code = tl_opt_parse(&def, &a, argc, argv, &first);
     if (code != TL_OPT_RUN)
         return code;
@@ -144,10 +149,18 @@ static int run(const tl_cli *cli, int argc, char **argv)
     o.strict = a.strict;
     o.in.skip_bad = a.skip_bad;
     o.dry_run = a.dry_run;
-    int quiet = a.quiet;
     if (kind_of(kind, &o.in.kind) < 0)
-        return tl_opt_usage_error(&def, "'%s' is not items, users, events or searches", kind);
+        return tl_opt_usage_error(&def, "'%s' is not items, users, events, searches or circulation",
+                                  kind);
     o.in.path = file;
+    return tl_cli_import_run(cli, &o, kind, a.quiet);
+}
+
+int tl_cli_import_run(const tl_cli *cli, tl_import_opts *o_, const char *kind, int quiet)
+{
+    tl_import_opts o = *o_;
+    const char *file = o.in.path;
+    int code;
 
     /* a dry run must not create a store: with none yet, validate against an empty one */
     const char *target = cli->db_path;
@@ -191,6 +204,8 @@ static int run(const tl_cli *cli, int argc, char **argv)
                format_name(rep.in.format), rep.in.rows, rep.added, rep.updated, rep.unchanged);
         if (rep.in.skipped)
             printf(", %lld skipped", rep.in.skipped);
+        if (rep.in.ignored)
+            printf(", %lld ignored (types not mapped or no patron)", rep.in.ignored);
         if (rep.new_users || rep.new_items)
             printf("; %lld new users, %lld new items", rep.new_users, rep.new_items);
         printf(" (%.2f s, %s rows/s)\n", rep.seconds, r);

@@ -16,7 +16,7 @@
 
 typedef struct args {
     const char *model, *user, *history, *out;
-    int all, n, json, live;
+    int all, n, json, live, ignore_shelf;
     tl_cli_rerank rerank;
     tl_opt_list filters;
     tl_cli_context context;
@@ -41,6 +41,9 @@ static const tl_opt opts[] = {
     TL_CLI_RERANK_OPTS(args,
                        rerank){"out", 'o', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, out),
                                "write there instead of standard output ('-' = standard output)"},
+    {"ignore-shelf", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, ignore_shelf),
+     "--live: rank as the model does, without preferring copies on the shelf at\n"
+     "the patron's branch (--branch, else their home_branch)"},
     {"live", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, live),
      "--user: the patron's events in the store now (--db), not the history the\n"
      "model was trained with: what the server answers after new events"},
@@ -139,6 +142,8 @@ static int print_one(request *q, const char *user, const tl_rec_result *res)
                 json_object_set_new(o, "score", tl_json_float(it->score, "a score"));
                 json_object_set_new(o, "reason", json_string(it->reason));
                 json_object_set_new(o, "because", evidence(q, it, res->fallback));
+                if (it->availability.known)
+                    json_object_set_new(o, "availability", tl_json_availability(it));
             }
             json_array_append_new(list, o);
             continue;
@@ -345,7 +350,8 @@ static int run(const tl_cli *cli, int argc, char **argv)
                           .filters = (const char *const *)a.filters.v,
                           .n_filters = a.filters.n,
                           .explain = 1,
-                          .rerank = tl_cli_rerank_get(&a.rerank)};
+                          .rerank = tl_cli_rerank_get(&a.rerank),
+                          .ignore_shelf = a.ignore_shelf};
     const char **ids = NULL;
     char *list = a.history ? strdup(a.history) : NULL;
     if (a.history && (!list || (query.n_history = split_history(list, &ids)) < 0)) {

@@ -291,6 +291,7 @@ static int serve(tl_server_config *c)
         .model = c->model,
         .more_models = more,
         .min_group = c->min_group,
+        .calendar = c->calendar,
         .segment_attribute =
             c->segment_attr && strcmp(c->segment_attr, "none") == 0 ? "" : c->segment_attr,
         .n_more_models = n_more,

@@ -209,6 +209,14 @@ json_t *tl_json_float(float v, const char *what)
                        : tl_json_num(v, what);
 }
 
+json_t *tl_json_availability(const tl_rec_item *it)
+{
+    return json_pack("{s:s?, s:i, s:i}", "branch",
+                     it->availability.branch[0] ? it->availability.branch : NULL, "on_shelf_here",
+                     it->availability.on_shelf_here, "on_shelf_elsewhere",
+                     it->availability.on_shelf_elsewhere);
+}
+
 int tl_json_emit(tl_out *o, json_t *j, int indent, int prec)
 {
     if (!j) {

@@ -18,9 +18,9 @@ const char *const tl_item_type_names[] = {"book",     "ebook", "article", "journ
                                           "database", "video", "audio",   "event",
                                           "course",   "other", NULL};
 
-const char *const tl_event_type_names[] = {"loan",  "return", "renew",  "hold",     "view",
-                                           "click", "rate",   "review", "download", "list_add",
-                                           "skip",  "dwell",  NULL};
+const char *const tl_event_type_names[] = {"loan",  "return", "renew",     "hold",     "view",
+                                           "click", "rate",   "review",    "download", "list_add",
+                                           "skip",  "dwell",  "local_use", NULL};
 
 static void trim(const char **s, size_t *n)
 {

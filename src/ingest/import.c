@@ -16,6 +16,7 @@
 
 #include "ingest/csv.h"
 #include "ingest/fields.h"
+#include "ingest/layout.h"
 #include "util/lines.h"
 
 #define PROGRESS_EVERY 8192 /* records between progress callbacks */
@@ -48,6 +49,8 @@ enum slot {
     S_CONTEXT,
     S_QUERY,
     S_CLICKED,
+    S_COPY,     /* events: an ILS's copy (itemnumber), resolved through the holdings */
+    S_RETURNED, /* events of a circulation layout: the loan's return time */
     S_N
 };
 
@@ -62,7 +65,10 @@ typedef struct alias {
     "reader,reader_id"
 #define ITEM_NAMES                                                                                 \
     "item,item_id,itemid,book_id,bookid,record_id,bib_id,biblionumber,movie_id,movieid,title_id"
-#define TS_NAMES "timestamp,time,ts,date,datetime,date_time,event_time,when,unix_time,created_at"
+#define TS_NAMES                                                                                   \
+    "timestamp,time,ts,date,datetime,date_time,event_time,when,unix_time,created_at,issuedate,"    \
+    "issue_date,checkout_date,loan_date"
+#define COPY_NAMES "itemnumber,item_number,copy,copy_id"
 
 static const alias item_aliases[] = {
     {S_ID, ITEM_NAMES ",id"},
@@ -100,6 +106,7 @@ static const alias event_aliases[] = {
     {S_BRANCH, "branch,library,location,branch_code,branchcode"},
     {S_SESSION, "session,session_id"},
     {S_CONTEXT, "context"},
+    {S_COPY, COPY_NAMES},
     {-1, NULL},
 };
 
@@ -141,6 +148,10 @@ typedef struct engine {
     int ncols;
     int *col_slot;
     char **cols;
+    /* a circulation layout: its columns as an alias table */
+    const tl_ingest_layout *lay;
+    alias lay_al[TL_LC_N + 1];
+    int ignored; /* the current record is not wanted (counted, neither accepted nor bad) */
 } engine;
 
 void tl_ingest_opts_init(tl_ingest_opts *o)
@@ -475,6 +486,12 @@ static tl_err event_type(engine *e, const char *t, size_t n, int s, const char *
         e->typebuf[i] = (char)tolower((unsigned char)t[i]);
     e->typebuf[n] = '\0';
     *out = e->typebuf;
+    /* the circulation words of ILS exports are Tailor's loans, returns and renewals */
+    static const char *const synonyms[][2] = {
+        {"issue", "loan"}, {"checkout", "loan"}, {"checkin", "return"}, {"renewal", "renew"}};
+    for (size_t i = 0; !e->lay && i < sizeof(synonyms) / sizeof(synonyms[0]); i++)
+        if (strcmp(e->typebuf, synonyms[i][0]) == 0)
+            *out = synonyms[i][1];
     return TL_OK;
 }
 
@@ -488,16 +505,83 @@ static const char *context_str(engine *e, int s, const char *key)
     return json_is_string(v) && json_string_length(v) ? json_string_value(v) : NULL;
 }
 
+/* An ILS's way of writing nothing: an empty field, NULL, or MySQL's zero date. */
+static int null_value(const engine *e, int s)
+{
+    if (!present(e, s))
+        return 1;
+    const char *v = e->v[s];
+    size_t n = e->n[s];
+    return (n == 4 && memcmp(v, "NULL", 4) == 0) || (n >= 10 && memcmp(v, "0000-00-00", 10) == 0);
+}
+
+/* The record of the event: its item column, else its copy resolved through the holdings. */
+static tl_err event_item(engine *e, tl_event_rec *r)
+{
+    tl_err rc;
+    int has_item = e->lay ? !null_value(e, S_ITEM) : present(e, S_ITEM);
+    int has_copy = e->lay ? !null_value(e, S_COPY) : present(e, S_COPY);
+    if (!has_item && !has_copy && e->v[S_COPY])
+        return bad(e, TL_SKIP_EMPTY_ID, S_COPY, "empty item id");
+    if (has_item || !has_copy) {
+        if (e->lay && !has_item)
+            return bad(e, TL_SKIP_EMPTY_ID, S_ITEM, "empty item id");
+        if ((rc = check_id(e, S_ITEM, "item")) != TL_OK)
+            return rc;
+        r->item = e->v[S_ITEM];
+        r->item_len = e->n[S_ITEM];
+        return TL_OK;
+    }
+    if ((rc = check_id(e, S_COPY, "copy")) != TL_OK)
+        return rc;
+    int len = (int)(e->n[S_COPY] > 100 ? 100 : e->n[S_COPY]);
+    if (!e->sink->copy)
+        return bad(e, TL_SKIP_VALUE, S_COPY, "copies cannot be resolved here");
+    rc = e->sink->copy(e->sink->ctx, e->v[S_COPY], e->n[S_COPY], &r->item, &r->item_len, e->d);
+    if (rc == TL_ENOTFOUND)
+        return bad(e, TL_SKIP_UNKNOWN_ID, S_COPY,
+                   "no copy '%.*s' in the holdings (import the catalogue with its holdings first)",
+                   len, e->v[S_COPY]);
+    if (rc == TL_OK)
+        r->copy = e->v[S_COPY], r->copy_len = e->n[S_COPY];
+    return rc;
+}
+
+/* A time of the layout's date format (else as parse_time_slot reads it). */
+static tl_err event_time(engine *e, int s, int64_t *out)
+{
+    if (!e->lay)
+        return parse_time_slot(e, s, TL_TIME_MIN, out);
+    int len = (int)(e->n[s] > 40 ? 40 : e->n[s]);
+    if (tl_parse_time_format(e->lay->date_format, e->v[s], e->n[s], out) < 0)
+        return bad(e, TL_SKIP_NUMBER, s, "'%.*s' is not a date in the format %s", len, e->v[s],
+                   e->lay->date_format);
+    if (*out < TL_TIME_MIN || *out > TL_TIME_MAX)
+        return bad(e, TL_SKIP_RANGE, s, "'%.*s' is out of range (1970-01-01 to 3000-01-01)", len,
+                   e->v[s]);
+    return TL_OK;
+}
+
 static tl_err do_event(engine *e)
 {
     tl_event_rec r = {0};
     tl_err rc;
-    if ((rc = check_id(e, S_USER, "user")) != TL_OK || (rc = check_id(e, S_ITEM, "item")) != TL_OK)
+    if (e->lay && null_value(e, S_USER)) { /* anonymous use (or an anonymized loan): no one's */
+        e->ignored = 1;
+        return TL_OK;
+    }
+    /* first: a payment or a write-off has no item to look for */
+    int mapped = e->lay && present(e, S_TYPE)
+                     ? tl__layout_type(e->lay, e->v[S_TYPE], e->n[S_TYPE], &r.type)
+                     : -1;
+    if (mapped == 0) { /* a type the layout does not take (payment, writeoff...) */
+        e->ignored = 1;
+        return TL_OK;
+    }
+    if ((rc = check_id(e, S_USER, "user")) != TL_OK || (rc = event_item(e, &r)) != TL_OK)
         return rc;
     r.user = e->v[S_USER];
     r.user_len = e->n[S_USER];
-    r.item = e->v[S_ITEM];
-    r.item_len = e->n[S_ITEM];
     if (present(e, S_VALUE)) {
         int len = (int)(e->n[S_VALUE] > 40 ? 40 : e->n[S_VALUE]);
         if (tl__parse_f64(e->v[S_VALUE], e->n[S_VALUE], &r.value) < 0)
@@ -507,9 +591,12 @@ static tl_err do_event(engine *e)
                        e->v[S_VALUE]);
         r.has_value = 1;
     }
-    if (present(e, S_TS) && (rc = parse_time_slot(e, S_TS, TL_TIME_MIN, &r.ts)) != TL_OK)
+    if (!(e->lay ? null_value(e, S_TS) : !present(e, S_TS)) &&
+        (rc = event_time(e, S_TS, &r.ts)) != TL_OK)
         return rc;
-    if (present(e, S_TYPE)) {
+    if (mapped > 0) {
+        /* r.type is the layout's word for it */
+    } else if (present(e, S_TYPE)) {
         if ((rc = event_type(e, e->v[S_TYPE], e->n[S_TYPE], S_TYPE, &r.type)) != TL_OK)
             return rc;
     } else {
@@ -522,6 +609,17 @@ static tl_err do_event(engine *e)
     r.channel = context_str(e, S_CHANNEL, "channel");
     r.branch = context_str(e, S_BRANCH, "branch");
     r.session = context_str(e, S_SESSION, "session");
+    /* a loan that came back: its return too (read before the loan is handed on, so that a bad
+     * return time rejects the row whole) */
+    int64_t back = 0;
+    int returned = e->lay && !null_value(e, S_RETURNED);
+    if (returned && (rc = event_time(e, S_RETURNED, &back)) != TL_OK)
+        return rc;
+    if ((rc = e->sink->event(e->sink->ctx, &r, e->d)) != TL_OK || !returned)
+        return rc;
+    r.type = "return";
+    r.ts = back;
+    r.has_value = 0;
     return e->sink->event(e->sink->ctx, &r, e->d);
 }
 
@@ -584,6 +682,12 @@ static tl_err do_record(engine *e)
 /* Counts a finished record; a data error is skipped (skip_bad) or returned. */
 static tl_err settle(engine *e, tl_err rc)
 {
+    if (rc == TL_OK && e->ignored) {
+        e->ignored = 0;
+        e->rep->ignored++;
+        return TL_OK;
+    }
+    e->ignored = 0;
     if (rc == TL_OK) {
         e->rep->accepted++;
         return TL_OK;
@@ -678,10 +782,41 @@ static const char *required_slot_name(tl_ingest_kind k, int *s1, int *s2)
     return "";
 }
 
+/* Every column a layout relies on must be in the file: the patron, the record or the copy,
+ * and the type and time when the layout names them (a layout that silently read no times
+ * would import every loan at time 0). */
+static tl_err layout_header(engine *e, const int *slot_col)
+{
+    static const struct {
+        int slot, col;
+    } need[] = {{S_USER, TL_LC_USER}, {S_TYPE, TL_LC_TYPE}, {S_TS, TL_LC_TIME}};
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+        if (e->lay->cols[need[i].col] && slot_col[need[i].slot] < 0) {
+            tl_diag_set(e->d, e->path, 1, NULL,
+                        "the header has no column %s, which layout %s reads for the %s",
+                        e->lay->cols[need[i].col], e->lay->name,
+                        need[i].slot == S_USER   ? "patron"
+                        : need[i].slot == S_TYPE ? "event type"
+                                                 : "time");
+            return TL_EPARSE;
+        }
+    if (slot_col[S_ITEM] < 0 && slot_col[S_COPY] < 0) {
+        const char *c =
+            e->lay->cols[TL_LC_COPY] ? e->lay->cols[TL_LC_COPY] : e->lay->cols[TL_LC_ITEM];
+        tl_diag_set(e->d, e->path, 1, NULL,
+                    "the header has no column %s, which layout %s reads for the item", c,
+                    e->lay->name);
+        return TL_EPARSE;
+    }
+    return TL_OK;
+}
+
 static tl_err read_delimited(engine *e, tl_ingest_format fmt, long long total)
 {
-    tl_csv_opts co = {.delim = fmt == TL_FORMAT_CSV ? ',' : '\t',
-                      .quoting = fmt == TL_FORMAT_CSV,
+    tl_csv_opts co = {.delim = e->lay                 ? e->lay->delim
+                               : fmt == TL_FORMAT_CSV ? ','
+                                                      : '\t',
+                      .quoting = e->lay ? e->lay->quoting : fmt == TL_FORMAT_CSV,
                       .max_field = e->max_field};
     tl_csv *r = NULL;
     char **f;
@@ -722,7 +857,13 @@ static tl_err read_delimited(engine *e, tl_ingest_format fmt, long long total)
     }
     int s1 = S_ID, s2 = -1;
     const char *need = required_slot_name(e->o->kind, &s1, &s2);
-    if (slot_col[s1] < 0 || (s2 >= 0 && slot_col[s2] < 0)) {
+    if (s2 == S_ITEM && slot_col[S_ITEM] < 0 && slot_col[S_COPY] >= 0)
+        s2 = S_COPY; /* events may name a copy instead (itemnumber) */
+    if (e->lay) {
+        rc = layout_header(e, slot_col);
+        if (rc != TL_OK)
+            goto out;
+    } else if (slot_col[s1] < 0 || (s2 >= 0 && slot_col[s2] < 0)) {
         tl_diag_set(e->d, e->path, 1, NULL, "the header must name the column(s) %s", need);
         rc = TL_EPARSE;
         goto out;
@@ -1015,6 +1156,26 @@ static tl_err engine_init(engine *e, const tl_ingest_opts *o, const tl_ingest_si
     static const alias *const tables[] = {item_aliases, user_aliases, event_aliases,
                                           search_aliases};
     e->al = tables[o->kind];
+    if (o->layout) {
+        static const int slots[TL_LC_N] = {
+            [TL_LC_USER] = S_USER,     [TL_LC_ITEM] = S_ITEM,   [TL_LC_COPY] = S_COPY,
+            [TL_LC_TYPE] = S_TYPE,     [TL_LC_TIME] = S_TS,     [TL_LC_RETURNED] = S_RETURNED,
+            [TL_LC_BRANCH] = S_BRANCH, [TL_LC_VALUE] = S_VALUE,
+        };
+        if (o->kind != TL_INGEST_EVENTS) {
+            tl_diag_set(d, NULL, 0, NULL, "a circulation layout reads events only");
+            return TL_EINVAL;
+        }
+        int k = 0;
+        for (int c = 0; c < TL_LC_N; c++)
+            if (o->layout->cols[c])
+                e->lay_al[k++] = (alias){slots[c], o->layout->cols[c]};
+        e->lay_al[k] = (alias){-1, NULL};
+        e->al = e->lay_al;
+        e->lay = o->layout;
+        if (!o->default_type && o->layout->default_type[0])
+            e->default_type = o->layout->default_type;
+    }
     if (o->kind == TL_INGEST_ITEMS) {
         e->default_type =
             o->default_type ? tl__item_type(o->default_type, strlen(o->default_type)) : "book";

@@ -14,12 +14,20 @@
 #define DEFAULT_DWELL_CAP 300.0f /* five minutes on a page is as strong as dwell gets */
 
 static const tl_event_weight defaults[] = {
-    {"loan", 1.0f, TL_WEIGHT_CONST},     {"return", 0.0f, TL_WEIGHT_CONST},
-    {"renew", 0.5f, TL_WEIGHT_CONST},    {"hold", 0.8f, TL_WEIGHT_CONST},
-    {"view", 0.2f, TL_WEIGHT_CONST},     {"click", 0.3f, TL_WEIGHT_CONST},
-    {"rate", 1.0f, TL_WEIGHT_RATING},    {"review", 1.0f, TL_WEIGHT_CONST},
-    {"download", 0.6f, TL_WEIGHT_CONST}, {"list_add", 0.7f, TL_WEIGHT_CONST},
-    {"skip", 0.0f, TL_WEIGHT_CONST},     {"dwell", 0.5f, TL_WEIGHT_SECONDS},
+    {"loan", 1.0f, TL_WEIGHT_CONST},
+    {"return", 0.0f, TL_WEIGHT_CONST},
+    {"renew", 0.5f, TL_WEIGHT_CONST},
+    {"hold", 0.8f, TL_WEIGHT_CONST},
+    {"view", 0.2f, TL_WEIGHT_CONST},
+    {"click", 0.3f, TL_WEIGHT_CONST},
+    {"rate", 1.0f, TL_WEIGHT_RATING},
+    {"review", 1.0f, TL_WEIGHT_CONST},
+    {"download", 0.6f, TL_WEIGHT_CONST},
+    {"list_add", 0.7f, TL_WEIGHT_CONST},
+    {"skip", 0.0f, TL_WEIGHT_CONST},
+    {"dwell", 0.5f, TL_WEIGHT_SECONDS},
+    /* a copy used in the library without a loan (Koha's localuse): read there, not taken */
+    {"local_use", 0.4f, TL_WEIGHT_CONST},
 };
 
 void tl_event_weights_init(tl_event_weights *w)

@@ -23,6 +23,10 @@ const tl_server_setting tl_server_settings[] = {
     {"min-group", TL_SETTING_INT, "K", "5", 1, 1000, AT(min_group), 0,
      "the fewest patrons behind any count a group's row shows: an item\n"
      "held by fewer of the group is left out (k-anonymity)"},
+    {"calendar", TL_SETTING_STR, "FILE", NULL, 0, 0, AT(calendar), 0,
+     "the academic calendar: a TSV file of terms, exam weeks and breaks\n"
+     "(name, kind, start, end; etc/calendar.tsv); during an exam week the\n"
+     "homepage begins with \"For your exams\" (default: none)"},
     {"db", TL_SETTING_STR, "PATH", NULL, 0, 0, AT(db), 0,
      "the store: live histories and POST /v1/events (default: the global\n"
      "--db or $TAILOR_DB, or ./tailor.db, when the file exists; without one\n"

@@ -17,7 +17,8 @@ static void answer(tl_req *r, const char *subject)
                       .filters = p.filters,
                       .n_filters = p.n_filters,
                       .explain = p.explain,
-                      .rerank = p.rerank};
+                      .rerank = p.rerank,
+                      .ignore_shelf = !p.prefer_shelf};
     if (subject[0] == 'u')
         q.user = id;
     else

@@ -192,7 +192,16 @@ void tl__jw_items(tl_jw *w, const tl_rec_item *items, int n)
             tl__jw_float(w, it->evidence[e].weight);
             tl__jw_raw(w, "}");
         }
-        tl__jw_raw(w, "]}");
+        tl__jw_raw(w, "]");
+        if (it->availability.known) { /* the copies on the shelf, where the store has holdings */
+            char num[64];
+            tl__jw_raw(w, ",\"availability\":{\"branch\":");
+            tl__jw_str(w, it->availability.branch[0] ? it->availability.branch : NULL);
+            snprintf(num, sizeof(num), ",\"on_shelf_here\":%d,\"on_shelf_elsewhere\":%d}",
+                     it->availability.on_shelf_here, it->availability.on_shelf_elsewhere);
+            tl__jw_raw(w, num);
+        }
+        tl__jw_raw(w, "}");
     }
     tl__jw_raw(w, "]");
 }

@@ -171,6 +171,8 @@ static enum MHD_Result one(void *cls, enum MHD_ValueKind kind, const char *key, 
         return res;
     if (!strcmp(k, "explain"))
         return parse_bool(v, &c->p->explain) ? fail(c, "explain", "must be 1 or 0") : MHD_YES;
+    if (!strcmp(k, "prefer_shelf"))
+        return parse_bool(v, &c->p->prefer_shelf) ? fail(c, k, "must be 1 or 0") : MHD_YES;
     if (!strcmp(k, "filter"))
         return *v ? add_filter(c, "filter", v) : fail(c, "filter", "must be KEY=VALUE");
     if (!strcmp(k, "available")) {
@@ -192,7 +194,7 @@ static enum MHD_Result one(void *cls, enum MHD_ValueKind kind, const char *key, 
     return fail(c, k,
                 "is not a parameter of this route (n, explain, model, device, channel, branch, "
                 "time, filter, type, format, language, subject, year, available, diversify, "
-                "calibrate, max_per_author, all_editions)");
+                "calibrate, max_per_author, all_editions, prefer_shelf)");
 }
 
 int tl__rec_params_parse(tl_req *r, tl_params_route route, tl_rec_params *p)
@@ -201,6 +203,7 @@ int tl__rec_params_parse(tl_req *r, tl_params_route route, tl_rec_params *p)
     p->n = DEFAULT_N;
     p->rows = DEFAULT_ROWS;
     p->explain = 1; /* every item carries its evidence unless the client says not to */
+    p->prefer_shelf = 1;
     parse_ctx c = {r, route, p, NULL, NULL};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, one, &c);
     if (!c.why)

@@ -17,6 +17,7 @@ typedef struct tl_rec_params {
     const char *filters[TL_REQ_MAX_FILTERS]; /* "key=value" or "available", in r's arena */
     int n_filters;
     tl_rerank rerank; /* all zero: none */
+    int prefer_shelf; /* prefer_shelf= (default 1): copies on the shelf at the branch first */
 } tl_rec_params;
 
 /* Reads r's query string into p for the route kind (n defaults to 10, rows to 6). Returns 0,

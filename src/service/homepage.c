@@ -14,6 +14,7 @@
 #define MAX_SUBJECTS 64   /* of the patron's history, for "new in your subjects" */
 #define SUBJECT_ITEMS 200 /* most recent history items whose subjects count */
 #define SERIES_ITEMS 50   /* most recent history items whose next volume counts */
+#define EVENTS_MAX 256    /* the soonest upcoming library events the events row chooses from */
 
 typedef struct page {
     tl_service *s;
@@ -29,6 +30,7 @@ typedef struct page {
     int n;                    /* items per row */
     const int32_t *work_next; /* one entry per work (works.c): the other items of an item's
                                  work, round; NULL when no work has two */
+    int64_t t;                /* the request's time: library events over by then are left out */
     tl_home *out;
 } page;
 
@@ -132,6 +134,61 @@ static tl_err row_because(page *p, int32_t item)
     return TL_OK;
 }
 
+/* A row of the model's items for the patron among those flagged in only (n_items + 1 flags,
+ * changed here): the page's other rows and the patron's items are left out. */
+static tl_err row_among(page *p, const char *id, const char *title, uint8_t *only)
+{
+    for (int32_t i = 0; i < p->m->n_items; i++)
+        only[i] = only[i] && p->allow[i];
+    int got = 0;
+    tl_filter f = {.allow = only};
+    tl_err rc = tl_model_recommend(p->m, p->h.uidx, p->h.items, p->h.w, p->h.n, &f, p->cap, p->cand,
+                                   p->score, &got);
+    if (rc != TL_OK || tl__all_zero(p->score, got))
+        return rc;
+    tl_home_row *r = new_row(p, "%s", title);
+    if (!r)
+        return TL_ENOMEM;
+    snprintf(r->id, sizeof(r->id), "%s", id);
+    int kept = keep(p, got);
+    tl__rec_items_fill(p->m, &p->h, r->items, p->cand, p->score, kept, TL__WHY_HISTORY, 1, NULL);
+    r->n = kept;
+    close_row(p, r);
+    return TL_OK;
+}
+
+/* "Upcoming events for you": the library's events not over yet that the model finds for the
+ * patron (talks and workshops like what they borrowed). */
+static tl_err row_events(page *p)
+{
+    int32_t ev[EVENTS_MAX];
+    int n = tl__events_upcoming(p->s, p->ref, p->t, ev, EVENTS_MAX);
+    if (!n)
+        return TL_OK;
+    uint8_t *only = calloc((size_t)p->m->n_items + 1, 1);
+    if (!only)
+        return TL_ENOMEM;
+    for (int k = 0; k < n; k++)
+        only[ev[k]] = 1;
+    tl_err rc = row_among(p, "events", "Upcoming events for you", only);
+    free(only);
+    return rc;
+}
+
+/* "Borrowed at this time of year": the model's items for the patron in the subjects that the
+ * store's loans say are in season this week (season.c). */
+static tl_err row_season(page *p)
+{
+    uint8_t *only = calloc((size_t)p->m->n_items + 1, 1);
+    if (!only)
+        return TL_ENOMEM;
+    tl_err rc = TL_OK;
+    if (tl__in_season(p->s, p->ref, p->t, only))
+        rc = row_among(p, "season", "Borrowed at this time of year", only);
+    free(only);
+    return rc;
+}
+
 /* Calls fn for each '|'-separated, trimmed subject of text. */
 static int each_subject(const char *text, int (*fn)(void *, const char *, size_t), void *ctx)
 {
@@ -181,6 +238,43 @@ static int match_subject(void *ctx, const char *t, size_t len)
     return (ss->hit = find_subject(ss, t, len)) != NULL;
 }
 
+/* The subjects of the patron's recent items (the most recent first). */
+static void history_subjects(page *p, subjects *ss)
+{
+    const tl_model *m = p->m;
+    ss->n = 0;
+    for (int32_t k = p->h.n - 1; k >= 0 && k >= p->h.n - SUBJECT_ITEMS; k--) {
+        int32_t i = p->h.items[k];
+        if (i < m->cat.n && m->cat.subjects && m->cat.subjects[i]) {
+            ss->from = i;
+            if (each_subject(m->cat.subjects[i], add_subject, ss))
+                break;
+        }
+    }
+}
+
+/* "For your exams: NAME", first during an exam period of the academic calendar: the model's
+ * items for the patron in the subjects of their recent loans (their coursework). */
+static tl_err row_exams(page *p)
+{
+    const tl_period *exam = tl__calendar_at(&p->s->calendar, "exam", p->t);
+    const tl_model *m = p->m;
+    if (!exam || !m->cat.subjects)
+        return TL_OK;
+    subjects ss = {.n = 0};
+    history_subjects(p, &ss);
+    uint8_t *only = ss.n ? calloc((size_t)m->n_items + 1, 1) : NULL;
+    if (!only)
+        return ss.n ? TL_ENOMEM : TL_OK;
+    for (int32_t i = 0; i < m->cat.n && i < m->n_items; i++)
+        only[i] = m->cat.subjects[i] && each_subject(m->cat.subjects[i], match_subject, &ss);
+    char title[160];
+    snprintf(title, sizeof(title), "For your exams: %.120s", exam->name);
+    tl_err rc = row_among(p, "exams", title, only);
+    free(only);
+    return rc;
+}
+
 /* "New in your subjects": the newest additions that share a subject with the patron's recent
  * items, newest first; the evidence is the item the subject came from. */
 static tl_err row_new_in_subjects(page *p)
@@ -189,14 +283,7 @@ static tl_err row_new_in_subjects(page *p)
     if (!p->ref->n_newest || !m->cat.subjects)
         return TL_OK;
     subjects ss = {.n = 0};
-    for (int32_t k = p->h.n - 1; k >= 0 && k >= p->h.n - SUBJECT_ITEMS; k--) {
-        int32_t i = p->h.items[k];
-        if (i < m->cat.n && m->cat.subjects[i]) {
-            ss.from = i;
-            if (each_subject(m->cat.subjects[i], add_subject, &ss))
-                break;
-        }
-    }
+    history_subjects(p, &ss);
     if (!ss.n)
         return TL_OK;
     tl_home_row *r = new_row(p, "%s", "New in your subjects");
@@ -308,9 +395,15 @@ static tl_err build(page *p, int rows, const char **fallback, tl_diag *d)
 {
     tl_err rc = TL_OK;
     int personal = p->h.n > 0 && !*fallback;
-    if (personal && (rc = row_for_you(p, fallback)) != TL_OK)
+    if (personal && (rc = row_exams(p)) != TL_OK)
+        return rc;
+    if (personal && p->out->n_rows < rows && (rc = row_for_you(p, fallback)) != TL_OK)
         return rc;
     personal = personal && !*fallback;
+    if (personal && p->out->n_rows < rows && (rc = row_events(p)) != TL_OK)
+        return rc;
+    if (personal && p->out->n_rows < rows && (rc = row_season(p)) != TL_OK)
+        return rc;
     for (int k = 0; personal && k < BECAUSE_ROWS && k < p->h.n && p->out->n_rows < rows; k++)
         if ((rc = row_because(p, p->h.items[p->h.n - 1 - k])) != TL_OK)
             return rc;
@@ -359,7 +452,12 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         tl_diag_set(d, NULL, 0, "n", "expected 1 to %d items per row, got %d", TL_HOME_MAX_N, n);
         return TL_EINVAL;
     }
-    page p = {.s = s, .user = user, .n = n, .out = out, .h = {.uidx = -1}};
+    page p = {.s = s,
+              .user = user,
+              .n = n,
+              .out = out,
+              .h = {.uidx = -1},
+              .t = tl__request_time(&q->context)};
     int popular_only;
     const char *served = NULL;
     tl_err rc;
@@ -390,8 +488,16 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         tl__ref_works(s, p.ref, &p.work_next);
     for (int32_t k = 0; rc == TL_OK && k < p.h.n; k++)
         take(&p, p.h.items[k]); /* the history's items, and the other editions of their works */
+    if (rc == TL_OK)            /* library events that are over */
+        tl__events_over(s, p.ref, p.t, p.allow, 0);
     if (rc == TL_OK)
         rc = build(&p, rows, &fallback, d);
+    if (rc == TL_OK) { /* each item's copies on the shelf at the patron's branch */
+        char branch[TL_BRANCH_MAX + 1];
+        tl__shelf_branch(s, p.ref, user, &q->context, branch);
+        for (int k = 0; k < out->n_rows; k++)
+            tl__shelf_fill(s, p.ref, branch, out->rows[k].items, out->rows[k].n);
+    }
     free(p.allow);
     free(p.cand);
     free(p.score);

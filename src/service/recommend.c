@@ -86,7 +86,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     out->items = calloc((size_t)q->n, sizeof(*out->items));
     int32_t *items = NULL;
     float *scores = NULL;
-    uint8_t *allow = NULL;
+    uint8_t *allow = NULL, *deny = NULL;
     tl_hist h = {.uidx = -1};
     const char *fallback = NULL;
     int got = 0;
@@ -126,6 +126,11 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     const int32_t *works = rerank.all_editions ? NULL : tl__ref_works(s, priv->ref, NULL);
     if (works && pool < tl_rerank_pool(q->n))
         pool = tl_rerank_pool(q->n);
+    char branch[TL_BRANCH_MAX + 1];
+    tl__shelf_branch(s, priv->ref, q->user, &q->context, branch);
+    int prefer = branch[0] && !q->ignore_shelf;
+    if (prefer && pool < 2 * q->n) /* the candidates that a copy on the shelf here may pass */
+        pool = 2 * q->n < TL_REC_MAX_N ? 2 * q->n : TL_REC_MAX_N;
     items = malloc((size_t)pool * sizeof(*items));
     scores = malloc((size_t)pool * sizeof(*scores));
     if (!items || !scores) {
@@ -133,6 +138,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
         goto out;
     }
     f.deny = tl__withdrawn(s, priv->ref, q->user != NULL); /* a patron's history took a reader */
+    f.deny = tl__deny_at(s, priv->ref, f.deny, tl__request_time(&q->context), &deny);
     if (popular_only && !fallback)
         fallback = TL__POPULAR_ASKED;
     if (!fallback && h.n > 0 &&
@@ -146,6 +152,8 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
         goto out;
     if (works)
         tl__works_dedupe(works, h.items, h.n, items, scores, &got);
+    if (prefer)
+        tl__shelf_prefer(s, priv->ref, branch, items, scores, got);
     /* the re-ranker only chooses among the model's items: reasons and evidence stay the model's */
     if ((rc = tl__rerank_apply(priv->ref, &rerank, h.items, h.w, h.n, items, scores, &got, q->n)) !=
         TL_OK)
@@ -155,6 +163,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
                        : q->similar_to ? TL__WHY_SIMILAR
                                        : TL__WHY_HISTORY,
                        q->explain, fallback);
+    tl__shelf_fill(s, priv->ref, branch, out->items, got);
     out->model = served;
     out->fallback = fallback;
     out->n = got;
@@ -167,6 +176,7 @@ out:
     free(items);
     free(scores);
     free(allow);
+    free(deny);
     tl__hist_release(&h);
     return rc;
 }

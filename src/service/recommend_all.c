@@ -71,7 +71,7 @@ tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *filters
     int32_t *row_pop = malloc((size_t)pool * sizeof(*row_pop));
     float *row_pop_s = malloc((size_t)pool * sizeof(*row_pop_s));
     const char **ids = malloc((size_t)n * sizeof(*ids));
-    uint8_t *allow = malloc((size_t)m->n_items + 1);
+    uint8_t *allow = malloc((size_t)m->n_items + 1), *deny = NULL;
     rc = TL_ENOMEM;
     int npop = 0;
     if (!rows || !items || !scores || !pop || !pop_s || !row_pop || !row_pop_s || !ids || !allow)
@@ -94,7 +94,9 @@ tl_err tl_service_recommend_all(tl_service *s, int n, const char *const *filters
         rc = TL_EUNSUPPORTED;
         goto out;
     }
-    tl_filter f = {.allow = allow, .deny = tl__withdrawn(s, ref, 0)};
+    tl_filter f = {
+        .allow = allow,
+        .deny = tl__deny_at(s, ref, tl__withdrawn(s, ref, 0), tl__request_time(NULL), &deny)};
     if ((rc = tl_model_popular(m, NULL, 0, &f, pool, pop, pop_s, &npop)) != TL_OK)
         goto out;
     for (int k = npop; k < pool; k++)
@@ -131,6 +133,7 @@ out:
     free(row_pop_s);
     free(ids);
     free(allow);
+    free(deny);
     tl__model_ref_release(ref);
     return rc;
 }

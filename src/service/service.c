@@ -28,6 +28,10 @@ static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
     pthread_mutex_init(&r->facets_mu, NULL);
     pthread_mutex_init(&r->cat_mu, NULL);
     pthread_mutex_init(&r->pop_mu, NULL);
+    pthread_mutex_init(&r->sched_mu, NULL);
+    pthread_mutex_init(&r->shelf_mu, NULL);
+    pthread_mutex_init(&r->season_mu, NULL);
+    pthread_rwlock_init(&r->season_rw, NULL);
     atomic_init(&r->cat_gen, 0);
     atomic_init(&r->withdrawn, NULL);
     r->cat_version = -1;
@@ -47,6 +51,9 @@ void tl__model_ref_release(tl_model_ref *r)
         tl_facets_release(&r->facets);
         tl__withdrawn_free(r);
         tl__popular_free(r);
+        tl__events_free(r);
+        tl__shelves_free(r);
+        tl__seasons_free(r);
         free(r->newest);
         free(r->series_next);
         free(r->work);
@@ -296,6 +303,8 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
         s->has_pkey = 1;
         memcpy(s->pkey, o->pseudonym_key, TL_PSEUDONYM_KEY_LEN);
     }
+    if (rc == TL_OK && o->calendar && *o->calendar)
+        rc = tl__calendar_load(o->calendar, &s->calendar, d);
     if (rc == TL_OK && o->model && *o->model && (rc = load_ref(o->model, &s->slot[0], d)) == TL_OK)
         s->n_slots = 1;
     if (rc == TL_OK)
@@ -339,6 +348,7 @@ void tl_service_close(tl_service *s)
     free(s->db);
     tl__hc_free(s->hcache);
     tl__service_lists_free(s);
+    tl__calendar_free(&s->calendar);
     tl__keys_free(s);
     pthread_mutex_destroy(&s->keys_mu);
     pthread_mutex_destroy(&s->keys_list_mu);

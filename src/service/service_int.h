@@ -47,6 +47,19 @@ typedef struct tl_model_ref {
     int pop_failed, pop_dirty;    /* no counts can be made; counts moved since the list */
     double pop_built;             /* when the list was made (tl_now) */
     struct tl_pop_list *pop_list; /* the most held, with a reference of the ref's own */
+    /* The library events among the model's items and when each is over (upcoming.c) */
+    pthread_mutex_t sched_mu; /* guards the two fields below */
+    struct tl_snapshot *sched_snap;
+    struct tl_sched *sched;
+    /* The copies on the shelf of the model's items, per branch (shelves.c) */
+    pthread_mutex_t shelf_mu; /* guards the two fields below */
+    struct tl_snapshot *shelf_snap;
+    struct tl_shelves *shelves;
+    /* The weeks of the year each subject of the model's items is borrowed in (season.c) */
+    pthread_mutex_t season_mu;  /* one read of them at a time; guards season_snap */
+    pthread_rwlock_t season_rw; /* guards seasons (swapped after a read) */
+    struct tl_snapshot *season_snap;
+    struct tl_seasons *seasons;
 } tl_model_ref;
 
 /* A ranked list of the most held items, shared by requests (popularity.c). */
@@ -75,6 +88,16 @@ tl_err tl__ref_lists(tl_model_ref *r);
 
 #define TL_SERVICE_IDLE_READERS 64 /* read connections kept for reuse; more are closed */
 #define TL_SERVICE_LISTS 33        /* lists read from the store kept (trending, segments) */
+
+/* The academic calendar's periods (calendar.c). */
+typedef struct tl_period {
+    char name[96], kind[8];
+    int64_t start, end; /* Unix seconds: [start, end) (an end date counts whole) */
+} tl_period;
+typedef struct tl_calendar {
+    int n;
+    tl_period *p;
+} tl_calendar;
 
 struct tl_service {
     pthread_mutex_t mu; /* guards the slots, swaps and the idle readers (pointer moves only) */
@@ -122,6 +145,7 @@ struct tl_service {
     struct tl_key_cache *keys;    /* the listing of ids and cached lookups; made on first use */
     tl_service_log_fn log;        /* the opener's, or NULL */
     void *log_ctx;
+    tl_calendar calendar; /* the academic calendar (tl_service_opts.calendar); n 0: none */
     int has_pkey; /* patron ids are pseudonymized with pkey (tl_service_opts.pseudonym_key) */
     uint8_t pkey[TL_PSEUDONYM_KEY_LEN];
 };
@@ -222,6 +246,62 @@ const int32_t *tl__ref_works(tl_service *s, tl_model_ref *r, const int32_t **nex
  * history hist[0..n_hist) (the patron's, or the item of "more like this"), already has. */
 void tl__works_dedupe(const int32_t *work, const int32_t *hist, int32_t n_hist, int32_t *items,
                       float *scores, int *got);
+/* Library events (upcoming.c): an event is recommended only until it is over (its end, else
+ * its start), at the request's time (tl__request_time), without a training. The events of r
+ * are read from the store on first use and again at most once a minute after the store changed.
+ * tl__events_over: how many of r's events are over at t, each marked with value in flags
+ * (when not NULL; n_items flags). tl__deny_at: the deny flags of a request at t, gone (the
+ * withdrawn items, may be NULL) with the events over; *own is set (and the result) to flags the
+ * caller frees when an event is over, else NULL and gone is the result. tl__events_upcoming:
+ * r's events not over at t that have a start, soonest first, up to max into items; how many. */
+int64_t tl__request_time(const tl_rec_context *c);
+int32_t tl__events_over(tl_service *s, tl_model_ref *r, int64_t t, uint8_t *flags, uint8_t value);
+const uint8_t *tl__deny_at(tl_service *s, tl_model_ref *r, const uint8_t *gone, int64_t t,
+                           uint8_t **own);
+int tl__events_upcoming(tl_service *s, tl_model_ref *r, int64_t t, int32_t *items, int max);
+void tl__events_free(tl_model_ref *r);
+
+/* What a request reads from the store about a model's items that time and loans change
+ * without a training (events, shelves, seasons): read on first use and again at most every
+ * ttl seconds after the store changed. tl__snapshot_due: 1 with a reader in *st
+ * (the caller reads, then tl__snapshot_done and tl__service_reader_done) when a read is due,
+ * else 0. *snap is made on first use (NULL: out of memory, 0). Under the caller's mutex. */
+#define TL_SNAPSHOT_TTL 60.0
+struct tl_snapshot;
+int tl__snapshot_due(tl_service *s, struct tl_snapshot **snap, double ttl, tl_store **st);
+void tl__snapshot_done(tl_service *s, struct tl_snapshot *snap);
+
+/* Branch-aware availability (shelves.c). tl__shelf_branch: the branch of a request for user
+ * (may be NULL) in context cx, into buf (TL_BRANCH_MAX + 1 bytes; "" when none, or when the
+ * store holds no copy of r's items: then nothing needs it).
+ * tl__shelf_fill: each item's availability at branch. tl__shelf_prefer: reorders
+ * items/scores[0..n) (best first) so that items on the shelf at branch count TL_SHELF_BOOST
+ * more, stable, the scores kept. */
+void tl__shelf_branch(tl_service *s, tl_model_ref *r, const char *user, const tl_rec_context *cx,
+                      char *buf);
+void tl__shelf_fill(tl_service *s, tl_model_ref *r, const char *branch, tl_rec_item *items, int n);
+void tl__shelf_prefer(tl_service *s, tl_model_ref *r, const char *branch, int32_t *items,
+                      float *scores, int n);
+void tl__shelves_free(tl_model_ref *r);
+
+/* Learned seasonality (season.c): from the store's loans by week of the year (read once a
+ * day at most), the subjects in season at t: borrowed in t's week and the weeks either side at
+ * least TL_SEASON_RATIO times their average and TL_SEASON_MIN times in all. tl__in_season:
+ * marks in flags (n_items, zeroed by the caller) r's items with a subject in season at t;
+ * their number. */
+#define TL_SEASON_RATIO 2.0
+#define TL_SEASON_MIN 5
+#define TL_SEASON_TTL 86400.0
+int32_t tl__in_season(tl_service *s, tl_model_ref *r, int64_t t, uint8_t *flags);
+void tl__seasons_free(tl_model_ref *r);
+
+/* The academic calendar (calendar.c): periods of kind term, exam or break, read from a TSV
+ * file at the service's open (tl_service_opts.calendar). tl__calendar_load: TL_EPARSE with d
+ * naming the file, line and field, TL_EIO. tl__calendar_at: the first period of kind at t, or
+ * NULL. */
+tl_err tl__calendar_load(const char *path, tl_calendar *c, tl_diag *d);
+const tl_period *tl__calendar_at(const tl_calendar *c, const char *kind, int64_t t);
+void tl__calendar_free(tl_calendar *c);
 
 /* A read connection to the store (opened when none is idle) and its return. */
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);

@@ -11,6 +11,7 @@
 
 #include "store/store_int.h"
 #include "util/clock.h"
+#include "util/intern.h"
 
 #define BATCH 65536 /* events sorted per batch: 10 MiB, constant whatever the file size */
 #define NCTX 4      /* device, channel, branch, session */
@@ -35,6 +36,10 @@ typedef struct sink_ctx {
     uint32_t seq;
     char *arena;
     size_t arena_len, arena_cap;
+    /* copies (ILS item numbers) resolved so far: each distinct copy costs one lookup */
+    tl_intern copies;
+    char **copy_items; /* by the copy's index: its record's id, NULL when it has none */
+    int32_t copy_cap;
 } sink_ctx;
 
 /* Takes the write lock (waiting for other writers as the store says) on the first record. */
@@ -241,6 +246,43 @@ static tl_err put_search(void *ctx, const tl_search_rec *r, tl_diag *d)
     return rc;
 }
 
+/* The record of a copy, through the holdings; TL_ENOTFOUND when they have no such copy. */
+static tl_err copy_item(void *ctx, const char *copy, size_t len, const char **item,
+                        size_t *item_len, tl_diag *d)
+{
+    sink_ctx *c = ctx;
+    tl_err rc = begin_once(c, d);
+    if (rc != TL_OK)
+        return rc;
+    int32_t i = tl_intern_find(&c->copies, copy, len);
+    if (i < 0) {
+        char *found = NULL;
+        rc = tl_store_item_for_copy(c->st, copy, len, &found, d);
+        if (rc != TL_OK && rc != TL_ENOTFOUND)
+            return rc;
+        if ((rc = tl_intern_add(&c->copies, copy, len, &i)) != TL_OK) {
+            free(found);
+            return rc;
+        }
+        if (i >= c->copy_cap) {
+            int32_t cap = c->copy_cap ? c->copy_cap * 2 : 256;
+            char **a = realloc(c->copy_items, (size_t)cap * sizeof(*a));
+            if (!a) {
+                free(found);
+                return TL_ENOMEM;
+            }
+            c->copy_items = a;
+            c->copy_cap = cap;
+        }
+        c->copy_items[i] = found;
+    }
+    if (!c->copy_items[i])
+        return TL_ENOTFOUND;
+    *item = c->copy_items[i];
+    *item_len = strlen(*item);
+    return TL_OK;
+}
+
 void tl_import_opts_init(tl_import_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -279,8 +321,13 @@ tl_err tl_store_import(tl_store *st, const tl_import_opts *o, tl_import_report *
     tl_diag_clear(d);
     double t0 = tl_now();
     sink_ctx c = {.st = st, .flags = o->strict ? TL_PUT_STRICT : 0, .rep = rep};
-    tl_ingest_sink sink = {
-        .ctx = &c, .item = put_item, .user = put_user, .event = put_event, .search = put_search};
+    tl_intern_init(&c.copies);
+    tl_ingest_sink sink = {.ctx = &c,
+                           .item = put_item,
+                           .user = put_user,
+                           .event = put_event,
+                           .search = put_search,
+                           .copy = copy_item};
     tl_err rc = TL_EINVAL;
     if (st->in_txn || st->readonly) {
         tl_diag_set(d, NULL, 0, NULL,
@@ -318,6 +365,10 @@ tl_err tl_store_import(tl_store *st, const tl_import_opts *o, tl_import_report *
     free(c.out);
     free(c.keys);
     free(c.arena);
+    for (int32_t i = 0; i < c.copies.count; i++)
+        free(c.copy_items[i]);
+    free(c.copy_items);
+    tl_intern_release(&c.copies);
     rep->seconds = tl_now() - t0;
     return rc;
 }

@@ -139,6 +139,13 @@ typedef struct tl_store_ops {
     tl_err (*cache_limit)(tl_store *st, int kib);
     /* the items of works with more than one item: fn(ctx, item id, work id, 0), by work */
     tl_err (*works_each)(tl_store *st, tl_store_row_fn fn, void *ctx);
+    /* holdings (schema version 5); item: the store's id of a record known to exist */
+    tl_err (*put_holding)(tl_store *st, const tl_holding_rec *h, int64_t item, tl_put *what);
+    /* *item malloc'd, or NULL when there is no such copy */
+    tl_err (*copy_item)(tl_store *st, const char *copy, size_t len, char **item);
+    tl_err (*shelves_each)(tl_store *st, tl_store_shelf_fn fn, void *ctx);
+    tl_err (*schedules_each)(tl_store *st, tl_store_schedule_fn fn, void *ctx);
+    tl_err (*loan_weeks)(tl_store *st, tl_store_week_fn fn, void *ctx);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

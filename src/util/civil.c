@@ -24,3 +24,23 @@ int64_t tl_civil_days(int64_t y, unsigned m, unsigned d)
     unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
     return era * 146097 + (int64_t)doe - 719468; /* 719468: days from 0000-03-01 to 1970 */
 }
+
+int64_t tl_civil_year(int64_t days)
+{
+    /* Hinnant's civil_from_days, the year only */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);                          /* [0, 146096] */
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    unsigned mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
+    return (int64_t)yoe + era * 400 + (mp >= 10);
+}
+
+int tl_civil_week(int64_t t)
+{
+    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    int64_t monday_based = ((days % 7) + 10) % 7; /* 1970-01-01 was a Thursday: 3 after Monday */
+    int64_t yday = days - tl_civil_days(tl_civil_year(days), 1, 1);
+    return (int)((yday + 7 - monday_based) / 7);
+}

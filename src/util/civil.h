@@ -18,5 +18,10 @@ int tl_civil_valid(int64_t y, unsigned m, unsigned d);
  * |y| < 2^31: Howard Hinnant's days_from_civil, exact. Unix seconds of midnight UTC are this
  * times 86400. */
 int64_t tl_civil_days(int64_t y, unsigned m, unsigned d);
+/* The year of the day days after 1970-01-01 (the inverse of tl_civil_days, for the year). */
+int64_t tl_civil_year(int64_t days);
+/* The week of the year of Unix time t (UTC) as strftime's %W: weeks begin on Monday, and the
+ * days before the year's first Monday are week 0 (0..53). */
+int tl_civil_week(int64_t t);
 
 #endif

@@ -201,6 +201,27 @@ def patch_entry(blob, which, count=None, count_add=0, nbytes=None):
     return bytes(out)
 
 
+def layout_seeds():
+    """Mapping files and exports for fuzz_layout: "LAYOUT\n---\nEXPORT", or an export alone for
+    the built-in layout the first byte chooses (bit 0: koha-statistics / koha-issues; bit 1:
+    skip bad rows)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ils = os.path.join(root, "tests", "data", "ils")
+    layouts = os.path.join(root, "etc", "ils")
+    read = lambda d, n: open(os.path.join(d, n), "rb").read()
+    w = lambda name, sel, data: write("layout", name, bytes([sel]) + data)
+    w("koha-statistics", 0, read(ils, "koha_statistics.csv"))
+    w("koha-issues", 1, read(ils, "koha_old_issues.csv"))
+    w("koha-issues-skip", 3, read(ils, "koha_issues_biblio.csv").replace(b"998", b"x98"))
+    for lay, data in (("evergreen", "evergreen_circulation.csv"), ("alma", "alma_loans.csv"),
+                      ("folio", "folio_loans.csv")):
+        w(lay, 2, read(layouts, lay + ".layout") + b"\n---\n" + read(ils, data))
+    w("bad-layout", 0, b"user = u\ncopy = c\ndate_format = %Q\n---\nu,c\n1,2\n")
+    w("dmy", 2, b"user = u\ncopy = c\ntime = t\ndelimiter = tab\ndate_format = %d/%m/%Y %H:%M\n"
+      b"map.out = loan\nmap.in = ignore\ntype = what\n---\nu\tc\tt\twhat\n"
+      b"1\t2\t31/12/2024 23:59\tout\n1\tx3\t01/01/2025\tout\n2\t4\t1/1/2025\tin\n")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -208,6 +229,7 @@ def main():
     jsonl_seeds()
     gzip_seeds()
     model_seeds(sys.argv[1])
+    layout_seeds()
 
 
 if __name__ == "__main__":

@@ -329,6 +329,14 @@ static void test_client_errors(void **state)
     r = get(s, "/v1/users/p1/recommendations?max_per_author=-1");
     check(&r, 400, "invalid", "max_per_author");
     reply_free(&r);
+    r = get(s, "/v1/users/p1/recommendations?prefer_shelf=2");
+    check(&r, 400, "invalid", "prefer_shelf");
+    reply_free(&r);
+    r = get(s, "/v1/users/p1/recommendations?prefer_shelf=0"); /* no holdings: no availability */
+    check(&r, 200, NULL, NULL);
+    assert_null(
+        json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "availability"));
+    reply_free(&r);
     r = get(s, "/v1/users/p1/recommendations?n=5000&diversify=0.5"); /* too long to re-rank */
     check(&r, 400, "invalid", "n");
     reply_free(&r);

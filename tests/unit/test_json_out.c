@@ -123,6 +123,9 @@ static void test_items(void **state)
     snprintf(it[0].reason, sizeof(it[0].reason), "Because you borrowed \"X\"");
     it[0].evidence[0] = (tl_rec_evidence){.item = "x", .title = "X", .weight = 0.25f};
     it[0].evidence[1] = (tl_rec_evidence){.item = "y", .title = NULL, .weight = 0.125f};
+    it[1].availability.known = 1;
+    snprintf(it[1].availability.branch, sizeof(it[1].availability.branch), "C\"PL");
+    it[1].availability.on_shelf_here = 2;
     tl_jw w;
     tl__jw_init(&w, 16);
     tl__jw_items(&w, it, 2);
@@ -139,6 +142,12 @@ static void test_items(void **state)
     assert_true(json_real_value(json_object_get(json_array_get(ev, 1), "weight")) == 0.125);
     assert_true(json_is_null(json_object_get(b, "title")));
     assert_int_equal(json_array_size(json_object_get(b, "evidence")), 0);
+    /* availability only where the item has holdings */
+    assert_null(json_object_get(a, "availability"));
+    json_t *av = json_object_get(b, "availability");
+    assert_string_equal(json_string_value(json_object_get(av, "branch")), "C\"PL");
+    assert_int_equal(json_integer_value(json_object_get(av, "on_shelf_here")), 2);
+    assert_int_equal(json_integer_value(json_object_get(av, "on_shelf_elsewhere")), 0);
     json_decref(j);
     tl__jw_free(&w);
     tl__jw_init(&w, 16);

@@ -101,4 +101,11 @@ tl_err tl__sq_works_each(tl_store *st, tl_store_row_fn fn, void *ctx);
 tl_err tl__sq_get_holdings(tl_store *st, const char *ext, size_t len, tl_store_holding_fn fn,
                            void *ctx);
 
+/* The holdings and library events (sqlite_holdings.c): see store_int.h's ops. */
+tl_err tl__sq_put_holding(tl_store *st, const tl_holding_rec *h, int64_t item, tl_put *what);
+tl_err tl__sq_copy_item(tl_store *st, const char *copy, size_t len, char **item);
+tl_err tl__sq_shelves_each(tl_store *st, tl_store_shelf_fn fn, void *ctx);
+tl_err tl__sq_schedules_each(tl_store *st, tl_store_schedule_fn fn, void *ctx);
+tl_err tl__sq_loan_weeks(tl_store *st, tl_store_week_fn fn, void *ctx);
+
 #endif

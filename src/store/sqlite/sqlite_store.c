@@ -1513,6 +1513,11 @@ static const tl_store_ops sqlite_ops = {
     .get_holdings = tl__sq_get_holdings,
     .cache_limit = tl__sq_cache_limit,
     .works_each = tl__sq_works_each,
+    .put_holding = tl__sq_put_holding,
+    .copy_item = tl__sq_copy_item,
+    .shelves_each = tl__sq_shelves_each,
+    .schedules_each = tl__sq_schedules_each,
+    .loan_weeks = tl__sq_loan_weeks,
 };
 
 static tl_err user_version(sq_store *s, int *v)
