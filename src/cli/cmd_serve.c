@@ -286,7 +286,17 @@ static int serve(tl_server_config *c)
     }
     if (c->models && !list)
         return tl_cli_fail("serve", TL_ENOMEM, NULL);
+    double search_weight = TL_SEARCH_WEIGHT;
+    const char *why = NULL;
+    if (c->search_weight && tl_opt_parse_num(c->search_weight, 0, 1, &search_weight, &why) != 0) {
+        free(list);
+        fprintf(stderr, "tailor serve: search-personal-weight: '%s' %s (0 to 1)\n",
+                c->search_weight, why);
+        return TL_EXIT_USAGE;
+    }
     tl_service_opts so = {
+        .search_weight = search_weight,
+        .search_weight_set = 1,
         .db = c->db,
         .model = c->model,
         .more_models = more,

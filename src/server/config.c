@@ -23,6 +23,9 @@ const tl_server_setting tl_server_settings[] = {
     {"min-group", TL_SETTING_INT, "K", "5", 1, 1000, AT(min_group), 0,
      "the fewest patrons behind any count a group's row shows: an item\n"
      "held by fewer of the group is left out (k-anonymity)"},
+    {"search-personal-weight", TL_SETTING_STR, "W", "0.3", 0, 0, AT(search_weight), 0,
+     "catalogue search (GET /v1/search): the weight of a patron's profile\n"
+     "against the text, 0 (text alone) to 1; a request's weight= wins"},
     {"db", TL_SETTING_STR, "PATH", NULL, 0, 0, AT(db), 0,
      "the store: live histories and POST /v1/events (default: the global\n"
      "--db or $TAILOR_DB, or ./tailor.db, when the file exists; without one\n"

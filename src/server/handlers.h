@@ -37,5 +37,6 @@ void tl__h_audit(tl_req *r);        /* GET /v1/audit */
 /* Who asks, for the audit log: "key:ID", or "no-auth" when the server asks for no keys. */
 const char *tl__req_actor(const tl_req *r, char *buf, size_t len);
 void tl__h_users_bulk(tl_req *r); /* POST /v1/users/bulk */
+void tl__h_search(tl_req *r);     /* GET /v1/search (handlers_search.c) */
 
 #endif

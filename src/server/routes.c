@@ -32,6 +32,7 @@ static const tl_route routes[] = {
     {{"GET", "/v1/users/{id}/export"}, tl__h_user_export, 0, TL_AUTH_OWN},
     {{"PUT", "/v1/users/{id}/consent"}, tl__h_user_consent, 1, TL_AUTH_OWN},
     {{"GET", "/v1/audit"}, tl__h_audit, 0, TL_AUTH_KEYS},
+    {{"GET", "/v1/search"}, tl__h_search, 0, TL_AUTH_KEY},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

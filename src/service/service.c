@@ -290,6 +290,12 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     if (rc == TL_OK)
         snprintf(s->segment_attr, sizeof(s->segment_attr), "%s", attr);
     s->min_group = o->min_group > 0 ? o->min_group : TL_MIN_GROUP;
+    s->search_weight = o->search_weight_set ? o->search_weight : TL_SEARCH_WEIGHT;
+    if (rc == TL_OK && !(s->search_weight >= 0 && s->search_weight <= 1)) {
+        tl_diag_set(d, NULL, 0, "search-personal-weight", "expected 0 to 1, got %g",
+                    s->search_weight);
+        rc = TL_EINVAL;
+    }
     if (o->pseudonym_key) {
         s->has_pkey = 1;
         memcpy(s->pkey, o->pseudonym_key, TL_PSEUDONYM_KEY_LEN);

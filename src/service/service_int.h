@@ -119,6 +119,7 @@ struct tl_service {
     void *log_ctx;
     int has_pkey; /* patron ids are pseudonymized with pkey (tl_service_opts.pseudonym_key) */
     uint8_t pkey[TL_PSEUDONYM_KEY_LEN];
+    double search_weight; /* catalogue search: the personal weight a request gives none of */
 };
 
 /* Opens a connection to s's store with flags and s's pseudonym key. */

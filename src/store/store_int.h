@@ -120,6 +120,14 @@ typedef struct tl_store_ops {
                         int64_t *retention_days);
     tl_err (*retention_run)(tl_store *st, int64_t now, long long *removed);
     tl_err (*scrub)(tl_store *st, int *complete);
+    /* catalogue search (schema version 8; tailor/store.h): q is checked; user of a search: the
+     * store's id, 0 anonymous; bulk: end 0 stops the index's triggers, 1 builds the index again
+     * whole for languages (NULL: the store's) and starts them again */
+    tl_err (*search)(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn hit,
+                     tl_store_facet_fn facet, void *ctx, int64_t *total);
+    tl_err (*search_total)(tl_store *st, int64_t user, const char *query, int64_t ts,
+                           int64_t total);
+    tl_err (*search_bulk)(tl_store *st, int end, const char *languages);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

@@ -1,0 +1,354 @@
+/* Catalogue search for a request (tailor/service.h): the patron's text as quoted terms, the
+ * best candidates by BM25 from the store's index with the match set's facets, re-ranked by the
+ * patron's profile (the model's scores of the candidates), and the search kept with its total. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "service/history.h"
+#include "service/reason.h"
+#include "service/search_query.h"
+#include "service/service_int.h"
+
+typedef struct search_priv {
+    char **strs; /* copies of the store's strings */
+    int n_strs, cap_strs;
+    tl_search_hit *hits; /* the candidates */
+    int n_hits, cap_hits;
+} search_priv;
+
+static const char *keep(search_priv *p, const char *s)
+{
+    if (!s)
+        return NULL;
+    if (p->n_strs == p->cap_strs) {
+        int cap = p->cap_strs ? 2 * p->cap_strs : 256;
+        char **n = realloc(p->strs, (size_t)cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        p->strs = n;
+        p->cap_strs = cap;
+    }
+    char *c = strdup(s);
+    if (c)
+        p->strs[p->n_strs++] = c;
+    return c;
+}
+
+typedef struct collect {
+    search_priv *p;
+    tl_search_result *out;
+} collect;
+
+static tl_err on_hit(void *ctx, const char *item, const char *title, double score)
+{
+    collect *c = ctx;
+    search_priv *p = c->p;
+    if (p->n_hits == p->cap_hits) {
+        int cap = p->cap_hits ? 2 * p->cap_hits : 64;
+        tl_search_hit *n = realloc(p->hits, (size_t)cap * sizeof(*n));
+        if (!n)
+            return TL_ENOMEM;
+        p->hits = n;
+        p->cap_hits = cap;
+    }
+    tl_search_hit *h = &p->hits[p->n_hits];
+    memset(h, 0, sizeof(*h));
+    if (!(h->item = keep(p, item)) || (title && !(h->title = keep(p, title))))
+        return TL_ENOMEM;
+    h->text = score;
+    h->text_rank = p->n_hits++;
+    return TL_OK;
+}
+
+static tl_err on_facet(void *ctx, const char *facet, const char *value, int64_t count)
+{
+    collect *c = ctx;
+    tl_search_result *out = c->out;
+    tl_search_facet *f = out->n_facets ? &out->facets[out->n_facets - 1] : NULL;
+    if (!f || strcmp(f->name, facet) != 0) {
+        if (out->n_facets == TL_SEARCH_MAX_FACETS)
+            return TL_OK;
+        f = &out->facets[out->n_facets++];
+        memset(f, 0, sizeof(*f));
+        if (!(f->name = keep(c->p, facet)) ||
+            !(f->values = calloc(TL_SEARCH_FACET_VALUES, sizeof(*f->values))) ||
+            !(f->counts = calloc(TL_SEARCH_FACET_VALUES, sizeof(*f->counts))))
+            return TL_ENOMEM;
+    }
+    if (f->n == TL_SEARCH_FACET_VALUES)
+        return TL_OK;
+    if (!(f->values[f->n] = keep(c->p, value)))
+        return TL_ENOMEM;
+    f->counts[f->n++] = count;
+    return TL_OK;
+}
+
+static tl_err check(const tl_search_query *q, tl_diag *d)
+{
+    if (!q->q) {
+        tl_diag_set(d, NULL, 0, "q", "a search needs a query");
+        return TL_EINVAL;
+    }
+    if (strlen(q->q) > TL_SEARCH_MAX_Q) {
+        tl_diag_set(d, NULL, 0, "q", "a query has at most %d bytes", TL_SEARCH_MAX_Q);
+        return TL_EINVAL;
+    }
+    if (q->n < 1 || q->n > TL_SEARCH_MAX_N) {
+        tl_diag_set(d, NULL, 0, "n", "expected 1 to %d items, got %d", TL_SEARCH_MAX_N, q->n);
+        return TL_EINVAL;
+    }
+    if (!(q->weight < 0 || q->weight <= 1)) {
+        tl_diag_set(d, NULL, 0, "weight", "expected 0 to 1");
+        return TL_EINVAL;
+    }
+    return TL_OK;
+}
+
+/* Runs the expression for the text, all terms, then any of them when all finds nothing. */
+static tl_err run_query(tl_service *s, const tl_search_query *q, int limit, collect *c, tl_diag *d)
+{
+    tl_search_result *out = c->out;
+    tl_err rc = TL_OK;
+    out->match = "none";
+    for (int any = 0; any < 2; any++) {
+        char *match = NULL;
+        int terms = 0;
+        if (tl__search_match(q->q, strlen(q->q), any, TL_SEARCH_MAX_TERMS, &match, &terms) != TL_OK)
+            return TL_ENOMEM;
+        if (!terms || (any && terms < 2)) {
+            free(match);
+            break;
+        }
+        tl_store *st;
+        if ((rc = tl__service_reader(s, &st, d)) != TL_OK) {
+            free(match);
+            return rc;
+        }
+        tl_store_search_q sq = {.match = match,
+                                .filters = q->filters,
+                                .n_filters = q->n_filters,
+                                .limit = limit,
+                                .facets = q->facets};
+        int64_t total = 0;
+        /* a second pass starts afresh */
+        c->p->n_hits = 0;
+        for (int k = 0; k < out->n_facets; k++) {
+            free(out->facets[k].values);
+            free(out->facets[k].counts);
+        }
+        out->n_facets = 0;
+        rc = tl_store_search(st, &sq, on_hit, on_facet, c, &total, d);
+        tl__service_reader_done(s, st);
+        free(match);
+        if (rc != TL_OK)
+            return rc;
+        out->total = total;
+        out->match = any ? "any" : "all";
+        if (total > 0)
+            break;
+    }
+    return rc;
+}
+
+static int by_blend(const void *a, const void *b)
+{
+    const tl_search_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->text_rank - y->text_rank;
+}
+
+/* The model's scores of the candidates for the patron's history h into each hit's personal
+ * (normalized 0..1 over them; 0 for an item the model cannot score); 1 when any was scored. */
+static tl_err personal_scores(const tl_model *m, const tl_hist *h, tl_search_hit *hits, int n,
+                              int *scored)
+{
+    *scored = 0;
+    uint8_t *allow = calloc((size_t)m->n_items + 1, 1);
+    int32_t *idx = malloc((size_t)n * sizeof(*idx)), *items = malloc((size_t)n * sizeof(*items));
+    float *sc = malloc((size_t)n * sizeof(*sc));
+    tl_err rc = allow && idx && items && sc ? TL_OK : TL_ENOMEM;
+    int want = 0, got = 0;
+    for (int k = 0; rc == TL_OK && k < n; k++) {
+        idx[k] = tl_model_item_index(m, hits[k].item);
+        if (idx[k] >= 0 && !allow[idx[k]]) {
+            allow[idx[k]] = 1;
+            want++;
+        }
+    }
+    tl_filter f = {.allow = allow};
+    if (rc == TL_OK && want)
+        rc = tl_model_recommend(m, h->uidx, h->items, h->w, h->n, &f, want, items, sc, &got);
+    if (rc == TL_OK && got) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (int k = 0; k < got; k++)
+            if (isfinite(sc[k])) {
+                lo = fminf(lo, sc[k]);
+                hi = fmaxf(hi, sc[k]);
+            }
+        /* a few hundred of each: a scan of the scored for each candidate costs microseconds */
+        for (int k = 0; k < n && hi > lo; k++)
+            for (int r = 0; idx[k] >= 0 && r < got; r++)
+                if (items[r] == idx[k] && isfinite(sc[r])) {
+                    hits[k].personal = (sc[r] - lo) / (hi - lo);
+                    *scored = 1;
+                    break;
+                }
+    }
+    free(allow);
+    free(idx);
+    free(items);
+    free(sc);
+    return rc == TL_ENUMERIC ? TL_OK : rc; /* a history the model cannot fold in: text alone */
+}
+
+/* The patron's profile over the candidates, blended; *why = NULL when it was applied. */
+static tl_err personalize(tl_service *s, const tl_search_query *q, double w, search_priv *p,
+                          const char **why, tl_diag *d)
+{
+    *why = NULL;
+    if (!q->user) {
+        *why = "anonymous";
+        return TL_OK;
+    }
+    if (w <= 0) {
+        *why = "personal weight 0";
+        return TL_OK;
+    }
+    tl_model_ref *ref = tl__service_model(s);
+    if (!ref) {
+        *why = "no model";
+        return TL_OK;
+    }
+    const tl_model *m = ref->m;
+    tl_hist h = {.uidx = -1};
+    const char *fallback = NULL;
+    tl_diag ignore;
+    tl_diag_clear(&ignore);
+    tl_err rc = tl__patron_history(s, m, q->user, NULL, &h, &fallback, &ignore);
+    int scored = 0;
+    if (rc == TL_ENOTFOUND) {
+        *why = "unknown patron";
+        rc = TL_OK;
+    } else if (rc == TL_OK && fallback) {
+        *why = "opted out";
+    } else if (rc == TL_OK && h.n == 0) {
+        *why = "no history";
+    } else if (rc == TL_OK && (rc = personal_scores(m, &h, p->hits, p->n_hits, &scored)) == TL_OK &&
+               !scored) {
+        *why = "the model found nothing in this patron's history";
+    }
+    if (rc == TL_OK && !*why) {
+        double hi = 0;
+        for (int k = 0; k < p->n_hits; k++)
+            hi = fmax(hi, p->hits[k].text);
+        for (int k = 0; k < p->n_hits; k++) {
+            tl_search_hit *x = &p->hits[k];
+            x->text = hi > 0 ? x->text / hi : 0;
+            x->score = (1 - w) * x->text + w * x->personal;
+        }
+        qsort(p->hits, (size_t)p->n_hits, sizeof(*p->hits), by_blend);
+        /* a reason for what the profile moved up: the history item that weighs most for it */
+        for (int k = 0; k < p->n_hits && k < q->n; k++) {
+            tl_search_hit *x = &p->hits[k];
+            int32_t i = tl_model_item_index(m, x->item);
+            if (x->text_rank <= k || i < 0)
+                continue;
+            tl_rec_item it;
+            memset(&it, 0, sizeof(it));
+            tl__rec_item_fill(m, &h, &it, i, (float)x->personal, TL__WHY_HISTORY, 1, NULL);
+            if (it.n_evidence)
+                snprintf(x->reason, sizeof(x->reason), "Close to what you borrowed: %s",
+                         it.evidence[0].title ? it.evidence[0].title : it.evidence[0].item);
+            else
+                snprintf(x->reason, sizeof(x->reason), "Close to what you borrowed");
+        }
+    }
+    tl__hist_release(&h);
+    tl__model_ref_release(ref);
+    (void)d;
+    return rc;
+}
+
+tl_err tl_service_search(tl_service *s, const tl_search_query *q, tl_search_result *out, tl_diag *d)
+{
+    memset(out, 0, sizeof(*out));
+    tl_err rc = check(q, d);
+    if (rc == TL_OK)
+        rc = tl__service_need_store(s, d);
+    if (rc != TL_OK)
+        return rc;
+    search_priv *p = calloc(1, sizeof(*p));
+    if (!p)
+        return TL_ENOMEM;
+    out->priv_ = p;
+    collect c = {p, out};
+    double w = q->weight >= 0 ? q->weight : s->search_weight;
+    int limit = q->n > TL_SEARCH_CANDIDATES ? q->n : TL_SEARCH_CANDIDATES;
+    if (!q->user || w <= 0)
+        limit = q->n; /* nothing re-ranks: the index's order is the answer */
+    rc = run_query(s, q, limit, &c, d);
+    double hi = 0;
+    for (int k = 0; rc == TL_OK && k < p->n_hits; k++)
+        hi = fmax(hi, p->hits[k].text);
+    if (rc == TL_OK && p->n_hits)
+        rc = personalize(s, q, w, p, &out->personal, d);
+    out->weight = out->personal ? 0 : w;
+    if (rc == TL_OK && out->personal) { /* the text alone, normalized as the blend would be */
+        for (int k = 0; k < p->n_hits; k++) {
+            p->hits[k].text = hi > 0 ? p->hits[k].text / hi : 0;
+            p->hits[k].score = p->hits[k].text;
+        }
+    }
+    if (rc == TL_OK && !p->n_hits && !out->personal)
+        out->personal = q->user ? NULL : "anonymous";
+    out->items = p->hits;
+    out->n = p->n_hits < q->n ? p->n_hits : q->n;
+    if (rc == TL_OK && q->log && s->writer && out->match[0] != 'n') {
+        /* an opted-out patron's search is kept, but not as theirs */
+        const char *who = out->personal && strcmp(out->personal, "opted out") == 0 ? NULL : q->user;
+        pthread_mutex_lock(&s->write_mu);
+        rc = tl_store_search_log(s->writer, who, q->q, q->time ? q->time : (long long)time(NULL),
+                                 out->total, d);
+        pthread_mutex_unlock(&s->write_mu);
+    }
+    if (rc != TL_OK)
+        tl_search_result_free(out);
+    return rc;
+}
+
+void tl_search_result_free(tl_search_result *r)
+{
+    search_priv *p = r->priv_;
+    if (p) {
+        for (int k = 0; k < p->n_strs; k++)
+            free(p->strs[k]);
+        free(p->strs);
+        free(p->hits);
+    }
+    for (int k = 0; k < r->n_facets; k++) {
+        free(r->facets[k].values);
+        free(r->facets[k].counts);
+    }
+    free(p);
+    memset(r, 0, sizeof(*r));
+}
+
+tl_err tl_service_search_reindex(tl_service *s, const char *languages, double *seconds, tl_diag *d)
+{
+    tl_err rc = tl__service_need_writer(s, "a reindex", d);
+    if (rc != TL_OK)
+        return rc;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_mutex_lock(&s->write_mu);
+    rc = tl_store_search_rebuild(s->writer, languages, d);
+    pthread_mutex_unlock(&s->write_mu);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (seconds)
+        *seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    return rc;
+}
