@@ -304,15 +304,19 @@ tl_err tl_service_search(tl_service *s, const tl_search_query *q, tl_search_resu
         }
     }
     if (rc == TL_OK && !p->n_hits && !out->personal)
-        out->personal = q->user ? NULL : "anonymous";
+        out->personal = q->user ? "nothing matched" : "anonymous";
     out->items = p->hits;
     out->n = p->n_hits < q->n ? p->n_hits : q->n;
     if (rc == TL_OK && q->log && s->writer && out->match[0] != 'n') {
         /* an opted-out patron's search is kept, but not as theirs */
-        const char *who = out->personal && strcmp(out->personal, "opted out") == 0 ? NULL : q->user;
+        const char *who = q->user;
+        int found = 0, consent = 1;
         pthread_mutex_lock(&s->write_mu);
-        rc = tl_store_search_log(s->writer, who, q->q, q->time ? q->time : (long long)time(NULL),
-                                 out->total, d);
+        if (who)
+            rc = tl_store_user_consent(s->writer, who, strlen(who), &found, &consent, d);
+        if (rc == TL_OK)
+            rc = tl_store_search_log(s->writer, found && !consent ? NULL : who, q->q,
+                                     q->time ? q->time : (long long)time(NULL), out->total, d);
         pthread_mutex_unlock(&s->write_mu);
     }
     if (rc != TL_OK)
