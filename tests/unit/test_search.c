@@ -530,6 +530,29 @@ static void test_search_kept_with_total(void **state)
     assert_int_equal(sqlite3_column_int64(st, 3), 0);
     assert_int_equal(sqlite3_step(st), SQLITE_DONE);
     sqlite3_finalize(st);
+    /* the patron's searches are in their export, and their erasure takes them and their
+     * totals */
+    s = open_service(model, 1);
+    q.user = "b7";
+    q.q = "bees";
+    assert_int_equal(tl_service_search(s, &q, &r, &d), TL_OK);
+    tl_search_result_free(&r);
+    char *json = NULL;
+    assert_int_equal(tl_service_user_export(s, "b7", "test", &json, &d), TL_OK);
+    assert_non_null(strstr(json, "bees"));
+    free(json);
+    tl_erase_report er;
+    assert_int_equal(tl_service_user_erase(s, "b7", "test", &er, &d), TL_OK);
+    tl_service_close(s);
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT (SELECT count(*) FROM searches WHERE query ="
+                                        " 'bees'), (SELECT count(*) FROM search_totals)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    assert_int_equal(sqlite3_column_int(st, 1), 2);
+    sqlite3_finalize(st);
     sqlite3_close(h);
 }
 
