@@ -37,7 +37,7 @@ if [ ! -s "s$n.db" ]; then
     rm -f "s$n.db"*
     "$bin" --db "s$n.db" import items "cat$n/items.tsv" >&2
     "$bin" --db "s$n.db" import events "cat$n/events.tsv" --quiet >&2
-    "$bin" --db "s$n.db" train --model ials --set autotune=0 --set factors=64 --out "m$n.tlm" \
+    "$bin" --db "s$n.db" train --model ials --set autotune=0 --set factors=64 --set iterations=5 --out "m$n.tlm" \
         --quiet >&2
 fi
 ls -la "s$n.db" >&2

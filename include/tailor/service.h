@@ -523,7 +523,7 @@ TL_API int tl_key_allows(const tl_key_info *k, tl_key_action action, const char 
 #define TL_SEARCH_MAX_N 1000
 #define TL_SEARCH_MAX_Q 4096     /* bytes of a query */
 #define TL_SEARCH_MAX_TERMS 32   /* words and phrases of a query used; more are left out */
-#define TL_SEARCH_CANDIDATES 300 /* re-ranked for the patron */
+#define TL_SEARCH_CANDIDATES 100 /* re-ranked for the patron */
 #define TL_SEARCH_WEIGHT 0.3     /* the personal weight when the service's setting is not given */
 #define TL_SEARCH_MAX_FACETS 8
 

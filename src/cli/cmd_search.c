@@ -54,7 +54,7 @@ static const tl_cmd_def def = {
     .about = "Searches the catalogue of the store (--db): words match their stems (running finds\n"
              "run), \"a phrase\" matches in order, word* is a prefix; the index's own operators\n"
              "are taken as words. All the words must match; when that finds nothing, any does.\n"
-             "Ranked by BM25 (the title weighs most); with --user and --model the best 300 are\n"
+             "Ranked by BM25 (the title weighs most); with --user and --model the best 100 are\n"
              "re-ranked by the patron's profile. Facets count the whole match set. The search is\n"
              "kept in the store with how many items it found.",
     .opts = opts,

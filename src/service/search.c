@@ -162,45 +162,44 @@ static int by_blend(const void *a, const void *b)
 }
 
 /* The model's scores of the candidates for the patron's history h into each hit's personal
- * (normalized 0..1 over them; 0 for an item the model cannot score); 1 when any was scored. */
+ * (normalized 0..1 over them; 0 for an item the model does not know, and for the patron's own
+ * items, which a profile should not push); *scored = 1 when any was scored. Only the
+ * candidates are scored (tl_model_score_items), not the catalogue. */
 static tl_err personal_scores(const tl_model *m, const tl_hist *h, tl_search_hit *hits, int n,
                               int *scored)
 {
     *scored = 0;
-    uint8_t *allow = calloc((size_t)m->n_items + 1, 1);
-    int32_t *idx = malloc((size_t)n * sizeof(*idx)), *items = malloc((size_t)n * sizeof(*items));
+    int32_t *idx = malloc((size_t)n * sizeof(*idx)), *cand = malloc((size_t)n * sizeof(*cand));
+    int *at = malloc((size_t)n * sizeof(*at));
     float *sc = malloc((size_t)n * sizeof(*sc));
-    tl_err rc = allow && idx && items && sc ? TL_OK : TL_ENOMEM;
-    int want = 0, got = 0;
+    tl_err rc = idx && cand && at && sc ? TL_OK : TL_ENOMEM;
+    int nc = 0;
     for (int k = 0; rc == TL_OK && k < n; k++) {
         idx[k] = tl_model_item_index(m, hits[k].item);
-        if (idx[k] >= 0 && !allow[idx[k]]) {
-            allow[idx[k]] = 1;
-            want++;
+        for (int32_t j = 0; idx[k] >= 0 && j < h->n; j++)
+            if (h->items[j] == idx[k])
+                idx[k] = -1; /* the patron's own */
+        if (idx[k] >= 0) {
+            at[nc] = k;
+            cand[nc++] = idx[k];
         }
     }
-    tl_filter f = {.allow = allow};
-    if (rc == TL_OK && want)
-        rc = tl_model_recommend(m, h->uidx, h->items, h->w, h->n, &f, want, items, sc, &got);
-    if (rc == TL_OK && got) {
-        float lo = INFINITY, hi = -INFINITY;
-        for (int k = 0; k < got; k++)
-            if (isfinite(sc[k])) {
-                lo = fminf(lo, sc[k]);
-                hi = fmaxf(hi, sc[k]);
-            }
-        /* a few hundred of each: a scan of the scored for each candidate costs microseconds */
-        for (int k = 0; k < n && hi > lo; k++)
-            for (int r = 0; idx[k] >= 0 && r < got; r++)
-                if (items[r] == idx[k] && isfinite(sc[r])) {
-                    hits[k].personal = (sc[r] - lo) / (hi - lo);
-                    *scored = 1;
-                    break;
-                }
-    }
-    free(allow);
+    if (rc == TL_OK && nc)
+        rc = tl_model_score_items(m, h->uidx, h->items, h->w, h->n, cand, nc, sc);
+    float lo = INFINITY, hi = -INFINITY;
+    for (int c = 0; rc == TL_OK && c < nc; c++)
+        if (isfinite(sc[c])) {
+            lo = fminf(lo, sc[c]);
+            hi = fmaxf(hi, sc[c]);
+        }
+    for (int c = 0; rc == TL_OK && c < nc && hi > lo; c++)
+        if (isfinite(sc[c])) {
+            hits[at[c]].personal = (sc[c] - lo) / (hi - lo);
+            *scored = 1;
+        }
     free(idx);
-    free(items);
+    free(cand);
+    free(at);
     free(sc);
     return rc == TL_ENUMERIC ? TL_OK : rc; /* a history the model cannot fold in: text alone */
 }
