@@ -30,7 +30,7 @@ typedef struct pending {
 typedef struct sink_ctx {
     tl_store *st;
     int flags;
-    int begun; /* the transaction is open */
+    int begun;       /* the transaction is open */
     long long items; /* item records so far */
     int bulk;        /* the search index is built whole at the end (tl_store_search_bulk_*) */
     tl_import_report *rep;

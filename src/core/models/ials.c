@@ -911,8 +911,7 @@ static tl_err score(const tl_model *m, int32_t uidx, const int32_t *items, const
 /* score() for the candidates alone: the user's vector (stored or folded in) against their
  * item factors. */
 static tl_err score_items(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
-                          int32_t n, const int32_t *cand, int32_t ncand, float *out,
-                          float *scratch)
+                          int32_t n, const int32_t *cand, int32_t ncand, float *out, float *scratch)
 {
     const ials_state *st = m->state;
     const ials_cfg *cfg = m->cfg;
