@@ -563,9 +563,12 @@ typedef struct tl_search_result {
     tl_search_hit *items;
     int n_facets;
     tl_search_facet facets[TL_SEARCH_MAX_FACETS];
-    const char *match;    /* "all" or "any" (see above); "none" when the text has no word */
-    double weight;        /* the personal weight applied */
-    const char *personal; /* NULL when personalized, else why not ("anonymous", ...) */
+    const char *match;        /* "all" or "any" (see above); "none" when the text has no word */
+    double weight;            /* the personal weight applied */
+    const char *personal;     /* NULL when personalized, else why not ("anonymous", ...) */
+    long long facets_scanned; /* 0: the facets count the whole match set; else how many
+                                 matches they count (the first in the catalogue's order, when
+                                 total is over TL_SEARCH_FACET_SCAN) */
     void *priv_;
 } tl_search_result;
 

@@ -460,8 +460,12 @@ typedef struct tl_store_search_q {
                                    shelf); the same key again means either, keys all hold */
     int n_filters;
     int limit;  /* the candidates handed to hit, best first (1..) */
-    int facets; /* 1: count the facets of the whole (filtered) match set */
+    int facets; /* 1: count the facets of the (filtered) match set: of all of it up to
+                   TL_SEARCH_FACET_SCAN matches, else of the first TL_SEARCH_FACET_SCAN in the
+                   catalogue's order (a word in a third of a million records would cost a
+                   second; *total stays exact) */
 } tl_store_search_q;
+#define TL_SEARCH_FACET_SCAN 10000
 /* One candidate: the item's id, title (or NULL) and its text score (higher is better). */
 typedef tl_err (*tl_store_hit_fn)(void *ctx, const char *item, const char *title, double score);
 /* One facet value and how many matching items have it: facets type, format, language, year

@@ -161,6 +161,10 @@ void tl__h_search(tl_req *r)
     }
     tl__jw_raw(&w, "],\"facets\":");
     facets_json(&w, &s);
+    if (s.facets_scanned) {
+        snprintf(num, sizeof(num), ",\"facets_scanned\":%lld", s.facets_scanned);
+        tl__jw_raw(&w, num);
+    }
     tl__jw_raw(&w, ",\"match\":");
     tl__jw_str(&w, s.match);
     if (s.personal) {

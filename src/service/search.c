@@ -306,6 +306,8 @@ tl_err tl_service_search(tl_service *s, const tl_search_query *q, tl_search_resu
         out->personal = q->user ? "nothing matched" : "anonymous";
     out->items = p->hits;
     out->n = p->n_hits < q->n ? p->n_hits : q->n;
+    if (q->facets && out->total > TL_SEARCH_FACET_SCAN)
+        out->facets_scanned = TL_SEARCH_FACET_SCAN;
     if (rc == TL_OK && q->log && s->writer && out->match[0] != 'n') {
         /* an opted-out patron's search is kept, but not as theirs */
         const char *who = q->user;

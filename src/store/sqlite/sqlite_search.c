@@ -119,6 +119,8 @@ static int tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags, const char *text
  * instead, so that a short title naming the word still leads. Lower is better, as bm25().
  * counter: a pointer bound as "tl_rank_count", incremented once per row ranked (the match
  * set's size, without a second pass). */
+#define TL_STR_(x) #x
+#define TL_STR(x) TL_STR_(x)
 #define RANK_K1 1.2
 #define RANK_MAX_PHRASES 64
 #define RANK_DF_SCAN 4096 /* documents counted for a phrase's frequency, then extrapolated */
@@ -459,7 +461,7 @@ static tl_err step_fail(tl_store *st, int rc)
 }
 
 static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const sqlbuf *conds,
-                        const where *w, tl_store_facet_fn facet, void *ctx, int64_t *total)
+                        const where *w, tl_store_facet_fn facet, void *ctx)
 {
     counter c[F_N];
     memset(c, 0, sizeof(c));
@@ -470,7 +472,7 @@ static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const sqlbuf *
         st,
         "SELECT i.type, i.format, i.language, i.year, i.subjects, " AVAIL_SQL
         " FROM search_fts JOIN items i ON i.id = search_fts.rowid WHERE search_fts MATCH ?1",
-        "", conds, w, q->match, &s);
+        " LIMIT " TL_STR(TL_SEARCH_FACET_SCAN), conds, w, q->match, &s);
     int rc = SQLITE_OK;
     int64_t n = 0;
     while (r == TL_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -513,7 +515,10 @@ static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const sqlbuf *
                               " JOIN items i ON i.id = search_fts.rowid"
                               " JOIN holdings h ON h.item_id = i.id"
                               " WHERE search_fts MATCH ?1 AND h.branch IS NOT NULL",
-                              " GROUP BY h.branch", conds, w, q->match, &s);
+                              " AND search_fts.rowid IN (SELECT search_fts.rowid FROM search_fts"
+                              " WHERE search_fts MATCH ?1 LIMIT " TL_STR(
+                                  TL_SEARCH_FACET_SCAN) ") GROUP BY h.branch",
+                              conds, w, q->match, &s);
         while (r == TL_OK && any && (rc = sqlite3_step(s)) == SQLITE_ROW)
             r = count_add(&c[F_BRANCH], (const char *)sqlite3_column_text(s, 0),
                           (size_t)sqlite3_column_bytes(s, 0), sqlite3_column_int64(s, 1));
@@ -527,7 +532,7 @@ static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const sqlbuf *
         tl_intern_release(&c[k].names);
         free(c[k].count);
     }
-    *total = n;
+    (void)n;
     return r;
 }
 
@@ -579,7 +584,7 @@ tl_err tl__sq_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn h
     sqlite3_finalize(s);
     *total = counted;
     if (r == TL_OK && q->facets)
-        r = facets_of(st, q, &conds, &w, facet, ctx, total);
+        r = facets_of(st, q, &conds, &w, facet, ctx);
     free(conds.s);
     return r;
 }
