@@ -70,6 +70,9 @@ typedef struct tl_service_opts {
      * request gives none; used when search_weight_set, else TL_SEARCH_WEIGHT. */
     double search_weight;
     int search_weight_set;
+    /* Answers of recent searches kept (their candidates, total and facets, valid until the
+     * store changes): 0: TL_SEARCH_CACHE; < 0: none. */
+    int search_cache;
 } tl_service_opts;
 
 #define TL_MIN_GROUP 5
@@ -526,6 +529,7 @@ TL_API int tl_key_allows(const tl_key_info *k, tl_key_action action, const char 
 #define TL_SEARCH_CANDIDATES 100 /* re-ranked for the patron */
 #define TL_SEARCH_WEIGHT 0.3     /* the personal weight when the service's setting is not given */
 #define TL_SEARCH_MAX_FACETS 8
+#define TL_SEARCH_CACHE 1024 /* answers kept by default (tl_service_opts.search_cache) */
 
 typedef struct tl_search_query {
     const char *q;              /* the patron's text (UTF-8; invalid bytes count as spaces) */

@@ -466,6 +466,10 @@ typedef struct tl_store_search_q {
                    second; *total stays exact) */
 } tl_store_search_q;
 #define TL_SEARCH_FACET_SCAN 10000
+/* The meta key of the catalogue's version as search sees it: a number that every write of
+ * items, their details or holdings (and a rebuild) moves, in the write's transaction; answers
+ * cached for one version are valid while it stands. */
+#define TL_META_SEARCH_VERSION "search_version"
 /* One candidate: the item's id, title (or NULL) and its text score (higher is better). */
 typedef tl_err (*tl_store_hit_fn)(void *ctx, const char *item, const char *title, double score);
 /* One facet value and how many matching items have it: facets type, format, language, year

@@ -2,6 +2,7 @@
  * best candidates by BM25 from the store's index with the match set's facets, re-ranked by the
  * patron's profile (the model's scores of the candidates), and the search kept with its total. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,25 +108,211 @@ static tl_err check(const tl_search_query *q, tl_diag *d)
     return TL_OK;
 }
 
+/* ---- the cache of answers ------------------------------------------------------------------
+ * The candidates, total and facets of recent searches (by their text, filters, candidates and
+ * facets), for the version of the catalogue they were read in: a popular word's ranking,
+ * which may scan a third of the catalogue, is done once per change of the catalogue instead of
+ * once per request. The patron's re-ranking runs on the copy every time. */
+typedef struct cache_hit {
+    char *item, *title;
+    double text;
+} cache_hit;
+
+typedef struct cache_entry {
+    char *key; /* NULL: empty */
+    uint64_t gen;
+    long long total;
+    const char *match;
+    int n;
+    cache_hit *hits;
+    int n_facets;
+    struct {
+        char *name;
+        int n;
+        char **values;
+        long long *counts;
+    } facets[TL_SEARCH_MAX_FACETS];
+} cache_entry;
+
+struct tl_search_cache {
+    pthread_mutex_t mu;
+    int n;
+    cache_entry *e;
+};
+
+static void entry_clear(cache_entry *e)
+{
+    free(e->key);
+    for (int k = 0; k < e->n; k++) {
+        free(e->hits[k].item);
+        free(e->hits[k].title);
+    }
+    free(e->hits);
+    for (int f = 0; f < e->n_facets; f++) {
+        for (int k = 0; k < e->facets[f].n; k++)
+            free(e->facets[f].values[k]);
+        free(e->facets[f].name);
+        free(e->facets[f].values);
+        free(e->facets[f].counts);
+    }
+    memset(e, 0, sizeof(*e));
+}
+
+struct tl_search_cache *tl__search_cache_new(int n)
+{
+    if (n <= 0)
+        return NULL;
+    struct tl_search_cache *c = calloc(1, sizeof(*c));
+    if (c && !(c->e = calloc((size_t)n, sizeof(*c->e)))) {
+        free(c);
+        return NULL;
+    }
+    if (c) {
+        c->n = n;
+        pthread_mutex_init(&c->mu, NULL);
+    }
+    return c;
+}
+
+void tl__search_cache_free(struct tl_search_cache *c)
+{
+    if (!c)
+        return;
+    for (int k = 0; k < c->n; k++)
+        entry_clear(&c->e[k]);
+    free(c->e);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* The key of q's answer with limit candidates (malloc'd), and its slot. */
+static char *cache_key(const tl_search_query *q, int limit, uint64_t *hash)
+{
+    size_t len = strlen(q->q) + 32;
+    for (int k = 0; k < q->n_filters; k++)
+        len += strlen(q->filters[k] ? q->filters[k] : "") + 1;
+    char *key = malloc(len);
+    if (!key)
+        return NULL;
+    size_t o = (size_t)snprintf(key, len, "%d\x1f%d\x1f%s", limit, q->facets ? 1 : 0, q->q);
+    for (int k = 0; k < q->n_filters; k++)
+        o += (size_t)snprintf(key + o, len - o, "\x1f%s", q->filters[k] ? q->filters[k] : "");
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    for (size_t i = 0; i < o; i++)
+        h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+    *hash = h;
+    return key;
+}
+
+/* Copies a cached answer for key at generation gen into c; 1 when there was one. */
+static int cache_get(struct tl_search_cache *sc, const char *key, uint64_t hash, uint64_t gen,
+                     collect *c, tl_err *rc)
+{
+    if (!sc)
+        return 0;
+    int found = 0;
+    pthread_mutex_lock(&sc->mu);
+    cache_entry *e = &sc->e[hash % (uint64_t)sc->n];
+    if (e->key && e->gen == gen && strcmp(e->key, key) == 0) {
+        found = 1;
+        *rc = TL_OK;
+        for (int k = 0; *rc == TL_OK && k < e->n; k++)
+            *rc = on_hit(c, e->hits[k].item, e->hits[k].title, e->hits[k].text);
+        for (int f = 0; *rc == TL_OK && f < e->n_facets; f++)
+            for (int k = 0; *rc == TL_OK && k < e->facets[f].n; k++)
+                *rc =
+                    on_facet(c, e->facets[f].name, e->facets[f].values[k], e->facets[f].counts[k]);
+        c->out->total = e->total;
+        c->out->match = e->match;
+    }
+    pthread_mutex_unlock(&sc->mu);
+    return found;
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+    char *d = s ? strdup(s) : NULL;
+    *oom |= s && !d;
+    return d;
+}
+
+/* Keeps c's answer for key (taking key) at generation gen. */
+static void cache_put(struct tl_search_cache *sc, char *key, uint64_t hash, uint64_t gen,
+                      const collect *c)
+{
+    if (!sc) {
+        free(key);
+        return;
+    }
+    cache_entry n;
+    memset(&n, 0, sizeof(n));
+    int oom = !(n.hits = calloc((size_t)c->p->n_hits + 1, sizeof(*n.hits)));
+    n.key = key;
+    n.gen = gen;
+    n.total = c->out->total;
+    n.match = c->out->match;
+    for (int k = 0; !oom && k < c->p->n_hits; k++, n.n++) {
+        n.hits[k].item = dup_or_null(c->p->hits[k].item, &oom);
+        n.hits[k].title = dup_or_null(c->p->hits[k].title, &oom);
+        n.hits[k].text = c->p->hits[k].text;
+    }
+    for (int f = 0; !oom && f < c->out->n_facets; f++, n.n_facets++) {
+        const tl_search_facet *src = &c->out->facets[f];
+        n.facets[f].name = dup_or_null(src->name, &oom);
+        n.facets[f].values = calloc((size_t)src->n + 1, sizeof(char *));
+        n.facets[f].counts = calloc((size_t)src->n + 1, sizeof(long long));
+        oom |= !n.facets[f].values || !n.facets[f].counts;
+        for (int k = 0; !oom && k < src->n; k++, n.facets[f].n++) {
+            n.facets[f].values[k] = dup_or_null(src->values[k], &oom);
+            n.facets[f].counts[k] = src->counts[k];
+        }
+    }
+    if (oom) { /* no copy to keep: the answer stands, uncached */
+        entry_clear(&n);
+        return;
+    }
+    pthread_mutex_lock(&sc->mu);
+    cache_entry *e = &sc->e[hash % (uint64_t)sc->n];
+    cache_entry old = *e;
+    *e = n;
+    pthread_mutex_unlock(&sc->mu);
+    entry_clear(&old);
+}
+
 /* Runs the expression for the text, all terms, then any of them when all finds nothing. */
 static tl_err run_query(tl_service *s, const tl_search_query *q, int limit, collect *c, tl_diag *d)
 {
     tl_search_result *out = c->out;
     tl_err rc = TL_OK;
     out->match = "none";
+    tl_store *st;
+    if ((rc = tl__service_reader(s, &st, d)) != TL_OK)
+        return rc;
+    /* the catalogue's version as this reader sees it (moved by every write of items, their
+     * details and holdings): an answer of another version is stale */
+    uint64_t gen = 0, hash = 0;
+    char *v = NULL, *key = NULL;
+    if (s->search_cache && tl_store_get_meta(st, TL_META_SEARCH_VERSION, &v) == TL_OK) {
+        gen = v ? strtoull(v, NULL, 10) : 0; /* none: the catalogue was never written since */
+        key = cache_key(q, limit, &hash);
+    }
+    free(v);
+    if (key && cache_get(s->search_cache, key, hash, gen, c, &rc)) {
+        tl__service_reader_done(s, st);
+        free(key);
+        return rc;
+    }
     for (int any = 0; any < 2; any++) {
         char *match = NULL;
         int terms = 0;
-        if (tl__search_match(q->q, strlen(q->q), any, TL_SEARCH_MAX_TERMS, &match, &terms) != TL_OK)
-            return TL_ENOMEM;
+        if (tl__search_match(q->q, strlen(q->q), any, TL_SEARCH_MAX_TERMS, &match, &terms) !=
+            TL_OK) {
+            rc = TL_ENOMEM;
+            break;
+        }
         if (!terms || (any && terms < 2)) {
             free(match);
             break;
-        }
-        tl_store *st;
-        if ((rc = tl__service_reader(s, &st, d)) != TL_OK) {
-            free(match);
-            return rc;
         }
         tl_store_search_q sq = {.match = match,
                                 .filters = q->filters,
@@ -141,15 +328,19 @@ static tl_err run_query(tl_service *s, const tl_search_query *q, int limit, coll
         }
         out->n_facets = 0;
         rc = tl_store_search(st, &sq, on_hit, on_facet, c, &total, d);
-        tl__service_reader_done(s, st);
         free(match);
         if (rc != TL_OK)
-            return rc;
+            break;
         out->total = total;
         out->match = any ? "any" : "all";
         if (total > 0)
             break;
     }
+    tl__service_reader_done(s, st);
+    if (rc == TL_OK && key)
+        cache_put(s->search_cache, key, hash, gen, c);
+    else
+        free(key);
     return rc;
 }
 

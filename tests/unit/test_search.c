@@ -556,6 +556,50 @@ static void test_search_kept_with_total(void **state)
     sqlite3_close(h);
 }
 
+/* Answers are cached for a version of the catalogue: a write of an item or of a holding by
+ * another writer shows in the next answer; the searches kept do not count as changes. */
+static void test_cached_answers_follow_the_catalogue(void **state)
+{
+    (void)state;
+    tl_service *s = open_service(model, 1);
+    tl_search_query q = {.q = "garden", .n = 20, .weight = -1, .facets = 1, .log = 1};
+    tl_search_result r;
+    tl_diag d;
+    assert_int_equal(tl_service_search(s, &q, &r, &d), TL_OK);
+    long long before = r.total, north = facet(&r, "branch", "north");
+    tl_search_result_free(&r);
+    assert_int_equal(tl_service_search(s, &q, &r, &d), TL_OK); /* the same, from the cache */
+    assert_int_equal(r.total, before);
+    tl_search_result_free(&r);
+    tl_store *st = NULL;
+    assert_int_equal(tl_store_open(db, 0, &st, &d), TL_OK);
+    tl_item_rec it = {.id = "G1",
+                      .id_len = 2,
+                      .type = "book",
+                      .title = "Garden walls",
+                      .year = TL_ABSENT,
+                      .added = TL_ABSENT,
+                      .copies = TL_ABSENT,
+                      .available = TL_ABSENT};
+    assert_int_equal(tl_store_put_item(st, &it, NULL, &d), TL_OK);
+    tl_store_free(st);
+    assert_int_equal(tl_service_search(s, &q, &r, &d), TL_OK);
+    assert_int_equal(r.total, before + 1);
+    assert_true(rank_of(&r, "G1") >= 0);
+    tl_search_result_free(&r);
+    sql("INSERT INTO holdings(copy, item_id, branch, available) SELECT 'g-1', id, 'north', 1"
+        " FROM items WHERE ext_id = 'G1'");
+    assert_int_equal(tl_service_search(s, &q, &r, &d), TL_OK);
+    assert_int_equal(facet(&r, "branch", "north"), north + 1);
+    long long ebooks = facet(&r, "type", "ebook");
+    tl_search_result_free(&r);
+    sql("UPDATE items SET type = 'ebook' WHERE ext_id = 'G1'"); /* no word changes */
+    assert_int_equal(tl_service_search(s, &q, &r, &d), TL_OK);
+    assert_int_equal(facet(&r, "type", "ebook"), ebooks + 1);
+    tl_search_result_free(&r);
+    tl_service_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_personalization),
         cmocka_unit_test(test_index_follows_writes),
         cmocka_unit_test(test_search_kept_with_total),
+        cmocka_unit_test(test_cached_answers_follow_the_catalogue),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -673,12 +673,12 @@ tl_err tl__sq_search_bulk(tl_store *st, int end, const char *languages)
         free(stored);
         return TL_EINVAL;
     }
-    char *sql =
-        sqlite3_mprintf("DROP TABLE IF EXISTS search_fts;" TL_SQ_SEARCH_TABLE("%s")
-                            TL_SQ_SEARCH_FILL TL_SQ_SEARCH_DROP_TRIGGERS TL_SQ_SEARCH_TRIGGERS
-                        "INSERT INTO meta(key, value) VALUES ('" TL_SQ_SEARCH_META_LANGS
-                        "', %Q) ON CONFLICT(key) DO UPDATE SET value = excluded.value;",
-                        langs, languages);
+    char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS search_fts;" TL_SQ_SEARCH_TABLE("%s")
+                                    TL_SQ_SEARCH_FILL TL_SQ_SEARCH_DROP_TRIGGERS
+                                        TL_SQ_SEARCH_TRIGGERS TL_SQ_SEARCH_VERSION_ROW
+                                "INSERT INTO meta(key, value) VALUES ('" TL_SQ_SEARCH_META_LANGS
+                                "', %Q) ON CONFLICT(key) DO UPDATE SET value = excluded.value;",
+                                langs, languages);
     free(stored);
     if (!sql)
         return TL_ENOMEM;
