@@ -56,7 +56,8 @@ int main(int argc, char **argv)
     fclose(f);
     double defaults[] = {0, 0.3, 0.5, 0.7};
     int nw = argc > 4 ? argc - 4 : 4;
-    tl_service_opts o = {.db = argv[1], .model = argv[2]};
+    tl_service_opts o = {
+        .db = argv[1], .model = argv[2], .search_cache = -1}; /* each query ranked */
     tl_service *s = NULL;
     tl_diag d;
     tl_diag_clear(&d);

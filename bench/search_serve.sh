@@ -43,11 +43,11 @@ fi
 ls -la "s$n.db" >&2
 echo "== load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
 
-start_server() {
+start_server() { # $1: more settings
     ro=--read-only
     [ "$log" = 1 ] && ro=
     "$bin" serve --no-auth --quiet --port 0 --threads "$threads" --db "s$n.db" --model "m$n.tlm" \
-        $ro > serve.out 2> serve.err &
+        $ro ${1:-} > serve.out 2> serve.err &
     pids="$pids $!"
     for _ in $(seq 300); do [ -s serve.out ] && break; sleep 0.1; done
     port=$(head -1 serve.out | sed 's/.*://')
@@ -57,11 +57,16 @@ start_server
 url="http://127.0.0.1:$port"
 curl -s "$url/v1/search?q=$(head -1 queries-high.txt)&n=3" >&2; echo >&2
 cp "$here/bench/serve/search.lua" .
-echo "== wrk, 64 connections, anonymous (plain BM25)"
+echo "== wrk, 64 connections, anonymous (plain BM25), answers cached (search-cache 1024)"
 wrk -t2 -c64 -d"${dur}s" --latency -s search.lua "$url" | grep -E "Requests/sec|99%|50%|Non-2xx"
 echo "== wrk, 64 connections, as patrons (re-ranked, weight 0.3)"
 TL_SEARCH_ARGS="&user=p$((n % 97))" wrk -t2 -c64 -d"${dur}s" --latency -s search.lua "$url" |
     grep -E "Requests/sec|99%|50%|Non-2xx"
+kill "$(echo $pids | awk '{print $NF}')"; sleep 1
+start_server "--search-cache 0"
+url="http://127.0.0.1:$port"
+echo "== wrk, 64 connections, anonymous, no cache (search-cache 0)"
+wrk -t2 -c64 -d"${dur}s" --latency -s search.lua "$url" | grep -E "Requests/sec|99%|50%|Non-2xx"
 echo "== the same words straight against FTS5 (2 threads)"
 "$here/build/bench_search_fts" "s$n.db" "$dur" 2 10 queries-low.txt queries-mid.txt queries-high.txt
 for c in low mid high; do

@@ -306,6 +306,7 @@ static int serve(tl_server_config *c)
     }
     tl_service_opts so = {
         .search_weight = search_weight,
+        .search_cache = c->search_cache > 0 ? c->search_cache : -1,
         .search_weight_set = 1,
         .db = c->db,
         .model = c->model,
