@@ -1,4 +1,4 @@
-// Catalogue search (GET /v1/search?q=&user=&n=, with personalize=0 for the plain order):
+// Catalogue search (GET /v1/search?q=&user=&n=, with weight=0 for the plain order):
 // results with facets, in the patron's order or the plain one, with a switch to compare.
 import { get, hasRoute, session } from './api.js';
 import { card } from './cards.js';
@@ -66,7 +66,7 @@ export async function searchView(main, hash) {
   if (!q) return;
   const query = new URLSearchParams({ q, n: '20' });
   if (session.user) query.set('user', session.user);
-  if (plain) query.set('personalize', '0');
+  if (plain) query.set('weight', '0');
   p.getAll('filter').forEach((f) => query.append('filter', f));
   clear(results, h('p', { class: 'muted' }, t('loading')));
   let res;

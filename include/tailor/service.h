@@ -71,6 +71,13 @@ typedef struct tl_service_opts {
      * begins with "For your exams". A bad file fails the open with TL_EPARSE (d: file, line,
      * field). */
     const char *calendar;
+    /* Catalogue search: the weight of a patron's profile against the text (0..1) when a
+     * request gives none; used when search_weight_set, else TL_SEARCH_WEIGHT. */
+    double search_weight;
+    int search_weight_set;
+    /* Answers of recent searches kept (their candidates, total and facets, valid until the
+     * store changes): 0: TL_SEARCH_CACHE; < 0: none. */
+    int search_cache;
 } tl_service_opts;
 
 #define TL_MIN_GROUP 5
@@ -585,6 +592,78 @@ TL_API void tl_analytics_opts_init(tl_analytics_opts *o);
  * (no store), TL_EVERSION (a store before version 5), TL_ESTORE, TL_ENOMEM. */
 TL_API tl_err tl_service_analytics(tl_service *s, const tl_analytics_opts *o, char **json,
                                    tl_diag *d);
+/* ---- catalogue search -----------------------------------------------------------------------
+ * Full-text search of the store's catalogue (BM25 over title, creators, subjects, series,
+ * contents and summary, stemmed), re-ranked for a patron: the best TL_SEARCH_CANDIDATES by text
+ * are ordered again by (1 - w) * text + w * the model's score for the patron, each normalized
+ * over the candidates (w = 0 for anonymous and opted-out patrons, and without a model). The
+ * patron's words are always terms: "a phrase" in double quotes, word* a prefix; the index's
+ * own syntax (AND, OR, NOT, NEAR, column:, ^) is never passed through. All the words must
+ * match; when that finds nothing, any of them does (match "any"). */
+#define TL_SEARCH_MAX_N 1000
+#define TL_SEARCH_MAX_Q 4096     /* bytes of a query */
+#define TL_SEARCH_MAX_TERMS 32   /* words and phrases of a query used; more are left out */
+#define TL_SEARCH_CANDIDATES 100 /* re-ranked for the patron */
+#define TL_SEARCH_WEIGHT 0.3     /* the personal weight when the service's setting is not given */
+#define TL_SEARCH_MAX_FACETS 8
+#define TL_SEARCH_CACHE 1024 /* answers kept by default (tl_service_opts.search_cache) */
+
+typedef struct tl_search_query {
+    const char *q;              /* the patron's text (UTF-8; invalid bytes count as spaces) */
+    const char *user;           /* the patron, or NULL (anonymous) */
+    int n;                      /* items, 1..TL_SEARCH_MAX_N */
+    const char *const *filters; /* "key=value": type=, format=, language=, subject=, year=A[-B],
+                                   branch=, available; the same key again means either */
+    int n_filters;
+    double weight;  /* the personal weight 0..1; < 0: the service's (search_weight) */
+    int facets;     /* count facets over the whole match set */
+    int log;        /* keep the search and its total in the store (a writable service) */
+    long long time; /* when it was made (Unix seconds; 0 = now), for the record */
+} tl_search_query;
+
+typedef struct tl_search_hit {
+    const char *item, *title; /* title may be NULL */
+    double score;             /* the blend: 0..1, higher first */
+    double text, personal;    /* its parts, each normalized 0..1 over the candidates */
+    int text_rank;            /* its place by text alone (0 = first) */
+    char reason[256];         /* "" unless the patron's profile moved it up: "Close to what you
+                                 borrowed: TITLE" */
+} tl_search_hit;
+
+typedef struct tl_search_facet {
+    const char *name; /* "type", "format", "language", "year", "subject", "branch",
+                         "availability" */
+    int n;
+    const char **values;
+    long long *counts;
+} tl_search_facet;
+
+typedef struct tl_search_result {
+    long long total; /* the items that match (filters applied) */
+    int n;
+    tl_search_hit *items;
+    int n_facets;
+    tl_search_facet facets[TL_SEARCH_MAX_FACETS];
+    const char *match;        /* "all" or "any" (see above); "none" when the text has no word */
+    double weight;            /* the personal weight applied */
+    const char *personal;     /* NULL when personalized, else why not ("anonymous", ...) */
+    long long facets_scanned; /* 0: the facets count the whole match set; else how many
+                                 matches they count (the first in the catalogue's order, when
+                                 total is over TL_SEARCH_FACET_SCAN) */
+    void *priv_;
+} tl_search_result;
+
+/* Searches the catalogue for q. Strings in *out stay valid until tl_search_result_free.
+ * Errors: TL_EINVAL (q->q missing or over TL_SEARCH_MAX_Q bytes, bad n, weight or filters: d
+ * names the field), TL_EUNSUPPORTED (no store), TL_EVERSION (a store before the index),
+ * TL_ESTORE, TL_ENOMEM. A patron the store does not know is searched for as anonymous. */
+TL_API tl_err tl_service_search(tl_service *s, const tl_search_query *q, tl_search_result *out,
+                                tl_diag *d);
+TL_API void tl_search_result_free(tl_search_result *r);
+/* Builds the catalogue's index again whole, for languages (comma-separated Snowball names;
+ * NULL: the store's). Needs a writable service. */
+TL_API tl_err tl_service_search_reindex(tl_service *s, const char *languages, double *seconds,
+                                        tl_diag *d);
 
 #ifdef __cplusplus
 }

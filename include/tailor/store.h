@@ -552,6 +552,56 @@ TL_API tl_err tl_store_schedules_each(tl_store *st, tl_store_schedule_fn fn, voi
  * counts): cache it. */
 typedef tl_err (*tl_store_week_fn)(void *ctx, const char *subject, int week, int64_t loans);
 TL_API tl_err tl_store_loan_weeks(tl_store *st, tl_store_week_fn fn, void *ctx, tl_diag *d);
+/* ---- catalogue search (schema version 8) -----------------------------------------------------
+ * A full-text index of the catalogue (title, creators, subjects, series, contents, summary),
+ * kept in step with every write of items and their details, stemmed for the catalogue's
+ * languages, ranked by BM25. A store before version 8 answers TL_EVERSION until a write open
+ * migrates it. Errors otherwise: TL_ESTORE, TL_ENOMEM; d says why. */
+#define TL_SEARCH_MAX_LANGS 8
+
+typedef struct tl_store_search_q {
+    const char *match;          /* an FTS5 MATCH expression, made by the caller from a patron's
+                                   text with every term quoted (never the text itself) */
+    const char *const *filters; /* "key=value": type=, format=, language=, subject=, year=A[-B],
+                                   branch= (a copy held there), available (a copy on the
+                                   shelf); the same key again means either, keys all hold */
+    int n_filters;
+    int limit;  /* the candidates handed to hit, best first (1..) */
+    int facets; /* 1: count the facets of the (filtered) match set: of all of it up to
+                   TL_SEARCH_FACET_SCAN matches, else of the first TL_SEARCH_FACET_SCAN in the
+                   catalogue's order (a word in a third of a million records would cost a
+                   second; *total stays exact) */
+} tl_store_search_q;
+#define TL_SEARCH_FACET_SCAN 10000
+/* The meta key of the catalogue's version as search sees it: a number that every write of
+ * items, their details or holdings (and a rebuild) moves, in the write's transaction; answers
+ * cached for one version are valid while it stands. */
+#define TL_META_SEARCH_VERSION "search_version"
+/* One candidate: the item's id, title (or NULL) and its text score (higher is better). */
+typedef tl_err (*tl_store_hit_fn)(void *ctx, const char *item, const char *title, double score);
+/* One facet value and how many matching items have it: facets type, format, language, year
+ * (decades, "1990-1999"), subject, branch, availability ("available", "unavailable"), each
+ * value most first, at most TL_SEARCH_FACET_VALUES of one facet. */
+#define TL_SEARCH_FACET_VALUES 20
+typedef tl_err (*tl_store_facet_fn)(void *ctx, const char *facet, const char *value, int64_t count);
+/* Runs q: hit for the best q->limit, then (q->facets) facet for each value; *total = the
+ * items that match. TL_EINVAL (d's field "filter") for a bad filter; TL_EINVAL (field "q")
+ * when the index refuses the expression. */
+TL_API tl_err tl_store_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn hit,
+                              tl_store_facet_fn facet, void *ctx, int64_t *total, tl_diag *d);
+/* Keeps a search made (tl_store_put_search's record, anonymous when user is NULL) with how
+ * many items it found (search_totals), in one transaction (the caller's, else its own). */
+TL_API tl_err tl_store_search_log(tl_store *st, const char *user, const char *query, int64_t ts,
+                                  int64_t total, tl_diag *d);
+/* A bulk load of the catalogue: begin stops the index from following each write (inside the
+ * caller's transaction); end builds it again whole from the tables, in bulk, and makes it
+ * follow writes again (in the same transaction, before its commit). A rollback undoes both. */
+TL_API tl_err tl_store_search_bulk_begin(tl_store *st, tl_diag *d);
+TL_API tl_err tl_store_search_bulk_end(tl_store *st, tl_diag *d);
+/* Builds the index again whole (a transaction of its own, or the caller's), for languages
+ * (comma-separated Snowball names, "none" for no stemming; NULL: the store's, else
+ * "english"), which become the store's. TL_EINVAL (field "languages") for an unknown one. */
+TL_API tl_err tl_store_search_rebuild(tl_store *st, const char *languages, tl_diag *d);
 
 #ifdef __cplusplus
 }

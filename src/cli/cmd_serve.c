@@ -254,6 +254,19 @@ static void wait_for_stop(tl_server_config *c, tl_service *svc, unsigned char *s
  * they inherit the mask; threads that libraries start before main (OpenBLAS's pool) cannot be
  * masked, so the signals have a handler that tells this thread through a pipe, wherever they
  * land (with the default action, one landing on such a thread killed the process). */
+/* The setting search-personal-weight as a number 0..1 (checked by --check-config too). */
+static int search_weight_of(const tl_server_config *c, double *w)
+{
+    const char *why = NULL;
+    *w = TL_SEARCH_WEIGHT;
+    if (c->search_weight && tl_opt_parse_num(c->search_weight, 0, 1, w, &why) != 0) {
+        fprintf(stderr, "tailor serve: search-personal-weight: '%s' %s (0 to 1)\n",
+                c->search_weight, why);
+        return TL_EXIT_USAGE;
+    }
+    return TL_EXIT_OK;
+}
+
 static int serve(tl_server_config *c)
 {
     sigset_t stop;
@@ -286,7 +299,15 @@ static int serve(tl_server_config *c)
     }
     if (c->models && !list)
         return tl_cli_fail("serve", TL_ENOMEM, NULL);
+    double search_weight;
+    if (search_weight_of(c, &search_weight) != TL_EXIT_OK) {
+        free(list);
+        return TL_EXIT_USAGE;
+    }
     tl_service_opts so = {
+        .search_weight = search_weight,
+        .search_cache = c->search_cache > 0 ? c->search_cache : -1,
+        .search_weight_set = 1,
         .db = c->db,
         .model = c->model,
         .more_models = more,
@@ -357,6 +378,9 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_cli_fail("serve", TL_ENOMEM, NULL);
     c.log = log_line;
     code = settings(&c, cli, &a);
+    double w;
+    if (code == TL_EXIT_OK)
+        code = search_weight_of(&c, &w);
     if (code == TL_EXIT_OK)
         code = a.check_config ? print_settings(&c) : serve(&c);
     tl_server_config_release(&c);

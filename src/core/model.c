@@ -620,6 +620,30 @@ tl_err tl_model_recommend(const tl_model *m, int32_t uidx, const int32_t *items,
     return TL_OK;
 }
 
+tl_err tl_model_score_items(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                            int32_t n_hist, const int32_t *cand, int32_t ncand, float *out)
+{
+    if (!m->state || ncand < 0)
+        return TL_EINVAL;
+    size_t ns = m->ops->scratch_floats ? m->ops->scratch_floats(m) : 0;
+    for (int32_t k = 0; k < ncand; k++)
+        if (cand[k] < 0 || cand[k] >= m->n_items)
+            return TL_EINVAL;
+    if (m->ops->score_items) {
+        float *scratch = thread_floats(ns + 1);
+        return scratch ? m->ops->score_items(m, uidx, items, w, n_hist, cand, ncand, out, scratch)
+                       : TL_ENOMEM;
+    }
+    size_t at_scratch = ((size_t)m->n_items + 15) / 16 * 16;
+    float *scores = thread_floats(at_scratch + ns + 1);
+    if (!scores)
+        return TL_ENOMEM;
+    tl_err rc = m->ops->score(m, uidx, items, w, n_hist, scores, ns ? scores + at_scratch : NULL);
+    for (int32_t k = 0; rc == TL_OK && k < ncand; k++)
+        out[k] = scores[cand[k]];
+    return rc;
+}
+
 /* One user's row of ui: score (unless scores already hold it), mask, select, pad with -1.
  * The scorer's error leaves the row all -1. */
 static tl_err recommend_row(const tl_model *m, const tl_csr *ui, int users_match, int32_t row,

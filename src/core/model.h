@@ -84,6 +84,13 @@ typedef struct tl_model_ops {
      * are not to be used. */
     tl_err (*score)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
                     int32_t n, float *scores, float *scratch);
+    /* Optional: scores only the items cand[0..ncand) into out (as score() would), with
+     * scratch of scratch_floats(): a few hundred candidates (a search's re-ranking) cost a
+     * few dot products instead of the whole catalogue. Without it tl_model_score_items
+     * scores every item. */
+    tl_err (*score_items)(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                          int32_t n, const int32_t *cand, int32_t ncand, float *out,
+                          float *scratch);
     /* Optional: scores the users whose histories are rows[0..n_rows) of ui (same item
      * indices as the model) into out, row-major n_rows x n_items; lets a model batch through
      * BLAS. Called from one thread; may use OpenMP inside. When users_match is set, ui row r
@@ -179,6 +186,12 @@ int tl_model_progress(const tl_model *m, const char *stage, double done);
 /* Top-n for many users at once: users rows[0..n_rows) of ui (ui's item indices are the
  * model's). out_items: n_rows x n, -1 padded. users_match: ui row r is model user r.
  * Batches through score_block when the model has it; parallel with OpenMP. */
+/* The scores of the items cand[0..ncand) for one user's history (as tl_model_recommend
+ * scores them, before any filter or exclusion: history items get their score too) into out.
+ * Through the model's score_items when it has one, else from a full scoring. Errors as
+ * tl_model_recommend. */
+tl_err tl_model_score_items(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                            int32_t n_hist, const int32_t *cand, int32_t ncand, float *out);
 tl_err tl_model_recommend_rows(const tl_model *m, const tl_csr *ui, int users_match,
                                const int32_t *rows, int32_t n_rows, const tl_filter *f, int n,
                                int32_t *out_items, float *out_scores);

@@ -27,6 +27,12 @@ const tl_server_setting tl_server_settings[] = {
      "the academic calendar: a TSV file of terms, exam weeks and breaks\n"
      "(name, kind, start, end; etc/calendar.tsv); during an exam week the\n"
      "homepage begins with \"For your exams\" (default: none)"},
+    {"search-personal-weight", TL_SETTING_STR, "W", "0.3", 0, 0, AT(search_weight), 0,
+     "catalogue search (GET /v1/search): the weight of a patron's profile\n"
+     "against the text, 0 (text alone) to 1; a request's weight= wins"},
+    {"search-cache", TL_SETTING_INT, "N", "1024", 0, 1000000, AT(search_cache), 0,
+     "catalogue search: the answers of recent searches kept until the\n"
+     "catalogue changes (0 = none)"},
     {"db", TL_SETTING_STR, "PATH", NULL, 0, 0, AT(db), 0,
      "the store: live histories and POST /v1/events (default: the global\n"
      "--db or $TAILOR_DB, or ./tailor.db, when the file exists; without one\n"

@@ -43,5 +43,6 @@ void tl__h_analytics(tl_req *r);  /* GET /v1/analytics: the collection report (a
 void tl__h_web_index(tl_req *r); /* GET / */
 void tl__h_web_file(tl_req *r);  /* GET /web/{name} */
 void tl__h_users(tl_req *r);     /* GET /v1/users */
+void tl__h_search(tl_req *r);    /* GET /v1/search (handlers_search.c) */
 
 #endif

@@ -36,6 +36,7 @@ static const tl_route routes[] = {
     {{"GET", "/"}, tl__h_web_index, 0, TL_AUTH_OPEN},
     {{"GET", "/web/{name}"}, tl__h_web_file, 0, TL_AUTH_OPEN},
     {{"GET", "/v1/users"}, tl__h_users, 0, TL_AUTH_STAFF},
+    {{"GET", "/v1/search"}, tl__h_search, 0, TL_AUTH_KEY},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

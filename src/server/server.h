@@ -34,6 +34,8 @@ typedef struct tl_server_config {
     char *segment_attr;  /* the patrons' attribute of the homepage's group row */
     int min_group;       /* k: the fewest patrons behind a group's count */
     char *calendar;      /* the academic calendar's file (NULL: none) */
+    char *search_weight; /* catalogue search: the patron's profile against the text, "0".."1" */
+    int search_cache;    /* catalogue search: answers kept (0 = none) */
     int read_only;       /* the store is opened read-only: POST /v1/events answers 503 */
     int no_auth;         /* serve without authentication (no API keys asked for) */
     /* Where the log goes: one JSON object per line, without the newline (the server never

@@ -299,6 +299,14 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     if (rc == TL_OK)
         snprintf(s->segment_attr, sizeof(s->segment_attr), "%s", attr);
     s->min_group = o->min_group > 0 ? o->min_group : TL_MIN_GROUP;
+    s->search_weight = o->search_weight_set ? o->search_weight : TL_SEARCH_WEIGHT;
+    s->search_cache =
+        tl__search_cache_new(o->search_cache == 0 ? TL_SEARCH_CACHE : o->search_cache);
+    if (rc == TL_OK && !(s->search_weight >= 0 && s->search_weight <= 1)) {
+        tl_diag_set(d, NULL, 0, "search-personal-weight", "expected 0 to 1, got %g",
+                    s->search_weight);
+        rc = TL_EINVAL;
+    }
     if (o->pseudonym_key) {
         s->has_pkey = 1;
         memcpy(s->pkey, o->pseudonym_key, TL_PSEUDONYM_KEY_LEN);
@@ -350,6 +358,7 @@ void tl_service_close(tl_service *s)
     tl__service_lists_free(s);
     tl__calendar_free(&s->calendar);
     tl__keys_free(s);
+    tl__search_cache_free(s->search_cache);
     pthread_mutex_destroy(&s->keys_mu);
     pthread_mutex_destroy(&s->keys_list_mu);
     pthread_mutex_destroy(&s->lists_mu);

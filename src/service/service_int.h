@@ -148,7 +148,13 @@ struct tl_service {
     tl_calendar calendar; /* the academic calendar (tl_service_opts.calendar); n 0: none */
     int has_pkey; /* patron ids are pseudonymized with pkey (tl_service_opts.pseudonym_key) */
     uint8_t pkey[TL_PSEUDONYM_KEY_LEN];
+    double search_weight; /* catalogue search: the personal weight a request gives none of */
+    struct tl_search_cache *search_cache; /* recent searches' answers (search.c); NULL: none */
 };
+
+/* The cache of catalogue searches' answers (search.c): n entries (0: none, NULL). */
+struct tl_search_cache *tl__search_cache_new(int n);
+void tl__search_cache_free(struct tl_search_cache *c);
 
 /* Opens a connection to s's store with flags and s's pseudonym key. */
 tl_err tl__service_store_open(tl_service *s, int flags, tl_store **out, tl_diag *d);

@@ -24,10 +24,16 @@ typedef struct pending {
     int32_t ctx[NCTX]; /* offsets into the arena, -1 = NULL */
 } pending;
 
+/* Item records after which an import builds the search index in bulk (a rebuild of the whole
+ * index costs about what this many records cost through the triggers on a small catalogue). */
+#define IMPORT_BULK_ITEMS 10000
+
 typedef struct sink_ctx {
     tl_store *st;
     int flags;
-    int begun; /* the transaction is open */
+    int begun;       /* the transaction is open */
+    long long items; /* item records so far */
+    int bulk;        /* the search index is built whole at the end (tl_store_search_bulk_*) */
     tl_import_report *rep;
     pending *ev;
     tl_store_event *out; /* the batch in key order, as the backend takes it */
@@ -69,6 +75,11 @@ static tl_err put_item(void *ctx, const tl_item_rec *r, tl_diag *d)
     sink_ctx *c = ctx;
     tl_put what;
     tl_err rc = begin_once(c, d);
+    /* a big catalogue load stops the search index from following each record: it is built
+     * again whole, in bulk, before the commit (an older store without the index: no need) */
+    if (rc == TL_OK && ++c->items == IMPORT_BULK_ITEMS && c->st->schema_version >= 8 &&
+        (rc = tl_store_search_bulk_begin(c->st, d)) == TL_OK)
+        c->bulk = 1;
     if (rc == TL_OK)
         rc = tl_store_put_item(c->st, r, &what, d);
     if (rc == TL_OK)
@@ -353,6 +364,8 @@ tl_err tl_store_import(tl_store *st, const tl_import_opts *o, tl_import_report *
         rc = begin_once(&c, d);
     if (rc == TL_OK && o->weights)
         rc = save_weights(st, o->weights, o->dry_run, d);
+    if (rc == TL_OK && c.bulk && !o->dry_run)
+        rc = tl_store_search_bulk_end(st, d);
     if (rc == TL_OK && !o->dry_run) {
         if ((rc = tl_store_commit(st)) != TL_OK)
             tl__store_fail(st, rc, d);

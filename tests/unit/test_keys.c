@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "service/service_int.h" /* tl__keys_store_reads */
+#include "service/service_int.h"        /* tl__keys_store_reads */
+#include "store/sqlite/sqlite_search.h" /* the index's tokenizer, to drop the index */
 #include "tailor/service.h"
 #include "tailor/store.h"
 
@@ -317,8 +318,11 @@ static void test_old_store(void **state)
     const char *db = new_store("keys5.db");
     sqlite3 *db3 = NULL;
     assert_int_equal(sqlite3_open(db, &db3), SQLITE_OK);
+    assert_int_equal(tl__sq_search_register(db3), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db3,
-                                  "DROP TABLE IF EXISTS api_keys; DROP TABLE idempotency_keys;"
+                                  TL_SQ_SEARCH_DROP_TRIGGERS
+                                  "DROP TABLE search_fts;"
+                                  " DROP TABLE IF EXISTS api_keys; DROP TABLE idempotency_keys;"
                                   " DROP TABLE audit_log; DROP TABLE consent_log;"
                                   " DROP TABLE retention; DROP TABLE item_details;"
                                   " DROP TABLE holdings; DROP TABLE list_items;"
@@ -344,7 +348,7 @@ static void test_old_store(void **state)
     assert_non_null(strstr(d.msg, "upgrades it"));
     tl_store_free(st);
     assert_int_equal(tl_store_open(db, 0, &st, &d), TL_OK);
-    assert_int_equal(tl_store_schema_version(st), 5);
+    assert_int_equal(tl_store_schema_version(st), 8);
     assert_int_equal(tl_store_get_key(st, "abcdefgh", &ka, &found, &d), TL_OK);
     assert_int_equal(found, 0);
     tl_store_free(st);

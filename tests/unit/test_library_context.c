@@ -3,6 +3,7 @@
  * for you" row; branch-aware availability (copies on the shelf at the patron's branch first);
  * the academic calendar ("For your exams" first during exam weeks) and learned seasonality
  * ("Borrowed at this time of year" in the weeks a subject was borrowed in past years). */
+#include "store/sqlite/sqlite_search.h" /* the tokenizer, for a raw connection's writes */
 #include "support.h"
 
 #include <sqlite3.h>
@@ -86,6 +87,7 @@ static int setup(void **state)
     /* E3's details (the catalogue's own record of it) say when it really starts */
     sqlite3 *h;
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(tl__sq_search_register(h), SQLITE_OK); /* the search index follows */
     char sql[256];
     snprintf(sql, sizeof(sql),
              "INSERT INTO item_details(item_id, starts, place)"

@@ -241,7 +241,7 @@ def test_search_contract(lib, ctx):
     def answer(url):
         if '/v1/openapi.json' in url:
             return 200, 'application/json', json.dumps(doc).encode()
-        plain = 'personalize=0' in url
+        plain = 'weight=0' in url
         found = [{'item': it['item'], 'title': it['title'], 'score': 1.0 / (k + 1),
                   **({} if plain else {'reason': 'Because you borrowed a book like it'})}
                  for k, it in enumerate(items[::-1] if plain else items)]
@@ -261,14 +261,14 @@ def test_search_contract(lib, ctx):
     check('42' in page.eval("document.querySelector('.results > p').textContent"), 'the total')
     check(page.eval("document.querySelectorAll('.facet input').length") == 3, 'the facets')
     asked = [u for u in page.requests if '/v1/search' in u]
-    check('q=narnia' in asked[-1] and 'user=' in asked[-1] and 'personalize' not in asked[-1],
+    check('q=narnia' in asked[-1] and 'user=' in asked[-1] and 'weight=0' not in asked[-1],
           f'a personal search: {asked}')
     first = page.eval("document.querySelector('.search-results .card').dataset.item")
     page.click('.toggle button[aria-pressed="false"]')
     page.wait_for("location.hash.includes('order=plain') && document.querySelector("
                   "'.search-results .card') && document.querySelector('.search-results .card')"
                   f".dataset.item !== {json.dumps(first)}", 10, 'the plain order')
-    check('personalize=0' in page.requests[-1], f'the plain search: {page.requests[-1]}')
+    check('weight=0' in page.requests[-1], f'the plain search: {page.requests[-1]}')
     page.click('.facet input')
     page.wait_for("location.hash.includes('filter=subject%3Dfantasy')", 10, 'a facet chosen')
     page.wait_for("document.querySelector('.facet input')?.checked", 10, 'the facet checked')

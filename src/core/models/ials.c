@@ -908,6 +908,32 @@ static tl_err score(const tl_model *m, int32_t uidx, const int32_t *items, const
     return TL_OK;
 }
 
+/* score() for the candidates alone: the user's vector (stored or folded in) against their
+ * item factors. */
+static tl_err score_items(const tl_model *m, int32_t uidx, const int32_t *items, const float *w,
+                          int32_t n, const int32_t *cand, int32_t ncand, float *out, float *scratch)
+{
+    const ials_state *st = m->state;
+    const ials_cfg *cfg = m->cfg;
+    const float *vec;
+    if (uidx >= 0 && uidx < st->n_users && !cfg->fold_in) {
+        vec = st->user + (size_t)uidx * st->ld;
+    } else {
+        float *v = scratch + fold_scratch(st);
+        if (fold_in(st, (float)cfg->alpha, (float)cfg->reg, items, w, n, v, scratch) != 0)
+            return TL_ENUMERIC;
+        vec = v;
+    }
+    for (int32_t c = 0; c < ncand; c++) {
+        const float *y = st->item + (size_t)cand[c] * st->ld;
+        float dot = 0;
+        for (int32_t f = 0; f < st->k; f++)
+            dot += vec[f] * y[f];
+        out[c] = dot;
+    }
+    return TL_OK;
+}
+
 static void score_block(const tl_model *m, const tl_csr *ui, int users_match, const int32_t *rows,
                         int32_t n_rows, float *out)
 {
@@ -1248,6 +1274,7 @@ const tl_model_ops tl_ials_ops = {
     .fit = fit,
     .scratch_floats = scratch_floats,
     .score = score,
+    .score_items = score_items,
     .score_block = score_block,
     .save = save,
     .load = load,

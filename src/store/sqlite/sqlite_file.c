@@ -35,12 +35,19 @@ static const char *const tailor_tables[] = {
     " 'search_clicks')"
 
 /* The tables later migrations added (version 2: api_keys, 3: idempotency_keys, 4: the trust
- * tables, 5: library services); each holds data. A migration that adds a table lists it here,
- * or a store that a failed first import leaves behind is kept as if it held data. */
+ * tables, 5: library services, 8: the catalogue's full-text index); each holds data. A
+ * migration that adds a table lists it here, or a store that a failed first import leaves
+ * behind is kept as if it held data. */
 static const char *const later_tables[] = {
-    "api_keys",     "idempotency_keys", "audit_log",     "consent_log",   "retention",
-    "item_details", "holdings",         "lists",         "list_items",    "reviews",
-    "paths",        "path_steps",       "path_feedback", "search_totals", "subscriptions"};
+    "api_keys",      "idempotency_keys", "audit_log",     "consent_log",
+    "retention",     "item_details",     "holdings",      "lists",
+    "list_items",    "reviews",          "paths",         "path_steps",
+    "path_feedback", "search_totals",    "subscriptions", "search_fts"};
+/* The shadow tables FTS5 keeps for an index above: Tailor's, and never empty (they hold the
+ * index's settings and structure), so the index itself is asked whether it holds rows. */
+static const char *const shadow_tables[] = {"search_fts_data", "search_fts_idx",
+                                            "search_fts_content", "search_fts_docsize",
+                                            "search_fts_config"};
 
 static const char *const companions[] = {"-wal", "-shm", "-journal"};
 
@@ -411,7 +418,13 @@ static int holds_data(sqlite3 *db)
              j++)
             if (strcmp(name, later_tables[j]) == 0)
                 k = 2; /* a table of data */
-        if (k == N_TAILOR_TABLES) {
+        for (size_t j = 0;
+             k == N_TAILOR_TABLES && j < sizeof(shadow_tables) / sizeof(*shadow_tables); j++)
+            if (strcmp(name, shadow_tables[j]) == 0)
+                k = -1; /* Tailor's, not asked */
+        if (k < 0) {
+            continue;
+        } else if (k == N_TAILOR_TABLES) {
             found = 1;
         } else if (k > 0) {
             char *sql = sqlite3_mprintf("SELECT 1 FROM \"%w\"%s LIMIT 1", name,

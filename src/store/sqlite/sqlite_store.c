@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store/sqlite/sqlite_int.h"
+#include "store/sqlite/sqlite_search.h"
 
 /* Page cache limit (grown on demand): bulk imports slow down once the events B-tree outgrows
  * it (about 30 bytes per event: 256 MiB covers ~8M events). */
@@ -171,11 +172,15 @@ static const struct {
         " email TEXT,"
         " alerts INTEGER NOT NULL DEFAULT 0 CHECK (alerts IN (0, 1)),"
         " since INTEGER NOT NULL);"},
+    /* Catalogue search: the full-text index of items and their details, filled with what the
+     * store holds, and the triggers that keep it in step (sqlite_search.h) */
+    {TL_SQ_SEARCH_VERSION,
+     TL_SQ_SEARCH_TABLE(TL_SQ_SEARCH_DEFAULT_LANGS) TL_SQ_SEARCH_FILL TL_SQ_SEARCH_TRIGGERS},
 };
 /* The versions whose migration only adds tables: a read-only open reads a store from before
  * them as it is (what they add is missing there, and the functions that need it say
  * TL_EVERSION until a write open migrates the store). */
-static const int additive[] = {[2] = 1, [3] = 1, [4] = 1, [5] = 1};
+static const int additive[] = {[2] = 1, [3] = 1, [4] = 1, [5] = 1, [TL_SQ_SEARCH_VERSION] = 1};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define MARK_SQL "PRAGMA application_id = 1413564748;" /* TL_SQ_APPLICATION_ID, "TAIL" */
 #define LATEST_VERSION (migrations[NMIGRATIONS - 1].version)
@@ -1518,6 +1523,9 @@ static const tl_store_ops sqlite_ops = {
     .shelves_each = tl__sq_shelves_each,
     .schedules_each = tl__sq_schedules_each,
     .loan_weeks = tl__sq_loan_weeks,
+    .search = tl__sq_search,
+    .search_total = tl__sq_search_total,
+    .search_bulk = tl__sq_search_bulk,
 };
 
 static tl_err user_version(sq_store *s, int *v)
@@ -1651,6 +1659,8 @@ static tl_err create_store(const char *path, tl_diag *d)
     }
     tl__store_init(&t->base, &sqlite_ops);
     int rc = sqlite3_open_v2(tmp, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = tl__sq_search_register(t->db); /* the schema's index needs its tokenizer */
     r = rc == SQLITE_OK ? TL_OK : fail(t, rc);
     if (r == TL_OK)
         r = exec(t, "PRAGMA page_size = 8192; " MARK_SQL);
@@ -1729,6 +1739,11 @@ static tl_err open_once(const char *path, const tl_store_opts *o, tl_store **out
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, (int)(o->lock_timeout * 1000 + 0.5));
+    /* before anything touches the catalogue's index (the migration included) */
+    if ((rc = tl__sq_search_register(s->db)) != SQLITE_OK) {
+        r = fail(s, rc);
+        goto out;
+    }
     r = TL_ESTORE;
     if (!readonly && sqlite3_db_readonly(s->db, "main") == 1) {
         fail(s, SQLITE_READONLY); /* the file system said no after all: say why */
