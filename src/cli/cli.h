@@ -48,6 +48,7 @@ typedef struct tl_cmd {
 extern const tl_cmd tl_cmd_import, tl_cmd_stats, tl_cmd_export, tl_cmd_train, tl_cmd_recommend,
     tl_cmd_split, tl_cmd_eval, tl_cmd_tune, tl_cmd_synth, tl_cmd_homepage, tl_cmd_serve, tl_cmd_key,
     tl_cmd_user, tl_cmd_consent, tl_cmd_retention, tl_cmd_auditlog, tl_cmd_audit;
+extern const tl_cmd tl_cmd_subscription, tl_cmd_digest; /* cmd_digest.c */
 
 /* The exit code of a library error, the same for every command: TL_OK 0; TL_EINVAL 2 (the CLI
  * hands the library what the user typed: a parameter, weights, a filter, a path); TL_EPARSE 3,

@@ -9,9 +9,9 @@
 #include "service/history.h"
 #include "service/reason.h"
 #include "service/service_int.h"
+#include "service/subjects.h"
 
 #define BECAUSE_ROWS 2    /* "because you borrowed" rows, for the most recent items */
-#define MAX_SUBJECTS 64   /* of the patron's history, for "new in your subjects" */
 #define SUBJECT_ITEMS 200 /* most recent history items whose subjects count */
 #define SERIES_ITEMS 50   /* most recent history items whose next volume counts */
 
@@ -29,12 +29,6 @@ typedef struct page {
     int n;   /* items per row */
     tl_home *out;
 } page;
-
-typedef struct subject {
-    const char *text;
-    size_t len;
-    int32_t from; /* the history item it came from (the most recent) */
-} subject;
 
 /* A new row (NULL when the page is full). */
 static tl_home_row *new_row(page *p, const char *title_fmt, const char *arg)
@@ -127,55 +121,6 @@ static tl_err row_because(page *p, int32_t item)
     return TL_OK;
 }
 
-/* Calls fn for each '|'-separated, trimmed subject of text. */
-static int each_subject(const char *text, int (*fn)(void *, const char *, size_t), void *ctx)
-{
-    for (const char *s = text; s && *s;) {
-        const char *bar = strchr(s, '|');
-        size_t len = bar ? (size_t)(bar - s) : strlen(s);
-        const char *a = s;
-        while (len && *a == ' ') {
-            a++;
-            len--;
-        }
-        while (len && a[len - 1] == ' ')
-            len--;
-        if (len && fn(ctx, a, len))
-            return 1;
-        s = bar ? bar + 1 : NULL;
-    }
-    return 0;
-}
-
-typedef struct subjects {
-    subject s[MAX_SUBJECTS];
-    int n;
-    int32_t from;
-    const subject *hit;
-} subjects;
-
-static const subject *find_subject(const subjects *ss, const char *t, size_t len)
-{
-    for (int k = 0; k < ss->n; k++)
-        if (ss->s[k].len == len && strncasecmp(ss->s[k].text, t, len) == 0)
-            return &ss->s[k];
-    return NULL;
-}
-
-static int add_subject(void *ctx, const char *t, size_t len)
-{
-    subjects *ss = ctx;
-    if (ss->n < MAX_SUBJECTS && !find_subject(ss, t, len))
-        ss->s[ss->n++] = (subject){t, len, ss->from};
-    return ss->n == MAX_SUBJECTS;
-}
-
-static int match_subject(void *ctx, const char *t, size_t len)
-{
-    subjects *ss = ctx;
-    return (ss->hit = find_subject(ss, t, len)) != NULL;
-}
-
 /* "New in your subjects": the newest additions that share a subject with the patron's recent
  * items, newest first; the evidence is the item the subject came from. */
 static tl_err row_new_in_subjects(page *p)
@@ -183,15 +128,8 @@ static tl_err row_new_in_subjects(page *p)
     const tl_model *m = p->m;
     if (!p->ref->n_newest || !m->cat.subjects)
         return TL_OK;
-    subjects ss = {.n = 0};
-    for (int32_t k = p->h.n - 1; k >= 0 && k >= p->h.n - SUBJECT_ITEMS; k--) {
-        int32_t i = p->h.items[k];
-        if (i < m->cat.n && m->cat.subjects[i]) {
-            ss.from = i;
-            if (each_subject(m->cat.subjects[i], add_subject, &ss))
-                break;
-        }
-    }
+    tl_subjects ss;
+    tl__subjects_collect(&ss, &m->cat, p->h.items, p->h.n, SUBJECT_ITEMS);
     if (!ss.n)
         return TL_OK;
     tl_home_row *r = new_row(p, "%s", "New in your subjects");
@@ -200,18 +138,18 @@ static tl_err row_new_in_subjects(page *p)
     snprintf(r->id, sizeof(r->id), "new_in_subjects");
     for (int k = 0; k < p->ref->n_newest && r->n < p->n; k++) {
         int32_t i = p->ref->newest[k];
-        if (!p->allow[i] || !m->cat.subjects[i] ||
-            !each_subject(m->cat.subjects[i], match_subject, &ss))
+        const tl_subject *hit;
+        if (!p->allow[i] || !(hit = tl__subjects_match(&ss, &m->cat, i)))
             continue;
         take(p, i);
         tl_rec_item *it = &r->items[r->n++];
         tl__rec_item_fill(m, &p->h, it, i, (float)m->cat.added[i], TL__WHY_POPULAR, 0, NULL);
         it->kind = "new_in_subjects";
         it->n_evidence = 1;
-        it->evidence[0] = (tl_rec_evidence){tl_intern_str(&m->items, ss.hit->from),
-                                            tl__title_of(m, ss.hit->from), 1.0f};
+        it->evidence[0] = (tl_rec_evidence){tl_intern_str(&m->items, hit->from),
+                                            tl__title_of(m, hit->from), 1.0f};
         snprintf(it->reason, sizeof(it->reason), "New in %.*s",
-                 (int)(ss.hit->len < 200 ? ss.hit->len : 200), ss.hit->text);
+                 (int)(hit->len < 200 ? hit->len : 200), hit->text);
     }
     close_row(p, r);
     return TL_OK;

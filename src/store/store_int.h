@@ -120,6 +120,13 @@ typedef struct tl_store_ops {
                         int64_t *retention_days);
     tl_err (*retention_run)(tl_store *st, int64_t now, long long *removed);
     tl_err (*scrub)(tl_store *st, int *complete);
+    /* new-arrival alerts (schema version 5); user as in trust */
+    tl_err (*sub_set)(tl_store *st, int64_t user, int alerts, const char *email, int64_t ts);
+    tl_err (*sub_get)(tl_store *st, int64_t user, tl_store_sub_fn fn, void *ctx, int *found);
+    tl_err (*sub_off)(tl_store *st, int64_t user, int *changed);
+    tl_err (*sub_each)(tl_store *st, tl_store_sub_fn fn, void *ctx);
+    tl_err (*details)(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
+                      tl_store_detail_fn fn, void *ctx);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

@@ -81,5 +81,12 @@ tl_err tl__sq_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, 
                         int64_t *retention_days);
 tl_err tl__sq_retention_run(tl_store *st, int64_t now, long long *removed);
 tl_err tl__sq_scrub(tl_store *st, int *complete);
+/* new-arrival alerts (sqlite_subscriptions.c) */
+tl_err tl__sq_sub_set(tl_store *st, int64_t user, int alerts, const char *email, int64_t ts);
+tl_err tl__sq_sub_get(tl_store *st, int64_t user, tl_store_sub_fn fn, void *ctx, int *found);
+tl_err tl__sq_sub_off(tl_store *st, int64_t user, int *changed);
+tl_err tl__sq_sub_each(tl_store *st, tl_store_sub_fn fn, void *ctx);
+tl_err tl__sq_details(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
+                      tl_store_detail_fn fn, void *ctx);
 
 #endif
