@@ -38,4 +38,9 @@ void tl__h_audit(tl_req *r);        /* GET /v1/audit */
 const char *tl__req_actor(const tl_req *r, char *buf, size_t len);
 void tl__h_users_bulk(tl_req *r); /* POST /v1/users/bulk */
 
+/* handlers_digest.c: new-arrival alerts */
+void tl__h_user_subscription(tl_req *r); /* PUT /v1/users/{id}/subscription */
+void tl__h_user_digest(tl_req *r);       /* GET /v1/users/{id}/digest */
+void tl__h_unsubscribe(tl_req *r);       /* GET /v1/unsubscribe (no key: signed) */
+
 #endif

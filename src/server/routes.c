@@ -32,6 +32,9 @@ static const tl_route routes[] = {
     {{"GET", "/v1/users/{id}/export"}, tl__h_user_export, 0, TL_AUTH_OWN},
     {{"PUT", "/v1/users/{id}/consent"}, tl__h_user_consent, 1, TL_AUTH_OWN},
     {{"GET", "/v1/audit"}, tl__h_audit, 0, TL_AUTH_KEYS},
+    {{"PUT", "/v1/users/{id}/subscription"}, tl__h_user_subscription, 1, TL_AUTH_OWN},
+    {{"GET", "/v1/users/{id}/digest"}, tl__h_user_digest, 0, TL_AUTH_USER},
+    {{"GET", "/v1/unsubscribe"}, tl__h_unsubscribe, 0, TL_AUTH_OPEN},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -9,14 +9,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <sqlite3.h>
 
+#include "serve_child.h"
 #include "tailor/service.h"
 
 #define NOW "2026-12-01T12:00:00Z"
@@ -459,6 +462,122 @@ static void test_export_erase(void **state)
     assert_int_equal(tl_test_sh("! grep -q 'p4@example.org' '%s'", db), 0);
 }
 
+static char *wait_file(const char *path, int seconds)
+{
+    for (int k = 0; k < seconds * 10; k++) {
+        if (access(path, F_OK) == 0)
+            return tl_test_read(path);
+        usleep(100000);
+    }
+    fail_msg("%s did not appear in %d s", path, seconds);
+    return NULL;
+}
+
+/* The server: the schedule fires, the subscription route, the preview, the unsubscribe link. */
+static void test_http(void **state)
+{
+    (void)state;
+    char model[700], err[700], sched[700], unsub[800];
+    snprintf(model, sizeof(model), "%s/m.tlm", dir);
+    snprintf(err, sizeof(err), "%s/serve.err", dir);
+    snprintf(sched, sizeof(sched), "%s/sched", dir);
+    assert_int_equal(tl_test_cli("--db '%s' train --model popular --out '%s' --quiet", db, model),
+                     0);
+    sql(db, "INSERT INTO items(ext_id, type, title, authors, subjects, added) VALUES ('n7', 'book',"
+            " 'Dragons Again', 'Ann Smith', 'Fantasy|Dragons', strftime('%s', 'now') + 1)");
+    const char *extra[] = {"--digest-every",
+                           "5",
+                           "--digest-out",
+                           sched,
+                           "--digest-from",
+                           "Library <news@example.org>",
+                           "--unsubscribe-url",
+                           "https://library.example.org/v1/unsubscribe",
+                           NULL};
+    tl_test_server srv;
+    assert_int_equal(tl_test_serve_with(&srv, db, model, err, 0, extra), 0);
+    /* the schedule: the item added just now goes to p1 (a dragon reader) within a run */
+    char path[800];
+    snprintf(path, sizeof(path), "%s/p1.eml", sched);
+    char *m1 = wait_file(path, 30);
+    parsed p;
+    parse_eml(m1, &p);
+    assert_non_null(strstr(p.text, "Dragons Again"));
+    assert_non_null(strstr(p.text, "Because you borrowed \"Dragons of Old\""));
+    assert_null(strstr(p.text, "Dragons <Return>")); /* added weeks before this window */
+    assert_non_null(strstr(p.unsub, "https://library.example.org/v1/unsubscribe?u=p1&sig="));
+    assert_non_null(strstr(m1, "From: Library <news@example.org>\r\n"));
+    parsed_free(&p);
+    free(m1);
+    /* the subscription route */
+    const char *sub = "{\"alerts\": true, \"email\": \"p5@example.org\"}";
+    assert_int_equal(tl_test_http(srv.port, "PUT", "/v1/users/p5/subscription", "application/json",
+                                  sub, strlen(sub), NULL, NULL, NULL),
+                     200);
+    const char *bad = "{\"email\": \"p5 at example\"}";
+    assert_int_equal(tl_test_http(srv.port, "PUT", "/v1/users/p5/subscription", "application/json",
+                                  bad, strlen(bad), NULL, NULL, NULL),
+                     400);
+    assert_int_equal(tl_test_http(srv.port, "PUT", "/v1/users/nobody/subscription",
+                                  "application/json", sub, strlen(sub), NULL, NULL, NULL),
+                     404);
+    assert_int_equal(sql_count(db, "SELECT count(*) FROM subscriptions s JOIN users u ON"
+                                   " u.id = s.user_id WHERE u.ext_id = 'p5' AND s.alerts = 1"),
+                     1);
+    /* the preview: JSON, then the HTML body */
+    char *body = NULL, *ctype = NULL;
+    assert_int_equal(tl_test_http(srv.port, "GET", "/v1/users/p1/digest?since=2026-11-24&now=" NOW,
+                                  NULL, NULL, 0, &body, NULL, &ctype),
+                     200);
+    assert_non_null(strstr(body, "\"item\":\"n1\""));
+    assert_non_null(strstr(body, "\"kind\":\"similar\""));
+    assert_non_null(strstr(body, "Because you borrowed"));
+    assert_null(strstr(body, "\"n9\""));
+    assert_non_null(strstr(body, "\"ev1\""));
+    free(body);
+    free(ctype);
+    assert_int_equal(tl_test_http(srv.port, "GET",
+                                  "/v1/users/p1/digest?since=7d&now=" NOW "&format=html", NULL,
+                                  NULL, 0, &body, NULL, &ctype),
+                     200);
+    assert_non_null(strstr(ctype, "text/html"));
+    assert_non_null(strstr(body, "Dragons &lt;Return&gt; &amp; Rise"));
+    char *sig = strstr(body, "sig=");
+    assert_non_null(sig);
+    char hex[65];
+    assert_int_equal(sscanf(sig + 4, "%64[0-9a-f]", hex), 1);
+    free(body);
+    free(ctype);
+    assert_int_equal(tl_test_http(srv.port, "GET", "/v1/users/p1/digest?since=yesterday", NULL,
+                                  NULL, 0, NULL, NULL, NULL),
+                     400);
+    assert_int_equal(
+        tl_test_http(srv.port, "GET", "/v1/users/nobody/digest", NULL, NULL, 0, NULL, NULL, NULL),
+        404);
+    /* the unsubscribe link: tampered, another patron's, then the real one */
+    char tampered[65];
+    snprintf(tampered, sizeof(tampered), "%s", hex);
+    tampered[10] = tampered[10] == 'a' ? 'b' : 'a';
+    snprintf(unsub, sizeof(unsub), "/v1/unsubscribe?u=p1&sig=%s", tampered);
+    assert_int_equal(tl_test_http(srv.port, "GET", unsub, NULL, NULL, 0, &body, NULL, &ctype), 403);
+    assert_non_null(strstr(ctype, "application/json"));
+    assert_non_null(strstr(body, "sig"));
+    free(body);
+    free(ctype);
+    snprintf(unsub, sizeof(unsub), "/v1/unsubscribe?u=p2&sig=%s", hex);
+    assert_int_equal(tl_test_http(srv.port, "GET", unsub, NULL, NULL, 0, NULL, NULL, NULL), 403);
+    snprintf(unsub, sizeof(unsub), "/v1/unsubscribe?u=p1&sig=%s", hex);
+    assert_int_equal(tl_test_http(srv.port, "GET", unsub, NULL, NULL, 0, &body, NULL, NULL), 200);
+    assert_non_null(strstr(body, "\"changed\":true"));
+    free(body);
+    tl_test_serve_stop(&srv, SIGTERM);
+    assert_int_equal(sql_count(db, "SELECT count(*) FROM subscriptions s JOIN users u ON"
+                                   " u.id = s.user_id WHERE u.ext_id = 'p1' AND s.alerts = 0"),
+                     1);
+    assert_int_equal(tl_test_sh("grep -q '\"digest\"' '%s'", err), 0);
+    assert_int_equal(tl_test_cli("--db '%s' subscription set p1 --alerts on", db), 0);
+}
+
 /* The demo library: opted-in patrons, and a digest of the last week for each. */
 static void test_demo(void **state)
 {
@@ -493,7 +612,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_dir),      cmocka_unit_test(test_smtp),
         cmocka_unit_test(test_smtp_refuses), cmocka_unit_test(test_unsubscribe),
-        cmocka_unit_test(test_export_erase), cmocka_unit_test(test_demo),
+        cmocka_unit_test(test_export_erase), cmocka_unit_test(test_http),
+        cmocka_unit_test(test_demo),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = cmocka_run_group_tests(tests, setup, NULL);
+    curl_global_cleanup();
+    return rc;
 }
