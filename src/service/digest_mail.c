@@ -490,6 +490,10 @@ static tl_err deliver_one(void *ctx, const tl_digest_msg *m, tl_diag *d)
     char *eml = NULL;
     size_t n = 0;
     tl_err rc = tl_digest_render(m, "eml", v->o->from, &eml, &n, d);
+    if (rc == TL_OK && !v->o->dir && !m->email) {
+        tl_diag_set(d, NULL, 0, "email", "the patron has no e-mail address");
+        rc = TL_EINVAL;
+    }
     if (rc == TL_OK)
         rc = v->o->dir ? write_file(v, m, eml, n, d) : send_smtp(v, m, eml, n, d);
     free(eml);

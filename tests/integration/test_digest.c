@@ -270,6 +270,8 @@ static void test_out_dir(void **state)
 typedef struct smtp {
     int fd, port;
     const char *refuse; /* RCPT TO this address gets 550 */
+    int auth;           /* offers AUTH PLAIN; what came is kept in login */
+    char login[256];
     char rcpt[16][128];
     char *data[16];
     int n;
@@ -305,7 +307,20 @@ static void *smtp_main(void *arg)
         say(c, "220 test ESMTP\r\n");
         while (read_line(c, line, sizeof(line)) > 0) {
             if (strncasecmp(line, "EHLO", 4) == 0 || strncasecmp(line, "HELO", 4) == 0) {
-                say(c, "250-test\r\n250 8BITMIME\r\n");
+                say(c, s->auth ? "250-test\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n"
+                               : "250-test\r\n250 8BITMIME\r\n");
+            } else if (strncasecmp(line, "AUTH PLAIN", 10) == 0) {
+                char *cred = line + 10;
+                while (*cred == ' ')
+                    cred++;
+                if (!*cred || *cred == '\r') { /* the credentials come on the next line */
+                    say(c, "334 \r\n");
+                    if (read_line(c, line, sizeof(line)) <= 0)
+                        break;
+                    cred = line;
+                }
+                snprintf(s->login, sizeof(s->login), "%.*s", (int)strcspn(cred, "\r\n"), cred);
+                say(c, "235 accepted\r\n");
             } else if (strncasecmp(line, "MAIL FROM:", 10) == 0) {
                 say(c, "250 OK\r\n");
             } else if (strncasecmp(line, "RCPT TO:", 8) == 0) {
@@ -343,10 +358,11 @@ static void *smtp_main(void *arg)
     return NULL;
 }
 
-static void smtp_start(smtp *s, const char *refuse)
+static void smtp_start_auth(smtp *s, const char *refuse, int auth)
 {
     memset(s, 0, sizeof(*s));
     s->refuse = refuse;
+    s->auth = auth;
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
@@ -355,6 +371,11 @@ static void smtp_start(smtp *s, const char *refuse)
     assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
     s->port = ntohs(a.sin_port);
     assert_int_equal(pthread_create(&s->th, NULL, smtp_main, s), 0);
+}
+
+static void smtp_start(smtp *s, const char *refuse)
+{
+    smtp_start_auth(s, refuse, 0);
 }
 
 static void smtp_stop(smtp *s)
@@ -405,6 +426,32 @@ static void test_smtp_refuses(void **state)
     char *err = tl_test_cli_err();
     assert_non_null(strstr(err, "1 failed"));
     free(err);
+}
+
+/* The login comes from a file (or the environment), never the command line; a server without
+ * STARTTLS is refused when --starttls asks for it. */
+static void test_smtp_auth_tls(void **state)
+{
+    (void)state;
+    smtp s;
+    char auth[700];
+    snprintf(auth, sizeof(auth), "%s/smtp.auth", dir);
+    assert_int_equal(tl_test_write(auth, "mailer:s3cret\n"), 0);
+    smtp_start_auth(&s, NULL, 1);
+    tl_test_cli_check(tl_test_cli("--db '%s' digest --since 7d --now " NOW
+                                  " --smtp smtp://127.0.0.1:%d --smtp-auth '%s'",
+                                  db, s.port, auth),
+                      0, NULL, "3 messages sent");
+    smtp_stop(&s);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.login, "AG1haWxlcgBzM2NyZXQ="); /* base64 of "\0mailer\0s3cret" */
+    smtp_start_auth(&s, NULL, 1);
+    tl_test_cli_check(tl_test_cli("--db '%s' digest --since 7d --now " NOW
+                                  " --smtp smtp://127.0.0.1:%d --starttls",
+                                  db, s.port),
+                      1, NULL, "p1 <p1@example.org>: SMTP");
+    smtp_stop(&s);
+    assert_int_equal(s.n, 0); /* nothing went in the clear */
 }
 
 static void test_unsubscribe(void **state)
@@ -611,9 +658,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_dir),      cmocka_unit_test(test_smtp),
-        cmocka_unit_test(test_smtp_refuses), cmocka_unit_test(test_unsubscribe),
-        cmocka_unit_test(test_export_erase), cmocka_unit_test(test_http),
-        cmocka_unit_test(test_demo),
+        cmocka_unit_test(test_smtp_refuses), cmocka_unit_test(test_smtp_auth_tls),
+        cmocka_unit_test(test_unsubscribe),  cmocka_unit_test(test_export_erase),
+        cmocka_unit_test(test_http),         cmocka_unit_test(test_demo),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, setup, NULL);
