@@ -182,15 +182,39 @@ static tl_err on_sub(void *ctx, const char *user, const char *email, int alerts,
     return TL_OK;
 }
 
+/* Sort keys carried with what they sort (no comparator state: digests run in parallel). */
+typedef struct by_added_key {
+    int64_t added;
+    const char *id;
+    int32_t i;
+} by_added_key;
+
 /* Newest first, then by id: the same order on every run. */
-static const run *sort_run;
 static int by_added(const void *a, const void *b)
 {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    int64_t ax = sort_run->data.cat.added[x], ay = sort_run->data.cat.added[y];
-    if (ax != ay)
-        return ax < ay ? 1 : -1;
-    return strcmp(tl_intern_str(&sort_run->data.items, x), tl_intern_str(&sort_run->data.items, y));
+    const by_added_key *x = a, *y = b;
+    if (x->added != y->added)
+        return x->added < y->added ? 1 : -1;
+    return strcmp(x->id, y->id);
+}
+
+typedef struct by_key {
+    double key;
+    int32_t k;
+} by_key;
+
+/* Ascending key, then position. */
+static int by_key_up(const void *a, const void *b)
+{
+    const by_key *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key ? 1 : x->k - y->k;
+}
+
+/* Descending key, then position. */
+static int by_key_down(const void *a, const void *b)
+{
+    const by_key *x = a, *y = b;
+    return x->key > y->key ? -1 : x->key < y->key ? 1 : x->k - y->k;
 }
 
 static int by_start(const void *a, const void *b)
@@ -246,9 +270,16 @@ static tl_err prepare(run *u, tl_diag *d)
         if (u->starts[i])
             u->n_events++;
     }
-    sort_run = u;
-    qsort(u->cand, (size_t)u->n_cand, sizeof(*u->cand), by_added);
-    sort_run = NULL;
+    by_added_key *keys = malloc(((size_t)u->n_cand + 1) * sizeof(*keys));
+    if (!keys)
+        return TL_ENOMEM;
+    for (int k = 0; k < u->n_cand; k++)
+        keys[k] = (by_added_key){c->added[u->cand[k]], tl_intern_str(&u->data.items, u->cand[k]),
+                                 u->cand[k]};
+    qsort(keys, (size_t)u->n_cand, sizeof(*keys), by_added);
+    for (int k = 0; k < u->n_cand; k++)
+        u->cand[k] = keys[k].i;
+    free(keys);
     if (u->n_events && !(u->events = calloc((size_t)u->n_events, sizeof(*u->events))))
         return TL_ENOMEM;
     int k = 0;
@@ -278,27 +309,11 @@ static tl_err prepare(run *u, tl_diag *d)
 typedef struct work {
     int32_t *hist; /* the patron's items, oldest first */
     float *w, *score, *prof;
-    int64_t *ts;
+    by_key *keys; /* max(history, candidates) */
     uint8_t *had; /* by item: in the patron's history */
     int32_t *order;
     tl_digest_item *items;
 } work;
-
-static const int64_t *sort_ts;
-static int by_ts(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return sort_ts[x] < sort_ts[y] ? -1 : sort_ts[x] > sort_ts[y] ? 1 : x - y;
-}
-
-static const float *sort_score;
-static int by_score(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    if (sort_score[x] != sort_score[y])
-        return sort_score[x] < sort_score[y] ? 1 : -1;
-    return x - y; /* candidates' order: newest first */
-}
 
 static const char *title_or_id(const run *u, int32_t i)
 {
@@ -314,15 +329,12 @@ static int32_t history(const run *u, work *w, int32_t uidx)
         return 0;
     int64_t b = ui->indptr[uidx];
     int32_t n = (int32_t)(ui->indptr[uidx + 1] - b);
+    for (int32_t k = 0; k < n; k++)
+        w->keys[k] = (by_key){ui->ts ? (double)ui->ts[b + k] : 0.0, k};
+    qsort(w->keys, (size_t)n, sizeof(*w->keys), by_key_up);
     for (int32_t k = 0; k < n; k++) {
-        w->order[k] = k;
-        w->ts[k] = ui->ts ? ui->ts[b + k] : 0;
-    }
-    sort_ts = w->ts;
-    qsort(w->order, (size_t)n, sizeof(*w->order), by_ts);
-    for (int32_t k = 0; k < n; k++) {
-        w->hist[k] = ui->indices[b + w->order[k]];
-        w->w[k] = ui->data[b + w->order[k]];
+        w->hist[k] = ui->indices[b + w->keys[k].k];
+        w->w[k] = ui->data[b + w->keys[k].k];
     }
     return n;
 }
@@ -352,9 +364,10 @@ static int choose(const run *u, work *w, const patron *p, int *personal)
                                              w->score, w->prof) == 0) {
         for (int k = 0; k < u->n_cand; k++)
             if (w->score[k] >= MIN_SIMILARITY && !w->had[u->cand[k]])
-                w->order[nc++] = k;
-        sort_score = w->score;
-        qsort(w->order, (size_t)nc, sizeof(*w->order), by_score);
+                w->keys[nc++] = (by_key){w->score[k], k}; /* ties: the newest first */
+        qsort(w->keys, (size_t)nc, sizeof(*w->keys), by_key_down);
+        for (int k = 0; k < nc; k++)
+            w->order[k] = w->keys[k].k;
     }
     for (int k = 0; k < nc && got < n; k++) {
         int32_t i = u->cand[w->order[k]];
@@ -507,7 +520,7 @@ tl_err tl_service_digest(tl_service *s, const tl_digest_query *q0, tl_digest_fn 
     size_t nt = u.content ? tl_content_n_terms(u.content) : 1;
     if (rc == TL_OK &&
         (!(w.hist = malloc(maxh * sizeof(*w.hist))) || !(w.w = malloc(maxh * sizeof(*w.w))) ||
-         !(w.ts = malloc(maxh * sizeof(*w.ts))) ||
+         !(w.keys = malloc((maxh > nc ? maxh : nc) * sizeof(*w.keys))) ||
          !(w.order = malloc((maxh > nc ? maxh : nc) * sizeof(*w.order))) ||
          !(w.score = malloc(nc * sizeof(*w.score))) || !(w.prof = calloc(nt, sizeof(*w.prof))) ||
          !(w.had = calloc(ni, 1)) || !(w.items = calloc((size_t)q.n, sizeof(*w.items)))))
@@ -541,7 +554,7 @@ tl_err tl_service_digest(tl_service *s, const tl_digest_query *q0, tl_digest_fn 
     }
     free(w.hist);
     free(w.w);
-    free(w.ts);
+    free(w.keys);
     free(w.order);
     free(w.score);
     free(w.prof);
