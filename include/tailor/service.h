@@ -612,6 +612,16 @@ typedef struct tl_digest_out {
 TL_API tl_err tl_service_digest_deliver(tl_service *s, const tl_digest_query *q, tl_digest_out *o,
                                         tl_digest_report *rep, tl_diag *d);
 
+/* The scheduled digest: the items added since the last scheduled run (the store remembers its
+ * time, so that a restart neither skips nor repeats a window; the first run: every seconds
+ * back) up to now, delivered to o with links to unsubscribe_url (NULL: the default). The run's
+ * time is kept when it completed, also when some messages failed (they are in o->failures and
+ * the log; the others are not sent twice). Errors as tl_service_digest_deliver. */
+#define TL_META_DIGEST_LAST "digest_last_run"
+TL_API tl_err tl_service_digest_scheduled(tl_service *s, long long every,
+                                          const char *unsubscribe_url, tl_digest_out *o,
+                                          tl_digest_report *rep, tl_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -236,10 +236,9 @@ static void run_retention(tl_server_config *c, tl_service *svc)
 }
 
 /* The digest in the server's schedule: every digest-every seconds, the items added since the
- * last run (at the first, digest-every seconds back). */
-static void run_digest(tl_server_config *c, tl_service *svc, int64_t since, int64_t now)
+ * last scheduled run (the store keeps its time). */
+static void run_digest(tl_server_config *c, tl_service *svc)
 {
-    tl_digest_query q = {.since = since, .now = now, .unsubscribe_url = c->unsubscribe_url};
     tl_digest_out o = {.dir = c->digest_out,
                        .smtp_url = c->digest_out ? NULL : c->digest_smtp,
                        .from = c->digest_from,
@@ -249,7 +248,7 @@ static void run_digest(tl_server_config *c, tl_service *svc, int64_t since, int6
     tl_diag d;
     tl_diag_clear(&d);
     char msg[600];
-    tl_err rc = tl_service_digest_deliver(svc, &q, &o, &rep, &d);
+    tl_err rc = tl_service_digest_scheduled(svc, c->digest_every, c->unsubscribe_url, &o, &rep, &d);
     if (rc == TL_OK)
         snprintf(msg, sizeof(msg),
                  "digest: %lld patrons with alerts, %lld messages, %lld with nothing new",
@@ -279,7 +278,6 @@ static void wait_for_stop(tl_server_config *c, tl_service *svc, unsigned char *s
             ? (long long)c->digest_every * 1000
             : -1;
     long long next_retention = ms_now() + retention_ms, next_digest = ms_now() + digest_ms;
-    int64_t digest_since = (int64_t)time(NULL) - (digest_ms > 0 ? c->digest_every : 0);
     for (;;) {
         long long now = ms_now(), wait = -1;
         if (retention_ms > 0)
@@ -299,9 +297,7 @@ static void wait_for_stop(tl_server_config *c, tl_service *svc, unsigned char *s
             next_retention = ms_now() + retention_ms;
         }
         if (digest_ms > 0 && now >= next_digest) {
-            int64_t t = (int64_t)time(NULL);
-            run_digest(c, svc, digest_since < t ? digest_since : t - 1, t);
-            digest_since = t;
+            run_digest(c, svc);
             next_digest = ms_now() + digest_ms;
         }
     }

@@ -290,7 +290,8 @@ static tl_err prepare(run *u, tl_diag *d)
             e->kind = "event";
             snprintf(e->reason, sizeof(e->reason), "Library event");
         }
-    qsort(u->events, (size_t)u->n_events, sizeof(*u->events), by_start);
+    if (u->n_events > 1)
+        qsort(u->events, (size_t)u->n_events, sizeof(*u->events), by_start);
     /* the content model of the run: new items are placed by what they are about */
     if (u->n_cand && tl_content_applicable(&u->data)) {
         tl_diag cd = {0};

@@ -568,3 +568,41 @@ tl_err tl_service_digest_deliver(tl_service *s, const tl_digest_query *q, tl_dig
     }
     return rc;
 }
+
+tl_err tl_service_digest_scheduled(tl_service *s, long long every, const char *unsubscribe_url,
+                                   tl_digest_out *o, tl_digest_report *rep, tl_diag *d)
+{
+    memset(rep, 0, sizeof(*rep));
+    o->failures = NULL;
+    tl_digest_query q = {.now = (int64_t)time(NULL), .unsubscribe_url = unsubscribe_url};
+    tl_err rc = tl__service_need_writer(s, "scheduled digests", d);
+    char *last = NULL;
+    if (rc == TL_OK) {
+        pthread_mutex_lock(&s->write_mu);
+        rc = tl_store_get_meta(s->writer, TL_META_DIGEST_LAST, &last);
+        pthread_mutex_unlock(&s->write_mu);
+    }
+    if (rc != TL_OK) {
+        tl_diag_set(d, NULL, 0, NULL, "cannot read the last digest's time");
+        return rc;
+    }
+    long long t = 0;
+    int used = 0;
+    q.since = last && sscanf(last, "%lld%n", &t, &used) == 1 && !last[used] && t > 0 && t < q.now
+                  ? (int64_t)t
+                  : q.now - (every > 0 ? every : 1);
+    free(last);
+    rc = tl_service_digest_deliver(s, &q, o, rep, d);
+    if (rc == TL_OK || (rc == TL_EIO && rep->patrons)) {
+        char now[32];
+        snprintf(now, sizeof(now), "%lld", (long long)q.now);
+        pthread_mutex_lock(&s->write_mu);
+        tl_err mc = tl_store_set_meta(s->writer, TL_META_DIGEST_LAST, now);
+        pthread_mutex_unlock(&s->write_mu);
+        if (rc == TL_OK && mc != TL_OK) {
+            tl_diag_set(d, NULL, 0, NULL, "the digest went, but its time was not kept");
+            rc = mc;
+        }
+    }
+    return rc;
+}
