@@ -502,6 +502,9 @@ static void test_unsubscribe(void **state)
     tl_test_cli_check(tl_test_cli("--db '%s' auditlog verify", db), 0, NULL, NULL);
     assert_int_equal(sql_count(db, "SELECT count(*) FROM audit_log WHERE action = 'unsubscribe'"),
                      1);
+    /* each opt-in is audited, and the log keeps no address */
+    assert_true(sql_count(db, "SELECT count(*) FROM audit_log WHERE action = 'subscription'") >= 4);
+    assert_int_equal(sql_count(db, "SELECT count(*) FROM audit_log WHERE detail LIKE '%@%'"), 0);
     assert_int_equal(tl_test_cli("--db '%s' subscription set p1 --alerts on", db), 0);
 }
 
