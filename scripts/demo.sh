@@ -41,6 +41,12 @@ rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-journal"
 "$BIN" --db "$DB" import users "$DATA/users.tsv"
 "$BIN" --db "$DB" import events "$DATA/events.tsv"
 
+# New-arrival alerts: every 20th demo patron (at most 50) opted in with an example.org address.
+awk -F '\t' 'FNR > 1 && (FNR - 2) % 20 == 0 && n++ < 50 { print $1 }' "$DATA/users.tsv" |
+    while read -r P; do
+        "$BIN" --db "$DB" subscription set "$P" --alerts on --email "$P@example.org" >/dev/null
+    done
+
 step "3/4 what is in the store"
 "$BIN" --db "$DB" stats
 
@@ -74,6 +80,14 @@ step "the same patron, only history or science books with a copy on the shelf ($
 
 step "the same patron's homepage: rows titled with their reasons"
 "$BIN" --db "$DB" homepage --model "$MODEL" --user "$PATRON" --rows 4 --n 3
+
+# The simulated period ends on the day of the latest addition: the digest's "now".
+NOW=$(awk -F '\t' 'FNR > 1 && $9 > m { m = $9 } END { print m }' "$DATA/items.tsv")T23:59:59Z
+step "new-arrival alerts: the last week's additions for each opted-in patron (one .eml each)"
+"$BIN" --db "$DB" digest --since 7d --now "$NOW" --out "$DATA/digest"
+ls "$DATA/digest" | head -3
+FIRST=$(ls "$DATA/digest" | head -1)
+sed -n '/^Content-Type: text\/plain/,/^--=_/p' "$DATA/digest/$FIRST" | sed -n '3,12p'
 
 DBABS=$(cd "$(dirname "$DB")" && pwd)/$(basename "$DB")
 printf '\nDemo store: %s\n' "$DBABS"

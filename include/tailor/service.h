@@ -664,6 +664,119 @@ TL_API void tl_search_result_free(tl_search_result *r);
  * NULL: the store's). Needs a writable service. */
 TL_API tl_err tl_service_search_reindex(tl_service *s, const char *languages, double *seconds,
                                         tl_diag *d);
+/* ---- new-arrival alerts and newsletters --------------------------------------------------------
+ * Patrons opt in with an address (tl_service_subscription_set); a digest lists, for each patron
+ * with alerts on, the items added to the catalogue in a window that match their interests
+ * (content similarity of titles, creators and subjects with what they borrowed, else a shared
+ * subject: items nobody has borrowed yet have no loans for the other models to go by), each
+ * with its reason, and the library events that start soon. A patron who opted out of
+ * personalization, or has no history, gets the newest arrivals, not chosen for them. */
+#define TL_DIGEST_MAX_N 50 /* items per patron */
+#define TL_EMAIL_MAX 254   /* bytes of an address */
+#define TL_DIGEST_REASON 320
+
+/* Sets the patron's subscription: alerts 1/0 (-1: unchanged), email (NULL: unchanged, "":
+ * removed; else one address local@domain, printable ASCII, no spaces or angle brackets:
+ * TL_EINVAL, field "email"). Audited ("subscription", detail without the address). TL_ENOTFOUND
+ * (field "user") when there is no such patron. */
+TL_API tl_err tl_service_subscription_set(tl_service *s, const char *user, int alerts,
+                                          const char *email, const char *actor, tl_diag *d);
+/* The unsubscribe link's check: sig (hex) must be the store's MAC of user (the id as the store
+ * keeps it, as the link carries it); then the patron's alerts are turned off (audited as
+ * "unsubscribe" by "link"). TL_EINVAL (field "sig"): a signature that does not verify;
+ * TL_ENOTFOUND: no such patron. *changed = 0 when alerts were off already. */
+TL_API tl_err tl_service_unsubscribe(tl_service *s, const char *user, const char *sig, int *changed,
+                                     tl_diag *d);
+
+typedef struct tl_digest_item {
+    const char *id, *title, *creators; /* NULL: unknown */
+    const char *cover;                 /* item_details.cover (a URL), NULL: none */
+    const char *kind; /* "similar" (content), "subject", "new" (not personal), "event" */
+    char reason[TL_DIGEST_REASON];
+    int64_t added;     /* Unix seconds */
+    int64_t starts;    /* an event's start, else 0 */
+    const char *place; /* an event's place, NULL: none */
+    float score;
+} tl_digest_item;
+
+typedef struct tl_digest_msg {
+    const char *user;  /* as the store keeps it (a pseudonym with a pseudonym key) */
+    const char *email; /* NULL in a preview of a patron without a subscription */
+    int personal;      /* 0: the newest arrivals, not chosen for the patron */
+    const tl_digest_item *items;
+    int n_items;
+    const tl_digest_item *events; /* upcoming library events */
+    int n_events;
+    const char *unsubscribe; /* the signed link */
+    int64_t since, now;
+} tl_digest_msg;
+
+typedef struct tl_digest_query {
+    int64_t since, now; /* items added in [since, now]; events starting in [now, now + (now -
+                           since)); now 0: the clock */
+    const char *user;   /* NULL: every patron with alerts on; else this patron alone (a preview:
+                           subscribed or not) */
+    int n;              /* items per patron, 1..TL_DIGEST_MAX_N (0: 10) */
+    const char *unsubscribe_url; /* the unsubscribe route as patrons reach it (NULL:
+                                    http://127.0.0.1:8080/v1/unsubscribe) */
+} tl_digest_query;
+
+typedef struct tl_digest_report {
+    long long patrons;           /* with alerts on (or the one asked for) */
+    long long sent;              /* messages handed to fn (written, sent) */
+    long long empty;             /* nothing new for them: no message */
+    long long failed;            /* fn failed for them (see tl_digest_out.failures) */
+    long long new_items, events; /* in the window */
+    double seconds;
+} tl_digest_report;
+
+/* fn gets each patron's digest (valid during the call), in the store's patron order; a
+ * non-TL_OK return of fn counts the patron as failed and goes on to the next. Needs a store
+ * (TL_EUNSUPPORTED); TL_EINVAL for a bad window or n; TL_ENOTFOUND for an unknown q->user. */
+typedef tl_err (*tl_digest_fn)(void *ctx, const tl_digest_msg *m, tl_diag *d);
+TL_API tl_err tl_service_digest(tl_service *s, const tl_digest_query *q, tl_digest_fn fn, void *ctx,
+                                tl_digest_report *rep, tl_diag *d);
+
+/* A time for a digest: "7d" / "12h" (that long before now), "YYYY-MM-DD" (midnight UTC),
+ * "YYYY-MM-DDTHH:MM[:SS]Z" or Unix seconds. TL_EINVAL (d's field: what) otherwise. */
+TL_API tl_err tl_digest_parse_time(const char *text, int64_t now, const char *what, int64_t *out,
+                                   tl_diag *d);
+
+/* A digest rendered: "eml" (the whole message: RFC 5322 headers, multipart/alternative with
+ * text/plain and text/html in UTF-8, quoted-printable, CRLF line ends), "text" or "html" (the
+ * body alone). from: the From header ("Library <news@example.org>"). *out malloc'd. */
+TL_API tl_err tl_digest_render(const tl_digest_msg *m, const char *format, const char *from,
+                               char **out, size_t *len, tl_diag *d);
+
+/* Where digests go: one file per patron in dir (DIR/<patron>.eml, written whole under a
+ * temporary name and renamed), or to an SMTP server through libcurl: smtp_url
+ * ("smtp://host:port", "smtps://host"), starttls (1: require STARTTLS on smtp://), user and
+ * password (NULL: no authentication). failures: a malloc'd text, one line per patron whose
+ * message failed ("PATRON <EMAIL>: why"), NULL when none (the caller frees). */
+typedef struct tl_digest_out {
+    const char *dir;
+    const char *smtp_url;
+    int starttls;
+    const char *user, *password;
+    const char *from; /* NULL: "Tailor <tailor@localhost>" */
+    char *failures;
+} tl_digest_out;
+
+/* tl_service_digest delivered to o. TL_OK when every message went; TL_EIO (d says how many
+ * and the first) when any failed; errors of tl_service_digest; TL_EIO for a dir that is not a
+ * directory. */
+TL_API tl_err tl_service_digest_deliver(tl_service *s, const tl_digest_query *q, tl_digest_out *o,
+                                        tl_digest_report *rep, tl_diag *d);
+
+/* The scheduled digest: the items added since the last scheduled run (the store remembers its
+ * time, so that a restart neither skips nor repeats a window; the first run: every seconds
+ * back) up to now, delivered to o with links to unsubscribe_url (NULL: the default). The run's
+ * time is kept when it completed, also when some messages failed (they are in o->failures and
+ * the log; the others are not sent twice). Errors as tl_service_digest_deliver. */
+#define TL_META_DIGEST_LAST "digest_last_run"
+TL_API tl_err tl_service_digest_scheduled(tl_service *s, long long every,
+                                          const char *unsubscribe_url, tl_digest_out *o,
+                                          tl_digest_report *rep, tl_diag *d);
 
 #ifdef __cplusplus
 }

@@ -602,6 +602,38 @@ TL_API tl_err tl_store_search_bulk_end(tl_store *st, tl_diag *d);
  * (comma-separated Snowball names, "none" for no stemming; NULL: the store's, else
  * "english"), which become the store's. TL_EINVAL (field "languages") for an unknown one. */
 TL_API tl_err tl_store_search_rebuild(tl_store *st, const char *languages, tl_diag *d);
+/* ---- new-arrival alerts (schema version 5) ---------------------------------------------------
+ * A patron's subscription: an e-mail address (personal data: exported and erased with the
+ * patron) and whether they want alerts. A store before version 5 gives TL_EVERSION.
+ * set: alerts 1/0 (-1: as it is; a new subscription starts with 0), email NULL: as it is, "":
+ * none; since = ts when the row is made. TL_ENOTFOUND (field "user") when there is no patron.
+ * get: fn once when the patron has a subscription (*found 1). */
+typedef tl_err (*tl_store_sub_fn)(void *ctx, const char *user, const char *email, int alerts,
+                                  int64_t since, int personalize);
+TL_API tl_err tl_store_subscription_set(tl_store *st, const char *user, int alerts,
+                                        const char *email, int64_t ts, tl_diag *d);
+TL_API tl_err tl_store_subscription_get(tl_store *st, const char *user, tl_store_sub_fn fn,
+                                        void *ctx, int *found, tl_diag *d);
+/* Turns alerts off for the patron whose id is kept as stored (a pseudonym with a key: the id an
+ * unsubscribe link carries, never hashed again); *changed = 0 when there was nothing to turn
+ * off. */
+TL_API tl_err tl_store_unsubscribe_stored(tl_store *st, const char *stored, int *changed,
+                                          tl_diag *d);
+/* Every subscription with alerts on and an address, by the patron's id as stored, in id order:
+ * fn(ctx, user as stored, email, 1, since, personalize). */
+TL_API tl_err tl_store_subscriptions_each(tl_store *st, tl_store_sub_fn fn, void *ctx, tl_diag *d);
+
+/* What item_details says about the items added at or after added_from, and the library events
+ * (type event) that start in [starts_from, starts_to): fn once per item that has details, in id
+ * order (NULL fields: unknown; starts TL_ABSENT when none). */
+typedef struct tl_store_detail {
+    const char *item, *type, *title, *cover, *place;
+    int64_t added, starts, ends;
+} tl_store_detail;
+typedef tl_err (*tl_store_detail_fn)(void *ctx, const tl_store_detail *r);
+TL_API tl_err tl_store_digest_details(tl_store *st, int64_t added_from, int64_t starts_from,
+                                      int64_t starts_to, tl_store_detail_fn fn, void *ctx,
+                                      tl_diag *d);
 
 #ifdef __cplusplus
 }

@@ -58,6 +58,7 @@ int tl_cli_import_run(const tl_cli *cli, tl_import_opts *o, const char *kind, in
 /* tailor import circulation (cmd_import_circ.c): argv[0] is "circulation". */
 int tl_cli_import_circulation(const tl_cli *cli, int argc, char **argv);
 extern const tl_cmd tl_cmd_search;
+extern const tl_cmd tl_cmd_subscription, tl_cmd_digest; /* cmd_digest.c */
 
 /* The exit code of a library error, the same for every command: TL_OK 0; TL_EINVAL 2 (the CLI
  * hands the library what the user typed: a parameter, weights, a filter, a path); TL_EPARSE 3,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -219,33 +220,85 @@ static void on_stop_signal(int sig)
     (void)n;
 }
 
-/* The retention job in the server's schedule: every retention-hours (0: never), while it waits
- * for a stop signal, whose number goes to *sig. */
+/* The retention job in the server's schedule: every retention-hours (0: never). */
+static void run_retention(tl_server_config *c, tl_service *svc)
+{
+    long long removed = 0;
+    tl_diag d;
+    tl_diag_clear(&d);
+    char msg[400];
+    tl_err rc = tl_service_retention_run(svc, "server:schedule", &removed, &d);
+    if (rc == TL_OK)
+        snprintf(msg, sizeof(msg), "retention: %lld expired events deleted", removed);
+    else
+        snprintf(msg, sizeof(msg), "retention failed: %s", d.msg[0] ? d.msg : tl_strerror(rc));
+    tl_server_log(c, rc == TL_OK ? "info" : "error", "retention", msg);
+}
+
+/* The digest in the server's schedule: every digest-every seconds, the items added since the
+ * last scheduled run (the store keeps its time). */
+static void run_digest(tl_server_config *c, tl_service *svc)
+{
+    tl_digest_out o = {.dir = c->digest_out,
+                       .smtp_url = c->digest_out ? NULL : c->digest_smtp,
+                       .from = c->digest_from,
+                       .user = getenv("TAILOR_SMTP_USER"),
+                       .password = getenv("TAILOR_SMTP_PASSWORD")};
+    tl_digest_report rep;
+    tl_diag d;
+    tl_diag_clear(&d);
+    char msg[600];
+    tl_err rc = tl_service_digest_scheduled(svc, c->digest_every, c->unsubscribe_url, &o, &rep, &d);
+    if (rc == TL_OK)
+        snprintf(msg, sizeof(msg),
+                 "digest: %lld patrons with alerts, %lld messages, %lld with nothing new",
+                 rep.patrons, rep.sent, rep.empty);
+    else
+        snprintf(msg, sizeof(msg), "digest failed: %.500s", d.msg[0] ? d.msg : tl_strerror(rc));
+    tl_server_log(c, rc == TL_OK ? "info" : "error", "digest", msg);
+    free(o.failures);
+}
+
+static long long ms_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The server's schedule (retention, digests) while it waits for a stop signal, whose number
+ * goes to *sig. */
 static void wait_for_stop(tl_server_config *c, tl_service *svc, unsigned char *sig)
 {
-    /* poll takes an int of milliseconds: windows past 596 hours run every 596 hours */
-    int every_ms = c->retention_hours > 0 && c->db && !c->read_only
-                       ? (c->retention_hours > 596 ? 596 : c->retention_hours) * 3600 * 1000
-                       : -1;
+    long long retention_ms = c->retention_hours > 0 && c->db && !c->read_only
+                                 ? (long long)c->retention_hours * 3600 * 1000
+                                 : -1;
+    long long digest_ms =
+        c->digest_every > 0 && c->db && !c->read_only && (c->digest_out || c->digest_smtp)
+            ? (long long)c->digest_every * 1000
+            : -1;
+    long long next_retention = ms_now() + retention_ms, next_digest = ms_now() + digest_ms;
     for (;;) {
+        long long now = ms_now(), wait = -1;
+        if (retention_ms > 0)
+            wait = next_retention - now;
+        if (digest_ms > 0 && (wait < 0 || next_digest - now < wait))
+            wait = next_digest - now;
         struct pollfd p = {.fd = stop_pipe[0], .events = POLLIN};
-        int n = poll(&p, 1, every_ms);
+        /* poll takes an int of milliseconds: longer waits wake up on the way */
+        int n = poll(&p, 1, wait < 0 ? -1 : wait > 2000000000 ? 2000000000 : (int)wait);
         if (n > 0 && read(stop_pipe[0], sig, 1) == 1)
             return;
         if (n < 0 && errno != EINTR)
             return; /* cannot wait: stop rather than spin */
-        if (n == 0) {
-            long long removed = 0;
-            tl_diag d;
-            tl_diag_clear(&d);
-            char msg[400];
-            tl_err rc = tl_service_retention_run(svc, "server:schedule", &removed, &d);
-            if (rc == TL_OK)
-                snprintf(msg, sizeof(msg), "retention: %lld expired events deleted", removed);
-            else
-                snprintf(msg, sizeof(msg), "retention failed: %s",
-                         d.msg[0] ? d.msg : tl_strerror(rc));
-            tl_server_log(c, rc == TL_OK ? "info" : "error", "retention", msg);
+        now = ms_now();
+        if (retention_ms > 0 && now >= next_retention) {
+            run_retention(c, svc);
+            next_retention = ms_now() + retention_ms;
+        }
+        if (digest_ms > 0 && now >= next_digest) {
+            run_digest(c, svc);
+            next_digest = ms_now() + digest_ms;
         }
     }
 }

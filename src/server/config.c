@@ -74,6 +74,19 @@ const tl_server_setting tl_server_settings[] = {
     {"retention-hours", TL_SETTING_INT, "HOURS", "24", 0, 8760, AT(retention_hours), 0,
      "delete events past their patrons' retention windows (and opted-out\n"
      "patrons' events) this often, as tailor retention run (0 = never)"},
+    {"unsubscribe-url", TL_SETTING_STR, "URL", NULL, 0, 0, AT(unsubscribe_url), 0,
+     "GET /v1/unsubscribe as patrons reach it, for the links in digests\n"
+     "(default: http://127.0.0.1:8080/v1/unsubscribe)"},
+    {"digest-every", TL_SETTING_INT, "SECONDS", "0", 0, 31622400, AT(digest_every), 0,
+     "send new-arrival digests this often, of the items added since the\n"
+     "last one, as tailor digest (0 = never); needs digest-out or digest-smtp"},
+    {"digest-out", TL_SETTING_STR, "DIR", NULL, 0, 0, AT(digest_out), 0,
+     "the scheduled digests go into DIR, one PATRON.eml each"},
+    {"digest-smtp", TL_SETTING_STR, "URL", NULL, 0, 0, AT(digest_smtp), 0,
+     "... or to this SMTP server (smtp://HOST:PORT, smtps://HOST; login from\n"
+     "$TAILOR_SMTP_USER and $TAILOR_SMTP_PASSWORD)"},
+    {"digest-from", TL_SETTING_STR, "ADDR", NULL, 0, 0, AT(digest_from), 0,
+     "the digests' From header (default: Tailor <tailor@localhost>)"},
     {"quiet", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(quiet), 0,
      "no per-request log line on stderr (benchmarks)"},
     {"read-only", TL_SETTING_BOOL, NULL, NULL, 0, 1, AT(read_only), 0,

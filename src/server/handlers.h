@@ -45,4 +45,9 @@ void tl__h_web_file(tl_req *r);  /* GET /web/{name} */
 void tl__h_users(tl_req *r);     /* GET /v1/users */
 void tl__h_search(tl_req *r);    /* GET /v1/search (handlers_search.c) */
 
+/* handlers_digest.c: new-arrival alerts */
+void tl__h_user_subscription(tl_req *r); /* PUT /v1/users/{id}/subscription */
+void tl__h_user_digest(tl_req *r);       /* GET /v1/users/{id}/digest */
+void tl__h_unsubscribe(tl_req *r);       /* GET /v1/unsubscribe (no key: signed) */
+
 #endif

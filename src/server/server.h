@@ -38,6 +38,12 @@ typedef struct tl_server_config {
     int search_cache;    /* catalogue search: answers kept (0 = none) */
     int read_only;       /* the store is opened read-only: POST /v1/events answers 503 */
     int no_auth;         /* serve without authentication (no API keys asked for) */
+    /* New-arrival alerts: the unsubscribe route as patrons reach it (links in digests and
+     * previews; NULL: the default of tl_digest_query), and the digest's schedule, which the
+     * program runs (tailor serve): every digest_every seconds (0: never) to digest_out (a
+     * directory) or digest_smtp (a URL), From digest_from. Strings must outlive the server. */
+    char *unsubscribe_url, *digest_out, *digest_smtp, *digest_from;
+    int digest_every;
     /* Where the log goes: one JSON object per line, without the newline (the server never
      * prints). NULL = nowhere. Called from any worker thread. Not a setting of the table. */
     void (*log)(void *ctx, const char *line);

@@ -9,9 +9,9 @@
 #include "service/history.h"
 #include "service/reason.h"
 #include "service/service_int.h"
+#include "service/subjects.h"
 
 #define BECAUSE_ROWS 2    /* "because you borrowed" rows, for the most recent items */
-#define MAX_SUBJECTS 64   /* of the patron's history, for "new in your subjects" */
 #define SUBJECT_ITEMS 200 /* most recent history items whose subjects count */
 #define SERIES_ITEMS 50   /* most recent history items whose next volume counts */
 #define EVENTS_MAX 256    /* the soonest upcoming library events the events row chooses from */
@@ -33,12 +33,6 @@ typedef struct page {
     int64_t t;                /* the request's time: library events over by then are left out */
     tl_home *out;
 } page;
-
-typedef struct subject {
-    const char *text;
-    size_t len;
-    int32_t from; /* the history item it came from (the most recent) */
-} subject;
 
 /* A new row (NULL when the page is full). */
 static tl_home_row *new_row(page *p, const char *title_fmt, const char *arg)
@@ -189,70 +183,6 @@ static tl_err row_season(page *p)
     return rc;
 }
 
-/* Calls fn for each '|'-separated, trimmed subject of text. */
-static int each_subject(const char *text, int (*fn)(void *, const char *, size_t), void *ctx)
-{
-    for (const char *s = text; s && *s;) {
-        const char *bar = strchr(s, '|');
-        size_t len = bar ? (size_t)(bar - s) : strlen(s);
-        const char *a = s;
-        while (len && *a == ' ') {
-            a++;
-            len--;
-        }
-        while (len && a[len - 1] == ' ')
-            len--;
-        if (len && fn(ctx, a, len))
-            return 1;
-        s = bar ? bar + 1 : NULL;
-    }
-    return 0;
-}
-
-typedef struct subjects {
-    subject s[MAX_SUBJECTS];
-    int n;
-    int32_t from;
-    const subject *hit;
-} subjects;
-
-static const subject *find_subject(const subjects *ss, const char *t, size_t len)
-{
-    for (int k = 0; k < ss->n; k++)
-        if (ss->s[k].len == len && strncasecmp(ss->s[k].text, t, len) == 0)
-            return &ss->s[k];
-    return NULL;
-}
-
-static int add_subject(void *ctx, const char *t, size_t len)
-{
-    subjects *ss = ctx;
-    if (ss->n < MAX_SUBJECTS && !find_subject(ss, t, len))
-        ss->s[ss->n++] = (subject){t, len, ss->from};
-    return ss->n == MAX_SUBJECTS;
-}
-
-static int match_subject(void *ctx, const char *t, size_t len)
-{
-    subjects *ss = ctx;
-    return (ss->hit = find_subject(ss, t, len)) != NULL;
-}
-
-/* The subjects of the patron's recent items (the most recent first). */
-static void history_subjects(page *p, subjects *ss)
-{
-    const tl_model *m = p->m;
-    ss->n = 0;
-    for (int32_t k = p->h.n - 1; k >= 0 && k >= p->h.n - SUBJECT_ITEMS; k--) {
-        int32_t i = p->h.items[k];
-        if (i < m->cat.n && m->cat.subjects && m->cat.subjects[i]) {
-            ss->from = i;
-            if (each_subject(m->cat.subjects[i], add_subject, ss))
-                break;
-        }
-    }
-}
-
 /* "For your exams: NAME", first during an exam period of the academic calendar: the model's
  * items for the patron in the subjects of their recent loans (their coursework). */
 static tl_err row_exams(page *p)
@@ -261,13 +191,13 @@ static tl_err row_exams(page *p)
     const tl_model *m = p->m;
     if (!exam || !m->cat.subjects)
         return TL_OK;
-    subjects ss = {.n = 0};
-    history_subjects(p, &ss);
+    tl_subjects ss;
+    tl__subjects_collect(&ss, &m->cat, p->h.items, p->h.n, SUBJECT_ITEMS);
     uint8_t *only = ss.n ? calloc((size_t)m->n_items + 1, 1) : NULL;
     if (!only)
         return ss.n ? TL_ENOMEM : TL_OK;
     for (int32_t i = 0; i < m->cat.n && i < m->n_items; i++)
-        only[i] = m->cat.subjects[i] && each_subject(m->cat.subjects[i], match_subject, &ss);
+        only[i] = tl__subjects_match(&ss, &m->cat, i) != NULL;
     char title[160];
     snprintf(title, sizeof(title), "For your exams: %.120s", exam->name);
     tl_err rc = row_among(p, "exams", title, only);
@@ -282,8 +212,8 @@ static tl_err row_new_in_subjects(page *p)
     const tl_model *m = p->m;
     if (!p->ref->n_newest || !m->cat.subjects)
         return TL_OK;
-    subjects ss = {.n = 0};
-    history_subjects(p, &ss);
+    tl_subjects ss;
+    tl__subjects_collect(&ss, &m->cat, p->h.items, p->h.n, SUBJECT_ITEMS);
     if (!ss.n)
         return TL_OK;
     tl_home_row *r = new_row(p, "%s", "New in your subjects");
@@ -292,18 +222,18 @@ static tl_err row_new_in_subjects(page *p)
     snprintf(r->id, sizeof(r->id), "new_in_subjects");
     for (int k = 0; k < p->ref->n_newest && r->n < p->n; k++) {
         int32_t i = p->ref->newest[k];
-        if (!p->allow[i] || !m->cat.subjects[i] ||
-            !each_subject(m->cat.subjects[i], match_subject, &ss))
+        const tl_subject *hit;
+        if (!p->allow[i] || !(hit = tl__subjects_match(&ss, &m->cat, i)))
             continue;
         take(p, i);
         tl_rec_item *it = &r->items[r->n++];
         tl__rec_item_fill(m, &p->h, it, i, (float)m->cat.added[i], TL__WHY_POPULAR, 0, NULL);
         it->kind = "new_in_subjects";
         it->n_evidence = 1;
-        it->evidence[0] = (tl_rec_evidence){tl_intern_str(&m->items, ss.hit->from),
-                                            tl__title_of(m, ss.hit->from), 1.0f};
+        it->evidence[0] = (tl_rec_evidence){tl_intern_str(&m->items, hit->from),
+                                            tl__title_of(m, hit->from), 1.0f};
         snprintf(it->reason, sizeof(it->reason), "New in %.*s",
-                 (int)(ss.hit->len < 200 ? ss.hit->len : 200), ss.hit->text);
+                 (int)(hit->len < 200 ? hit->len : 200), hit->text);
     }
     close_row(p, r);
     return TL_OK;

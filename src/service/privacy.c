@@ -158,7 +158,7 @@ static tl_err audited(tl_service *s, tl_err (*f)(tl_service *, void *, tl_diag *
 typedef struct export
 {
     json_t *events, *searches, *consent;
-    json_t *profile;
+    json_t *profile, *subscription;
     int failed;
 }
 export;
@@ -227,6 +227,17 @@ static tl_err on_profile(void *ctx, const tl_user_rec *u)
     return x->profile ? TL_OK : TL_ENOMEM;
 }
 
+static tl_err on_subscription(void *ctx, const char *user, const char *email, int alerts,
+                              int64_t since, int personalize)
+{
+    (void)user;
+    (void)personalize;
+    export *x = ctx;
+    x->subscription = json_pack("{s:o, s:b, s:I}", "email", str_or_null(email), "alerts", alerts,
+                                "since", (json_int_t)since);
+    return x->subscription ? TL_OK : TL_ENOMEM;
+}
+
 typedef struct export_job {
     const char *user;
     char **json;
@@ -235,7 +246,7 @@ typedef struct export_job {
 static tl_err do_export(tl_service *s, void *ctx, tl_diag *d)
 {
     export_job *j = ctx;
-    export x = {json_array(), json_array(), json_array(), NULL, 0};
+    export x = {json_array(), json_array(), json_array(), NULL, NULL, 0};
     tl_store_dump_fns fns = {on_event, on_search, on_consent};
     int64_t days = -1;
     tl_err rc = x.events && x.searches && x.consent ? TL_OK : TL_ENOMEM;
@@ -243,6 +254,9 @@ static tl_err do_export(tl_service *s, void *ctx, tl_diag *d)
         rc = tl_service_get_user(s, j->user, on_profile, &x, d);
     if (rc == TL_OK)
         rc = tl_store_user_dump(s->writer, j->user, &fns, &x, &days, d);
+    int has_sub = 0;
+    if (rc == TL_OK && tl_store_schema_version(s->writer) >= 5)
+        rc = tl_store_subscription_get(s->writer, j->user, on_subscription, &x, &has_sub, d);
     json_t *all = NULL;
     if (rc == TL_OK && !x.failed) {
         all = json_pack("{s:s, s:O, s:o, s:O, s:O, s:O, s:I}", "user", j->user, "profile",
@@ -250,11 +264,15 @@ static tl_err do_export(tl_service *s, void *ctx, tl_diag *d)
                         "events", x.events, "searches", x.searches, "consent_history", x.consent,
                         "exported_at", (json_int_t)time(NULL));
         /* what the store does not hold yet (lists, reviews) arrives with its feature */
+        if (all && json_object_set(all, "subscription",
+                                   x.subscription ? x.subscription : json_null()) != 0)
+            x.failed = 1;
     }
     if (rc == TL_OK && (!all || !(*j->json = json_dumps(all, JSON_COMPACT | JSON_ENSURE_ASCII))))
         rc = TL_ENOMEM;
     json_decref(all);
     json_decref(x.profile);
+    json_decref(x.subscription);
     json_decref(x.events);
     json_decref(x.searches);
     json_decref(x.consent);
@@ -350,6 +368,55 @@ tl_err tl_service_consent_set(tl_service *s, const char *user, int personalize,
                                          : days);
     char pseudo[TL_PSEUDONYM_LEN + 1];
     return audited(s, do_consent, &j, actor, "consent", tl__patron_ref(s, user, pseudo), detail, d);
+}
+
+/* ---- subscriptions to new-arrival alerts ------------------------------------------------- */
+
+typedef struct sub_job {
+    const char *user, *email;
+    int alerts;
+} sub_job;
+
+static tl_err do_subscription(tl_service *s, void *ctx, tl_diag *d)
+{
+    sub_job *j = ctx;
+    return tl_store_subscription_set(s->writer, j->user, j->alerts, j->email, (int64_t)time(NULL),
+                                     d);
+}
+
+/* One address: local@domain, printable ASCII without spaces, quotes, angle brackets or
+ * commas (it goes into headers and SMTP commands as it is). */
+static int email_ok(const char *e)
+{
+    size_t n = strlen(e);
+    const char *at = strchr(e, '@');
+    if (n < 3 || n > TL_EMAIL_MAX || !at || at == e || !at[1] || strchr(at + 1, '@') ||
+        !strchr(at + 1, '.'))
+        return 0;
+    for (const char *c = e; *c; c++)
+        if (*c <= ' ' || *c > '~' || strchr("<>()[]\\,;:\"", *c))
+            return 0;
+    return 1;
+}
+
+tl_err tl_service_subscription_set(tl_service *s, const char *user, int alerts, const char *email,
+                                   const char *actor, tl_diag *d)
+{
+    if (email && *email && !email_ok(email)) {
+        tl_diag_set(d, NULL, 0, "email", "not an e-mail address: '%.100s'", email);
+        return TL_EINVAL;
+    }
+    sub_job j = {user, email, alerts};
+    char detail[96], pseudo[TL_PSEUDONYM_LEN + 1];
+    snprintf(detail, sizeof(detail), "alerts=%s email=%s",
+             alerts < 0 ? "unchanged"
+             : alerts   ? "on"
+                        : "off",
+             !email   ? "unchanged"
+             : *email ? "set"
+                      : "removed");
+    return audited(s, do_subscription, &j, actor, "subscription", tl__patron_ref(s, user, pseudo),
+                   detail, d);
 }
 
 typedef struct retention_job {

@@ -154,6 +154,13 @@ typedef struct tl_store_ops {
     tl_err (*search_total)(tl_store *st, int64_t user, const char *query, int64_t ts,
                            int64_t total);
     tl_err (*search_bulk)(tl_store *st, int end, const char *languages);
+    /* new-arrival alerts (schema version 5); user as in trust */
+    tl_err (*sub_set)(tl_store *st, int64_t user, int alerts, const char *email, int64_t ts);
+    tl_err (*sub_get)(tl_store *st, int64_t user, tl_store_sub_fn fn, void *ctx, int *found);
+    tl_err (*sub_off)(tl_store *st, int64_t user, int *changed);
+    tl_err (*sub_each)(tl_store *st, tl_store_sub_fn fn, void *ctx);
+    tl_err (*details)(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
+                      tl_store_detail_fn fn, void *ctx);
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

@@ -83,7 +83,8 @@ static void test_routes_match_document(void **state)
     json_decref(doc);
 }
 
-/* bearerAuth everywhere but the health check, the document itself and the web page's files. */
+/* bearerAuth everywhere but the health check, the document itself, the web page's files and the
+ * unsubscribe link (whose signature is its proof). */
 static void test_security(void **state)
 {
     (void)state;
@@ -98,10 +99,10 @@ static void test_security(void **state)
         lower(r->method, m, sizeof(m));
         json_t *op = json_object_get(json_object_get(json_object_get(doc, "paths"), r->pattern), m);
         json_t *sec = json_object_get(op, "security");
-        int public_route = strcmp(r->pattern, "/v1/health") == 0 ||
-                           strcmp(r->pattern, "/v1/ready") == 0 ||
-                           strcmp(r->pattern, "/v1/openapi.json") == 0 ||
-                           strcmp(r->pattern, "/") == 0 || strcmp(r->pattern, "/web/{name}") == 0;
+        int public_route =
+            strcmp(r->pattern, "/v1/health") == 0 || strcmp(r->pattern, "/v1/ready") == 0 ||
+            strcmp(r->pattern, "/v1/openapi.json") == 0 || strcmp(r->pattern, "/") == 0 ||
+            strcmp(r->pattern, "/web/{name}") == 0 || strcmp(r->pattern, "/v1/unsubscribe") == 0;
         assert_true(json_is_array(sec));
         if (public_route) {
             assert_int_equal(json_array_size(sec), 0);

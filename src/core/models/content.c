@@ -488,6 +488,43 @@ int tl_content_explain_terms(const tl_model *m, const int32_t *items, const floa
     return got;
 }
 
+size_t tl_content_n_terms(const tl_model *m)
+{
+    return m && m->ops == &tl_content_ops && m->state ? scratch_floats(m) : 0;
+}
+
+int tl_content_score_items(const tl_model *m, const int32_t *items, const float *w, int32_t n,
+                           const int32_t *targets, int nt, float *out, float *prof)
+{
+    if (!m || m->ops != &tl_content_ops || !m->state)
+        return -1;
+    const state *st = m->state;
+    accumulate(st, items, w, n, prof);
+    for (int k = 0; k < nt; k++) {
+        int32_t j = targets[k];
+        double s = 0;
+        for (int64_t q = j >= 0 && j < st->n_items ? st->it.indptr[j] : 0;
+             j >= 0 && j < st->n_items && q < st->it.indptr[j + 1]; q++)
+            s += (double)prof[st->it.indices[q]] * st->it.data[q];
+        out[k] = (float)s;
+    }
+    /* the norm over the profile's terms, zeroing each once counted (as score() does) */
+    double norm2 = 0;
+    for (int32_t h = 0; h < n; h++) {
+        int32_t i = items[h];
+        for (int64_t k = i >= 0 && i < st->n_items ? st->it.indptr[i] : 0;
+             i >= 0 && i < st->n_items && k < st->it.indptr[i + 1]; k++) {
+            float pt = prof[st->it.indices[k]];
+            norm2 += (double)pt * pt;
+            prof[st->it.indices[k]] = 0.0f;
+        }
+    }
+    float inv = norm2 > 0 ? (float)(1.0 / sqrt(norm2)) : 0.0f;
+    for (int k = 0; k < nt; k++)
+        out[k] *= inv;
+    return 0;
+}
+
 /* ---- model file ---- */
 
 static tl_err save(const tl_model *m, tl_mfile_writer *w)

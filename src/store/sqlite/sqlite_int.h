@@ -107,5 +107,12 @@ tl_err tl__sq_copy_item(tl_store *st, const char *copy, size_t len, char **item)
 tl_err tl__sq_shelves_each(tl_store *st, tl_store_shelf_fn fn, void *ctx);
 tl_err tl__sq_schedules_each(tl_store *st, tl_store_schedule_fn fn, void *ctx);
 tl_err tl__sq_loan_weeks(tl_store *st, tl_store_week_fn fn, void *ctx);
+/* new-arrival alerts (sqlite_subscriptions.c) */
+tl_err tl__sq_sub_set(tl_store *st, int64_t user, int alerts, const char *email, int64_t ts);
+tl_err tl__sq_sub_get(tl_store *st, int64_t user, tl_store_sub_fn fn, void *ctx, int *found);
+tl_err tl__sq_sub_off(tl_store *st, int64_t user, int *changed);
+tl_err tl__sq_sub_each(tl_store *st, tl_store_sub_fn fn, void *ctx);
+tl_err tl__sq_details(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
+                      tl_store_detail_fn fn, void *ctx);
 
 #endif

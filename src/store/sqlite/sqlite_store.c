@@ -225,6 +225,7 @@ enum {
     Q_DEL_USER,
     Q_DEL_USER_CONSENT,
     Q_DEL_USER_RETENTION,
+    Q_DEL_USER_SUBS,
     Q_DEL_USER_KEYS,
     Q_USER_ATTR,
     Q_IDEM_GET,
@@ -319,6 +320,7 @@ static const char *const sql_text[Q_N] = {
     [Q_DEL_USER] = "DELETE FROM users WHERE id = ?1",
     [Q_DEL_USER_CONSENT] = "DELETE FROM consent_log WHERE user_id = ?1",
     [Q_DEL_USER_RETENTION] = "DELETE FROM retention WHERE user_id = ?1",
+    [Q_DEL_USER_SUBS] = "DELETE FROM subscriptions WHERE user_id = ?1",
     [Q_USER_ATTR] = "SELECT CAST(json_extract(attrs, ?2) AS TEXT) FROM users"
                     " WHERE ext_id = ?1 AND json_valid(attrs)",
     [Q_DEL_USER_KEYS] = "DELETE FROM api_keys WHERE role = 'patron' AND user ="
@@ -1392,11 +1394,17 @@ static tl_err sq_delete_record(tl_store *st, tl_id_kind k, int64_t id, long long
     static const int user_qs[] = {Q_DEL_USER_EVENTS,    Q_DEL_USER_SEARCHES, Q_DEL_USER_CONSENT,
                                   Q_DEL_USER_RETENTION, Q_DEL_USER_KEYS,     Q_DEL_USER};
     static const int user_qs_v3[] = {Q_DEL_USER_EVENTS, Q_DEL_USER_SEARCHES, Q_DEL_USER};
+    /* ... and from version 5 their subscription (an e-mail address) */
+    static const int user_qs_v5[] = {
+        Q_DEL_USER_EVENTS, Q_DEL_USER_SEARCHES, Q_DEL_USER_CONSENT, Q_DEL_USER_RETENTION,
+        Q_DEL_USER_KEYS,   Q_DEL_USER_SUBS,     Q_DEL_USER};
     if (k == TL_ID_ITEM) /* its catalogue details and copies (schema 5) go with it */
         return st->schema_version < 5 ? delete_by_id(sq(st), item_qs_v4, 3, id, events)
                                       : delete_by_id(sq(st), item_qs, 5, id, events);
     if (st->schema_version < 4) /* a write open migrates: only a store opened before it */
         return delete_by_id(sq(st), user_qs_v3, 3, id, events);
+    if (st->schema_version >= 5)
+        return delete_by_id(sq(st), user_qs_v5, 7, id, events);
     return delete_by_id(sq(st), user_qs, 6, id, events);
 }
 
@@ -1526,6 +1534,11 @@ static const tl_store_ops sqlite_ops = {
     .search = tl__sq_search,
     .search_total = tl__sq_search_total,
     .search_bulk = tl__sq_search_bulk,
+    .sub_set = tl__sq_sub_set,
+    .sub_get = tl__sq_sub_get,
+    .sub_off = tl__sq_sub_off,
+    .sub_each = tl__sq_sub_each,
+    .details = tl__sq_details,
 };
 
 static tl_err user_version(sq_store *s, int *v)
