@@ -120,6 +120,8 @@ typedef struct tl_store_ops {
                         int64_t *retention_days);
     tl_err (*retention_run)(tl_store *st, int64_t now, long long *removed);
     tl_err (*scrub)(tl_store *st, int *complete);
+    /* reading lists, reviews, learning paths (schema version 5; lib_int.h); NULL: none */
+    const struct tl_store_lib_ops *lib;
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

@@ -82,4 +82,10 @@ tl_err tl__sq_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, 
 tl_err tl__sq_retention_run(tl_store *st, int64_t now, long long *removed);
 tl_err tl__sq_scrub(tl_store *st, int *complete);
 
+/* Reading lists, reviews, learning paths (sqlite_lists.c). forget: before the item or patron id
+ * is deleted, what of theirs those tables hold (a patron's lists, reviews and feedback; an
+ * item's places on lists and paths, its reviews and feedback). */
+extern const struct tl_store_lib_ops tl__sq_lib_ops;
+tl_err tl__sq_lib_forget(tl_store *st, tl_id_kind k, int64_t id);
+
 #endif

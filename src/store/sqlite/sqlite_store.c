@@ -1328,6 +1328,9 @@ static tl_err sq_delete_record(tl_store *st, tl_id_kind k, int64_t id, long long
     static const int user_qs[] = {Q_DEL_USER_EVENTS,    Q_DEL_USER_SEARCHES, Q_DEL_USER_CONSENT,
                                   Q_DEL_USER_RETENTION, Q_DEL_USER_KEYS,     Q_DEL_USER};
     static const int user_qs_v3[] = {Q_DEL_USER_EVENTS, Q_DEL_USER_SEARCHES, Q_DEL_USER};
+    tl_err r = tl__sq_lib_forget(st, k, id);
+    if (r != TL_OK)
+        return r;
     if (k == TL_ID_ITEM)
         return delete_by_id(sq(st), item_qs, 3, id, events);
     if (st->schema_version < 4) /* a write open migrates: only a store opened before it */
@@ -1445,6 +1448,7 @@ static const tl_store_ops sqlite_ops = {
     .user_dump = tl__sq_user_dump,
     .retention_run = tl__sq_retention_run,
     .scrub = tl__sq_scrub,
+    .lib = &tl__sq_lib_ops,
 };
 
 static tl_err user_version(sq_store *s, int *v)
