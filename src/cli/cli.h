@@ -48,6 +48,12 @@ typedef struct tl_cmd {
 extern const tl_cmd tl_cmd_import, tl_cmd_stats, tl_cmd_export, tl_cmd_train, tl_cmd_recommend,
     tl_cmd_split, tl_cmd_eval, tl_cmd_tune, tl_cmd_synth, tl_cmd_homepage, tl_cmd_serve, tl_cmd_key,
     tl_cmd_user, tl_cmd_consent, tl_cmd_retention, tl_cmd_auditlog, tl_cmd_audit;
+/* Reading lists, reviews and learning paths (cmd_lists.c, cmd_paths.c). */
+extern const tl_cmd tl_cmd_list, tl_cmd_review, tl_cmd_path;
+/* The service on cli's store for writing, or NULL after printing why (*code = the exit code). */
+tl_service *tl_cli_lib_service(const tl_cli *cli, const char *what, int *code);
+/* Prints JSON text (freed here) on one line, or indented; TL_EIO when standard output fails. */
+tl_err tl_cli_print_json(char *json, int pretty);
 
 /* The exit code of a library error, the same for every command: TL_OK 0; TL_EINVAL 2 (the CLI
  * hands the library what the user typed: a parameter, weights, a filter, a path); TL_EPARSE 3,

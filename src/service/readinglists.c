@@ -71,7 +71,7 @@ tl_err tl__lib_read(tl_service *s, tl_err (*f)(tl_service *, tl_store *, void *,
 
 tl_err tl__lib_dump(json_t *j, char **json)
 {
-    *json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    *json = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
     json_decref(j);
     return *json ? TL_OK : TL_ENOMEM;
 }
