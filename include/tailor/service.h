@@ -213,7 +213,8 @@ typedef struct tl_rec_item {
     const char *kind;  /* the kind of reason: "history" (patrons with these items also had
                           it), "next_after" (sequence), "similar_content" (content),
                           "similar_to" (more like this), "popular"; on the homepage also
-                          "next_in_series", "new_in_subjects", "segment", "trending" */
+                          "next_in_series", "new_in_subjects", "from_lists",
+                          "readers_like_you", "segment", "trending" */
     char reason[256];  /* one line a patron can read: "Because you borrowed X", "Popular with
                           patrons: ..." */
     int n_evidence;
@@ -247,7 +248,11 @@ TL_API void tl_rec_result_free(tl_rec_result *r);
  * "because:ITEM" ("Because you borrowed TITLE", for the patron's most recent items),
  * "next_in_series" ("Next in the series": the next volume of a series the patron reads, from
  * titles such as "Catching Fire (The Hunger Games, #2)"), "new_in_subjects" (the newest
- * additions to the catalogue in the subjects of the patron's history), "segment" ("Popular in
+ * additions to the catalogue in the subjects of the patron's history), "from_lists:ITEM" ("From
+ * lists with TITLE": the items that share the most public reading lists with one of the
+ * patron's recent items), "readers_like_you" ("Readers like you": what the patrons whose
+ * trained histories overlap the patron's most borrowed, each item held by at least two of
+ * them), "segment" ("Popular in
  * your department": the items held by the most patrons who share the patron's value of the
  * service's segment attribute), "trending" ("Trending this week": the most events in the
  * store's last 7 days) and "popular" ("Popular with patrons", live). No item appears twice on a
@@ -539,16 +544,14 @@ typedef struct tl_list_rec {
 
 /* Creates list l (TL_EEXIST when its id is taken); id_out (TL_LIST_ID_MAX + 1 bytes) gets its
  * id. */
-TL_API tl_err tl_service_list_create(tl_service *s, const tl_list_rec *l, char *id_out,
-                                     tl_diag *d);
+TL_API tl_err tl_service_list_create(tl_service *s, const tl_list_rec *l, char *id_out, tl_diag *d);
 /* Sets the title, description and public flag of list id (l's id and user are ignored). */
 TL_API tl_err tl_service_list_update(tl_service *s, const char *id, const tl_list_rec *l,
                                      const tl_viewer *v, tl_diag *d);
-TL_API tl_err tl_service_list_delete(tl_service *s, const char *id, const tl_viewer *v,
-                                     tl_diag *d);
+TL_API tl_err tl_service_list_delete(tl_service *s, const char *id, const tl_viewer *v, tl_diag *d);
 /* Adds item to list id with an optional note (again: the note changes, the place stays). */
-TL_API tl_err tl_service_list_add(tl_service *s, const char *id, const char *item,
-                                  const char *note, const tl_viewer *v, tl_diag *d);
+TL_API tl_err tl_service_list_add(tl_service *s, const char *id, const char *item, const char *note,
+                                  const tl_viewer *v, tl_diag *d);
 TL_API tl_err tl_service_list_remove(tl_service *s, const char *id, const char *item,
                                      const tl_viewer *v, tl_diag *d);
 /* {"id", "user", "title", "description", "public", "created", "updated", "n_items", "items":
