@@ -65,9 +65,7 @@ static json_t *parse(char *text)
 /* The events of type of user in the store. */
 static long long events_of(const char *db, const char *user, const char *type)
 {
-    tl_store *st;
     tl_diag d;
-    assert_int_equal(tl_store_open(db, 0, &st, &d), TL_OK);
     long long n = 0;
     char *json = NULL;
     tl_service *s = open_service(db);
@@ -80,7 +78,6 @@ static long long events_of(const char *db, const char *user, const char *type)
         json_decref(j);
     }
     tl_service_close(s);
-    tl_store_free(st);
     return n;
 }
 

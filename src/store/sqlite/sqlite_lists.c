@@ -8,14 +8,13 @@
 #include "store/lib_int.h"
 #include "store/sqlite/sqlite_int.h"
 
-static tl_err prep(tl_store *st, const char *sql, sqlite3_stmt **q)
+tl_err tl__sq_prep(tl_store *st, const char *sql, sqlite3_stmt **q)
 {
     int rc = sqlite3_prepare_v2(tl__sq_db(st), sql, -1, q, NULL);
     return rc == SQLITE_OK ? TL_OK : tl__sq_fail(st, rc);
 }
 
-/* Steps q to its end, finalizes it; *changes (may be NULL): the rows written. */
-static tl_err run(tl_store *st, sqlite3_stmt *q, int *changes)
+tl_err tl__sq_finish(tl_store *st, sqlite3_stmt *q, long long *changes)
 {
     int rc = sqlite3_step(q);
     tl_err r = rc == SQLITE_DONE || rc == SQLITE_ROW ? TL_OK : tl__sq_fail(st, rc);
@@ -25,7 +24,7 @@ static tl_err run(tl_store *st, sqlite3_stmt *q, int *changes)
     return r;
 }
 
-static void text(sqlite3_stmt *q, int i, const char *v)
+void tl__sq_text(sqlite3_stmt *q, int i, const char *v)
 {
     if (v)
         sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
@@ -33,7 +32,7 @@ static void text(sqlite3_stmt *q, int i, const char *v)
         sqlite3_bind_null(q, i);
 }
 
-static const char *col(sqlite3_stmt *q, int i)
+const char *tl__sq_col(sqlite3_stmt *q, int i)
 {
     return (const char *)sqlite3_column_text(q, i);
 }
@@ -42,10 +41,10 @@ static const char *col(sqlite3_stmt *q, int i)
 static tl_err one_id(tl_store *st, const char *sql, const char *v, int64_t id2, int64_t *id)
 {
     sqlite3_stmt *q;
-    tl_err r = prep(st, sql, &q);
+    tl_err r = tl__sq_prep(st, sql, &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, v);
+    tl__sq_text(q, 1, v);
     if (id2)
         sqlite3_bind_int64(q, 2, id2);
     int rc = sqlite3_step(q);
@@ -60,7 +59,7 @@ static tl_err one_id(tl_store *st, const char *sql, const char *v, int64_t id2, 
 static tl_err exists2(tl_store *st, const char *sql, int64_t a, int64_t b, int64_t *found)
 {
     sqlite3_stmt *q;
-    tl_err r = prep(st, sql, &q);
+    tl_err r = tl__sq_prep(st, sql, &q);
     if (r != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, a);
@@ -124,23 +123,24 @@ static tl_err sq_list_put(tl_store *st, const tl_store_readlist *l, int64_t now,
 {
     int64_t id, user = 0;
     sqlite3_stmt *q;
-    int changes = 0;
+    long long changes = 0;
     tl_err r = find(st, "lists", NULL, l->id, &id, d);
     if (r == TL_OK && !id && l->user)
         r = patron(st, l->user, &user);
     if (r != TL_OK)
         return r;
-    if ((r = prep(st,
-                  id ? "UPDATE lists SET title = ?2, description = ?3, public = ?4, updated = ?5"
-                       " WHERE id = ?6 AND (title IS NOT ?2 OR description IS NOT ?3"
-                       " OR public IS NOT ?4)"
-                     : "INSERT INTO lists(ext_id, title, description, public, created, updated,"
-                       " user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-                  &q)) != TL_OK)
+    if ((r = tl__sq_prep(
+             st,
+             id ? "UPDATE lists SET title = ?2, description = ?3, public = ?4, updated = ?5"
+                  " WHERE id = ?6 AND (title IS NOT ?2 OR description IS NOT ?3"
+                  " OR public IS NOT ?4)"
+                : "INSERT INTO lists(ext_id, title, description, public, created, updated,"
+                  " user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+             &q)) != TL_OK)
         return r;
-    text(q, 1, l->id);
-    text(q, 2, l->title);
-    text(q, 3, l->description);
+    tl__sq_text(q, 1, l->id);
+    tl__sq_text(q, 2, l->title);
+    tl__sq_text(q, 3, l->description);
     sqlite3_bind_int(q, 4, l->public ? 1 : 0);
     sqlite3_bind_int64(q, 5, now);
     if (id)
@@ -149,7 +149,7 @@ static tl_err sq_list_put(tl_store *st, const tl_store_readlist *l, int64_t now,
         sqlite3_bind_int64(q, 6, user);
     else
         sqlite3_bind_null(q, 6);
-    if ((r = run(st, q, &changes)) == TL_OK && what)
+    if ((r = tl__sq_finish(st, q, &changes)) == TL_OK && what)
         *what = !id ? TL_PUT_ADDED : changes ? TL_PUT_UPDATED : TL_PUT_UNCHANGED;
     return r;
 }
@@ -168,14 +168,10 @@ typedef struct list_row_ctx {
 static tl_err list_row(sqlite3_stmt *q, void *ctx)
 {
     list_row_ctx *c = ctx;
-    tl_store_readlist l = {col(q, 0),
-                           col(q, 1),
-                           col(q, 2),
-                           col(q, 3),
-                           sqlite3_column_int(q, 4),
-                           sqlite3_column_int64(q, 5),
-                           sqlite3_column_int64(q, 6),
-                           sqlite3_column_int64(q, 7)};
+    tl_store_readlist l = {tl__sq_col(q, 0),           tl__sq_col(q, 1),
+                           tl__sq_col(q, 2),           tl__sq_col(q, 3),
+                           sqlite3_column_int(q, 4),   sqlite3_column_int64(q, 5),
+                           sqlite3_column_int64(q, 6), sqlite3_column_int64(q, 7)};
     c->id = sqlite3_column_int64(q, 8);
     return c->fn ? c->fn(c->ctx, &l) : TL_OK;
 }
@@ -188,8 +184,8 @@ typedef struct item_row_ctx {
 static tl_err item_row(sqlite3_stmt *q, void *ctx)
 {
     item_row_ctx *c = ctx;
-    tl_store_readlist_item e = {col(q, 0), col(q, 1), col(q, 2), sqlite3_column_int64(q, 3),
-                                sqlite3_column_int64(q, 4)};
+    tl_store_readlist_item e = {tl__sq_col(q, 0), tl__sq_col(q, 1), tl__sq_col(q, 2),
+                                sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4)};
     return c->fn(c->ctx, &e);
 }
 
@@ -198,20 +194,20 @@ static tl_err sq_list_get(tl_store *st, const char *id, tl_store_readlist_fn fn,
 {
     sqlite3_stmt *q;
     list_row_ctx c = {fn, ctx, 0};
-    tl_err r = prep(st, LIST_COLS "WHERE l.ext_id = ?1", &q);
+    tl_err r = tl__sq_prep(st, LIST_COLS "WHERE l.ext_id = ?1", &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, id);
+    tl__sq_text(q, 1, id);
     if ((r = each_row(st, q, list_row, &c)) != TL_OK)
         return r;
     *found = c.id != 0;
     if (!c.id || !ifn)
         return TL_OK;
     item_row_ctx ic = {ifn, ctx};
-    if ((r = prep(st,
-                  "SELECT i.ext_id, i.title, k.note, k.pos, k.added FROM list_items k"
-                  " JOIN items i ON i.id = k.item_id WHERE k.list_id = ?2 ORDER BY k.pos",
-                  &q)) != TL_OK)
+    if ((r = tl__sq_prep(st,
+                         "SELECT i.ext_id, i.title, k.note, k.pos, k.added FROM list_items k"
+                         " JOIN items i ON i.id = k.item_id WHERE k.list_id = ?2 ORDER BY k.pos",
+                         &q)) != TL_OK)
         return r;
     sqlite3_bind_int64(q, 2, c.id);
     return each_row(st, q, item_row, &ic);
@@ -220,12 +216,12 @@ static tl_err sq_list_get(tl_store *st, const char *id, tl_store_readlist_fn fn,
 static tl_err sq_list_delete(tl_store *st, const char *id, tl_diag *d)
 {
     sqlite3_stmt *q;
-    int changes = 0;
-    tl_err r = prep(st, "DELETE FROM lists WHERE ext_id = ?1", &q); /* its items cascade */
+    long long changes = 0;
+    tl_err r = tl__sq_prep(st, "DELETE FROM lists WHERE ext_id = ?1", &q); /* its items cascade */
     if (r != TL_OK)
         return r;
-    text(q, 1, id);
-    if ((r = run(st, q, &changes)) == TL_OK && !changes) {
+    tl__sq_text(q, 1, id);
+    if ((r = tl__sq_finish(st, q, &changes)) == TL_OK && !changes) {
         tl_diag_set(d, NULL, 0, "list", "no list '%.200s' in the store", id);
         r = TL_ENOTFOUND;
     }
@@ -237,7 +233,7 @@ static tl_err sq_list_add(tl_store *st, const char *list, const char *item, cons
 {
     int64_t lid, iid, had;
     sqlite3_stmt *q;
-    int changes = 0;
+    long long changes = 0;
     tl_err r = find(st, "lists", "list", list, &lid, d);
     if (r == TL_OK)
         r = find(st, "items", "item", item, &iid, d);
@@ -246,65 +242,68 @@ static tl_err sq_list_add(tl_store *st, const char *list, const char *item, cons
                     &had);
     if (r != TL_OK)
         return r;
-    if ((r = prep(st,
-                  had ? "UPDATE list_items SET note = ?3 WHERE list_id = ?1 AND item_id = ?2"
-                        " AND note IS NOT ?3"
-                      : "INSERT INTO list_items(list_id, item_id, pos, note, added) VALUES (?1,"
-                        " ?2, (SELECT ifnull(max(pos), 0) + 1 FROM list_items WHERE list_id = ?1),"
-                        " ?3, ?4)",
-                  &q)) != TL_OK)
+    if ((r = tl__sq_prep(
+             st,
+             had ? "UPDATE list_items SET note = ?3 WHERE list_id = ?1 AND item_id = ?2"
+                   " AND note IS NOT ?3"
+                 : "INSERT INTO list_items(list_id, item_id, pos, note, added) VALUES (?1,"
+                   " ?2, (SELECT ifnull(max(pos), 0) + 1 FROM list_items WHERE list_id = ?1),"
+                   " ?3, ?4)",
+             &q)) != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, lid);
     sqlite3_bind_int64(q, 2, iid);
-    text(q, 3, note);
+    tl__sq_text(q, 3, note);
     if (!had)
         sqlite3_bind_int64(q, 4, now);
-    if ((r = run(st, q, &changes)) != TL_OK)
+    if ((r = tl__sq_finish(st, q, &changes)) != TL_OK)
         return r;
     if (what)
         *what = !had ? TL_PUT_ADDED : changes ? TL_PUT_UPDATED : TL_PUT_UNCHANGED;
     if (!changes)
         return TL_OK;
-    if ((r = prep(st, "UPDATE lists SET updated = ?2 WHERE id = ?1", &q)) != TL_OK)
+    if ((r = tl__sq_prep(st, "UPDATE lists SET updated = ?2 WHERE id = ?1", &q)) != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, lid);
     sqlite3_bind_int64(q, 2, now);
-    if ((r = run(st, q, NULL)) != TL_OK || had)
+    if ((r = tl__sq_finish(st, q, NULL)) != TL_OK || had)
         return r;
     /* the owner's list_add event, unless they opted out: what training and live answers read.
      * Written by the owner's store id, which the door never has to see again. */
     int64_t type;
     if ((r = find_type(st, TL_LIST_EVENT, &type)) != TL_OK)
         return r;
-    if ((r = prep(st,
-                  "INSERT INTO events(user_id, item_id, type_id, ts) SELECT l.user_id, ?2, ?3, ?4"
-                  " FROM lists l JOIN users u ON u.id = l.user_id WHERE l.id = ?1"
-                  " AND u.personalize = 1 ON CONFLICT DO NOTHING",
-                  &q)) != TL_OK)
+    if ((r = tl__sq_prep(
+             st,
+             "INSERT INTO events(user_id, item_id, type_id, ts) SELECT l.user_id, ?2, ?3, ?4"
+             " FROM lists l JOIN users u ON u.id = l.user_id WHERE l.id = ?1"
+             " AND u.personalize = 1 ON CONFLICT DO NOTHING",
+             &q)) != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, lid);
     sqlite3_bind_int64(q, 2, iid);
     sqlite3_bind_int64(q, 3, type);
     sqlite3_bind_int64(q, 4, now);
-    return run(st, q, NULL);
+    return tl__sq_finish(st, q, NULL);
 }
 
 static tl_err sq_list_remove(tl_store *st, const char *list, const char *item, tl_diag *d)
 {
     int64_t lid;
     sqlite3_stmt *q;
-    int changes = 0;
+    long long changes = 0;
     tl_err r = find(st, "lists", "list", list, &lid, d);
     if (r != TL_OK)
         return r;
-    if ((r = prep(st,
-                  "DELETE FROM list_items WHERE list_id = ?2 AND item_id = (SELECT id FROM items"
-                  " WHERE ext_id = ?1)",
-                  &q)) != TL_OK)
+    if ((r = tl__sq_prep(
+             st,
+             "DELETE FROM list_items WHERE list_id = ?2 AND item_id = (SELECT id FROM items"
+             " WHERE ext_id = ?1)",
+             &q)) != TL_OK)
         return r;
-    text(q, 1, item);
+    tl__sq_text(q, 1, item);
     sqlite3_bind_int64(q, 2, lid);
-    if ((r = run(st, q, &changes)) == TL_OK && !changes) {
+    if ((r = tl__sq_finish(st, q, &changes)) == TL_OK && !changes) {
         tl_diag_set(d, NULL, 0, "item", "the list '%.200s' has no item '%.200s'", list, item);
         r = TL_ENOTFOUND;
     }
@@ -322,10 +321,10 @@ static tl_err sq_lists_each(tl_store *st, const char *user, const char *item, in
              public_only ? " AND l.public = 1" : "");
     sqlite3_stmt *q;
     list_row_ctx c = {fn, ctx, 0};
-    tl_err r = prep(st, sql, &q);
+    tl_err r = tl__sq_prep(st, sql, &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, user ? user : item);
+    tl__sq_text(q, 1, user ? user : item);
     return each_row(st, q, list_row, &c);
 }
 
@@ -337,7 +336,7 @@ typedef struct row_ctx {
 static tl_err count_row(sqlite3_stmt *q, void *ctx)
 {
     row_ctx *c = ctx;
-    return c->fn(c->ctx, col(q, 0), col(q, 1), sqlite3_column_int64(q, 2));
+    return c->fn(c->ctx, tl__sq_col(q, 0), tl__sq_col(q, 1), sqlite3_column_int64(q, 2));
 }
 
 static tl_err sq_list_neighbours(tl_store *st, const char *item, int limit, tl_store_row_fn fn,
@@ -345,17 +344,17 @@ static tl_err sq_list_neighbours(tl_store *st, const char *item, int limit, tl_s
 {
     sqlite3_stmt *q;
     row_ctx c = {fn, ctx};
-    tl_err r = prep(st,
-                    "SELECT i.ext_id, i.title, count(*) AS n FROM list_items a"
-                    " JOIN lists l ON l.id = a.list_id AND l.public = 1"
-                    " JOIN list_items b ON b.list_id = a.list_id AND b.item_id <> a.item_id"
-                    " JOIN items i ON i.id = b.item_id"
-                    " WHERE a.item_id = (SELECT id FROM items WHERE ext_id = ?1)"
-                    " GROUP BY b.item_id ORDER BY n DESC, i.ext_id LIMIT ?2",
-                    &q);
+    tl_err r = tl__sq_prep(st,
+                           "SELECT i.ext_id, i.title, count(*) AS n FROM list_items a"
+                           " JOIN lists l ON l.id = a.list_id AND l.public = 1"
+                           " JOIN list_items b ON b.list_id = a.list_id AND b.item_id <> a.item_id"
+                           " JOIN items i ON i.id = b.item_id"
+                           " WHERE a.item_id = (SELECT id FROM items WHERE ext_id = ?1)"
+                           " GROUP BY b.item_id ORDER BY n DESC, i.ext_id LIMIT ?2",
+                           &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, item);
+    tl__sq_text(q, 1, item);
     sqlite3_bind_int(q, 2, limit);
     return each_row(st, q, count_row, &c);
 }
@@ -366,7 +365,7 @@ static tl_err sq_review_put(tl_store *st, const tl_store_review *v, tl_put *what
 {
     int64_t user, item, had;
     sqlite3_stmt *q;
-    int changes = 0;
+    long long changes = 0;
     tl_err r = find(st, "items", "item", v->item, &item, d);
     if (r == TL_OK)
         r = patron(st, v->user, &user);
@@ -375,13 +374,14 @@ static tl_err sq_review_put(tl_store *st, const tl_store_review *v, tl_put *what
                     &had);
     if (r != TL_OK)
         return r;
-    if ((r = prep(st,
-                  "INSERT INTO reviews(user_id, item_id, rating, body, public, ts) VALUES (?1, ?2,"
-                  " ?3, ?4, ?5, ?6) ON CONFLICT(user_id, item_id) DO UPDATE SET"
-                  " rating = excluded.rating, body = excluded.body, public = excluded.public,"
-                  " ts = excluded.ts WHERE rating IS NOT excluded.rating OR body IS NOT"
-                  " excluded.body OR public IS NOT excluded.public",
-                  &q)) != TL_OK)
+    if ((r = tl__sq_prep(
+             st,
+             "INSERT INTO reviews(user_id, item_id, rating, body, public, ts) VALUES (?1, ?2,"
+             " ?3, ?4, ?5, ?6) ON CONFLICT(user_id, item_id) DO UPDATE SET"
+             " rating = excluded.rating, body = excluded.body, public = excluded.public,"
+             " ts = excluded.ts WHERE rating IS NOT excluded.rating OR body IS NOT"
+             " excluded.body OR public IS NOT excluded.public",
+             &q)) != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, user);
     sqlite3_bind_int64(q, 2, item);
@@ -389,10 +389,10 @@ static tl_err sq_review_put(tl_store *st, const tl_store_review *v, tl_put *what
         sqlite3_bind_double(q, 3, v->rating);
     else
         sqlite3_bind_null(q, 3);
-    text(q, 4, v->body);
+    tl__sq_text(q, 4, v->body);
     sqlite3_bind_int(q, 5, v->public ? 1 : 0);
     sqlite3_bind_int64(q, 6, v->ts);
-    if ((r = run(st, q, &changes)) == TL_OK && what)
+    if ((r = tl__sq_finish(st, q, &changes)) == TL_OK && what)
         *what = !had ? TL_PUT_ADDED : changes ? TL_PUT_UPDATED : TL_PUT_UNCHANGED;
     return r;
 }
@@ -400,16 +400,17 @@ static tl_err sq_review_put(tl_store *st, const tl_store_review *v, tl_put *what
 static tl_err sq_review_delete(tl_store *st, const char *user, const char *item, tl_diag *d)
 {
     sqlite3_stmt *q;
-    int changes = 0;
-    tl_err r = prep(st,
+    long long changes = 0;
+    tl_err r =
+        tl__sq_prep(st,
                     "DELETE FROM reviews WHERE user_id = (SELECT id FROM users WHERE ext_id = ?1)"
                     " AND item_id = (SELECT id FROM items WHERE ext_id = ?2)",
                     &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, user);
-    text(q, 2, item);
-    if ((r = run(st, q, &changes)) == TL_OK && !changes) {
+    tl__sq_text(q, 1, user);
+    tl__sq_text(q, 2, item);
+    if ((r = tl__sq_finish(st, q, &changes)) == TL_OK && !changes) {
         tl_diag_set(d, NULL, 0, "review", "the patron has no review of item '%.200s'", item);
         r = TL_ENOTFOUND;
     }
@@ -425,11 +426,11 @@ static tl_err review_row(sqlite3_stmt *q, void *ctx)
 {
     review_ctx *c = ctx;
     int has = sqlite3_column_type(q, 2) != SQLITE_NULL;
-    tl_store_review v = {col(q, 0),
-                         col(q, 1),
+    tl_store_review v = {tl__sq_col(q, 0),
+                         tl__sq_col(q, 1),
                          has,
                          has ? sqlite3_column_double(q, 2) : 0.0,
-                         col(q, 3),
+                         tl__sq_col(q, 3),
                          sqlite3_column_int(q, 4),
                          sqlite3_column_int64(q, 5)};
     return c->fn(c->ctx, &v);
@@ -448,10 +449,10 @@ static tl_err sq_reviews_each(tl_store *st, const char *user, const char *item, 
              public_only ? " AND r.public = 1" : "");
     sqlite3_stmt *q;
     review_ctx c = {fn, ctx};
-    tl_err r = prep(st, sql, &q);
+    tl_err r = tl__sq_prep(st, sql, &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, user ? user : item);
+    tl__sq_text(q, 1, user ? user : item);
     return each_row(st, q, review_row, &c);
 }
 
@@ -466,42 +467,43 @@ static tl_err sq_path_put(tl_store *st, const tl_store_path *p, const tl_store_s
     if (r != TL_OK)
         return r;
     int existed = id != 0;
-    if ((r = prep(st,
-                  id ? "UPDATE paths SET title = ?2, topic = ?3, origin = ?4 WHERE ext_id = ?1"
-                     : "INSERT INTO paths(ext_id, title, topic, origin, created)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5)",
-                  &q)) != TL_OK)
+    if ((r = tl__sq_prep(
+             st,
+             id ? "UPDATE paths SET title = ?2, topic = ?3, origin = ?4 WHERE ext_id = ?1"
+                : "INSERT INTO paths(ext_id, title, topic, origin, created)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5)",
+             &q)) != TL_OK)
         return r;
-    text(q, 1, p->id);
-    text(q, 2, p->title);
-    text(q, 3, p->topic);
-    text(q, 4, p->origin ? p->origin : "librarian");
+    tl__sq_text(q, 1, p->id);
+    tl__sq_text(q, 2, p->title);
+    tl__sq_text(q, 3, p->topic);
+    tl__sq_text(q, 4, p->origin ? p->origin : "librarian");
     if (!id)
         sqlite3_bind_int64(q, 5, p->created);
-    if ((r = run(st, q, NULL)) != TL_OK)
+    if ((r = tl__sq_finish(st, q, NULL)) != TL_OK)
         return r;
     if (!id && (r = find(st, "paths", NULL, p->id, &id, d)) != TL_OK)
         return r;
-    if ((r = prep(st, "DELETE FROM path_steps WHERE path_id = ?1", &q)) != TL_OK)
+    if ((r = tl__sq_prep(st, "DELETE FROM path_steps WHERE path_id = ?1", &q)) != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, id);
-    if ((r = run(st, q, NULL)) != TL_OK)
+    if ((r = tl__sq_finish(st, q, NULL)) != TL_OK)
         return r;
     for (int k = 0; k < n; k++) {
-        int changes = 0;
-        if ((r = prep(st,
-                      "INSERT INTO path_steps(path_id, item_id, pos, level)"
-                      " SELECT ?1, id, ?3, ?4 FROM items WHERE ext_id = ?2",
-                      &q)) != TL_OK)
+        long long changes = 0;
+        if ((r = tl__sq_prep(st,
+                             "INSERT INTO path_steps(path_id, item_id, pos, level)"
+                             " SELECT ?1, id, ?3, ?4 FROM items WHERE ext_id = ?2",
+                             &q)) != TL_OK)
             return r;
         sqlite3_bind_int64(q, 1, id);
-        text(q, 2, steps[k].item);
+        tl__sq_text(q, 2, steps[k].item);
         sqlite3_bind_int64(q, 3, steps[k].pos);
         if (steps[k].level == TL_ABSENT)
             sqlite3_bind_null(q, 4);
         else
             sqlite3_bind_int64(q, 4, steps[k].level);
-        if ((r = run(st, q, &changes)) != TL_OK)
+        if ((r = tl__sq_finish(st, q, &changes)) != TL_OK)
             return r;
         if (!changes) {
             tl_diag_set(d, NULL, 0, "item", "no item '%.200s' in the store", steps[k].item);
@@ -509,13 +511,13 @@ static tl_err sq_path_put(tl_store *st, const tl_store_path *p, const tl_store_s
         }
     }
     /* feedback on steps the path no longer has goes with them */
-    if ((r = prep(st,
-                  "DELETE FROM path_feedback WHERE path_id = ?1 AND item_id NOT IN"
-                  " (SELECT item_id FROM path_steps WHERE path_id = ?1)",
-                  &q)) != TL_OK)
+    if ((r = tl__sq_prep(st,
+                         "DELETE FROM path_feedback WHERE path_id = ?1 AND item_id NOT IN"
+                         " (SELECT item_id FROM path_steps WHERE path_id = ?1)",
+                         &q)) != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, id);
-    if ((r = run(st, q, NULL)) == TL_OK && what)
+    if ((r = tl__sq_finish(st, q, NULL)) == TL_OK && what)
         *what = existed ? TL_PUT_UPDATED : TL_PUT_ADDED;
     return r;
 }
@@ -534,12 +536,8 @@ typedef struct path_ctx {
 static tl_err path_row(sqlite3_stmt *q, void *ctx)
 {
     path_ctx *c = ctx;
-    tl_store_path p = {col(q, 0),
-                       col(q, 1),
-                       col(q, 2),
-                       col(q, 3),
-                       sqlite3_column_int64(q, 4),
-                       sqlite3_column_int64(q, 5)};
+    tl_store_path p = {tl__sq_col(q, 0), tl__sq_col(q, 1),           tl__sq_col(q, 2),
+                       tl__sq_col(q, 3), sqlite3_column_int64(q, 4), sqlite3_column_int64(q, 5)};
     c->id = sqlite3_column_int64(q, 6);
     return c->fn ? c->fn(c->ctx, &p) : TL_OK;
 }
@@ -547,7 +545,7 @@ static tl_err path_row(sqlite3_stmt *q, void *ctx)
 static tl_err step_row(sqlite3_stmt *q, void *ctx)
 {
     path_ctx *c = ctx;
-    tl_store_step s = {col(q, 0), col(q, 1), sqlite3_column_int64(q, 2),
+    tl_store_step s = {tl__sq_col(q, 0), tl__sq_col(q, 1), sqlite3_column_int64(q, 2),
                        sqlite3_column_type(q, 3) == SQLITE_NULL ? TL_ABSENT
                                                                 : sqlite3_column_int64(q, 3)};
     return c->sfn(c->ctx, &s);
@@ -558,19 +556,20 @@ static tl_err sq_path_get(tl_store *st, const char *id, tl_store_path_fn fn, tl_
 {
     sqlite3_stmt *q;
     path_ctx c = {fn, sfn, ctx, 0};
-    tl_err r = prep(st, PATH_COLS "WHERE p.ext_id = ?1", &q);
+    tl_err r = tl__sq_prep(st, PATH_COLS "WHERE p.ext_id = ?1", &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, id);
+    tl__sq_text(q, 1, id);
     if ((r = each_row(st, q, path_row, &c)) != TL_OK)
         return r;
     *found = c.id != 0;
     if (!c.id || !sfn)
         return TL_OK;
-    if ((r = prep(st,
-                  "SELECT i.ext_id, i.title, s.pos, s.level FROM path_steps s"
-                  " JOIN items i ON i.id = s.item_id WHERE s.path_id = ?1 ORDER BY s.pos, i.ext_id",
-                  &q)) != TL_OK)
+    if ((r = tl__sq_prep(
+             st,
+             "SELECT i.ext_id, i.title, s.pos, s.level FROM path_steps s"
+             " JOIN items i ON i.id = s.item_id WHERE s.path_id = ?1 ORDER BY s.pos, i.ext_id",
+             &q)) != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, c.id);
     return each_row(st, q, step_row, &c);
@@ -580,23 +579,24 @@ static tl_err sq_paths_each(tl_store *st, const char *topic, tl_store_path_fn fn
 {
     sqlite3_stmt *q;
     path_ctx c = {fn, NULL, ctx, 0};
-    tl_err r =
-        prep(st, PATH_COLS "WHERE ?1 IS NULL OR lower(p.topic) = lower(?1) ORDER BY p.ext_id", &q);
+    tl_err r = tl__sq_prep(
+        st, PATH_COLS "WHERE ?1 IS NULL OR lower(p.topic) = lower(?1) ORDER BY p.ext_id", &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, topic);
+    tl__sq_text(q, 1, topic);
     return each_row(st, q, path_row, &c);
 }
 
 static tl_err sq_path_delete(tl_store *st, const char *id, tl_diag *d)
 {
     sqlite3_stmt *q;
-    int changes = 0;
-    tl_err r = prep(st, "DELETE FROM paths WHERE ext_id = ?1", &q); /* steps, feedback cascade */
+    long long changes = 0;
+    tl_err r =
+        tl__sq_prep(st, "DELETE FROM paths WHERE ext_id = ?1", &q); /* steps, feedback cascade */
     if (r != TL_OK)
         return r;
-    text(q, 1, id);
-    if ((r = run(st, q, &changes)) == TL_OK && !changes) {
+    tl__sq_text(q, 1, id);
+    if ((r = tl__sq_finish(st, q, &changes)) == TL_OK && !changes) {
         tl_diag_set(d, NULL, 0, "path", "no path '%.200s' in the store", id);
         r = TL_ENOTFOUND;
     }
@@ -622,18 +622,19 @@ static tl_err sq_feedback_put(tl_store *st, const char *path, const char *item, 
         r = patron(st, user, &uid);
     if (r != TL_OK)
         return r;
-    if ((r = prep(st,
-                  "INSERT INTO path_feedback(path_id, item_id, user_id, useful, ts) VALUES (?1,"
-                  " ?2, ?3, ?4, ?5) ON CONFLICT(path_id, item_id, user_id) DO UPDATE SET"
-                  " useful = excluded.useful, ts = excluded.ts",
-                  &q)) != TL_OK)
+    if ((r = tl__sq_prep(
+             st,
+             "INSERT INTO path_feedback(path_id, item_id, user_id, useful, ts) VALUES (?1,"
+             " ?2, ?3, ?4, ?5) ON CONFLICT(path_id, item_id, user_id) DO UPDATE SET"
+             " useful = excluded.useful, ts = excluded.ts",
+             &q)) != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, pid);
     sqlite3_bind_int64(q, 2, iid);
     sqlite3_bind_int64(q, 3, uid);
     sqlite3_bind_int(q, 4, useful ? 1 : 0);
     sqlite3_bind_int64(q, 5, ts);
-    return run(st, q, NULL);
+    return tl__sq_finish(st, q, NULL);
 }
 
 typedef struct feedback_ctx {
@@ -644,8 +645,8 @@ typedef struct feedback_ctx {
 static tl_err feedback_row(sqlite3_stmt *q, void *ctx)
 {
     feedback_ctx *c = ctx;
-    return c->fn(c->ctx, col(q, 0), col(q, 1), col(q, 2), sqlite3_column_int(q, 3),
-                 sqlite3_column_int64(q, 4));
+    return c->fn(c->ctx, tl__sq_col(q, 0), tl__sq_col(q, 1), tl__sq_col(q, 2),
+                 sqlite3_column_int(q, 3), sqlite3_column_int64(q, 4));
 }
 
 static tl_err sq_feedback_each(tl_store *st, const char *path, const char *user,
@@ -659,10 +660,10 @@ static tl_err sq_feedback_each(tl_store *st, const char *path, const char *user,
              path ? "p.ext_id = ?1" : "f.user_id = (SELECT id FROM users WHERE ext_id = ?1)");
     sqlite3_stmt *q;
     feedback_ctx c = {fn, ctx};
-    tl_err r = prep(st, sql, &q);
+    tl_err r = tl__sq_prep(st, sql, &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, path ? path : user);
+    tl__sq_text(q, 1, path ? path : user);
     return each_row(st, q, feedback_row, &c);
 }
 
@@ -680,7 +681,7 @@ static tl_err topic_row(sqlite3_stmt *q, void *ctx)
 {
     topic_ctx *c = ctx;
     tl_store_topic_item t = {
-        col(q, 0), col(q, 1), col(q, 2), col(q, 3),
+        tl__sq_col(q, 0), tl__sq_col(q, 1), tl__sq_col(q, 2), tl__sq_col(q, 3),
         sqlite3_column_type(q, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(q, 4)};
     return c->fn(c->ctx, &t);
 }
@@ -689,21 +690,21 @@ static tl_err sq_topic_items(tl_store *st, const char *topic, tl_store_topic_fn 
 {
     sqlite3_stmt *q;
     topic_ctx c = {fn, NULL, ctx};
-    tl_err r =
-        prep(st,
-             "SELECT i.ext_id, i.title, i.subjects, d.series, d.series_volume FROM items i"
-             " LEFT JOIN item_details d ON d.item_id = i.id WHERE " TOPIC_MATCH " ORDER BY i.id",
-             &q);
+    tl_err r = tl__sq_prep(
+        st,
+        "SELECT i.ext_id, i.title, i.subjects, d.series, d.series_volume FROM items i"
+        " LEFT JOIN item_details d ON d.item_id = i.id WHERE " TOPIC_MATCH " ORDER BY i.id",
+        &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, topic);
+    tl__sq_text(q, 1, topic);
     return each_row(st, q, topic_row, &c);
 }
 
 static tl_err use_row(sqlite3_stmt *q, void *ctx)
 {
     topic_ctx *c = ctx;
-    return c->ufn(c->ctx, sqlite3_column_int64(q, 0), col(q, 1), sqlite3_column_int64(q, 2));
+    return c->ufn(c->ctx, sqlite3_column_int64(q, 0), tl__sq_col(q, 1), sqlite3_column_int64(q, 2));
 }
 
 static tl_err sq_topic_uses(tl_store *st, const char *topic, tl_store_use_fn fn, void *ctx)
@@ -711,14 +712,14 @@ static tl_err sq_topic_uses(tl_store *st, const char *topic, tl_store_use_fn fn,
     sqlite3_stmt *q;
     topic_ctx c = {NULL, fn, ctx};
     /* a scan of the events (they have no index by item): a proposal is rare work */
-    tl_err r = prep(st,
-                    "SELECT e.user_id, i.ext_id, min(e.ts) FROM events e"
-                    " JOIN items i ON i.id = e.item_id WHERE " TOPIC_MATCH
-                    " GROUP BY e.user_id, e.item_id ORDER BY e.user_id, 3",
-                    &q);
+    tl_err r = tl__sq_prep(st,
+                           "SELECT e.user_id, i.ext_id, min(e.ts) FROM events e"
+                           " JOIN items i ON i.id = e.item_id WHERE " TOPIC_MATCH
+                           " GROUP BY e.user_id, e.item_id ORDER BY e.user_id, 3",
+                           &q);
     if (r != TL_OK)
         return r;
-    text(q, 1, topic);
+    tl__sq_text(q, 1, topic);
     return each_row(st, q, use_row, &c);
 }
 
@@ -762,11 +763,11 @@ tl_err tl__sq_lib_forget(tl_store *st, tl_id_kind k, int64_t id)
     int n = k == TL_ID_USER ? 3 : 4;
     for (int j = 0; j < n; j++) {
         sqlite3_stmt *q;
-        tl_err r = prep(st, sql[j], &q);
+        tl_err r = tl__sq_prep(st, sql[j], &q);
         if (r != TL_OK)
             return r;
         sqlite3_bind_int64(q, 1, id);
-        if ((r = run(st, q, NULL)) != TL_OK)
+        if ((r = tl__sq_finish(st, q, NULL)) != TL_OK)
             return r;
     }
     return TL_OK;
