@@ -22,8 +22,8 @@ DB="$W/lib.db"
 # (drawn from the loans, so that lists overlap as readers' do)
 awk -F '\t' 'NR > 1 && $3 == "loan" { print $1 "\t" $2 }' "$W/data/events.tsv" |
   sort -k1,1 -s | awk -F '\t' -v n="$NLISTS" '
-    $1 != u { u = $1; k = 0; if (++users > n) exit }
-    k < 10 { print u "\t" $2; k++ }' > "$W/lists.tsv"
+    $1 != u { u = $1; k = 0; users++ }
+    users <= n && k < 10 { print u "\t" $2; k++ }' > "$W/lists.tsv"
 start=$(date +%s.%N)
 cut -f1 "$W/lists.tsv" | uniq | while read -r u; do
   "$T" --db "$DB" list create "$u" "Favourites of $u" --public --id "l-$u" >/dev/null
@@ -33,7 +33,7 @@ end=$(date +%s.%N)
 echo "lists: $(wc -l < "$W/lists.tsv") items on $(cut -f1 "$W/lists.tsv" | uniq | wc -l) lists" \
   "written by tailor list in $(echo "$end - $start" | bc) s (one process per command)"
 "$T" --db "$DB" train --model itemknn --out "$W/m.tlm" --quiet
-users=$(awk -F '\t' 'NR > 1 { print $1 }' "$W/data/events.tsv" | sort -u | head -50)
+users=$(awk -F '\t' 'NR > 1 { print $1 }' "$W/data/events.tsv" | sort -u | awk 'NR <= 50')
 time_it() { # label, then the command for each patron (USER replaced)
   local label=$1; shift
   local s e
@@ -49,7 +49,7 @@ time_it "tailor recommend --n 10 (the process and model, for scale)" \
   "$T" --db "$DB" recommend --model "$W/m.tlm" --user USER --n 10 --json
 # a path of 12 positions over popular items, two alternatives each
 awk -F '\t' 'NR > 1 && $3 == "loan" { n[$2]++ } END { for (i in n) print n[i] "\t" i }' \
-  "$W/data/events.tsv" | sort -k1,1nr | head -24 |
+  "$W/data/events.tsv" | sort -k1,1nr | awk 'NR <= 24' |
   awk -F '\t' 'BEGIN { print "path\ttitle\ttopic\tpos\titem\tlevel" }
     { printf "bench\t%s\t%s\t%d\t%s\t\n", NR == 1 ? "Bench path" : "", NR == 1 ? "bench" : "",
       int((NR + 1) / 2), $2 }' > "$W/path.tsv"
@@ -58,7 +58,7 @@ time_it "tailor path next (12 positions, 2 alternatives each)" \
   "$T" --db "$DB" path next bench USER --model "$W/m.tlm" --json
 subject=$(awk -F '\t' 'NR == 1 { for (k = 1; k <= NF; k++) if ($k == "subjects") c = k; next }
   { n = split($c, s, "|"); for (j = 1; j <= n; j++) t[s[j]]++ }
-  END { for (x in t) print t[x] "\t" x }' "$W/data/items.tsv" | sort -k1,1nr | head -1)
+  END { for (x in t) print t[x] "\t" x }' "$W/data/items.tsv" | sort -k1,1nr | awk 'NR == 1')
 s=$(date +%s.%N)
 "$T" --db "$DB" path propose "$(echo "$subject" | cut -f2)" -n 20 >/dev/null
 e=$(date +%s.%N)

@@ -399,9 +399,13 @@ static tl_err row_readers_like_you(page *p)
         if (!both || b == a)
             continue;
         sim[u] = (float)((double)both / sqrt((double)(b - a) * (double)p->h.n));
-        int at = n_nb < LIKE_NEIGHBOURS ? n_nb++ : LIKE_NEIGHBOURS - 1;
-        if (at == LIKE_NEIGHBOURS - 1 && n_nb == LIKE_NEIGHBOURS && sim[nb[at]] >= sim[u])
+        int at; /* the closest LIKE_NEIGHBOURS, closest first */
+        if (n_nb < LIKE_NEIGHBOURS)
+            at = n_nb++;
+        else if (sim[nb[LIKE_NEIGHBOURS - 1]] >= sim[u])
             continue;
+        else
+            at = LIKE_NEIGHBOURS - 1;
         for (; at > 0 && sim[nb[at - 1]] < sim[u]; at--)
             nb[at] = nb[at - 1];
         nb[at] = u;

@@ -31,6 +31,9 @@ static int setup(void **state)
                          "r2\ti0\t1\nr2\ti1\t2\nr2\ti5\t3\nr2\ti6\t4\n"
                          "r3\ti0\t1\nr3\ti5\t3\nr3\ti7\t4\n"
                          "out\ti0\t1\nout\ti1\t2\n");
+    for (int u = 0; u < 25; u++) /* more readers like me than a row looks at, each with an */
+        o += (size_t)snprintf(events + o, sizeof(events) - o, "y%d\ti0\t1\ny%d\ti%d\t2\n", u, u,
+                              10 + u); /* item no other close reader has */
     for (int u = 0; u < 30; u++)
         for (int k = 0; k < 6; k++)
             o += (size_t)snprintf(events + o, sizeof(events) - o, "x%d\ti%d\t%d\n", u,
