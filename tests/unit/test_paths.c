@@ -178,6 +178,15 @@ static void test_walk_through(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "position")), 0);
     assert_string_equal(item_at(json_object_get(j, "next"), -1), "s1");
     json_decref(j);
+    /* a patron who opted out: no position from their history */
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_consent_set(s, "pat", 0, TL_ABSENT, "test", &d), TL_OK);
+    j = next(s, "pat");
+    assert_int_equal(json_integer_value(json_object_get(j, "position")), 0);
+    assert_string_equal(json_string_value(json_object_get(j, "fallback")),
+                        "this patron opted out of personalization");
+    json_decref(j);
+    assert_int_equal(tl_service_consent_set(s, "pat", 1, TL_ABSENT, "test", &d), TL_OK);
     /* an unknown patron, an unknown path */
     assert_int_equal(tl_service_path_next(s, "stats101", "nobody", &text, &d), TL_ENOTFOUND);
     assert_int_equal(tl_service_path_next(s, "nope", "pat", &text, &d), TL_ENOTFOUND);

@@ -260,12 +260,75 @@ static void test_export_and_erasure(void **state)
     tl_service_close(s);
 }
 
+/* With a pseudonym key, a patron's id never reaches the store through lists, reviews or
+ * feedback, and the patron still finds, exports and erases them by their own id. */
+static void test_pseudonymized(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof(path), "%s", tl_test_tmp("pseudo.db"));
+    uint8_t key[TL_PSEUDONYM_KEY_LEN];
+    for (int k = 0; k < TL_PSEUDONYM_KEY_LEN; k++)
+        key[k] = (uint8_t)(k * 7 + 1);
+    tl_store *st;
+    tl_diag d;
+    tl_store_opts so;
+    tl_store_opts_init(&so);
+    so.flags = TL_STORE_CREATE;
+    so.pseudonym_key = key;
+    assert_int_equal(tl_store_open_with(path, &so, &st, &d), TL_OK);
+    tl_item_rec r = {.id = "b1",
+                     .id_len = 2,
+                     .type = "book",
+                     .title = "One",
+                     .year = TL_ABSENT,
+                     .added = TL_ABSENT,
+                     .copies = TL_ABSENT,
+                     .available = TL_ABSENT};
+    assert_int_equal(tl_store_put_item(st, &r, NULL, &d), TL_OK);
+    tl_store_free(st);
+    tl_service_opts o = {.db = path, .writable = 1, .pseudonym_key = key};
+    tl_service *s = NULL;
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    const char *who = "patron-qq71";
+    tl_list_rec l = {.id = "L-1", .user = who, .title = "T", .public = 0};
+    assert_int_equal(tl_service_list_create(s, &l, NULL, &d), TL_OK);
+    assert_int_equal(tl_service_list_add(s, "L-1", "b1", NULL, NULL, &d), TL_OK);
+    tl_review_rec v = {.user = who, .item = "b1", .has_rating = 1, .rating = 3, .public = 1};
+    assert_int_equal(tl_service_review_put(s, &v, &d), TL_OK);
+    tl_path_step_rec steps[] = {{"b1", 1, TL_ABSENT}};
+    tl_path_rec p = {"p", "P", NULL, steps, 1};
+    assert_int_equal(tl_service_path_put(s, &p, 1, NULL, &d), TL_OK);
+    assert_int_equal(tl_service_path_feedback(s, "p", "b1", who, 1, &d), TL_OK);
+    char *text = NULL;
+    assert_int_equal(tl_service_lists(s, who, NULL, NULL, &text, &d), TL_OK);
+    assert_non_null(strstr(text, "\"id\":\"L-1\""));
+    assert_null(strstr(text, who));
+    free(text);
+    assert_int_equal(tl_service_path_next(s, "p", who, &text, &d), TL_OK);
+    assert_non_null(strstr(text, "\"complete\":true")); /* the list_add event counts */
+    free(text);
+    assert_int_equal(tl_service_user_export(s, who, "test", &text, &d), TL_OK);
+    assert_non_null(strstr(text, "\"L-1\""));
+    assert_non_null(strstr(text, "\"path_feedback\":[{"));
+    free(text);
+    tl_service_close(s);
+    assert_false(tl_test_file_has(path, who));
+    s = NULL;
+    assert_int_equal(tl_service_open(&o, &s, &d), TL_OK);
+    tl_erase_report rep;
+    assert_int_equal(tl_service_user_erase(s, who, "test", &rep, &d), TL_OK);
+    assert_int_equal(tl_service_list_get(s, "L-1", NULL, &text, &d), TL_ENOTFOUND);
+    tl_service_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_reviews),
         cmocka_unit_test(test_export_and_erasure),
+        cmocka_unit_test(test_pseudonymized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
