@@ -88,6 +88,13 @@ static int may_see(const tl_viewer *v, const char *owner, int public)
            (v->role == TL_ROLE_PATRON && owner && v->user && strcmp(owner, v->user) == 0);
 }
 
+/* Whether v may know who owns a list or wrote a review: an admin, an app (it serves every
+ * patron), the patron themself; another patron's key sees a public list, not whose it is. */
+static int may_name(const tl_viewer *v, const char *owner)
+{
+    return !v || v->role != TL_ROLE_PATRON || (owner && v->user && strcmp(owner, v->user) == 0);
+}
+
 /* Whether v may change a list of owner: an admin, an app (for its patrons), or the owner. */
 static int may_write(const tl_viewer *v, const char *owner)
 {
@@ -104,10 +111,10 @@ typedef struct list_job {
     int write, found;
 } list_job;
 
-static json_t *list_json(const tl_store_readlist *l)
+static json_t *list_json(const tl_store_readlist *l, int named)
 {
     return json_pack("{s:s, s:o, s:s, s:o, s:b, s:I, s:I, s:I}", "id", l->id, "user",
-                     tl__lib_str(l->user), "title", l->title, "description",
+                     tl__lib_str(named ? l->user : NULL), "title", l->title, "description",
                      tl__lib_str(l->description), "public", l->public, "created",
                      (json_int_t)l->created, "updated", (json_int_t)l->updated, "n_items",
                      (json_int_t)l->n_items);
@@ -121,7 +128,7 @@ static tl_err on_list(void *ctx, const tl_store_readlist *l)
     j->found = 1;
     if (j->write)
         return TL_OK;
-    json_t *o = list_json(l);
+    json_t *o = list_json(l, may_name(j->v, l->user));
     if (!o)
         return TL_ENOMEM;
     if (j->out && json_is_array(j->out))
@@ -421,7 +428,8 @@ static tl_err on_review(void *ctx, const tl_store_review *r)
         j->n++;
     }
     json_t *o =
-        json_pack("{s:s, s:s, s:o, s:o, s:b, s:I}", "user", r->user, "item", r->item, "rating",
+        json_pack("{s:o, s:s, s:o, s:o, s:b, s:I}", "user",
+                  tl__lib_str(may_name(j->v, r->user) ? r->user : NULL), "item", r->item, "rating",
                   r->has_rating ? json_real(r->rating) : json_null(), "body", tl__lib_str(r->body),
                   "public", r->public, "timestamp", (json_int_t)r->ts);
     return o && json_array_append_new(j->out, o) == 0 ? TL_OK : TL_ENOMEM;

@@ -110,6 +110,9 @@ static void test_list_visibility(void **state)
     assert_int_equal(call(app, "GET", "/v1/items/f/reviews", NULL, &b), 200);
     assert_non_null(strstr(b, "\"mean_rating\":4.5"));
     free(b);
+    assert_int_equal(call(pat2, "GET", "/v1/items/f/reviews", NULL, &b), 200);
+    assert_non_null(strstr(b, "\"user\":null")); /* another patron's review, unnamed */
+    free(b);
 }
 
 static void test_path_over_http(void **state)

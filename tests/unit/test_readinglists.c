@@ -133,6 +133,13 @@ static void test_lists(void **state)
     json_decref(j);
     assert_int_equal(tl_service_list_get(s, id, &admin, &text, &d), TL_OK);
     free(text);
+    /* another patron reads a public list, not whose it is; an app knows */
+    assert_int_equal(tl_service_list_get(s, "ann-best", &other, &text, &d), TL_OK);
+    assert_non_null(strstr(text, "\"user\":null"));
+    free(text);
+    assert_int_equal(tl_service_list_get(s, "ann-best", &app, &text, &d), TL_OK);
+    assert_non_null(strstr(text, "\"user\":\"ann\""));
+    free(text);
     assert_int_equal(tl_service_list_get(s, id, &app, &text, &d), TL_ENOTFOUND);
     assert_int_equal(tl_service_list_get(s, id, &other, &text, &d), TL_ENOTFOUND);
     assert_int_equal(tl_service_list_add(s, id, "b3", NULL, &other, &d), TL_ENOTFOUND);
