@@ -18,8 +18,9 @@ static const char EVENTS[] = "user\titem\ttimestamp\n"
                              "p1\ta\t1000\np1\tb\t1001\n"
                              "p2\ta\t1000\np2\tc\t1001\n"
                              "p3\tb\t1000\np3\td\t1001\n";
-static const char ITEMS[] = "item\ttitle\n"
-                            "a\tAlpha\nb\tBeta\nc\tGamma\nd\tDelta\ne\tEpsilon\nf\tPhi\n";
+static const char ITEMS[] = "item\ttitle\tsubjects\n"
+                            "a\tAlpha\tletters\nb\tBeta\tletters\nc\tGamma\tletters\n"
+                            "d\tDelta\tletters\ne\tEpsilon\tletters\nf\tPhi\tother\n";
 
 static tl_test_server srv;
 static char admin[80], app[80], pat1[80], pat2[80];
@@ -150,6 +151,18 @@ static void test_path_over_http(void **state)
     assert_int_equal(call(pat1, "GET", "/v1/paths/course/next?user=p1", NULL, &b), 200);
     assert_non_null(strstr(b, "\"item\":{\"item\":\"d\""));
     free(b);
+    /* a proposal for a subject without a path */
+    assert_int_equal(call(app, "POST", "/v1/paths/propose", "{\"topic\": \"letters\"}", NULL), 403);
+    assert_int_equal(
+        call(admin, "POST", "/v1/paths/propose", "{\"topic\": \"letters\", \"n\": 3}", &b), 201);
+    assert_non_null(strstr(b, "\"id\":\"proposed-letters\""));
+    assert_non_null(strstr(b, "\"origin\":\"proposed\""));
+    assert_non_null(strstr(b, "\"n_steps\":3"));
+    free(b);
+    assert_int_equal(call(admin, "POST", "/v1/paths/propose", "{\"topic\": \"letters\"}", NULL),
+                     409);
+    assert_int_equal(call(admin, "POST", "/v1/paths/propose", "{\"topic\": \"nothing\"}", NULL),
+                     404);
     assert_int_equal(call(admin, "DELETE", "/v1/paths/course", NULL, NULL), 200);
     assert_int_equal(call(pat1, "GET", "/v1/paths/course", NULL, NULL), 404);
 }
