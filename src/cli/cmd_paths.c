@@ -20,7 +20,7 @@ static const tl_opt path_opts[] = {
     {"json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(path_args, json),
      "show, next: the JSON of the HTTP API"},
     {"model", 'm', TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(path_args, model),
-     "next: order a step's alternatives by this model's scores for the patron after feedback"},
+     "next: then order alternatives by this model's scores for the patron"},
     {.name = NULL},
 };
 
