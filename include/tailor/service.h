@@ -632,11 +632,11 @@ TL_API tl_err tl_service_path_next(tl_service *s, const char *id, const char *us
 TL_API tl_err tl_service_path_feedback(tl_service *s, const char *id, const char *item,
                                        const char *user, int useful, tl_diag *d);
 /* Proposes a path for topic (a subject) when it has none: up to n (1..TL_PATH_MAX_STEPS) of
- * the topic's items most patrons used, ordered by level (words in titles and subjects such as
- * "introduction", "beginner", "advanced"), then by the co-use sequence (how many patrons took
- * one before the other), series kept in volume order; stored with origin "proposed" under
- * "proposed-" + the topic (id_out, TL_LIST_ID_MAX + 1 bytes). TL_EEXIST when the topic has a
- * path; TL_ENOTFOUND when no item has the subject. */
+ * the topic's items most patrons used, ordered by level (the item's own "level" field, else words
+ * in titles and subjects such as "introduction", "beginner", "advanced"), then by the co-use
+ * sequence (how many patrons took one before the other), series kept in volume order; stored with
+ * origin "proposed" under "proposed-" + the topic (id_out, TL_LIST_ID_MAX + 1 bytes). TL_EEXIST
+ * when the topic has a path; TL_ENOTFOUND when no item has the subject. */
 TL_API tl_err tl_service_path_propose(tl_service *s, const char *topic, int n, char *id_out,
                                       tl_diag *d);
 

@@ -563,6 +563,7 @@ TL_API tl_err tl_store_feedback_each(tl_store *st, const char *path, const char 
 typedef struct tl_store_topic_item {
     const char *item, *title, *subjects, *series;
     double series_volume;
+    const char *level; /* the item's "level" extra field as text (a number or a word), or NULL */
 } tl_store_topic_item;
 typedef tl_err (*tl_store_topic_fn)(void *ctx, const tl_store_topic_item *t);
 typedef tl_err (*tl_store_use_fn)(void *ctx, int64_t patron, const char *item, int64_t ts);

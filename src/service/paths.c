@@ -742,7 +742,8 @@ static tl_err on_topic_item(void *ctx, const tl_store_topic_item *t)
     } else if (t->title && !tl_series_parse(t->title, p->series, sizeof(p->series), &p->volume)) {
         p->volume = NAN;
     }
-    p->level = level_of(t->title, t->subjects);
+    long long given = t->level ? parse_level(t->level) : TL_ABSENT; /* the catalogue's own */
+    p->level = given != TL_ABSENT && given >= 0 ? (int)given : level_of(t->title, t->subjects);
     if (!(p->item = strdup(t->item)))
         return TL_ENOMEM;
     j->n++;

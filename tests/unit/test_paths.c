@@ -12,7 +12,8 @@
 #include "tailor/service.h"
 #include "tailor/store.h"
 
-static void put_item(tl_store *st, const char *id, const char *title, const char *subjects)
+static void put_item_x(tl_store *st, const char *id, const char *title, const char *subjects,
+                       const char *extra)
 {
     tl_item_rec r = {.id = id,
                      .id_len = strlen(id),
@@ -22,9 +23,15 @@ static void put_item(tl_store *st, const char *id, const char *title, const char
                      .year = TL_ABSENT,
                      .added = TL_ABSENT,
                      .copies = TL_ABSENT,
-                     .available = TL_ABSENT};
+                     .available = TL_ABSENT,
+                     .extra = extra};
     tl_diag d;
     assert_int_equal(tl_store_put_item(st, &r, NULL, &d), TL_OK);
+}
+
+static void put_item(tl_store *st, const char *id, const char *title, const char *subjects)
+{
+    put_item_x(st, id, title, subjects, NULL);
 }
 
 static void put_event(tl_store *st, const char *user, const char *item, long long ts)
@@ -59,6 +66,8 @@ static const char *make_store(void)
     put_item(st, "c2", "Organic chemistry 2 (Chem Series, #2)", "Chemistry|Science");
     put_item(st, "c3", "Chemistry basics", "chemistry");
     put_item(st, "c4", "Organic chemistry 1 (Chem Series, #1)", "chemistry");
+    /* a catalogue's own level wins over the words of its title */
+    put_item_x(st, "c5", "Chemistry basics, for experts", "chemistry", "{\"level\":\"advanced\"}");
     put_item(st, "x1", "Poems", "poetry");
     /* the patron: steps 1 and 2 borrowed */
     put_event(st, "pat", "s1", 1000);
@@ -214,10 +223,11 @@ static void test_proposal(void **state)
     free(text);
     assert_string_equal(json_string_value(json_object_get(j, "origin")), "proposed");
     json_t *steps = json_object_get(j, "steps");
-    assert_int_equal(json_array_size(steps), 4);
-    /* basics first (a level word), the series in volume order, advanced last */
-    const char *want[] = {"c3", "c4", "c2", "c1"};
-    for (int k = 0; k < 4; k++) {
+    assert_int_equal(json_array_size(steps), 5);
+    /* basics first (a level word), the series in volume order, the advanced ones last (the
+     * one no patron has yet before the one every patron took last) */
+    const char *want[] = {"c3", "c4", "c2", "c5", "c1"};
+    for (int k = 0; k < 5; k++) {
         json_t *st = json_array_get(steps, (size_t)k);
         assert_string_equal(json_string_value(json_object_get(st, "item")), want[k]);
         assert_int_equal(json_integer_value(json_object_get(st, "pos")), k + 1);

@@ -680,9 +680,13 @@ typedef struct topic_ctx {
 static tl_err topic_row(sqlite3_stmt *q, void *ctx)
 {
     topic_ctx *c = ctx;
-    tl_store_topic_item t = {
-        tl__sq_col(q, 0), tl__sq_col(q, 1), tl__sq_col(q, 2), tl__sq_col(q, 3),
-        sqlite3_column_type(q, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(q, 4)};
+    tl_store_topic_item t = {tl__sq_col(q, 0),
+                             tl__sq_col(q, 1),
+                             tl__sq_col(q, 2),
+                             tl__sq_col(q, 3),
+                             sqlite3_column_type(q, 4) == SQLITE_NULL ? NAN
+                                                                      : sqlite3_column_double(q, 4),
+                             tl__sq_col(q, 5)};
     return c->fn(c->ctx, &t);
 }
 
@@ -690,11 +694,12 @@ static tl_err sq_topic_items(tl_store *st, const char *topic, tl_store_topic_fn 
 {
     sqlite3_stmt *q;
     topic_ctx c = {fn, NULL, ctx};
-    tl_err r = tl__sq_prep(
-        st,
-        "SELECT i.ext_id, i.title, i.subjects, d.series, d.series_volume FROM items i"
-        " LEFT JOIN item_details d ON d.item_id = i.id WHERE " TOPIC_MATCH " ORDER BY i.id",
-        &q);
+    tl_err r = tl__sq_prep(st,
+                           "SELECT i.ext_id, i.title, i.subjects, d.series, d.series_volume,"
+                           " CAST(json_extract(i.extra, '$.level') AS TEXT) FROM items i"
+                           " LEFT JOIN item_details d ON d.item_id = i.id WHERE " TOPIC_MATCH
+                           " ORDER BY i.id",
+                           &q);
     if (r != TL_OK)
         return r;
     tl__sq_text(q, 1, topic);
