@@ -239,7 +239,8 @@ typedef struct tl_rec_item {
     const char *kind;  /* the kind of reason: "history" (patrons with these items also had
                           it), "next_after" (sequence), "similar_content" (content),
                           "similar_to" (more like this), "popular"; on the homepage also
-                          "next_in_series", "new_in_subjects", "segment", "trending" */
+                          "next_in_series", "new_in_subjects", "from_lists",
+                          "readers_like_you", "segment", "trending" */
     char reason[256];  /* one line a patron can read: "Because you borrowed X", "Popular with
                           patrons: ..." */
     int n_evidence;
@@ -287,7 +288,11 @@ TL_API void tl_rec_result_free(tl_rec_result *r);
  * "because:ITEM" ("Because you borrowed TITLE", for the patron's most recent items),
  * "next_in_series" ("Next in the series": the next volume of a series the patron reads, from
  * titles such as "Catching Fire (The Hunger Games, #2)"), "new_in_subjects" (the newest
- * additions to the catalogue in the subjects of the patron's history), "segment" ("Popular in
+ * additions to the catalogue in the subjects of the patron's history), "from_lists:ITEM" ("From
+ * lists with TITLE": the items that share the most public reading lists with one of the
+ * patron's recent items), "readers_like_you" ("Readers like you": what the patrons whose
+ * trained histories overlap the patron's most borrowed, each item held by at least two of
+ * them), "segment" ("Popular in
  * your department": the items held by the most patrons who share the patron's value of the
  * service's segment attribute), "trending" ("Trending this week": the most events in the
  * store's last 7 days) and "popular" ("Popular with patrons", live). No item appears twice on a
@@ -777,6 +782,132 @@ TL_API tl_err tl_service_digest_deliver(tl_service *s, const tl_digest_query *q,
 TL_API tl_err tl_service_digest_scheduled(tl_service *s, long long every,
                                           const char *unsubscribe_url, tl_digest_out *o,
                                           tl_digest_report *rep, tl_diag *d);
+/* ---- reading lists, reviews and ratings -------------------------------------------------------
+ * Patrons' lists of items, public or private, and their reviews with ratings. Adding an item to
+ * a list is a "list_add" event of the list's owner and a review a "rate" event (value: the
+ * rating; "review" without one), written in the same transaction, so that the event weights
+ * (tailor stats --weights), training and live answers count them (not for a patron who opted
+ * out). Who reads decides what is seen: tl_viewer. Reads answer JSON text (malloc'd, the
+ * caller frees) as docs/API.md shows. Writes need a writable store (TL_EUNSUPPORTED); a list,
+ * item or review that is not there (or that the viewer may not see) is TL_ENOTFOUND with d's
+ * field naming it; bad fields are TL_EINVAL. A patron's lists, reviews and path feedback are in
+ * their export and go with their erasure. */
+typedef struct tl_viewer {
+    tl_key_role role; /* admin: every list and review; app: the public ones, and writes for any
+                         patron; patron: the public ones and the patron's own */
+    const char *user; /* a patron key's patron as the store keeps it (tl_key_info.user) */
+} tl_viewer;
+
+#define TL_LIST_ID_MAX 128
+#define TL_LIST_TITLE_MAX 500
+#define TL_LIST_TEXT_MAX 20000 /* a description, a note or a review's text, bytes */
+#define TL_RATING_MAX 5.0      /* ratings are 0 to this */
+
+typedef struct tl_list_rec {
+    const char *id;    /* NULL on create: a fresh id is made */
+    const char *user;  /* the owner (create only): a patron id */
+    const char *title; /* required */
+    const char *description;
+    int public;
+} tl_list_rec;
+
+/* Creates list l (TL_EEXIST when its id is taken); id_out (TL_LIST_ID_MAX + 1 bytes) gets its
+ * id. */
+TL_API tl_err tl_service_list_create(tl_service *s, const tl_list_rec *l, char *id_out, tl_diag *d);
+/* Sets the title, description and public flag of list id (l's id and user are ignored). */
+TL_API tl_err tl_service_list_update(tl_service *s, const char *id, const tl_list_rec *l,
+                                     const tl_viewer *v, tl_diag *d);
+TL_API tl_err tl_service_list_delete(tl_service *s, const char *id, const tl_viewer *v, tl_diag *d);
+/* Adds item to list id with an optional note (again: the note changes, the place stays). */
+TL_API tl_err tl_service_list_add(tl_service *s, const char *id, const char *item, const char *note,
+                                  const tl_viewer *v, tl_diag *d);
+TL_API tl_err tl_service_list_remove(tl_service *s, const char *id, const char *item,
+                                     const tl_viewer *v, tl_diag *d);
+/* {"id", "user", "title", "description", "public", "created", "updated", "n_items", "items":
+ * [{"item", "title", "note", "pos", "added"}]} */
+TL_API tl_err tl_service_list_get(tl_service *s, const char *id, const tl_viewer *v, char **json,
+                                  tl_diag *d);
+/* {"lists": [the same without "items"]}: the lists of patron user (non-NULL), else the public
+ * lists holding item, newest first. */
+TL_API tl_err tl_service_lists(tl_service *s, const char *user, const char *item,
+                               const tl_viewer *v, char **json, tl_diag *d);
+
+typedef struct tl_review_rec {
+    const char *user, *item;
+    int has_rating;
+    double rating;    /* 0..TL_RATING_MAX */
+    const char *body; /* NULL: none; a review needs a rating or a body */
+    int public;
+} tl_review_rec;
+TL_API tl_err tl_service_review_put(tl_service *s, const tl_review_rec *r, tl_diag *d);
+TL_API tl_err tl_service_review_delete(tl_service *s, const char *user, const char *item,
+                                       tl_diag *d);
+/* {"reviews": [{"user", "item", "rating", "body", "public", "timestamp"}], "ratings": N,
+ * "mean_rating": X|null}: by patron user (non-NULL), else of item. */
+TL_API tl_err tl_service_reviews(tl_service *s, const char *user, const char *item,
+                                 const tl_viewer *v, char **json, tl_diag *d);
+
+/* ---- adaptive learning paths -----------------------------------------------------------------
+ * A path is an ordered list of steps (items) for a topic or course; steps that share a position
+ * are alternatives; each may have a level (1 introductory, 2 intermediate, 3 advanced, ...).
+ * Librarians define them (tl_service_path_put, or a file: tl_service_path_import); where none
+ * exists for a topic, tl_service_path_propose orders the topic's items from what patrons
+ * borrowed before what, series order and levels. For a patron, tl_service_path_next says where
+ * they are (the furthest position with an item of their history), the next position, its best
+ * item and its alternatives, ordered by other patrons' feedback (tl_service_path_feedback),
+ * then by the model's score for the patron. Reads answer JSON text (malloc'd) as docs/API.md
+ * shows; errors as the lists'. */
+#define TL_PATH_MAX_STEPS 10000
+#define TL_PATH_LEVEL_MAX 100
+
+typedef struct tl_path_step_rec {
+    const char *item;
+    long long pos;   /* 1.. */
+    long long level; /* TL_ABSENT: none, else 0..TL_PATH_LEVEL_MAX */
+} tl_path_step_rec;
+
+typedef struct tl_path_rec {
+    const char *id, *title, *topic; /* topic may be NULL */
+    const tl_path_step_rec *steps;
+    int n_steps; /* 1..TL_PATH_MAX_STEPS, each item once */
+} tl_path_rec;
+
+/* Writes path p whole (create: TL_EEXIST when its id is taken; else a path of that id is
+ * replaced); *added (may be NULL) = 1 when it is new. */
+TL_API tl_err tl_service_path_put(tl_service *s, const tl_path_rec *p, int create, int *added,
+                                  tl_diag *d);
+/* Imports the paths of a TSV file, all or none: columns path, title, topic, pos, item, level
+ * (an optional header line naming them; '#' comments; title and topic on a path's first line,
+ * later lines may leave them empty; level empty, a number, or introductory / beginner (1),
+ * intermediate (2), advanced (3)). A path in the file replaces the stored one. TL_EPARSE with d
+ * naming the file, line and field; TL_ENOTFOUND for an unknown item (its line). *n_paths and
+ * *n_steps (may be NULL) count what was written. */
+TL_API tl_err tl_service_path_import(tl_service *s, const char *file, int *n_paths, int *n_steps,
+                                     tl_diag *d);
+/* {"id", "title", "topic", "origin", "created", "n_steps", "steps": [{"item", "title", "pos",
+ * "level"}]} */
+TL_API tl_err tl_service_path_get(tl_service *s, const char *id, char **json, tl_diag *d);
+/* {"paths": [the same without "steps"]}, of topic (NULL: all). */
+TL_API tl_err tl_service_paths(tl_service *s, const char *topic, char **json, tl_diag *d);
+TL_API tl_err tl_service_path_delete(tl_service *s, const char *id, tl_diag *d);
+/* Where patron user stands on path id: {"path", "user", "positions", "position" (0: not
+ * started), "complete", "done": [{"pos", "item", "title"}], "next": null | {"pos", "level",
+ * "item": C, "alternatives": [C...]}} with C = {"item", "title", "useful", "not_useful",
+ * "feedback", "score"}: feedback = (useful - not useful) / (useful + not useful + 2) from the
+ * other patrons, score = the model's for the patron (null without a model or a history). */
+TL_API tl_err tl_service_path_next(tl_service *s, const char *id, const char *user, char **json,
+                                   tl_diag *d);
+/* Patron user found step item of path id useful (1) or not (0); again: replaced. */
+TL_API tl_err tl_service_path_feedback(tl_service *s, const char *id, const char *item,
+                                       const char *user, int useful, tl_diag *d);
+/* Proposes a path for topic (a subject) when it has none: up to n (1..TL_PATH_MAX_STEPS) of
+ * the topic's items most patrons used, ordered by level (the item's own "level" field, else words
+ * in titles and subjects such as "introduction", "beginner", "advanced"), then by the co-use
+ * sequence (how many patrons took one before the other), series kept in volume order; stored with
+ * origin "proposed" under "proposed-" + the topic (id_out, TL_LIST_ID_MAX + 1 bytes). TL_EEXIST
+ * when the topic has a path; TL_ENOTFOUND when no item has the subject. */
+TL_API tl_err tl_service_path_propose(tl_service *s, const char *topic, int n, char *id_out,
+                                      tl_diag *d);
 
 #ifdef __cplusplus
 }

@@ -634,6 +634,132 @@ typedef tl_err (*tl_store_detail_fn)(void *ctx, const tl_store_detail *r);
 TL_API tl_err tl_store_digest_details(tl_store *st, int64_t added_from, int64_t starts_from,
                                       int64_t starts_to, tl_store_detail_fn fn, void *ctx,
                                       tl_diag *d);
+/* ---- reading lists, reviews and learning paths (schema version 5) ----------------------------
+ * Patrons' lists of items (public or private) and reviews with ratings; learning paths (ordered
+ * steps, steps sharing a position are alternatives, each with an optional level) and patrons'
+ * feedback on a path's steps. Patron ids pass the door as everywhere (a list's owner, a
+ * review's author and a feedback's patron are pseudonymized with a key; what the store hands
+ * out names them as it keeps them). A patron named by a write is created when unknown (as by
+ * an event); an item must exist: TL_ENOTFOUND with d's field "item". Writes run in the
+ * caller's transaction, else one of their own. A store before version 5 answers TL_EVERSION
+ * until a write open migrates it. Errors otherwise: TL_ESTORE, TL_ENOMEM; d says why. Strings
+ * handed to callbacks are valid during the call. */
+typedef struct tl_store_readlist {
+    const char *id;    /* the list's id (any id string) */
+    const char *user;  /* its owner as the store keeps them (NULL: the library's own list) */
+    const char *title; /* never NULL */
+    const char *description;
+    int public; /* 1: anyone may read it; 0: its owner (and an admin) only */
+    int64_t created, updated, n_items;
+} tl_store_readlist;
+
+typedef struct tl_store_readlist_item {
+    const char *item, *title, *note; /* title: the catalogue's, or NULL */
+    int64_t pos, added;
+} tl_store_readlist_item;
+
+typedef tl_err (*tl_store_readlist_fn)(void *ctx, const tl_store_readlist *l);
+typedef tl_err (*tl_store_readlist_item_fn)(void *ctx, const tl_store_readlist_item *e);
+
+/* Creates list l->id owned by l->user (created: *what TL_PUT_ADDED), or updates its title,
+ * description and public flag (the owner stays: l->user is then ignored). now: Unix seconds. */
+TL_API tl_err tl_store_list_put(tl_store *st, const tl_store_readlist *l, int64_t now, tl_put *what,
+                                tl_diag *d);
+/* fn once with the list and ifn (may be NULL) once per item in position order; *found = 0 and
+ * no call when there is no list id. */
+TL_API tl_err tl_store_list_get(tl_store *st, const char *id, tl_store_readlist_fn fn,
+                                tl_store_readlist_item_fn ifn, void *ctx, int *found, tl_diag *d);
+/* Deletes the list with its items. TL_ENOTFOUND (field "list") when there is none. */
+TL_API tl_err tl_store_list_delete(tl_store *st, const char *id, tl_diag *d);
+/* Adds item at the end of list (TL_PUT_ADDED), or updates its note (an item already there keeps
+ * its place). An added item is also an event of the list's owner (type TL_LIST_EVENT at now),
+ * unless they opted out of personalization, so that training and live answers count it.
+ * TL_ENOTFOUND: no such list (field "list") or item (field "item"). */
+#define TL_LIST_EVENT "list_add"
+TL_API tl_err tl_store_list_add(tl_store *st, const char *list, const char *item, const char *note,
+                                int64_t now, tl_put *what, tl_diag *d);
+/* TL_ENOTFOUND when the list or the item on it is not there. */
+TL_API tl_err tl_store_list_remove(tl_store *st, const char *list, const char *item, tl_diag *d);
+/* The lists of patron user (user non-NULL), else the lists holding item; only public ones when
+ * public_only. Newest first. */
+TL_API tl_err tl_store_lists_each(tl_store *st, const char *user, const char *item, int public_only,
+                                  tl_store_readlist_fn fn, void *ctx, tl_diag *d);
+/* The items that share public lists with item, by how many lists they share with it, most
+ * first, ties by id (key = item id, label = title or NULL, count = shared lists); at most
+ * limit. */
+TL_API tl_err tl_store_list_neighbours(tl_store *st, const char *item, int limit,
+                                       tl_store_row_fn fn, void *ctx, tl_diag *d);
+
+typedef struct tl_store_review {
+    const char *user, *item;
+    int has_rating;
+    double rating;
+    const char *body; /* NULL: none */
+    int public;
+    int64_t ts;
+} tl_store_review;
+typedef tl_err (*tl_store_review_fn)(void *ctx, const tl_store_review *r);
+/* Writes the review of r->item by r->user (one per patron and item: a second replaces it). */
+TL_API tl_err tl_store_review_put(tl_store *st, const tl_store_review *r, tl_put *what, tl_diag *d);
+/* TL_ENOTFOUND (field "review") when the patron has no review of the item. */
+TL_API tl_err tl_store_review_delete(tl_store *st, const char *user, const char *item, tl_diag *d);
+/* The reviews by user (non-NULL), else of item, newest first; public ones only when
+ * public_only. */
+TL_API tl_err tl_store_reviews_each(tl_store *st, const char *user, const char *item,
+                                    int public_only, tl_store_review_fn fn, void *ctx, tl_diag *d);
+
+typedef struct tl_store_path {
+    const char *id, *title, *topic; /* topic may be NULL */
+    const char *origin;             /* "librarian" or "proposed" */
+    int64_t created;
+    int64_t n_steps;
+} tl_store_path;
+typedef struct tl_store_step {
+    const char *item, *title; /* title: the catalogue's (read only), or NULL */
+    int64_t pos;              /* 1, 2, ...: steps of one position are alternatives */
+    int64_t level;            /* TL_ABSENT: none */
+} tl_store_step;
+typedef tl_err (*tl_store_path_fn)(void *ctx, const tl_store_path *p);
+typedef tl_err (*tl_store_step_fn)(void *ctx, const tl_store_step *s);
+/* Writes path p whole with steps[0..n) (a path of that id is replaced, its feedback on steps it
+ * still has kept). TL_ENOTFOUND (field "item") for a step's unknown item; TL_EINVAL for an
+ * origin other than librarian or proposed. */
+TL_API tl_err tl_store_path_put(tl_store *st, const tl_store_path *p, const tl_store_step *steps,
+                                int n, tl_put *what, tl_diag *d);
+/* fn once, then sfn (may be NULL) per step by position then item; *found as list_get. */
+TL_API tl_err tl_store_path_get(tl_store *st, const char *id, tl_store_path_fn fn,
+                                tl_store_step_fn sfn, void *ctx, int *found, tl_diag *d);
+/* Every path (topic non-NULL: of that topic, case-insensitive), by id. */
+TL_API tl_err tl_store_paths_each(tl_store *st, const char *topic, tl_store_path_fn fn, void *ctx,
+                                  tl_diag *d);
+/* TL_ENOTFOUND (field "path") when there is none. */
+TL_API tl_err tl_store_path_delete(tl_store *st, const char *id, tl_diag *d);
+/* Patron user's feedback on path's step item: useful 1 or 0 (again: replaced). TL_ENOTFOUND
+ * (field "item") when the item is no step of the path, (field "path") when there is no path. */
+TL_API tl_err tl_store_feedback_put(tl_store *st, const char *path, const char *item,
+                                    const char *user, int useful, int64_t ts, tl_diag *d);
+/* The feedback on path (non-NULL), else by patron user; user in the callback as the store
+ * keeps it. */
+typedef tl_err (*tl_store_feedback_fn)(void *ctx, const char *path, const char *item,
+                                       const char *user, int useful, int64_t ts);
+TL_API tl_err tl_store_feedback_each(tl_store *st, const char *path, const char *user,
+                                     tl_store_feedback_fn fn, void *ctx, tl_diag *d);
+
+/* For a learning path's proposal: the items whose subjects name topic (one of an item's
+ * '|'-separated subjects, case-insensitive), with their series from the catalogue's details
+ * (NULL, volume NAN when unknown), by id; and the first event of each patron with each of those
+ * items (patron: an opaque number, the same for one patron), by patron. */
+typedef struct tl_store_topic_item {
+    const char *item, *title, *subjects, *series;
+    double series_volume;
+    const char *level; /* the item's "level" extra field as text (a number or a word), or NULL */
+} tl_store_topic_item;
+typedef tl_err (*tl_store_topic_fn)(void *ctx, const tl_store_topic_item *t);
+typedef tl_err (*tl_store_use_fn)(void *ctx, int64_t patron, const char *item, int64_t ts);
+TL_API tl_err tl_store_topic_items(tl_store *st, const char *topic, tl_store_topic_fn fn, void *ctx,
+                                   tl_diag *d);
+TL_API tl_err tl_store_topic_uses(tl_store *st, const char *topic, tl_store_use_fn fn, void *ctx,
+                                  tl_diag *d);
 
 #ifdef __cplusplus
 }

@@ -59,6 +59,12 @@ int tl_cli_import_run(const tl_cli *cli, tl_import_opts *o, const char *kind, in
 int tl_cli_import_circulation(const tl_cli *cli, int argc, char **argv);
 extern const tl_cmd tl_cmd_search;
 extern const tl_cmd tl_cmd_subscription, tl_cmd_digest; /* cmd_digest.c */
+/* Reading lists, reviews and learning paths (cmd_lists.c, cmd_paths.c). */
+extern const tl_cmd tl_cmd_list, tl_cmd_review, tl_cmd_path;
+/* The service on cli's store for writing, or NULL after printing why (*code = the exit code). */
+tl_service *tl_cli_lib_service(const tl_cli *cli, const char *what, int *code);
+/* Prints JSON text (freed here) on one line, or indented; TL_EIO when standard output fails. */
+tl_err tl_cli_print_json(char *json, int pretty);
 
 /* The exit code of a library error, the same for every command: TL_OK 0; TL_EINVAL 2 (the CLI
  * hands the library what the user typed: a parameter, weights, a filter, a path); TL_EPARSE 3,

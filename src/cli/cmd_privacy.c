@@ -20,13 +20,7 @@ const char *tl_cli_actor(char *buf, size_t len)
 
 static tl_service *open_writable(const tl_cli *cli, const char *what, int *code)
 {
-    tl_diag d;
-    tl_diag_clear(&d);
-    tl_service_opts so = {.db = cli->db_path, .writable = 1};
-    tl_service *svc = NULL;
-    tl_err rc = tl_cli_service_open(cli, &so, &svc, &d);
-    *code = rc == TL_OK ? TL_EXIT_OK : tl_cli_fail(what, rc, &d);
-    return svc;
+    return tl_cli_lib_service(cli, what, code);
 }
 
 /* ---- tailor user ------------------------------------------------------------------------- */

@@ -50,4 +50,25 @@ void tl__h_user_subscription(tl_req *r); /* PUT /v1/users/{id}/subscription */
 void tl__h_user_digest(tl_req *r);       /* GET /v1/users/{id}/digest */
 void tl__h_unsubscribe(tl_req *r);       /* GET /v1/unsubscribe (no key: signed) */
 
+/* handlers_lists.c: reading lists, reviews, learning paths */
+void tl__h_list_create(tl_req *r);   /* POST /v1/lists */
+void tl__h_list_get(tl_req *r);      /* GET /v1/lists/{id} */
+void tl__h_list_put(tl_req *r);      /* PUT /v1/lists/{id} */
+void tl__h_list_delete(tl_req *r);   /* DELETE /v1/lists/{id} */
+void tl__h_list_add(tl_req *r);      /* POST /v1/lists/{id}/items/{item} */
+void tl__h_list_remove(tl_req *r);   /* DELETE /v1/lists/{id}/items/{item} */
+void tl__h_item_lists(tl_req *r);    /* GET /v1/items/{id}/lists */
+void tl__h_user_lists(tl_req *r);    /* GET /v1/users/{id}/lists */
+void tl__h_review_put(tl_req *r);    /* PUT /v1/users/{id}/reviews/{item} */
+void tl__h_review_delete(tl_req *r); /* DELETE /v1/users/{id}/reviews/{item} */
+void tl__h_item_reviews(tl_req *r);  /* GET /v1/items/{id}/reviews */
+void tl__h_paths(tl_req *r);         /* GET /v1/paths */
+void tl__h_path_create(tl_req *r);   /* POST /v1/paths */
+void tl__h_path_get(tl_req *r);      /* GET /v1/paths/{id} */
+void tl__h_path_put(tl_req *r);      /* PUT /v1/paths/{id} */
+void tl__h_path_delete(tl_req *r);   /* DELETE /v1/paths/{id} */
+void tl__h_path_next(tl_req *r);     /* GET /v1/paths/{id}/next */
+void tl__h_path_feedback(tl_req *r); /* POST /v1/paths/{id}/feedback */
+void tl__h_path_propose(tl_req *r);  /* POST /v1/paths/propose */
+
 #endif

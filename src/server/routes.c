@@ -40,6 +40,26 @@ static const tl_route routes[] = {
     {{"PUT", "/v1/users/{id}/subscription"}, tl__h_user_subscription, 1, TL_AUTH_OWN},
     {{"GET", "/v1/users/{id}/digest"}, tl__h_user_digest, 0, TL_AUTH_USER},
     {{"GET", "/v1/unsubscribe"}, tl__h_unsubscribe, 0, TL_AUTH_OPEN},
+    /* reading lists, reviews and learning paths (handlers_lists.c) */
+    {{"POST", "/v1/lists"}, tl__h_list_create, 1, TL_AUTH_KEY},
+    {{"GET", "/v1/lists/{id}"}, tl__h_list_get, 0, TL_AUTH_KEY},
+    {{"PUT", "/v1/lists/{id}"}, tl__h_list_put, 1, TL_AUTH_KEY},
+    {{"DELETE", "/v1/lists/{id}"}, tl__h_list_delete, 0, TL_AUTH_KEY},
+    {{"POST", "/v1/lists/{id}/items/{item}"}, tl__h_list_add, 1, TL_AUTH_KEY},
+    {{"DELETE", "/v1/lists/{id}/items/{item}"}, tl__h_list_remove, 0, TL_AUTH_KEY},
+    {{"GET", "/v1/items/{id}/lists"}, tl__h_item_lists, 0, TL_AUTH_KEY},
+    {{"GET", "/v1/users/{id}/lists"}, tl__h_user_lists, 0, TL_AUTH_USER},
+    {{"PUT", "/v1/users/{id}/reviews/{item}"}, tl__h_review_put, 1, TL_AUTH_USER},
+    {{"DELETE", "/v1/users/{id}/reviews/{item}"}, tl__h_review_delete, 0, TL_AUTH_USER},
+    {{"GET", "/v1/items/{id}/reviews"}, tl__h_item_reviews, 0, TL_AUTH_KEY},
+    {{"GET", "/v1/paths"}, tl__h_paths, 0, TL_AUTH_KEY},
+    {{"POST", "/v1/paths"}, tl__h_path_create, 1, TL_AUTH_CATALOGUE},
+    {{"POST", "/v1/paths/propose"}, tl__h_path_propose, 1, TL_AUTH_CATALOGUE},
+    {{"GET", "/v1/paths/{id}"}, tl__h_path_get, 0, TL_AUTH_KEY},
+    {{"PUT", "/v1/paths/{id}"}, tl__h_path_put, 1, TL_AUTH_CATALOGUE},
+    {{"DELETE", "/v1/paths/{id}"}, tl__h_path_delete, 0, TL_AUTH_CATALOGUE},
+    {{"GET", "/v1/paths/{id}/next"}, tl__h_path_next, 0, TL_AUTH_KEY},
+    {{"POST", "/v1/paths/{id}/feedback"}, tl__h_path_feedback, 1, TL_AUTH_KEY},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -1,5 +1,6 @@
 /* A patron's homepage: rows of recommendations, each titled with its reason (see
  * tailor/service.h for the rows and their order). One page never shows an item twice. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,32 @@ typedef struct page {
     int64_t t;                /* the request's time: library events over by then are left out */
     tl_home *out;
 } page;
+
+#define LIST_ITEMS 20       /* recent history items whose public lists count */
+#define LIST_NEIGHBOURS 100 /* items sharing lists with one, read from the store */
+#define LIKE_NEIGHBOURS 20  /* "readers like you": the closest patrons */
+#define LIKE_MIN 2          /* ... of whom at least this many hold an item it shows */
+
+/* The model's items that share public lists with one history item, most lists first. */
+typedef struct list_pick {
+    page *p;
+    int32_t from;
+    int32_t items[LIST_NEIGHBOURS];
+    int counts[LIST_NEIGHBOURS];
+    int n;
+} list_pick;
+
+static tl_err on_list_neighbour(void *ctx, const char *key, const char *label, int64_t count)
+{
+    (void)label;
+    list_pick *c = ctx;
+    int32_t i = tl_intern_find(&c->p->m->items, key, strlen(key));
+    if (i >= 0 && c->n < LIST_NEIGHBOURS && c->p->allow[i]) {
+        c->items[c->n] = i;
+        c->counts[c->n++] = (int)count;
+    }
+    return TL_OK;
+}
 
 /* A new row (NULL when the page is full). */
 static tl_home_row *new_row(page *p, const char *title_fmt, const char *arg)
@@ -321,6 +348,155 @@ static tl_err row_list(page *p, const char *id, const char *title, const char *k
     return TL_OK;
 }
 
+/* "From lists with X": the items that share the most public reading lists with one of the
+ * patron's recent items (the first of them that has such neighbours). */
+static tl_err row_from_lists(page *p)
+{
+    if (!p->s->db)
+        return TL_OK;
+    tl_store *st;
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl__service_reader(p->s, &st, &d);
+    if (rc != TL_OK)
+        return rc;
+    tl_home_row *r = NULL;
+    list_pick pick = {.p = p};
+    for (int32_t k = p->h.n - 1; k >= 0 && k >= p->h.n - LIST_ITEMS && !pick.n; k--) {
+        pick.from = p->h.items[k];
+        rc = tl_store_list_neighbours(st, tl_intern_str(&p->m->items, pick.from), LIST_NEIGHBOURS,
+                                      on_list_neighbour, &pick, &d);
+        if (rc == TL_EVERSION || rc == TL_EUNSUPPORTED) /* a store before lists: no row */
+            rc = TL_OK;
+        if (rc != TL_OK)
+            break;
+    }
+    tl__service_reader_done(p->s, st);
+    if (rc != TL_OK || !pick.n)
+        return rc;
+    const char *t = tl__title_of(p->m, pick.from);
+    if (!(r = new_row(p, "From lists with %s", t ? t : tl_intern_str(&p->m->items, pick.from))))
+        return TL_ENOMEM;
+    snprintf(r->id, sizeof(r->id), "from_lists:%.80s", tl_intern_str(&p->m->items, pick.from));
+    for (int k = 0; k < pick.n && r->n < p->n; k++) {
+        if (!take(p, pick.items[k]))
+            continue;
+        tl_rec_item *it = &r->items[r->n++];
+        tl__rec_item_fill(p->m, &p->h, it, pick.items[k], (float)pick.counts[k], TL__WHY_POPULAR, 0,
+                          NULL);
+        it->kind = "from_lists";
+        it->n_evidence = 1;
+        it->evidence[0] = (tl_rec_evidence){tl_intern_str(&p->m->items, pick.from), t, 1.0f};
+        snprintf(it->reason, sizeof(it->reason), "On %d public reading list%s with \"%.200s\"",
+                 pick.counts[k], pick.counts[k] == 1 ? "" : "s",
+                 t ? t : tl_intern_str(&p->m->items, pick.from));
+    }
+    close_row(p, r);
+    return TL_OK;
+}
+
+/* "Readers like you": what the patrons whose histories overlap the patron's most (cosine over
+ * the trained histories; opted-out patrons are not in them) borrowed and the patron has not,
+ * each held by at least LIKE_MIN of them, so that no row points at one reader. */
+static tl_err row_readers_like_you(page *p)
+{
+    const tl_csr *hist = &p->m->hist;
+    int32_t nu = hist->nrows, ni = p->m->n_items;
+    if (!nu || !p->h.n || !hist->indptr)
+        return TL_OK;
+    uint8_t *mine = calloc((size_t)ni, 1);
+    float *sim = calloc((size_t)nu, sizeof(*sim)), *votes = calloc((size_t)ni, sizeof(*votes));
+    int32_t *holders = calloc((size_t)ni, sizeof(*holders)), *shared = NULL;
+    int32_t nb[LIKE_NEIGHBOURS];
+    int n_nb = 0;
+    tl_err rc = mine && sim && votes && holders ? TL_OK : TL_ENOMEM;
+    for (int32_t k = 0; rc == TL_OK && k < p->h.n; k++)
+        mine[p->h.items[k]] = 1;
+    for (int32_t u = 0; rc == TL_OK && u < nu; u++) { /* one pass over the histories */
+        if (u == p->h.uidx)
+            continue;
+        int64_t a = hist->indptr[u], b = hist->indptr[u + 1], both = 0;
+        for (int64_t e = a; e < b; e++)
+            both += hist->indices[e] < ni && mine[hist->indices[e]];
+        if (!both || b == a)
+            continue;
+        sim[u] = (float)((double)both / sqrt((double)(b - a) * (double)p->h.n));
+        int at; /* the closest LIKE_NEIGHBOURS, closest first */
+        if (n_nb < LIKE_NEIGHBOURS)
+            at = n_nb++;
+        else if (sim[nb[LIKE_NEIGHBOURS - 1]] >= sim[u])
+            continue;
+        else
+            at = LIKE_NEIGHBOURS - 1;
+        for (; at > 0 && sim[nb[at - 1]] < sim[u]; at--)
+            nb[at] = nb[at - 1];
+        nb[at] = u;
+    }
+    if (rc == TL_OK && n_nb && !(shared = calloc((size_t)ni, sizeof(*shared))))
+        rc = TL_ENOMEM;
+    for (int k = 0; rc == TL_OK && k < n_nb; k++)
+        for (int64_t e = hist->indptr[nb[k]]; e < hist->indptr[nb[k] + 1]; e++) {
+            int32_t i = hist->indices[e];
+            if (i >= ni)
+                continue;
+            if (mine[i]) {
+                shared[i]++; /* the patron's items behind the likeness: the evidence */
+            } else {
+                votes[i] += sim[nb[k]];
+                holders[i]++;
+            }
+        }
+    tl_home_row *r = NULL;
+    if (rc == TL_OK && n_nb && !(r = new_row(p, "%s", "Readers like you")))
+        rc = TL_ENOMEM;
+    if (r) {
+        snprintf(r->id, sizeof(r->id), "readers_like_you");
+        int32_t ev[TL_REC_MAX_EVIDENCE];
+        int n_ev = 0;
+        while (n_ev < TL_REC_MAX_EVIDENCE) { /* the most shared, the most recent first */
+            int32_t best = -1;
+            for (int32_t k = p->h.n - 1; k >= 0; k--) {
+                int32_t i = p->h.items[k];
+                int used = 0;
+                for (int e = 0; e < n_ev; e++)
+                    used |= ev[e] == i;
+                if (shared[i] && !used && (best < 0 || shared[i] > shared[best]))
+                    best = i;
+            }
+            if (best < 0)
+                break;
+            ev[n_ev++] = best;
+        }
+        while (r->n < p->n) {
+            int32_t best = -1;
+            for (int32_t i = 0; i < ni; i++)
+                if (holders[i] >= LIKE_MIN && p->allow[i] && (best < 0 || votes[i] > votes[best]))
+                    best = i;
+            if (best < 0)
+                break;
+            take(p, best);
+            tl_rec_item *it = &r->items[r->n++];
+            tl__rec_item_fill(p->m, &p->h, it, best, votes[best], TL__WHY_POPULAR, 0, NULL);
+            it->kind = "readers_like_you";
+            it->n_evidence = n_ev;
+            for (int k = 0; k < n_ev; k++)
+                it->evidence[k] =
+                    (tl_rec_evidence){tl_intern_str(&p->m->items, ev[k]), tl__title_of(p->m, ev[k]),
+                                      (float)shared[ev[k]]};
+            snprintf(it->reason, sizeof(it->reason),
+                     "Borrowed by %d of the %d readers whose loans are most like yours",
+                     holders[best], n_nb);
+        }
+        close_row(p, r);
+    }
+    free(mine);
+    free(sim);
+    free(votes);
+    free(holders);
+    free(shared);
+    return rc;
+}
+
 static tl_err build(page *p, int rows, const char **fallback, tl_diag *d)
 {
     tl_err rc = TL_OK;
@@ -340,6 +516,10 @@ static tl_err build(page *p, int rows, const char **fallback, tl_diag *d)
     if (personal && p->out->n_rows < rows && (rc = row_next_in_series(p)) != TL_OK)
         return rc;
     if (personal && p->out->n_rows < rows && (rc = row_new_in_subjects(p)) != TL_OK)
+        return rc;
+    if (personal && p->out->n_rows < rows && (rc = row_from_lists(p)) != TL_OK)
+        return rc;
+    if (personal && p->out->n_rows < rows && (rc = row_readers_like_you(p)) != TL_OK)
         return rc;
     /* the group is the patron's record, not their history; not for one who opted out */
     int impersonal = *fallback && (strcmp(*fallback, TL__OPTED_OUT) == 0 ||

@@ -263,10 +263,11 @@ static tl_err do_export(tl_service *s, void *ctx, tl_diag *d)
                         x.profile, "retention_days", days >= 0 ? json_integer(days) : json_null(),
                         "events", x.events, "searches", x.searches, "consent_history", x.consent,
                         "exported_at", (json_int_t)time(NULL));
-        /* what the store does not hold yet (lists, reviews) arrives with its feature */
         if (all && json_object_set(all, "subscription",
                                    x.subscription ? x.subscription : json_null()) != 0)
             x.failed = 1;
+        if (all && rc == TL_OK) /* the patron's reading lists, reviews and path feedback */
+            rc = tl__lib_export(s->writer, j->user, all, d);
     }
     if (rc == TL_OK && (!all || !(*j->json = json_dumps(all, JSON_COMPACT | JSON_ENSURE_ASCII))))
         rc = TL_ENOMEM;

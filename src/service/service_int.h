@@ -313,4 +313,9 @@ void tl__calendar_free(tl_calendar *c);
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d);
 void tl__service_reader_done(tl_service *s, tl_store *st);
 
+/* Adds the patron's "lists" (with their items), "reviews" and "path_feedback" to an export
+ * (readinglists.c); nothing on a store before schema version 5. */
+struct json_t;
+tl_err tl__lib_export(tl_store *st, const char *user, struct json_t *out, tl_diag *d);
+
 #endif

@@ -161,6 +161,8 @@ typedef struct tl_store_ops {
     tl_err (*sub_each)(tl_store *st, tl_store_sub_fn fn, void *ctx);
     tl_err (*details)(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
                       tl_store_detail_fn fn, void *ctx);
+    /* reading lists, reviews, learning paths (schema version 5; lib_int.h); NULL: none */
+    const struct tl_store_lib_ops *lib;
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

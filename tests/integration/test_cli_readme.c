@@ -73,6 +73,21 @@ static void test_readme_examples_run(void **state)
     assert_non_null(strstr(csv, "\nnew,(all),"));
     free(csv);
     assert_true(strncmp(recs, "user\titem\trank\tscore\n", 21) == 0);
+    /* the learning path walk-through: p1 is at step 2 of 4, the next step is 3 with item 1
+     * first and 16 as its alternative, until other patrons' feedback puts 16 first */
+    assert_non_null(strstr(out, "imported 1 path, 5 steps"));
+    const char *walk = strstr(out, "step 2 of 4 done\nnext: step 3\n  1  ");
+    assert_non_null(walk);
+    assert_non_null(strstr(walk, "  or 16  "));
+    assert_non_null(strstr(out, "\"position\":2,\"complete\":false"));
+    assert_non_null(strstr(out, "\"next\":{\"pos\":3,\"level\":2,\"item\":{\"item\":\"16\""));
+    assert_non_null(strstr(out, "\"alternatives\":[{\"item\":\"1\""));
+    assert_non_null(strstr(out, "proposed-poetry\tpoetry: a proposed path"));
+    assert_non_null(strstr(out, "1 ratings, mean 5.00"));
+    char *exp = tl_test_read(tl_test_tmp("readme/p1.json"));
+    assert_non_null(exp);
+    assert_non_null(strstr(exp, "\"lists\":[{\"id\":\"p1-summer\""));
+    free(exp);
     free(out);
     free(recs);
     free(script);

@@ -269,8 +269,18 @@ static void test_erasure_leaves_nothing(void **state)
     char db[600];
     snprintf(db, sizeof(db), "%s", tl_test_tmp("erase.db"));
     assert_int_equal(tl_test_sh("cp '%s' '%s'", tl_test_tmp("with.db"), db), 0);
-    assert_int_equal(tl_test_cli("--db '%s' user export %s", db, PATRON), 0); /* logged */
-    tl_test_cli_check(tl_test_cli("--db '%s' user erase %s", db, PATRON), 0, "9 events", NULL);
+    /* the patron's reading list and review (each also an event) go with them */
+    assert_int_equal(tl_test_cli("--db '%s' list create %s Mine --id zq-list --description "
+                                 "zq-secret-desc",
+                                 db, PATRON),
+                     0);
+    assert_int_equal(tl_test_cli("--db '%s' list add zq-list i01 --note zq-secret-note", db), 0);
+    assert_int_equal(
+        tl_test_cli("--db '%s' review put %s i01 --rating 4 --text zq-secret-review", db, PATRON),
+        0);
+    tl_test_cli_check(tl_test_cli("--db '%s' user export %s", db, PATRON), 0, "zq-secret-review",
+                      NULL); /* logged */
+    tl_test_cli_check(tl_test_cli("--db '%s' user erase %s", db, PATRON), 0, "11 events", NULL);
     /* the store counts what the store without the patron counts */
     assert_int_equal(tl_test_cli("--db '%s' stats --json", db), 0);
     char *a = tl_test_cli_out();
@@ -293,6 +303,8 @@ static void test_erasure_leaves_nothing(void **state)
     snprintf(wal, sizeof(wal), "%s-wal", db);
     assert_false(tl_test_file_has(db, PATRON));
     assert_false(tl_test_file_has(wal, PATRON));
+    assert_false(tl_test_file_has(db, "zq-secret"));
+    assert_false(tl_test_file_has(wal, "zq-secret"));
     tl_test_cli_check(tl_test_cli("--db '%s' auditlog verify", db), 0, "holds: 2 entries", NULL);
 }
 

@@ -115,4 +115,16 @@ tl_err tl__sq_sub_each(tl_store *st, tl_store_sub_fn fn, void *ctx);
 tl_err tl__sq_details(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
                       tl_store_detail_fn fn, void *ctx);
 
+/* Reading lists, reviews, learning paths (sqlite_lists.c). forget: before the item or patron id
+ * is deleted, what of theirs those tables hold (a patron's lists, reviews and feedback; an
+ * item's places on lists and paths, its reviews and feedback). */
+extern const struct tl_store_lib_ops tl__sq_lib_ops;
+/* Statements prepared per call (the rarely run ones: trust, lists): prepare; step to the end and
+ * finalize (*changes, may be NULL: the rows written); bind text or NULL; a column as text. */
+tl_err tl__sq_prep(tl_store *st, const char *sql, sqlite3_stmt **q);
+tl_err tl__sq_finish(tl_store *st, sqlite3_stmt *q, long long *changes);
+void tl__sq_text(sqlite3_stmt *q, int i, const char *v);
+const char *tl__sq_col(sqlite3_stmt *q, int i);
+tl_err tl__sq_lib_forget(tl_store *st, tl_id_kind k, int64_t id);
+
 #endif

@@ -9,32 +9,23 @@
 
 static tl_err prep(tl_store *st, const char *sql, sqlite3_stmt **q)
 {
-    int rc = sqlite3_prepare_v2(tl__sq_db(st), sql, -1, q, NULL);
-    return rc == SQLITE_OK ? TL_OK : tl__sq_fail(st, rc);
+    return tl__sq_prep(st, sql, q);
 }
 
 /* Steps q to its end (no rows wanted), finalizes it; *changes (may be NULL): rows written. */
 static tl_err finish(tl_store *st, sqlite3_stmt *q, long long *changes)
 {
-    int rc = sqlite3_step(q);
-    tl_err r = rc == SQLITE_DONE || rc == SQLITE_ROW ? TL_OK : tl__sq_fail(st, rc);
-    if (r == TL_OK && changes)
-        *changes = sqlite3_changes(tl__sq_db(st));
-    sqlite3_finalize(q);
-    return r;
+    return tl__sq_finish(st, q, changes);
 }
 
 static void text(sqlite3_stmt *q, int i, const char *v)
 {
-    if (v)
-        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, i);
+    tl__sq_text(q, i, v);
 }
 
 static const char *col(sqlite3_stmt *q, int i)
 {
-    return (const char *)sqlite3_column_text(q, i);
+    return tl__sq_col(q, i);
 }
 
 tl_err tl__sq_audit_append(tl_store *st, const tl_store_audit *e)

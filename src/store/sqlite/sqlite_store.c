@@ -1398,6 +1398,9 @@ static tl_err sq_delete_record(tl_store *st, tl_id_kind k, int64_t id, long long
     static const int user_qs_v5[] = {
         Q_DEL_USER_EVENTS, Q_DEL_USER_SEARCHES, Q_DEL_USER_CONSENT, Q_DEL_USER_RETENTION,
         Q_DEL_USER_KEYS,   Q_DEL_USER_SUBS,     Q_DEL_USER};
+    tl_err r = tl__sq_lib_forget(st, k, id); /* lists, reviews, paths, feedback */
+    if (r != TL_OK)
+        return r;
     if (k == TL_ID_ITEM) /* its catalogue details and copies (schema 5) go with it */
         return st->schema_version < 5 ? delete_by_id(sq(st), item_qs_v4, 3, id, events)
                                       : delete_by_id(sq(st), item_qs, 5, id, events);
@@ -1539,6 +1542,7 @@ static const tl_store_ops sqlite_ops = {
     .sub_off = tl__sq_sub_off,
     .sub_each = tl__sq_sub_each,
     .details = tl__sq_details,
+    .lib = &tl__sq_lib_ops,
 };
 
 static tl_err user_version(sq_store *s, int *v)
