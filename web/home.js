@@ -8,13 +8,14 @@ import { t } from './strings.js';
 
 async function nextStepRows(user) {
   if (!(await hasRoute('GET', '/v1/paths/{id}/next'))) return [];
-  const list = await get(`/v1/paths?user=${enc(user)}`).catch(() => null);
+  const list = await get(`/v1/paths`).catch(() => null);
   const paths = (list && (list.paths || list.items)) || [];
   const rows = [];
   for (const p of paths.slice(0, 2)) {
     const id = p.id ?? p.path;
     const next = await get(`/v1/paths/${enc(id)}/next?user=${enc(user)}`).catch(() => null);
-    const items = next ? (next.items || (next.item ? [next] : [])) : [];
+    const step = next && next.next; // {pos, level, item, alternatives}
+    const items = step ? [step.item, ...(step.alternatives || [])].filter(Boolean) : [];
     if (items.length) {
       rows.push(row(t('rowNextStep', { path: p.title || id }), items, { id: `path:${id}` }));
     }
