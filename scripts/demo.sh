@@ -81,6 +81,11 @@ step "the same patron, only history or science books with a copy on the shelf ($
 step "the same patron's homepage: rows titled with their reasons"
 "$BIN" --db "$DB" homepage --model "$MODEL" --user "$PATRON" --rows 4 --n 3
 
+step "catalogue search: the plain order, then re-ranked for patron $PATRON (tailor search)"
+"$BIN" --db "$DB" search "history war" --n 5 --no-facets --no-log
+echo
+"$BIN" --db "$DB" search "history war" --n 5 --no-log --user "$PATRON" --model "$MODEL"
+
 # The simulated period ends on the day of the latest addition: the digest's "now".
 NOW=$(awk -F '\t' 'FNR > 1 && $9 > m { m = $9 } END { print m }' "$DATA/items.tsv")T23:59:59Z
 step "new-arrival alerts: the last week's additions for each opted-in patron (one .eml each)"
@@ -107,6 +112,8 @@ terminal:
   curl '$URL/v1/users/$PATRON/homepage?rows=4&n=3'
   curl '$URL/v1/items/$ITEM/similar?n=5'
   curl '$URL/v1/items/$ITEM'          # with its catalogue details and copies by branch
+  curl '$URL/v1/search?q=history+war&user=$PATRON&n=5'   # personalized search with facets
+  curl '$URL/v1/users/$PATRON/digest?since=7d&now=$NOW'  # the patron's newsletter preview
   curl -X POST $URL/v1/events -H 'Content-Type: application/json' \\
        -d '{"user": "$PATRON", "item": "$ITEM", "type": "loan"}'
   curl -X POST $URL/v1/models/train -H 'Content-Type: application/json' -d '{}'

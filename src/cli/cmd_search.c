@@ -148,6 +148,9 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_opt_usage_error(&def, "--languages goes with --reindex");
     if (first >= argc)
         return tl_opt_usage_error(&def, "needs a QUERY (or --reindex)");
+    if (a.user && !a.model && a.weight != 0)
+        fprintf(stderr, "tailor: search: note: no --model, so the order is the text's alone; "
+                        "give --model FILE to re-rank for the patron\n");
     tl_diag diag;
     tl_diag_clear(&diag);
     tl_service_opts so = {.db = cli->db_path, .model = a.model, .writable = !a.no_log};
