@@ -97,7 +97,10 @@ int tl_cli_import_marc(const tl_cli *cli, int argc, char **argv)
     tl_progress_done(&pg);
     if (rc != TL_OK) {
         code = tl_cli_fail("import marc", rc, &d);
-        if (code == TL_EXIT_DATA)
+        if (rep.in.skipped)
+            print_bad(&rep.in);
+        /* (not for a file with no good record at all: the error says so) */
+        if (code == TL_EXIT_DATA && !(rep.in.accepted == 0 && rep.in.skipped == rep.in.records))
             fprintf(stderr, "tailor: nothing was imported (%s)\n",
                     rep.in.damaged || !rep.in.nbad ? "the file cannot be read past the fault"
                                                    : "use --skip-bad to import the other records");
@@ -105,8 +108,6 @@ int tl_cli_import_marc(const tl_cli *cli, int argc, char **argv)
     }
     if (rep.in.skipped)
         print_bad(&rep.in);
-    if (!rep.in.records)
-        fprintf(stderr, "tailor: %s has no records: nothing to import\n", file);
     if (!a.quiet) {
         double rate = rep.seconds > 0 ? (double)rep.in.records / rep.seconds : 0;
         char r[16];

@@ -86,11 +86,11 @@ tl_err tl_store_import_marc(tl_store *st, const tl_marc_opts *o, tl_marc_import_
     if (st->ops->cache_limit && (rc = st->ops->cache_limit(st, IMPORT_CACHE_KIB)) != TL_OK)
         return tl__store_fail(st, rc, d);
     rc = tl_marc_read(o, put_marc, &c, &rep->in, d);
-    if (rc == TL_OK && !c.begun) { /* no good record: still a (new) store that is kept */
-        if ((rc = tl_store_begin(st)) != TL_OK)
-            tl__store_fail(st, rc, d);
-        else
-            c.begun = 1;
+    if (rc == TL_OK && !c.begun) { /* no good record: a failed export, and a new store goes */
+        tl_diag_set(d, o->path, 0, NULL,
+                    rep->in.records ? "every record is bad: nothing to import"
+                                    : "no records: nothing to import");
+        rc = TL_EPARSE;
     }
     if (rc == TL_OK) {
         if ((rc = tl_store_commit(st)) != TL_OK)
