@@ -658,6 +658,8 @@ typedef struct tl_search_result {
                                  TL_SEARCH_HEADS_N by text (facets_best) */
     int facets_best;          /* 1: facets_scanned counts the best matches by text */
     int from_heads;           /* 1: ranked from the index's heads (tailor/store.h) */
+    int total_estimated;      /* 1: total is an estimate (filters on one common word: its count
+                                 in the proportion of its heads that pass them) */
     void *priv_;
 } tl_search_result;
 

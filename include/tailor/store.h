@@ -576,14 +576,17 @@ typedef struct tl_store_search_q {
 #define TL_SEARCH_FACET_SCAN 10000
 /* The heads of the index: for each word in at least TL_SEARCH_HEADS_DF records, its best
  * TL_SEARCH_HEADS_N records by the ranking and how many records have it, kept beside the index
- * (built by a bulk load, a rebuild and tl_store_search_heads). A search for one such word alone,
- * without filters, is answered from them with the same order, scores and total as ranking the
- * whole match set, and its facets count those best records; while the index has changed since
- * they were built, every search ranks the whole match set. */
+ * (built by a bulk load, a rebuild and tl_store_search_heads). A search for one such word alone
+ * is answered from them with the same order and scores as ranking the whole match set, and its
+ * facets count those best records; the total is exact without filters, estimated with them
+ * (info), and filters that leave fewer than q->limit of the heads rank the whole match set.
+ * While the index has changed since they were built, every search ranks the whole match set. */
 #define TL_SEARCH_HEADS_DF 2000
 #define TL_SEARCH_HEADS_N 1000
 typedef struct tl_store_search_info {
     int from_heads;         /* 1: answered from the heads */
+    int total_estimated;    /* 1: *total estimated: filters on a word answered from its heads
+                               (its count in the proportion of its heads that pass them) */
     int64_t facets_scanned; /* 0: the facets counted the whole match set; else how many matches
                                they counted */
     int facets_best;        /* 1: those were the best matches by text, 0: the first in the

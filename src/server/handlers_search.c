@@ -166,6 +166,8 @@ void tl__h_search(tl_req *r)
                  s.facets_scanned, s.facets_best ? "best" : "first");
         tl__jw_raw(&w, num);
     }
+    if (s.total_estimated)
+        tl__jw_raw(&w, ",\"total_estimated\":true");
     tl__jw_raw(&w, ",\"match\":");
     tl__jw_str(&w, s.match);
     if (s.personal) {

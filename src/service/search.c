@@ -124,7 +124,7 @@ typedef struct cache_entry {
     char *key; /* NULL: empty */
     uint64_t gen;
     long long total, facets_scanned;
-    int facets_best, from_heads;
+    int facets_best, from_heads, total_estimated;
     const char *match;
     int n;
     cache_hit *hits;
@@ -230,6 +230,7 @@ static int cache_get(struct tl_search_cache *sc, const char *key, uint64_t hash,
         c->out->facets_scanned = e->facets_scanned;
         c->out->facets_best = e->facets_best;
         c->out->from_heads = e->from_heads;
+        c->out->total_estimated = e->total_estimated;
     }
     pthread_mutex_unlock(&sc->mu);
     return found;
@@ -260,6 +261,7 @@ static void cache_put(struct tl_search_cache *sc, char *key, uint64_t hash, uint
     n.facets_scanned = c->out->facets_scanned;
     n.facets_best = c->out->facets_best;
     n.from_heads = c->out->from_heads;
+    n.total_estimated = c->out->total_estimated;
     for (int k = 0; !oom && k < c->p->n_hits; k++, n.n++) {
         n.hits[k].item = dup_or_null(c->p->hits[k].item, &oom);
         n.hits[k].title = dup_or_null(c->p->hits[k].title, &oom);
@@ -347,6 +349,7 @@ static tl_err run_query(tl_service *s, const tl_search_query *q, int limit, coll
         out->facets_scanned = info.facets_scanned;
         out->facets_best = info.facets_best;
         out->from_heads = info.from_heads;
+        out->total_estimated = info.total_estimated;
         if (total > 0)
             break;
     }

@@ -640,27 +640,61 @@ static void test_heads_answer_common_words(void **state)
     tl_service *s = NULL;
     tl_diag d;
     assert_int_equal(tl_service_open(&so, &s, &d), TL_OK);
-    const char *every[] = {"year=1900-2100"};
-    tl_search_result h, w;
+    /* from the heads: no filter; a filter (the total estimated); a filter no head passes */
+    const char *ebooks[] = {"type=ebook"}, *none[] = {"subject=nothing"};
+    tl_search_result h, hf, h0, w, wf;
     search_n(s, "Alpha", NULL, 0, &h);
-    search_n(s, "alpha", every, 1, &w);
+    search_n(s, "alpha", ebooks, 1, &hf);
+    search_n(s, "alpha", none, 1, &h0);
     assert_int_equal(h.from_heads, 1);
-    assert_int_equal(w.from_heads, 0);
     assert_int_equal(h.total, HEADS_ITEMS);
+    assert_int_equal(h.total_estimated, 0);
+    assert_int_equal(h.facets_scanned, TL_SEARCH_HEADS_N);
+    assert_int_equal(h.facets_best, 1);
+    assert_int_equal(facet(&h, "type", "book") + facet(&h, "type", "ebook"), TL_SEARCH_HEADS_N);
+    assert_int_equal(hf.from_heads, 1);
+    assert_int_equal(hf.total_estimated, 1);
+    assert_int_equal(facet(&hf, "type", "book"), 0);
+    assert_int_equal(facet(&hf, "type", "ebook"), hf.facets_scanned);
+    assert_int_equal(h0.from_heads, 0); /* fewer than n heads pass: the match set, exact */
+    assert_int_equal(h0.total, 0);
+    /* the same after a write of the index (heads stale): every match ranked */
+    tl_store *st = NULL;
+    assert_int_equal(tl_store_open(p, 0, &st, &d), TL_OK);
+    tl_item_rec zebra = {.id = "Z",
+                         .id_len = 1,
+                         .type = "book",
+                         .title = "Zebra",
+                         .year = TL_ABSENT,
+                         .added = TL_ABSENT,
+                         .copies = TL_ABSENT,
+                         .available = TL_ABSENT};
+    assert_int_equal(tl_store_put_item(st, &zebra, NULL, &d), TL_OK);
+    search_n(s, "alpha", NULL, 0, &w);
+    search_n(s, "alpha", ebooks, 1, &wf);
+    assert_int_equal(w.from_heads, 0);
+    assert_int_equal(wf.from_heads, 0);
     assert_int_equal(w.total, HEADS_ITEMS);
+    assert_int_equal(wf.total_estimated, 0);
+    assert_true(hf.total > wf.total * 8 / 10 && hf.total < wf.total * 12 / 10);
+    assert_int_equal(w.facets_scanned, 0); /* under TL_SEARCH_FACET_SCAN: all counted */
+    assert_int_equal(w.facets_best, 0);
     assert_int_equal(h.n, 50);
     assert_int_equal(w.n, 50);
+    assert_int_equal(hf.n, 50);
+    assert_int_equal(wf.n, 50);
     for (int k = 0; k < h.n; k++) {
         assert_string_equal(h.items[k].item, w.items[k].item);
         assert_true(h.items[k].score == w.items[k].score);
+        assert_string_equal(hf.items[k].item, wf.items[k].item);
+        assert_true(hf.items[k].score == wf.items[k].score);
     }
-    assert_int_equal(h.facets_scanned, TL_SEARCH_HEADS_N);
-    assert_int_equal(h.facets_best, 1);
-    assert_int_equal(w.facets_scanned, 0); /* under TL_SEARCH_FACET_SCAN: all counted */
-    assert_int_equal(w.facets_best, 0);
-    assert_int_equal(facet(&h, "type", "book") + facet(&h, "type", "ebook"), TL_SEARCH_HEADS_N);
     tl_search_result_free(&h);
+    tl_search_result_free(&hf);
+    tl_search_result_free(&h0);
     tl_search_result_free(&w);
+    tl_search_result_free(&wf);
+    assert_int_equal(tl_store_search_heads(st, &d), TL_OK);
     /* a prefix, a phrase, two words and a rare word rank their match set */
     const char *others[] = {"alph*", "\"alpha tales\"", "alpha tales", "beyond"};
     for (int k = 0; k < 4; k++) {
@@ -682,8 +716,6 @@ static void test_heads_answer_common_words(void **state)
     assert_int_equal(h.from_heads, 1);
     tl_search_result_free(&h);
     /* a record written through the triggers: stale heads are not used, the new record ranks */
-    tl_store *st = NULL;
-    assert_int_equal(tl_store_open(p, 0, &st, &d), TL_OK);
     tl_item_rec it = {.id = "NEW",
                       .id_len = 3,
                       .type = "book",

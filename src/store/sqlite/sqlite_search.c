@@ -520,7 +520,8 @@ static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const char *te
         if (r == TL_OK && any && term)
             r = prepare_where(st,
                               "SELECT h.branch, count(DISTINCT h.item_id) FROM search_heads s"
-                              " JOIN holdings h ON h.item_id = s.item_id"
+                              " JOIN items i ON i.id = s.item_id"
+                              " JOIN holdings h ON h.item_id = i.id"
                               " WHERE s.term = ?1 AND h.branch IS NOT NULL",
                               " GROUP BY h.branch", conds, w, term, &s);
         else if (r == TL_OK && any)
@@ -564,30 +565,56 @@ static tl_err hits_of(tl_store *st, sqlite3_stmt *s, tl_store_hit_fn hit, void *
     return r;
 }
 
-/* q answered from the heads of term (df records have it): its best q->limit in order, its
- * total, and the facets of the heads. */
-static tl_err heads_search(tl_store *st, const tl_store_search_q *q, const char *term, int64_t df,
-                           tl_store_hit_fn hit, tl_store_facet_fn facet, void *ctx, int64_t *total,
-                           tl_store_search_info *info)
+/* How many of term's heads pass the filters (conds); -1 on an error. */
+static int64_t heads_passing(tl_store *st, const char *term, const sqlbuf *conds, const where *w)
 {
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(tl__sq_db(st),
-                                "SELECT i.ext_id, i.title, h.r FROM search_heads h"
-                                " JOIN items i ON i.id = h.item_id"
-                                " WHERE h.term = ?1 AND h.pos < ?2 ORDER BY h.pos",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return tl__sq_fail(st, rc);
-    sqlite3_bind_text(s, 1, term, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, q->limit);
-    tl_err r = hits_of(st, s, hit, ctx);
-    *total = df;
+    if (prepare_where(st,
+                      "SELECT count(*) FROM search_heads hd JOIN items i ON i.id = hd.item_id"
+                      " WHERE hd.term = ?1",
+                      "", conds, w, term, &s) != TL_OK)
+        return -1;
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return n;
+}
+
+/* q answered from the heads of term (df records have it): the best q->limit that pass the
+ * filters, in order, the total (with filters: df in the proportion of the heads that pass,
+ * estimated), and the facets of the heads that pass. *answered = 0 when fewer than q->limit
+ * heads pass: records past the heads might come next, so the whole match set is ranked. The
+ * best that pass are the best of the filtered match set: every record past the heads ranks
+ * below all of them. */
+static tl_err heads_search(tl_store *st, const tl_store_search_q *q, const char *term, int64_t df,
+                           const sqlbuf *conds, const where *w, tl_store_hit_fn hit,
+                           tl_store_facet_fn facet, void *ctx, int64_t *total,
+                           tl_store_search_info *info, int *answered)
+{
+    int filtered = conds->s && conds->s[0];
+    int64_t heads = df < TL_SEARCH_HEADS_N ? df : TL_SEARCH_HEADS_N, passing = heads;
+    *answered = 0;
+    if (filtered && (passing = heads_passing(st, term, conds, w)) < 0)
+        return tl__sq_fail(st, sqlite3_errcode(tl__sq_db(st)));
+    if (passing < q->limit && passing < df)
+        return TL_OK;
+    *answered = 1;
+    char tail[64];
+    snprintf(tail, sizeof(tail), " ORDER BY hd.pos LIMIT %d", q->limit);
+    sqlite3_stmt *s = NULL;
+    tl_err r = prepare_where(st,
+                             "SELECT i.ext_id, i.title, hd.r FROM search_heads hd"
+                             " JOIN items i ON i.id = hd.item_id WHERE hd.term = ?1",
+                             tail, conds, w, term, &s);
+    if (r == TL_OK)
+        r = hits_of(st, s, hit, ctx);
     info->from_heads = 1;
+    info->total_estimated = filtered && df > heads;
+    *total = !filtered               ? df
+             : info->total_estimated ? (int64_t)((double)df * (double)passing / (double)heads + 0.5)
+                                     : passing;
     if (r == TL_OK && q->facets) {
-        where w;
-        memset(&w, 0, sizeof(w));
-        r = facets_of(st, q, term, &(sqlbuf){0}, &w, facet, ctx);
-        info->facets_scanned = df > TL_SEARCH_HEADS_N ? TL_SEARCH_HEADS_N : 0;
+        r = facets_of(st, q, term, conds, w, facet, ctx);
+        info->facets_scanned = df > heads ? passing : 0;
         info->facets_best = 1;
     }
     return r;
@@ -611,15 +638,19 @@ tl_err tl__sq_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn h
     tl_store_search_info info_;
     tl_store_search_info *info = q->info ? q->info : &info_;
     memset(info, 0, sizeof(*info));
-    /* one common word without filters: its heads, when they are those of the index as it is */
+    /* one common word: its heads, when they are those of the index as it is */
     int filtered = conds.s && conds.s[0];
     char term[256];
     int64_t df = -1;
-    if (r == TL_OK && !filtered)
+    if (r == TL_OK)
         r = tl__sq_heads_find(st, q->match, term, sizeof(term), &df);
     if (r == TL_OK && df >= 0) {
-        free(conds.s);
-        return heads_search(st, q, term, df, hit, facet, ctx, total, info);
+        int answered = 0;
+        r = heads_search(st, q, term, df, &conds, &w, hit, facet, ctx, total, info, &answered);
+        if (r != TL_OK || answered) {
+            free(conds.s);
+            return r;
+        }
     }
     /* ranked inside SQLite: a bounded sort of the match set by tl_rank, which counts it too;
      * only the best reach the items table (unless filters need it for every match) */
