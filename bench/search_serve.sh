@@ -3,8 +3,12 @@
 # catalogue of N records (bench/gen_catalogue.py; words of low, middle and high frequency), its
 # import (the index built in bulk), then in the same run
 #   1. wrk, 64 connections, against GET /v1/search (anonymous, then as patrons),
-#   2. the same queries straight against the FTS5 index (bench_search_fts, 2 threads),
-#   3. the cost of the patron's re-ranking per query over plain BM25 (bench_search_quality).
+#   2. the same queries straight against the FTS5 index (bench_search_fts, 2 threads: every
+#      match ranked), and through the store's own search (--store: the index's heads for a
+#      common word, as the server answers it),
+#   3. one connection, one class of words at a time: latency per query through the API
+#      (less sensitive than 64 connections to other work on the machine),
+#   4. the cost of the patron's re-ranking per query over plain BM25 (bench_search_quality).
 #
 # usage: bench/search_serve.sh [-n RECORDS] [-d SECONDS] [-t THREADS] [-w WORK] [-l]
 #   -n records (default 1000000)   -d seconds per run (default 10)   -t server threads (4)
@@ -16,7 +20,7 @@ n=1000000 dur=10 threads=4 work="$here/build/bench-search" log=0
 while getopts n:d:t:w:l opt; do
     case $opt in
     n) n=$OPTARG ;; d) dur=$OPTARG ;; t) threads=$OPTARG ;; w) work=$OPTARG ;; l) log=1 ;;
-    *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
     esac
 done
 bin="$here/build/tailor"
@@ -41,11 +45,14 @@ if [ ! -s "s$n.db" ]; then
         --quiet >&2
 fi
 ls -la "s$n.db" >&2
+sqlite3 "s$n.db" "SELECT 'heads: ' || count(*) || ' words, ' || sum(df) || ' matches'
+    FROM search_heads_terms" >&2 2>/dev/null || true
 echo "== load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
 
 start_server() { # $1: more settings
     ro=--read-only
     [ "$log" = 1 ] && ro=
+    rm -f serve.out # not the last server's port
     "$bin" serve --no-auth --quiet --port 0 --threads "$threads" --db "s$n.db" --model "m$n.tlm" \
         $ro ${1:-} > serve.out 2> serve.err &
     pids="$pids $!"
@@ -67,11 +74,22 @@ start_server "--search-cache 0"
 url="http://127.0.0.1:$port"
 echo "== wrk, 64 connections, anonymous, no cache (search-cache 0)"
 wrk -t2 -c64 -d"${dur}s" --latency -s search.lua "$url" | grep -E "Requests/sec|99%|50%|Non-2xx"
-echo "== the same words straight against FTS5 (2 threads)"
+echo "== one connection, no cache, one class at a time (wrk -t1 -c1)"
+for c in low mid high; do
+    printf '%s: ' "$c"
+    TL_SEARCH_CLASSES=$c wrk -t1 -c1 -d3s --latency -s search.lua "$url" |
+        awk '/50%/ { p50 = $2 } /99%/ { p99 = $2 } /Requests\/sec/ { r = $2 }
+             END { print r " req/s, p50 " p50 ", p99 " p99 }'
+done
+echo "== the same words straight against FTS5 (2 threads), then through the store (--store)"
 "$here/build/bench_search_fts" "s$n.db" "$dur" 2 10 queries-low.txt queries-mid.txt queries-high.txt
+"$here/build/bench_search_fts" --store "s$n.db" "$dur" 2 10 queries-low.txt queries-mid.txt \
+    queries-high.txt
 for c in low mid high; do
     printf '%s: ' "$c"
     "$here/build/bench_search_fts" "s$n.db" 3 2 10 "queries-$c.txt"
+    printf '%s: ' "$c"
+    "$here/build/bench_search_fts" --store "s$n.db" 3 2 10 "queries-$c.txt"
 done
 echo "== per query, one thread: plain BM25 (weight 0) against re-ranked (0.3), by class"
 for c in low mid high; do

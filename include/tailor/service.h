@@ -653,8 +653,13 @@ typedef struct tl_search_result {
     double weight;            /* the personal weight applied */
     const char *personal;     /* NULL when personalized, else why not ("anonymous", ...) */
     long long facets_scanned; /* 0: the facets count the whole match set; else how many
-                                 matches they count (the first in the catalogue's order, when
-                                 total is over TL_SEARCH_FACET_SCAN) */
+                                 matches they count: the first TL_SEARCH_FACET_SCAN in the
+                                 catalogue's order, or for one common word the best
+                                 TL_SEARCH_HEADS_N by text (facets_best) */
+    int facets_best;          /* 1: facets_scanned counts the best matches by text */
+    int from_heads;           /* 1: ranked from the index's heads (tailor/store.h) */
+    int total_estimated;      /* 1: total is an estimate (filters on one common word: its count
+                                 in the proportion of its heads that pass them) */
     void *priv_;
 } tl_search_result;
 

@@ -571,8 +571,27 @@ typedef struct tl_store_search_q {
                    TL_SEARCH_FACET_SCAN matches, else of the first TL_SEARCH_FACET_SCAN in the
                    catalogue's order (a word in a third of a million records would cost a
                    second; *total stays exact) */
+    struct tl_store_search_info *info; /* NULL, or told how the search was answered */
 } tl_store_search_q;
 #define TL_SEARCH_FACET_SCAN 10000
+/* The heads of the index: for each word in at least TL_SEARCH_HEADS_DF records, its best
+ * TL_SEARCH_HEADS_N records by the ranking and how many records have it, kept beside the index
+ * (built by a bulk load, a rebuild and tl_store_search_heads). A search for one such word alone
+ * is answered from them with the same order and scores as ranking the whole match set, and its
+ * facets count those best records; the total is exact without filters, estimated with them
+ * (info), and filters that leave fewer than q->limit of the heads rank the whole match set.
+ * While the index has changed since they were built, every search ranks the whole match set. */
+#define TL_SEARCH_HEADS_DF 2000
+#define TL_SEARCH_HEADS_N 1000
+typedef struct tl_store_search_info {
+    int from_heads;         /* 1: answered from the heads */
+    int total_estimated;    /* 1: *total estimated: filters on a word answered from its heads
+                               (its count in the proportion of its heads that pass them) */
+    int64_t facets_scanned; /* 0: the facets counted the whole match set; else how many matches
+                               they counted */
+    int facets_best;        /* 1: those were the best matches by text, 0: the first in the
+                               catalogue's order */
+} tl_store_search_info;
 /* The meta key of the catalogue's version as search sees it: a number that every write of
  * items, their details or holdings (and a rebuild) moves, in the write's transaction; answers
  * cached for one version are valid while it stands. */
@@ -602,6 +621,10 @@ TL_API tl_err tl_store_search_bulk_end(tl_store *st, tl_diag *d);
  * (comma-separated Snowball names, "none" for no stemming; NULL: the store's, else
  * "english"), which become the store's. TL_EINVAL (field "languages") for an unknown one. */
 TL_API tl_err tl_store_search_rebuild(tl_store *st, const char *languages, tl_diag *d);
+/* Builds the index's heads again (TL_SEARCH_HEADS_DF above) from the index as it stands, in the
+ * caller's transaction or one of its own: after writes that went through the index's triggers.
+ * A store whose index stems more than one language keeps none. */
+TL_API tl_err tl_store_search_heads(tl_store *st, tl_diag *d);
 /* ---- new-arrival alerts (schema version 5) ---------------------------------------------------
  * A patron's subscription: an e-mail address (personal data: exported and erased with the
  * patron) and whether they want alerts. A store before version 5 gives TL_EVERSION.

@@ -83,8 +83,12 @@ static json_t *result_json(const tl_search_result *r)
                           "facets", facets, "match", r->match);
     if (j && r->personal)
         json_object_set_new(j, "personal", json_string(r->personal));
-    if (j && r->facets_scanned)
+    if (j && r->total_estimated)
+        json_object_set_new(j, "total_estimated", json_true());
+    if (j && r->facets_scanned) {
         json_object_set_new(j, "facets_scanned", json_integer(r->facets_scanned));
+        json_object_set_new(j, "facets_sample", json_string(r->facets_best ? "best" : "first"));
+    }
     return j;
 }
 

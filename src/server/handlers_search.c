@@ -139,7 +139,7 @@ void tl__h_search(tl_req *r)
     }
     tl_jw w;
     tl__jw_init(&w, 4096);
-    char num[64];
+    char num[96];
     snprintf(num, sizeof(num), "{\"total\":%lld,\"items\":[", s.total);
     tl__jw_raw(&w, num);
     for (int k = 0; k < s.n; k++) {
@@ -162,9 +162,12 @@ void tl__h_search(tl_req *r)
     tl__jw_raw(&w, "],\"facets\":");
     facets_json(&w, &s);
     if (s.facets_scanned) {
-        snprintf(num, sizeof(num), ",\"facets_scanned\":%lld", s.facets_scanned);
+        snprintf(num, sizeof(num), ",\"facets_scanned\":%lld,\"facets_sample\":\"%s\"",
+                 s.facets_scanned, s.facets_best ? "best" : "first");
         tl__jw_raw(&w, num);
     }
+    if (s.total_estimated)
+        tl__jw_raw(&w, ",\"total_estimated\":true");
     tl__jw_raw(&w, ",\"match\":");
     tl__jw_str(&w, s.match);
     if (s.personal) {

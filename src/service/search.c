@@ -13,6 +13,8 @@
 #include "service/search_query.h"
 #include "service/service_int.h"
 
+_Static_assert(TL_SEARCH_HEADS_N >= TL_SEARCH_MAX_N, "the heads hold a whole answer");
+
 typedef struct search_priv {
     char **strs; /* copies of the store's strings */
     int n_strs, cap_strs;
@@ -121,7 +123,8 @@ typedef struct cache_hit {
 typedef struct cache_entry {
     char *key; /* NULL: empty */
     uint64_t gen;
-    long long total;
+    long long total, facets_scanned;
+    int facets_best, from_heads, total_estimated;
     const char *match;
     int n;
     cache_hit *hits;
@@ -224,6 +227,10 @@ static int cache_get(struct tl_search_cache *sc, const char *key, uint64_t hash,
                     on_facet(c, e->facets[f].name, e->facets[f].values[k], e->facets[f].counts[k]);
         c->out->total = e->total;
         c->out->match = e->match;
+        c->out->facets_scanned = e->facets_scanned;
+        c->out->facets_best = e->facets_best;
+        c->out->from_heads = e->from_heads;
+        c->out->total_estimated = e->total_estimated;
     }
     pthread_mutex_unlock(&sc->mu);
     return found;
@@ -251,6 +258,10 @@ static void cache_put(struct tl_search_cache *sc, char *key, uint64_t hash, uint
     n.gen = gen;
     n.total = c->out->total;
     n.match = c->out->match;
+    n.facets_scanned = c->out->facets_scanned;
+    n.facets_best = c->out->facets_best;
+    n.from_heads = c->out->from_heads;
+    n.total_estimated = c->out->total_estimated;
     for (int k = 0; !oom && k < c->p->n_hits; k++, n.n++) {
         n.hits[k].item = dup_or_null(c->p->hits[k].item, &oom);
         n.hits[k].title = dup_or_null(c->p->hits[k].title, &oom);
@@ -314,11 +325,13 @@ static tl_err run_query(tl_service *s, const tl_search_query *q, int limit, coll
             free(match);
             break;
         }
+        tl_store_search_info info;
         tl_store_search_q sq = {.match = match,
                                 .filters = q->filters,
                                 .n_filters = q->n_filters,
                                 .limit = limit,
-                                .facets = q->facets};
+                                .facets = q->facets,
+                                .info = &info};
         int64_t total = 0;
         /* a second pass starts afresh */
         c->p->n_hits = 0;
@@ -333,6 +346,10 @@ static tl_err run_query(tl_service *s, const tl_search_query *q, int limit, coll
             break;
         out->total = total;
         out->match = any ? "any" : "all";
+        out->facets_scanned = info.facets_scanned;
+        out->facets_best = info.facets_best;
+        out->from_heads = info.from_heads;
+        out->total_estimated = info.total_estimated;
         if (total > 0)
             break;
     }
@@ -497,8 +514,6 @@ tl_err tl_service_search(tl_service *s, const tl_search_query *q, tl_search_resu
         out->personal = q->user ? "nothing matched" : "anonymous";
     out->items = p->hits;
     out->n = p->n_hits < q->n ? p->n_hits : q->n;
-    if (q->facets && out->total > TL_SEARCH_FACET_SCAN)
-        out->facets_scanned = TL_SEARCH_FACET_SCAN;
     if (rc == TL_OK && q->log && s->writer && out->match[0] != 'n') {
         /* an opted-out patron's search is kept, but not as theirs */
         const char *who = q->user;

@@ -111,3 +111,8 @@ tl_err tl_store_search_rebuild(tl_store *st, const char *languages, tl_diag *d)
 {
     return bulk(st, 1, languages, 0, d);
 }
+
+tl_err tl_store_search_heads(tl_store *st, tl_diag *d)
+{
+    return bulk(st, 2, NULL, 0, d);
+}

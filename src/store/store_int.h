@@ -148,7 +148,8 @@ typedef struct tl_store_ops {
     tl_err (*loan_weeks)(tl_store *st, tl_store_week_fn fn, void *ctx);
     /* catalogue search (schema version 8; tailor/store.h): q is checked; user of a search: the
      * store's id, 0 anonymous; bulk: end 0 stops the index's triggers, 1 builds the index again
-     * whole for languages (NULL: the store's) and starts them again */
+     * whole for languages (NULL: the store's) and starts them again, 2 builds the heads
+     * again (tl_store_search_heads) */
     tl_err (*search)(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn hit,
                      tl_store_facet_fn facet, void *ctx, int64_t *total);
     tl_err (*search_total)(tl_store *st, int64_t user, const char *query, int64_t ts,

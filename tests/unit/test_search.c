@@ -600,6 +600,153 @@ static void test_cached_answers_follow_the_catalogue(void **state)
     tl_service_close(s);
 }
 
+/* One common word ("alpha", in HEADS_ITEMS records: over TL_SEARCH_HEADS_DF) answered from the
+ * index's heads: the same order, scores and total as ranking its whole match set (a filter that
+ * every record passes takes that path), facets of the best TL_SEARCH_HEADS_N; stale after a
+ * write of the index, built again by tl_store_search_heads; holdings leave them valid. */
+#define HEADS_ITEMS 2600
+
+static void search_n(tl_service *s, const char *q, const char *const *filters, int nf,
+                     tl_search_result *r)
+{
+    tl_search_query sq = {
+        .q = q, .n = 50, .weight = -1, .facets = 1, .filters = filters, .n_filters = nf};
+    tl_diag d;
+    tl_diag_clear(&d);
+    tl_err rc = tl_service_search(s, &sq, r, &d);
+    if (rc != TL_OK)
+        fail_msg("search '%s': %s: %s", q, tl_strerror(rc), d.msg);
+}
+
+static void test_heads_answer_common_words(void **state)
+{
+    (void)state;
+    const char *p = tl_test_tmp("heads.db"), *tsv = tl_test_tmp("heads-items.tsv");
+    static char items[HEADS_ITEMS * 96];
+    size_t o = (size_t)snprintf(items, sizeof(items),
+                                "item\ttype\ttitle\tcreators\tsubjects\tyear\tlanguage\tformat\n");
+    static const char *const shapes[] = {"Alpha tales %d", "Tales of the alpha %d",
+                                         "The long road to alpha and beyond %d", "Alpha alpha %d"};
+    for (int k = 0; k < HEADS_ITEMS; k++) {
+        char title[64];
+        snprintf(title, sizeof(title), shapes[k % 4 == 3 && k % 7 ? 2 : k % 4], k);
+        o += (size_t)snprintf(items + o, sizeof(items) - o,
+                              "H%d\t%s\t%s\t%s\tsea\t%d\teng\tprint\n", k, k % 3 ? "book" : "ebook",
+                              title, k % 5 ? "Ann Smith" : "Al Alpha", 1950 + k % 60);
+    }
+    assert_int_equal(tl_test_write(tsv, items), 0);
+    assert_int_equal(tl_test_cli("--db '%s' import items '%s'", p, tsv), 0);
+    tl_service_opts so = {.db = p, .search_cache = -1};
+    tl_service *s = NULL;
+    tl_diag d;
+    assert_int_equal(tl_service_open(&so, &s, &d), TL_OK);
+    /* from the heads: no filter; a filter (the total estimated); a filter no head passes */
+    const char *ebooks[] = {"type=ebook"}, *none[] = {"subject=nothing"};
+    tl_search_result h, hf, h0, w, wf;
+    search_n(s, "Alpha", NULL, 0, &h);
+    search_n(s, "alpha", ebooks, 1, &hf);
+    search_n(s, "alpha", none, 1, &h0);
+    assert_int_equal(h.from_heads, 1);
+    assert_int_equal(h.total, HEADS_ITEMS);
+    assert_int_equal(h.total_estimated, 0);
+    assert_int_equal(h.facets_scanned, TL_SEARCH_HEADS_N);
+    assert_int_equal(h.facets_best, 1);
+    assert_int_equal(facet(&h, "type", "book") + facet(&h, "type", "ebook"), TL_SEARCH_HEADS_N);
+    assert_int_equal(hf.from_heads, 1);
+    assert_int_equal(hf.total_estimated, 1);
+    assert_int_equal(facet(&hf, "type", "book"), 0);
+    assert_int_equal(facet(&hf, "type", "ebook"), hf.facets_scanned);
+    assert_int_equal(h0.from_heads, 0); /* fewer than n heads pass: the match set, exact */
+    assert_int_equal(h0.total, 0);
+    /* the same after a write of the index (heads stale): every match ranked */
+    tl_store *st = NULL;
+    assert_int_equal(tl_store_open(p, 0, &st, &d), TL_OK);
+    tl_item_rec zebra = {.id = "Z",
+                         .id_len = 1,
+                         .type = "book",
+                         .title = "Zebra",
+                         .year = TL_ABSENT,
+                         .added = TL_ABSENT,
+                         .copies = TL_ABSENT,
+                         .available = TL_ABSENT};
+    assert_int_equal(tl_store_put_item(st, &zebra, NULL, &d), TL_OK);
+    search_n(s, "alpha", NULL, 0, &w);
+    search_n(s, "alpha", ebooks, 1, &wf);
+    assert_int_equal(w.from_heads, 0);
+    assert_int_equal(wf.from_heads, 0);
+    assert_int_equal(w.total, HEADS_ITEMS);
+    assert_int_equal(wf.total_estimated, 0);
+    assert_true(hf.total > wf.total * 8 / 10 && hf.total < wf.total * 12 / 10);
+    assert_int_equal(w.facets_scanned, 0); /* under TL_SEARCH_FACET_SCAN: all counted */
+    assert_int_equal(w.facets_best, 0);
+    assert_int_equal(h.n, 50);
+    assert_int_equal(w.n, 50);
+    assert_int_equal(hf.n, 50);
+    assert_int_equal(wf.n, 50);
+    for (int k = 0; k < h.n; k++) {
+        assert_string_equal(h.items[k].item, w.items[k].item);
+        assert_true(h.items[k].score == w.items[k].score);
+        assert_string_equal(hf.items[k].item, wf.items[k].item);
+        assert_true(hf.items[k].score == wf.items[k].score);
+    }
+    tl_search_result_free(&h);
+    tl_search_result_free(&hf);
+    tl_search_result_free(&h0);
+    tl_search_result_free(&w);
+    tl_search_result_free(&wf);
+    assert_int_equal(tl_store_search_heads(st, &d), TL_OK);
+    /* a prefix, a phrase, two words and a rare word rank their match set */
+    const char *others[] = {"alph*", "\"alpha tales\"", "alpha tales", "beyond"};
+    for (int k = 0; k < 4; k++) {
+        search_n(s, others[k], NULL, 0, &h);
+        assert_int_equal(h.from_heads, 0);
+        assert_true(h.total > 0);
+        tl_search_result_free(&h);
+    }
+    /* holdings do not touch the index: the heads stay */
+    sqlite3 *raw = NULL;
+    assert_int_equal(sqlite3_open(p, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "INSERT INTO holdings(copy, item_id, branch, available)"
+                                  " SELECT 'h-1', id, 'north', 1 FROM items WHERE ext_id = 'H1'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    search_n(s, "alpha", NULL, 0, &h);
+    assert_int_equal(h.from_heads, 1);
+    tl_search_result_free(&h);
+    /* a record written through the triggers: stale heads are not used, the new record ranks */
+    tl_item_rec it = {.id = "NEW",
+                      .id_len = 3,
+                      .type = "book",
+                      .title = "Alpha alpha alpha",
+                      .authors = "Al Alpha",
+                      .year = TL_ABSENT,
+                      .added = TL_ABSENT,
+                      .copies = TL_ABSENT,
+                      .available = TL_ABSENT};
+    assert_int_equal(tl_store_put_item(st, &it, NULL, &d), TL_OK);
+    search_n(s, "alpha", NULL, 0, &h);
+    assert_int_equal(h.from_heads, 0);
+    assert_int_equal(h.total, HEADS_ITEMS + 1);
+    assert_string_equal(h.items[0].item, "NEW");
+    tl_search_result_free(&h);
+    assert_int_equal(tl_store_search_heads(st, &d), TL_OK);
+    search_n(s, "alpha", NULL, 0, &h);
+    assert_int_equal(h.from_heads, 1);
+    assert_int_equal(h.total, HEADS_ITEMS + 1);
+    assert_string_equal(h.items[0].item, "NEW");
+    tl_search_result_free(&h);
+    /* an index of two languages keeps none */
+    assert_int_equal(tl_store_search_rebuild(st, "english,french", &d), TL_OK);
+    search_n(s, "alpha", NULL, 0, &h);
+    assert_int_equal(h.from_heads, 0);
+    assert_int_equal(h.total, HEADS_ITEMS + 1);
+    tl_search_result_free(&h);
+    tl_store_free(st);
+    tl_service_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_index_follows_writes),
         cmocka_unit_test(test_search_kept_with_total),
         cmocka_unit_test(test_cached_answers_follow_the_catalogue),
+        cmocka_unit_test(test_heads_answer_common_words),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -236,7 +236,9 @@ int tl__sq_search_register(sqlite3 *db)
         return SQLITE_ERROR; /* an SQLite built without FTS5 */
     static fts5_tokenizer tok = {tok_create, tok_delete, tok_tokenize};
     int rc = api->xCreateTokenizer(api, "tailor", api, &tok, NULL);
-    return rc == SQLITE_OK ? api->xCreateFunction(api, "tl_rank", NULL, tl_rank, NULL) : rc;
+    if (rc == SQLITE_OK)
+        rc = api->xCreateFunction(api, "tl_rank", NULL, tl_rank, NULL);
+    return rc == SQLITE_OK ? tl__sq_heads_register(api) : rc;
 }
 
 /* ---- filters ------------------------------------------------------------------------------ */
@@ -460,19 +462,25 @@ static tl_err step_fail(tl_store *st, int rc)
     return tl__sq_fail(st, rc);
 }
 
-static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const sqlbuf *conds,
-                        const where *w, tl_store_facet_fn facet, void *ctx)
+/* The facets of q's match set (the first TL_SEARCH_FACET_SCAN), or of the heads of term. */
+static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const char *term,
+                        const sqlbuf *conds, const where *w, tl_store_facet_fn facet, void *ctx)
 {
     counter c[F_N];
     memset(c, 0, sizeof(c));
     for (int k = 0; k < F_N; k++)
         tl_intern_init(&c[k].names);
     sqlite3_stmt *s = NULL;
-    tl_err r = prepare_where(
-        st,
-        "SELECT i.type, i.format, i.language, i.year, i.subjects, " AVAIL_SQL
-        " FROM search_fts JOIN items i ON i.id = search_fts.rowid WHERE search_fts MATCH ?1",
-        " LIMIT " TL_STR(TL_SEARCH_FACET_SCAN), conds, w, q->match, &s);
+#define FACET_COLS "SELECT i.type, i.format, i.language, i.year, i.subjects, " AVAIL_SQL
+    tl_err r =
+        term ? prepare_where(st,
+                             FACET_COLS " FROM search_heads s JOIN items i ON i.id = s.item_id"
+                                        " WHERE s.term = ?1",
+                             "", conds, w, term, &s)
+             : prepare_where(st,
+                             FACET_COLS " FROM search_fts JOIN items i ON i.id = search_fts.rowid"
+                                        " WHERE search_fts MATCH ?1",
+                             " LIMIT " TL_STR(TL_SEARCH_FACET_SCAN), conds, w, q->match, &s);
     int rc = SQLITE_OK;
     int64_t n = 0;
     while (r == TL_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -509,7 +517,14 @@ static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const sqlbuf *
                           q->match, &h);
         int any = r == TL_OK && sqlite3_step(h) == SQLITE_ROW && sqlite3_column_int(h, 0);
         sqlite3_finalize(h);
-        if (r == TL_OK && any)
+        if (r == TL_OK && any && term)
+            r = prepare_where(st,
+                              "SELECT h.branch, count(DISTINCT h.item_id) FROM search_heads s"
+                              " JOIN items i ON i.id = s.item_id"
+                              " JOIN holdings h ON h.item_id = i.id"
+                              " WHERE s.term = ?1 AND h.branch IS NOT NULL",
+                              " GROUP BY h.branch", conds, w, term, &s);
+        else if (r == TL_OK && any)
             r = prepare_where(st,
                               "SELECT h.branch, count(DISTINCT h.item_id) FROM search_fts"
                               " JOIN items i ON i.id = search_fts.rowid"
@@ -536,6 +551,75 @@ static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const sqlbuf *
     return r;
 }
 
+/* Each row of s (item, title, tl_rank) to hit, best first; finalizes s. */
+static tl_err hits_of(tl_store *st, sqlite3_stmt *s, tl_store_hit_fn hit, void *ctx)
+{
+    tl_err r = TL_OK;
+    int rc = SQLITE_OK;
+    while (r == TL_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        r = hit(ctx, (const char *)sqlite3_column_text(s, 0),
+                (const char *)sqlite3_column_text(s, 1), -sqlite3_column_double(s, 2));
+    if (r == TL_OK && rc != SQLITE_DONE)
+        r = step_fail(st, rc);
+    sqlite3_finalize(s);
+    return r;
+}
+
+/* How many of term's heads pass the filters (conds); -1 on an error. */
+static int64_t heads_passing(tl_store *st, const char *term, const sqlbuf *conds, const where *w)
+{
+    sqlite3_stmt *s = NULL;
+    if (prepare_where(st,
+                      "SELECT count(*) FROM search_heads hd JOIN items i ON i.id = hd.item_id"
+                      " WHERE hd.term = ?1",
+                      "", conds, w, term, &s) != TL_OK)
+        return -1;
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return n;
+}
+
+/* q answered from the heads of term (df records have it): the best q->limit that pass the
+ * filters, in order, the total (with filters: df in the proportion of the heads that pass,
+ * estimated), and the facets of the heads that pass. *answered = 0 when fewer than q->limit
+ * heads pass: records past the heads might come next, so the whole match set is ranked. The
+ * best that pass are the best of the filtered match set: every record past the heads ranks
+ * below all of them. */
+static tl_err heads_search(tl_store *st, const tl_store_search_q *q, const char *term, int64_t df,
+                           const sqlbuf *conds, const where *w, tl_store_hit_fn hit,
+                           tl_store_facet_fn facet, void *ctx, int64_t *total,
+                           tl_store_search_info *info, int *answered)
+{
+    int filtered = conds->s && conds->s[0];
+    int64_t heads = df < TL_SEARCH_HEADS_N ? df : TL_SEARCH_HEADS_N, passing = heads;
+    *answered = 0;
+    if (filtered && (passing = heads_passing(st, term, conds, w)) < 0)
+        return tl__sq_fail(st, sqlite3_errcode(tl__sq_db(st)));
+    if (passing < q->limit && passing < df)
+        return TL_OK;
+    *answered = 1;
+    char tail[64];
+    snprintf(tail, sizeof(tail), " ORDER BY hd.pos LIMIT %d", q->limit);
+    sqlite3_stmt *s = NULL;
+    tl_err r = prepare_where(st,
+                             "SELECT i.ext_id, i.title, hd.r FROM search_heads hd"
+                             " JOIN items i ON i.id = hd.item_id WHERE hd.term = ?1",
+                             tail, conds, w, term, &s);
+    if (r == TL_OK)
+        r = hits_of(st, s, hit, ctx);
+    info->from_heads = 1;
+    info->total_estimated = filtered && df > heads;
+    *total = !filtered               ? df
+             : info->total_estimated ? (int64_t)((double)df * (double)passing / (double)heads + 0.5)
+                                     : passing;
+    if (r == TL_OK && q->facets) {
+        r = facets_of(st, q, term, conds, w, facet, ctx);
+        info->facets_scanned = df > heads ? passing : 0;
+        info->facets_best = 1;
+    }
+    return r;
+}
+
 tl_err tl__sq_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn hit,
                      tl_store_facet_fn facet, void *ctx, int64_t *total)
 {
@@ -551,21 +635,37 @@ tl_err tl__sq_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn h
         free(conds.s);
         return r;
     }
+    tl_store_search_info info_;
+    tl_store_search_info *info = q->info ? q->info : &info_;
+    memset(info, 0, sizeof(*info));
+    /* one common word: its heads, when they are those of the index as it is */
+    int filtered = conds.s && conds.s[0];
+    char term[256];
+    int64_t df = -1;
+    if (r == TL_OK)
+        r = tl__sq_heads_find(st, q->match, term, sizeof(term), &df);
+    if (r == TL_OK && df >= 0) {
+        int answered = 0;
+        r = heads_search(st, q, term, df, &conds, &w, hit, facet, ctx, total, info, &answered);
+        if (r != TL_OK || answered) {
+            free(conds.s);
+            return r;
+        }
+    }
     /* ranked inside SQLite: a bounded sort of the match set by tl_rank, which counts it too;
      * only the best reach the items table (unless filters need it for every match) */
-    int filtered = conds.s && conds.s[0];
     char head[512], tail[96];
     if (filtered) {
         snprintf(head, sizeof(head),
                  "SELECT i.ext_id, i.title, tl_rank(search_fts, ?%d) AS r FROM search_fts"
                  " JOIN items i ON i.id = search_fts.rowid WHERE search_fts MATCH ?1",
                  2 + w.nv);
-        snprintf(tail, sizeof(tail), " ORDER BY r LIMIT %d", q->limit);
+        snprintf(tail, sizeof(tail), " ORDER BY r, search_fts.rowid LIMIT %d", q->limit);
     } else {
         snprintf(head, sizeof(head),
                  "SELECT i.ext_id, i.title, f.r FROM (SELECT rowid AS id,"
                  " tl_rank(search_fts, ?%d) AS r FROM search_fts WHERE search_fts MATCH ?1"
-                 " ORDER BY r LIMIT %d) f JOIN items i ON i.id = f.id ORDER BY f.r",
+                 " ORDER BY r, rowid LIMIT %d) f JOIN items i ON i.id = f.id ORDER BY f.r, f.id",
                  2 + w.nv, q->limit);
         tail[0] = '\0';
     }
@@ -575,16 +675,15 @@ tl_err tl__sq_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn h
         r = prepare_where(st, head, tail, &conds, &w, q->match, &s);
     if (r == TL_OK)
         sqlite3_bind_pointer(s, 2 + w.nv, &counted, "tl_rank_count", NULL);
-    int rc = SQLITE_OK;
-    while (r == TL_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
-        r = hit(ctx, (const char *)sqlite3_column_text(s, 0),
-                (const char *)sqlite3_column_text(s, 1), -sqlite3_column_double(s, 2));
-    if (r == TL_OK && rc != SQLITE_DONE)
-        r = step_fail(st, rc);
-    sqlite3_finalize(s);
+    if (r == TL_OK)
+        r = hits_of(st, s, hit, ctx);
+    else
+        sqlite3_finalize(s);
     *total = counted;
-    if (r == TL_OK && q->facets)
-        r = facets_of(st, q, &conds, &w, facet, ctx);
+    if (r == TL_OK && q->facets) {
+        r = facets_of(st, q, NULL, &conds, &w, facet, ctx);
+        info->facets_scanned = counted > TL_SEARCH_FACET_SCAN ? TL_SEARCH_FACET_SCAN : 0;
+    }
     free(conds.s);
     return r;
 }
@@ -673,6 +772,10 @@ tl_err tl__sq_search_bulk(tl_store *st, int end, const char *languages)
         free(stored);
         return TL_EINVAL;
     }
+    if (end == 2) { /* the heads alone, of the index as it stands */
+        free(stored);
+        return tl__sq_heads_build(st, !strchr(langs, ' '));
+    }
     char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS search_fts;" TL_SQ_SEARCH_TABLE("%s")
                                     TL_SQ_SEARCH_FILL TL_SQ_SEARCH_DROP_TRIGGERS
                                         TL_SQ_SEARCH_TRIGGERS TL_SQ_SEARCH_VERSION_ROW
@@ -684,5 +787,6 @@ tl_err tl__sq_search_bulk(tl_store *st, int end, const char *languages)
         return TL_ENOMEM;
     r = exec_sql(st, sql);
     sqlite3_free(sql);
-    return r;
+    /* the heads of the common words, for one language (another's stems would stand beside) */
+    return r == TL_OK ? tl__sq_heads_build(st, !strchr(langs, ' ')) : r;
 }

@@ -89,4 +89,13 @@ tl_err tl__sq_search_total(tl_store *st, int64_t user, const char *query, int64_
                            int64_t total);
 tl_err tl__sq_search_bulk(tl_store *st, int end, const char *languages);
 
+/* The heads (sqlite_search_heads.c): registers tl_query_token on the connection's FTS5; the
+ * word of a match expression that is one quoted word (1, else 0); the heads' term and count of
+ * the records that have it (*df; -1: no valid heads for it); builds them again (keep 0: empty,
+ * for an index that stems more than one language). */
+int tl__sq_heads_register(fts5_api *api);
+int tl__sq_heads_word(const char *match, char *word, size_t len);
+tl_err tl__sq_heads_find(tl_store *st, const char *match, char *term, size_t len, int64_t *df);
+tl_err tl__sq_heads_build(tl_store *st, int keep);
+
 #endif
