@@ -23,15 +23,29 @@ async function nextStepRows(user) {
   return rows;
 }
 
+// "Trending this week" when the page's eight rows left it out: the same route with the
+// popular model gives it, without the items already shown.
+async function trendingRow(user, home) {
+  const shown = new Set((home.rows || []).flatMap((r) => (r.items || []).map((it) => it.item)));
+  const pop = await get(`/v1/users/${enc(user)}/homepage?rows=3&n=20&model=popular`);
+  const tr = (pop.rows || []).find((r) => r.id === 'trending');
+  const items = tr ? tr.items.filter((it) => !shown.has(it.item)).slice(0, 10) : [];
+  return items.length ? row(tr.title, items, { id: 'trending', dismiss: true }) : null;
+}
+
 export async function homeView(main) {
   const user = session.user;
   clear(main, h('h1', {}, t('homeTitle', { user })), h('p', { class: 'muted' }, t('loading')));
   const home = await get(`/v1/users/${enc(user)}/homepage?rows=8&n=10`);
   const rows = (home.rows || []).filter((r) => r.items && r.items.length)
-    .map((r) => row(r.title, r.items, { id: r.id }));
+    .map((r) => row(r.title, r.items, { id: r.id, dismiss: true }));
   clear(main, h('h1', {}, t('homeTitle', { user })),
     home.fallback ? h('p', { class: 'notice' }, t('homeFallback', { why: home.fallback })) : null,
     rows.length ? rows : h('p', {}, t('empty')));
+  if (!(home.rows || []).some((r) => r.id === 'trending')) {
+    const extra = await trendingRow(user, home).catch(() => null);
+    if (extra) main.append(extra);
+  }
   const steps = await nextStepRows(user).catch(() => []);
   for (const r of steps) main.append(r);
 }
