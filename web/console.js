@@ -121,8 +121,13 @@ function topBy(chart, key, n) {
     .slice(0, n);
 }
 
+// The period: the year up to the model's newest training event and on to the store's newest
+// (GET /v1/models trained_through), so that a page's own clicks today do not empty a demo
+// library whose loans ended months ago; the server's last 12 months when it has no watermark.
 async function analyticsPanel(body) {
-  const a = await get('/v1/analytics?limit=10');
+  const m = await get('/v1/models').catch(() => ({}));
+  const since = m.trained_through ? `&since=${m.trained_through - 365 * 86400}` : '';
+  const a = await get(`/v1/analytics?limit=10${since}`);
   const sec = a.sections || {};
   const parts = [h('p', { class: 'muted' }, t('consolePeriod', { from: a.period?.from ?? '',
     to: a.period?.to ?? '', events: a.events ?? 0, min: a.min_group ?? '' }))];

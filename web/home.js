@@ -6,21 +6,24 @@ import { row } from './cards.js';
 import { h, clear } from './dom.js';
 import { t } from './strings.js';
 
+// A learning path's "Next step" rows: the paths the patron has started first (furthest along
+// first), else the first path as a place to start; at most two.
 async function nextStepRows(user) {
   if (!(await hasRoute('GET', '/v1/paths/{id}/next'))) return [];
-  const list = await get(`/v1/paths`).catch(() => null);
-  const paths = (list && (list.paths || list.items)) || [];
-  const rows = [];
-  for (const p of paths.slice(0, 2)) {
-    const id = p.id ?? p.path;
-    const next = await get(`/v1/paths/${enc(id)}/next?user=${enc(user)}`).catch(() => null);
-    const step = next && next.next; // {pos, level, item, alternatives}
-    const items = step ? [step.item, ...(step.alternatives || [])].filter(Boolean) : [];
-    if (items.length) {
-      rows.push(row(t('rowNextStep', { path: p.title || id }), items, { id: `path:${id}` }));
-    }
-  }
-  return rows;
+  const list = await get('/v1/paths').catch(() => null);
+  const paths = ((list && list.paths) || []).slice(0, 8);
+  const found = await Promise.all(paths.map((p) => get(`/v1/paths/${enc(p.id)}/next?user=${enc(user)}`)
+    .then((next) => ({ p, next })).catch(() => null)));
+  const open = found.filter((x) => x && x.next && x.next.next && !x.next.complete);
+  const started = open.filter((x) => x.next.position > 0)
+    .sort((x, y) => y.next.position / y.next.positions - x.next.position / x.next.positions);
+  return (started.length ? started.slice(0, 2) : open.slice(0, 1)).map(({ p, next }) => {
+    const step = next.next; // {pos, level, item, alternatives}
+    const items = [step.item, ...(step.alternatives || [])].filter(Boolean);
+    const name = p.origin === 'proposed' && p.topic ? p.topic : (p.title || p.id);
+    return row(t('rowNextStep', { path: name, pos: step.pos, n: next.positions }), items,
+      { id: `path:${p.id}` });
+  });
 }
 
 // "Trending this week" when the page's eight rows left it out: the same route with the

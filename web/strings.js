@@ -31,7 +31,7 @@ export const STRINGS = {
   why: 'Why?',
   evidenceBecause: 'Because of “{title}” (weight {weight})',
   evidenceNone: 'No single book behind this one: {reason}',
-  rowNextStep: 'Next step: {path}',
+  rowNextStep: 'Next step in {path} (step {pos} of {n})',
   availableHere: 'On the shelf at {branch}',
   availableAny: '{n} of {copies} on the shelf',
   availableElsewhere: 'Not at {branch}; on the shelf at another branch',

@@ -377,6 +377,13 @@ def test_console_panels(lib, ctx):
           sorted([(steps[0], 1, 0), (steps[1], 1, 0), (steps[2], 2, 2)]), f'the path: {path}')
     no_errors(page, 'the console panels')
     axe(page, 'the console with its panels')
+    page.hash('#/')
+    page.wait_for("document.querySelector('section.row[data-row=\"path:web-path\"] .card')"
+                  " !== null", 20, 'the path\'s "Next step" row on the homepage')
+    title = page.eval("document.querySelector('section.row[data-row=\"path:web-path\"] h2')"
+                      ".textContent")
+    check(title.startswith('Next step in First steps'), f'the row titled: {title!r}')
+    no_errors(page, 'the homepage with a learning path')
 
 
 def test_console(lib, ctx):
