@@ -47,6 +47,12 @@ awk -F '\t' 'FNR > 1 && (FNR - 2) % 20 == 0 && n++ < 50 { print $1 }' "$DATA/use
         "$BIN" --db "$DB" subscription set "$P" --alerts on --email "$P@example.org" >/dev/null
     done
 
+# Learning paths for a few broad topics, proposed from the order patrons borrowed in (the
+# web page's "Next step" rows; a librarian edits them in the console).
+for TOPIC in history science-fiction classics; do
+    "$BIN" --db "$DB" path propose "$TOPIC" -n 6 >/dev/null
+done
+
 step "3/4 what is in the store"
 "$BIN" --db "$DB" stats
 

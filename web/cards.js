@@ -33,8 +33,15 @@ export function creatorOf(rec) {
   return Array.isArray(a) && a.length ? a.join(', ') : '';
 }
 
-// "On the shelf at main", "2 of 3 on the shelf", "All copies out", or '' when unknown.
-export function availability(rec) {
+// "On the shelf at main", "2 of 3 on the shelf", "All copies out", or '' when unknown. it: a
+// suggestion whose `availability` the server counted at the patron's branch, which wins.
+export function availability(rec, it) {
+  const at = it && it.availability;
+  if (at && at.branch) {
+    if (at.on_shelf_here > 0) return t('availableHere', { branch: at.branch });
+    return at.on_shelf_elsewhere > 0 ? t('availableElsewhere', { branch: at.branch })
+      : t('notOnShelf');
+  }
   if (!rec) return '';
   const hold = Array.isArray(rec.holdings) ? rec.holdings : [];
   if (hold.length && patron.branch) {
@@ -52,14 +59,24 @@ export function availability(rec) {
   return t('availableAny', { n: rec.available, copies: rec.copies ?? rec.available });
 }
 
-function why(it) {
+// "Not interested" on a card: a `skip` event; the card leaves the row at once, and the
+// server keeps the item out of the patron's rows and recommendations from then on.
+function dismissButton(id) {
+  return h('button', { type: 'button', class: 'secondary dismiss', onclick: async (e) => {
+    const el = e.currentTarget.closest('li') || e.currentTarget.closest('.card');
+    if (await sendEvent('skip', id) && el) el.remove();
+  } }, t('itemNotInterested'));
+}
+
+function why(it, dismiss) {
   const ev = Array.isArray(it.evidence) ? it.evidence : [];
   const list = ev.length
     ? h('ul', {}, ev.map((e) => h('li', {}, t('evidenceBecause', {
       title: e.title || e.item, weight: Number(e.weight || 0).toFixed(3) }))))
     : h('p', {}, t('evidenceNone', { reason: it.reason || '' }));
   return h('details', { class: 'why' }, h('summary', {}, t('why')),
-    it.reason ? h('p', {}, it.reason) : null, list);
+    it.reason ? h('p', {}, it.reason) : null, list,
+    dismiss ? dismissButton(String(it.item ?? it.id)) : null);
 }
 
 // One card: it is filled in with the record (creator, cover, availability) when that arrives.
@@ -69,18 +86,18 @@ export function card(it, opts = {}) {
   const href = `#/item/${enc(id)}`;
   const coverBox = h('div', { class: 'cover-box' }, cover(title, '', null));
   const by = h('p', { class: 'byline' });
-  const avail = h('p', { class: 'avail' });
+  const avail = h('p', { class: 'avail' }, availability(null, it));
   const link = h('a', { href, class: 'card-title',
     onclick: () => { sendEvent('click', id); } }, title);
   const el = h('article', { class: 'card', 'data-item': id },
     h('a', { href, tabindex: '-1', 'aria-hidden': 'true', class: 'cover-link',
       onclick: () => { sendEvent('click', id); } }, coverBox),
-    h('h3', {}, link), by, avail, opts.why === false ? null : why(it));
+    h('h3', {}, link), by, avail, opts.why === false ? null : why(it, opts.dismiss));
   itemRecord(id).then((rec) => {
     if (!rec) return;
     const creator = creatorOf(rec);
     by.textContent = creator ? t('byline', { creator }) : '';
-    avail.textContent = availability(rec);
+    avail.textContent = availability(rec, it);
     clear(coverBox, cover(title, creator, rec));
   });
   return el;

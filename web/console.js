@@ -1,7 +1,8 @@
 // The librarian's console (an admin key, or a server without authentication): model status,
 // a retrain button with its progress, the trainings so far, the audit log, API keys, and the
 // panels of newer servers (collection analytics, a patron's newsletter, learning paths).
-import { get, post, del, enc } from './api.js';
+import { get, post, put, del, enc } from './api.js';
+import { barChart, lineChart } from './charts.js';
 import { h, clear, section, when } from './dom.js';
 import { optionalPanel } from './panels.js';
 import { t } from './strings.js';
@@ -13,29 +14,26 @@ function table(head, rows) {
     h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c))))));
 }
 
-// Horizontal bars as a table: each value a bar scaled to the largest (a chart that a screen
-// reader reads as numbers).
-export function bars(title, rows) {
-  const max = Math.max(1, ...rows.flatMap((r) => r.slice(1).map(Number)));
-  return h('figure', { class: 'chart' }, h('figcaption', {}, title),
-    table(['', ...rows.headers || []], rows.map(([label, ...vals]) => [label,
-      ...vals.map((v, i) => {
-        const bar = h('span', { class: `bar bar${i}` });
-        bar.style.width = `${Math.round((100 * Number(v)) / max)}%`;
-        return h('span', { class: 'bar-cell' }, bar, ` ${v}`);
-      })])));
+// Quality over time: each training's validation nDCG@10 (GET /v1/models "trainings", kept by
+// the server since it started), with when it finished and how long it took.
+function quality(m) {
+  const runs = Array.isArray(m.trainings) ? m.trainings : [];
+  if (!runs.length) return h('p', { class: 'muted' }, t('consoleNoTrainings'));
+  const labels = runs.map((x, i) => `#${i + 1}`);
+  return h('div', { class: 'quality' },
+    runs.some((x) => x.validation_ndcg10 !== null)
+      ? lineChart(t('consoleQualityChart'), labels, t('consoleNdcg'),
+        runs.map((x) => x.validation_ndcg10)) : null,
+    table(['#', t('consoleModelKind'), t('consoleAuditWhen'), t('consoleSeconds'), t('consoleNdcg')],
+      runs.map((x, i) => [labels[i], x.model || '', when(x.finished),
+        String(Math.round(x.finished - x.started)), x.ok ? (x.validation_ndcg10 === null
+          ? t('consoleNoValidation') : x.validation_ndcg10.toFixed(4)) : t('consoleFailed')])));
 }
-
-const trainings = [];
 
 function modelPanel(body) {
   const refresh = async () => {
     const m = await get('/v1/models');
     const tr = m.training || {};
-    if (tr.finished && !trainings.some((x) => x.finished === tr.finished)) {
-      trainings.push({ finished: tr.finished, started: tr.started, model: tr.model,
-        error: tr.error || '', fit: m.fit_seconds });
-    }
     const progress = h('progress', { max: '1', value: String(tr.progress || 0),
       'aria-label': t('consoleRetrain') });
     const button = h('button', { type: 'button', disabled: tr.running ? true : undefined,
@@ -54,10 +52,7 @@ function modelPanel(body) {
         ['consoleEventsSince', m.events_since_training]]
         .map(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, String(v ?? ''))])),
     button, tr.running ? progress : null, said,
-    trainings.length ? h('div', {}, h('h3', {}, t('consoleQuality')),
-      table(['#', t('consoleModelKind'), t('consoleAuditWhen'), t('consoleSeconds')], trainings.map((x, i) =>
-        [String(i + 1), x.model || '', when(x.finished), String(x.finished - x.started)])))
-      : null);
+    h('h3', {}, t('consoleQuality')), quality(m));
     return tr.running;
   };
   const start = () => {
@@ -109,53 +104,160 @@ async function keysPanel(body) {
   h('button', { type: 'submit' }, t('consoleKeyCreate'))), said);
 }
 
-async function analyticsPanel(body) {
-  const a = await get('/v1/analytics');
-  const parts = [];
-  for (const [name, value] of Object.entries(a)) {
-    if (Array.isArray(value) && value.length && typeof value[0] === 'object') {
-      const keys = Object.keys(value[0]);
-      const label = keys.find((x) => typeof value[0][x] === 'string') || keys[0];
-      const nums = keys.filter((x) => typeof value[0][x] === 'number').slice(0, 2);
-      const rows = value.slice(0, 15).map((r) => [String(r[label]), ...nums.map((x) => r[x])]);
-      rows.headers = nums;
-      parts.push(bars(name.replace(/_/g, ' '), rows));
-    }
+// The rows of an analytics table (GET /v1/analytics: {columns, rows, suppressed}) as a table
+// of the given columns, or a note when it has none.
+function rowsTable(sec, cols, none) {
+  const rows = (sec && sec.rows) || [];
+  if (!rows.length) {
+    return h('p', { class: 'muted' }, sec && sec.suppressed
+      ? t('consoleSuppressed', { n: sec.suppressed }) : none);
   }
-  clear(body, parts.length ? parts : h('p', { class: 'muted' }, t('empty')));
+  return table(cols, rows.map((r) => cols.map((c) => String(r[c] ?? ''))));
 }
 
+// Subjects with the most of a measure first, at most n.
+function topBy(chart, key, n) {
+  return chart.subjects.map((sub, i) => i).sort((x, y) => (chart[key][y] || 0) - (chart[key][x] || 0))
+    .slice(0, n);
+}
+
+// The period: the year up to the model's newest training event and on to the store's newest
+// (GET /v1/models trained_through), so that a page's own clicks today do not empty a demo
+// library whose loans ended months ago; the server's last 12 months when it has no watermark.
+async function analyticsPanel(body) {
+  const m = await get('/v1/models').catch(() => ({}));
+  const since = m.trained_through ? `&since=${m.trained_through - 365 * 86400}` : '';
+  const a = await get(`/v1/analytics?limit=10${since}`);
+  const sec = a.sections || {};
+  const parts = [h('p', { class: 'muted' }, t('consolePeriod', { from: a.period?.from ?? '',
+    to: a.period?.to ?? '', events: a.events ?? 0, min: a.min_group ?? '' }))];
+  const demand = sec.demand && sec.demand.chart;
+  if (demand && demand.subjects && demand.subjects.length) {
+    const top = topBy(demand, 'loans', 12);
+    parts.push(h('h3', {}, t('consoleDemand')), barChart(t('consoleDemandChart'),
+      top.map((i) => demand.subjects[i]), [
+        { name: t('consoleCopies'), values: top.map((i) => demand.copies[i]) },
+        { name: t('consoleLoans'), values: top.map((i) => demand.loans[i]) },
+        { name: t('consoleHolds'), values: top.map((i) => demand.holds[i]) }]),
+    h('p', { class: 'muted' }, t('consoleDemandNote', { n: sec.demand.collection_per_copy ?? '' })));
+  }
+  parts.push(h('h3', {}, t('consoleHolds')), rowsTable(sec.holds, ['item', 'title', 'queue',
+    'copies', 'queue_per_copy'], t('consoleNoHolds')));
+  const idle = sec.idle;
+  if (idle) {
+    parts.push(h('h3', {}, t('consoleIdle')), h('p', {}, t('consoleIdleShare', { idle: idle.idle ?? 0,
+      items: idle.items ?? 0, pct: Math.round(100 * (idle.idle_share || 0)) })));
+    const c = idle.chart;
+    if (c && c.subjects && c.subjects.length) {
+      const top = topBy(c, 'idle_share', 10);
+      parts.push(barChart(t('consoleIdleChart'), top.map((i) => c.subjects[i]),
+        [{ name: t('consoleIdleShareName'), values: top.map((i) => c.idle_share[i]) }]));
+    }
+    if (idle.sample) parts.push(rowsTable(idle.sample, ['item', 'title', 'added', 'copies'], ''));
+  }
+  parts.push(h('h3', {}, t('consoleSearches')), rowsTable(sec.searches, ['query', 'searches',
+    'patrons', 'zero_results', 'max_results'], t('consoleNoSearches')));
+  clear(body, parts);
+}
+
+// A patron's newsletter as it would be sent (GET /v1/users/{id}/digest?format=html), in a
+// sandboxed frame; "now" defaults to the model's newest event, so that a demo library whose
+// events ended months ago shows what its patrons would have received.
 function digestPanel(body) {
-  const user = h('input', { id: 'digest-user', type: 'text' });
+  const user = h('input', { id: 'digest-user', type: 'text', required: true });
+  const since = h('input', { id: 'digest-since', type: 'text', value: '30d' });
   const frame = h('iframe', { title: t('consoleDigest'), sandbox: '', class: 'digest' });
-  clear(body, h('form', { class: 'inline-form', onsubmit: async (e) => {
+  const said = h('p', { role: 'status', class: 'digest-said' });
+  get('/v1/models').then((m) => { frame.dataset.now = m.trained_through || ''; }).catch(() => {});
+  clear(body, h('form', { class: 'inline-form digest-form', onsubmit: async (e) => {
     e.preventDefault();
-    const html = await get(`/v1/users/${enc(user.value)}/digest?since=7d&format=html`)
-      .catch((err) => `<p>${String(err.message).replace(/</g, '&lt;')}</p>`);
-    frame.srcdoc = typeof html === 'string' ? html : JSON.stringify(html);
+    said.textContent = '';
+    const now = frame.dataset.now ? `&now=${enc(frame.dataset.now)}` : '';
+    try {
+      const html = await get(`/v1/users/${enc(user.value.trim())}/digest?format=html` +
+        `&since=${enc(since.value.trim() || '7d')}${now}`);
+      frame.srcdoc = typeof html === 'string' ? html : '';
+    } catch (err) {
+      said.textContent = t('error', { message: err.message });
+    }
   } }, h('label', { for: 'digest-user' }, t('consoleDigestFor')), user,
-  h('button', { type: 'submit' }, t('consoleDigestShow'))), frame);
+  h('label', { for: 'digest-since' }, t('consoleDigestSince')), since,
+  h('button', { type: 'submit' }, t('consoleDigestShow'))), said, frame);
 }
 
+// Steps as the editor writes them: one position a line, its items (alternatives) separated by
+// commas, and "(level N)" at the end when the step has a level.
+function stepsText(steps) {
+  const byPos = new Map();
+  for (const st of steps || []) {
+    if (!byPos.has(st.pos)) byPos.set(st.pos, { items: [], level: st.level });
+    byPos.get(st.pos).items.push(st.item);
+  }
+  return [...byPos.keys()].sort((x, y) => x - y).map((p) => {
+    const x = byPos.get(p);
+    return x.items.join(', ') + (x.level !== null && x.level !== undefined ? ` (level ${x.level})` : '');
+  }).join('\n');
+}
+
+function parseSteps(text) {
+  const steps = [];
+  text.split('\n').map((l) => l.trim()).filter(Boolean).forEach((line, k) => {
+    const m = line.match(/\(level\s*(\d+)\)\s*$/i);
+    const items = (m ? line.slice(0, m.index) : line).split(',').map((x) => x.trim())
+      .filter(Boolean);
+    for (const item of items) {
+      steps.push(m ? { item, pos: k + 1, level: Number(m[1]) } : { item, pos: k + 1 });
+    }
+  });
+  return steps;
+}
+
+// The learning-path editor: the paths (GET /v1/paths), one loaded into the form (GET
+// /v1/paths/{id}), saved whole (PUT /v1/paths/{id}, or POST /v1/paths for a new id), deleted.
 async function pathsPanel(body) {
-  const res = await get('/v1/paths');
-  const paths = res.paths || res.items || [];
-  const title = h('input', { id: 'path-title', type: 'text' });
-  const steps = h('textarea', { id: 'path-steps', rows: '4' });
-  const said = h('p', { role: 'status' });
-  clear(body, h('ul', {}, paths.map((p) => h('li', {}, p.title || p.id))),
-    h('form', { onsubmit: async (e) => {
-      e.preventDefault();
-      try {
-        await post('/v1/paths', { title: title.value,
-          steps: steps.value.split('\n').map((s) => s.trim()).filter(Boolean) });
-        said.textContent = t('consolePathSaved');
-      } catch (err) {
-        said.textContent = t('error', { message: err.message });
-      }
-    } }, h('label', { for: 'path-title' }, t('consolePathTitle')), title,
-    h('label', { for: 'path-steps' }, t('consolePathSteps')), steps,
-    h('button', { type: 'submit' }, t('consolePathSave')), said));
+  const paths = (await get('/v1/paths')).paths || [];
+  const id = h('input', { id: 'path-id', type: 'text', required: true });
+  const title = h('input', { id: 'path-title', type: 'text', required: true });
+  const topic = h('input', { id: 'path-topic', type: 'text' });
+  const steps = h('textarea', { id: 'path-steps', rows: '5', required: true });
+  const said = h('p', { role: 'status', class: 'path-said' });
+  let editing = '';
+  const load = async (pid) => {
+    const p = await get(`/v1/paths/${enc(pid)}`);
+    editing = p.id;
+    id.value = p.id;
+    title.value = p.title || '';
+    topic.value = p.topic || '';
+    steps.value = stepsText(p.steps);
+    said.textContent = t('consolePathEditing', { id: p.id });
+  };
+  clear(body, paths.length ? h('ul', { class: 'paths' }, paths.map((p) => h('li', {},
+    h('strong', {}, p.title || p.id), ` (${p.id}, ${t('consolePathSteps', { n: p.n_steps ?? '' })}) `,
+    h('button', { type: 'button', class: 'link', onclick: () => load(p.id)
+      .catch((e) => { said.textContent = t('error', { message: e.message }); }) }, t('consolePathEdit')),
+    ' ', h('button', { type: 'button', class: 'link', onclick: async () => {
+      await del(`/v1/paths/${enc(p.id)}`).catch((e) => { said.textContent = e.message; });
+      pathsPanel(body);
+    } }, t('consolePathDelete')))))
+    : h('p', { class: 'muted' }, t('consoleNoPaths')),
+  h('form', { class: 'path-form', onsubmit: async (e) => {
+    e.preventDefault();
+    const path = { id: id.value.trim(), title: title.value.trim(), steps: parseSteps(steps.value) };
+    if (topic.value.trim()) path.topic = topic.value.trim();
+    try {
+      if (editing && editing === path.id) await put(`/v1/paths/${enc(path.id)}`, path);
+      else await post('/v1/paths', path);
+      await pathsPanel(body);
+      body.querySelector('.path-said').textContent = t('consolePathSaved', { id: path.id });
+    } catch (err) {
+      said.textContent = t('error', { message: err.field ? `${err.message} (${err.field})`
+        : err.message });
+    }
+  } }, h('label', { for: 'path-id' }, t('consolePathId')), id,
+  h('label', { for: 'path-title' }, t('consolePathTitle')), title,
+  h('label', { for: 'path-topic' }, t('consolePathTopic')), topic,
+  h('label', { for: 'path-steps' }, t('consolePathStepsHelp')), steps,
+  h('button', { type: 'submit' }, t('consolePathSave')), said));
 }
 
 function panel(title, fill) {

@@ -2,6 +2,7 @@
 // retention), the export as a JSON file and the erasure, with a confirmation.
 import { get, put, del, enc, session, status } from './api.js';
 import { itemRecord } from './cards.js';
+import { listTitle } from './item.js';
 import { h, clear, section, when } from './dom.js';
 import { optionalPanel } from './panels.js';
 import { t } from './strings.js';
@@ -72,6 +73,49 @@ function eraseForm(user, onErased) {
   h('button', { type: 'submit', class: 'danger-button' }, t('meEraseButton')), said);
 }
 
+// The patron's lists with their items (GET /v1/users/{id}/lists, then each list), an item
+// taken off with DELETE /v1/lists/{id}/items/{item}, a list deleted with DELETE /v1/lists/{id}.
+async function myLists(body, user) {
+  const lists = (await get(`/v1/users/${enc(user)}/lists`)).lists || [];
+  if (!lists.length) {
+    clear(body, h('p', { class: 'muted' }, t('meNoLists')));
+    return;
+  }
+  const full = await Promise.all(lists.map((l) => get(`/v1/lists/${enc(l.id)}`).catch(() => l)));
+  const again = () => myLists(body, user).catch((e) => status(e.message));
+  clear(body, h('ul', { class: 'my-lists' }, full.map((l) => h('li', { 'data-list': l.id },
+    h('strong', {}, listTitle(l)), ' ', h('span', { class: 'muted' },
+      l.public ? t('meListPublic') : t('meListPrivate')), ' ',
+    h('button', { type: 'button', class: 'link', onclick: async () => {
+      await del(`/v1/lists/${enc(l.id)}`).catch((e) => status(e.message));
+      again();
+    } }, t('meListDelete', { title: l.title || l.id })),
+    (l.items || []).length ? h('ul', {}, l.items.map((it) => h('li', {}, titled(it.item), ' ',
+      h('button', { type: 'button', class: 'link', onclick: async () => {
+        await del(`/v1/lists/${enc(l.id)}/items/${enc(it.item)}`).catch((e) => status(e.message));
+        again();
+      } }, t('meListRemove'))))) : null))));
+}
+
+// The patron's reviews as their export has them; one is taken back with DELETE
+// /v1/users/{id}/reviews/{item}.
+function myReviews(user, list) {
+  if (!list.length) return h('p', { class: 'muted' }, t('empty'));
+  return h('ul', { class: 'my-reviews' }, list.map((r) => {
+    const li = h('li', {}, titled(r.item), ' ',
+      r.rating ? `${'★'.repeat(Math.round(r.rating))} ` : '', r.body || '', ' ',
+      h('button', { type: 'button', class: 'link', onclick: async () => {
+        try {
+          await del(`/v1/users/${enc(user)}/reviews/${enc(r.item)}`);
+          li.remove();
+        } catch (e) {
+          status(e.message);
+        }
+      } }, t('meReviewDelete')));
+    return li;
+  }));
+}
+
 export async function meView(main, onErased) {
   const user = session.user;
   clear(main, h('h1', {}, t('meTitle')), h('p', { class: 'muted' }, t('loading')));
@@ -79,17 +123,7 @@ export async function meView(main, onErased) {
   clear(main, h('h1', {}, t('meTitle')),
     section(t('meConsent'), consentForm(user, exp), h('p', {}, exportLink(user, exp))),
     section(t('meHistory'), history(exp.events || [])),
-    optionalPanel(t('meLists'), 'GET', '/v1/lists', async (body) => {
-      const res = await get(`/v1/lists?user=${enc(user)}`);
-      const lists = res.lists || res.items || [];
-      clear(body, lists.length ? h('ul', {}, lists.map((l) => h('li', {},
-        l.title || l.name || l.id))) : h('p', { class: 'muted' }, t('empty')));
-    }),
-    optionalPanel(t('meReviews'), 'GET', '/v1/users/{id}/reviews/{item}', async (body) => {
-      const list = exp.reviews || [];
-      clear(body, list.length ? h('ul', {}, list.map((r) => h('li', {},
-        titled(r.item), ' ', r.text || '')))
-        : h('p', { class: 'muted' }, t('empty')));
-    }),
+    optionalPanel(t('meLists'), 'GET', '/v1/users/{id}/lists', (body) => myLists(body, user)),
+    section(t('meReviews'), myReviews(user, exp.reviews || [])),
     section(t('meErase'), eraseForm(user, onErased)));
 }

@@ -23,7 +23,9 @@ export function optionalPanel(title, method, path, render) {
       await render(body);
     } catch (e) {
       clear(body, e.missingRoute ? notAvailable(title)
-        : h('p', { class: 'error' }, t('error', { message: e.message })));
+        : e.status === 401 || e.status === 403
+          ? h('p', { class: 'error' }, t('needPermission', { what: title }))
+          : h('p', { class: 'error' }, t('error', { message: e.message })));
     }
   })();
   return el;

@@ -117,6 +117,7 @@ TL_API tl_err tl_service_train(tl_service *s, const tl_train_opts *o, tl_diag *d
 /* Waits for the running training to end (none: returns at once) and returns its result. */
 TL_API tl_err tl_service_train_wait(tl_service *s, tl_diag *d);
 
+#define TL_TRAIN_RECENT 20
 typedef struct tl_train_status {
     int running;
     char model[32];           /* the kind being (or last) trained */
@@ -125,6 +126,16 @@ typedef struct tl_train_status {
     double started, finished; /* Unix seconds (0 = not yet) */
     long long runs, failures; /* trainings finished since open, and how many of them failed */
     char error[320];          /* why the last one failed ("" when it did not) */
+    /* The trainings finished since open, the newest TL_TRAIN_RECENT of them, oldest first:
+     * quality over time as each training's own validation measured it. */
+    int n_recent;
+    struct tl_train_record {
+        char model[32];
+        double started, finished;
+        int ok;
+        double validation_ndcg; /* autotune's best nDCG@10 on its validation split; -1 when
+                                   the parameters were given (no validation ran) or it failed */
+    } recent[TL_TRAIN_RECENT];
 } tl_train_status;
 
 TL_API void tl_service_train_status(tl_service *s, tl_train_status *out);

@@ -244,9 +244,12 @@ TL_API tl_err tl_store_load_data(tl_store *st, const tl_event_weights *w, tl_dat
 /* One patron's history as training weighs it, read now (live recommendations): fn once per item
  * the patron has events of, in the store's item order, with the summed (merge=max: largest)
  * weight under w of its events and their latest timestamp; items whose weight is 0 are left
- * out. *found = 0 when the store has no such patron (fn is not called); else *personalize = the
- * patron's consent to personalization (1 or 0). A non-TL_OK return of fn stops and is returned.
- * Errors: TL_ESTORE, TL_ENOMEM, TL_EUNSUPPORTED (an engine without it); d says why. */
+ * out. An item whose latest event is a TL_EVENT_DISMISS ("Not interested", after every event
+ * that weighs) is reported with weight 0: not evidence, and not to be suggested again. *found = 0
+ * when the store has no such patron (fn is not called); else *personalize = the patron's consent to
+ * personalization (1 or 0). A non-TL_OK return of fn stops and is returned. Errors: TL_ESTORE,
+ * TL_ENOMEM, TL_EUNSUPPORTED (an engine without it); d says why. */
+#define TL_EVENT_DISMISS "skip"
 typedef tl_err (*tl_store_history_fn)(void *ctx, const char *item, size_t len, float weight,
                                       int64_t ts);
 /* The context of a request, for tl_store_user_history: events after until are left out (0:

@@ -154,6 +154,7 @@ struct tl_model {
     int64_t decay_ref;
     int64_t decay_sec[2]; /* tl.decay's array while a model file is written */
     char tuned[256];      /* what autotune chose and why, for reports ("" when it did not run) */
+    double tuned_ndcg;    /* the chosen setting's validation nDCG@10 (when tuned is not "") */
     /* The watermark (tl_model_facts): the newest training event's time and the pairs
      * trained on; [2] is the array tl.watermark points to while a file is written. */
     int64_t trained_through, trained_pairs, watermark[2];

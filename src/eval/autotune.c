@@ -645,6 +645,7 @@ tl_err tl_autotune_budget(tl_model *m, const tl_data *d, const tl_fit_hooks *h, 
         if (off >= sizeof(m->tuned))
             off = sizeof(m->tuned) - 1;
     }
+    m->tuned_ndcg = s->pts[best].score;
     snprintf(m->tuned + off, sizeof(m->tuned) - off,
              "(validation nDCG@10 %.4f; %d settings, %.2g multiply-adds; %s%s split of train, "
              "%d users%s)",

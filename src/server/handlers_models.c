@@ -55,6 +55,17 @@ void tl__h_models(tl_req *r)
     }
     if (served)
         json_object_set_new(o, "served", served);
+    json_t *recent = o ? json_array() : NULL; /* quality over time: each training's validation */
+    for (int k = 0; recent && k < t.n_recent; k++) {
+        const struct tl_train_record *x = &t.recent[k];
+        json_array_append_new(
+            recent,
+            json_pack("{s:o, s:f, s:f, s:b, s:o}", "model", tl__json_text(x->model), "started",
+                      x->started, "finished", x->finished, "ok", x->ok, "validation_ndcg10",
+                      x->validation_ndcg >= 0 ? json_real(x->validation_ndcg) : json_null()));
+    }
+    if (recent)
+        json_object_set_new(o, "trainings", recent);
     tl__reply_json(r, 200, o);
 }
 

@@ -70,6 +70,18 @@ static int copy_hist(tl_hist *dst, const tl_hist *src)
         memcpy(dst->ts, src->ts, (size_t)src->n * sizeof(*src->ts));
     }
     dst->n = src->n;
+    if (dst->dismissed_cap < src->n_dismissed) {
+        int32_t *d = realloc(dst->dismissed, (size_t)src->n_dismissed * sizeof(*d));
+        if (!d) {
+            tl__hist_release(dst);
+            return -1;
+        }
+        dst->dismissed = d;
+        dst->dismissed_cap = src->n_dismissed;
+    }
+    if (src->n_dismissed > 0)
+        memcpy(dst->dismissed, src->dismissed, (size_t)src->n_dismissed * sizeof(*src->dismissed));
+    dst->n_dismissed = src->n_dismissed;
     dst->uidx = src->uidx;
     dst->live = src->live;
     dst->broaden = src->broaden;

@@ -14,7 +14,38 @@ void tl__hist_release(tl_hist *h)
     free(h->items);
     free(h->w);
     free(h->ts);
+    free(h->dismissed);
     memset(h, 0, sizeof(*h));
+}
+
+static tl_err push_dismissed(tl_hist *h, int32_t item)
+{
+    if (h->n_dismissed == h->dismissed_cap) {
+        int32_t cap = h->dismissed_cap ? h->dismissed_cap * 2 : 16;
+        int32_t *d = realloc(h->dismissed, (size_t)cap * sizeof(*d));
+        if (!d)
+            return TL_ENOMEM;
+        h->dismissed = d;
+        h->dismissed_cap = cap;
+    }
+    h->dismissed[h->n_dismissed++] = item;
+    return TL_OK;
+}
+
+const uint8_t *tl__hist_deny(const tl_hist *h, int32_t n_items, const uint8_t *deny, uint8_t **own)
+{
+    *own = NULL;
+    if (!h->n_dismissed)
+        return deny;
+    if (!(*own = malloc((size_t)n_items + 1)))
+        return deny; /* the dismissed items may come back: better than no answer */
+    if (deny)
+        memcpy(*own, deny, (size_t)n_items + 1);
+    else
+        memset(*own, 0, (size_t)n_items + 1);
+    for (int32_t k = 0; k < h->n_dismissed; k++)
+        (*own)[h->dismissed[k]] = 1;
+    return *own;
 }
 
 static tl_err push(tl_hist *h, int32_t item, float w, int64_t ts)
@@ -51,6 +82,8 @@ static tl_err on_item(void *ctx, const char *item, size_t len, float weight, int
     int32_t i = tl_intern_find(&c->m->items, item, len);
     if (i < 0)
         return TL_OK;
+    if (weight <= 0) /* "Not interested": kept out of suggestions, no evidence */
+        return push_dismissed(c->h, i);
     const tl_model *m = c->m;
     if (m->half_life_days > 0) { /* the decay the model was trained with */
         double age = (double)m->decay_ref - (double)ts;
@@ -211,7 +244,7 @@ tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user,
         if (rc != TL_OK)
             return rc;
         if (found && !personalize) {
-            h->n = 0;
+            h->n = h->n_dismissed = 0;
             *fallback = TL__OPTED_OUT;
             return TL_OK;
         }

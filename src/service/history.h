@@ -14,6 +14,8 @@ typedef struct tl_hist {
     int32_t uidx; /* the model's row for the patron when the history is the trained one, else -1 */
     int32_t live; /* items the model file does not have for this patron */
     int broaden;  /* the patron asked to broaden their horizons (their record's "broaden") */
+    int32_t *dismissed; /* items the patron said "Not interested" in (not in items) */
+    int32_t n_dismissed, dismissed_cap;
 } tl_hist;
 
 void tl__hist_release(tl_hist *h);
@@ -27,6 +29,9 @@ tl_err tl__hist_trained(const tl_model *m, int32_t u, tl_hist *h);
 tl_err tl__hist_from_store(tl_store *st, const tl_event_weights *w, const tl_model *m,
                            const char *user, const char *ref, const tl_history_context *cx,
                            tl_hist *h, int *found, int *personalize, tl_diag *d);
+/* deny (NULL or n_items + 1 flags) with h's dismissed items set too: deny itself when h has
+ * none, else a copy in *own (the caller frees it; NULL when none was made). */
+const uint8_t *tl__hist_deny(const tl_hist *h, int32_t n_items, const uint8_t *deny, uint8_t **own);
 /* Item ids in the given order (the last the most recent), weight 1; unknown ids skipped. */
 tl_err tl__hist_from_ids(const tl_model *m, const char *const *ids, int n, tl_hist *h);
 

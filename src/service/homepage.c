@@ -598,7 +598,9 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         tl__ref_works(s, p.ref, &p.work_next);
     for (int32_t k = 0; rc == TL_OK && k < p.h.n; k++)
         take(&p, p.h.items[k]); /* the history's items, and the other editions of their works */
-    if (rc == TL_OK)            /* library events that are over */
+    for (int32_t k = 0; rc == TL_OK && k < p.h.n_dismissed; k++)
+        take(&p, p.h.dismissed[k]); /* "Not interested", and its other editions */
+    if (rc == TL_OK)                /* library events that are over */
         tl__events_over(s, p.ref, p.t, p.allow, 0);
     if (rc == TL_OK)
         rc = build(&p, rows, &fallback, d);

@@ -486,9 +486,10 @@ static tl_err on_next_step(void *ctx, const tl_store_step *st)
 
 static tl_err on_hist(void *ctx, const char *item, size_t len, float weight, int64_t ts)
 {
-    (void)weight;
     (void)ts;
     next_job *j = ctx;
+    if (weight <= 0)
+        return TL_OK; /* dismissed ("Not interested"): not a step taken */
     if (j->n_hist == j->hist_cap) {
         int cap = j->hist_cap ? 2 * j->hist_cap : 64;
         char **h = realloc(j->hist, (size_t)cap * sizeof(*h));

@@ -86,7 +86,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     out->items = calloc((size_t)q->n, sizeof(*out->items));
     int32_t *items = NULL;
     float *scores = NULL;
-    uint8_t *allow = NULL, *deny = NULL;
+    uint8_t *allow = NULL, *deny = NULL, *dismissed = NULL;
     tl_hist h = {.uidx = -1};
     const char *fallback = NULL;
     int got = 0;
@@ -139,6 +139,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     }
     f.deny = tl__withdrawn(s, priv->ref, q->user != NULL); /* a patron's history took a reader */
     f.deny = tl__deny_at(s, priv->ref, f.deny, tl__request_time(&q->context), &deny);
+    f.deny = tl__hist_deny(&h, m->n_items, f.deny, &dismissed); /* "Not interested" */
     if (popular_only && !fallback)
         fallback = TL__POPULAR_ASKED;
     if (!fallback && h.n > 0 &&
@@ -177,6 +178,7 @@ out:
     free(scores);
     free(allow);
     free(deny);
+    free(dismissed);
     tl__hist_release(&h);
     return rc;
 }

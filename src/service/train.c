@@ -82,6 +82,21 @@ static tl_err run_job(job *j, tl_diag *d)
 
 static job *next_after_erasure(tl_service *s, const job *done);
 
+/* One more finished training in t's record of the recent ones (the oldest leaves when full). */
+static void record_training(tl_train_status *t, int ok, double ndcg)
+{
+    if (t->n_recent == TL_TRAIN_RECENT) {
+        memmove(t->recent, t->recent + 1, (TL_TRAIN_RECENT - 1) * sizeof(t->recent[0]));
+        t->n_recent--;
+    }
+    struct tl_train_record *r = &t->recent[t->n_recent++];
+    snprintf(r->model, sizeof(r->model), "%s", t->model);
+    r->started = t->started;
+    r->finished = t->finished;
+    r->ok = ok;
+    r->validation_ndcg = ndcg;
+}
+
 static void *train_main(void *arg)
 {
     job *j = arg;
@@ -96,6 +111,8 @@ static void *train_main(void *arg)
         s->train.runs++;
         s->train_rc = rc;
         s->train_diag = d;
+        record_training(&s->train, rc == TL_OK,
+                        rc == TL_OK && j->m->tuned[0] ? j->m->tuned_ndcg : -1);
         if (rc != TL_OK) {
             s->train.failures++;
             char buf[300];

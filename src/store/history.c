@@ -1,5 +1,7 @@
 /* One patron's history as training sees it: the patron's events weighted by type and summed
- * (or maxed) per item, read at the moment of the request, for live recommendations. */
+ * (or maxed) per item, read at the moment of the request, for live recommendations. An item the
+ * patron last said "Not interested" in (a skip after every event that weighs) is reported with
+ * weight 0, so that the service keeps it out of what it suggests. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,13 +16,17 @@ typedef struct group {
     size_t len, cap;
     float weight;
     int64_t ts;
+    int64_t last_positive, last_skip; /* INT64_MIN: none */
     int open;
 } group;
 
 static tl_err flush(group *g)
 {
     tl_err rc = TL_OK;
-    if (g->open && g->weight > 0)
+    int dismissed = g->last_skip != INT64_MIN && g->last_skip >= g->last_positive;
+    if (g->open && dismissed)
+        rc = g->fn(g->ctx, g->item, g->len, 0.0f, g->ts);
+    else if (g->open && g->weight > 0)
         rc = g->fn(g->ctx, g->item, g->len, g->weight, g->ts);
     g->open = 0;
     return rc;
@@ -60,9 +66,16 @@ static tl_err on_event(void *ctx, const char *item, size_t len, const char *type
         g->len = len;
         g->weight = 0;
         g->ts = ts;
+        g->last_positive = g->last_skip = INT64_MIN;
         g->open = 1;
     }
+    if (type && strcmp(type, TL_EVENT_DISMISS) == 0) {
+        g->last_skip = ts > g->last_skip ? ts : g->last_skip;
+        return TL_OK; /* never evidence of interest, whatever the weights table says */
+    }
     float x = tl_event_weight_of(g->w, type ? type : "", has_value, value);
+    if (x > 0 && ts > g->last_positive)
+        g->last_positive = ts;
     if (g->cx && g->cx->boost > 0 && x > 0)
         x *= context_factor(g->cx, where);
     g->weight = g->w->merge_max ? (x > g->weight ? x : g->weight) : g->weight + x;

@@ -633,6 +633,77 @@ static void test_homepage(void **state)
     tl_service_close(s);
 }
 
+static int home_has(const tl_home *h, const char *item)
+{
+    for (int r = 0; r < h->n_rows; r++)
+        for (int k = 0; k < h->rows[r].n; k++)
+            if (strcmp(h->rows[r].items[k].item, item) == 0)
+                return 1;
+    return 0;
+}
+
+static void post_event(tl_service *s, const char *user, const char *item, const char *type,
+                       int64_t ts)
+{
+    tl_event_rec ev = {.user = user,
+                       .user_len = strlen(user),
+                       .item = item,
+                       .item_len = strlen(item),
+                       .type = type,
+                       .ts = ts};
+    tl_diag d;
+    assert_int_equal(tl_service_add_events(s, &ev, 1, NULL, &d), TL_OK);
+}
+
+/* "Not interested" (a skip event) keeps the item out of the patron's next recommendations and
+ * homepage at once, and a dismissed item of the history is no evidence any more; a later loan
+ * of it counts again. Patron a0 has A1, A2, A3 and A5: A4 is the A book it is offered. */
+static void test_not_interested(void **state)
+{
+    (void)state;
+    tl_service *s = open_service(model, 1);
+    tl_rec_query q = {.user = "a0", .n = 3, .explain = 1};
+    tl_rec_result r;
+    tl_home h;
+    tl_diag d;
+    tl_home_query hq = {.user = "a0", .rows = 6, .n = 3};
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_true(has_item(&r, "A4"));
+    assert_int_equal(r.history, 4);
+    tl_rec_result_free(&r);
+    assert_int_equal(tl_service_homepage(s, &hq, &h, &d), TL_OK);
+    assert_true(home_has(&h, "A4"));
+    tl_home_free(&h);
+
+    post_event(s, "a0", "A4", "skip", 5000);
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_false(has_item(&r, "A4"));
+    assert_int_equal(r.history, 4); /* a skip is no evidence of interest */
+    tl_rec_result_free(&r);
+    assert_int_equal(tl_service_homepage(s, &hq, &h, &d), TL_OK);
+    assert_false(home_has(&h, "A4"));
+    tl_home_free(&h);
+
+    /* A1, borrowed long ago, dismissed now: no longer part of the evidence */
+    post_event(s, "a0", "A1", "skip", 5001);
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_int_equal(r.history, 3);
+    for (int k = 0; k < r.n; k++) {
+        assert_string_not_equal(r.items[k].item, "A1");
+        for (int e = 0; e < r.items[k].n_evidence; e++)
+            assert_string_not_equal(r.items[k].evidence[e].item, "A1");
+    }
+    tl_rec_result_free(&r);
+
+    /* borrowed after saying "not interested": evidence again, and no longer offered */
+    post_event(s, "a0", "A4", "loan", 6000);
+    assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+    assert_int_equal(r.history, 4);
+    assert_false(has_item(&r, "A4"));
+    tl_rec_result_free(&r);
+    tl_service_close(s);
+}
+
 typedef struct load {
     tl_service *s;
     atomic_int requests, failures, stop;
@@ -771,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_more_like_this_and_filters),
         cmocka_unit_test(test_rerank),
         cmocka_unit_test(test_bad_event_leaves_nothing_of_its_batch),
+        cmocka_unit_test(test_not_interested),
         cmocka_unit_test(test_swaps_under_load),
         cmocka_unit_test(test_background_training),
     };

@@ -5,6 +5,7 @@ librarian's console, into docs/screenshots/NAME-desktop.png and NAME-phone.png.
 Usage: screenshots.py TAILOR_BIN OUT_DIR."""
 import os
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -25,14 +26,25 @@ def main():
     os.makedirs(out, exist_ok=True)
     lib = Library(tailor, os.path.dirname(os.path.dirname(HERE)))
     try:
+        # learning paths, as `make demo` proposes them (the homepage's "Next step" rows)
+        for topic in ('history', 'science-fiction', 'classics'):
+            lib.cli('--db', lib.db, 'path', 'propose', topic, '-n', '6')
         user = lib.api('GET', '/v1/users?limit=1')[1]['users'][0]['id']
         item = lib.api('GET', f'/v1/users/{user}/recommendations?n=1')[1]['items'][0]['item']
         views = [
             ('homepage', '#/', "document.querySelectorAll('.card .byline:not(:empty)').length > 3"),
             ('search', '#/search?q=harry', "document.querySelector('.results').textContent.length > 0"),
-            ('item', f'#/item/{item}', "document.querySelector('[data-row=similar] .card') !== null"),
-            ('console', '#/console', "document.querySelectorAll('main table').length >= 2"),
+            ('item', f'#/item/{item}', "document.querySelector('[data-row=similar] .card') !== null"
+             " && document.getElementById('review-text') !== null"),
+            ('console', '#/console', "document.querySelectorAll('main table').length >= 2 && "
+             "document.querySelectorAll('main figure.chart svg rect').length > 0"),
         ]
+        # two trainings, for the console's quality over time
+        for _ in range(2):
+            runs = lib.api('GET', '/v1/models')[1]['training']['runs']
+            lib.api('POST', '/v1/models/train', {})
+            while lib.api('GET', '/v1/models')[1]['training']['runs'] <= runs:
+                time.sleep(0.3)
         with Browser() as b:
             for size, (w, h, mobile) in SIZES.items():
                 page = b.new_page(w, h, mobile)

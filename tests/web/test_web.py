@@ -277,6 +277,115 @@ def test_search_contract(lib, ctx):
     axe(page, 'the search page with results')
 
 
+def test_not_interested(lib, ctx):
+    """"Not interested" on a homepage card (inside its "Why?"): a skip event, the card leaves at
+    once, and after a reload the item is on none of the patron's rows (it was never opened,
+    so only the skip keeps it out)."""
+    page, user = ctx['page'], ctx['user']
+    page.hash('#/')
+    page.reload()
+    wait_home(page)
+    rows = rows_of(page)
+    row_id = list(rows)[-1]
+    item = rows[row_id][-1]
+    card = f'section.row[data-row="{row_id}"] .card[data-item="{item}"]'
+    page.eval(f"document.querySelector('{card} .why').open = true; true")
+    page.click(f'{card} button.dismiss')
+    page.wait_for(f"document.querySelector('{card}') === null", 10, 'the card dismissed')
+    _, exp = lib.api('GET', f'/v1/users/{user}/export')
+    types = {e['type'] for e in exp['events'] if e['item'] == item}
+    check(types == {'skip'}, f'only a skip of {item}: {types}')
+    page.reload()
+    wait_home(page)
+    after = rows_of(page)
+    check(all(item not in items for items in after.values()), f'{item} is gone: {after}')
+    _, recs = lib.api('GET', f'/v1/users/{user}/recommendations?n=100')
+    check(all(r['item'] != item for r in recs['items']), f'{item} is not recommended')
+    no_errors(page, 'the homepage after "Not interested"')
+
+
+def test_item_panels(lib, ctx):
+    """The item page's panels against the real routes: a new public list with the item (POST
+    /v1/lists, POST /v1/lists/{id}/items/{item}), shown on the item's lists; a review with a
+    rating (PUT /v1/users/{id}/reviews/{item}), shown under Reviews; both in My data."""
+    page, user, item = ctx['page'], ctx['user'], ctx['item']
+    page.hash(f'#/item/{item}')
+    page.wait_for("document.getElementById('list-new') !== null", 20, 'the add-to-list form')
+    page.eval("document.getElementById('list-new').value = 'Summer reading';"
+              "document.getElementById('list-public').checked = true; true")
+    page.click('form.add-to-list button[type=submit]')
+    page.wait_for("document.querySelector('.list-said').textContent.includes('Summer reading')",
+                  10, 'added to the list')
+    page.wait_for("document.querySelector('.lists-on')?.textContent.includes('Summer reading')",
+                  10, 'the item on the new list')
+    _, mine = lib.api('GET', f'/v1/users/{user}/lists')
+    made = [x for x in mine['lists'] if x['title'] == 'Summer reading']
+    check(len(made) == 1, f'the list stored: {mine}')
+    _, full = lib.api('GET', f"/v1/lists/{made[0]['id']}")
+    check([x['item'] for x in full['items']] == [item], f'the item on it: {full}')
+    page.click('.stars button:nth-child(5)')
+    page.wait_for("document.querySelector('.said').textContent.includes('5')", 10, 'rated 5')
+    page.eval("document.getElementById('review-text').value = 'A fine read.'; true")
+    page.click('form.review-form button[type=submit]')
+    page.wait_for("document.querySelector('.reviews')?.textContent.includes('A fine read.')", 10,
+                  'the review shown')
+    _, rev = lib.api('GET', f'/v1/items/{item}/reviews')
+    own = [r for r in rev['reviews'] if r['user'] == user]
+    check(own and own[0]['body'] == 'A fine read.' and own[0]['rating'] == 5,
+          f'the review kept the stars\' rating: {rev}')
+    no_errors(page, 'the item panels')
+    axe(page, 'the item page with its panels')
+    page.hash('#/me')
+    page.wait_for("document.querySelector('.my-lists')?.textContent.includes('Summer reading')"
+                  " && document.querySelector('.my-reviews')?.textContent.includes('A fine read')",
+                  20, 'lists and reviews in My data')
+    no_errors(page, 'my lists and reviews')
+
+
+def test_console_panels(lib, ctx):
+    """The console's analytics charts (inline SVG from GET /v1/analytics), a patron's newsletter
+    preview, the learning-path editor (a new path, then edited) and quality over time."""
+    page, user = ctx['page'], ctx['user']
+    page.hash('#/console')
+    page.wait_for("document.querySelectorAll('main figure.chart svg rect').length > 0", 30,
+                  'the demand chart')
+    page.wait_for("document.querySelector('.quality figure.chart svg circle') !== null", 20,
+                  'quality over time (after the retraining)')
+    page.eval(f"document.getElementById('digest-user').value = {json.dumps(user)}; true")
+    page.click('form.digest-form button[type=submit]')
+    page.wait_for("document.querySelector('iframe.digest').srcdoc.includes('<')", 20,
+                  'the newsletter preview')
+    _, recs = lib.api('GET', f'/v1/users/{user}/recommendations?n=3')
+    steps = [r['item'] for r in recs['items']]
+    page.eval(f"""document.getElementById('path-id').value = 'web-path';
+        document.getElementById('path-title').value = 'Getting started';
+        document.getElementById('path-steps').value = {json.dumps(steps[0] + ', ' + steps[1]
+        + chr(10) + steps[2] + ' (level 2)')}; true""")
+    page.click('form.path-form button[type=submit]')
+    page.wait_for("document.querySelector('ul.paths')?.textContent.includes('Getting started')",
+                  10, 'the path saved')
+    page.eval("[...document.querySelectorAll('ul.paths button')].find(b => b.textContent === "
+              "'Edit').click(); true")
+    page.wait_for("document.getElementById('path-id').value === 'web-path'", 10, 'loaded')
+    page.eval("document.getElementById('path-title').value = 'First steps'; true")
+    page.click('form.path-form button[type=submit]')
+    page.wait_for("document.querySelector('ul.paths')?.textContent.includes('First steps')", 10,
+                  'the path edited')
+    _, path = lib.api('GET', '/v1/paths/web-path')
+    check(path['title'] == 'First steps' and
+          sorted((s['item'], s['pos'], s['level'] or 0) for s in path['steps']) ==
+          sorted([(steps[0], 1, 0), (steps[1], 1, 0), (steps[2], 2, 2)]), f'the path: {path}')
+    no_errors(page, 'the console panels')
+    axe(page, 'the console with its panels')
+    page.hash('#/')
+    page.wait_for("document.querySelector('section.row[data-row=\"path:web-path\"] .card')"
+                  " !== null", 20, 'the path\'s "Next step" row on the homepage')
+    title = page.eval("document.querySelector('section.row[data-row=\"path:web-path\"] h2')"
+                      ".textContent")
+    check(title.startswith('Next step in First steps'), f'the row titled: {title!r}')
+    no_errors(page, 'the homepage with a learning path')
+
+
 def test_console(lib, ctx):
     page = ctx['page']
     page.hash('#/console')
@@ -382,8 +491,9 @@ def test_with_keys(lib, ctx):
 
 
 TESTS = [test_serving, test_homepage, test_click_changes_rows, test_cover_link,
-         test_rate_and_dismiss, test_search, test_search_contract, test_console, test_widget,
-         test_with_keys, test_my_data_and_erase]
+         test_rate_and_dismiss, test_not_interested, test_item_panels, test_search,
+         test_search_contract, test_console, test_console_panels, test_widget, test_with_keys,
+         test_my_data_and_erase]
 
 HOST_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A library's catalogue</title>
