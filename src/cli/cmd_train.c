@@ -116,19 +116,32 @@ static void print_summary(const tl_model *m, const tl_data *d, const char *out)
     free(params);
 }
 
-/* Per epoch, over the ranks' view from rank 0: the mean seconds and the part in exchanges. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Rank 0's epochs: the median seconds, and the median part of them spent exchanging. */
 static void print_distributed(const tl_model *m, const tl_comm *comm)
 {
     int n = 0;
     const tl_ials_epoch *e = tl_ials_epochs(m, &n);
-    double sec = 0, comm_s = 0;
+    double *sec = n > 0 ? malloc(2 * (size_t)n * sizeof(double)) : NULL;
+    if (!sec)
+        return;
+    double *ex = sec + n;
     for (int i = 0; i < n; i++) {
-        sec += e[i].seconds;
-        comm_s += e[i].comm_seconds;
+        sec[i] = e[i].seconds;
+        ex[i] = e[i].comm_seconds;
     }
-    if (n > 0)
-        fprintf(stderr, "  distributed: %d ranks, %.3f s per epoch (%.3f s exchanging) on rank 0\n",
-                comm->size, sec / n, comm_s / n);
+    qsort(sec, (size_t)n, sizeof(double), cmp_double);
+    qsort(ex, (size_t)n, sizeof(double), cmp_double);
+    fprintf(stderr,
+            "  distributed: %d ranks, %.3f s per epoch (median of %d; %.3f s of it exchanging, "
+            "rank 0)\n",
+            comm->size, sec[n / 2], n, ex[n / 2]);
+    free(sec);
 }
 
 static int run(const tl_cli *cli, int argc, char **argv)

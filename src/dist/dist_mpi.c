@@ -12,12 +12,12 @@ struct tl_dist {
     int *counts, *displs; /* per rank, for Allgatherv */
 };
 
-static int allreduce_sum_f32(void *ctx, float *buf, size_t n)
+static int allreduce_sum_f64(void *ctx, double *buf, size_t n)
 {
     (void)ctx;
     for (size_t o = 0; o < n; o += INT_MAX) { /* MPI counts are ints */
         int c = (int)(n - o < INT_MAX ? n - o : INT_MAX);
-        if (MPI_Allreduce(MPI_IN_PLACE, buf + o, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) !=
+        if (MPI_Allreduce(MPI_IN_PLACE, buf + o, c, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) !=
             MPI_SUCCESS)
             return -1;
     }
@@ -67,7 +67,7 @@ tl_err tl_dist_open(tl_dist **out, tl_diag *diag)
     d->comm = (tl_comm){.rank = rank,
                         .size = size,
                         .ctx = d,
-                        .allreduce_sum_f32 = allreduce_sum_f32,
+                        .allreduce_sum_f64 = allreduce_sum_f64,
                         .allgather_rows_f32 = allgather_rows_f32};
     *out = d;
     return TL_OK;

@@ -293,21 +293,24 @@ static void chol_row(const half_ctx *c, float *x, const int32_t *idx, const floa
     memcpy(x, b, (size_t)k * sizeof(float));
 }
 
-/* Picks the heavy rows of a half (the first of order, which is heaviest first) and builds the
- * transposed view restricted to them from rt, the transpose of r. */
+/* Picks the heavy rows of a half (the first of order, all its rows heaviest first) and builds
+ * the transposed view restricted to those of this process (rows lo..hi-1) from rt, the
+ * transpose of r. The sweep's partitions are cut on all the heavy rows, whichever process
+ * solves them: a row's sums then run in the same order in a distributed fit as in one
+ * process, and its result is the same. */
 int tl__ials_force_sweep;
 /* Floating-point operations per epoch below which training stays on one thread (~10 ms). */
 double tl__ials_small_work = 5e7;
 
-static tl_err heavy_build(const tl_csr *r, const tl_csr *rt, const int32_t *order, int32_t n_order,
-                          int ld, int64_t fixed_rows, heavy_set *hs)
+static tl_err heavy_build(const tl_csr *r, const tl_csr *rt, const int32_t *order, int32_t lo,
+                          int32_t hi, int ld, int64_t fixed_rows, heavy_set *hs)
 {
     size_t row_bytes = (size_t)ld * sizeof(float);
     int32_t n = 0, cap = (int32_t)(SWEEP_STATE_BYTES / row_bytes);
     size_t heavy = HEAVY_BYTES;
     memset(hs, 0, sizeof(*hs));
     if (tl__ials_force_sweep) { /* tests: every nonempty row */
-        cap = n_order;
+        cap = r->nrows;
         heavy = 0;
     } else if ((uint64_t)fixed_rows * row_bytes <= SWEEP_TABLE_BYTES || fixed_rows <= r->nrows) {
         /* A small fixed side stays in cache. A fixed side smaller than the solved side is the
@@ -315,35 +318,45 @@ static tl_err heavy_build(const tl_csr *r, const tl_csr *rt, const int32_t *orde
          * while that user's heavy peers are many and cold, so scattering would lose. */
         return TL_OK;
     }
-    while (n < n_order && n < cap &&
+    while (n < r->nrows && n < cap &&
            (uint64_t)(r->indptr[order[n] + 1] - r->indptr[order[n]]) * row_bytes > heavy)
         n++;
     if (n == 0)
         return TL_OK;
+    /* loc: a heavy row's index among this process's heavy rows (their order in order), -2 for
+     * another process's heavy row, -1 for the rest. */
     int32_t *loc = malloc((size_t)r->nrows * sizeof(*loc));
+    int64_t *all = malloc(((size_t)rt->nrows + 1) * sizeof(*all)); /* heavy cells before row u */
     tl_csr *t = &hs->t;
     t->nrows = rt->nrows;
-    t->ncols = n;
     t->indptr = calloc((size_t)rt->nrows + 1, sizeof(*t->indptr));
-    if (!loc || !t->indptr) {
+    if (!loc || !all || !t->indptr) {
         free(loc);
+        free(all);
         return TL_ENOMEM;
     }
     for (int32_t i = 0; i < r->nrows; i++)
         loc[i] = -1;
+    int32_t mine = 0;
     for (int32_t h = 0; h < n; h++)
-        loc[order[h]] = h;
+        loc[order[h]] = order[h] >= lo && order[h] < hi ? mine++ : -2;
+    t->ncols = mine;
+    all[0] = 0;
     for (int32_t u = 0; u < rt->nrows; u++) {
-        int64_t c = 0;
-        for (int64_t q = rt->indptr[u]; q < rt->indptr[u + 1]; q++)
+        int64_t c = 0, a = 0;
+        for (int64_t q = rt->indptr[u]; q < rt->indptr[u + 1]; q++) {
             c += loc[rt->indices[q]] >= 0;
+            a += loc[rt->indices[q]] != -1;
+        }
         t->indptr[u + 1] = t->indptr[u] + c;
+        all[u + 1] = all[u] + a;
     }
     t->nnz = t->indptr[rt->nrows];
     t->indices = malloc((size_t)(t->nnz ? t->nnz : 1) * sizeof(*t->indices));
     t->data = malloc((size_t)(t->nnz ? t->nnz : 1) * sizeof(*t->data));
     if (!t->indices || !t->data) {
         free(loc);
+        free(all);
         return TL_ENOMEM;
     }
     for (int32_t u = 0; u < rt->nrows; u++) {
@@ -357,12 +370,13 @@ static tl_err heavy_build(const tl_csr *r, const tl_csr *rt, const int32_t *orde
     free(loc);
     int64_t u = 0;
     for (int s = 0; s <= SWEEP_PARTS; s++) {
-        int64_t goal = t->nnz * s / SWEEP_PARTS;
-        while (u < rt->nrows && t->indptr[u] < goal)
+        int64_t goal = all[rt->nrows] * s / SWEEP_PARTS;
+        while (u < rt->nrows && all[u] < goal)
             u++;
         hs->part[s] = s == SWEEP_PARTS ? rt->nrows : u;
     }
-    hs->n = n;
+    free(all);
+    hs->n = mine;
     return TL_OK;
 }
 
@@ -431,7 +445,29 @@ static void sweep(const half_ctx *c, const float *v, const uint8_t *active, floa
             tl_la_axpy(1.0f, parts + (size_t)s * sz + (size_t)h * ld, out + (size_t)h * ld, ld);
 }
 
-/* cg_group for all heavy rows at once; the dense G p products become one GEMM. */
+/* out[h] = G v[h] for the heavy rows h < n (only the active ones when active is not NULL),
+ * TL_LA_SYMV_MULTI rows at a time: each row's products are its own, so its result does not
+ * depend on how many heavy rows there are (in a distributed fit, a process has a share). */
+static void gram_rows(const half_ctx *c, const float *v, int32_t n, const uint8_t *active,
+                      float *out)
+{
+    int ld = c->ld;
+#pragma omp parallel for schedule(static) num_threads(c->threads)
+    for (int32_t h0 = 0; h0 < n; h0 += TL_LA_SYMV_MULTI) {
+        const float *in[TL_LA_SYMV_MULTI];
+        float *o[TL_LA_SYMV_MULTI];
+        int nv = 0;
+        for (int32_t h = h0; h < n && h < h0 + TL_LA_SYMV_MULTI; h++)
+            if (!active || active[h]) {
+                in[nv] = v + (size_t)h * ld;
+                o[nv++] = out + (size_t)h * ld;
+            }
+        if (nv)
+            tl_la_symv_multi(c->gram, ld, ld, in, nv, o);
+    }
+}
+
+/* cg_group for all heavy rows at once. */
 static void cg_heavy(const half_ctx *c, float *x)
 {
     const heavy_set *hs = c->heavy;
@@ -443,7 +479,7 @@ static void cg_heavy(const half_ctx *c, float *x)
     for (int32_t h = 0; h < n; h++)
         memcpy(ws->xh + (size_t)h * ld, x + (size_t)c->order[h] * ld, row);
     /* r = b - A x: -x G (G is symmetric), then the nonzeros' part */
-    tl_la_gemm_nt(n, ld, ld, ws->xh, ld, c->gram, ld, ws->r, ld, c->threads);
+    gram_rows(c, ws->xh, n, NULL, ws->r);
     for (size_t q = 0; q < (size_t)n * ld; q++)
         ws->r[q] = -ws->r[q];
     sweep(c, ws->xh, NULL, 1.0f, c->alpha, -c->alpha, ws->r);
@@ -456,7 +492,7 @@ static void cg_heavy(const half_ctx *c, float *x)
         live += ws->active[h];
     }
     for (int s = 0; s < c->cg_steps && live > 0; s++) {
-        tl_la_gemm_nt(n, ld, ld, ws->p, ld, c->gram, ld, ws->ap, ld, c->threads);
+        gram_rows(c, ws->p, n, ws->active, ws->ap);
         sweep(c, ws->p, ws->active, 0.0f, 0.0f, c->alpha, ws->ap);
         live = 0;
 #pragma omp parallel for schedule(static) num_threads(c->threads) reduction(+ : live)
@@ -537,6 +573,7 @@ static tl_err solve_half(const half_ctx *c, float *x)
 typedef struct side_plan {
     int32_t *first; /* size + 1 entries */
     int32_t *order, n;
+    int32_t *all; /* every row of the side, heaviest first (= order in one process) */
     int64_t max_nnz;
     heavy_set heavy;
 } side_plan;
@@ -544,15 +581,26 @@ typedef struct side_plan {
 static void side_release(side_plan *s)
 {
     free(s->first);
+    if (s->all != s->order)
+        free(s->all);
     free(s->order);
     heavy_release(&s->heavy);
     memset(s, 0, sizeof(*s));
 }
 
+/* Rows per block of a side's Gram matrix (tl_la_gram_blocks): by the side's size alone, so
+ * that one process and a distributed fit cut the same blocks. */
+static int64_t gram_block(int32_t n)
+{
+    int64_t b = n / 64;
+    return b < 16 ? 16 : b > 1024 ? 1024 : b;
+}
+
 /* Shards of about equal work (a row costs its nonzeros plus one dense product, ld), from the
- * shape alone so that every process computes the same ones. */
+ * shape alone so that every process computes the same ones; each starts on a Gram block. */
 static tl_err side_plan_make(const tl_csr *a, int ld, int rank, int size, side_plan *s)
 {
+    int64_t block = gram_block(a->nrows);
     memset(s, 0, sizeof(*s));
     if (!(s->first = malloc(((size_t)size + 1) * sizeof(*s->first))))
         return TL_ENOMEM;
@@ -563,28 +611,44 @@ static tl_err side_plan_make(const tl_csr *a, int ld, int rank, int size, side_p
         double goal = total * p / size;
         while (r < a->nrows && (double)a->indptr[r] + (double)r * ld < goal)
             r++;
-        s->first[p] = r;
+        int64_t cut = (r + block / 2) / block * block;
+        s->first[p] = (int32_t)(cut < s->first[p - 1] ? s->first[p - 1]
+                                : cut > a->nrows      ? a->nrows
+                                                      : cut);
     }
     s->first[size] = a->nrows;
     s->n = s->first[rank + 1] - s->first[rank];
-    return heavy_first(a, s->first[rank], s->first[rank + 1], &s->order, &s->max_nnz);
+    int64_t max_all;
+    tl_err rc = heavy_first(a, s->first[rank], s->first[rank + 1], &s->order, &s->max_nnz);
+    if (rc == TL_OK && size == 1)
+        s->all = s->order;
+    else if (rc == TL_OK)
+        rc = heavy_first(a, 0, a->nrows, &s->all, &max_all);
+    return rc;
 }
 
-/* gram = y^T y + reg on the diagonal (ld x ld; y has n rows): each process's Gram of its shard
- * of y (y_first), summed over the processes. Through BLAS, outside any parallel region. */
+/* gram = y^T y + reg on the diagonal (ld x ld, padding zero) for the n rows of y: each
+ * process's Gram of its shard of y (y_first), in blocks summed in double (sum: k x k doubles),
+ * then summed over the processes: the same bits in a distributed fit as in one process. */
 static tl_err regularized_gram(const float *y, const int32_t *y_first, const tl_comm *comm, int k,
-                               int ld, float reg, int threads, float *gram, double *comm_s)
+                               int ld, float reg, int threads, double *sum, float *gram,
+                               double *comm_s)
 {
-    int rank = comm ? comm->rank : 0;
-    int32_t lo = y_first[rank], hi = y_first[rank + 1];
-    if (tl_la_gram(y + (size_t)lo * ld, hi - lo, ld, ld, gram, ld, threads) != 0)
+    int rank = comm ? comm->rank : 0, size = comm ? comm->size : 1;
+    memset(sum, 0, (size_t)k * k * sizeof(*sum));
+    if (tl_la_gram_blocks(y, y_first[rank], y_first[rank + 1], gram_block(y_first[size]), k, ld,
+                          sum, threads) != 0)
         return TL_ENOMEM;
-    if (comm && comm->size > 1) {
+    if (size > 1) {
         double t0 = tl_now();
-        if (comm->allreduce_sum_f32(comm->ctx, gram, (size_t)ld * ld) != 0)
+        if (comm->allreduce_sum_f64(comm->ctx, sum, (size_t)k * k) != 0)
             return TL_EIO;
         *comm_s += tl_now() - t0;
     }
+    memset(gram, 0, (size_t)ld * ld * sizeof(*gram));
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++)
+            gram[(size_t)a * ld + b] = (float)sum[(size_t)a * k + b];
     for (int q = 0; q < k; q++)
         gram[(size_t)q * ld + q] += reg;
     return TL_OK;
@@ -593,10 +657,10 @@ static tl_err regularized_gram(const float *y, const int32_t *y_first, const tl_
 /* One half-epoch: this process's rows of x (plan xs, nonzeros in r) solved against the fixed
  * side y (its shards y_first), then every process's rows of x gathered everywhere. */
 static tl_err half_epoch(half_ctx *c, const tl_comm *comm, const float *y, const int32_t *y_first,
-                         float reg, float *gram, const tl_csr *r, const side_plan *xs, float *x,
-                         double *comm_s)
+                         float reg, double *sum, float *gram, const tl_csr *r, const side_plan *xs,
+                         float *x, double *comm_s)
 {
-    tl_err rc = regularized_gram(y, y_first, comm, c->k, c->ld, reg, c->threads, gram, comm_s);
+    tl_err rc = regularized_gram(y, y_first, comm, c->k, c->ld, reg, c->threads, sum, gram, comm_s);
     if (rc != TL_OK)
         return rc;
     c->y = y;
@@ -641,6 +705,7 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     uint64_t seed = (uint64_t)cfg->seed;
     side_plan users = {0}, items = {0};
     float *gram = NULL;
+    double *sum = NULL;
     ials_state *st = NULL;
     heavy_ws ws = {0};
 
@@ -672,7 +737,8 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     st->yty = tl_la_alloc((size_t)k * k);
     st->epochs = calloc((size_t)iters + 1, sizeof(*st->epochs));
     gram = tl_la_alloc((size_t)ld * ld);
-    if (!st->user || !st->item || !st->yty || !st->epochs || !gram)
+    sum = malloc((size_t)k * k * sizeof(*sum));
+    if (!st->user || !st->item || !st->yty || !st->epochs || !gram || !sum)
         goto out;
     if ((rc = side_plan_make(&d->ui, ld, rank, size, &users)) != TL_OK ||
         (rc = side_plan_make(&d->iu, ld, rank, size, &items)) != TL_OK)
@@ -683,10 +749,10 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     if (work < tl__ials_small_work)
         c.threads = 1;
     if (c.solver == SOLVER_CG &&
-        ((rc = heavy_build(&d->iu, &d->ui, items.order, items.n, ld, m->n_users, &items.heavy)) !=
-             TL_OK ||
-         (rc = heavy_build(&d->ui, &d->iu, users.order, users.n, ld, m->n_items, &users.heavy)) !=
-             TL_OK ||
+        ((rc = heavy_build(&d->iu, &d->ui, items.all, items.first[rank], items.first[rank + 1], ld,
+                           m->n_users, &items.heavy)) != TL_OK ||
+         (rc = heavy_build(&d->ui, &d->iu, users.all, users.first[rank], users.first[rank + 1], ld,
+                           m->n_items, &users.heavy)) != TL_OK ||
          (rc = heavy_ws_init(&ws, items.heavy.n > users.heavy.n ? items.heavy.n : users.heavy.n,
                              ld)) != TL_OK))
         goto out;
@@ -706,12 +772,12 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         double t0 = tl_now(), c0 = cpu_now(), comm_s = 0;
         /* Items from users, then users from items: the final user factors are the exact
          * (Cholesky) or near (CG) solutions for the final item factors. */
-        if ((rc = half_epoch(&c, comm, st->user, users.first, reg, gram, &d->iu, &items, st->item,
-                             &comm_s)) != TL_OK)
+        if ((rc = half_epoch(&c, comm, st->user, users.first, reg, sum, gram, &d->iu, &items,
+                             st->item, &comm_s)) != TL_OK)
             goto out;
         double t1 = tl_now();
-        if ((rc = half_epoch(&c, comm, st->item, items.first, reg, gram, &d->ui, &users, st->user,
-                             &comm_s)) != TL_OK)
+        if ((rc = half_epoch(&c, comm, st->item, items.first, reg, sum, gram, &d->ui, &users,
+                             st->user, &comm_s)) != TL_OK)
             goto out;
         e->seconds = tl_now() - t0;
         e->item_seconds = t1 - t0;
@@ -735,6 +801,7 @@ out:
     heavy_ws_release(&ws);
     state_free(st);
     tl_la_free(gram);
+    free(sum);
     return rc;
 }
 
