@@ -4,6 +4,7 @@
  *   bench_ials epoch   [--events N] [--epochs E] [key=value ...]   (default 20M events, E = 4)
  *   bench_ials foldin  [--hist 200] [--reps 2000] [key=value ...]
  *   bench_ials quality TRAIN.tsv TEST.tsv [--recs OUT.tsv] [key=value ...]
+ *   bench_ials compare A.model B.model    (largest factor difference of two ials models)
  *
  * key=value pairs are ials parameters (factors=64 alpha=40 solver=cg ...). */
 #include <math.h>
@@ -388,6 +389,43 @@ out:
     return ret;
 }
 
+/* The largest absolute difference between two ials model files' factors (bench/ials_mpi.sh:
+ * the distributed model against the one-process one). */
+static int bench_compare(int argc, char **argv)
+{
+    tl_model *m[2] = {NULL, NULL};
+    tl_ials_view v[2];
+    tl_diag diag;
+    if (argc != 4) {
+        fprintf(stderr, "usage: bench_ials compare A.model B.model\n");
+        return 2;
+    }
+    for (int s = 0; s < 2; s++)
+        if (tl_model_load(argv[2 + s], &m[s], &diag) != TL_OK || tl_ials_view_get(m[s], &v[s])) {
+            fprintf(stderr, "bench_ials: %s is not a readable ials model\n", argv[2 + s]);
+            return 1;
+        }
+    if (v[0].n_users != v[1].n_users || v[0].n_items != v[1].n_items || v[0].ld != v[1].ld) {
+        fprintf(stderr, "bench_ials: the models have different shapes\n");
+        return 1;
+    }
+    double du = 0, di = 0, su = 0, si = 0;
+    for (size_t i = 0; i < (size_t)v[0].n_users * v[0].ld; i++) {
+        du = fmax(du, fabs((double)v[0].user_factors[i] - v[1].user_factors[i]));
+        su = fmax(su, fabs((double)v[0].user_factors[i]));
+    }
+    for (size_t i = 0; i < (size_t)v[0].n_items * v[0].ld; i++) {
+        di = fmax(di, fabs((double)v[0].item_factors[i] - v[1].item_factors[i]));
+        si = fmax(si, fabs((double)v[0].item_factors[i]));
+    }
+    printf("max |difference|: user factors %.3g (largest |factor| %.3g), item factors %.3g "
+           "(largest %.3g)\n",
+           du, su, di, si);
+    tl_model_free(m[0]);
+    tl_model_free(m[1]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -397,6 +435,9 @@ int main(int argc, char **argv)
         return bench_foldin(argc, argv);
     if (strcmp(mode, "quality") == 0)
         return bench_quality(argc, argv);
-    fprintf(stderr, "usage: bench_ials epoch|foldin|quality ... (see bench/bench_ials.c)\n");
+    if (strcmp(mode, "compare") == 0)
+        return bench_compare(argc, argv);
+    fprintf(stderr,
+            "usage: bench_ials epoch|foldin|quality|compare ... (see bench/bench_ials.c)\n");
     return 2;
 }

@@ -7,6 +7,7 @@ PKGS="build-essential cmake pkg-config \
 libsqlite3-dev zlib1g-dev libopenblas-dev liblapacke-dev \
 libjansson-dev libcmocka-dev libstemmer-dev \
 libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libyaz-dev yaz libpq-dev \
+libopenmpi-dev openmpi-bin \
 python3 \
 clang libclang-rt-dev libomp-dev \
 chromium"
@@ -14,6 +15,9 @@ chromium"
 # recommends are not installed here) and libomp-dev (its OpenMP) build scripts/fuzz.sh.
 # yaz (yaz-marcdump) counts the MARC fixtures' records in tests/integration/test_cli_marc.c and
 # parses the benchmark's catalogue beside `tailor import marc` (bench/marc_import.sh).
+# libopenmpi-dev and openmpi-bin (mpirun) build and test distributed training (tailor train
+# --distributed, tests/integration/test_ials_mpi.c; without them the build leaves MPI out and
+# the test skips).
 # chromium renders the HTML audit report headless in tests/integration/test_cli_audit.c (the
 # test skips, saying so, where it is missing).
 

@@ -9,13 +9,15 @@
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "core/model.h"
+#include "core/models/ials.h"
+#include "dist/dist.h"
 #include "eval/autotune.h"
 
 typedef struct args {
     const char *model, *out;
     tl_opt_list sets;
     tl_data_source src;
-    int quiet;
+    int quiet, distributed;
 } args;
 
 static const tl_opt opts[] = {
@@ -43,6 +45,10 @@ static const tl_opt opts[] = {
      "also default=, rate.min=, rate.scale=, dwell.cap=, merge=sum|max"},
     {"quiet", 'q', TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, quiet),
      "no progress and no summary on stderr"},
+    {"distributed", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, distributed),
+     "train across the processes of `mpirun -np N tailor train ...` (ials\n"
+     "only; every rank reads the data, rank 0 writes --out; autotune off;\n"
+     "without mpirun: one rank). See docs/SCALE.md"},
     {NULL},
 };
 
@@ -52,7 +58,7 @@ static const tl_cmd_def def = {
     .name = "train",
     .synopsis = "train --model NAME --out FILE [--set KEY=VALUE]...\n"
                 "             [--data FILE [--items FILE] [--min-value X] [--value-weights]]\n"
-                "             [--weights SPEC] [--quiet]",
+                "             [--weights SPEC] [--quiet] [--distributed]",
     .about =
         "Trains NAME on the interactions of --data, or on the events of the store (--db) when\n"
         "--data is absent, and writes a model file that `tailor recommend` maps. From the store,\n"
@@ -60,6 +66,9 @@ static const tl_cmd_def def = {
         "weights, `tailor stats --weights`; --weights overrides them for this run); the events\n"
         "of patrons who turned personalization off are left out. Progress goes to stderr;\n"
         "Ctrl-C stops the training without writing the model file (exit 130).\n\n"
+        "With --distributed under `mpirun -np N`, the N processes train one ials model\n"
+        "together (users and items sharded by rank, factors exchanged every half-epoch): the\n"
+        "same model, to rounding, as one process trains with the same settings.\n\n"
         "--out must name a regular file or nothing: a device, FIFO or directory is refused. A\n"
         "symbolic link to a regular file is followed (the file it points to is replaced, so the\n"
         "link then points to the new model); a link to nothing is refused.",
@@ -107,6 +116,34 @@ static void print_summary(const tl_model *m, const tl_data *d, const char *out)
     free(params);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Rank 0's epochs: the median seconds, and the median part of them spent exchanging. */
+static void print_distributed(const tl_model *m, const tl_comm *comm)
+{
+    int n = 0;
+    const tl_ials_epoch *e = tl_ials_epochs(m, &n);
+    double *sec = n > 0 ? malloc(2 * (size_t)n * sizeof(double)) : NULL;
+    if (!sec)
+        return;
+    double *ex = sec + n;
+    for (int i = 0; i < n; i++) {
+        sec[i] = e[i].seconds;
+        ex[i] = e[i].comm_seconds;
+    }
+    qsort(sec, (size_t)n, sizeof(double), cmp_double);
+    qsort(ex, (size_t)n, sizeof(double), cmp_double);
+    fprintf(stderr,
+            "  distributed: %d ranks, %.3f s per epoch (median of %d; %.3f s of it exchanging, "
+            "rank 0)\n",
+            comm->size, sec[n / 2], n, ex[n / 2]);
+    free(sec);
+}
+
 static int run(const tl_cli *cli, int argc, char **argv)
 {
     args a;
@@ -119,7 +156,11 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_opt_usage_error(&def, "needs --model NAME and --out FILE");
     if ((code = tl_data_source_check(&a.src, &def)) != TL_OPT_RUN)
         return code;
+    if (a.distributed && strcmp(a.model, "ials") != 0)
+        return tl_opt_usage_error(&def, "--distributed trains ials only, not '%s'", a.model);
     tl_model *m = NULL;
+    tl_dist *dist = NULL;
+    const tl_comm *comm = NULL;
     tl_data d;
     tl_data_init(&d);
     tl_diag diag;
@@ -138,8 +179,17 @@ static int run(const tl_cli *cli, int argc, char **argv)
             code = tl_cli_fail("train: --set", rc, &diag);
             goto out;
         }
+    if (a.distributed) {
+        if ((rc = tl_dist_open(&dist, &diag)) != TL_OK) {
+            code = tl_cli_fail("train: --distributed", rc, &diag);
+            goto out;
+        }
+        comm = tl_dist_comm(dist);
+        m->autotune = 0; /* every rank must fit the same settings: the ones given */
+    }
+    int leader = !comm || comm->rank == 0; /* the rank that reports and writes */
     tl_stage_progress pg;
-    tl_stage_init(&pg, "train", a.quiet);
+    tl_stage_init(&pg, "train", a.quiet || !leader);
     tl_interrupt_catch();
     tl_stage_begin(&pg, "loading data");
     if ((rc = tl_data_source_load(&a.src, cli, &d, &diag)) != TL_OK) {
@@ -147,10 +197,11 @@ static int run(const tl_cli *cli, int argc, char **argv)
         code = tl_cli_fail("train: loading data", rc, &diag);
         goto out;
     }
-    tl_fit_hooks hooks = {.tune = tl_autotune_hook,
+    tl_fit_hooks hooks = {.tune = comm ? NULL : tl_autotune_hook,
                           .progress = tl_stage_update,
                           .cancelled = tl_interrupted,
-                          .ctx = &pg};
+                          .ctx = &pg,
+                          .comm = comm};
     char stage[64];
     snprintf(stage, sizeof(stage), "fitting %s", m->ops->name);
     tl_stage_begin(&pg, stage);
@@ -167,17 +218,21 @@ static int run(const tl_cli *cli, int argc, char **argv)
         code = tl_cli_fail("train", rc, &diag);
         goto out;
     }
-    if ((rc = tl_model_save(m, a.out, &diag)) != TL_OK) {
+    if (leader && (rc = tl_model_save(m, a.out, &diag)) != TL_OK) {
         code = tl_cli_fail("train: writing the model", rc, &diag);
         goto out;
     }
-    if (!a.quiet)
+    if (!a.quiet && leader) {
         print_summary(m, &d, a.out);
+        if (comm)
+            print_distributed(m, comm);
+    }
     code = TL_EXIT_OK;
 out:
     tl_interrupt_release();
     tl_model_free(m);
     tl_data_release(&d);
+    tl_dist_close(dist);
     return code;
 }
 

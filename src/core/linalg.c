@@ -130,6 +130,51 @@ int tl_la_gram(const float *x, int64_t n, int k, int ldx, float *out, int ldo, i
 /* Columns per call when splitting by columns (a multiple of the kernels' 16-wide panels). */
 #define GEMM_COLS_MIN 1024
 
+int tl_la_gram_blocks(const float *x, int64_t r0, int64_t r1, int64_t block, int k, int ldx,
+                      double *out, int threads)
+{
+    int64_t b0 = r0 / block, b1 = (r1 + block - 1) / block;
+    size_t kk = (size_t)k * k;
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+    if (b1 - b0 < 2 || tl_la_blas_threads() != 1)
+        threads = 1;
+    int failed = 0;
+#pragma omp parallel num_threads(threads)
+    {
+        float *g = tl_la_alloc(kk);
+        double *acc = calloc(kk, sizeof(double));
+        if (!g || !acc) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = b0; b < b1; b++) {
+            if (!g || !acc)
+                continue;
+            int64_t lo = b * block > r0 ? b * block : r0;
+            int64_t hi = (b + 1) * block < r1 ? (b + 1) * block : r1;
+            memset(g, 0, kk * sizeof(float));
+            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, k, (int)(hi - lo), 1.0f,
+                        x + (size_t)lo * ldx, ldx, 0.0f, g, k);
+            for (int a = 0; a < k; a++)
+                for (int c = a; c < k; c++)
+                    acc[(size_t)a * k + c] += g[(size_t)a * k + c];
+        }
+#pragma omp critical
+        if (acc)
+            for (int a = 0; a < k; a++)
+                for (int c = a; c < k; c++)
+                    out[(size_t)a * k + c] += acc[(size_t)a * k + c];
+        tl_la_free(g);
+        free(acc);
+    }
+    for (int a = 0; a < k; a++)
+        for (int c = 0; c < a; c++)
+            out[(size_t)a * k + c] = out[(size_t)c * k + a];
+    return failed ? -1 : 0;
+}
+
 void tl_la_gemm_nt(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
                    int ldc, int threads)
 {

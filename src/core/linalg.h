@@ -55,6 +55,16 @@ float tl_la_dotp(const float *a, const float *b, int n);
  * number of threads. Call outside parallel regions. Returns -1 when out of memory. */
 int tl_la_gram(const float *x, int64_t n, int k, int ldx, float *out, int ldo, int threads);
 
+/* The Gram matrix of rows r0..r1-1 of X (stride ldx), added to out (k x k doubles, full
+ * symmetric), taken in blocks of `block` rows that start at multiples of block: each block's
+ * X^T X in float by single-threaded cblas_ssyrk, the blocks added in double. Those double sums
+ * are exact in practice, so out does not depend on the threads, nor on how the rows are split
+ * among callers whose ranges start at multiples of block (the shards of a distributed fit,
+ * whose sums then add up to one process's, bit for bit). Call outside parallel regions.
+ * Returns -1 when out of memory. */
+int tl_la_gram_blocks(const float *x, int64_t r0, int64_t r1, int64_t block, int k, int ldx,
+                      double *out, int threads);
+
 /* C (m x n, stride ldc) = A (m x k, stride lda) B^T (B: n x k, stride ldb) through cblas_sgemm,
  * split over column blocks (wide C: a block of users x all items) or row blocks of A on OpenMP
  * threads, each a single-threaded BLAS call. Call outside parallel regions. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/comm.h"
 #include "core/linalg.h"
 #include "core/models/models.h"
 #include "core/filter.h"
@@ -339,6 +340,10 @@ tl_err tl_model_fit(tl_model *m, const tl_data *d, const tl_fit_hooks *hooks, tl
         return rc;
     m->n_users = d->users.count;
     m->n_items = d->items.count;
+    if (hooks && hooks->comm && hooks->comm->size > 1 && !m->ops->distributed) {
+        tl_diag_set(diag, NULL, 0, NULL, "%s cannot be trained across processes", m->ops->name);
+        return TL_EUNSUPPORTED;
+    }
     double t0 = tl_now();
     m->tuned[0] = '\0';
     m->tune_seconds = 0;

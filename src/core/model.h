@@ -31,6 +31,9 @@ typedef struct tl_fit_hooks {
     tl_err (*tune)(void *ctx, tl_model *m, const tl_data *d, const struct tl_fit_hooks *h,
                    tl_diag *diag);
     void *ctx;
+    /* Distributed training (core/comm.h): the processes that fit one model together, each on
+     * the same data; NULL = this process alone. Only models with ops->distributed use it. */
+    const struct tl_comm *comm;
 } tl_fit_hooks;
 
 typedef struct tl_model_ops {
@@ -56,6 +59,9 @@ typedef struct tl_model_ops {
     /* Optional: the work of one fit on d with m's parameters, in multiply-adds, from the
      * shapes alone (so that a search's size does not depend on the machine). NULL: nnz. */
     double (*fit_work)(const tl_model *m, const tl_data *d);
+    /* 1: fit shares its work with the other processes of hooks->comm (distributed training,
+     * core/comm.h); a model without it refuses a communicator of several processes. */
+    int distributed;
     /* Optional: the top 10 of users rows[0..nrows) of d->ui (history excluded, only items
      * allow[] keeps) for each of values[0..nv) of the parameter param at once, as one
      * shared factorization allows (EASE's lambda); recs: nv x nrows x 10, -1 padded.

@@ -1,14 +1,17 @@
 /* ials: planted communities are recovered, CG and Cholesky agree, Cholesky solves the normal
  * equations, fold-in reproduces trained users, training is deterministic, explanations are the
- * exact decomposition of the score, and model files round-trip bit for bit (and corrupt ones
- * are refused). Small data only: this also runs under ASan. */
+ * exact decomposition of the score, model files round-trip bit for bit (and corrupt ones
+ * are refused), and a fit sharded over processes (here threads with an in-memory
+ * communicator) is one process's fit bit for bit. Small data only: this also runs under ASan. */
 #include "support.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/comm.h"
 #include "core/linalg.h"
 #include "core/model.h"
 #include "core/models/ials.h"
@@ -550,6 +553,132 @@ static void test_bad_params(void **state)
     tl_data_release(&d);
 }
 
+/* A communicator of RANKS threads in one process, with the semantics of src/dist's MPI one:
+ * each rank publishes its buffer, all wait, each reads the others'. */
+enum { RANKS = 3 };
+typedef struct shard_job {
+    pthread_barrier_t *bar;
+    void **slot; /* RANKS published buffers */
+    tl_comm comm;
+    const tl_data *d;
+    const char *const *kv;
+    tl_model *m;
+} shard_job;
+
+static int fake_allreduce(void *ctx, double *buf, size_t n)
+{
+    shard_job *j = ctx;
+    double *sum = calloc(n ? n : 1, sizeof(double));
+    if (!sum)
+        return -1;
+    j->slot[j->comm.rank] = buf;
+    pthread_barrier_wait(j->bar);
+    for (int p = 0; p < RANKS; p++)
+        for (size_t i = 0; i < n; i++)
+            sum[i] += ((const double *)j->slot[p])[i];
+    pthread_barrier_wait(j->bar);
+    memcpy(buf, sum, n * sizeof(double));
+    free(sum);
+    return 0;
+}
+
+static int fake_allgather(void *ctx, float *buf, int row_floats, const int32_t *first)
+{
+    shard_job *j = ctx;
+    j->slot[j->comm.rank] = buf;
+    pthread_barrier_wait(j->bar);
+    for (int p = 0; p < RANKS; p++)
+        if (p != j->comm.rank)
+            memcpy(buf + (size_t)first[p] * row_floats,
+                   (const float *)j->slot[p] + (size_t)first[p] * row_floats,
+                   (size_t)(first[p + 1] - first[p]) * row_floats * sizeof(float));
+    pthread_barrier_wait(j->bar);
+    return 0;
+}
+
+static void *shard_fit(void *arg)
+{
+    shard_job *j = arg;
+    tl_diag diag;
+    tl_fit_hooks hooks = {.comm = &j->comm};
+    if (tl_model_new("ials", &j->m) != TL_OK)
+        return NULL;
+    for (const char *const *kv = j->kv; *kv; kv++)
+        tl_model_set(j->m, *kv, &diag);
+    if (tl_model_fit(j->m, j->d, &hooks, &diag) != TL_OK) {
+        tl_model_free(j->m);
+        j->m = NULL;
+    }
+    return NULL;
+}
+
+static void shards_equal_one_process(const char *const *kv)
+{
+    tl_data d;
+    make_random(&d, 300, 120, 14, 23);
+    tl_model *one = train(&d, kv);
+    pthread_barrier_t bar;
+    void *slot[RANKS];
+    shard_job job[RANKS];
+    pthread_t th[RANKS];
+    pthread_barrier_init(&bar, NULL, RANKS);
+    for (int r = 0; r < RANKS; r++) {
+        job[r] = (shard_job){.bar = &bar, .slot = slot, .d = &d, .kv = kv};
+        job[r].comm = (tl_comm){.rank = r,
+                                .size = RANKS,
+                                .ctx = &job[r],
+                                .allreduce_sum_f64 = fake_allreduce,
+                                .allgather_rows_f32 = fake_allgather};
+        assert_int_equal(pthread_create(&th[r], NULL, shard_fit, &job[r]), 0);
+    }
+    for (int r = 0; r < RANKS; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&bar);
+    tl_ials_view a, b;
+    assert_int_equal(tl_ials_view_get(one, &a), TL_OK);
+    for (int r = 0; r < RANKS; r++) {
+        assert_non_null(job[r].m);
+        assert_int_equal(tl_ials_view_get(job[r].m, &b), TL_OK);
+        assert_memory_equal(a.user_factors, b.user_factors, (size_t)a.n_users * a.ld * 4);
+        assert_memory_equal(a.item_factors, b.item_factors, (size_t)a.n_items * a.ld * 4);
+        assert_memory_equal(a.yty, b.yty, (size_t)a.factors * a.factors * 4);
+        tl_model_free(job[r].m);
+    }
+    tl_model_free(one);
+    tl_data_release(&d);
+}
+
+/* Each rank solves its shard of the users and items, the Gram matrices are summed across
+ * ranks and the factors gathered: every rank ends with one process's model, bit for bit, with
+ * CG (the light rows' groups and, forced, the heavy rows' sweep) and with Cholesky. */
+static void test_shards_equal_one_process(void **state)
+{
+    (void)state;
+    const char *cg[] = {"factors=12", "iterations=4", "alpha=3", "threads=1", NULL};
+    const char *chol[] = {"factors=12", "iterations=3", "solver=cholesky", "threads=1", NULL};
+    shards_equal_one_process(cg);
+    shards_equal_one_process(chol);
+    tl__ials_force_sweep = 1;
+    shards_equal_one_process(cg);
+    tl__ials_force_sweep = 0;
+}
+
+/* ease has no sharded fit: a communicator of several processes is refused, not ignored. */
+static void test_shards_refused_elsewhere(void **state)
+{
+    (void)state;
+    tl_data d;
+    make_random(&d, 20, 10, 4, 5);
+    tl_model *m;
+    tl_diag diag;
+    tl_comm comm = {.rank = 0, .size = 2};
+    tl_fit_hooks hooks = {.comm = &comm};
+    assert_int_equal(tl_model_new("ease", &m), TL_OK);
+    assert_int_equal(tl_model_fit(m, &d, &hooks, &diag), TL_EUNSUPPORTED);
+    tl_model_free(m);
+    tl_data_release(&d);
+}
+
 int main(void)
 {
     tl__ials_small_work = 0; /* tiny problems too take the parallel paths */
@@ -565,6 +694,8 @@ int main(void)
         cmocka_unit_test(test_save_load_roundtrip),
         cmocka_unit_test(test_empty_rows),
         cmocka_unit_test(test_bad_params),
+        cmocka_unit_test(test_shards_equal_one_process),
+        cmocka_unit_test(test_shards_refused_elsewhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/comm.h"
 #include "core/linalg.h"
 #include "core/models/models.h"
 #include "util/clock.h"
@@ -109,10 +110,11 @@ typedef struct half_ctx {
     int k, ld, cg_steps, threads;
     solver_kind solver;
     float alpha;
-    const float *y;    /* fixed factors (rows indexed by the CSR's column indices) */
-    const float *gram; /* ld x ld: y^T y + reg I on the first k diagonal entries */
-    const tl_csr *r;   /* rows to solve: their nonzeros and weights */
-    const int32_t *order;
+    const float *y;       /* fixed factors (rows indexed by the CSR's column indices) */
+    const float *gram;    /* ld x ld: y^T y + reg I on the first k diagonal entries */
+    const tl_csr *r;      /* rows to solve: their nonzeros and weights */
+    const int32_t *order; /* the rows this process solves, heaviest first */
+    int32_t n_order;
     int64_t max_nnz;
     const heavy_set *heavy; /* solved first, together; the rest row by row */
     heavy_ws *ws;
@@ -162,25 +164,27 @@ static int cmp_desc_u64(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* Rows by decreasing number of nonzeros (ties by index): the heavy rows go first, so dynamic
- * scheduling ends with small rows and the threads finish together. */
-static tl_err heavy_first(const tl_csr *a, int32_t **out, int64_t *max_nnz)
+/* Rows lo..hi-1 of a (this process's shard; all rows in one process) by decreasing number
+ * of nonzeros (ties by index): the heavy rows go first, so dynamic scheduling ends with small
+ * rows and the threads finish together. */
+static tl_err heavy_first(const tl_csr *a, int32_t lo, int32_t hi, int32_t **out, int64_t *max_nnz)
 {
-    uint64_t *key = malloc(((size_t)a->nrows + 1) * sizeof(*key));
-    int32_t *order = malloc(((size_t)a->nrows + 1) * sizeof(*order));
+    int32_t n = hi - lo;
+    uint64_t *key = malloc(((size_t)n + 1) * sizeof(*key));
+    int32_t *order = malloc(((size_t)n + 1) * sizeof(*order));
     if (!key || !order) {
         free(key);
         free(order);
         return TL_ENOMEM;
     }
     int64_t mx = 0;
-    for (int32_t r = 0; r < a->nrows; r++) {
+    for (int32_t r = lo; r < hi; r++) {
         uint64_t nnz = (uint64_t)(a->indptr[r + 1] - a->indptr[r]); /* < 2^31: one per column */
         mx = (int64_t)nnz > mx ? (int64_t)nnz : mx;
-        key[r] = nnz << 32 | (uint32_t)(UINT32_MAX - (uint32_t)r);
+        key[r - lo] = nnz << 32 | (uint32_t)(UINT32_MAX - (uint32_t)r);
     }
-    qsort(key, (size_t)a->nrows, sizeof(*key), cmp_desc_u64);
-    for (int32_t r = 0; r < a->nrows; r++)
+    qsort(key, (size_t)n, sizeof(*key), cmp_desc_u64);
+    for (int32_t r = 0; r < n; r++)
         order[r] = (int32_t)(UINT32_MAX - (uint32_t)(key[r] & UINT32_MAX));
     free(key);
     *out = order;
@@ -289,14 +293,17 @@ static void chol_row(const half_ctx *c, float *x, const int32_t *idx, const floa
     memcpy(x, b, (size_t)k * sizeof(float));
 }
 
-/* Picks the heavy rows of a half (the first of order, which is heaviest first) and builds the
- * transposed view restricted to them from rt, the transpose of r. */
+/* Picks the heavy rows of a half (the first of order, all its rows heaviest first) and builds
+ * the transposed view restricted to those of this process (rows lo..hi-1) from rt, the
+ * transpose of r. The sweep's partitions are cut on all the heavy rows, whichever process
+ * solves them: a row's sums then run in the same order in a distributed fit as in one
+ * process, and its result is the same. */
 int tl__ials_force_sweep;
 /* Floating-point operations per epoch below which training stays on one thread (~10 ms). */
 double tl__ials_small_work = 5e7;
 
-static tl_err heavy_build(const tl_csr *r, const tl_csr *rt, const int32_t *order, int ld,
-                          int64_t fixed_rows, heavy_set *hs)
+static tl_err heavy_build(const tl_csr *r, const tl_csr *rt, const int32_t *order, int32_t lo,
+                          int32_t hi, int ld, int64_t fixed_rows, heavy_set *hs)
 {
     size_t row_bytes = (size_t)ld * sizeof(float);
     int32_t n = 0, cap = (int32_t)(SWEEP_STATE_BYTES / row_bytes);
@@ -316,30 +323,40 @@ static tl_err heavy_build(const tl_csr *r, const tl_csr *rt, const int32_t *orde
         n++;
     if (n == 0)
         return TL_OK;
+    /* loc: a heavy row's index among this process's heavy rows (their order in order), -2 for
+     * another process's heavy row, -1 for the rest. */
     int32_t *loc = malloc((size_t)r->nrows * sizeof(*loc));
+    int64_t *all = malloc(((size_t)rt->nrows + 1) * sizeof(*all)); /* heavy cells before row u */
     tl_csr *t = &hs->t;
     t->nrows = rt->nrows;
-    t->ncols = n;
     t->indptr = calloc((size_t)rt->nrows + 1, sizeof(*t->indptr));
-    if (!loc || !t->indptr) {
+    if (!loc || !all || !t->indptr) {
         free(loc);
+        free(all);
         return TL_ENOMEM;
     }
     for (int32_t i = 0; i < r->nrows; i++)
         loc[i] = -1;
+    int32_t mine = 0;
     for (int32_t h = 0; h < n; h++)
-        loc[order[h]] = h;
+        loc[order[h]] = order[h] >= lo && order[h] < hi ? mine++ : -2;
+    t->ncols = mine;
+    all[0] = 0;
     for (int32_t u = 0; u < rt->nrows; u++) {
-        int64_t c = 0;
-        for (int64_t q = rt->indptr[u]; q < rt->indptr[u + 1]; q++)
+        int64_t c = 0, a = 0;
+        for (int64_t q = rt->indptr[u]; q < rt->indptr[u + 1]; q++) {
             c += loc[rt->indices[q]] >= 0;
+            a += loc[rt->indices[q]] != -1;
+        }
         t->indptr[u + 1] = t->indptr[u] + c;
+        all[u + 1] = all[u] + a;
     }
     t->nnz = t->indptr[rt->nrows];
     t->indices = malloc((size_t)(t->nnz ? t->nnz : 1) * sizeof(*t->indices));
     t->data = malloc((size_t)(t->nnz ? t->nnz : 1) * sizeof(*t->data));
     if (!t->indices || !t->data) {
         free(loc);
+        free(all);
         return TL_ENOMEM;
     }
     for (int32_t u = 0; u < rt->nrows; u++) {
@@ -353,12 +370,13 @@ static tl_err heavy_build(const tl_csr *r, const tl_csr *rt, const int32_t *orde
     free(loc);
     int64_t u = 0;
     for (int s = 0; s <= SWEEP_PARTS; s++) {
-        int64_t goal = t->nnz * s / SWEEP_PARTS;
-        while (u < rt->nrows && t->indptr[u] < goal)
+        int64_t goal = all[rt->nrows] * s / SWEEP_PARTS;
+        while (u < rt->nrows && all[u] < goal)
             u++;
         hs->part[s] = s == SWEEP_PARTS ? rt->nrows : u;
     }
-    hs->n = n;
+    free(all);
+    hs->n = mine;
     return TL_OK;
 }
 
@@ -427,7 +445,29 @@ static void sweep(const half_ctx *c, const float *v, const uint8_t *active, floa
             tl_la_axpy(1.0f, parts + (size_t)s * sz + (size_t)h * ld, out + (size_t)h * ld, ld);
 }
 
-/* cg_group for all heavy rows at once; the dense G p products become one GEMM. */
+/* out[h] = G v[h] for the heavy rows h < n (only the active ones when active is not NULL),
+ * TL_LA_SYMV_MULTI rows at a time: each row's products are its own, so its result does not
+ * depend on how many heavy rows there are (in a distributed fit, a process has a share). */
+static void gram_rows(const half_ctx *c, const float *v, int32_t n, const uint8_t *active,
+                      float *out)
+{
+    int ld = c->ld;
+#pragma omp parallel for schedule(static) num_threads(c->threads)
+    for (int32_t h0 = 0; h0 < n; h0 += TL_LA_SYMV_MULTI) {
+        const float *in[TL_LA_SYMV_MULTI];
+        float *o[TL_LA_SYMV_MULTI];
+        int nv = 0;
+        for (int32_t h = h0; h < n && h < h0 + TL_LA_SYMV_MULTI; h++)
+            if (!active || active[h]) {
+                in[nv] = v + (size_t)h * ld;
+                o[nv++] = out + (size_t)h * ld;
+            }
+        if (nv)
+            tl_la_symv_multi(c->gram, ld, ld, in, nv, o);
+    }
+}
+
+/* cg_group for all heavy rows at once. */
 static void cg_heavy(const half_ctx *c, float *x)
 {
     const heavy_set *hs = c->heavy;
@@ -439,7 +479,7 @@ static void cg_heavy(const half_ctx *c, float *x)
     for (int32_t h = 0; h < n; h++)
         memcpy(ws->xh + (size_t)h * ld, x + (size_t)c->order[h] * ld, row);
     /* r = b - A x: -x G (G is symmetric), then the nonzeros' part */
-    tl_la_gemm_nt(n, ld, ld, ws->xh, ld, c->gram, ld, ws->r, ld, c->threads);
+    gram_rows(c, ws->xh, n, NULL, ws->r);
     for (size_t q = 0; q < (size_t)n * ld; q++)
         ws->r[q] = -ws->r[q];
     sweep(c, ws->xh, NULL, 1.0f, c->alpha, -c->alpha, ws->r);
@@ -452,7 +492,7 @@ static void cg_heavy(const half_ctx *c, float *x)
         live += ws->active[h];
     }
     for (int s = 0; s < c->cg_steps && live > 0; s++) {
-        tl_la_gemm_nt(n, ld, ld, ws->p, ld, c->gram, ld, ws->ap, ld, c->threads);
+        gram_rows(c, ws->p, n, ws->active, ws->ap);
         sweep(c, ws->p, ws->active, 0.0f, 0.0f, c->alpha, ws->ap);
         live = 0;
 #pragma omp parallel for schedule(static) num_threads(c->threads) reduction(+ : live)
@@ -499,7 +539,7 @@ static tl_err solve_half(const half_ctx *c, float *x)
     /* CG takes the rows (heaviest first) in groups; the groups are fixed by position, and a
      * row's result does not depend on its group, so threads change nothing. */
     int group = c->solver == SOLVER_CG ? TL_LA_SYMV_MULTI : 1;
-    int32_t ngroups = (c->r->nrows - first + group - 1) / group;
+    int32_t ngroups = (c->n_order - first + group - 1) / group;
     int chunk = ROW_CHUNK / group;
 #pragma omp parallel num_threads(c->threads)
     {
@@ -513,7 +553,7 @@ static tl_err solve_half(const half_ctx *c, float *x)
             if (!scr)
                 continue;
             int32_t o = first + gi * group;
-            int nr = c->r->nrows - o < group ? c->r->nrows - o : group;
+            int nr = c->n_order - o < group ? c->n_order - o : group;
             if (c->solver == SOLVER_CG) {
                 cg_group(c, x, c->order + o, nr, scr);
             } else {
@@ -527,21 +567,129 @@ static tl_err solve_half(const half_ctx *c, float *x)
     return failed ? TL_ENOMEM : TL_OK;
 }
 
-/* gram = y^T y (ld x ld, through BLAS, outside any parallel region) + reg on the diagonal. */
-static tl_err regularized_gram(const float *y, int32_t n, int k, int ld, float reg, int threads,
-                               float *gram)
+/* One side (users or items) as this process sees it: the shards of every process (rows
+ * first[p] .. first[p + 1] - 1 are process p's; one process has them all), its own rows
+ * heaviest first, and the heavy ones among them. */
+typedef struct side_plan {
+    int32_t *first; /* size + 1 entries */
+    int32_t *order, n;
+    int32_t *all; /* every row of the side, heaviest first (= order in one process) */
+    int64_t max_nnz;
+    heavy_set heavy;
+} side_plan;
+
+static void side_release(side_plan *s)
 {
-    if (tl_la_gram(y, n, ld, ld, gram, ld, threads) != 0)
+    free(s->first);
+    if (s->all != s->order)
+        free(s->all);
+    free(s->order);
+    heavy_release(&s->heavy);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Rows per block of a side's Gram matrix (tl_la_gram_blocks): by the side's size alone, so
+ * that one process and a distributed fit cut the same blocks. */
+static int64_t gram_block(int32_t n)
+{
+    int64_t b = n / 64;
+    return b < 16 ? 16 : b > 1024 ? 1024 : b;
+}
+
+/* Shards of about equal work (a row costs its nonzeros plus one dense product, ld), from the
+ * shape alone so that every process computes the same ones; each starts on a Gram block. */
+static tl_err side_plan_make(const tl_csr *a, int ld, int rank, int size, side_plan *s)
+{
+    int64_t block = gram_block(a->nrows);
+    memset(s, 0, sizeof(*s));
+    if (!(s->first = malloc(((size_t)size + 1) * sizeof(*s->first))))
         return TL_ENOMEM;
+    double total = (double)a->nnz + (double)a->nrows * ld;
+    int32_t r = 0;
+    s->first[0] = 0;
+    for (int p = 1; p < size; p++) {
+        double goal = total * p / size;
+        while (r < a->nrows && (double)a->indptr[r] + (double)r * ld < goal)
+            r++;
+        int64_t cut = (r + block / 2) / block * block;
+        s->first[p] = (int32_t)(cut < s->first[p - 1] ? s->first[p - 1]
+                                : cut > a->nrows      ? a->nrows
+                                                      : cut);
+    }
+    s->first[size] = a->nrows;
+    s->n = s->first[rank + 1] - s->first[rank];
+    int64_t max_all;
+    tl_err rc = heavy_first(a, s->first[rank], s->first[rank + 1], &s->order, &s->max_nnz);
+    if (rc == TL_OK && size == 1)
+        s->all = s->order;
+    else if (rc == TL_OK)
+        rc = heavy_first(a, 0, a->nrows, &s->all, &max_all);
+    return rc;
+}
+
+/* gram = y^T y + reg on the diagonal (ld x ld, padding zero) for the n rows of y: each
+ * process's Gram of its shard of y (y_first), in blocks summed in double (sum: k x k doubles),
+ * then summed over the processes: the same bits in a distributed fit as in one process. */
+static tl_err regularized_gram(const float *y, const int32_t *y_first, const tl_comm *comm, int k,
+                               int ld, float reg, int threads, double *sum, float *gram,
+                               double *comm_s)
+{
+    int rank = comm ? comm->rank : 0, size = comm ? comm->size : 1;
+    memset(sum, 0, (size_t)k * k * sizeof(*sum));
+    if (tl_la_gram_blocks(y, y_first[rank], y_first[rank + 1], gram_block(y_first[size]), k, ld,
+                          sum, threads) != 0)
+        return TL_ENOMEM;
+    if (size > 1) {
+        double t0 = tl_now();
+        if (comm->allreduce_sum_f64(comm->ctx, sum, (size_t)k * k) != 0)
+            return TL_EIO;
+        *comm_s += tl_now() - t0;
+    }
+    memset(gram, 0, (size_t)ld * ld * sizeof(*gram));
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++)
+            gram[(size_t)a * ld + b] = (float)sum[(size_t)a * k + b];
     for (int q = 0; q < k; q++)
         gram[(size_t)q * ld + q] += reg;
     return TL_OK;
 }
 
+/* One half-epoch: this process's rows of x (plan xs, nonzeros in r) solved against the fixed
+ * side y (its shards y_first), then every process's rows of x gathered everywhere. */
+static tl_err half_epoch(half_ctx *c, const tl_comm *comm, const float *y, const int32_t *y_first,
+                         float reg, double *sum, float *gram, const tl_csr *r, const side_plan *xs,
+                         float *x, double *comm_s)
+{
+    tl_err rc = regularized_gram(y, y_first, comm, c->k, c->ld, reg, c->threads, sum, gram, comm_s);
+    if (rc != TL_OK)
+        return rc;
+    c->y = y;
+    c->gram = gram;
+    c->r = r;
+    c->order = xs->order;
+    c->n_order = xs->n;
+    c->max_nnz = xs->max_nnz;
+    c->heavy = &xs->heavy;
+    if ((rc = solve_half(c, x)) != TL_OK)
+        return rc;
+    if (comm && comm->size > 1) {
+        double t0 = tl_now();
+        if (comm->allgather_rows_f32(comm->ctx, x, c->ld, xs->first) != 0)
+            return TL_EIO;
+        *comm_s += tl_now() - t0;
+    }
+    return TL_OK;
+}
+
+/* With a communicator (m->hooks->comm) of several processes, each solves its shard of the
+ * users and of the items, exactly as one process solves those rows, and the factors are
+ * exchanged every half-epoch: every process ends with the whole model. */
 static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
 {
     tl_err rc = TL_ENOMEM;
     const ials_cfg *cfg = m->cfg;
+    const tl_comm *comm = m->hooks ? m->hooks->comm : NULL;
+    int rank = comm ? comm->rank : 0, size = comm ? comm->size : 1;
     int k = cfg->factors;
     int iters = cfg->iterations;
     float reg = (float)cfg->reg;
@@ -555,11 +703,10 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
         .alpha = (float)cfg->alpha,
     };
     uint64_t seed = (uint64_t)cfg->seed;
-    int32_t *order_u = NULL, *order_i = NULL;
-    int64_t max_u = 0, max_i = 0;
+    side_plan users = {0}, items = {0};
     float *gram = NULL;
+    double *sum = NULL;
     ials_state *st = NULL;
-    heavy_set heavy_i = {0}, heavy_u = {0};
     heavy_ws ws = {0};
 
     if (strcmp(solver, "cg") == 0) {
@@ -590,10 +737,11 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     st->yty = tl_la_alloc((size_t)k * k);
     st->epochs = calloc((size_t)iters + 1, sizeof(*st->epochs));
     gram = tl_la_alloc((size_t)ld * ld);
-    if (!st->user || !st->item || !st->yty || !st->epochs || !gram)
+    sum = malloc((size_t)k * k * sizeof(*sum));
+    if (!st->user || !st->item || !st->yty || !st->epochs || !gram || !sum)
         goto out;
-    if ((rc = heavy_first(&d->ui, &order_u, &max_u)) != TL_OK ||
-        (rc = heavy_first(&d->iu, &order_i, &max_i)) != TL_OK)
+    if ((rc = side_plan_make(&d->ui, ld, rank, size, &users)) != TL_OK ||
+        (rc = side_plan_make(&d->iu, ld, rank, size, &items)) != TL_OK)
         goto out;
     /* A small problem runs on one thread: an epoch would last less than a few scheduler
      * time slices, and on a busy machine each barrier can wait for a descheduled thread. */
@@ -601,11 +749,15 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     if (work < tl__ials_small_work)
         c.threads = 1;
     if (c.solver == SOLVER_CG &&
-        ((rc = heavy_build(&d->iu, &d->ui, order_i, ld, m->n_users, &heavy_i)) != TL_OK ||
-         (rc = heavy_build(&d->ui, &d->iu, order_u, ld, m->n_items, &heavy_u)) != TL_OK ||
-         (rc = heavy_ws_init(&ws, heavy_i.n > heavy_u.n ? heavy_i.n : heavy_u.n, ld)) != TL_OK))
+        ((rc = heavy_build(&d->iu, &d->ui, items.all, items.first[rank], items.first[rank + 1], ld,
+                           m->n_users, &items.heavy)) != TL_OK ||
+         (rc = heavy_build(&d->ui, &d->iu, users.all, users.first[rank], users.first[rank + 1], ld,
+                           m->n_items, &users.heavy)) != TL_OK ||
+         (rc = heavy_ws_init(&ws, items.heavy.n > users.heavy.n ? items.heavy.n : users.heavy.n,
+                             ld)) != TL_OK))
         goto out;
     c.ws = &ws;
+    /* Seeded per row: every process starts from the whole, same, model. */
     init_factors(st->user, m->n_users, k, ld, seed, 0, c.threads);
     init_factors(st->item, m->n_items, k, ld, seed, 1, c.threads);
 
@@ -617,33 +769,21 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
             rc = TL_ECANCELED;
             goto out;
         }
-        double t0 = tl_now(), c0 = cpu_now();
+        double t0 = tl_now(), c0 = cpu_now(), comm_s = 0;
         /* Items from users, then users from items: the final user factors are the exact
          * (Cholesky) or near (CG) solutions for the final item factors. */
-        if ((rc = regularized_gram(st->user, m->n_users, k, ld, reg, c.threads, gram)) != TL_OK)
-            goto out;
-        c.y = st->user;
-        c.gram = gram;
-        c.r = &d->iu;
-        c.order = order_i;
-        c.max_nnz = max_i;
-        c.heavy = &heavy_i;
-        if ((rc = solve_half(&c, st->item)) != TL_OK)
+        if ((rc = half_epoch(&c, comm, st->user, users.first, reg, sum, gram, &d->iu, &items,
+                             st->item, &comm_s)) != TL_OK)
             goto out;
         double t1 = tl_now();
-        if ((rc = regularized_gram(st->item, m->n_items, k, ld, reg, c.threads, gram)) != TL_OK)
-            goto out;
-        c.y = st->item;
-        c.r = &d->ui;
-        c.order = order_u;
-        c.max_nnz = max_u;
-        c.heavy = &heavy_u;
-        if ((rc = solve_half(&c, st->user)) != TL_OK)
+        if ((rc = half_epoch(&c, comm, st->item, items.first, reg, sum, gram, &d->ui, &users,
+                             st->user, &comm_s)) != TL_OK)
             goto out;
         e->seconds = tl_now() - t0;
         e->item_seconds = t1 - t0;
         e->user_seconds = e->seconds - e->item_seconds;
         e->cpu_seconds = cpu_now() - c0;
+        e->comm_seconds = comm_s;
         st->n_epochs = it + 1;
     }
     if (tl_la_gram(st->item, m->n_items, k, ld, st->yty, k, c.threads) != 0) {
@@ -654,13 +794,14 @@ static tl_err fit(tl_model *m, const tl_data *d, tl_diag *diag)
     st = NULL;
     rc = TL_OK;
 out:
-    heavy_release(&heavy_i);
-    heavy_release(&heavy_u);
+    if (rc == TL_EIO)
+        tl_diag_set(diag, NULL, 0, NULL, "exchanging factors between processes failed");
+    side_release(&users);
+    side_release(&items);
     heavy_ws_release(&ws);
     state_free(st);
     tl_la_free(gram);
-    free(order_u);
-    free(order_i);
+    free(sum);
     return rc;
 }
 
@@ -1271,6 +1412,7 @@ const tl_model_ops tl_ials_ops = {
     .tune_centre = tune_centre,
     .tune_screen = "iterations=6",
     .fit_work = fit_work,
+    .distributed = 1,
     .fit = fit,
     .scratch_floats = scratch_floats,
     .score = score,

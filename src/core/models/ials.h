@@ -35,10 +35,11 @@ tl_err tl_ials_fold_in(const tl_model *m, const int32_t *items, const float *w, 
 tl_err tl_ials_loss(const tl_model *m, const tl_csr *ui, double *out);
 
 /* Timings of one training epoch: wall-clock seconds of the whole epoch and of its two halves
- * (each including its Gram matrix), and the process CPU seconds the epoch used (on a shared
- * machine, CPU time / wall time shows how many cores the epoch really had). */
+ * (each including its Gram matrix), the process CPU seconds the epoch used (on a shared
+ * machine, CPU time / wall time shows how many cores the epoch really had), and, in a
+ * distributed fit, the wall-clock seconds spent in the exchanges between processes. */
 typedef struct tl_ials_epoch {
-    double seconds, item_seconds, user_seconds, cpu_seconds;
+    double seconds, item_seconds, user_seconds, cpu_seconds, comm_seconds;
 } tl_ials_epoch;
 
 /* The epochs of the last fit; *n = how many. NULL when m was loaded or is not ials. */
