@@ -198,7 +198,8 @@ void tl_experiment_html(FILE *f, const json_t *r)
     fputs("</table>", f);
 
     fprintf(f,
-            "<h2>The metric per arm: %s</h2><p>Bars: each arm's mean; the whisker on an arm: the 95%% interval "
+            "<h2>The metric per arm: %s</h2><p>Bars: each arm's mean; the whisker on an arm: the "
+            "95%% interval "
             "of its "
             "difference from the first arm (the control), placed on the control's mean.</p>",
             metric_words);
