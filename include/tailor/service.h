@@ -925,6 +925,59 @@ TL_API tl_err tl_service_path_feedback(tl_service *s, const char *id, const char
 TL_API tl_err tl_service_path_propose(tl_service *s, const char *topic, int n, char *id_out,
                                       tl_diag *d);
 
+/* ---- experiments (A/B tests) -----------------------------------------------------------------
+ * An experiment splits patrons between arms (a model, its parameters, a re-ranker, a row policy:
+ * KEY=VALUE parameters the integration applies) by hashing the patron's id as the store keeps it
+ * (its pseudonym with a key) with the experiment's salt: the same patron always lands in the same
+ * arm, and nothing about a patron is stored. Experiments of one layer are mutually exclusive: a
+ * patron's hash with the layer's salt falls in at most one experiment's range of it (each takes
+ * its traffic share of the layer); an experiment without a layer has one of its own, so
+ * independent experiments overlap freely. The report counts, per arm, the patrons active since
+ * the start (opted-out patrons are left out), their loans and clicks, tests the primary metric
+ * against the first arm (the control) with a fixed-horizon z test and an always-valid mSPRT
+ * p-value, and checks the sample ratio (SRM). Errors: TL_EINVAL with d's field for a bad
+ * definition; TL_ENOTFOUND for an unknown experiment; TL_EEXIST for a name taken or a full
+ * layer. */
+#define TL_EXP_NAME_MAX 64
+#define TL_EXP_MAX_ARMS 8
+#define TL_EXP_PARAMS_MAX 1024 /* bytes of one arm's KEY=VALUE,... */
+
+typedef struct tl_experiment_rec {
+    const char *name;        /* [A-Za-z0-9_.-], 1..TL_EXP_NAME_MAX */
+    const char *layer;       /* NULL: a layer of its own */
+    const char *metric;      /* "loans" (loans per patron) or "clicks" (clicks per patron) */
+    const char *const *arms; /* "NAME" or "NAME:KEY=VALUE[,KEY=VALUE...]", 2..TL_EXP_MAX_ARMS */
+    int n_arms;
+    const double *split; /* n_arms percentages summing to 100; NULL: equal */
+    double traffic;      /* the share of the layer's patrons, (0, 1]; 0: 1 */
+    const char
+        *salt; /* NULL: a random one (the usual); else 1..64 bytes, to repeat an assignment */
+} tl_experiment_rec;
+TL_API tl_err tl_service_experiment_create(tl_service *s, const tl_experiment_rec *e, tl_diag *d);
+/* The arm of each of users[0..n) in experiment name: arms[i] (TL_EXP_NAME_MAX + 1 bytes) is
+ * the arm's name, or "" when the patron is outside the experiment (another experiment of its
+ * layer has them). A stopped experiment still answers. */
+TL_API tl_err tl_service_experiment_assign(tl_service *s, const char *name,
+                                           const char *const *users, int n,
+                                           char (*arms)[TL_EXP_NAME_MAX + 1], tl_diag *d);
+/* {"name", "layer", "metric", "status": "running"|"stopped", "created", "stopped", "days",
+ *  "arms": [{"name", "params": {K: V}, "share", "patrons", "loans", "clicks", "loans_per_patron",
+ *  "clicks_per_patron"}], "srm": {"p_value", "mismatch"}, "comparisons": [{"arm", "control",
+ *  "metric", "control_mean", "mean", "difference", "relative", "ci95": [lo, hi], "p_value",
+ *  "always_valid_p_value", "significant"}], "guardrails": {...}, "notes": [text]} */
+TL_API tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json,
+                                           tl_diag *d);
+/* Stops a running experiment (its report ends then); *changed (may be NULL) = 0 when it was
+ * stopped already. */
+TL_API tl_err tl_service_experiment_stop(tl_service *s, const char *name, int *changed, tl_diag *d);
+/* {"experiments": [{"name", "layer", "metric", "status", "created", "stopped", "arms": [{"name",
+ * "params", "share"}]}]} */
+TL_API tl_err tl_service_experiments(tl_service *s, char **json, tl_diag *d);
+/* The arms patron user is in, over the running experiments: {"user", "experiments":
+ * [{"experiment", "layer", "arm", "params": {K: V}}]}: what a recommendation or a homepage
+ * applies (params) and logs with its impressions (experiment, arm). */
+TL_API tl_err tl_service_experiment_arms(tl_service *s, const char *user, char **json, tl_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

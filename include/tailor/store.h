@@ -787,6 +787,33 @@ TL_API tl_err tl_store_topic_items(tl_store *st, const char *topic, tl_store_top
 TL_API tl_err tl_store_topic_uses(tl_store *st, const char *topic, tl_store_use_fn fn, void *ctx,
                                   tl_diag *d);
 
+/* ---- Experiments (schema version 10) ---------------------------------------------------------
+ * A/B tests: a name, a layer (experiments of one layer share its patrons, one experiment each),
+ * the primary metric, the salt its assignment hashes with, its arms as JSON text (what
+ * tl_svc_experiment_* writes), the split in percent ("50,50"), and when it started and stopped
+ * (0: running). Assignment is computed from the salt and the patron's id, never stored, so an
+ * experiment holds no personal data. put: TL_EEXIST when the name is taken. */
+typedef struct tl_store_experiment {
+    const char *name, *layer, *metric, *salt, *arms, *split;
+    int64_t created, stopped;
+} tl_store_experiment;
+typedef tl_err (*tl_store_experiment_fn)(void *ctx, const tl_store_experiment *e);
+TL_API tl_err tl_store_experiment_put(tl_store *st, const tl_store_experiment *e, tl_diag *d);
+TL_API tl_err tl_store_experiment_get(tl_store *st, const char *name, tl_store_experiment_fn fn,
+                                      void *ctx, int *found, tl_diag *d);
+/* Every experiment, by creation time then name. */
+TL_API tl_err tl_store_experiments_each(tl_store *st, tl_store_experiment_fn fn, void *ctx,
+                                        tl_diag *d);
+/* Stops a running experiment at when; *changed = 0 when it was stopped already or is unknown. */
+TL_API tl_err tl_store_experiment_stop(tl_store *st, const char *name, int64_t when, int *changed,
+                                       tl_diag *d);
+/* Per patron who consents to personalization and has events in [since, until) (until 0: no end):
+ * the patron's id as the store keeps it, the number of those events, of loans and of clicks. */
+typedef tl_err (*tl_store_activity_fn)(void *ctx, const char *user, int64_t events, int64_t loans,
+                                       int64_t clicks);
+TL_API tl_err tl_store_patron_activity(tl_store *st, int64_t since, int64_t until,
+                                       tl_store_activity_fn fn, void *ctx, tl_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,7 +26,7 @@ static const char STYLE[] =
     "footer{margin-top:3rem;color:#666;font-size:.85rem}";
 
 /* s with &, <, >, " and ' as entities. */
-static void esc(FILE *f, const char *s)
+void tl_html_esc(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
@@ -149,7 +149,7 @@ static void subjects_svg(FILE *f, const tl_audit_report *r)
         int y = top + row_h * k;
         fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" text-anchor=\"end\">", label_w - 8,
                 y + 22);
-        esc(f, s->name);
+        tl_html_esc(f, s->name);
         fprintf(f, "</text>\n");
         for (int j = 0; j < 3; j++) {
             double w = bar_w * v[j] / max;
@@ -272,7 +272,7 @@ static void diversity_text(FILE *f, const tl_audit_report *r)
     for (int k = 0; k < r->n_top; k++) {
         const tl_audit_subject *s = &r->top[k];
         fprintf(f, "<tr><td>");
-        esc(f, s->name);
+        tl_html_esc(f, s->name);
         fprintf(f, "</td><td>%.1f%%</td><td>%.1f%%</td><td>%.1f%%</td></tr>\n", PCT(s->rec_share),
                 PCT(s->item_share), PCT(s->loan_share));
     }
@@ -284,14 +284,14 @@ void tl_audit_html(FILE *f, const tl_audit_report *r, const tl_audit_meta *meta)
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                "<title>Recommendation audit: ");
-    esc(f, meta->model);
+    tl_html_esc(f, meta->model);
     fprintf(f,
             "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Recommendation audit</h1>\n"
             "<p class=\"sub\">Model <code>",
             STYLE);
-    esc(f, meta->model);
+    tl_html_esc(f, meta->model);
     fprintf(f, "</code> (");
-    esc(f, meta->kind);
+    tl_html_esc(f, meta->kind);
     fprintf(f,
             "): the top %d for each of %d patrons, %lld suggestions in all, set against %lld "
             "loans in its training data, over a catalogue of %d items.</p>\n",

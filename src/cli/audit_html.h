@@ -15,6 +15,9 @@ typedef struct tl_audit_meta {
     int64_t fallbacks; /* patrons without a usable history, who got the popular items */
 } tl_audit_meta;
 
+/* Writes s to f with &, <, >, " and ' as entities (the HTML reports share it). */
+void tl_html_esc(FILE *f, const char *s);
+
 /* Writes the page to f; write errors are left to the caller's checked stream. */
 void tl_audit_html(FILE *f, const tl_audit_report *r, const tl_audit_meta *meta);
 

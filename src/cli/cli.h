@@ -61,6 +61,8 @@ extern const tl_cmd tl_cmd_search;
 extern const tl_cmd tl_cmd_subscription, tl_cmd_digest; /* cmd_digest.c */
 /* Reading lists, reviews and learning paths (cmd_lists.c, cmd_paths.c). */
 extern const tl_cmd tl_cmd_list, tl_cmd_review, tl_cmd_path;
+/* Experiments (cmd_simulate.c, cmd_ope.c, cmd_experiment.c). */
+extern const tl_cmd tl_cmd_simulate, tl_cmd_ope, tl_cmd_experiment;
 /* The service on cli's store for writing, or NULL after printing why (*code = the exit code). */
 tl_service *tl_cli_lib_service(const tl_cli *cli, const char *what, int *code);
 /* Prints JSON text (freed here) on one line, or indented; TL_EIO when standard output fails. */

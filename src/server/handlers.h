@@ -70,5 +70,12 @@ void tl__h_path_delete(tl_req *r);   /* DELETE /v1/paths/{id} */
 void tl__h_path_next(tl_req *r);     /* GET /v1/paths/{id}/next */
 void tl__h_path_feedback(tl_req *r); /* POST /v1/paths/{id}/feedback */
 void tl__h_path_propose(tl_req *r);  /* POST /v1/paths/propose */
+/* experiments (handlers_experiments.c) */
+void tl__h_experiments(tl_req *r);       /* GET /v1/experiments */
+void tl__h_experiment_create(tl_req *r); /* POST /v1/experiments */
+void tl__h_experiment_report(tl_req *r); /* GET /v1/experiments/{name} */
+void tl__h_experiment_assign(tl_req *r); /* GET /v1/experiments/{name}/assign */
+void tl__h_experiment_stop(tl_req *r);   /* POST /v1/experiments/{name}/stop */
+void tl__h_user_experiments(tl_req *r);  /* GET /v1/users/{id}/experiments */
 
 #endif

@@ -60,6 +60,13 @@ static const tl_route routes[] = {
     {{"DELETE", "/v1/paths/{id}"}, tl__h_path_delete, 0, TL_AUTH_CATALOGUE},
     {{"GET", "/v1/paths/{id}/next"}, tl__h_path_next, 0, TL_AUTH_KEY},
     {{"POST", "/v1/paths/{id}/feedback"}, tl__h_path_feedback, 1, TL_AUTH_KEY},
+    /* A/B tests (handlers_experiments.c): admin, but a patron's own arms */
+    {{"GET", "/v1/experiments"}, tl__h_experiments, 0, TL_AUTH_KEYS},
+    {{"POST", "/v1/experiments"}, tl__h_experiment_create, 1, TL_AUTH_KEYS},
+    {{"GET", "/v1/experiments/{name}"}, tl__h_experiment_report, 0, TL_AUTH_KEYS},
+    {{"GET", "/v1/experiments/{name}/assign"}, tl__h_experiment_assign, 0, TL_AUTH_KEYS},
+    {{"POST", "/v1/experiments/{name}/stop"}, tl__h_experiment_stop, 0, TL_AUTH_KEYS},
+    {{"GET", "/v1/users/{id}/experiments"}, tl__h_user_experiments, 0, TL_AUTH_USER},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

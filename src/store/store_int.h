@@ -164,6 +164,8 @@ typedef struct tl_store_ops {
                       tl_store_detail_fn fn, void *ctx);
     /* reading lists, reviews, learning paths (schema version 5; lib_int.h); NULL: none */
     const struct tl_store_lib_ops *lib;
+    /* experiments (schema version 10; exp_int.h); NULL: none */
+    const struct tl_store_exp_ops *exp;
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */

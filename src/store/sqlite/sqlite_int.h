@@ -119,6 +119,9 @@ tl_err tl__sq_details(tl_store *st, int64_t added_from, int64_t starts_from, int
  * is deleted, what of theirs those tables hold (a patron's lists, reviews and feedback; an
  * item's places on lists and paths, its reviews and feedback). */
 extern const struct tl_store_lib_ops tl__sq_lib_ops;
+/* Experiments (sqlite_experiments.c, schema version TL_SQ_EXPERIMENTS_VERSION). */
+#define TL_SQ_EXPERIMENTS_VERSION 10
+extern const struct tl_store_exp_ops tl__sq_exp_ops;
 /* Statements prepared per call (the rarely run ones: trust, lists): prepare; step to the end and
  * finalize (*changes, may be NULL: the rows written); bind text or NULL; a column as text. */
 tl_err tl__sq_prep(tl_store *st, const char *sql, sqlite3_stmt **q);

@@ -176,11 +176,22 @@ static const struct {
      * store holds, and the triggers that keep it in step (sqlite_search.h) */
     {TL_SQ_SEARCH_VERSION,
      TL_SQ_SEARCH_TABLE(TL_SQ_SEARCH_DEFAULT_LANGS) TL_SQ_SEARCH_FILL TL_SQ_SEARCH_TRIGGERS},
+    /* Experiments (A/B tests): their definitions only; assignment is a hash, never stored */
+    {TL_SQ_EXPERIMENTS_VERSION, "CREATE TABLE experiments("
+                                " name TEXT PRIMARY KEY,"
+                                " layer TEXT NOT NULL, metric TEXT NOT NULL, salt TEXT NOT NULL,"
+                                " arms TEXT NOT NULL, split TEXT NOT NULL,"
+                                " created INTEGER NOT NULL, stopped INTEGER NOT NULL DEFAULT 0);"},
 };
 /* The versions whose migration only adds tables: a read-only open reads a store from before
  * them as it is (what they add is missing there, and the functions that need it say
  * TL_EVERSION until a write open migrates the store). */
-static const int additive[] = {[2] = 1, [3] = 1, [4] = 1, [5] = 1, [TL_SQ_SEARCH_VERSION] = 1};
+static const int additive[] = {[2] = 1,
+                               [3] = 1,
+                               [4] = 1,
+                               [5] = 1,
+                               [TL_SQ_SEARCH_VERSION] = 1,
+                               [TL_SQ_EXPERIMENTS_VERSION] = 1};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define MARK_SQL "PRAGMA application_id = 1413564748;" /* TL_SQ_APPLICATION_ID, "TAIL" */
 #define LATEST_VERSION (migrations[NMIGRATIONS - 1].version)
@@ -1543,6 +1554,7 @@ static const tl_store_ops sqlite_ops = {
     .sub_each = tl__sq_sub_each,
     .details = tl__sq_details,
     .lib = &tl__sq_lib_ops,
+    .exp = &tl__sq_exp_ops,
 };
 
 static tl_err user_version(sq_store *s, int *v)
