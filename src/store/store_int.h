@@ -163,6 +163,8 @@ typedef struct tl_store_ops {
                       tl_store_detail_fn fn, void *ctx);
     /* reading lists, reviews, learning paths (schema version 5; lib_int.h); NULL: none */
     const struct tl_store_lib_ops *lib;
+    /* impressions and learners' state (schema version 9; imp_int.h); NULL: none */
+    const struct tl_store_imp_ops *imp;
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */
