@@ -33,7 +33,7 @@ enum { TL__SURFACE_HOME, TL__SURFACE_RECOMMENDATIONS, TL__SURFACE_SEARCH };
 
 #define TL__EDITION_DIM 8       /* an edition's features (editions in homepage.c) */
 #define TL__EDITIONS_MAX 16     /* editions of one work a card chooses among */
-#define TL__BANDIT_EXTRA_ROWS 2 /* rows built beyond those asked, for the bandit to choose */
+#define TL__BANDIT_EXTRA_ROWS 0 /* rows built beyond those asked, for the bandit to choose */
 
 const char *tl__kind_name(int kind);
 /* 1 when hay (may be NULL) contains needle, ignoring case. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "service/imp_int.h"
 #include "service/service_int.h"
 
 /* ---- the audit log ------------------------------------------------------------------------- */
@@ -308,6 +309,9 @@ tl_err tl_service_user_export(tl_service *s, const char *user, const char *actor
                               tl_diag *d)
 {
     *json = NULL;
+    if (tl__imp_logging(s)) /* what is queued is the patron's too */
+        tl_service_impressions_flush(s, d);
+    tl_diag_clear(d);
     export_job j = {user, json};
     /* read through the writer, in the transaction that logs the access: the export and its
      * audit entry are one */
@@ -343,6 +347,9 @@ tl_err tl_service_user_erase(tl_service *s, const char *user, const char *actor,
                              tl_erase_report *out, tl_diag *d)
 {
     memset(out, 0, sizeof(*out));
+    if (tl__imp_logging(s)) /* nothing queued may outlive the erasure */
+        tl_service_impressions_flush(s, d);
+    tl_diag_clear(d);
     erase_job j = {user, 0};
     char detail[96];
     snprintf(detail, sizeof(detail), "a patron and %s", "their events"); /* nothing of theirs */
