@@ -315,18 +315,18 @@ static void learn_shown(struct tl_imp *im, pending *const *batch, int n)
 {
     if (!im->rows)
         return;
-    pthread_rwlock_wrlock(&im->lock);
-    for (int k = 0; k < n; k++) {
+    for (int k = 0; k < n; k++) { /* the lock one page at a time: requests read between */
         const tl_store_impression *imp = &batch[k]->imp;
         if (imp->surface != TL__SURFACE_HOME)
             continue;
         tl__imp_ctx c = {imp->weekday, imp->exam, imp->term, imp->mobile, imp->activity, {0}};
         tl__imp_ctx_vector(&c);
+        pthread_rwlock_wrlock(&im->lock);
         for (int r = 0; r < imp->n_rows; r++)
             if (imp->rows[r].kind >= 0 && imp->rows[r].kind < TL__ROW_KINDS)
                 tl_bandit_update(im->rows, imp->rows[r].kind, c.x, 0.0, 1.0);
+        pthread_rwlock_unlock(&im->lock);
     }
-    pthread_rwlock_unlock(&im->lock);
 }
 
 /* Saves a learner when it learned since it was last saved (under write_mu, in a transaction). */

@@ -176,9 +176,11 @@ static const struct {
      * store holds, and the triggers that keep it in step (sqlite_search.h) */
     {TL_SQ_SEARCH_VERSION,
      TL_SQ_SEARCH_TABLE(TL_SQ_SEARCH_DEFAULT_LANGS) TL_SQ_SEARCH_FILL TL_SQ_SEARCH_TRIGGERS},
-    /* Impressions: what each response showed (numbers only: kinds and policies are the
-     * service's codes, items store ids, the context a few columns), the rewards joined to
-     * them, and the learners' (bandits') state (sqlite_impressions.c) */
+    /* Impressions: what each response showed, in numbers (kinds and policies are the service's
+     * codes, the context a few columns): one row per impression and one per decision (a row of
+     * the page), whose items are their store ids packed in a blob (8 bytes each, little-endian,
+     * by position) with the cards' edition choices (sqlite_impressions.c); the rewards joined
+     * to them; the learners' (bandits') state */
     {9, "CREATE TABLE impressions("
         " id INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
         " user_id INTEGER REFERENCES users(id),"
@@ -190,15 +192,8 @@ static const struct {
         "CREATE TABLE impression_rows("
         " impression_id INTEGER NOT NULL REFERENCES impressions(id) ON DELETE CASCADE,"
         " row INTEGER NOT NULL, kind INTEGER NOT NULL, candidates INTEGER NOT NULL,"
-        " propensity REAL NOT NULL,"
+        " propensity REAL NOT NULL, items BLOB NOT NULL, editions BLOB,"
         " PRIMARY KEY (impression_id, row)) WITHOUT ROWID;"
-        "CREATE TABLE impression_items("
-        " impression_id INTEGER NOT NULL REFERENCES impressions(id) ON DELETE CASCADE,"
-        " row INTEGER NOT NULL, position INTEGER NOT NULL,"
-        " item_id INTEGER NOT NULL REFERENCES items(id),"
-        " edition_p REAL, edition_x BLOB,"
-        " PRIMARY KEY (impression_id, row, position)) WITHOUT ROWID;"
-        "CREATE INDEX impression_items_item ON impression_items(item_id, impression_id);"
         "CREATE TABLE impression_rewards("
         " impression_id INTEGER NOT NULL REFERENCES impressions(id) ON DELETE CASCADE,"
         " row INTEGER NOT NULL, position INTEGER NOT NULL, type TEXT NOT NULL,"
