@@ -65,7 +65,10 @@ void tl__h_impressions_export(tl_req *r)
     tl_err rc = tl_service_impressions_export(r->srv->svc, c.since, on_line, &b, &d);
     if (rc != TL_OK) {
         free(b.p);
-        tl__reply_failure(r, rc, &d, NULL);
+        if (rc == TL_EVERSION) /* a read-only store from before impressions */
+            tl__reply_error(r, 503, "unavailable", NULL, -1, "%s", d.msg);
+        else
+            tl__reply_failure(r, rc, &d, NULL);
         return;
     }
     tl__reply_text(r, 200, "text/tab-separated-values; charset=utf-8", b.p, b.n);

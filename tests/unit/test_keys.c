@@ -329,7 +329,9 @@ static void test_old_store(void **state)
                                   " DROP TABLE lists; DROP TABLE reviews;"
                                   " DROP TABLE path_feedback; DROP TABLE path_steps;"
                                   " DROP TABLE paths; DROP TABLE search_totals;"
-                                  " DROP TABLE subscriptions;"
+                                  " DROP TABLE subscriptions; DROP TABLE impression_rewards;"
+                                  " DROP TABLE impression_rows; DROP TABLE impressions;"
+                                  " DROP TABLE learners;"
                                   " DELETE FROM schema_migrations WHERE version >= 2;"
                                   " PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
@@ -348,7 +350,7 @@ static void test_old_store(void **state)
     assert_non_null(strstr(d.msg, "upgrades it"));
     tl_store_free(st);
     assert_int_equal(tl_store_open(db, 0, &st, &d), TL_OK);
-    assert_int_equal(tl_store_schema_version(st), 8);
+    assert_int_equal(tl_store_schema_version(st), 9);
     assert_int_equal(tl_store_get_key(st, "abcdefgh", &ka, &found, &d), TL_OK);
     assert_int_equal(found, 0);
     tl_store_free(st);
