@@ -5,13 +5,14 @@
 # session to compare them: these machines are noisy.
 #
 # usage: bench/serve_ab.sh BIN [PATH_FORMAT]   (default /v1/users/%s/recommendations?n=10)
-#   env: DUR (seconds, default 5), TH (server threads, default 4)
+#   env: DUR (seconds, default 5), TH (server threads, default 4), ARGS (more serve flags, e.g.
+#   "--row-policy fixed --impressions off" against the default bandit with impressions)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$1
 export TL_PATH="${2:-/v1/users/%s/recommendations?n=10}"
 out=$(mktemp)
-"$bin" serve --no-auth --quiet --port 0 --threads "${TH:-4}" --db s.db --model m.tlm > "$out" 2>/dev/null &
+"$bin" serve --no-auth --quiet --port 0 --threads "${TH:-4}" --db s.db --model m.tlm ${ARGS:-} > "$out" 2>/dev/null &
 spid=$!
 for _ in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
 port=$(head -1 "$out" | sed 's/.*://')

@@ -66,6 +66,18 @@ export function device() {
   return window.matchMedia('(max-width: 700px)').matches ? 'mobile' : 'web';
 }
 
+// Where the homepage showed each item: its impression_id, row and position, sent with the
+// clicks on it (and the view of its page) so that the server joins them to what it showed
+// (docs/IMPRESSIONS.md).
+const shown = new Map();
+export function rememberShown(answer) {
+  (answer.rows || []).forEach((r, row) => (r.items || []).forEach((it, position) => {
+    if (answer.impression_id) {
+      shown.set(String(it.item), { impression_id: answer.impression_id, row, position });
+    }
+  }));
+}
+
 // Sends one event of the signed-in patron (click, view, rate, skip...). Failures are shown in
 // the page's status line, never thrown: a lost click must not break the page.
 export async function sendEvent(type, item, value) {
@@ -73,6 +85,9 @@ export async function sendEvent(type, item, value) {
   const ev = { user: session.user, item: String(item), type,
     context: { channel: 'web', device: device() } };
   if (value !== undefined) ev.value = value;
+  if ((type === 'click' || type === 'view') && shown.has(String(item))) {
+    Object.assign(ev, shown.get(String(item)));
+  }
   try {
     await post('/v1/events', ev);
     return true;

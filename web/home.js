@@ -3,6 +3,7 @@
 // then a learning path's next step when the server has paths.
 import { get, enc, hasRoute, session } from './api.js';
 import { row } from './cards.js';
+import { rememberShown } from './api.js';
 import { h, clear } from './dom.js';
 import { t } from './strings.js';
 
@@ -40,6 +41,7 @@ export async function homeView(main) {
   const user = session.user;
   clear(main, h('h1', {}, t('homeTitle', { user })), h('p', { class: 'muted' }, t('loading')));
   const home = await get(`/v1/users/${enc(user)}/homepage?rows=8&n=10`);
+  rememberShown(home);
   const rows = (home.rows || []).filter((r) => r.items && r.items.length)
     .map((r) => row(r.title, r.items, { id: r.id, dismiss: true }));
   clear(main, h('h1', {}, t('homeTitle', { user })),

@@ -82,6 +82,11 @@ typedef struct tl_event_rec {
      * handed to a sink always name the item. */
     const char *copy;
     size_t copy_len;
+    /* The response that showed the item (its impression_id, NULL: none) and, with has_place,
+     * the row and position (0-based) of the card the event came from: a live event joins that
+     * impression as its reward (docs/IMPRESSIONS.md); files never carry these. */
+    const char *impression;
+    int has_place, row, position;
 } tl_event_rec;
 
 /* One catalogue search and the items clicked from its results, in click order. */

@@ -78,7 +78,21 @@ typedef struct tl_service_opts {
     /* Answers of recent searches kept (their candidates, total and facets, valid until the
      * store changes): 0: TL_SEARCH_CACHE; < 0: none. */
     int search_cache;
+    /* Impressions (docs/IMPRESSIONS.md): 1 = what the responses that ask for it
+     * (tl_home_query.impression, ...) showed is logged in the store (needs a writable store;
+     * else nothing is logged), and events naming an impression, and loans within
+     * attribution_days of one, are joined to it as rewards. */
+    int impressions;
+    int row_policy;          /* the homepage's row order: TL_ROW_POLICY_FIXED or _BANDIT */
+    double bandit_p_min;     /* the least probability of any choice; 0: TL_BANDIT_P_MIN */
+    double attribution_days; /* a loan's window; 0: TL_ATTRIBUTION_DAYS */
 } tl_service_opts;
+
+#define TL_ROW_POLICY_FIXED 0  /* the rows in the order the homepage lists them (below) */
+#define TL_ROW_POLICY_BANDIT 1 /* ordered by a contextual bandit learning from rewards */
+#define TL_BANDIT_P_MIN 0.02
+#define TL_ATTRIBUTION_DAYS 14.0
+#define TL_IMPRESSION_ID_MAX 24 /* bytes of an impression id, with its NUL */
 
 #define TL_MIN_GROUP 5
 
@@ -227,6 +241,7 @@ typedef struct tl_rec_query {
     tl_rerank rerank; /* re-ranking of the list (all zero: none); n <= TL_RERANK_MAX_N */
     int ignore_shelf; /* 1: rank as the model does, without preferring copies on the shelf at
                          the request's branch (see TL_SHELF_BOOST) */
+    int impression;   /* 1: log what the answer shows (tl_service_opts.impressions) */
 } tl_rec_query;
 
 typedef struct tl_rec_evidence {
@@ -275,7 +290,8 @@ typedef struct tl_rec_result {
     tl_rec_item *items;
     int32_t history;     /* the number of history items the model scored */
     int32_t live_events; /* of those, how many came from the store rather than the model file */
-    void *priv_;         /* the model reference and buffers: tl_rec_result_free */
+    char impression_id[TL_IMPRESSION_ID_MAX]; /* "" unless logged (tl_rec_query.impression) */
+    void *priv_; /* the model reference and buffers: tl_rec_result_free */
 } tl_rec_result;
 
 /* Library events (items of type "event") are left out of every answer once over (their end,
@@ -319,10 +335,13 @@ typedef struct tl_home_row {
     tl_rec_item *items;
     /* the group behind a "segment" row (the attribute and the patron's value), else "" */
     char segment_attr[TL_SEGMENT_ATTR_MAX + 1], segment_value[256];
+    const char *policy; /* what placed the row there: "fixed" or "bandit" */
+    double propensity;  /* the probability with which it chose this row for this place */
 } tl_home_row;
 
 typedef struct tl_home {
     const char *model, *fallback;
+    char impression_id[TL_IMPRESSION_ID_MAX]; /* "" unless logged */
     int n_rows;
     tl_home_row rows[TL_HOME_MAX_ROWS];
     void *priv_;
@@ -333,6 +352,7 @@ typedef struct tl_home_query {
     int rows, n; /* up to rows rows (1..TL_HOME_MAX_ROWS) of up to n items (1..TL_HOME_MAX_N) */
     const char *model;      /* as tl_rec_query's */
     tl_rec_context context; /* ditto */
+    int impression;         /* 1: log what the page shows (tl_service_opts.impressions) */
 } tl_home_query;
 
 /* The patron's homepage. Errors as tl_service_recommend. *out needs tl_home_free after TL_OK
@@ -631,10 +651,12 @@ typedef struct tl_search_query {
     const char *const *filters; /* "key=value": type=, format=, language=, subject=, year=A[-B],
                                    branch=, available; the same key again means either */
     int n_filters;
-    double weight;  /* the personal weight 0..1; < 0: the service's (search_weight) */
-    int facets;     /* count facets over the whole match set */
-    int log;        /* keep the search and its total in the store (a writable service) */
-    long long time; /* when it was made (Unix seconds; 0 = now), for the record */
+    double weight;      /* the personal weight 0..1; < 0: the service's (search_weight) */
+    int facets;         /* count facets over the whole match set */
+    int log;            /* keep the search and its total in the store (a writable service) */
+    long long time;     /* when it was made (Unix seconds; 0 = now), for the record */
+    int impression;     /* 1: log what the answer shows (tl_service_opts.impressions) */
+    const char *device; /* the request's device, for the impression's context (may be NULL) */
 } tl_search_query;
 
 typedef struct tl_search_hit {
@@ -660,9 +682,10 @@ typedef struct tl_search_result {
     tl_search_hit *items;
     int n_facets;
     tl_search_facet facets[TL_SEARCH_MAX_FACETS];
-    const char *match;        /* "all" or "any" (see above); "none" when the text has no word */
-    double weight;            /* the personal weight applied */
-    const char *personal;     /* NULL when personalized, else why not ("anonymous", ...) */
+    const char *match;    /* "all" or "any" (see above); "none" when the text has no word */
+    double weight;        /* the personal weight applied */
+    const char *personal; /* NULL when personalized, else why not ("anonymous", ...) */
+    char impression_id[TL_IMPRESSION_ID_MAX]; /* "" unless logged */
     long long facets_scanned; /* 0: the facets count the whole match set; else how many
                                  matches they count: the first TL_SEARCH_FACET_SCAN in the
                                  catalogue's order, or for one common word the best
@@ -977,6 +1000,22 @@ TL_API tl_err tl_service_experiments(tl_service *s, char **json, tl_diag *d);
  * [{"experiment", "layer", "arm", "params": {K: V}}]}: what a recommendation or a homepage
  * applies (params) and logs with its impressions (experiment, arm). */
 TL_API tl_err tl_service_experiment_arms(tl_service *s, const char *user, char **json, tl_diag *d);
+/* ---- impressions (docs/IMPRESSIONS.md) ---------------------------------------------------------
+ * The export for analysis: one TSV line per decision (a homepage's place i and the row chosen
+ * for it; one per recommendations or search answer), with the header line first, to fn in
+ * order. since: Unix seconds (0: all). Needs a store at schema version 9. */
+typedef tl_err (*tl_line_fn)(void *ctx, const char *line, size_t len);
+TL_API tl_err tl_service_impressions_export(tl_service *s, long long since, tl_line_fn fn,
+                                            void *ctx, tl_diag *d);
+typedef struct tl_impression_stats {
+    long long impressions, anonymous, decisions, items, rewards, rewarded;
+    long long by_policy[2];   /* impressions of the homepage by row policy: fixed, bandit */
+    long long bandit_updates; /* the row bandit's state version in the store (-1: none) */
+} tl_impression_stats;
+TL_API tl_err tl_service_impressions_stats(tl_service *s, tl_impression_stats *out, tl_diag *d);
+/* Writes the impressions waiting in memory now (they are written in batches in the
+ * background) and saves the learners' state. */
+TL_API tl_err tl_service_impressions_flush(tl_service *s, tl_diag *d);
 
 #ifdef __cplusplus
 }

@@ -436,13 +436,17 @@ typedef struct tl_store_dump_fns {
     tl_err (*search)(void *ctx, const char *query, int64_t ts, const char *clicked);
     tl_err (*consent)(void *ctx, int64_t ts, int personalize, int64_t retention_days,
                       const char *actor);
+    /* what was shown to the patron (schema version 9): items "ROW:POSITION:ITEM" joined by
+     * '\t' */
+    tl_err (*impression)(void *ctx, int64_t id, int64_t ts, int surface, const char *items);
 } tl_store_dump_fns;
 /* *retention_days: the patron's window (-1: none). TL_ENOTFOUND (field "user") when absent. */
 TL_API tl_err tl_store_user_dump(tl_store *st, const char *user, const tl_store_dump_fns *f,
                                  void *ctx, int64_t *retention_days, tl_diag *d);
 
 /* Deletes the events past their patron's retention window at now, and every event of a patron
- * who opted out of personalization; *removed = how many. One transaction. */
+ * who opted out of personalization (and, from schema version 9, their impressions past the
+ * window); *removed = how many events. One transaction. */
 TL_API tl_err tl_store_retention_run(tl_store *st, int64_t now, long long *removed, tl_diag *d);
 
 /* After deletions that must not linger (an erasure): moves the write-ahead log into the file
@@ -813,6 +817,81 @@ typedef tl_err (*tl_store_activity_fn)(void *ctx, const char *user, int64_t even
                                        int64_t clicks);
 TL_API tl_err tl_store_patron_activity(tl_store *st, int64_t since, int64_t until,
                                        tl_store_activity_fn fn, void *ctx, tl_diag *d);
+/* ---- impressions (schema version 9) ----------------------------------------------------------
+ * What a response showed a patron (docs/IMPRESSIONS.md): one impression per response, its rows
+ * (each the decision of the policy that placed it there: the row kind chosen, the kinds it was
+ * chosen among as a bit set, and the probability of that choice), the items at each row and
+ * position (with the probability of the edition chosen for a card, when one was chosen among a
+ * work's editions), and the rewards joined to it (events on a shown item). Ids are numbers;
+ * user NULL: anonymous or opted out (no identity is kept). */
+typedef struct tl_store_imp_row {
+    int kind;            /* the row kind chosen (the service's numbering) */
+    uint32_t candidates; /* the kinds available at that decision, bit k = kind k */
+    double propensity;   /* the probability of the choice */
+} tl_store_imp_row;
+#define TL_IMP_FEATURES_MAX 16 /* an edition's feature vector, as logged */
+typedef struct tl_store_imp_item {
+    int row, position;
+    const char *item;
+    double edition_p; /* < 0: no edition was chosen for this card */
+    int edition_dim;  /* 0..TL_IMP_FEATURES_MAX: the chosen edition's features */
+    float edition_x[TL_IMP_FEATURES_MAX];
+} tl_store_imp_item;
+typedef struct tl_store_impression {
+    int64_t id, ts;   /* id: unique, increasing with time */
+    const char *user; /* as the request named the patron (kept as the store keeps patrons);
+                         in a listing, as the store keeps them; NULL: anonymous */
+    int surface, policy;
+    int64_t policy_version;
+    const char *model, *experiment, *arm, *branch; /* each may be NULL */
+    int weekday, exam, term, mobile;               /* weekday 0 = Monday */
+    double activity;
+    const tl_store_imp_row *rows;
+    int n_rows;
+    const tl_store_imp_item *items;
+    int n_items;
+} tl_store_impression;
+typedef struct tl_store_imp_reward {
+    int row, position;
+    const char *type; /* the event's type */
+    int64_t ts;
+} tl_store_imp_reward;
+/* Writes imp[0..n) in one transaction (the caller's, else its own). Items the store does not
+ * know are left out. */
+TL_API tl_err tl_store_impressions_put(tl_store *st, const tl_store_impression *imp, int n,
+                                       tl_diag *d);
+/* Each impression since (Unix seconds; 0: all) of user (NULL: every patron's and the anonymous
+ * ones), oldest first, with its rewards. */
+typedef tl_err (*tl_store_impression_fn)(void *ctx, const tl_store_impression *imp,
+                                         const tl_store_imp_reward *rw, int n_rw);
+TL_API tl_err tl_store_impressions_each(tl_store *st, int64_t since, const char *user,
+                                        tl_store_impression_fn fn, void *ctx, tl_diag *d);
+/* What a reward joined: the impression (its context and policy), the row and position of the
+ * item in it, the row's kind and the card's edition choice. found = 0: nothing joined. */
+typedef struct tl_store_imp_hit {
+    int found;
+    int64_t impression;
+    int row, position, kind, surface, policy;
+    int weekday, exam, term, mobile;
+    double activity, edition_p;
+    int edition_dim;
+    float edition_x[TL_IMP_FEATURES_MAX];
+} tl_store_imp_hit;
+/* Joins an event to an impression and records it as a reward, inside the caller's write
+ * transaction: with impression (its id as text), to that impression when it showed item (row
+ * and position, when >= 0, say where; else the item's first place in it); without, when type
+ * is "loan" and user is given, to the latest impression of user within window seconds before
+ * ts that showed item. */
+TL_API tl_err tl_store_impression_reward(tl_store *st, const char *impression, int row,
+                                         int position, const char *user, const char *item,
+                                         const char *type, int64_t ts, int64_t window,
+                                         tl_store_imp_hit *hit, tl_diag *d);
+/* A learner's state by name (a bandit's image and its version), malloc'd into *img (NULL and
+ * *found = 0 when none is stored); put replaces it (the caller's transaction, else its own). */
+TL_API tl_err tl_store_learner_get(tl_store *st, const char *name, unsigned char **img, size_t *len,
+                                   int64_t *version, int *found, tl_diag *d);
+TL_API tl_err tl_store_learner_put(tl_store *st, const char *name, const unsigned char *img,
+                                   size_t len, int64_t version, int64_t ts, tl_diag *d);
 
 #ifdef __cplusplus
 }

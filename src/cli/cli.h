@@ -48,8 +48,9 @@ typedef struct tl_cmd {
 extern const tl_cmd tl_cmd_import, tl_cmd_stats, tl_cmd_export, tl_cmd_train, tl_cmd_recommend,
     tl_cmd_split, tl_cmd_eval, tl_cmd_tune, tl_cmd_synth, tl_cmd_homepage, tl_cmd_serve, tl_cmd_key,
     tl_cmd_user, tl_cmd_consent, tl_cmd_retention, tl_cmd_auditlog, tl_cmd_audit;
-extern const tl_cmd tl_cmd_analytics; /* cmd_analytics.c */
-extern const tl_cmd tl_cmd_item;      /* cmd_item.c */
+extern const tl_cmd tl_cmd_analytics;   /* cmd_analytics.c */
+extern const tl_cmd tl_cmd_item;        /* cmd_item.c */
+extern const tl_cmd tl_cmd_impressions; /* cmd_impressions.c */
 /* `tailor import marc ...` (cmd_import_marc.c), argv[0] = "marc" */
 int tl_cli_import_marc(const tl_cli *cli, int argc, char **argv);
 /* tailor import: opens the store, imports o (its in.path) with a progress bar, reports; kind

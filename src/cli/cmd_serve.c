@@ -16,7 +16,7 @@
 #include "server/server.h"
 #include "tailor/store.h"
 
-#define MAX_SETTINGS 32
+#define MAX_SETTINGS 48
 #define HELP_MAX 512
 #define LOG_LINE_MAX 4096
 
@@ -320,6 +320,29 @@ static int search_weight_of(const tl_server_config *c, double *w)
     return TL_EXIT_OK;
 }
 
+/* The settings row-policy and bandit-p-min, checked (by --check-config too). */
+static int policy_of(const tl_server_config *c, int *policy, double *p_min)
+{
+    const char *why = NULL;
+    *policy = !c->row_policy || strcmp(c->row_policy, "bandit") == 0 ? TL_ROW_POLICY_BANDIT
+                                                                     : TL_ROW_POLICY_FIXED;
+    if (c->row_policy && strcmp(c->row_policy, "bandit") && strcmp(c->row_policy, "fixed")) {
+        fprintf(stderr, "tailor serve: row-policy: '%s' is not fixed or bandit\n", c->row_policy);
+        return TL_EXIT_USAGE;
+    }
+    if (c->impressions && strcmp(c->impressions, "on") && strcmp(c->impressions, "off")) {
+        fprintf(stderr, "tailor serve: impressions: '%s' is not on or off\n", c->impressions);
+        return TL_EXIT_USAGE;
+    }
+    *p_min = TL_BANDIT_P_MIN;
+    if (c->bandit_p_min && tl_opt_parse_num(c->bandit_p_min, 0.0001, 0.1, p_min, &why) != 0) {
+        fprintf(stderr, "tailor serve: bandit-p-min: '%s' %s (0.0001 to 0.1)\n", c->bandit_p_min,
+                why);
+        return TL_EXIT_USAGE;
+    }
+    return TL_EXIT_OK;
+}
+
 static int serve(tl_server_config *c)
 {
     sigset_t stop;
@@ -352,12 +375,18 @@ static int serve(tl_server_config *c)
     }
     if (c->models && !list)
         return tl_cli_fail("serve", TL_ENOMEM, NULL);
-    double search_weight;
-    if (search_weight_of(c, &search_weight) != TL_EXIT_OK) {
+    double search_weight, p_min;
+    int policy;
+    if (search_weight_of(c, &search_weight) != TL_EXIT_OK ||
+        policy_of(c, &policy, &p_min) != TL_EXIT_OK) {
         free(list);
         return TL_EXIT_USAGE;
     }
     tl_service_opts so = {
+        .impressions = !c->impressions || strcmp(c->impressions, "off") != 0,
+        .row_policy = policy,
+        .bandit_p_min = p_min,
+        .attribution_days = c->attribution_days,
         .search_weight = search_weight,
         .search_cache = c->search_cache > 0 ? c->search_cache : -1,
         .search_weight_set = 1,
@@ -431,9 +460,12 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_cli_fail("serve", TL_ENOMEM, NULL);
     c.log = log_line;
     code = settings(&c, cli, &a);
-    double w;
+    double w, p_min;
+    int policy;
     if (code == TL_EXIT_OK)
         code = search_weight_of(&c, &w);
+    if (code == TL_EXIT_OK)
+        code = policy_of(&c, &policy, &p_min);
     if (code == TL_EXIT_OK)
         code = a.check_config ? print_settings(&c) : serve(&c);
     tl_server_config_release(&c);

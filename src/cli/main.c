@@ -16,12 +16,14 @@
 #endif
 
 static const tl_cmd *const commands[] = {
-    &tl_cmd_import,       &tl_cmd_stats,    &tl_cmd_export,     &tl_cmd_train,  &tl_cmd_recommend,
-    &tl_cmd_homepage,     &tl_cmd_split,    &tl_cmd_eval,       &tl_cmd_audit,  &tl_cmd_tune,
-    &tl_cmd_synth,        &tl_cmd_serve,    &tl_cmd_key,        &tl_cmd_user,   &tl_cmd_consent,
-    &tl_cmd_retention,    &tl_cmd_auditlog, &tl_cmd_analytics,  &tl_cmd_item,   &tl_cmd_search,
-    &tl_cmd_subscription, &tl_cmd_digest,   &tl_cmd_list,       &tl_cmd_review, &tl_cmd_path,
-    &tl_cmd_simulate,     &tl_cmd_ope,      &tl_cmd_experiment,
+    &tl_cmd_import,       &tl_cmd_stats,     &tl_cmd_export,  &tl_cmd_train,
+    &tl_cmd_recommend,    &tl_cmd_homepage,  &tl_cmd_split,   &tl_cmd_eval,
+    &tl_cmd_audit,        &tl_cmd_tune,      &tl_cmd_synth,   &tl_cmd_serve,
+    &tl_cmd_key,          &tl_cmd_user,      &tl_cmd_consent, &tl_cmd_retention,
+    &tl_cmd_auditlog,     &tl_cmd_analytics, &tl_cmd_item,    &tl_cmd_search,
+    &tl_cmd_subscription, &tl_cmd_digest,    &tl_cmd_list,    &tl_cmd_review,
+    &tl_cmd_path,         &tl_cmd_simulate,  &tl_cmd_ope,     &tl_cmd_experiment,
+    &tl_cmd_impressions,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

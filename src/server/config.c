@@ -33,6 +33,17 @@ const tl_server_setting tl_server_settings[] = {
     {"search-cache", TL_SETTING_INT, "N", "1024", 0, 1000000, AT(search_cache), 0,
      "catalogue search: the answers of recent searches kept until the\n"
      "catalogue changes (0 = none)"},
+    {"row-policy", TL_SETTING_STR, "fixed|bandit", "bandit", 0, 0, AT(row_policy), 0,
+     "the homepage's row order: 'bandit' (a contextual bandit learning from\n"
+     "clicks and loans, docs/IMPRESSIONS.md) or 'fixed' (the listed order)"},
+    {"bandit-p-min", TL_SETTING_STR, "P", "0.02", 0, 0, AT(bandit_p_min), 0,
+     "the bandits' least probability of any choice (exploration), 0 to 0.1"},
+    {"attribution-window", TL_SETTING_INT, "DAYS", "14", 1, 365, AT(attribution_days), 0,
+     "a loan without an impression_id is a reward of the patron's latest\n"
+     "impression that showed the item within this many days"},
+    {"impressions", TL_SETTING_STR, "on|off", "on", 0, 0, AT(impressions), 0,
+     "log what responses showed, with each decision's probability, and join\n"
+     "clicks and loans to it (needs a writable store; docs/IMPRESSIONS.md)"},
     {"db", TL_SETTING_STR, "PATH", NULL, 0, 0, AT(db), 0,
      "the store: live histories and POST /v1/events (default: the global\n"
      "--db or $TAILOR_DB, or ./tailor.db, when the file exists; without one\n"

@@ -148,18 +148,33 @@ static tl_err one(const json_t *o, size_t i, tl_event_rec *e, tl_diag *d)
             rc = timestamp(v, i, e, d);
         else if (!strcmp(key, "context"))
             rc = context(v, i, e, d);
-        else {
+        else if (!strcmp(key, "impression_id")) {
+            if (!json_is_string(v) || !json_string_length(v))
+                return bad_field(d, i, "impression_id", "must be a non-empty string");
+            e->impression = json_string_value(v);
+        } else if (!strcmp(key, "row") || !strcmp(key, "position")) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100000)
+                return bad_field(d, i, key, "must be a whole number from 0");
+            *(!strcmp(key, "row") ? &e->row : &e->position) = (int)json_integer_value(v);
+            e->has_place |= !strcmp(key, "row") ? 1 : 2;
+        } else {
             char f[48];
             snprintf(f, sizeof(f), "%.40s", key);
             return bad_field(d, i, f,
                              "is not a field of an event (user, item, type, value, "
-                             "timestamp, context)");
+                             "timestamp, context, impression_id, row, position)");
         }
         if (rc != TL_OK)
             return rc;
     }
     if (!e->user || !e->item || !e->type)
         return bad_field(d, i, !e->user ? "user" : !e->item ? "item" : "type", "is required");
+    if (e->has_place && e->has_place != 3)
+        return bad_field(d, i, e->has_place == 1 ? "position" : "row",
+                         "is required with row and position");
+    if (e->has_place && !e->impression)
+        return bad_field(d, i, "impression_id", "is required with row and position");
+    e->has_place = e->has_place != 0;
     return TL_OK;
 }
 

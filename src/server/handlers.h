@@ -36,8 +36,9 @@ void tl__h_audit(tl_req *r);        /* GET /v1/audit */
 
 /* Who asks, for the audit log: "key:ID", or "no-auth" when the server asks for no keys. */
 const char *tl__req_actor(const tl_req *r, char *buf, size_t len);
-void tl__h_users_bulk(tl_req *r); /* POST /v1/users/bulk */
-void tl__h_analytics(tl_req *r);  /* GET /v1/analytics: the collection report (admin) */
+void tl__h_users_bulk(tl_req *r);         /* POST /v1/users/bulk */
+void tl__h_analytics(tl_req *r);          /* GET /v1/analytics: the collection report (admin) */
+void tl__h_impressions_export(tl_req *r); /* GET /v1/impressions/export: TSV (admin) */
 
 /* handlers_web.c: the web page's files, and the patrons a demo page lists */
 void tl__h_web_index(tl_req *r); /* GET / */

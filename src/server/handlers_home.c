@@ -22,6 +22,10 @@ static void rows_json(tl_jw *w, const tl_home *h)
             tl__jw_str(w, row->segment_value);
             tl__jw_raw(w, "}");
         }
+        tl__jw_raw(w, ",\"policy\":");
+        tl__jw_str(w, row->policy ? row->policy : "fixed");
+        tl__jw_raw(w, ",\"propensity\":");
+        tl__jw_float(w, (float)row->propensity);
         tl__jw_raw(w, ",\"items\":");
         tl__jw_items(w, row->items, row->n);
         tl__jw_raw(w, "}");
@@ -38,8 +42,12 @@ void tl__h_homepage(tl_req *r)
     tl_home h;
     tl_diag d;
     tl_diag_clear(&d);
-    tl_home_query q = {
-        .user = user, .rows = p.rows, .n = p.n, .model = p.model, .context = p.context};
+    tl_home_query q = {.user = user,
+                       .rows = p.rows,
+                       .n = p.n,
+                       .model = p.model,
+                       .context = p.context,
+                       .impression = 1};
     tl_err rc = tl_service_homepage(r->srv->svc, &q, &h, &d);
     if (rc != TL_OK) {
         tl__reply_failure(r, rc, &d, "user");
@@ -51,6 +59,8 @@ void tl__h_homepage(tl_req *r)
     tl__jw_str(&w, user);
     tl__jw_raw(&w, ",\"model\":");
     tl__jw_str(&w, h.model);
+    tl__jw_raw(&w, ",\"impression_id\":");
+    tl__jw_str(&w, h.impression_id);
     tl__jw_raw(&w, ",\"rows\":");
     rows_json(&w, &h);
     if (h.fallback) {

@@ -18,7 +18,8 @@ static void answer(tl_req *r, const char *subject)
                       .n_filters = p.n_filters,
                       .explain = p.explain,
                       .rerank = p.rerank,
-                      .ignore_shelf = !p.prefer_shelf};
+                      .ignore_shelf = !p.prefer_shelf,
+                      .impression = 1};
     if (subject[0] == 'u')
         q.user = id;
     else
@@ -37,6 +38,8 @@ static void answer(tl_req *r, const char *subject)
     tl__jw_str(&w, id);
     tl__jw_raw(&w, ",\"model\":");
     tl__jw_str(&w, res.model);
+    tl__jw_raw(&w, ",\"impression_id\":");
+    tl__jw_str(&w, res.impression_id);
     tl__jw_raw(&w, ",\"items\":");
     tl__jw_items(&w, res.items, res.n);
     if (res.fallback) {

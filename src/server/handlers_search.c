@@ -115,6 +115,7 @@ void tl__h_search(tl_req *r)
     p.q.weight = -1;
     p.q.facets = 1;
     p.q.log = 1;
+    p.q.impression = 1;
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, one, &p);
     if (!p.why && !p.q.q)
         bad(&p, "q", "is needed: the words to search for");
@@ -168,6 +169,8 @@ void tl__h_search(tl_req *r)
     }
     if (s.total_estimated)
         tl__jw_raw(&w, ",\"total_estimated\":true");
+    tl__jw_raw(&w, ",\"impression_id\":");
+    tl__jw_str(&w, s.impression_id);
     tl__jw_raw(&w, ",\"match\":");
     tl__jw_str(&w, s.match);
     if (s.personal) {

@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#define TL_METRICS_ROUTES 102 /* rows: the routes of the table, then one for unmatched paths */
+#define TL_METRICS_ROUTES 103 /* rows: the routes of the table, then one for unmatched paths */
 #define TL_METRICS_STATUSES 24
 #define TL_METRICS_BUCKETS 12 /* 0.5 ms .. 1 s, then +Inf */
 

@@ -33,6 +33,7 @@ static const tl_route routes[] = {
     {{"PUT", "/v1/users/{id}/consent"}, tl__h_user_consent, 1, TL_AUTH_OWN},
     {{"GET", "/v1/audit"}, tl__h_audit, 0, TL_AUTH_KEYS},
     {{"GET", "/v1/analytics"}, tl__h_analytics, 0, TL_AUTH_KEYS},
+    {{"GET", "/v1/impressions/export"}, tl__h_impressions_export, 0, TL_AUTH_KEYS},
     {{"GET", "/"}, tl__h_web_index, 0, TL_AUTH_OPEN},
     {{"GET", "/web/{name}"}, tl__h_web_file, 0, TL_AUTH_OPEN},
     {{"GET", "/v1/users"}, tl__h_users, 0, TL_AUTH_STAFF},

@@ -12,32 +12,36 @@
 
 /* What one server does. Strings are owned (tl_server_config_release frees them). */
 typedef struct tl_server_config {
-    char *bind;          /* the address to listen on (IPv4 or IPv6, numeric) */
-    int port;            /* 0 = any free port (tl_server_port says which) */
-    int threads;         /* worker threads (libmicrohttpd's thread pool) */
-    long long max_body;  /* bytes of one request body */
-    int max_batch;       /* events in one POST /v1/events */
-    int max_depth;       /* nesting of a JSON body */
-    char *cors_origin;   /* Access-Control-Allow-Origin, or NULL: no CORS headers */
-    int request_timeout; /* seconds a connection may stay idle (slow clients) */
-    int max_connections; /* open connections at once */
-    int rate_limit;      /* requests a second per key or client address (0 = no limit) */
-    int rate_burst;      /* tokens of a full bucket (0 = rate_limit) */
-    int retrain_events;  /* for the service: train after this many new events (0 = never) */
-    int retrain_seconds; /* ... and this often while events arrive (0 = no schedule) */
-    int retention_hours; /* run the retention job this often (0 = never) */
-    int quiet;           /* no per-request log lines (benchmarks) */
-    char *db, *model;    /* the store (NULL: none) and the model file, for the service */
-    char *pseudonym_key; /* the file of the store's pseudonym key (NULL: none) */
-    char *models;        /* more models a request may pick (model=NAME): "FILE" or "NAME=FILE",
-                            comma-separated (NULL: none) */
-    char *segment_attr;  /* the patrons' attribute of the homepage's group row */
-    int min_group;       /* k: the fewest patrons behind a group's count */
-    char *calendar;      /* the academic calendar's file (NULL: none) */
-    char *search_weight; /* catalogue search: the patron's profile against the text, "0".."1" */
-    int search_cache;    /* catalogue search: answers kept (0 = none) */
-    int read_only;       /* the store is opened read-only: POST /v1/events answers 503 */
-    int no_auth;         /* serve without authentication (no API keys asked for) */
+    char *bind;           /* the address to listen on (IPv4 or IPv6, numeric) */
+    int port;             /* 0 = any free port (tl_server_port says which) */
+    int threads;          /* worker threads (libmicrohttpd's thread pool) */
+    long long max_body;   /* bytes of one request body */
+    int max_batch;        /* events in one POST /v1/events */
+    int max_depth;        /* nesting of a JSON body */
+    char *cors_origin;    /* Access-Control-Allow-Origin, or NULL: no CORS headers */
+    int request_timeout;  /* seconds a connection may stay idle (slow clients) */
+    int max_connections;  /* open connections at once */
+    int rate_limit;       /* requests a second per key or client address (0 = no limit) */
+    int rate_burst;       /* tokens of a full bucket (0 = rate_limit) */
+    int retrain_events;   /* for the service: train after this many new events (0 = never) */
+    int retrain_seconds;  /* ... and this often while events arrive (0 = no schedule) */
+    int retention_hours;  /* run the retention job this often (0 = never) */
+    int quiet;            /* no per-request log lines (benchmarks) */
+    char *db, *model;     /* the store (NULL: none) and the model file, for the service */
+    char *pseudonym_key;  /* the file of the store's pseudonym key (NULL: none) */
+    char *models;         /* more models a request may pick (model=NAME): "FILE" or "NAME=FILE",
+                             comma-separated (NULL: none) */
+    char *segment_attr;   /* the patrons' attribute of the homepage's group row */
+    int min_group;        /* k: the fewest patrons behind a group's count */
+    char *calendar;       /* the academic calendar's file (NULL: none) */
+    char *search_weight;  /* catalogue search: the patron's profile against the text, "0".."1" */
+    int search_cache;     /* catalogue search: answers kept (0 = none) */
+    char *row_policy;     /* the homepage's row order: "fixed" or "bandit" */
+    char *bandit_p_min;   /* the bandits' least probability, "0".."0.1" */
+    int attribution_days; /* a loan's attribution window */
+    char *impressions;    /* "on" (the default) or "off": log impressions */
+    int read_only;        /* the store is opened read-only: POST /v1/events answers 503 */
+    int no_auth;          /* serve without authentication (no API keys asked for) */
     /* New-arrival alerts: the unsubscribe route as patrons reach it (links in digests and
      * previews; NULL: the default of tl_digest_query), and the digest's schedule, which the
      * program runs (tailor serve): every digest_every seconds (0: never) to digest_out (a

@@ -3,10 +3,12 @@
  * key's row goes into the same transaction (idem.c). */
 #include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "ingest/fields.h"
+#include "service/imp_int.h"
 #include "service/service_int.h"
 
 static tl_err check_id(const char *v, size_t n, const char *field, tl_diag *d)
@@ -67,11 +69,16 @@ static tl_err write_events(tl_service *s, const tl_idem *k, const tl_event_rec *
 {
     uint8_t hash[TL_IDEM_HASH_LEN];
     int64_t now = (int64_t)time(NULL);
+    tl_store_imp_hit *hits = NULL; /* the events joined to impressions as rewards */
+    int join = tl__imp_logging(s);
+    if (join && !(hits = calloc(n ? n : 1, sizeof(*hits))))
+        return TL_ENOMEM;
     pthread_mutex_lock(&s->write_mu);
     tl_err rc = tl_store_begin(s->writer);
     if (rc == TL_OK && k && (rc = tl__idem_begin(s, k, hash, out, d)) == TL_OK && out->replayed) {
         tl_store_rollback(s->writer); /* a retry: nothing to write */
         pthread_mutex_unlock(&s->write_mu);
+        free(hits);
         return TL_OK;
     }
     for (size_t j = 0; rc == TL_OK && j < n; j++) {
@@ -82,6 +89,10 @@ static tl_err write_events(tl_service *s, const tl_idem *k, const tl_event_rec *
         if ((rc = tl_store_user_consent(s->writer, e.user, e.user_len, &found, &personalize, d)) !=
             TL_OK)
             break;
+        if (join && (e.impression || !(found && !personalize))) { /* a reward, first */
+            if ((rc = tl__imp_join(s, &e, 1, &hits[j], d)) != TL_OK)
+                break;
+        }
         if (found && !personalize)
             continue; /* an opted-out patron's event counts in the aggregates only */
         if ((rc = tl_store_put_event(s->writer, &e, 0, NULL, d)) != TL_OK && bad)
@@ -97,7 +108,10 @@ static tl_err write_events(tl_service *s, const tl_idem *k, const tl_event_rec *
     if (rc == TL_OK) { /* a replay returned above: nothing new to count */
         tl__popular_add(s, ev, n);
         tl__service_events_added(s, n);
+        if (hits)
+            tl__imp_learn(s, hits, n);
     }
+    free(hits);
     if (rc == TL_ESTORE && !d->msg[0])
         tl_diag_set(d, NULL, 0, NULL, "store: %s", tl_store_errmsg(s->writer));
     return rc;

@@ -8,6 +8,8 @@
 
 #include "core/request.h"
 #include "service/history.h"
+#include "service/home_int.h"
+#include "service/imp_int.h"
 #include "service/reason.h"
 #include "service/service_int.h"
 #include "service/subjects.h"
@@ -602,8 +604,22 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         take(&p, p.h.dismissed[k]); /* "Not interested", and its other editions */
     if (rc == TL_OK)                /* library events that are over */
         tl__events_over(s, p.ref, p.t, p.allow, 0);
+    /* the bandit chooses among a few more rows than are shown */
+    int build_rows =
+        tl__imp_row_policy(s) == TL_ROW_POLICY_BANDIT ? rows + TL__BANDIT_EXTRA_ROWS : rows;
     if (rc == TL_OK)
-        rc = build(&p, rows, &fallback, d);
+        rc = build(&p, build_rows < TL_HOME_MAX_ROWS ? build_rows : TL_HOME_MAX_ROWS, &fallback, d);
+    out->model = served;
+    if (rc == TL_OK) {
+        tl_home_page hp = {.out = out,
+                           .m = p.m,
+                           .h = &p.h,
+                           .t = p.t,
+                           .work_next = p.work_next,
+                           .gone = gone,
+                           .m_has_cover = p.ref->has_cover};
+        rc = tl__home_decide(s, &hp, rows, q, fallback);
+    }
     if (rc == TL_OK) { /* each item's copies on the shelf at the patron's branch */
         char branch[TL_BRANCH_MAX + 1];
         tl__shelf_branch(s, p.ref, user, &q->context, branch);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "service/imp_int.h"
 #include "service/service_int.h"
 
 /* ---- the audit log ------------------------------------------------------------------------- */
@@ -157,7 +158,7 @@ static tl_err audited(tl_service *s, tl_err (*f)(tl_service *, void *, tl_diag *
 
 typedef struct export
 {
-    json_t *events, *searches, *consent;
+    json_t *events, *searches, *consent, *impressions;
     json_t *profile, *subscription;
     int failed;
 }
@@ -216,6 +217,27 @@ static tl_err on_consent(void *ctx, int64_t ts, int personalize, int64_t retenti
                          str_or_null(actor)));
 }
 
+/* What a response showed the patron: its id, time, surface and items ("ROW:POSITION:ITEM"). */
+static tl_err on_impression(void *ctx, int64_t id, int64_t ts, int surface, const char *items)
+{
+    static const char *const surfaces[] = {"homepage", "recommendations", "search"};
+    export *x = ctx;
+    json_t *shown = json_array();
+    for (const char *p = items; shown && p && *p;) {
+        const char *tab = strchr(p, '\t');
+        size_t n = tab ? (size_t)(tab - p) : strlen(p);
+        json_array_append_new(shown, json_stringn(p, n));
+        p += n + (tab != NULL);
+    }
+    char idtext[32];
+    snprintf(idtext, sizeof(idtext), "%lld", (long long)id);
+    return add(x, x->impressions,
+               json_pack("{s:s, s:I, s:s, s:o}", "impression_id", idtext, "timestamp",
+                         (json_int_t)ts, "surface",
+                         surface >= 0 && surface < 3 ? surfaces[surface] : "", "shown",
+                         shown ? shown : json_null()));
+}
+
 static tl_err on_profile(void *ctx, const tl_user_rec *u)
 {
     export *x = ctx;
@@ -246,10 +268,10 @@ typedef struct export_job {
 static tl_err do_export(tl_service *s, void *ctx, tl_diag *d)
 {
     export_job *j = ctx;
-    export x = {json_array(), json_array(), json_array(), NULL, NULL, 0};
-    tl_store_dump_fns fns = {on_event, on_search, on_consent};
+    export x = {json_array(), json_array(), json_array(), json_array(), NULL, NULL, 0};
+    tl_store_dump_fns fns = {on_event, on_search, on_consent, on_impression};
     int64_t days = -1;
-    tl_err rc = x.events && x.searches && x.consent ? TL_OK : TL_ENOMEM;
+    tl_err rc = x.events && x.searches && x.consent && x.impressions ? TL_OK : TL_ENOMEM;
     if (rc == TL_OK)
         rc = tl_service_get_user(s, j->user, on_profile, &x, d);
     if (rc == TL_OK)
@@ -266,6 +288,8 @@ static tl_err do_export(tl_service *s, void *ctx, tl_diag *d)
         if (all && json_object_set(all, "subscription",
                                    x.subscription ? x.subscription : json_null()) != 0)
             x.failed = 1;
+        if (all && json_object_set(all, "impressions", x.impressions) != 0)
+            x.failed = 1;
         if (all && rc == TL_OK) /* the patron's reading lists, reviews and path feedback */
             rc = tl__lib_export(s->writer, j->user, all, d);
     }
@@ -277,6 +301,7 @@ static tl_err do_export(tl_service *s, void *ctx, tl_diag *d)
     json_decref(x.events);
     json_decref(x.searches);
     json_decref(x.consent);
+    json_decref(x.impressions);
     return rc;
 }
 
@@ -284,6 +309,9 @@ tl_err tl_service_user_export(tl_service *s, const char *user, const char *actor
                               tl_diag *d)
 {
     *json = NULL;
+    if (tl__imp_logging(s)) /* what is queued is the patron's too */
+        tl_service_impressions_flush(s, d);
+    tl_diag_clear(d);
     export_job j = {user, json};
     /* read through the writer, in the transaction that logs the access: the export and its
      * audit entry are one */
@@ -319,6 +347,9 @@ tl_err tl_service_user_erase(tl_service *s, const char *user, const char *actor,
                              tl_erase_report *out, tl_diag *d)
 {
     memset(out, 0, sizeof(*out));
+    if (tl__imp_logging(s)) /* nothing queued may outlive the erasure */
+        tl_service_impressions_flush(s, d);
+    tl_diag_clear(d);
     erase_job j = {user, 0};
     char detail[96];
     snprintf(detail, sizeof(detail), "a patron and %s", "their events"); /* nothing of theirs */

@@ -10,6 +10,7 @@
 #include "service/history.h"
 #include "service/reason.h"
 #include "service/rerank.h"
+#include "service/imp_int.h"
 #include "service/service_int.h"
 
 static const char NO_HISTORY[] = "no usable history for this patron";
@@ -170,6 +171,16 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     out->n = got;
     out->history = h.n;
     out->live_events = h.live;
+    if (q->impression && tl__imp_logging(s)) {
+        const char **ids = malloc(((size_t)got + 1) * sizeof(*ids));
+        for (int k = 0; ids && k < got; k++)
+            ids[k] = out->items[k].item;
+        if (ids)
+            tl__imp_log_list(s, TL__SURFACE_RECOMMENDATIONS,
+                             fallback && strcmp(fallback, TL__OPTED_OUT) == 0 ? NULL : q->user,
+                             served, &q->context, &h, ids, got, out->impression_id);
+        free(ids);
+    }
 out:
     out->priv_ = priv;
     if (rc != TL_OK)

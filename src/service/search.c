@@ -11,6 +11,7 @@
 #include "service/history.h"
 #include "service/reason.h"
 #include "service/search_query.h"
+#include "service/imp_int.h"
 #include "service/service_int.h"
 
 _Static_assert(TL_SEARCH_HEADS_N >= TL_SEARCH_MAX_N, "the heads hold a whole answer");
@@ -525,6 +526,16 @@ tl_err tl_service_search(tl_service *s, const tl_search_query *q, tl_search_resu
             rc = tl_store_search_log(s->writer, found && !consent ? NULL : who, q->q,
                                      q->time ? q->time : (long long)time(NULL), out->total, d);
         pthread_mutex_unlock(&s->write_mu);
+    }
+    if (rc == TL_OK && q->impression && tl__imp_logging(s)) {
+        const char **ids = malloc(((size_t)out->n + 1) * sizeof(*ids));
+        tl_rec_context where = {.device = q->device, .time = q->time};
+        for (int k = 0; ids && k < out->n; k++)
+            ids[k] = out->items[k].item;
+        if (ids)
+            tl__imp_log_list(s, TL__SURFACE_SEARCH, q->user, NULL, &where, NULL, ids, out->n,
+                             out->impression_id);
+        free(ids);
     }
     if (rc != TL_OK)
         tl_search_result_free(out);

@@ -8,6 +8,7 @@
 
 #include "core/linalg.h"
 #include "service/hist_cache.h"
+#include "service/imp_int.h"
 #include "service/service_int.h"
 
 static tl_err load_ref(const char *path, tl_model_ref **out, tl_diag *d)
@@ -58,6 +59,7 @@ void tl__model_ref_release(tl_model_ref *r)
         free(r->series_next);
         free(r->work);
         free(r->work_next);
+        free(r->has_cover);
         free(r->path);
         free(r);
     }
@@ -334,6 +336,8 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
         else
             tl_store_free(st);
     }
+    if (rc == TL_OK)
+        rc = tl__imp_open(s, o, d);
     if (rc != TL_OK) {
         tl_service_close(s);
         return rc;
@@ -348,6 +352,7 @@ void tl_service_close(tl_service *s)
     if (!s)
         return;
     tl__service_train_stop(s);
+    tl__imp_close(s); /* writes what is queued while the writer is open */
     for (int k = 0; k < s->n_slots; k++)
         tl__model_ref_release(s->slot[k]);
     for (int k = 0; k < s->n_readers; k++)

@@ -30,6 +30,7 @@ typedef struct tl_model_ref {
     int works_done;
     int32_t *work;
     int32_t *work_next; /* per item, the next item of its work, round (-1: alone) */
+    uint8_t *has_cover; /* per item, 1 when its record has a cover link (works.c); NULL: none */
     /* The catalogue's subjects and creators as ids, for re-ranking: made on first use
      * (tl__ref_facets) */
     pthread_mutex_t facets_mu;
@@ -150,6 +151,7 @@ struct tl_service {
     uint8_t pkey[TL_PSEUDONYM_KEY_LEN];
     double search_weight; /* catalogue search: the personal weight a request gives none of */
     struct tl_search_cache *search_cache; /* recent searches' answers (search.c); NULL: none */
+    struct tl_imp *imp; /* impressions and the learners (impressions.c, imp_int.h) */
 };
 
 /* The cache of catalogue searches' answers (search.c): n entries (0: none, NULL). */

@@ -2,6 +2,7 @@
  * a MARC import sets from the title and first creator) are one entry in a recommendation list
  * unless the request asks for every edition (tl_rerank.all_editions). The map from the model's
  * items to their works is read from the store once per model. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,18 @@ typedef struct works_build {
     char *last;    /* the work of the previous row */
     int32_t first; /* the first of its items in the model, -1: none yet */
     int any;
+    uint8_t *cover; /* per item: has a cover link */
+    int any_cover;
 } works_build;
+
+static tl_err on_detail(void *ctx, const tl_store_detail *r)
+{
+    works_build *b = ctx;
+    int32_t i = r->cover && *r->cover ? tl_model_item_index(b->m, r->item) : -1;
+    if (i >= 0 && i < b->m->n_items)
+        b->cover[i] = b->any_cover = 1;
+    return TL_OK;
+}
 
 static tl_err on_row(void *ctx, const char *item, const char *work, int64_t n)
 {
@@ -88,6 +100,14 @@ static void build(tl_service *s, tl_model_ref *r)
             free(b.work);
     }
     free(b.last);
+    /* which editions have a cover link: a feature of a card's edition choice */
+    if (r->work_next && (b.cover = calloc((size_t)m->n_items, 1)) &&
+        (tl_store_digest_details(st, INT64_MIN, 0, 0, on_detail, &b, &d) != TL_OK ||
+         !b.any_cover)) {
+        free(b.cover);
+        b.cover = NULL;
+    }
+    r->has_cover = b.cover;
     tl__service_reader_done(s, st);
 }
 

@@ -164,6 +164,8 @@ typedef struct tl_store_ops {
                       tl_store_detail_fn fn, void *ctx);
     /* reading lists, reviews, learning paths (schema version 5; lib_int.h); NULL: none */
     const struct tl_store_lib_ops *lib;
+    /* impressions and learners' state (schema version 9; imp_int.h); NULL: none */
+    const struct tl_store_imp_ops *imp;
     /* experiments (schema version 10; exp_int.h); NULL: none */
     const struct tl_store_exp_ops *exp;
 } tl_store_ops;

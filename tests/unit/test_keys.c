@@ -329,7 +329,10 @@ static void test_old_store(void **state)
                                   " DROP TABLE lists; DROP TABLE reviews;"
                                   " DROP TABLE path_feedback; DROP TABLE path_steps;"
                                   " DROP TABLE paths; DROP TABLE search_totals;"
-                                  " DROP TABLE subscriptions; DROP TABLE experiments;"
+                                  " DROP TABLE subscriptions; DROP TABLE impression_rewards;"
+                                  " DROP TABLE impression_rows; DROP TABLE impressions;"
+                                  " DROP TABLE learners;"
+                                  " DROP TABLE experiments;"
                                   " DELETE FROM schema_migrations WHERE version >= 2;"
                                   " PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),

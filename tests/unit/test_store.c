@@ -142,7 +142,7 @@ static void test_open_migrate_reopen(void **state)
     assert_int_equal(c.events, 1);
     assert_int_equal(c.event_types, 1);
     tl_store_free(st);
-    assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations"), 7);
+    assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations"), 8);
 }
 
 static void test_versions_and_targets(void **state)

@@ -35,19 +35,21 @@ static const char *const tailor_tables[] = {
     " 'search_clicks')"
 
 /* The tables later migrations added (version 2: api_keys, 3: idempotency_keys, 4: the trust
- * tables, 5: library services, 8: the catalogue's full-text index, 10: experiments); each
- * holds data. A migration that adds a table lists it here, or a store that a failed first
- * import leaves behind is kept as if it held data. */
-static const char *const later_tables[] = {"api_keys",      "idempotency_keys",
-                                           "audit_log",     "consent_log",
-                                           "retention",     "item_details",
-                                           "holdings",      "lists",
-                                           "list_items",    "reviews",
-                                           "paths",         "path_steps",
-                                           "path_feedback", "search_totals",
-                                           "subscriptions", "search_fts",
-                                           "search_heads",  "search_heads_terms",
-                                           "experiments"};
+ * tables, 5: library services, 8: the catalogue's full-text index, 9: impressions, 10:
+ * experiments); each holds data. A migration that adds a table lists it here, or a store that
+ * a failed first import leaves behind is kept as if it held data. */
+static const char *const later_tables[] = {"api_keys",        "idempotency_keys",
+                                           "audit_log",       "consent_log",
+                                           "retention",       "item_details",
+                                           "holdings",        "lists",
+                                           "list_items",      "reviews",
+                                           "paths",           "path_steps",
+                                           "path_feedback",   "search_totals",
+                                           "subscriptions",   "search_fts",
+                                           "search_heads",    "search_heads_terms",
+                                           "experiments",     "impressions",
+                                           "impression_rows", "impression_rewards",
+                                           "learners"};
 /* The shadow tables FTS5 keeps for an index above: Tailor's, and never empty (they hold the
  * index's settings and structure), so the index itself is asked whether it holds rows. */
 static const char *const shadow_tables[] = {"search_fts_data", "search_fts_idx",

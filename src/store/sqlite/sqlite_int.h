@@ -129,5 +129,11 @@ tl_err tl__sq_finish(tl_store *st, sqlite3_stmt *q, long long *changes);
 void tl__sq_text(sqlite3_stmt *q, int i, const char *v);
 const char *tl__sq_col(sqlite3_stmt *q, int i);
 tl_err tl__sq_lib_forget(tl_store *st, tl_id_kind k, int64_t id);
+/* Impressions (sqlite_impressions.c, schema version 9). forget: a patron's impressions, an
+ * item's places in them; retention: the impressions of patrons past their window. */
+extern const struct tl_store_imp_ops tl__sq_imp_ops;
+tl_err tl__sq_imp_forget(tl_store *st, tl_id_kind k, int64_t id);
+tl_err tl__sq_imp_retention(tl_store *st, int64_t now);
+tl_err tl__sq_imp_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx);
 
 #endif

@@ -234,6 +234,8 @@ tl_err tl__sq_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, 
                  "SELECT ts, personalize, retention_days, actor FROM consent_log"
                  " WHERE user_id = ?1 ORDER BY ts, rowid",
                  user, consent_row, f, ctx);
+    if (r == TL_OK && f->impression)
+        r = tl__sq_imp_dump(st, user, f, ctx);
     return r;
 }
 
@@ -248,7 +250,8 @@ tl_err tl__sq_retention_run(tl_store *st, int64_t now, long long *removed)
     if (r != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, now);
-    return finish(st, q, removed);
+    r = finish(st, q, removed);
+    return r == TL_OK ? tl__sq_imp_retention(st, now) : r;
 }
 
 tl_err tl__sq_scrub(tl_store *st, int *complete)

@@ -176,6 +176,32 @@ static const struct {
      * store holds, and the triggers that keep it in step (sqlite_search.h) */
     {TL_SQ_SEARCH_VERSION,
      TL_SQ_SEARCH_TABLE(TL_SQ_SEARCH_DEFAULT_LANGS) TL_SQ_SEARCH_FILL TL_SQ_SEARCH_TRIGGERS},
+    /* Impressions: what each response showed, in numbers (kinds and policies are the service's
+     * codes, the context a few columns): one row per impression and one per decision (a row of
+     * the page), whose items are their store ids packed in a blob (8 bytes each, little-endian,
+     * by position) with the cards' edition choices (sqlite_impressions.c); the rewards joined
+     * to them; the learners' (bandits') state */
+    {9, "CREATE TABLE impressions("
+        " id INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+        " user_id INTEGER REFERENCES users(id),"
+        " surface INTEGER NOT NULL, policy INTEGER NOT NULL, policy_version INTEGER NOT NULL,"
+        " model TEXT, experiment TEXT, arm TEXT,"
+        " weekday INTEGER NOT NULL, exam INTEGER NOT NULL, term INTEGER NOT NULL,"
+        " mobile INTEGER NOT NULL, activity REAL NOT NULL, branch TEXT);"
+        "CREATE INDEX impressions_user ON impressions(user_id, ts) WHERE user_id IS NOT NULL;"
+        "CREATE TABLE impression_rows("
+        " impression_id INTEGER NOT NULL REFERENCES impressions(id) ON DELETE CASCADE,"
+        " row INTEGER NOT NULL, kind INTEGER NOT NULL, candidates INTEGER NOT NULL,"
+        " propensity REAL NOT NULL, items BLOB NOT NULL, editions BLOB,"
+        " PRIMARY KEY (impression_id, row)) WITHOUT ROWID;"
+        "CREATE TABLE impression_rewards("
+        " impression_id INTEGER NOT NULL REFERENCES impressions(id) ON DELETE CASCADE,"
+        " row INTEGER NOT NULL, position INTEGER NOT NULL, type TEXT NOT NULL,"
+        " ts INTEGER NOT NULL);"
+        "CREATE INDEX impression_rewards_imp ON impression_rewards(impression_id);"
+        "CREATE TABLE learners("
+        " name TEXT PRIMARY KEY, version INTEGER NOT NULL, saved INTEGER NOT NULL,"
+        " image BLOB NOT NULL);"},
     /* Experiments (A/B tests): their definitions only; assignment is a hash, never stored */
     {TL_SQ_EXPERIMENTS_VERSION, "CREATE TABLE experiments("
                                 " name TEXT PRIMARY KEY,"
@@ -191,6 +217,7 @@ static const int additive[] = {[2] = 1,
                                [4] = 1,
                                [5] = 1,
                                [TL_SQ_SEARCH_VERSION] = 1,
+                               [9] = 1,
                                [TL_SQ_EXPERIMENTS_VERSION] = 1};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define MARK_SQL "PRAGMA application_id = 1413564748;" /* TL_SQ_APPLICATION_ID, "TAIL" */
@@ -1410,6 +1437,8 @@ static tl_err sq_delete_record(tl_store *st, tl_id_kind k, int64_t id, long long
         Q_DEL_USER_EVENTS, Q_DEL_USER_SEARCHES, Q_DEL_USER_CONSENT, Q_DEL_USER_RETENTION,
         Q_DEL_USER_KEYS,   Q_DEL_USER_SUBS,     Q_DEL_USER};
     tl_err r = tl__sq_lib_forget(st, k, id); /* lists, reviews, paths, feedback */
+    if (r == TL_OK)
+        r = tl__sq_imp_forget(st, k, id); /* impressions of the patron, places of the item */
     if (r != TL_OK)
         return r;
     if (k == TL_ID_ITEM) /* its catalogue details and copies (schema 5) go with it */
@@ -1555,6 +1584,7 @@ static const tl_store_ops sqlite_ops = {
     .details = tl__sq_details,
     .lib = &tl__sq_lib_ops,
     .exp = &tl__sq_exp_ops,
+    .imp = &tl__sq_imp_ops,
 };
 
 static tl_err user_version(sq_store *s, int *v)

@@ -1,0 +1,29 @@
+#!/bin/sh
+# The homepage under load with the bandit row order and impression logging on (the default of
+# tailor serve) against the fixed order without logging, A/B in one run: ROUNDS alternating
+# wrk runs of each (bench/serve_ab.sh, DUR seconds each) from the same store, each run starting
+# from a fresh copy of it (logging writes to it). Prints each run and the ratio of the medians.
+#
+# usage: bench/home_ab.sh [BIN]   (run in a folder with s.db, m.tlm and users.txt, such as the
+#   build/bench-serve that bench/serve.sh leaves)   env: ROUNDS (default 4), DUR (default 6)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${1:-$here/../build/tailor}
+path="/v1/users/%s/homepage?rows=6&n=10"
+[ -f s0.db ] || cp s.db s0.db
+fixed="" bandit=""
+for _ in $(seq "${ROUNDS:-4}"); do
+    for arm in fixed bandit; do
+        cp s0.db s.db
+        rm -f s.db-wal s.db-shm
+        if [ $arm = fixed ]; then args="--row-policy fixed --impressions off"; else args=""; fi
+        rps=$(ARGS="$args" DUR="${DUR:-6}" sh "$here/serve_ab.sh" "$bin" "$path" | cut -d' ' -f1)
+        echo "$arm $rps"
+        if [ $arm = fixed ]; then fixed="$fixed $rps"; else bandit="$bandit $rps"; fi
+    done
+done
+median() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {
+    print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+mf=$(median $fixed) mb=$(median $bandit)
+echo "median fixed $mf, bandit $mb: ratio $(echo "$mb $mf" | awk '{printf "%.3f", $1 / $2}')"
+"$bin" --db s.db impressions stats
