@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential cmake pkg-config \
 libsqlite3-dev zlib1g-dev libopenblas-dev liblapacke-dev \
 libjansson-dev libcmocka-dev libstemmer-dev \
-libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libyaz-dev yaz libpq-dev \
+libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libyaz-dev yaz libpq-dev postgresql \
 python3 \
 clang libclang-rt-dev libomp-dev \
 chromium"
@@ -14,6 +14,8 @@ chromium"
 # recommends are not installed here) and libomp-dev (its OpenMP) build scripts/fuzz.sh.
 # yaz (yaz-marcdump) counts the MARC fixtures' records in tests/integration/test_cli_marc.c and
 # parses the benchmark's catalogue beside `tailor import marc` (bench/marc_import.sh).
+# postgresql: the server the PostgreSQL store's tests start for themselves (initdb, pg_ctl in
+# /usr/lib/postgresql/<major>/bin; as root they run as nobody); libpq-dev is the client.
 # chromium renders the HTML audit report headless in tests/integration/test_cli_audit.c (the
 # test skips, saying so, where it is missing).
 

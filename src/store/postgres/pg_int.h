@@ -1,0 +1,60 @@
+/* Private to src/store/postgres: the PostgreSQL engine's connection and its helpers, shared by
+ * the files of the engine (pg_store.c: the core operations; pg_privacy.c: trust). */
+#ifndef TL_PG_INT_H
+#define TL_PG_INT_H
+
+#include <libpq-fe.h>
+
+#include "store/store_int.h"
+
+/* Parameters of one statement: strings are sent as binary text (no terminator needed),
+ * numbers as text. */
+#define TL_PG_MAXP 16
+typedef struct tl_pg_args {
+    int n;
+    const char *v[TL_PG_MAXP];
+    int len[TL_PG_MAXP];
+    int fmt[TL_PG_MAXP];
+    char num[TL_PG_MAXP][32];
+} tl_pg_args;
+
+void tl__pg_text(tl_pg_args *a, const char *s, size_t n); /* s NULL: SQL NULL */
+void tl__pg_str(tl_pg_args *a, const char *s);
+void tl__pg_int(tl_pg_args *a, int64_t v);
+void tl__pg_opt(tl_pg_args *a, int64_t v); /* TL_ABSENT: SQL NULL */
+void tl__pg_real(tl_pg_args *a, double v);
+void tl__pg_null(tl_pg_args *a);
+void tl__pg_blob(tl_pg_args *a, const uint8_t *b, size_t n);
+
+/* Runs sql with a's parameters (a may be NULL); *res = its result (PQclear it) when res is not
+ * NULL. TL_ESTORE with st->errmsg on failure. */
+tl_err tl__pg_query(tl_store *st, const char *sql, const tl_pg_args *a, PGresult **res);
+/* The same for a statement run many times: prepared once per connection, by its slot. */
+tl_err tl__pg_prepared(tl_store *st, int slot, const char *sql, const tl_pg_args *a,
+                       PGresult **res);
+/* The rows a statement changed (PQcmdTuples). */
+long long tl__pg_changes(PGresult *r);
+int64_t tl__pg_i64(PGresult *r, int row, int col);
+int64_t tl__pg_opt_col(PGresult *r, int row, int col); /* NULL: TL_ABSENT */
+const char *tl__pg_s(PGresult *r, int row, int col);   /* NULL stays NULL */
+/* Decodes a bytea column (text form "\x..") into out (at most cap bytes); returns its length. */
+size_t tl__pg_bytes(PGresult *r, int row, int col, uint8_t *out, size_t cap);
+PGconn *tl__pg_conn(tl_store *st);
+/* "not supported by the postgres store yet: what" as the store's message. */
+tl_err tl__pg_unsupported(tl_store *st, const char *what);
+
+/* Statement slots of the engine's files (each file its own range). */
+enum { TL_PG_SLOTS = 96, TL_PG_PRIVACY_SLOT0 = 64 };
+
+/* Trust (pg_privacy.c). */
+tl_err tl__pg_audit_append(tl_store *st, const tl_store_audit *e);
+tl_err tl__pg_audit_last(tl_store *st, int64_t *seq, uint8_t *hash, int *found);
+tl_err tl__pg_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx);
+tl_err tl__pg_audit_forget(tl_store *st, const char *target, long long *changed);
+tl_err tl__pg_consent_set(tl_store *st, int64_t user, int personalize, int64_t retention_days,
+                          int64_t ts, const char *actor);
+tl_err tl__pg_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx,
+                        int64_t *retention_days);
+tl_err tl__pg_retention_run(tl_store *st, int64_t now, long long *removed);
+
+#endif
