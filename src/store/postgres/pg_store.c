@@ -22,6 +22,7 @@ typedef struct pg_store {
     int seen_first;   /* changed() was called once */
     long long writes; /* commits of this connection since the last changed() */
     int staged;       /* the temporary events table exists in this session */
+    int merging;      /* this transaction's bulk writes merge (a key existed) */
 } pg_store;
 
 static pg_store *pg(tl_store *st)
@@ -324,6 +325,7 @@ static void pg_close(tl_store *st)
 
 static tl_err pg_begin(tl_store *st)
 {
+    pg(st)->merging = 0;
     /* writers one at a time, as SQLite's BEGIN IMMEDIATE: ids are found and then created */
     return tl__pg_query(
         st, st->readonly ? "BEGIN" : "BEGIN; SELECT pg_advisory_xact_lock(" WRITE_LOCK ")", NULL,
@@ -521,13 +523,12 @@ static int put_field(copy_buf *b, const char *s, char end)
     return 0;
 }
 
-static int put_event_row(copy_buf *b, int seq, const tl_store_event *e)
+static int put_event_row(copy_buf *b, const tl_store_event *e)
 {
     if (buf_grow(b, 128))
         return -1;
-    b->len += (size_t)snprintf(b->p + b->len, 128, "%d\t%lld\t%lld\t%lld\t%lld\t", seq,
-                               (long long)e->user, (long long)e->item, (long long)e->type,
-                               (long long)e->ts);
+    b->len += (size_t)snprintf(b->p + b->len, 128, "%lld\t%lld\t%lld\t%lld\t", (long long)e->user,
+                               (long long)e->item, (long long)e->type, (long long)e->ts);
     char v[40];
     if (e->has_value)
         snprintf(v, sizeof(v), "%.17g", e->value);
@@ -536,6 +537,38 @@ static int put_event_row(copy_buf *b, int seq, const tl_store_event *e)
                    put_field(b, e->session, '\n')
                ? -1
                : 0;
+}
+
+typedef struct ev_key {
+    int64_t user, item, type, ts;
+} ev_key;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const ev_key *x = a, *y = b;
+#define CMP1(f)                                                                                    \
+    if (x->f != y->f)                                                                              \
+        return x->f < y->f ? -1 : 1;
+    CMP1(user)
+    CMP1(item) CMP1(type) CMP1(ts)
+#undef CMP1
+        return 0;
+}
+
+/* How many distinct keys e[0..n) has (-1: out of memory). */
+static int distinct_keys(const tl_store_event *e, int n)
+{
+    ev_key *k = malloc((size_t)(n ? n : 1) * sizeof(*k));
+    if (!k)
+        return -1;
+    for (int i = 0; i < n; i++)
+        k[i] = (ev_key){e[i].user, e[i].item, e[i].type, e[i].ts};
+    qsort(k, (size_t)n, sizeof(*k), cmp_key);
+    int d = n > 0;
+    for (int i = 1; i < n; i++)
+        d += cmp_key(&k[i - 1], &k[i]) != 0;
+    free(k);
+    return d;
 }
 
 /* Sends b's rows to the COPY in progress and ends it. */
@@ -561,62 +594,94 @@ static tl_err copy_send(tl_store *st, copy_buf *b, const char *sql)
     return rc;
 }
 
+#define EV_COLS "user_id, item_id, type_id, ts, value, device, channel, branch, session"
+
+/* The first bulk write of a transaction goes straight into events with COPY: the fast path of
+ * an import of new events. Where it meets a key that exists it is undone (a savepoint) and this
+ * transaction merges from then on. */
+static tl_err copy_direct(tl_store *st, copy_buf *b, int *done)
+{
+    pg_store *s = pg(st);
+    *done = 0;
+    tl_err rc = tl__pg_query(st, "SAVEPOINT tl_bulk", NULL, NULL);
+    if (rc != TL_OK)
+        return rc;
+    if (copy_send(st, b, "COPY events(" EV_COLS ") FROM STDIN") == TL_OK) {
+        *done = 1;
+        return tl__pg_query(st, "RELEASE SAVEPOINT tl_bulk", NULL, NULL);
+    }
+    s->merging = 1;
+    return tl__pg_query(st, "ROLLBACK TO SAVEPOINT tl_bulk; RELEASE SAVEPOINT tl_bulk", NULL, NULL);
+}
+
+/* Events of the batch (in the temporary table) into events: new keys inserted, existing ones
+ * updated where their value or context differ; the last of a key's events in the batch is the
+ * one that stays (file order). */
+static tl_err merge(tl_store *st, copy_buf *b, int dups, int distinct, long long *added,
+                    long long *updated)
+{
+    pg_store *s = pg(st);
+    tl_err rc = TL_OK;
+    if (!s->staged &&
+        (rc = tl__pg_query(st,
+                           "CREATE TEMP TABLE IF NOT EXISTS tl_events_in(seq BIGINT GENERATED"
+                           " ALWAYS AS IDENTITY, user_id BIGINT, item_id BIGINT, type_id BIGINT,"
+                           " ts BIGINT, value DOUBLE PRECISION, device TEXT, channel TEXT,"
+                           " branch TEXT, session TEXT) ON COMMIT DELETE ROWS",
+                           NULL, NULL)) != TL_OK)
+        return rc;
+    s->staged = 1;
+    const char *src = dups ? "(SELECT DISTINCT ON (user_id, item_id, type_id, ts) * FROM"
+                             " tl_events_in ORDER BY user_id, item_id, type_id, ts, seq DESC)"
+                           : "tl_events_in";
+    char sql[1024];
+    PGresult *r = NULL;
+    if ((rc = tl__pg_query(st, "TRUNCATE tl_events_in RESTART IDENTITY", NULL, NULL)) != TL_OK ||
+        (rc = copy_send(st, b, "COPY tl_events_in(" EV_COLS ") FROM STDIN")) != TL_OK)
+        return rc;
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO events(" EV_COLS ") SELECT " EV_COLS " FROM %s s ON CONFLICT DO NOTHING",
+             src);
+    if ((rc = tl__pg_query(st, sql, NULL, &r)) != TL_OK)
+        return rc;
+    long long ins = tl__pg_changes(r);
+    PQclear(r);
+    *added += ins;
+    if (ins == distinct)
+        return TL_OK; /* all new: nothing to compare */
+    /* some keys existed: write those whose value or context differ (a row inserted just now
+     * equals itself) */
+    snprintf(sql, sizeof(sql),
+             "UPDATE events e SET value = s.value, device = s.device, channel = s.channel,"
+             " branch = s.branch, session = s.session FROM %s s"
+             " WHERE e.user_id = s.user_id AND e.item_id = s.item_id AND e.type_id = s.type_id"
+             " AND e.ts = s.ts AND (e.value, e.device, e.channel, e.branch, e.session)"
+             " IS DISTINCT FROM (s.value, s.device, s.channel, s.branch, s.session)",
+             src);
+    r = NULL;
+    if ((rc = tl__pg_query(st, sql, NULL, &r)) == TL_OK)
+        *updated += tl__pg_changes(r);
+    PQclear(r);
+    return rc;
+}
+
 static tl_err pg_put_events(tl_store *st, const tl_store_event *e, int n, long long *added,
                             long long *updated)
 {
     pg_store *s = pg(st);
     copy_buf b = {0};
-    tl_err rc = TL_OK;
-    if (!s->staged &&
-        (rc = tl__pg_query(st,
-                           "CREATE TEMP TABLE IF NOT EXISTS tl_events_in(seq INTEGER,"
-                           " user_id BIGINT, item_id BIGINT, type_id BIGINT, ts BIGINT,"
-                           " value DOUBLE PRECISION, device TEXT, channel TEXT, branch TEXT,"
-                           " session TEXT) ON COMMIT DELETE ROWS",
-                           NULL, NULL)) != TL_OK)
-        return rc;
-    s->staged = 1;
-    for (int i = 0; i < n; i++)
-        if (put_event_row(&b, i, &e[i])) {
-            free(b.p);
-            return TL_ENOMEM;
-        }
-    PGresult *r = NULL;
-    if ((rc = tl__pg_query(st, "TRUNCATE tl_events_in", NULL, NULL)) == TL_OK &&
-        (rc = copy_send(st, &b, "COPY tl_events_in FROM STDIN")) == TL_OK)
-        /* the last of a key's events in the batch is the one that stays (file order) */
-        rc = tl__pg_query(
-            st,
-            "WITH src AS (SELECT DISTINCT ON (user_id, item_id, type_id, ts) * FROM tl_events_in"
-            " ORDER BY user_id, item_id, type_id, ts, seq DESC),"
-            " ins AS (INSERT INTO events(user_id, item_id, type_id, ts, value, device, channel,"
-            " branch, session) SELECT user_id, item_id, type_id, ts, value, device, channel,"
-            " branch, session FROM src ORDER BY user_id, item_id, type_id, ts"
-            " ON CONFLICT DO NOTHING RETURNING 1)"
-            " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM src)",
-            NULL, &r);
+    int distinct = distinct_keys(e, n), done = 0;
+    tl_err rc = distinct < 0 ? TL_ENOMEM : TL_OK;
+    for (int i = 0; i < n && rc == TL_OK; i++)
+        if (put_event_row(&b, &e[i]))
+            rc = TL_ENOMEM;
+    /* keys repeated within the batch: only a merge keeps the last */
+    if (rc == TL_OK && !s->merging && distinct == n && (rc = copy_direct(st, &b, &done)) == TL_OK &&
+        done)
+        *added += n;
+    if (rc == TL_OK && !done)
+        rc = merge(st, &b, distinct != n, distinct, added, updated);
     free(b.p);
-    if (rc != TL_OK)
-        return rc;
-    long long ins = tl__pg_i64(r, 0, 0), distinct = tl__pg_i64(r, 0, 1);
-    PQclear(r);
-    *added += ins;
-    if (ins == distinct)
-        return TL_OK; /* all new: nothing to compare */
-    /* some keys existed: write those whose value or context differ */
-    rc = tl__pg_query(
-        st,
-        "UPDATE events e SET value = s.value, device = s.device, channel = s.channel,"
-        " branch = s.branch, session = s.session FROM (SELECT DISTINCT ON (user_id, item_id,"
-        " type_id, ts) * FROM tl_events_in ORDER BY user_id, item_id, type_id, ts, seq DESC) s"
-        " WHERE e.user_id = s.user_id AND e.item_id = s.item_id AND e.type_id = s.type_id"
-        " AND e.ts = s.ts AND (e.value, e.device, e.channel, e.branch, e.session)"
-        " IS DISTINCT FROM (s.value, s.device, s.channel, s.branch, s.session)",
-        NULL, &r);
-    if (rc == TL_OK) {
-        *updated += tl__pg_changes(r);
-        PQclear(r);
-    }
     return rc;
 }
 
