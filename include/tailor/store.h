@@ -761,6 +761,21 @@ TL_API tl_err tl_store_topic_items(tl_store *st, const char *topic, tl_store_top
 TL_API tl_err tl_store_topic_uses(tl_store *st, const char *topic, tl_store_use_fn fn, void *ctx,
                                   tl_diag *d);
 
+/* tailor migrate: copies the SQLite store from into the empty PostgreSQL store to (every
+ * table, ids kept), in one transaction of to; then reads each table of both back in key order
+ * and compares its row count and a checksum of its rows, calling fn (may be NULL) per table.
+ * Commits only when every table agrees: else TL_ECORRUPT and to is left as it was. TL_EEXIST
+ * when to is not empty; TL_EUNSUPPORTED for other engine pairs. */
+typedef struct tl_store_table_check {
+    const char *table;
+    int64_t rows_from, rows_to;
+    char sum_from[33], sum_to[33]; /* hex; "-" for a table the source's schema lacks */
+    int same;
+} tl_store_table_check;
+typedef tl_err (*tl_store_check_fn)(void *ctx, const tl_store_table_check *c);
+TL_API tl_err tl_store_migrate(tl_store *from, tl_store *to, tl_store_check_fn fn, void *ctx,
+                               tl_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,6 +21,7 @@ static const tl_cmd *const commands[] = {
     &tl_cmd_synth,        &tl_cmd_serve,    &tl_cmd_key,       &tl_cmd_user,   &tl_cmd_consent,
     &tl_cmd_retention,    &tl_cmd_auditlog, &tl_cmd_analytics, &tl_cmd_item,   &tl_cmd_search,
     &tl_cmd_subscription, &tl_cmd_digest,   &tl_cmd_list,      &tl_cmd_review, &tl_cmd_path,
+    &tl_cmd_migrate,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -46,6 +46,9 @@ tl_err tl__pg_unsupported(tl_store *st, const char *what);
 /* Statement slots of the engine's files (each file its own range). */
 enum { TL_PG_SLOTS = 96, TL_PG_PRIVACY_SLOT0 = 64 };
 
+/* Reading lists, reviews, paths (pg_lists.c; lib_int.h). */
+extern const struct tl_store_lib_ops tl__pg_lib_ops;
+
 /* Trust (pg_privacy.c). */
 tl_err tl__pg_audit_append(tl_store *st, const tl_store_audit *e);
 tl_err tl__pg_audit_last(tl_store *st, int64_t *seq, uint8_t *hash, int *found);
@@ -56,5 +59,9 @@ tl_err tl__pg_consent_set(tl_store *st, int64_t user, int personalize, int64_t r
 tl_err tl__pg_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx,
                         int64_t *retention_days);
 tl_err tl__pg_retention_run(tl_store *st, int64_t now, long long *removed);
+tl_err tl__pg_sub_set(tl_store *st, int64_t user, int alerts, const char *email, int64_t ts);
+tl_err tl__pg_sub_get(tl_store *st, int64_t user, tl_store_sub_fn fn, void *ctx, int *found);
+tl_err tl__pg_sub_off(tl_store *st, int64_t user, int *changed);
+tl_err tl__pg_sub_each(tl_store *st, tl_store_sub_fn fn, void *ctx);
 
 #endif

@@ -1,5 +1,6 @@
 /* The trust tables of a PostgreSQL store (schema version 4): the audit log, consent and
- * retention, a patron's whole record for an export, and the retention job; as
+ * retention, a patron's whole record for an export, the retention job, and patrons'
+ * subscriptions to new-arrival alerts (schema version 5); as
  * src/store/sqlite/sqlite_privacy.c, whose behaviour they follow. */
 #include <stdlib.h>
 #include <string.h>
@@ -185,4 +186,67 @@ tl_err tl__pg_retention_run(tl_store *st, int64_t now, long long *removed)
                  " personalize = 0) OR EXISTS (SELECT 1 FROM retention r WHERE"
                  " r.user_id = events.user_id AND events.ts < $1 - r.days * 86400)",
                  &a, removed);
+}
+
+tl_err tl__pg_sub_set(tl_store *st, int64_t user, int alerts, const char *email, int64_t ts)
+{
+    tl_pg_args a = {0};
+    tl__pg_int(&a, user);
+    tl__pg_int(&a, alerts);
+    tl__pg_str(&a, email);
+    tl__pg_int(&a, ts);
+    return write(st,
+                 "INSERT INTO subscriptions(user_id, email, alerts, since)"
+                 " VALUES ($1, nullif($3::text, ''), greatest($2::bigint, 0), $4)"
+                 " ON CONFLICT(user_id) DO UPDATE"
+                 " SET alerts = CASE WHEN $2::bigint < 0 THEN subscriptions.alerts ELSE $2 END,"
+                 " email = CASE WHEN $3::text IS NULL THEN subscriptions.email"
+                 " ELSE nullif($3::text, '') END",
+                 &a, NULL);
+}
+
+/* Runs sql ($1 = user unless user is 0) and hands each subscription to fn; *found = any. */
+static tl_err subs(tl_store *st, const char *sql, int64_t user, tl_store_sub_fn fn, void *ctx,
+                   int *found)
+{
+    tl_pg_args a = {0};
+    PGresult *r = NULL;
+    if (user)
+        tl__pg_int(&a, user);
+    tl_err rc = tl__pg_query(st, sql, &a, &r);
+    for (int i = 0; rc == TL_OK && i < PQntuples(r); i++)
+        rc = fn(ctx, tl__pg_s(r, i, 0), tl__pg_s(r, i, 1), (int)tl__pg_i64(r, i, 2),
+                tl__pg_i64(r, i, 3), (int)tl__pg_i64(r, i, 4));
+    if (found)
+        *found = rc == TL_OK && PQntuples(r) > 0;
+    PQclear(r);
+    return rc;
+}
+
+tl_err tl__pg_sub_get(tl_store *st, int64_t user, tl_store_sub_fn fn, void *ctx, int *found)
+{
+    return subs(st,
+                "SELECT u.ext_id, s.email, s.alerts, s.since, u.personalize FROM subscriptions s"
+                " JOIN users u ON u.id = s.user_id WHERE s.user_id = $1",
+                user, fn, ctx, found);
+}
+
+tl_err tl__pg_sub_off(tl_store *st, int64_t user, int *changed)
+{
+    tl_pg_args a = {0};
+    long long n = 0;
+    tl__pg_int(&a, user);
+    tl_err rc =
+        write(st, "UPDATE subscriptions SET alerts = 0 WHERE user_id = $1 AND alerts = 1", &a, &n);
+    *changed = n > 0;
+    return rc;
+}
+
+tl_err tl__pg_sub_each(tl_store *st, tl_store_sub_fn fn, void *ctx)
+{
+    return subs(st,
+                "SELECT u.ext_id, s.email, s.alerts, s.since, u.personalize FROM subscriptions s"
+                " JOIN users u ON u.id = s.user_id WHERE s.alerts = 1 AND s.email IS NOT NULL"
+                " ORDER BY s.user_id",
+                0, fn, ctx, NULL);
 }

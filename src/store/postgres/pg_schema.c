@@ -185,32 +185,34 @@ static const struct {
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+#define C " COLLATE \"C\""
 const tl_pg_table tl__pg_tables[] = {
-    {"schema_migrations", "version", NULL},
-    {"meta", "key", NULL},
-    {"items", "id", "id"},
-    {"users", "id", "id"},
-    {"event_types", "id", "id"},
-    {"events", "user_id, item_id, type_id, ts", NULL},
-    {"searches", "id", "id"},
-    {"search_clicks", "search_id, rank", NULL},
-    {"api_keys", "id", NULL},
-    {"idempotency_keys", "scope, key", NULL},
-    {"audit_log", "seq", "seq"},
-    {"consent_log", "user_id, ts, personalize, retention_days, actor", NULL},
-    {"retention", "user_id", NULL},
-    {"item_details", "item_id", NULL},
-    {"holdings", "id", "id"},
-    {"lists", "id", "id"},
-    {"list_items", "list_id, item_id", NULL},
-    {"reviews", "user_id, item_id", NULL},
-    {"paths", "id", "id"},
-    {"path_steps", "path_id, item_id", NULL},
-    {"path_feedback", "path_id, item_id, user_id", NULL},
-    {"search_totals", "search_id", NULL},
-    {"subscriptions", "user_id", NULL},
-    {NULL, NULL, NULL},
+    {"schema_migrations", "version", "version", NULL},
+    {"meta", "key", "key" C, NULL},
+    {"items", "id", "id", "id"},
+    {"users", "id", "id", "id"},
+    {"event_types", "id", "id", "id"},
+    {"events", "user_id, item_id, type_id, ts", "user_id, item_id, type_id, ts", NULL},
+    {"searches", "id", "id", "id"},
+    {"search_clicks", "search_id, rank", "search_id, rank", NULL},
+    {"api_keys", "id", "id" C, NULL},
+    {"idempotency_keys", "scope, key", "scope" C ", key" C, NULL},
+    {"audit_log", "seq", "seq", "seq"},
+    {"consent_log", "rowid", "seq", NULL},
+    {"retention", "user_id", "user_id", NULL},
+    {"item_details", "item_id", "item_id", NULL},
+    {"holdings", "id", "id", "id"},
+    {"lists", "id", "id", "id"},
+    {"list_items", "list_id, item_id", "list_id, item_id", NULL},
+    {"reviews", "user_id, item_id", "user_id, item_id", NULL},
+    {"paths", "id", "id", "id"},
+    {"path_steps", "path_id, item_id", "path_id, item_id", NULL},
+    {"path_feedback", "path_id, item_id, user_id", "path_id, item_id, user_id", NULL},
+    {"search_totals", "search_id", "search_id", NULL},
+    {"subscriptions", "user_id", "user_id", NULL},
+    {NULL, NULL, NULL, NULL},
 };
+#undef C
 
 int tl__pg_latest_version(void)
 {

@@ -5,10 +5,11 @@
 
 #include "store/postgres/pg_int.h"
 
-/* A table of the schema: its name, the columns that order it (its key), and its identity
- * column (NULL when its key is not generated). */
+/* A table of the schema: its name, the columns that order it (its key) in SQLite and in
+ * PostgreSQL (text keys in bytes' order, as SQLite's BINARY; consent_log by its insertion
+ * order), and its identity column (NULL when its key is not generated). */
 typedef struct tl_pg_table {
-    const char *name, *order, *identity;
+    const char *name, *sq_order, *pg_order, *identity;
 } tl_pg_table;
 
 /* Every table of the schema, in an order that satisfies the foreign keys; ends with NULL. */

@@ -550,9 +550,11 @@ static int cmp_key(const void *a, const void *b)
     if (x->f != y->f)                                                                              \
         return x->f < y->f ? -1 : 1;
     CMP1(user)
-    CMP1(item) CMP1(type) CMP1(ts)
+    CMP1(item)
+    CMP1(type)
+    CMP1(ts)
 #undef CMP1
-        return 0;
+    return 0;
 }
 
 /* How many distinct keys e[0..n) has (-1: out of memory). */
@@ -1326,26 +1328,6 @@ static tl_err pg_scrub(tl_store *st, int *complete)
     return tl__pg_query(st, "SELECT 1", NULL, NULL);
 }
 
-static tl_err pg_sub_get(tl_store *st, int64_t user, tl_store_sub_fn fn, void *ctx, int *found)
-{
-    (void)user, (void)fn, (void)ctx;
-    *found = 0;
-    return tl__pg_unsupported(st, "subscriptions");
-}
-
-static tl_err pg_sub_off(tl_store *st, int64_t user, int *changed)
-{
-    (void)user;
-    *changed = 0;
-    return tl__pg_unsupported(st, "subscriptions");
-}
-
-static tl_err pg_sub_each(tl_store *st, tl_store_sub_fn fn, void *ctx)
-{
-    (void)fn, (void)ctx;
-    return tl__pg_unsupported(st, "subscriptions");
-}
-
 static tl_err pg_details(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
                          tl_store_detail_fn fn, void *ctx)
 {
@@ -1353,9 +1335,8 @@ static tl_err pg_details(tl_store *st, int64_t added_from, int64_t starts_from, 
     return tl__pg_unsupported(st, "catalogue details");
 }
 
-/* Left NULL below: analytics, catalogue details and copies, catalogue search, subscriptions
- * (sub_set), reading lists (lib); the generic layer then says "the postgres store has no ..."
- * (TL_EUNSUPPORTED). */
+/* Left NULL below: analytics, catalogue details and copies, catalogue search; the generic
+ * layer then says "the postgres store has no ..." (TL_EUNSUPPORTED). */
 static const tl_store_ops postgres_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -1407,10 +1388,12 @@ static const tl_store_ops postgres_ops = {
     .user_dump = tl__pg_user_dump,
     .retention_run = tl__pg_retention_run,
     .scrub = pg_scrub,
-    .sub_get = pg_sub_get,
-    .sub_off = pg_sub_off,
-    .sub_each = pg_sub_each,
+    .sub_set = tl__pg_sub_set,
+    .sub_get = tl__pg_sub_get,
+    .sub_off = tl__pg_sub_off,
+    .sub_each = tl__pg_sub_each,
     .details = pg_details,
+    .lib = &tl__pg_lib_ops,
 };
 
 static const char *const session_sql = "SET client_min_messages = warning; LISTEN " CHANNEL;
