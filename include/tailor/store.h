@@ -216,6 +216,9 @@ TL_API tl_err tl_store_set_meta(tl_store *st, const char *key, const char *value
 /* How many patrons were erased (tl_store_delete_user), so that a server on the store learns of
  * an erasure made by another process and trains its models again. */
 #define TL_META_ERASURES "erasures"
+/* The last model swapped in by a training of any process: "<real path>\t<stamp>" (the
+ * service's swap_notice.c: the other processes serving that file load it). */
+#define TL_META_MODEL_SWAP "model_swap"
 /* When the last patron was erased (Unix seconds): a model file written before that time may
  * still have learnt from them. */
 #define TL_META_ERASED_AT "erased_at"
