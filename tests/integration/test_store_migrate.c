@@ -147,6 +147,56 @@ static void test_import_all_or_nothing(void **state)
     assert_int_equal(tl_test_pg_int("atomic", "SELECT count(*) FROM users"), 0);
 }
 
+/* Imports big enough for the bulk paths (ids looked up from a table read once, created in
+ * blocks; events by COPY, then merged where keys exist) end as SQLite's do. */
+static void test_bulk_import_as_sqlite(void **state)
+{
+    (void)state;
+    tl_test_pg_reset("bulk");
+    snprintf(pg, sizeof(pg), "%s", tl_test_pg_db("bulk"));
+    snprintf(sq, sizeof(sq), "%s", tl_test_tmp("bulk.db"));
+    size_t cap = 1 << 20, len = 0;
+    char *a = malloc(cap), *b = malloc(cap);
+    assert_non_null(a);
+    assert_non_null(b);
+    len += (size_t)snprintf(a + len, cap - len, "user\titem\ttype\tvalue\ttimestamp\n");
+    for (int i = 0; i < 3000; i++) /* 300 patrons, 120 items, a few repeated keys */
+        len += (size_t)snprintf(a + len, cap - len, "p%d\ti%d\t%s\t%d\t%d\n", i % 300,
+                                (i * 7) % 120, i % 3 ? "loan" : "rate", i % 5, 1000 + i % 1500);
+    /* the second file: half old keys with other values, half new patrons and items */
+    size_t blen = (size_t)snprintf(b, cap, "user\titem\ttype\tvalue\ttimestamp\n");
+    for (int i = 0; i < 2000; i++)
+        blen += (size_t)snprintf(b + blen, cap - blen, "p%d\ti%d\t%s\t%d\t%d\n",
+                                 i % 2 ? i % 300 : 300 + i, (i * 7) % (i % 2 ? 120 : 400),
+                                 i % 3 ? "loan" : "rate", 4, 1000 + i % 1500);
+    assert_int_equal(tl_test_write(tl_test_tmp("bulk1.tsv"), a), 0);
+    assert_int_equal(tl_test_write(tl_test_tmp("bulk2.tsv"), b), 0);
+    free(a);
+    free(b);
+    const char *files[] = {"bulk1.tsv", "bulk2.tsv", "bulk1.tsv"};
+    for (int f = 0; f < 3; f++) {
+        tl_test_cli_check(tl_test_cli("--db '%s' import events '%s'", sq, tl_test_tmp(files[f])), 0,
+                          NULL, NULL);
+        char *report_sq = tl_test_cli_out();
+        tl_test_cli_check(tl_test_cli("--db '%s' import events '%s'", pg, tl_test_tmp(files[f])), 0,
+                          NULL, NULL);
+        char *report_pg = tl_test_cli_out();
+        /* the same counts of events added, updated, unchanged, and of new users and items */
+        char *cut_sq = strrchr(report_sq, '('), *cut_pg = strrchr(report_pg, '('); /* the time */
+        assert_non_null(cut_sq);
+        assert_non_null(cut_pg);
+        *cut_sq = *cut_pg = '\0';
+        assert_string_equal(strstr(report_sq, "rows,"), strstr(report_pg, "rows,"));
+        free(report_sq);
+        free(report_pg);
+        assert_same_output("export events");
+        char *stats_sq = out_of(sq, "stats --top 20"), *stats_pg = out_of(pg, "stats --top 20");
+        assert_string_equal(strchr(stats_sq, '\n'), strchr(stats_pg, '\n')); /* after the store */
+        free(stats_sq);
+        free(stats_pg);
+    }
+}
+
 int main(void)
 {
     if (!tl_test_pg_start())
@@ -154,6 +204,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrate_round_trip),
         cmocka_unit_test(test_import_all_or_nothing),
+        cmocka_unit_test(test_bulk_import_as_sqlite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,38 @@ PGconn *tl__pg_conn(tl_store *st);
 /* "not supported by the postgres store yet: what" as the store's message. */
 tl_err tl__pg_unsupported(tl_store *st, const char *what);
 
+/* Sends data[0..len) (COPY text rows) to the COPY that sql starts, and ends it. */
+tl_err tl__pg_copy_in(tl_store *st, const char *sql, const char *data, size_t len);
+
+/* Ids in bulk (pg_ids.c): per kind, the table read once, and creations not yet written. */
+typedef struct tl_pg_kind_ids {
+    tl_intern names; /* ext id -> index into ids, once loaded */
+    int64_t *ids;
+    int32_t cap;
+    int loaded, finds, creates;
+    int64_t *reserved; /* ids taken from the sequence, next .. nreserved unused */
+    int next, nreserved;
+    char *pending; /* COPY rows "id\text" of created ids not yet written */
+    size_t pending_len, pending_cap;
+} tl_pg_kind_ids;
+typedef struct tl_pg_ids {
+    tl_pg_kind_ids kind[TL_ID_NKINDS];
+    long long pending; /* creations not yet written */
+    int flushing;
+} tl_pg_ids;
+/* Forgets everything (at each transaction's start and end); the caller inits once before. */
+void tl__pg_ids_reset(tl_pg_ids *x);
+/* *done = 1 when answered here (*id, 0: none), else the caller asks the server. */
+tl_err tl__pg_ids_find(tl_store *st, tl_pg_ids *x, tl_id_kind k, const char *ext, size_t len,
+                       int64_t *id, int *done);
+tl_err tl__pg_ids_create(tl_store *st, tl_pg_ids *x, tl_id_kind k, const char *ext, size_t len,
+                         int64_t *id, int *done);
+/* Records that ext is id now (0: gone) where the kind's table was read (a record written or
+ * deleted by other statements). */
+tl_err tl__pg_ids_note(tl_pg_ids *x, tl_id_kind k, const char *ext, size_t len, int64_t id);
+/* Writes the pending creations (before any other statement: tl__pg_query and the like). */
+tl_err tl__pg_ids_flush(tl_store *st, tl_pg_ids *x);
+
 /* Statement slots of the engine's files (each file its own range). */
 enum { TL_PG_SLOTS = 96, TL_PG_PRIVACY_SLOT0 = 64 };
 

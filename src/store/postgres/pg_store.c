@@ -23,6 +23,7 @@ typedef struct pg_store {
     long long writes; /* commits of this connection since the last changed() */
     int staged;       /* the temporary events table exists in this session */
     int merging;      /* this transaction's bulk writes merge (a key existed) */
+    tl_pg_ids ids;    /* ids in bulk (pg_ids.c) */
 } pg_store;
 
 static pg_store *pg(tl_store *st)
@@ -144,7 +145,8 @@ tl_err tl__pg_unsupported(tl_store *st, const char *what)
 static tl_err result(tl_store *st, PGresult *r, PGresult **res)
 {
     ExecStatusType t = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && t != PGRES_COPY_IN) {
+    if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && t != PGRES_COPY_IN &&
+        t != PGRES_COPY_OUT) {
         tl_err rc = fail_msg(st, r ? PQresultErrorMessage(r) : PQerrorMessage(pg(st)->conn));
         PQclear(r);
         return rc;
@@ -156,9 +158,19 @@ static tl_err result(tl_store *st, PGresult *r, PGresult **res)
     return TL_OK;
 }
 
+/* Created ids not written yet go first: every statement may need them. */
+static tl_err flush_ids(tl_store *st)
+{
+    pg_store *s = pg(st);
+    return s->ids.pending && !s->ids.flushing ? tl__pg_ids_flush(st, &s->ids) : TL_OK;
+}
+
 tl_err tl__pg_query(tl_store *st, const char *sql, const tl_pg_args *a, PGresult **res)
 {
     PGconn *c = pg(st)->conn;
+    tl_err rc = flush_ids(st);
+    if (rc != TL_OK)
+        return rc;
     PGresult *r = a ? PQexecParams(c, sql, a->n, NULL, a->v, a->len, a->fmt, 0) : PQexec(c, sql);
     return result(st, r, res);
 }
@@ -167,6 +179,9 @@ tl_err tl__pg_prepared(tl_store *st, int slot, const char *sql, const tl_pg_args
 {
     pg_store *s = pg(st);
     char name[16];
+    tl_err f = flush_ids(st);
+    if (f != TL_OK)
+        return f;
     snprintf(name, sizeof(name), "q%d", slot);
     if (!s->prepared[slot]) {
         tl_err rc = result(st, PQprepare(s->conn, name, sql, 0, NULL), NULL);
@@ -317,6 +332,9 @@ static tl_err run_q(tl_store *st, int q, const tl_pg_args *a, PGresult **res)
 static void pg_close(tl_store *st)
 {
     pg_store *s = pg(st);
+    tl__pg_ids_reset(&s->ids);
+    for (int k = 0; k < TL_ID_NKINDS; k++)
+        tl_intern_release(&s->ids.kind[k].names);
     if (s->conn)
         PQfinish(s->conn);
     tl__store_release(st);
@@ -326,6 +344,7 @@ static void pg_close(tl_store *st)
 static tl_err pg_begin(tl_store *st)
 {
     pg(st)->merging = 0;
+    tl__pg_ids_reset(&pg(st)->ids);
     /* writers one at a time, as SQLite's BEGIN IMMEDIATE: ids are found and then created */
     return tl__pg_query(
         st, st->readonly ? "BEGIN" : "BEGIN; SELECT pg_advisory_xact_lock(" WRITE_LOCK ")", NULL,
@@ -339,11 +358,13 @@ static tl_err pg_commit(tl_store *st)
     tl_err rc = st->readonly ? TL_OK : tl__pg_query(st, "NOTIFY " CHANNEL, NULL, NULL);
     if (rc == TL_OK && (rc = tl__pg_query(st, "COMMIT", NULL, NULL)) == TL_OK)
         s->writes += !st->readonly;
+    tl__pg_ids_reset(&s->ids);
     return rc;
 }
 
 static tl_err pg_rollback(tl_store *st)
 {
+    tl__pg_ids_reset(&pg(st)->ids); /* what was not written yet never will be */
     if (PQtransactionStatus(pg(st)->conn) == PQTRANS_IDLE)
         return TL_OK;
     return tl__pg_query(st, "ROLLBACK", NULL, NULL);
@@ -367,6 +388,10 @@ static tl_err pg_find_id(tl_store *st, tl_id_kind k, const char *ext, size_t len
 {
     static const int qs[] = {Q_FIND_USER, Q_FIND_ITEM, Q_FIND_TYPE};
     tl_pg_args a = {0};
+    int done = 0;
+    tl_err rc = st->in_txn ? tl__pg_ids_find(st, &pg(st)->ids, k, ext, len, id, &done) : TL_OK;
+    if (rc != TL_OK || done)
+        return rc;
     tl__pg_text(&a, ext, len);
     return id_of(st, qs[k], &a, id);
 }
@@ -375,6 +400,10 @@ static tl_err pg_create_id(tl_store *st, tl_id_kind k, const char *ext, size_t l
 {
     static const int qs[] = {Q_NEW_USER, Q_NEW_ITEM, Q_NEW_TYPE};
     tl_pg_args a = {0};
+    int done = 0;
+    tl_err rc = tl__pg_ids_create(st, &pg(st)->ids, k, ext, len, id, &done);
+    if (rc != TL_OK || done)
+        return rc;
     tl__pg_text(&a, ext, len);
     return id_of(st, qs[k], &a, id);
 }
@@ -387,7 +416,9 @@ static tl_err upsert(tl_store *st, int q, tl_id_kind k, const tl_pg_args *a, con
     if (rc != TL_OK)
         return rc;
     *changed = *id != 0;
-    return *id ? TL_OK : pg_find_id(st, k, ext, len, id);
+    if (!*id && (rc = pg_find_id(st, k, ext, len, id)) != TL_OK)
+        return rc;
+    return tl__pg_ids_note(&pg(st)->ids, k, ext, len, *id);
 }
 
 static tl_err write_item(tl_store *st, int q, const tl_item_rec *r, int64_t *id, int *changed)
@@ -573,17 +604,16 @@ static int distinct_keys(const tl_store_event *e, int n)
     return d;
 }
 
-/* Sends b's rows to the COPY in progress and ends it. */
-static tl_err copy_send(tl_store *st, copy_buf *b, const char *sql)
+tl_err tl__pg_copy_in(tl_store *st, const char *sql, const char *data, size_t len)
 {
     PGconn *c = pg(st)->conn;
-    tl_err rc = result(st, PQexec(c, sql), NULL);
+    tl_err rc = tl__pg_query(st, sql, NULL, NULL);
     if (rc != TL_OK)
         return rc;
     int ok = 1;
-    for (size_t off = 0; off < b->len && ok; off += COPY_CHUNK) {
-        size_t n = b->len - off < COPY_CHUNK ? b->len - off : COPY_CHUNK;
-        ok = PQputCopyData(c, b->p + off, (int)n) == 1;
+    for (size_t off = 0; off < len && ok; off += COPY_CHUNK) {
+        size_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
+        ok = PQputCopyData(c, data + off, (int)n) == 1;
     }
     if (PQputCopyEnd(c, ok ? NULL : "the client stopped") != 1)
         return fail_msg(st, PQerrorMessage(c));
@@ -594,6 +624,12 @@ static tl_err copy_send(tl_store *st, copy_buf *b, const char *sql)
         PQclear(r);
     }
     return rc;
+}
+
+/* Sends b's rows to the COPY that sql starts, and ends it. */
+static tl_err copy_send(tl_store *st, copy_buf *b, const char *sql)
+{
+    return tl__pg_copy_in(st, sql, b->p, b->len);
 }
 
 #define EV_COLS "user_id, item_id, type_id, ts, value, device, channel, branch, session"
@@ -1011,12 +1047,17 @@ static tl_err event_line(char *line, tl_scan_event_fn fn, void *ctx)
 }
 
 /* Streams the events with COPY (no result of millions of rows in memory); fn must not use the
- * store (the model builders only collect). */
+ * store (the model builders only collect). In key order, as SQLite's table is: weights add up
+ * in the same order, and a model trained on either store is the same. */
 static tl_err pg_scan_events(tl_store *st, tl_scan_event_fn fn, void *ctx)
 {
     PGconn *c = pg(st)->conn;
-    PGresult *r = PQexec(c, "COPY (SELECT user_id, item_id, type_id, value, ts FROM events)"
-                            " TO STDOUT");
+    tl_err f = flush_ids(st);
+    if (f != TL_OK)
+        return f;
+    PGresult *r = PQexec(c, "COPY (SELECT user_id, item_id, type_id, value, ts FROM events"
+                            " ORDER BY user_id, item_id, type_id, ts) "
+                            "TO STDOUT");
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
         tl_err rc = fail_msg(st, PQresultErrorMessage(r));
         PQclear(r);
@@ -1265,6 +1306,11 @@ static tl_err pg_delete_record(tl_store *st, tl_id_kind k, int64_t id, long long
         "DELETE FROM path_feedback WHERE user_id = $1",
         "DELETE FROM users WHERE id = $1",
     };
+    /* a table read for an import knows the id no more: read it again when asked */
+    tl_err rc = flush_ids(st);
+    if (rc != TL_OK)
+        return rc;
+    tl__pg_ids_reset(&pg(st)->ids);
     return k == TL_ID_ITEM ? delete_by_id(st, item_sql, 9, id, events)
                            : delete_by_id(st, user_sql, 10, id, events);
 }
@@ -1404,6 +1450,8 @@ tl_err tl__postgres_open(const char *target, const tl_store_opts *o, tl_store **
     if (!s)
         return TL_ENOMEM;
     tl__store_init(&s->base, &postgres_ops);
+    for (int k = 0; k < TL_ID_NKINDS; k++)
+        tl_intern_init(&s->ids.kind[k].names);
     s->base.readonly = (o->flags & TL_STORE_READONLY) != 0;
     tl_err rc = TL_ESTORE;
     s->conn = PQconnectdb(target);
