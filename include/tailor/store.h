@@ -112,6 +112,8 @@ TL_API tl_err tl_store_open_with(const char *target, const tl_store_opts *o, tl_
 /* tl_store_open_with with the given flags and the lock timeout of $TAILOR_LOCK_TIMEOUT, else
  * TL_STORE_LOCK_TIMEOUT. */
 TL_API tl_err tl_store_open(const char *target, int flags, tl_store **out, tl_diag *d);
+/* 1 when target names a PostgreSQL store (postgres:// or postgresql://), not a file. */
+TL_API int tl_store_is_postgres(const char *target);
 /* Closes st (rolling back an open transaction); a store being created that got no commit goes
  * away, as tl_store_open_with says. NULL does nothing. */
 TL_API void tl_store_free(tl_store *st);

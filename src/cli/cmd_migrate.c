@@ -72,7 +72,7 @@ static int run(const tl_cli *cli, int argc, char **argv)
         fprintf(stderr, "tailor: migrate: --from must name a SQLite store (sqlite:FILE)\n");
         return TL_EXIT_USAGE;
     }
-    if (strncmp(a.to, "postgres://", 11) != 0 && strncmp(a.to, "postgresql://", 13) != 0) {
+    if (!tl_store_is_postgres(a.to)) {
         fprintf(stderr, "tailor: migrate: --to must be a PostgreSQL URI (postgres://...)\n");
         return TL_EXIT_USAGE;
     }
