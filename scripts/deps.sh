@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential cmake pkg-config \
 libsqlite3-dev zlib1g-dev libopenblas-dev liblapacke-dev \
 libjansson-dev libcmocka-dev libstemmer-dev \
-libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libyaz-dev yaz libpq-dev \
+libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libyaz-dev yaz libpq-dev postgresql \
 libopenmpi-dev openmpi-bin \
 python3 \
 clang libclang-rt-dev libomp-dev \
@@ -18,6 +18,8 @@ chromium"
 # libopenmpi-dev and openmpi-bin (mpirun) build and test distributed training (tailor train
 # --distributed, tests/integration/test_ials_mpi.c; without them the build leaves MPI out and
 # the test skips).
+# postgresql: the server the PostgreSQL store's tests start for themselves (initdb, pg_ctl in
+# /usr/lib/postgresql/<major>/bin; as root they run as nobody); libpq-dev is the client.
 # chromium renders the HTML audit report headless in tests/integration/test_cli_audit.c (the
 # test skips, saying so, where it is missing).
 

@@ -112,6 +112,8 @@ TL_API tl_err tl_store_open_with(const char *target, const tl_store_opts *o, tl_
 /* tl_store_open_with with the given flags and the lock timeout of $TAILOR_LOCK_TIMEOUT, else
  * TL_STORE_LOCK_TIMEOUT. */
 TL_API tl_err tl_store_open(const char *target, int flags, tl_store **out, tl_diag *d);
+/* 1 when target names a PostgreSQL store (postgres:// or postgresql://), not a file. */
+TL_API int tl_store_is_postgres(const char *target);
 /* Closes st (rolling back an open transaction); a store being created that got no commit goes
  * away, as tl_store_open_with says. NULL does nothing. */
 TL_API void tl_store_free(tl_store *st);
@@ -216,6 +218,9 @@ TL_API tl_err tl_store_set_meta(tl_store *st, const char *key, const char *value
 /* How many patrons were erased (tl_store_delete_user), so that a server on the store learns of
  * an erasure made by another process and trains its models again. */
 #define TL_META_ERASURES "erasures"
+/* The last model swapped in by a training of any process: "<real path>\t<stamp>" (the
+ * service's swap_notice.c: the other processes serving that file load it). */
+#define TL_META_MODEL_SWAP "model_swap"
 /* When the last patron was erased (Unix seconds): a model file written before that time may
  * still have learnt from them. */
 #define TL_META_ERASED_AT "erased_at"
@@ -892,6 +897,20 @@ TL_API tl_err tl_store_learner_get(tl_store *st, const char *name, unsigned char
                                    int64_t *version, int *found, tl_diag *d);
 TL_API tl_err tl_store_learner_put(tl_store *st, const char *name, const unsigned char *img,
                                    size_t len, int64_t version, int64_t ts, tl_diag *d);
+/* tailor migrate: copies the SQLite store from into the empty PostgreSQL store to (every
+ * table, ids kept), in one transaction of to; then reads each table of both back in key order
+ * and compares its row count and a checksum of its rows, calling fn (may be NULL) per table.
+ * Commits only when every table agrees: else TL_ECORRUPT and to is left as it was. TL_EEXIST
+ * when to is not empty; TL_EUNSUPPORTED for other engine pairs. */
+typedef struct tl_store_table_check {
+    const char *table;
+    int64_t rows_from, rows_to;
+    char sum_from[33], sum_to[33]; /* hex; "-" for a table the source's schema lacks */
+    int same;
+} tl_store_table_check;
+typedef tl_err (*tl_store_check_fn)(void *ctx, const tl_store_table_check *c);
+TL_API tl_err tl_store_migrate(tl_store *from, tl_store *to, tl_store_check_fn fn, void *ctx,
+                               tl_diag *d);
 
 #ifdef __cplusplus
 }

@@ -146,12 +146,12 @@ static int apply_flags(tl_server_config *c, const args *a)
 }
 
 /* The store when no setting named one: the global --db or $TAILOR_DB (or ./tailor.db) when
- * that file exists; else none, and the model alone answers. */
+ * that file exists, or a PostgreSQL store; else none, and the model alone answers. */
 static int default_db(tl_server_config *c, const tl_cli *cli)
 {
     if (c->db)
         return TL_EXIT_OK;
-    if (access(cli->db_path, F_OK) != 0) {
+    if (!tl_store_is_postgres(cli->db_path) && access(cli->db_path, F_OK) != 0) {
         char msg[600];
         snprintf(msg, sizeof(msg),
                  "no store at %.400s: serving the model alone (histories from its file; POST "

@@ -23,7 +23,7 @@ static const tl_cmd *const commands[] = {
     &tl_cmd_auditlog,     &tl_cmd_analytics, &tl_cmd_item,    &tl_cmd_search,
     &tl_cmd_subscription, &tl_cmd_digest,    &tl_cmd_list,    &tl_cmd_review,
     &tl_cmd_path,         &tl_cmd_simulate,  &tl_cmd_ope,     &tl_cmd_experiment,
-    &tl_cmd_impressions,
+    &tl_cmd_impressions,  &tl_cmd_migrate,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -525,6 +525,14 @@ tl_err tl__imp_open(tl_service *s, const tl_service_opts *o, tl_diag *d)
             learner(s, EDITIONS_LEARNER, 1, TL__EDITION_DIM, &im->editions, &im->editions_saved, d);
     im->logging =
         rc == TL_OK && o->impressions && s->writer && tl_store_schema_version(s->writer) >= 9;
+    if (im->logging) { /* the store's engine may not log them (PostgreSQL, for now) */
+        tl_diag probe;
+        tl_diag_clear(&probe);
+        if (tl_store_impressions_put(s->writer, NULL, 0, &probe) != TL_OK) {
+            tl__service_log(s, "warn", "impressions", "impressions are not logged: %s", probe.msg);
+            im->logging = 0;
+        }
+    }
     if (rc == TL_OK && im->logging) {
         if (pthread_create(&im->thread, NULL, writer_main, s) == 0)
             im->thread_started = 1;

@@ -176,8 +176,10 @@ tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d)
     pthread_mutex_unlock(&s->mu);
     tl_err rc = *out ? TL_OK : tl__service_store_open(s, TL_STORE_READONLY, out, d);
     int changed = 1; /* a new connection, or one that cannot tell: anything may have changed */
-    if (rc == TL_OK && (tl_store_changed(*out, &changed) != TL_OK || changed))
+    if (rc == TL_OK && (tl_store_changed(*out, &changed) != TL_OK || changed)) {
         atomic_fetch_add_explicit(&s->store_gen, 1, memory_order_acq_rel);
+        tl__swap_check(s, *out); /* another process may have swapped a model we serve */
+    }
     return rc;
 }
 

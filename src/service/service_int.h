@@ -108,6 +108,8 @@ struct tl_service {
     char slot_name[TL_SERVICE_MAX_MODELS][TL_SERVICE_MODEL_NAME]; /* slot 0: its model's kind */
     int n_slots;
     long long swaps;
+    char swap_seen[4200]; /* the store's TL_META_MODEL_SWAP last seen (swap_notice.c) */
+    int swap_looked;      /* ... once looked for */
     char *db;
     tl_event_weights weights; /* the store's, as training applies them */
     tl_store *readers[TL_SERVICE_IDLE_READERS];
@@ -195,6 +197,11 @@ tl_model_ref *tl__service_model_named(tl_service *s, const char *name, int *popu
 
 /* Loads the model file at path into slot (0: the main model) and swaps it in. */
 tl_err tl__service_swap_slot(tl_service *s, int slot, const char *path, tl_diag *d);
+/* Other processes and the swaps of models (swap_notice.c): announce records the swap of the
+ * model file path in the store; check, with a reader that saw the store changed, loads a file
+ * another process announced into the slots that serve it. */
+void tl__swap_announce(tl_service *s, const char *path);
+void tl__swap_check(tl_service *s, tl_store *st);
 /* The slot a training of kind name refits: k > 0 when a served model other than the main one
  * is named name, with its file and kind copied out; 0 (the main model) otherwise. */
 int tl__service_train_slot(tl_service *s, const char *name, char **path, char *kind,

@@ -77,6 +77,8 @@ static tl_err run_job(job *j, tl_diag *d)
         set_stage(s, "swapping it in", 1);
         rc = tl__service_swap_slot(s, j->slot, j->out, d);
     }
+    if (rc == TL_OK)
+        tl__swap_announce(s, j->out); /* the other `tailor serve`s of this store load it too */
     return rc;
 }
 

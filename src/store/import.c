@@ -76,9 +76,10 @@ static tl_err put_item(void *ctx, const tl_item_rec *r, tl_diag *d)
     tl_put what;
     tl_err rc = begin_once(c, d);
     /* a big catalogue load stops the search index from following each record: it is built
-     * again whole, in bulk, before the commit (an older store without the index: no need) */
+     * again whole, in bulk, before the commit (an older store without the index, or an engine
+     * without one: no need) */
     if (rc == TL_OK && ++c->items == IMPORT_BULK_ITEMS && c->st->schema_version >= 8 &&
-        (rc = tl_store_search_bulk_begin(c->st, d)) == TL_OK)
+        c->st->ops->search_bulk && (rc = tl_store_search_bulk_begin(c->st, d)) == TL_OK)
         c->bulk = 1;
     if (rc == TL_OK)
         rc = tl_store_put_item(c->st, r, &what, d);

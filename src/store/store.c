@@ -48,9 +48,10 @@ tl_err tl__store_fail(tl_store *st, tl_err rc, tl_diag *d)
     return rc;
 }
 
-static int is_postgres(const char *target)
+int tl_store_is_postgres(const char *target)
 {
-    return strncmp(target, "postgres://", 11) == 0 || strncmp(target, "postgresql://", 13) == 0;
+    return target &&
+           (strncmp(target, "postgres://", 11) == 0 || strncmp(target, "postgresql://", 13) == 0);
 }
 
 void tl_store_opts_init(tl_store_opts *o)
@@ -98,12 +99,11 @@ tl_err tl_store_open_with(const char *target, const tl_store_opts *o, tl_store *
         opts = *o;
     if (!target || !*target)
         target = TL_STORE_DEFAULT_PATH;
-    if (is_postgres(target)) {
-        tl_diag_set(d, NULL, 0, NULL, "the PostgreSQL backend is not built into this Tailor");
-        return TL_EUNSUPPORTED;
-    }
     tl_err rc = lock_timeout(&opts, &opts.lock_timeout, d);
-    if (rc != TL_OK || (rc = tl__sqlite_open(target, &opts, out, d)) != TL_OK)
+    if (rc == TL_OK)
+        rc = tl_store_is_postgres(target) ? tl__postgres_open(target, &opts, out, d)
+                                          : tl__sqlite_open(target, &opts, out, d);
+    if (rc != TL_OK)
         return rc;
     /* plain and pseudonymized patron ids never meet: the key must be the store's */
     if ((rc = tl__store_pseudonym_open(*out, opts.pseudonym_key, d)) != TL_OK) {

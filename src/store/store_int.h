@@ -196,6 +196,8 @@ struct tl_store {
 
 /* The engines. o is complete: lock_timeout in [0, TL_STORE_LOCK_TIMEOUT_MAX]. */
 tl_err tl__sqlite_open(const char *path, const tl_store_opts *o, tl_store **out, tl_diag *d);
+/* target: a libpq URI (postgres://... or postgresql://...) */
+tl_err tl__postgres_open(const char *target, const tl_store_opts *o, tl_store **out, tl_diag *d);
 
 /* Generic helpers shared by the engine-neutral files of src/store. */
 void tl__store_init(tl_store *st, const tl_store_ops *ops);
