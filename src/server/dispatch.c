@@ -117,11 +117,18 @@ static void authorize(tl_req *r)
     case TL_AUTH_CATALOGUE:
         ok = tl_key_allows(&r->key, TL_KEY_CATALOGUE, NULL);
         break;
+    case TL_AUTH_PATRONS:
+        ok = tl_key_allows(&r->key, TL_KEY_PATRON_RECORDS, NULL);
+        break;
+    case TL_AUTH_CONSORTIUM:
+        ok = tl_key_allows(&r->key, TL_KEY_CONSORTIUM, NULL);
+        break;
     }
     r->denied = !ok;
     if (!ok)
-        tl__reply_error(r, 403, "forbidden", NULL, -1, "this %s key may not do this",
-                        tl_key_role_name(r->key.role));
+        tl__reply_error(r, 403, "forbidden", NULL, -1, "this %s key%s%s may not do this",
+                        tl_key_role_name(r->key.role), r->key.tenant[0] ? " of the tenant " : "",
+                        r->key.tenant);
 }
 
 /* The rate limit of the request's key, or of its client's address when it has none; a 429
@@ -262,10 +269,13 @@ enum MHD_Result tl__dispatch(void *cls, struct MHD_Connection *conn, const char 
         return MHD_YES;
     if (r->denied || !r->route)
         return MHD_NO; /* its refusal could not be queued: close the connection */
-    if (r->too_big)
+    if (r->too_big) {
         reply_too_big(r);
-    else
+    } else { /* the request acts for its key's tenant, and the thread for none after it */
+        tl_service_act_for(r->authed ? &r->key : NULL);
         r->route->fn(r);
+        tl_service_act_for(NULL);
+    }
     return r->queued ? MHD_YES : MHD_NO;
 }
 

@@ -99,6 +99,13 @@ static void base32_id(const unsigned char b[KEY_ID_BYTES], char out[KEY_ID_LEN +
 tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, const char *label,
                              const char *actor, char *key_out, size_t len, tl_diag *d)
 {
+    return tl_service_key_create_for(s, role, user, label, NULL, actor, key_out, len, d);
+}
+
+tl_err tl_service_key_create_for(tl_service *s, tl_key_role role, const char *user,
+                                 const char *label, const char *tenant, const char *actor,
+                                 char *key_out, size_t len, tl_diag *d)
+{
     tl_err rc = tl__service_need_writer(s, "API keys", d);
     if (rc != TL_OK)
         return rc;
@@ -129,9 +136,11 @@ tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, 
                       .role = tl_key_role_name(role),
                       .user = user,
                       .label = label && *label ? label : NULL,
-                      .created = (int64_t)time(NULL)};
-    char detail[64];
-    snprintf(detail, sizeof(detail), "role=%s", tl_key_role_name(role));
+                      .created = (int64_t)time(NULL),
+                      .tenant = tenant && *tenant ? tenant : NULL};
+    char detail[64 + TL_TENANT_ID_MAX];
+    snprintf(detail, sizeof(detail), "role=%s%s%.32s", tl_key_role_name(role),
+             k.tenant ? " tenant=" : "", k.tenant ? k.tenant : "");
     pthread_mutex_lock(&s->write_mu);
     rc = tl_store_begin(s->writer);
     if (rc == TL_OK && (rc = tl_store_put_key(s->writer, &k, hash, sizeof(hash), d)) == TL_OK)
@@ -168,7 +177,8 @@ static tl_err list_one(void *ctx, const tl_store_key *k)
                       .user = k->user,
                       .label = k->label,
                       .created = k->created,
-                      .revoked = k->revoked};
+                      .revoked = k->revoked,
+                      .tenant = k->tenant};
     if (tl_key_role_parse(k->role, &e.role) != TL_OK)
         return TL_ECORRUPT;
     return c->fn(c->ctx, &e);
@@ -415,6 +425,7 @@ tl_err tl_service_authenticate(tl_service *s, const char *bearer, tl_key_info *o
     }
     snprintf(out->id, sizeof(out->id), "%s", id);
     snprintf(out->user, sizeof(out->user), "%s", k.user);
+    snprintf(out->tenant, sizeof(out->tenant), "%s", k.tenant);
     out->pseudonym_key = s->has_pkey ? s->pkey : NULL;
     return TL_OK;
 }
@@ -422,13 +433,10 @@ tl_err tl_service_authenticate(tl_service *s, const char *bearer, tl_key_info *o
 /* Whether user (as a request names the patron) is the patron of k. */
 static int own_patron(const tl_key_info *k, const char *user)
 {
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     if (k->role != TL_ROLE_PATRON || !user || !k->user[0])
         return 0;
-    if (k->pseudonym_key) {
-        tl_pseudonym(k->pseudonym_key, user, strlen(user), pseudo);
-        user = pseudo;
-    }
+    user = tl_patron_ref(k->pseudonym_key, k->tenant, user, strlen(user), pseudo, NULL);
     return strcmp(k->user, user) == 0;
 }
 
@@ -442,10 +450,14 @@ int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user)
         if (k->role == TL_ROLE_ADMIN || k->role == TL_ROLE_APP)
             return 1;
         return own_patron(k, user);
-    case TL_KEY_CATALOGUE:
+    case TL_KEY_CATALOGUE: /* the shared catalogue, the shared models, keys: the consortium's */
     case TL_KEY_TRAIN:
     case TL_KEY_MANAGE_KEYS:
+        return k->role == TL_ROLE_ADMIN && !k->tenant[0];
+    case TL_KEY_PATRON_RECORDS:
         return k->role == TL_ROLE_ADMIN;
+    case TL_KEY_CONSORTIUM:
+        return (k->role == TL_ROLE_ADMIN || k->role == TL_ROLE_APP) && !k->tenant[0];
     case TL_KEY_OWN_DATA:
         if (k->role == TL_ROLE_ADMIN)
             return 1;

@@ -155,6 +155,27 @@ void tl__shelf_branch(tl_service *s, tl_model_ref *r, const char *user, const tl
     tl__service_reader_done(s, st);
 }
 
+void tl__shelf_held(tl_service *s, tl_model_ref *r, const char *const *branches, int n,
+                    uint8_t *held)
+{
+    const tl_shelves *sh = lock_shelves(s, r);
+    int32_t ids[TL_TENANT_MAX_BRANCHES];
+    int m = 0;
+    for (int k = 0; sh && k < n && m < TL_TENANT_MAX_BRANCHES; k++) {
+        int32_t b = tl_intern_find(&sh->branches, branches[k], strlen(branches[k]));
+        if (b >= 0)
+            ids[m++] = b;
+    }
+    for (int32_t i = 0; m && i < r->m->n_items; i++)
+        for (int32_t e = sh->off[i]; e < sh->off[i + 1] && !held[i]; e++)
+            for (int k = 0; k < m; k++)
+                if (sh->e[e].branch == ids[k]) {
+                    held[i] = 1;
+                    break;
+                }
+    pthread_mutex_unlock(&r->shelf_mu);
+}
+
 void tl__shelf_fill(tl_service *s, tl_model_ref *r, const char *branch, tl_rec_item *items, int n)
 {
     const tl_shelves *sh = lock_shelves(s, r);

@@ -156,14 +156,14 @@ static void test_open_migrate_reopen(void **state)
     tl_store *st = open_new("reopen.db");
     tl_diag d;
     assert_string_equal(tl_store_backend(st), "sqlite");
-    assert_int_equal(tl_store_schema_version(st), 10);
+    assert_int_equal(tl_store_schema_version(st), 11);
     tl_item_rec it = item("b1", "Dune");
     tl_event_rec e = ev("u1", "b1", "loan", 0, 0, 100);
     assert_int_equal(tl_store_put_item(st, &it, NULL, &d), TL_OK);
     assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
     tl_store_free(st);
     const char *p = db_path("reopen.db");
-    assert_int_equal(sql_int(p, "PRAGMA user_version"), 10);
+    assert_int_equal(sql_int(p, "PRAGMA user_version"), 11);
     assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations WHERE version = 1"), 1);
     assert_int_equal(
         sql_int(p, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
@@ -177,7 +177,7 @@ static void test_open_migrate_reopen(void **state)
     assert_int_equal(c.events, 1);
     assert_int_equal(c.event_types, 1);
     tl_store_free(st);
-    assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations"), 8);
+    assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations"), 9);
 }
 
 static void test_versions_and_targets(void **state)
@@ -209,7 +209,7 @@ static void test_versions_and_targets(void **state)
     assert_non_null(strstr(d.msg, "file is not a database"));
     /* an in-memory store for dry runs */
     assert_int_equal(tl_store_open(":memory:", TL_STORE_CREATE, &st, &d), TL_OK);
-    assert_int_equal(tl_store_schema_version(st), 10);
+    assert_int_equal(tl_store_schema_version(st), 11);
     tl_store_free(st);
 }
 
