@@ -622,6 +622,11 @@ TL_API int tl_key_allows(const tl_key_info *k, tl_key_action action, const char 
  * branches gets recommendations and homepage rows of the items it holds. The server calls it
  * around each request; a CLI command may call it once. */
 TL_API void tl_service_act_for(const tl_key_info *k);
+/* A consortium admin or app key k acting for one tenant (the server's X-Tailor-Tenant): k becomes
+ * that tenant's key for this request. TL_EINVAL: not a tenant id's shape; TL_ENOTFOUND: no such
+ * tenant; TL_EUNSUPPORTED: a patron key, a key of another tenant, or no store; d says why. */
+TL_API tl_err tl_service_key_for_tenant(tl_service *s, tl_key_info *k, const char *tenant,
+                                        tl_diag *d);
 /* The same by tenant id (NULL: none). TL_EINVAL for an id that is not a tenant id's shape. */
 TL_API tl_err tl_service_act_for_tenant(const char *tenant);
 

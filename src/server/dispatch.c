@@ -91,6 +91,20 @@ static void authorize(tl_req *r)
     }
     r->authed = 1;
     r->denied = 0;
+    const char *as = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Tailor-Tenant");
+    if (as) { /* a consortium key acting for one library: as that library's key */
+        tl_diag d;
+        tl_diag_clear(&d);
+        rc = tl_service_key_for_tenant(r->srv->svc, &r->key, as, &d);
+        if (rc != TL_OK) {
+            r->denied = 1;
+            if (rc == TL_EUNSUPPORTED)
+                tl__reply_error(r, 403, "forbidden", "tenant", -1, "%s", d.msg);
+            else
+                tl__reply_failure(r, rc == TL_ENOTFOUND ? TL_EINVAL : rc, &d, "tenant");
+            return;
+        }
+    }
     int ok = 1;
     switch (r->route->auth) {
     case TL_AUTH_OPEN:

@@ -156,6 +156,42 @@ tl_err tl__tenant_allow(tl_service *s, tl_model_ref *r, uint8_t **allow)
     return rc;
 }
 
+tl_err tl_service_key_for_tenant(tl_service *s, tl_key_info *k, const char *tenant, tl_diag *d)
+{
+    if (!tl_tenant_id_ok(tenant)) {
+        tl_diag_set(d, NULL, 0, "tenant", "a tenant id is 1 to %d of a-z, 0-9, '-' and '_'",
+                    TL_TENANT_ID_MAX);
+        return TL_EINVAL;
+    }
+    if (k->tenant[0] && strcmp(k->tenant, tenant) == 0)
+        return TL_OK;
+    if (k->tenant[0] || k->role == TL_ROLE_PATRON) {
+        tl_diag_set(d, NULL, 0, "tenant", "%s",
+                    k->tenant[0] ? "the key acts for another tenant"
+                                 : "a patron key cannot act for a tenant");
+        return TL_EUNSUPPORTED;
+    }
+    tl_tenant_cache *c = s->db ? cache_of(s) : NULL;
+    int known = 0;
+    tl_err rc = c ? TL_OK : s->db ? TL_ENOMEM : TL_EUNSUPPORTED;
+    if (!s->db)
+        tl_diag_set(d, NULL, 0, "tenant", "tenants need a store");
+    if (c) {
+        pthread_mutex_lock(&c->mu);
+        rc = refresh(s, c);
+        for (int i = 0; rc == TL_OK && i < c->n && !known; i++)
+            known = strcmp(c->rows[i].id, tenant) == 0;
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (rc == TL_OK && !known) {
+        tl_diag_set(d, NULL, 0, "tenant", "no tenant '%s' (tailor tenant add)", tenant);
+        rc = TL_ENOTFOUND;
+    }
+    if (rc == TL_OK)
+        snprintf(k->tenant, sizeof(k->tenant), "%s", tenant);
+    return rc;
+}
+
 /* ---- the tenants --------------------------------------------------------------------------- */
 
 tl_err tl_service_tenant_put(tl_service *s, const tl_tenant *t, const char *actor, tl_diag *d)
