@@ -131,28 +131,20 @@ tl_err tl__tenant_allow(tl_service *s, tl_model_ref *r, uint8_t **allow)
     if (!c)
         return TL_ENOMEM;
     size_t n = (size_t)r->m->n_items + 1;
-    uint8_t *held = calloc(n, 1);
-    if (!held)
-        return TL_ENOMEM;
-    pthread_mutex_lock(&c->mu);
+    pthread_mutex_lock(&c->mu); /* then the shelves' lock, never the other way round */
     tl_err rc = refresh(s, c);
     const tenant_row *row = NULL;
     for (int i = 0; rc == TL_OK && i < c->n && !row; i++)
         if (strcmp(c->rows[i].id, tenant) == 0)
             row = &c->rows[i];
-    int filter = row && row->n_branches > 0;
-    if (filter) /* shelves lock inside: copies of the names are not needed under c->mu */
-        tl__shelf_held(s, r, (const char *const *)row->branches, row->n_branches, held);
-    pthread_mutex_unlock(&c->mu);
-    if (rc == TL_OK && filter) {
+    if (rc == TL_OK && row && row->n_branches > 0) {
         if (!*allow && (*allow = malloc(n)))
             memset(*allow, 1, n);
-        if (!*allow)
-            rc = TL_ENOMEM;
-        for (size_t i = 0; rc == TL_OK && i + 1 < n; i++)
-            (*allow)[i] &= held[i];
+        rc = *allow
+                 ? tl__shelf_held(s, r, (const char *const *)row->branches, row->n_branches, *allow)
+                 : TL_ENOMEM;
     }
-    free(held);
+    pthread_mutex_unlock(&c->mu);
     return rc;
 }
 
