@@ -112,7 +112,7 @@ int main(int argc, char **argv)
     double p = plain[rounds / 2] / n_users * 1e6, t = tenant[rounds / 2] / n_users * 1e6;
     printf("items %d, patrons asked %d, rounds %d (median)\n", n_items, n_users, rounds);
     printf("consortium (no filter): %.1f us/request\n", p);
-    printf("tenant (door + holdings filter): %.1f us/request\n", t);
+    printf("library (door + holdings filter): %.1f us/request\n", t);
     printf("ratio tenant/consortium: %.3f\n", t / p);
     tl_service_close(s);
     return 0;

@@ -170,7 +170,7 @@ const char *tl__patron_ref(const tl_service *s, const char *user, char *buf);
  * model's items that no branch of it holds; *allow NULL is made (every item allowed first,
  * TL_ENOMEM). TL_OK without change otherwise. */
 tl_err tl__tenant_allow(tl_service *s, tl_model_ref *r, uint8_t **allow);
-/* Clears allow[i] (n_items bytes) for each item of r without a copy at one of
+/* Clears allow[i] (n_items bytes) for each item of r with copies, none at one of
  * branches[0..n) (shelves.c; the set of items is kept per set of branches until the holdings
  * are read again). TL_ENOMEM. */
 tl_err tl__shelf_held(tl_service *s, tl_model_ref *r, const char *const *branches, int n,

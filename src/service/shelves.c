@@ -169,7 +169,8 @@ void tl__shelf_branch(tl_service *s, tl_model_ref *r, const char *user, const tl
     tl__service_reader_done(s, st);
 }
 
-/* held[i] = 1 for the items with a copy at one of branches[0..n) (n_items bytes, zeroed). */
+/* held[i] = 1 for the items with a copy at one of branches[0..n), or with no copy anywhere
+ * (an ebook, a library event: everyone's) (n_items bytes, zeroed). */
 static void mark_held(const tl_shelves *sh, int32_t n_items, const char *const *branches, int n,
                       uint8_t *held)
 {
@@ -180,6 +181,8 @@ static void mark_held(const tl_shelves *sh, int32_t n_items, const char *const *
         if (b >= 0)
             ids[m++] = b;
     }
+    for (int32_t i = 0; i < n_items; i++)
+        held[i] = sh->off[i] == sh->off[i + 1];
     for (int32_t i = 0; m && i < n_items; i++)
         for (int32_t e = sh->off[i]; e < sh->off[i + 1] && !held[i]; e++)
             for (int k = 0; k < m; k++)
@@ -213,8 +216,7 @@ tl_err tl__shelf_held(tl_service *s, tl_model_ref *r, const char *const *branche
     tl_shelves *sh = (tl_shelves *)lock_shelves(s, r);
     int32_t n_items = r->m->n_items;
     tl_err rc = TL_OK;
-    if (!sh) { /* no holdings: nothing is held */
-        memset(allow, 0, (size_t)n_items);
+    if (!sh) { /* no holdings at all: nothing to filter by */
         pthread_mutex_unlock(&r->shelf_mu);
         return TL_OK;
     }

@@ -14,10 +14,12 @@
 #include "tailor/store.h"
 
 /* Tenant a's patrons 42, 43, 45; tenant b's 42 and 44. a:45 links i1 to i4, an item only b
- * holds: what a shared model would recommend to a:42 unless a's holdings filter it. */
+ * holds: what a shared model would recommend to a:42 unless a's holdings filter it. i7 (an
+ * ebook) has no copy anywhere: everyone's. */
 static const char EVENTS_A[] = "user\titem\ttype\ttimestamp\n"
                                "42\ti1\tloan\t1000\n42\ti2\tloan\t1001\n"
                                "43\ti1\tloan\t1000\n43\ti3\tloan\t1001\n"
+                               "43\ti7\tloan\t1002\n"
                                "45\ti1\tloan\t1000\n45\ti4\tloan\t1001\n";
 static const char EVENTS_B[] = "user\titem\ttype\ttimestamp\n"
                                "42\ti4\tloan\t1000\n42\ti5\tloan\t1001\n"
@@ -39,7 +41,7 @@ static int setup(void **state)
     tl_store *st = NULL;
     tl_diag d;
     if (tl_test_write(it, "item\ttitle\ni1\tOne\ni2\tTwo\ni3\tThree\ni4\tFour\ni5\tFive\n"
-                          "i6\tSix\n") ||
+                          "i6\tSix\ni7\tEbook\n") ||
         tl_test_cli("--db '%s' import items '%s' --quiet", db, it) || tl_test_write(ea, EVENTS_A) ||
         tl_test_write(eb, EVENTS_B) ||
         tl_test_cli("--db '%s' tenant add a --name 'Library A' --branch A1", db) ||
@@ -284,9 +286,10 @@ static void test_recommendations_from_holdings(void **state)
     /* the shared model, no filter: a:45's loans lead a's 42 to i4 */
     recommend_as(s, NULL, "a:42", got, sizeof(got));
     assert_non_null(strstr(got, "i4"));
-    /* as tenant a: only what a holds (i1..i3), i3 from a:43 */
+    /* as tenant a: only what a holds (i1..i3), i3 from a:43, and i7 that no one holds */
     recommend_as(s, "a", "42", got, sizeof(got));
     assert_non_null(strstr(got, "i3"));
+    assert_non_null(strstr(got, "i7"));
     for (int i = 4; i <= 6; i++) {
         char id[4];
         snprintf(id, sizeof(id), "i%d", i);
