@@ -561,7 +561,9 @@ TL_API tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char 
 
 /* The same for a key that acts for the tenant (NULL or "": the consortium's own key; else a
  * tenant of tailor tenant add, TL_EINVAL when there is none): its patron is that tenant's
- * patron user, and its requests only ever reach that tenant's patrons (docs/SCALE.md). */
+ * patron user, and its requests only ever reach that tenant's patrons (docs/SCALE.md). When the
+ * thread acts for a tenant (tl_service_act_for), keys are made for it (another tenant:
+ * TL_EINVAL), listed and revoked only of it (another's: TL_ENOTFOUND). */
 TL_API tl_err tl_service_key_create_for(tl_service *s, tl_key_role role, const char *user,
                                         const char *label, const char *tenant, const char *actor,
                                         char *key_out, size_t len, tl_diag *d);
@@ -604,13 +606,16 @@ typedef enum tl_key_action {
     TL_KEY_OWN_DATA,       /* a patron's rights over their data: export, erase, consent (admin,
                               or that patron's own key; not an app's) */
     TL_KEY_PATRON_RECORDS, /* create and change patrons' records (admin, a tenant's too) */
+    TL_KEY_OWN_KEYS,       /* make, list, revoke keys: an admin, a tenant's of its tenant's keys
+                              (the service keeps to the thread's tenant) */
     TL_KEY_CONSORTIUM,     /* read across every tenant's patrons (the patron list): an admin or
                               app key of the consortium, never a tenant's */
 } tl_key_action;
 
 /* A tenant's key (tl_key_info.tenant) may do what its role allows, about its own tenant's
- * patrons only; never change the shared catalogue, train, manage keys or read consortium-wide
- * listings (audit, analytics, impressions, experiments, the patron list). */
+ * patrons only (a tenant's admin: its tenant's keys too); never change the shared catalogue,
+ * train, or read consortium-wide listings (audit, analytics, impressions, experiments, the
+ * patron list). */
 
 /* 1 when the key k may do action (for user, where the action is about one patron; NULL =
  * not about one patron, which a patron key may not do), else 0. */

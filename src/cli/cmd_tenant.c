@@ -16,8 +16,8 @@ static const tl_opt opts[] = {
     {"name", 'n', TL_OPT_STR, "TEXT", NULL, 0, 0, TL_OPT_AT(args, name),
      "add: the library's name (required)"},
     {"branch", 'b', TL_OPT_LIST, "CODE", NULL, 0, 0, TL_OPT_AT(args, branches),
-     "add: a branch code of the library's holdings (repeatable; a branch belongs to one "
-     "tenant); a tenant with branches is recommended only the items held there"},
+     "add: a branch of the library's holdings (one tenant a branch; it is recommended "
+     "the items held there)"},
     {"json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, json),
      "list: one JSON array of {\"id\", \"name\", \"created\", \"branches\"}"},
     {.name = NULL},
@@ -31,8 +31,8 @@ static const tl_cmd_def def = {
              "catalogue, each library's own patrons. An ID is 1 to 32 of a-z, 0-9, '-', '_'.\n"
              "Keys made with `tailor key create --tenant ID` act for that library only: the\n"
              "patrons they name are its patrons (two libraries' patron 42 are two patrons),\n"
-             "and they cannot change the catalogue, train, manage keys or read consortium-wide\n"
-             "listings. `tailor --tenant ID COMMAND` acts for the library from the command line.\n"
+             "and they cannot change the catalogue, train or read consortium-wide listings.\n"
+             "`tailor --tenant ID COMMAND` acts for the library from the command line.\n"
              "See docs/SCALE.md, \"Consortium tenancy\".",
     .opts = opts,
     .min_args = 1,

@@ -125,6 +125,9 @@ static void authorize(tl_req *r)
     case TL_AUTH_KEYS:
         ok = tl_key_allows(&r->key, TL_KEY_MANAGE_KEYS, NULL);
         break;
+    case TL_AUTH_OWN_KEYS:
+        ok = tl_key_allows(&r->key, TL_KEY_OWN_KEYS, NULL);
+        break;
     case TL_AUTH_OWN:
         ok = r->match.n_params > 0 && tl_key_allows(&r->key, TL_KEY_OWN_DATA, r->match.params[0]);
         break;

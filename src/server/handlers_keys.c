@@ -1,6 +1,7 @@
 /* API keys over HTTP, for admin keys (routes.c checks the role): POST /v1/keys makes one and
  * shows it once, GET /v1/keys lists them without secret or hash, DELETE /v1/keys/{id} revokes
- * one. The service (src/service/keys.c) does the work, as for `tailor key`. */
+ * one. The service (src/service/keys.c) does the work, as for `tailor key`; a library's admin
+ * key reaches its library's keys only (the service keeps to the request's tenant). */
 #include <string.h>
 
 #include "server/handlers.h"
@@ -68,7 +69,10 @@ void tl__h_key_create(tl_req *r)
         tl__reply_json(r, 201,
                        json_pack("{s:s%, s:s, s:o, s:o, s:o, s:s}", "id", key + 3, (size_t)8,
                                  "role", tl_key_role_name(role), "user", tl__json_text(user),
-                                 "label", tl__json_text(label), "tenant", tl__json_text(tenant),
+                                 "label", tl__json_text(label), "tenant",
+                                 tl__json_text(tenant             ? tenant
+                                               : r->key.tenant[0] ? r->key.tenant
+                                                                  : NULL),
                                  "key", key));
     memset(key, 0, sizeof(key));
     json_decref(j);

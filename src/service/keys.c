@@ -109,6 +109,14 @@ tl_err tl_service_key_create_for(tl_service *s, tl_key_role role, const char *us
     tl_err rc = tl__service_need_writer(s, "API keys", d);
     if (rc != TL_OK)
         return rc;
+    const char *acting = tl_store_tenant(); /* a library makes keys of its own only */
+    if (acting[0] && tenant && *tenant && strcmp(tenant, acting) != 0) {
+        tl_diag_set(d, NULL, 0, "tenant", "a key acting for '%s' makes keys of '%s' only", acting,
+                    acting);
+        return TL_EINVAL;
+    }
+    if (acting[0])
+        tenant = acting;
     if (tl_key_role_parse(tl_key_role_name(role), &role) != TL_OK) {
         tl_diag_set(d, NULL, 0, "role", "expected a role admin, app or patron");
         return TL_EINVAL;
@@ -168,11 +176,14 @@ tl_err tl_service_key_create_for(tl_service *s, tl_key_role role, const char *us
 typedef struct list_ctx {
     tl_key_fn fn;
     void *ctx;
+    const char *tenant; /* "": every key; else that tenant's only */
 } list_ctx;
 
 static tl_err list_one(void *ctx, const tl_store_key *k)
 {
     list_ctx *c = ctx;
+    if (c->tenant[0] && (!k->tenant || strcmp(k->tenant, c->tenant) != 0))
+        return TL_OK;
     tl_key_entry e = {.id = k->id,
                       .user = k->user,
                       .label = k->label,
@@ -190,7 +201,7 @@ tl_err tl_service_key_list(tl_service *s, tl_key_fn fn, void *ctx, tl_diag *d)
         tl_diag_set(d, NULL, 0, NULL, "API keys need a store (--db)");
         return TL_EUNSUPPORTED;
     }
-    list_ctx c = {.fn = fn, .ctx = ctx};
+    list_ctx c = {.fn = fn, .ctx = ctx, .tenant = tl_store_tenant()};
     if (s->writer) {
         pthread_mutex_lock(&s->write_mu);
         tl_err rc = tl_store_list_keys(s->writer, list_one, &c, d);
@@ -213,6 +224,16 @@ tl_err tl_service_key_revoke(tl_service *s, const char *id, const char *actor, t
         return rc;
     pthread_mutex_lock(&s->write_mu);
     rc = tl_store_begin(s->writer);
+    const char *acting = tl_store_tenant();
+    if (rc == TL_OK && acting[0]) { /* a library revokes its own keys; others are not there */
+        tl_store_key_auth k;
+        int found = 0;
+        rc = tl_store_get_key(s->writer, id ? id : "", &k, &found, d);
+        if (rc == TL_OK && (!found || strcmp(k.tenant, acting) != 0)) {
+            tl_diag_set(d, NULL, 0, "id", "no key '%.40s' of '%s'", id ? id : "", acting);
+            rc = TL_ENOTFOUND;
+        }
+    }
     if (rc == TL_OK && (rc = tl_store_revoke_key(s->writer, id, (int64_t)time(NULL), d)) == TL_OK)
         rc = tl__audit_append(s, actor, "key.revoke", id, NULL, d);
     if (rc == TL_OK)
@@ -455,6 +476,7 @@ int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user)
     case TL_KEY_MANAGE_KEYS:
         return k->role == TL_ROLE_ADMIN && !k->tenant[0];
     case TL_KEY_PATRON_RECORDS:
+    case TL_KEY_OWN_KEYS:
         return k->role == TL_ROLE_ADMIN;
     case TL_KEY_CONSORTIUM:
         return (k->role == TL_ROLE_ADMIN || k->role == TL_ROLE_APP) && !k->tenant[0];

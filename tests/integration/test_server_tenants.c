@@ -165,7 +165,7 @@ static void test_tenants_over_http(void **state)
     assert_int_equal(status(p, admin, NULL, "GET", "/v1/users/a:77", NULL, "a:77"), 200);
     assert_int_equal(status(p, app_b, NULL, "GET", "/v1/users/77", NULL, NULL), 404);
     /* consortium-wide routes refuse a library's keys, with a JSON error */
-    const char *refused[][2] = {{"GET", "/v1/keys"},       {"GET", "/v1/audit"},
+    const char *refused[][2] = {{"POST", "/v1/paths"},     {"GET", "/v1/audit"},
                                 {"GET", "/v1/analytics"},  {"GET", "/v1/impressions/export"},
                                 {"GET", "/v1/users"},      {"GET", "/v1/experiments"},
                                 {"DELETE", "/v1/items/i1"}};
@@ -184,7 +184,25 @@ static void test_tenants_over_http(void **state)
     assert_non_null(strstr(body, "\"i5\""));
     free(body);
     assert_int_equal(status(p, admin, "zz", "GET", "/v1/users/42/export", NULL, "zz"), 400);
-    assert_int_equal(status(p, admin, "b", "GET", "/v1/keys", NULL, NULL), 403);
+    assert_int_equal(status(p, admin, "b", "GET", "/v1/audit", NULL, NULL), 403);
+    /* a library's admin: its library's keys only */
+    assert_int_equal(status(p, admin_a, NULL, "POST", "/v1/keys",
+                            "{\"role\":\"patron\",\"user\":\"42\"}", "\"tenant\":\"a\""),
+                     201);
+    assert_int_equal(
+        status(p, admin_a, NULL, "POST", "/v1/keys", "{\"role\":\"app\",\"tenant\":\"b\"}", NULL),
+        400);
+    assert_int_equal(call(p, admin_a, NULL, "GET", "/v1/keys", NULL, &body), 200);
+    assert_non_null(strstr(body, "\"tenant\":\"a\""));
+    assert_null(strstr(body, "\"tenant\":\"b\""));
+    assert_null(strstr(body, "\"tenant\":null"));
+    free(body);
+    char revoke[64];
+    snprintf(revoke, sizeof(revoke), "/v1/keys/%.8s", app_b + 3);
+    assert_int_equal(status(p, admin_a, NULL, "DELETE", revoke, NULL, NULL), 404);
+    assert_int_equal(status(p, app_b, NULL, "GET", "/v1/users/44/recommendations", NULL, NULL),
+                     200); /* still in force */
+    assert_int_equal(status(p, app_a, NULL, "GET", "/v1/keys", NULL, NULL), 403);
     assert_int_equal(status(p, app_a, "b", "GET", "/v1/users/42/recommendations", NULL, NULL), 403);
     /* a library's patron key: its own patron, in its library */
     assert_int_equal(status(p, patron_b42, NULL, "GET", "/v1/users/42/recommendations", NULL, NULL),
