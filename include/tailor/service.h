@@ -466,6 +466,8 @@ TL_API tl_err tl_service_item_catalogue(tl_service *s, const char *id, tl_detail
 /* Up to limit patrons of the store, those with the most events first (a demo's list to choose
  * a patron from): fn once each, with the patron's id and number of events. In a pseudonymized
  * store the ids are hashes nobody can sign in as, so none is listed and *pseudonymized = 1.
+ * When the thread acts for a tenant: its patrons only (found among the 20 x limit busiest of
+ * the consortium), by the ids it names them by.
  * TL_EUNSUPPORTED without a store. */
 typedef tl_err (*tl_patron_fn)(void *ctx, const char *user, long long events);
 TL_API tl_err tl_service_list_patrons(tl_service *s, int limit, tl_patron_fn fn, void *ctx,
@@ -608,14 +610,11 @@ typedef enum tl_key_action {
     TL_KEY_PATRON_RECORDS, /* create and change patrons' records (admin, a tenant's too) */
     TL_KEY_OWN_KEYS,       /* make, list, revoke keys: an admin, a tenant's of its tenant's keys
                               (the service keeps to the thread's tenant) */
-    TL_KEY_CONSORTIUM,     /* read across every tenant's patrons (the patron list): an admin or
-                              app key of the consortium, never a tenant's */
 } tl_key_action;
 
 /* A tenant's key (tl_key_info.tenant) may do what its role allows, about its own tenant's
  * patrons only (a tenant's admin: its tenant's keys too); never change the shared catalogue,
- * train, or read consortium-wide listings (audit, analytics, impressions, experiments, the
- * patron list). */
+ * train, or read consortium-wide listings (audit, analytics, impressions, experiments). */
 
 /* 1 when the key k may do action (for user, where the action is about one patron; NULL =
  * not about one patron, which a patron key may not do), else 0. */

@@ -137,9 +137,6 @@ static void authorize(tl_req *r)
     case TL_AUTH_PATRONS:
         ok = tl_key_allows(&r->key, TL_KEY_PATRON_RECORDS, NULL);
         break;
-    case TL_AUTH_CONSORTIUM:
-        ok = tl_key_allows(&r->key, TL_KEY_CONSORTIUM, NULL);
-        break;
     }
     r->denied = !ok;
     if (!ok)

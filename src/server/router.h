@@ -17,20 +17,19 @@ typedef void (*tl_handler)(tl_req *r);
 /* Who may call a route (unless the server runs with --no-auth): dispatch.c checks the key at
  * the headers, before any body is read. */
 typedef enum tl_route_auth {
-    TL_AUTH_KEY,        /* any valid key */
-    TL_AUTH_OPEN,       /* no key needed (health) */
-    TL_AUTH_STAFF,      /* an admin or app key (not about one patron) */
-    TL_AUTH_USER,       /* about the patron {id} (params[0]): admin, app, or that patron's key */
-    TL_AUTH_EVENTS,     /* admin, app, or a patron key for its own events (the handler checks each
-                           event of the batch) */
-    TL_AUTH_TRAIN,      /* admin */
-    TL_AUTH_CATALOGUE,  /* admin of the consortium: changes to the shared catalogue */
-    TL_AUTH_PATRONS,    /* admin (a tenant's too): patrons' records (TL_KEY_PATRON_RECORDS) */
-    TL_AUTH_CONSORTIUM, /* admin or app of the consortium: listings across tenants */
-    TL_AUTH_KEYS,       /* admin of the consortium: audit, analytics, impressions, experiments */
-    TL_AUTH_OWN_KEYS,   /* admin (a tenant's: its tenant's keys): make, list and revoke keys */
-    TL_AUTH_OWN,        /* the patron {id}'s rights (export, erase, consent): admin, or that
-                           patron's own key */
+    TL_AUTH_KEY,       /* any valid key */
+    TL_AUTH_OPEN,      /* no key needed (health) */
+    TL_AUTH_STAFF,     /* an admin or app key (not about one patron) */
+    TL_AUTH_USER,      /* about the patron {id} (params[0]): admin, app, or that patron's key */
+    TL_AUTH_EVENTS,    /* admin, app, or a patron key for its own events (the handler checks each
+                          event of the batch) */
+    TL_AUTH_TRAIN,     /* admin */
+    TL_AUTH_CATALOGUE, /* admin of the consortium: changes to the shared catalogue */
+    TL_AUTH_PATRONS,   /* admin (a tenant's too): patrons' records (TL_KEY_PATRON_RECORDS) */
+    TL_AUTH_KEYS,      /* admin of the consortium: audit, analytics, impressions, experiments */
+    TL_AUTH_OWN_KEYS,  /* admin (a tenant's: its tenant's keys): make, list and revoke keys */
+    TL_AUTH_OWN,       /* the patron {id}'s rights (export, erase, consent): admin, or that
+                          patron's own key */
 } tl_route_auth;
 
 typedef struct tl_route {

@@ -36,7 +36,7 @@ static const tl_route routes[] = {
     {{"GET", "/v1/impressions/export"}, tl__h_impressions_export, 0, TL_AUTH_KEYS},
     {{"GET", "/"}, tl__h_web_index, 0, TL_AUTH_OPEN},
     {{"GET", "/web/{name}"}, tl__h_web_file, 0, TL_AUTH_OPEN},
-    {{"GET", "/v1/users"}, tl__h_users, 0, TL_AUTH_CONSORTIUM},
+    {{"GET", "/v1/users"}, tl__h_users, 0, TL_AUTH_STAFF},
     {{"GET", "/v1/search"}, tl__h_search, 0, TL_AUTH_KEY},
     {{"PUT", "/v1/users/{id}/subscription"}, tl__h_user_subscription, 1, TL_AUTH_OWN},
     {{"GET", "/v1/users/{id}/digest"}, tl__h_user_digest, 0, TL_AUTH_USER},

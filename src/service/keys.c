@@ -478,8 +478,6 @@ int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user)
     case TL_KEY_PATRON_RECORDS:
     case TL_KEY_OWN_KEYS:
         return k->role == TL_ROLE_ADMIN;
-    case TL_KEY_CONSORTIUM:
-        return (k->role == TL_ROLE_ADMIN || k->role == TL_ROLE_APP) && !k->tenant[0];
     case TL_KEY_OWN_DATA:
         if (k->role == TL_ROLE_ADMIN)
             return 1;

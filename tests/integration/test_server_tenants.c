@@ -165,15 +165,22 @@ static void test_tenants_over_http(void **state)
     assert_int_equal(status(p, admin, NULL, "GET", "/v1/users/a:77", NULL, "a:77"), 200);
     assert_int_equal(status(p, app_b, NULL, "GET", "/v1/users/77", NULL, NULL), 404);
     /* consortium-wide routes refuse a library's keys, with a JSON error */
-    const char *refused[][2] = {{"POST", "/v1/paths"},     {"GET", "/v1/audit"},
-                                {"GET", "/v1/analytics"},  {"GET", "/v1/impressions/export"},
-                                {"GET", "/v1/users"},      {"GET", "/v1/experiments"},
+    const char *refused[][2] = {{"POST", "/v1/paths"},      {"GET", "/v1/audit"},
+                                {"GET", "/v1/analytics"},   {"GET", "/v1/impressions/export"},
+                                {"GET", "/v1/experiments"}, {"PUT", "/v1/items/i1"},
                                 {"DELETE", "/v1/items/i1"}};
     for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++)
         assert_int_equal(
             status(p, admin_a, NULL, refused[k][0], refused[k][1], NULL, "\"forbidden\""), 403);
     assert_int_equal(status(p, admin_a, NULL, "POST", "/v1/models/train", "{}", "\"forbidden\""),
                      403);
+    /* the patrons to show a demo as: a library's own, by its ids */
+    assert_int_equal(call(p, app_a, NULL, "GET", "/v1/users?limit=100", NULL, &body), 200);
+    assert_non_null(strstr(body, "\"42\""));
+    assert_non_null(strstr(body, "\"45\""));
+    assert_null(strstr(body, "\"44\""));
+    assert_null(strstr(body, "b:"));
+    free(body);
     /* ... and the consortium's key sees every library's patrons */
     assert_int_equal(call(p, admin, NULL, "GET", "/v1/users?limit=100", NULL, &body), 200);
     assert_non_null(strstr(body, "a:42"));

@@ -227,7 +227,6 @@ static void test_tenant_keys(void **state)
     assert_false(tl_key_allows(&k, TL_KEY_CATALOGUE, NULL));
     assert_false(tl_key_allows(&k, TL_KEY_TRAIN, NULL));
     assert_false(tl_key_allows(&k, TL_KEY_MANAGE_KEYS, NULL));
-    assert_false(tl_key_allows(&k, TL_KEY_CONSORTIUM, NULL));
     /* it cannot become another tenant's */
     assert_int_equal(tl_service_key_for_tenant(s, &k, "b", &d), TL_EUNSUPPORTED);
     /* a patron key of b's 44: that patron in b, not a's 44 (a has none) nor the consortium's */
@@ -246,7 +245,6 @@ static void test_tenant_keys(void **state)
     tl_key_info c;
     assert_int_equal(tl_service_authenticate(s, key, &c), TL_OK);
     assert_string_equal(c.tenant, "");
-    assert_true(tl_key_allows(&c, TL_KEY_CONSORTIUM, NULL));
     assert_true(tl_key_allows(&c, TL_KEY_MANAGE_KEYS, NULL));
     assert_int_equal(tl_service_key_for_tenant(s, &c, "zz", &d), TL_ENOTFOUND);
     assert_int_equal(tl_service_key_for_tenant(s, &c, "Bad!", &d), TL_EINVAL);
