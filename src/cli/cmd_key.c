@@ -180,10 +180,13 @@ static int run(const tl_cli *cli, int argc, char **argv)
         rc = tl_service_key_create_for(svc, role, a.user, a.label, a.tenant, who, key, sizeof(key),
                                        &diag);
         if (rc == TL_OK) {
-            printf("Created a%s %s key%s%s (id %.8s). It is shown only now; keep it secret:\n%s\n",
+            const char *lib = a.tenant && *a.tenant ? a.tenant : tl_store_tenant();
+            printf("Created a%s %s key%s%s%s%s (id %.8s). It is shown only now; keep it "
+                   "secret:\n%s\n",
                    role == TL_ROLE_ADMIN || role == TL_ROLE_APP ? "n" : "", tl_key_role_name(role),
                    role == TL_ROLE_PATRON ? " for patron " : "",
-                   role == TL_ROLE_PATRON ? a.user : "", key + 3, key);
+                   role == TL_ROLE_PATRON ? a.user : "", lib[0] ? " of the library " : "", lib,
+                   key + 3, key);
             memset(key, 0, sizeof(key));
         }
         code = rc == TL_OK ? TL_EXIT_OK : tl_cli_fail("key create", rc, &diag);
