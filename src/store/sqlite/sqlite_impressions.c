@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/imp_int.h"
+#include "util/bytes.h"
 #include "store/sqlite/sqlite_int.h"
 
 enum { /* tl__sq_kept slots: sqlite_catalogue.c uses those below 8 */
@@ -33,35 +34,6 @@ static void text_or_null(sqlite3_stmt *q, int i, const char *v)
         sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(q, i);
-}
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int k = 0; k < 4; k++)
-        p[k] = (unsigned char)(v >> (8 * k));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int k = 0; k < 4; k++)
-        v |= (uint32_t)p[k] << (8 * k);
-    return v;
-}
-
-static void put_f32(unsigned char *p, float f)
-{
-    uint32_t v;
-    memcpy(&v, &f, 4);
-    put_u32(p, v);
-}
-
-static float get_f32(const unsigned char *p)
-{
-    uint32_t v = get_u32(p);
-    float f;
-    memcpy(&f, &v, 4);
-    return f;
 }
 
 static int64_t item_at(const unsigned char *items, int k)
@@ -99,11 +71,11 @@ static tl_err row_blobs(tl_store *st, const tl_store_impression *imp, int row,
         for (int b = 0; b < 8; b++)
             (*items)[8 * j + b] = (unsigned char)((uint64_t)id >> (8 * b));
         if (it->edition_p >= 0) {
-            put_u32(*eds + at, (uint32_t)it->position);
-            put_u32(*eds + at + 4, (uint32_t)it->edition_dim);
-            put_f32(*eds + at + 8, (float)it->edition_p);
+            tl_put_le32(*eds + at, (uint32_t)it->position);
+            tl_put_le32(*eds + at + 4, (uint32_t)it->edition_dim);
+            tl_put_lef32(*eds + at + 8, (float)it->edition_p);
             for (int f = 0; f < it->edition_dim; f++)
-                put_f32(*eds + at + EDITION_HEAD + 4 * f, it->edition_x[f]);
+                tl_put_lef32(*eds + at + EDITION_HEAD + 4 * f, it->edition_x[f]);
             at += EDITION_HEAD + 4 * it->edition_dim;
         }
         j++;
@@ -325,14 +297,14 @@ static void edition_of(const unsigned char *eds, int len, int position, tl_store
 {
     hit->edition_p = -1;
     for (int at = 0; eds && at + EDITION_HEAD <= len;) {
-        int pos = (int)get_u32(eds + at), dim = (int)get_u32(eds + at + 4);
+        int pos = (int)tl_get_le32(eds + at), dim = (int)tl_get_le32(eds + at + 4);
         if (dim < 0 || dim > TL_IMP_FEATURES_MAX || at + EDITION_HEAD + 4 * dim > len)
             return;
         if (pos == position) {
-            hit->edition_p = get_f32(eds + at + 8);
+            hit->edition_p = tl_get_lef32(eds + at + 8);
             hit->edition_dim = dim;
             for (int f = 0; f < dim; f++)
-                hit->edition_x[f] = get_f32(eds + at + EDITION_HEAD + 4 * f);
+                hit->edition_x[f] = tl_get_lef32(eds + at + EDITION_HEAD + 4 * f);
             return;
         }
         at += EDITION_HEAD + 4 * dim;
