@@ -529,7 +529,8 @@ tl_err tl__imp_open(tl_service *s, const tl_service_opts *o, tl_diag *d)
         tl_diag probe;
         tl_diag_clear(&probe);
         if (tl_store_impressions_put(s->writer, NULL, 0, &probe) != TL_OK) {
-            tl__service_log(s, "warn", "impressions", "impressions are not logged: %s", probe.msg);
+            tl__service_log(s, "warning", "impressions", "impressions are not logged: %s",
+                            probe.msg);
             im->logging = 0;
         }
     }
