@@ -5,7 +5,10 @@
 #ifndef TL_SERVICE_EXP_INT_H
 #define TL_SERVICE_EXP_INT_H
 
+#include <jansson.h>
+
 #include "tailor/service.h"
+#include "tailor/store.h"
 
 #define TL__EXP_REFRESH_S 5.0
 #define TL__EXP_NAMES (TL_EXP_NAME_MAX * 4 + 4) /* a patron's experiments (or arms), joined */
@@ -41,5 +44,13 @@ struct tl_model_ref *tl__exp_model_ref(tl_service *s, const char *model, const t
                                        tl_diag *d);
 /* The re-ranker of a request: the arm's when the request chose none. */
 void tl__exp_rerank(const tl__exp_arms *a, tl_rerank *r);
+
+/* The guardrails of experiment name (arms arm[0..n_arms)) over its impressions from `from` up to
+ * until (0: now), read from st: {"coverage": {ARM: distinct items shown / catalogue items},
+ * "long_tail_share": {ARM: shown items outside the most-borrowed fifth / shown items},
+ * "latency_ms": null (not logged), "impressions": {ARM: n}, "catalogue_items", "head_items"}
+ * (exp_guardrails.c). */
+tl_err tl__exp_guardrails(tl_store *st, const char *name, const char (*arm)[TL_EXP_NAME_MAX + 1],
+                          int n_arms, int64_t from, int64_t until, json_t **out, tl_diag *d);
 
 #endif

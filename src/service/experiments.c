@@ -467,6 +467,7 @@ typedef struct report_job {
     int clicks_metric;
     arm_stats arm[TL_EXP_MAX_ARMS];
     json_t *out;
+    json_t *guardrails; /* NULL: a store without impressions */
 } report_job;
 
 static tl_err count_patron(void *ctx, const char *user, int64_t events, int64_t loans,
@@ -543,7 +544,16 @@ static tl_err do_report(tl_service *s, tl_store *st, void *ctx, tl_diag *d)
     if (rc != TL_OK)
         return rc;
     j->clicks_metric = strcmp(j->e.metric, "clicks") == 0;
-    return tl_store_patron_activity(st, j->e.created, j->e.stopped, count_patron, j, d);
+    rc = tl_store_patron_activity(st, j->e.created, j->e.stopped, count_patron, j, d);
+    if (rc == TL_OK) {
+        rc = tl__exp_guardrails(st, j->e.name, (const char(*)[TL_EXP_NAME_MAX + 1]) j->e.arm,
+                                j->e.n_arms, j->e.created, j->e.stopped, &j->guardrails, d);
+        if (rc == TL_EVERSION || rc == TL_EUNSUPPORTED) { /* a store before impressions */
+            tl_diag_clear(d);
+            rc = TL_OK;
+        }
+    }
+    return rc;
 }
 
 tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json, tl_diag *d)
@@ -556,9 +566,14 @@ tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json
     if (!j)
         return TL_ENOMEM;
     j->out = json_pack("{s:s}", "name", name ? name : "");
+    if (tl__imp_logging(s)) { /* what is still queued counts in the guardrails */
+        tl_service_impressions_flush(s, d);
+        tl_diag_clear(d);
+    }
     rc = tl__lib_read(s, do_report, j, d);
     if (rc != TL_OK) {
         json_decref(j->out);
+        json_decref(j->guardrails);
         experiment_clear(&j->e);
         free(j);
         return rc;
@@ -593,8 +608,10 @@ tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json
     for (int k = 1; k < e->n_arms; k++)
         json_array_append_new(cmp, comparison(j, k));
     json_object_set_new(out, "comparisons", cmp);
-    json_object_set_new(out, "guardrails",
-                        json_pack("{s:n,s:n,s:n}", "coverage", "long_tail_share", "latency_ms"));
+    json_object_set_new(
+        out, "guardrails",
+        j->guardrails ? j->guardrails
+                      : json_pack("{s:n,s:n,s:n}", "coverage", "long_tail_share", "latency_ms"));
     json_t *notes = json_array();
     json_array_append_new(
         notes, json_string("patrons: those with any event since the start (opted-out patrons "
@@ -604,9 +621,14 @@ tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json
                            "safe to look at every day; the plain p-value is valid only at a "
                            "sample size fixed in advance"));
     json_array_append_new(
-        notes, json_string("guardrails (catalogue coverage, long-tail share, latency) need the "
-                           "recommendations served to each arm, from the impressions log: not "
-                           "available yet"));
+        notes,
+        json_string(j->guardrails
+                        ? "guardrails, from the impressions logged with the experiment's arms: "
+                          "coverage is the share of the catalogue shown to an arm's patrons, "
+                          "long_tail_share the share of the items shown outside the most-borrowed "
+                          "fifth of the catalogue; latency is not logged per arm (the server's "
+                          "/metrics has it per route)"
+                        : "guardrails need the impressions log, which this store does not have"));
     if (total < 100)
         json_array_append_new(notes,
                               json_string("fewer than 100 active patrons: too early to read"));

@@ -3,6 +3,8 @@
  * an unknown setting is refused at create, naming the key. */
 #include "support.h"
 
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,11 +241,90 @@ static void unknown_settings_are_refused(void **state)
     tl_service_close(s);
 }
 
+/* The loans of item i in the setup's events. */
+static int loans_of(int i)
+{
+    int n = 0;
+    for (int u = 0; u < 40; u++)
+        for (int k = 0; k < 8; k++)
+            n += (u * 5 + k * (u % 4 + 1)) % 40 == i;
+    return n;
+}
+
+static int by_loans(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return loans_of(x) != loans_of(y) ? loans_of(y) - loans_of(x) : x - y;
+}
+
+/* The report's guardrails per arm match what the arms' patrons were shown: distinct items over
+ * the catalogue, and the shown items outside the most-borrowed fifth over those shown. */
+static void guardrails_from_the_impressions(void **state)
+{
+    (void)state;
+    tl_service *s = open_service();
+    tl_diag d;
+    assert_int_equal(create(s, "guard", "a:rows=fixed", "b:rows=fixed", 1.0, &d), TL_OK);
+    int rank[40], head[40] = {0};
+    for (int i = 0; i < 40; i++)
+        rank[i] = i;
+    qsort(rank, 40, sizeof(*rank), by_loans);
+    int catalogue = 0; /* the items with events: the store's catalogue here */
+    for (int i = 0; i < 40; i++)
+        catalogue += loans_of(i) > 0;
+    int n_head = (int)(catalogue * 0.2 + 0.5);
+    for (int k = 0; k < n_head; k++) /* the most-borrowed fifth */
+        head[rank[k]] = 1;
+    int shown[2][40] = {{0}}, shows[2] = {0}, tail[2] = {0};
+    for (int u = 0; u < 12; u++) {
+        char user[8];
+        snprintf(user, sizeof(user), "u%02d", u);
+        const char *users[] = {user};
+        char arm[1][TL_EXP_NAME_MAX + 1];
+        tl_diag_clear(&d);
+        assert_int_equal(tl_service_experiment_assign(s, "guard", users, 1, arm, &d), TL_OK);
+        int a = strcmp(arm[0], "b") == 0;
+        tl_rec_query q = {.user = user, .n = 5, .impression = 1};
+        tl_rec_result r;
+        assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+        for (int k = 0; k < r.n; k++) {
+            int i = atoi(r.items[k].item + 1);
+            shown[a][i] = 1;
+            shows[a]++;
+            tail[a] += !head[i];
+        }
+        tl_rec_result_free(&r);
+    }
+    assert_true(shows[0] > 0 && shows[1] > 0);
+    char *json = NULL;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_experiment_report(s, "guard", &json, &d), TL_OK);
+    json_t *rep = json_loads(json, 0, NULL), *g = json_object_get(rep, "guardrails");
+    assert_int_equal(json_integer_value(json_object_get(g, "catalogue_items")), catalogue);
+    assert_int_equal(json_integer_value(json_object_get(g, "head_items")), n_head);
+    assert_true(json_is_null(json_object_get(g, "latency_ms")));
+    const char *names[] = {"a", "b"};
+    for (int a = 0; a < 2; a++) {
+        int distinct = 0;
+        for (int i = 0; i < 40; i++)
+            distinct += shown[a][i];
+        double cov = json_real_value(json_object_get(json_object_get(g, "coverage"), names[a]));
+        double lt =
+            json_real_value(json_object_get(json_object_get(g, "long_tail_share"), names[a]));
+        assert_true(fabs(cov - (double)distinct / catalogue) < 1e-9);
+        assert_true(fabs(lt - (double)tail[a] / shows[a]) < 1e-9);
+    }
+    json_decref(rep);
+    free(json);
+    tl_service_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arms_apply_and_are_logged),
         cmocka_unit_test(unknown_settings_are_refused),
+        cmocka_unit_test(guardrails_from_the_impressions),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
