@@ -319,12 +319,32 @@ static void guardrails_from_the_impressions(void **state)
     tl_service_close(s);
 }
 
+/* tailor ope without --log reads the store's impressions: the same estimates as from the
+ * export written to a file. */
+static void ope_reads_the_store(void **state)
+{
+    (void)state;
+    const char *log = tl_test_tmp("explive.tsv");
+    char path[600];
+    snprintf(path, sizeof(path), "%s", log);
+    assert_int_equal(tl_test_cli("--db '%s' impressions export --out '%s'", db, path), 0);
+    tl_test_cli_check(tl_test_cli("ope --policy uniform --log '%s' --json", path), 0, "\"ips\"",
+                      NULL);
+    char *from_file = tl_test_cli_out();
+    tl_test_cli_check(tl_test_cli("--db '%s' ope --policy uniform --json", db), 0, "\"ips\"", NULL);
+    char *from_store = tl_test_cli_out();
+    assert_string_equal(from_store, from_file);
+    free(from_file);
+    free(from_store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arms_apply_and_are_logged),
         cmocka_unit_test(unknown_settings_are_refused),
         cmocka_unit_test(guardrails_from_the_impressions),
+        cmocka_unit_test(ope_reads_the_store),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
