@@ -317,6 +317,17 @@ static void guardrails_from_the_impressions(void **state)
     json_decref(rep);
     free(json);
     tl_service_close(s);
+    /* the text report and the HTML page show them */
+    tl_test_cli_check(tl_test_cli("--db '%s' experiment report guard", db), 0,
+                      "guardrails a: ", NULL);
+    const char *html = tl_test_tmp("guard.html");
+    char path[600];
+    snprintf(path, sizeof(path), "%s", html);
+    assert_int_equal(tl_test_cli("--db '%s' experiment report guard --html '%s'", db, path), 0);
+    char *page = tl_test_read(path);
+    assert_non_null(page);
+    assert_non_null(strstr(page, "<h2>Guardrails</h2>"));
+    free(page);
 }
 
 /* tailor ope without --log reads the store's impressions: the same estimates as from the
