@@ -1,6 +1,7 @@
 /* An experiment's guardrails from the impressions log: per arm, the share of the catalogue its
  * patrons were shown (coverage) and the share of the shown items outside the most-borrowed
- * fifth of the catalogue (long-tail share). A report's scan, never a request's. */
+ * fifth of the catalogue (long-tail share; by events of any type when the store has no loans).
+ * A report's scan, never a request's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,19 +10,15 @@
 
 #define HEAD_SHARE 0.2 /* the head: this share of the catalogue, the most-borrowed */
 
-typedef struct loans {
-    char *item;
-    int64_t n;
-} loans;
-
 typedef struct guard_job {
     const char *name;
     const char (*arm)[TL_EXP_NAME_MAX + 1];
     int n_arms;
     int64_t until; /* 0: running */
-    loans *by_item;
-    size_t n_items, cap;
-    tl_intern head, shown;
+    tl_intern counted, head, shown;
+    int64_t *loans, *events; /* per item of counted */
+    size_t counts_cap;
+    int64_t all_loans;
     uint8_t *seen; /* per shown item: a bit per arm that showed it */
     size_t seen_cap;
     int64_t impressions[TL_EXP_MAX_ARMS], shows[TL_EXP_MAX_ARMS], tail[TL_EXP_MAX_ARMS],
@@ -29,28 +26,42 @@ typedef struct guard_job {
     tl_err rc;
 } guard_job;
 
-static tl_err count_loans(void *ctx, const char *item, const char *type, int64_t count)
+static tl_err count_item(void *ctx, const char *item, const char *type, int64_t count)
 {
     guard_job *j = ctx;
-    if (!type || strcmp(type, "loan") != 0)
-        return TL_OK;
-    if (j->n_items == j->cap) {
-        size_t cap = j->cap ? 2 * j->cap : 1024;
-        loans *g = realloc(j->by_item, cap * sizeof(*g));
-        if (!g)
+    int32_t at;
+    tl_err rc = tl_intern_add(&j->counted, item, strlen(item), &at);
+    if (rc != TL_OK)
+        return rc;
+    if ((size_t)at >= j->counts_cap) {
+        size_t cap = j->counts_cap ? 2 * j->counts_cap : 1024;
+        int64_t *l = realloc(j->loans, cap * sizeof(*l));
+        if (l)
+            j->loans = l;
+        int64_t *e = l ? realloc(j->events, cap * sizeof(*e)) : NULL;
+        if (!e)
             return TL_ENOMEM;
-        j->by_item = g;
-        j->cap = cap;
+        j->events = e;
+        memset(j->loans + j->counts_cap, 0, (cap - j->counts_cap) * sizeof(*l));
+        memset(j->events + j->counts_cap, 0, (cap - j->counts_cap) * sizeof(*e));
+        j->counts_cap = cap;
     }
-    if (!(j->by_item[j->n_items].item = strdup(item)))
-        return TL_ENOMEM;
-    j->by_item[j->n_items++].n = count;
+    int loan = type && strcmp(type, "loan") == 0;
+    j->loans[at] += loan ? count : 0;
+    j->all_loans += loan ? count : 0;
+    j->events[at] += count;
     return TL_OK;
 }
 
+typedef struct ranked {
+    int64_t n;
+    const char *item;
+} ranked;
+
+/* Most first, ties by id. */
 static int most_first(const void *a, const void *b)
 {
-    const loans *x = a, *y = b;
+    const ranked *x = a, *y = b;
     return x->n != y->n ? (x->n < y->n ? 1 : -1) : strcmp(x->item, y->item);
 }
 
@@ -121,21 +132,30 @@ tl_err tl__exp_guardrails(tl_store *st, const char *name, const char (*arm)[TL_E
 {
     *out = NULL;
     guard_job j = {.name = name, .arm = arm, .n_arms = n_arms, .until = until};
+    tl_intern_init(&j.counted);
     tl_intern_init(&j.head);
     tl_intern_init(&j.shown);
     tl_store_counts counts;
     tl_err rc = tl_store_count(st, &counts);
     if (rc == TL_OK)
-        rc = tl_store_item_counts_since(st, 0, count_loans, &j);
+        rc = tl_store_item_counts_since(st, 0, count_item, &j);
     int64_t head = 0;
-    if (rc == TL_OK) {
-        qsort(j.by_item, j.n_items, sizeof(*j.by_item), most_first);
+    int32_t n = j.counted.count;
+    ranked *order = malloc(((size_t)n + 1) * sizeof(*order));
+    if (rc == TL_OK && !order)
+        rc = TL_ENOMEM;
+    if (rc == TL_OK) { /* by loans; by events when the store has none */
+        for (int32_t k = 0; k < n; k++)
+            order[k] =
+                (ranked){j.all_loans ? j.loans[k] : j.events[k], tl_intern_str(&j.counted, k)};
+        qsort(order, (size_t)n, sizeof(*order), most_first);
         int64_t want = (int64_t)((double)counts.items * HEAD_SHARE + 0.5);
-        for (size_t k = 0; rc == TL_OK && k < j.n_items && head < want; k++, head++) {
+        for (int32_t k = 0; rc == TL_OK && k < n && head < want; k++, head++) {
             int32_t at;
-            rc = tl_intern_add(&j.head, j.by_item[k].item, strlen(j.by_item[k].item), &at);
+            rc = tl_intern_add(&j.head, order[k].item, strlen(order[k].item), &at);
         }
     }
+    free(order);
     if (rc == TL_OK)
         rc = tl_store_impressions_shown(st, from, on_impression, &j, d);
     if (rc == TL_OK) {
@@ -145,16 +165,17 @@ tl_err tl__exp_guardrails(tl_store *st, const char *name, const char (*arm)[TL_E
             json_object_set_new(tail, arm[k], head ? share(j.tail[k], j.shows[k]) : json_null());
             json_object_set_new(imps, arm[k], json_integer(j.impressions[k]));
         }
-        *out = json_pack("{s:o,s:o,s:n,s:o,s:I,s:I}", "coverage", cov, "long_tail_share", tail,
+        *out = json_pack("{s:o,s:o,s:n,s:o,s:I,s:I,s:s}", "coverage", cov, "long_tail_share", tail,
                          "latency_ms", "impressions", imps, "catalogue_items",
-                         (json_int_t)counts.items, "head_items", (json_int_t)head);
+                         (json_int_t)counts.items, "head_items", (json_int_t)head, "head_by",
+                         j.all_loans ? "loans" : "events");
         if (!*out)
             rc = TL_ENOMEM;
     }
-    for (size_t k = 0; k < j.n_items; k++)
-        free(j.by_item[k].item);
-    free(j.by_item);
+    free(j.loans);
+    free(j.events);
     free(j.seen);
+    tl_intern_release(&j.counted);
     tl_intern_release(&j.head);
     tl_intern_release(&j.shown);
     return rc;

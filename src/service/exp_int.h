@@ -48,7 +48,8 @@ void tl__exp_rerank(const tl__exp_arms *a, tl_rerank *r);
 /* The guardrails of experiment name (arms arm[0..n_arms)) over its impressions from `from` up to
  * until (0: now), read from st: {"coverage": {ARM: distinct items shown / catalogue items},
  * "long_tail_share": {ARM: shown items outside the most-borrowed fifth / shown items},
- * "latency_ms": null (not logged), "impressions": {ARM: n}, "catalogue_items", "head_items"}
+ * "latency_ms": null (not logged), "impressions": {ARM: n}, "catalogue_items", "head_items",
+ * "head_by": "loans" (else "events", when the store has no loans)}
  * (exp_guardrails.c). */
 tl_err tl__exp_guardrails(tl_store *st, const char *name, const char (*arm)[TL_EXP_NAME_MAX + 1],
                           int n_arms, int64_t from, int64_t until, json_t **out, tl_diag *d);

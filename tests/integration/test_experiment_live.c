@@ -303,6 +303,7 @@ static void guardrails_from_the_impressions(void **state)
     assert_int_equal(json_integer_value(json_object_get(g, "catalogue_items")), catalogue);
     assert_int_equal(json_integer_value(json_object_get(g, "head_items")), n_head);
     assert_true(json_is_null(json_object_get(g, "latency_ms")));
+    assert_string_equal(json_string_value(json_object_get(g, "head_by")), "loans");
     const char *names[] = {"a", "b"};
     for (int a = 0; a < 2; a++) {
         int distinct = 0;
@@ -330,6 +331,30 @@ static void guardrails_from_the_impressions(void **state)
     free(page);
 }
 
+/* A store without loans ranks its head by events of any type. */
+static void guardrails_without_loans(void **state)
+{
+    (void)state;
+    const char *events = tl_test_tmp("clicks.tsv");
+    assert_int_equal(tl_test_write(events, "user\titem\ttype\ttimestamp\n"
+                                           "v1\ta\tclick\t10\nv2\ta\tclick\t11\nv3\ta\tclick\t12\n"
+                                           "v1\tb\tclick\t13\nv2\tc\tclick\t14\nv3\td\tclick\t15\n"
+                                           "v1\te\tclick\t16\n"),
+                     0);
+    char clicks_db[600];
+    snprintf(clicks_db, sizeof(clicks_db), "%s", tl_test_tmp("clicks.db"));
+    assert_int_equal(tl_test_cli("--db '%s' import events '%s' --quiet", clicks_db, events), 0);
+    assert_int_equal(tl_test_cli("--db '%s' experiment create c --arm x --arm y", clicks_db), 0);
+    assert_int_equal(tl_test_cli("--db '%s' experiment report c --json", clicks_db), 0);
+    char *out = tl_test_cli_out();
+    json_t *rep = json_loads(out, 0, NULL), *g = json_object_get(rep, "guardrails");
+    assert_string_equal(json_string_value(json_object_get(g, "head_by")), "events");
+    /* a fifth of 5 items: 1, a (the most events) */
+    assert_int_equal(json_integer_value(json_object_get(g, "head_items")), 1);
+    json_decref(rep);
+    free(out);
+}
+
 /* tailor ope without --log reads the store's impressions: the same estimates as from the
  * export written to a file. */
 static void ope_reads_the_store(void **state)
@@ -355,6 +380,7 @@ int main(void)
         cmocka_unit_test(arms_apply_and_are_logged),
         cmocka_unit_test(unknown_settings_are_refused),
         cmocka_unit_test(guardrails_from_the_impressions),
+        cmocka_unit_test(guardrails_without_loans),
         cmocka_unit_test(ope_reads_the_store),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
