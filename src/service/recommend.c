@@ -101,7 +101,8 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     const char *served = NULL;
     tl__exp_arms arms;
     tl__exp_arms_of(s, q->user, &arms);
-    tl__exp_rerank(&arms, &rerank);
+    if (q->n <= TL_RERANK_MAX_N) /* the arm's re-ranker, where one may run */
+        tl__exp_rerank(&arms, &rerank);
     if (!(priv->ref = tl__exp_model_ref(s, q->model, &arms, &popular_only, &served, &rc, d)))
         goto out;
     const tl_model *m = priv->ref->m;
