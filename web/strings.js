@@ -201,6 +201,8 @@ export const STRINGS = {
   consoleExpCoverage: 'Catalogue coverage',
   consoleExpLongTail: 'Long-tail share',
   consoleExpImpressions: 'Impressions',
+  consoleExpLatency: 'Time per answer (ms)',
+  consoleExpLatencyValue: 'median {p50}, 95% {p95}',
   consoleExpVersus: 'Against {control}',
   consoleExpDifference: 'Difference',
   consoleExpRelative: 'Relative',

@@ -28,12 +28,16 @@ typedef struct tl__arm_params {
 typedef struct tl__exp_arms {
     char experiment[TL__EXP_NAMES], arm[TL__EXP_NAMES];
     tl__arm_params p;
+    double t0; /* monotonic seconds when the arms were looked up: the latency guardrail's start */
 } tl__exp_arms;
 
 struct tl_exp_cache *tl__exp_cache_new(void);
 void tl__exp_cache_free(struct tl_exp_cache *c);
 /* Fills *out for patron user (as the request names them; NULL: none). */
 void tl__exp_arms_of(tl_service *s, const char *user, tl__exp_arms *out);
+/* An answer made with arms a is ready: its time since tl__exp_arms_of counts in each of its
+ * arms' latency (nothing when the patron is in no experiment). */
+void tl__exp_arms_done(tl_service *s, const tl__exp_arms *a);
 /* The row policy of a request in arms a (NULL: none): the arm's, else the service's. */
 int tl__exp_row_policy(tl_service *s, const tl__exp_arms *a);
 /* tl__service_model_named for the model a request asks for: its own (model), else its arm's
@@ -53,5 +57,17 @@ void tl__exp_rerank(const tl__exp_arms *a, tl_rerank *r);
  * (exp_guardrails.c). */
 tl_err tl__exp_guardrails(tl_store *st, const char *name, const char (*arm)[TL_EXP_NAME_MAX + 1],
                           int n_arms, int64_t from, int64_t until, json_t **out, tl_diag *d);
+
+/* The latency guardrail (exp_latency.c): per (experiment, arm), the service's time per answer
+ * (homepage, recommendations, search: from the arm lookup to the answer, HTTP and JSON left out)
+ * of this process since it started. */
+struct tl_exp_latency *tl__exp_latency_new(void);
+void tl__exp_latency_free(struct tl_exp_latency *l);
+/* experiments and arms: joined with ',' as in tl__exp_arms, the i-th arm of the i-th. */
+void tl__exp_latency_record(struct tl_exp_latency *l, const char *experiments, const char *arms,
+                            double ms);
+/* {ARM: {"answers", "p50", "p95", "p99"}} in ms (the upper edges of log-spaced buckets, 35% apart)
+ * for experiment, or NULL when this process answered none of its patrons. */
+json_t *tl__exp_latency_json(struct tl_exp_latency *l, const char *experiment);
 
 #endif

@@ -556,6 +556,8 @@ static tl_err do_report(tl_service *s, tl_store *st, void *ctx, tl_diag *d)
     return rc;
 }
 
+static json_t *arm_latency(tl_service *s, const char *name);
+
 tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json, tl_diag *d)
 {
     *json = NULL;
@@ -608,10 +610,13 @@ tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json
     for (int k = 1; k < e->n_arms; k++)
         json_array_append_new(cmp, comparison(j, k));
     json_object_set_new(out, "comparisons", cmp);
-    json_object_set_new(
-        out, "guardrails",
-        j->guardrails ? j->guardrails
-                      : json_pack("{s:n,s:n,s:n}", "coverage", "long_tail_share", "latency_ms"));
+    json_t *guard = j->guardrails
+                        ? j->guardrails
+                        : json_pack("{s:n,s:n,s:n}", "coverage", "long_tail_share", "latency_ms");
+    json_t *latency = arm_latency(s, e->name);
+    if (guard && latency)
+        json_object_set_new(guard, "latency_ms", latency);
+    json_object_set_new(out, "guardrails", guard);
     json_t *notes = json_array();
     json_array_append_new(
         notes, json_string("patrons: those with any event since the start (opted-out patrons "
@@ -626,9 +631,18 @@ tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json
                         ? "guardrails, from the impressions logged with the experiment's arms: "
                           "coverage is the share of the catalogue shown to an arm's patrons, "
                           "long_tail_share the share of the items shown outside the most-borrowed "
-                          "fifth of the catalogue; latency is not logged per arm (the server's "
-                          "/metrics has it per route)"
-                        : "guardrails need the impressions log, which this store does not have"));
+                          "fifth of the catalogue"
+                        : "coverage and long-tail share need the impressions log, which this "
+                          "store does not have"));
+    json_array_append_new(
+        notes, json_string(latency ? "latency_ms: the service's time per answer (homepage, "
+                                     "recommendations, search) for each arm's patrons, from the "
+                                     "arm lookup to the answer (HTTP and JSON left out), counted "
+                                     "by this server process since it started; p50, p95 and "
+                                     "p99 are the upper edges of buckets 35% apart"
+                                   : "latency_ms: counted by the serving process in memory, per "
+                                     "arm; this process answered none of the experiment's "
+                                     "patrons (ask the server: GET /v1/experiments/NAME)"));
     if (total < 100)
         json_array_append_new(notes,
                               json_string("fewer than 100 active patrons: too early to read"));
@@ -755,6 +769,7 @@ struct tl_exp_cache {
     double loaded_at;         /* monotonic seconds; 0: never */
     uint64_t loaded_gen;      /* gen when loaded */
     atomic_uint_fast64_t gen; /* moved by a create or a stop in this process */
+    struct tl_exp_latency *latency;
 };
 
 static double mono_s(void)
@@ -771,6 +786,10 @@ struct tl_exp_cache *tl__exp_cache_new(void)
         pthread_rwlock_init(&c->lock, NULL);
         pthread_mutex_init(&c->reload_mu, NULL);
         atomic_init(&c->gen, 1);
+        if (!(c->latency = tl__exp_latency_new())) {
+            tl__exp_cache_free(c);
+            return NULL;
+        }
     }
     return c;
 }
@@ -780,6 +799,7 @@ void tl__exp_cache_free(struct tl_exp_cache *c)
     if (!c)
         return;
     free(c->list);
+    tl__exp_latency_free(c->latency);
     pthread_rwlock_destroy(&c->lock);
     pthread_mutex_destroy(&c->reload_mu);
     free(c);
@@ -887,6 +907,7 @@ static void merge_params(tl__arm_params *to, const tl__arm_params *p)
 
 void tl__exp_arms_of(tl_service *s, const char *user, tl__exp_arms *out)
 {
+    out->t0 = mono_s();
     out->experiment[0] = out->arm[0] = '\0';
     params_unset(&out->p);
     struct tl_exp_cache *c = s->exp;
@@ -907,6 +928,18 @@ void tl__exp_arms_of(tl_service *s, const char *user, tl__exp_arms *out)
         }
     }
     pthread_rwlock_unlock(&c->lock);
+}
+
+/* The experiment's latency per arm in this process (NULL: none counted). */
+static json_t *arm_latency(tl_service *s, const char *name)
+{
+    return s->exp ? tl__exp_latency_json(s->exp->latency, name) : NULL;
+}
+
+void tl__exp_arms_done(tl_service *s, const tl__exp_arms *a)
+{
+    if (s->exp && a->experiment[0])
+        tl__exp_latency_record(s->exp->latency, a->experiment, a->arm, (mono_s() - a->t0) * 1e3);
 }
 
 int tl__exp_row_policy(tl_service *s, const tl__exp_arms *a)

@@ -630,6 +630,8 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         for (int k = 0; k < out->n_rows; k++)
             tl__shelf_fill(s, p.ref, branch, out->rows[k].items, out->rows[k].n);
     }
+    if (rc == TL_OK)
+        tl__exp_arms_done(s, &arms);
     free(p.allow);
     free(p.cand);
     free(p.score);

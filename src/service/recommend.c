@@ -187,6 +187,7 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
                              out->impression_id);
         free(ids);
     }
+    tl__exp_arms_done(s, &arms);
 out:
     out->priv_ = priv;
     if (rc != TL_OK)

@@ -542,6 +542,8 @@ tl_err tl_service_search(tl_service *s, const tl_search_query *q, tl_search_resu
                              &where, NULL, ids, out->n, out->impression_id);
         free(ids);
     }
+    if (rc == TL_OK)
+        tl__exp_arms_done(s, &arms);
     if (rc != TL_OK)
         tl_search_result_free(out);
     return rc;

@@ -275,7 +275,7 @@ static void guardrails_from_the_impressions(void **state)
     int n_head = (int)(catalogue * 0.2 + 0.5);
     for (int k = 0; k < n_head; k++) /* the most-borrowed fifth */
         head[rank[k]] = 1;
-    int shown[2][40] = {{0}}, shows[2] = {0}, tail[2] = {0};
+    int shown[2][40] = {{0}}, shows[2] = {0}, tail[2] = {0}, answers[2] = {0};
     for (int u = 0; u < 12; u++) {
         char user[8];
         snprintf(user, sizeof(user), "u%02d", u);
@@ -287,6 +287,7 @@ static void guardrails_from_the_impressions(void **state)
         tl_rec_query q = {.user = user, .n = 5, .impression = 1};
         tl_rec_result r;
         assert_int_equal(tl_service_recommend(s, &q, &r, &d), TL_OK);
+        answers[a]++;
         for (int k = 0; k < r.n; k++) {
             int i = atoi(r.items[k].item + 1);
             shown[a][i] = 1;
@@ -302,9 +303,19 @@ static void guardrails_from_the_impressions(void **state)
     json_t *rep = json_loads(json, 0, NULL), *g = json_object_get(rep, "guardrails");
     assert_int_equal(json_integer_value(json_object_get(g, "catalogue_items")), catalogue);
     assert_int_equal(json_integer_value(json_object_get(g, "head_items")), n_head);
-    assert_true(json_is_null(json_object_get(g, "latency_ms")));
     assert_string_equal(json_string_value(json_object_get(g, "head_by")), "loans");
     const char *names[] = {"a", "b"};
+    /* latency: this process's answers, each arm's counted apart, quantiles in order */
+    json_t *lat = json_object_get(g, "latency_ms");
+    assert_true(json_is_object(lat));
+    for (int a = 0; a < 2; a++) {
+        json_t *x = json_object_get(lat, names[a]);
+        assert_int_equal(json_integer_value(json_object_get(x, "answers")), answers[a]);
+        double p50 = json_real_value(json_object_get(x, "p50")),
+               p95 = json_real_value(json_object_get(x, "p95")),
+               p99 = json_real_value(json_object_get(x, "p99"));
+        assert_true(p50 > 0 && p50 <= p95 && p95 <= p99);
+    }
     for (int a = 0; a < 2; a++) {
         int distinct = 0;
         for (int i = 0; i < 40; i++)
