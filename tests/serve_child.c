@@ -202,3 +202,13 @@ long tl_test_http_headers(int port, const char *method, const char *path,
     tl_test_reply_free(&r);
     return status;
 }
+
+long tl_test_call(int port, const char *key, const char *method, const char *path, const char *body,
+                  char **body_out)
+{
+    char auth[256];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    const char *headers[] = {auth, "Content-Type: application/json", NULL};
+    return tl_test_http_headers(port, method, path, headers, body, body ? strlen(body) : 0,
+                                body_out);
+}

@@ -40,6 +40,11 @@ long tl_test_http_headers(int port, const char *method, const char *path,
                           const char *const *headers, const char *body, size_t body_len,
                           char **body_out);
 
+/* One request with key as a bearer token and a JSON body (NULL: none); the answer's body in
+ * *body_out (may be NULL; free it). Returns the status. */
+long tl_test_call(int port, const char *key, const char *method, const char *path, const char *body,
+                  char **body_out);
+
 /* An answer in full (tl_test_request). Strings malloc'd, NUL-terminated, NULL when none. */
 typedef struct tl_test_reply {
     long status; /* -1: no answer */

@@ -1,6 +1,7 @@
 // The librarian's console (an admin key, or a server without authentication): model status,
 // a retrain button with its progress, the trainings so far, the audit log, API keys, and the
-// panels of newer servers (collection analytics, a patron's newsletter, learning paths).
+// panels of newer servers (collection analytics, a patron's newsletter, learning paths,
+// experiments with their reports).
 import { get, post, put, del, enc } from './api.js';
 import { barChart, lineChart } from './charts.js';
 import { h, clear, section, when } from './dom.js';
@@ -260,6 +261,63 @@ async function pathsPanel(body) {
   h('button', { type: 'submit' }, t('consolePathSave')), said));
 }
 
+// Experiments (GET /v1/experiments), each a disclosure whose report (GET /v1/experiments/NAME)
+// is read when it is opened: the arms with their metrics and guardrails, the comparisons with
+// the control, the sample-ratio check and the report's notes.
+const num = (v, digits = 3) => (typeof v === 'number' ? v.toFixed(digits) : '');
+const pct = (v) => (typeof v === 'number' ? `${(100 * v).toFixed(1)}%` : '');
+
+function reportView(r) {
+  const g = r.guardrails || {};
+  const per = (key, arm, f) => (g[key] && typeof g[key] === 'object' ? f(g[key][arm]) : '');
+  const arms = r.arms || [];
+  const patrons = arms.reduce((n, a) => n + (a.patrons || 0), 0);
+  const srm = r.srm || {};
+  return h('div', { class: 'report' },
+    h('p', {}, t('consoleExpDays', { days: num(r.days, 1), patrons })),
+    table([t('consoleExpArm'), t('consoleExpSettings'), t('consoleExpShare'), t('consoleExpPatrons'),
+      t('consoleExpLoans'), t('consoleExpClicks'), t('consoleExpImpressions'),
+      t('consoleExpCoverage'), t('consoleExpLongTail'), t('consoleExpLatency')],
+    arms.map((a) => [a.name, Object.entries(a.params || {}).map(([k, v]) => `${k}=${v}`).join(', '),
+      pct(a.share), String(a.patrons ?? ''), num(a.loans_per_patron), num(a.clicks_per_patron),
+      per('impressions', a.name, (v) => String(v ?? '')), per('coverage', a.name, pct),
+      per('long_tail_share', a.name, pct),
+      per('latency_ms', a.name, (v) => (v ? t('consoleExpLatencyValue',
+        { p50: num(v.p50, 2), p95: num(v.p95, 2) }) : ''))])),
+    (r.comparisons || []).length ? table([t('consoleExpArm'), t('consoleExpDifference'),
+      t('consoleExpRelative'), t('consoleExpInterval'), t('consoleExpPValue'),
+      t('consoleExpSignificant')], r.comparisons.map((c) => [
+      `${c.arm} (${t('consoleExpVersus', { control: c.control })})`, num(c.difference, 4),
+      pct(c.relative), Array.isArray(c.ci95) ? `${num(c.ci95[0], 4)} … ${num(c.ci95[1], 4)}` : '',
+      num(c.always_valid_p_value), c.significant ? t('consoleExpYes') : t('consoleExpNo')]))
+      : null,
+    h('p', { class: srm.mismatch ? 'error' : '' }, t(srm.mismatch ? 'consoleExpSrmBad'
+      : 'consoleExpSrmOk', { p: num(srm.p_value) })),
+    h('ul', { class: 'notes' }, (r.notes || []).map((n) => h('li', {}, n))));
+}
+
+async function experimentsPanel(body) {
+  const list = (await get('/v1/experiments')).experiments || [];
+  if (!list.length) {
+    clear(body, h('p', { class: 'muted' }, t('consoleNoExperiments')));
+    return;
+  }
+  clear(body, h('ul', { class: 'experiments' }, list.map((x) => {
+    const inner = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted' }, t('loading')));
+    let read = false;
+    const details = h('details', { class: 'experiment', 'data-name': x.name, ontoggle: () => {
+      if (!details.open || read) return;
+      read = true;
+      get(`/v1/experiments/${enc(x.name)}`)
+        .then((r) => clear(inner, h('h3', {}, t('consoleExpReport', { name: x.name })), reportView(r)))
+        .catch((e) => clear(inner, h('p', { class: 'error' }, t('error', { message: e.message }))));
+    } }, h('summary', {}, t('consoleExpSummary', { name: x.name,
+      status: t(x.status === 'stopped' ? 'consoleExpStopped' : 'consoleExpRunning'),
+      metric: x.metric, arms: (x.arms || []).length, created: when(x.created) })), inner);
+    return h('li', {}, details);
+  })));
+}
+
 function panel(title, fill) {
   const body = h('div', {}, h('p', { class: 'muted' }, t('loading')));
   Promise.resolve().then(() => fill(body)).catch((e) => clear(body, h('p', { class: 'error' },
@@ -274,6 +332,7 @@ export function consoleView(main) {
     optionalPanel(t('consoleAnalytics'), 'GET', '/v1/analytics', analyticsPanel),
     optionalPanel(t('consoleDigest'), 'GET', '/v1/users/{id}/digest', digestPanel),
     optionalPanel(t('consolePaths'), 'GET', '/v1/paths', pathsPanel),
+    optionalPanel(t('consoleExperiments'), 'GET', '/v1/experiments', experimentsPanel),
     panel(t('consoleAudit'), auditPanel),
     panel(t('consoleKeys'), keysPanel));
 }

@@ -877,6 +877,11 @@ typedef tl_err (*tl_store_impression_fn)(void *ctx, const tl_store_impression *i
                                          const tl_store_imp_reward *rw, int n_rw);
 TL_API tl_err tl_store_impressions_each(tl_store *st, int64_t since, const char *user,
                                         tl_store_impression_fn fn, void *ctx, tl_diag *d);
+/* As tl_store_impressions_each over every patron, with the items shown listed (items[k]: its
+ * id, row and position; the items the store no longer knows are left out): an experiment's
+ * guardrails. Slower: a lookup per item. */
+TL_API tl_err tl_store_impressions_shown(tl_store *st, int64_t since, tl_store_impression_fn fn,
+                                         void *ctx, tl_diag *d);
 /* What a reward joined: the impression (its context and policy), the row and position of the
  * item in it, the row's kind and the card's edition choice. found = 0: nothing joined. */
 typedef struct tl_store_imp_hit {

@@ -198,6 +198,20 @@ static void print_report(const json_t *r)
            json_is_true(json_object_get(srm, "mismatch"))
                ? ": MISMATCH, do not trust the comparison"
                : ", fine");
+    const json_t *g = json_object_get(r, "guardrails"), *cov = json_object_get(g, "coverage"),
+                 *tail = json_object_get(g, "long_tail_share"),
+                 *imps = json_object_get(g, "impressions");
+    for (size_t k = 0; json_is_object(cov) && k < json_array_size(arms); k++) {
+        const char *name = json_string_value(json_object_get(json_array_get(arms, k), "name"));
+        const json_t *c = json_object_get(cov, name), *t = json_object_get(tail, name);
+        printf("guardrails %s: %lld impressions, catalogue coverage %s%.1f%%, long-tail share ",
+               name, (long long)json_integer_value(json_object_get(imps, name)),
+               json_is_number(c) ? "" : "n/a ", 100 * json_number_value(c));
+        if (json_is_number(t))
+            printf("%.1f%%\n", 100 * json_number_value(t));
+        else
+            printf("n/a\n");
+    }
     const json_t *notes = json_object_get(r, "notes");
     for (size_t k = 0; k < json_array_size(notes); k++)
         printf("note: %s\n", json_string_value(json_array_get(notes, k)));

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "eval/ope_log.h"
 #include "synth/simulate.h"
+#include "tailor/service.h"
 
 typedef struct args {
     int policy, json;
@@ -22,7 +23,8 @@ static const tl_opt opts[] = {
      "uniform, or bandit (a LinUCB bandit fitted on the log's first half, by time,\n"
      "evaluated on its second half)"},
     {"log", 0, TL_OPT_STR, "FILE", NULL, 0, 0, TL_OPT_AT(args, log),
-     "the impressions export (tailor impressions export, or tailor simulate --log-out)"},
+     "the impressions export (tailor impressions export, or tailor simulate --log-out);\n"
+     "default: the store's impressions (--db), exported as tailor impressions export does"},
     {"order", 0, TL_OPT_STR, "ROW,ROW,...", NULL, 0, 0, TL_OPT_AT(args, order),
      "fixed: the row order (default: the homepage's, exams,for_you,events,...)"},
     {"alpha", 0, TL_OPT_NUM, "X", "0", 0, 100, TL_OPT_AT(args, alpha),
@@ -35,7 +37,8 @@ static const tl_opt opts[] = {
 
 static const tl_cmd_def def = {
     .name = "ope",
-    .synopsis = "ope --policy fixed|uniform|bandit --log FILE [--order ROW,...] [--json]",
+    .synopsis = "[--db PATH] ope --policy fixed|uniform|bandit [--log FILE] [--order ROW,...] "
+                "[--json]",
     .about = "Estimates from logged homepage decisions how another row-ordering policy would have\n"
              "done: the expected reward of the row it puts first (decision 0 of each page), by\n"
              "inverse propensity scoring (IPS), self-normalized IPS and doubly robust (DR, with a\n"
@@ -72,9 +75,51 @@ static int cmp_ll(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Each line of the store's export into the log. */
+typedef struct store_lines {
+    tl_ope_log *log;
+    long lineno;
+    char *buf;
+    size_t cap;
+    tl_diag *d;
+} store_lines;
+
+static tl_err take_line(void *ctx, const char *line, size_t len)
+{
+    store_lines *s = ctx;
+    if (len && line[len - 1] == '\n')
+        len--;
+    if (len + 1 > s->cap) {
+        char *g = realloc(s->buf, 2 * len + 1);
+        if (!g)
+            return TL_ENOMEM;
+        s->buf = g;
+        s->cap = 2 * len + 1;
+    }
+    memcpy(s->buf, line, len);
+    s->buf[len] = '\0';
+    return tl_ope_log_line(s->log, s->buf, len, ++s->lineno, "the store's impressions", s->d);
+}
+
+/* The log from the store's impressions (the export's lines, in memory). */
+static tl_err read_store(const tl_cli *cli, tl_ope_log *log, tl_diag *d)
+{
+    memset(log, 0, sizeof(*log));
+    tl_service_opts so = {.db = cli->db_path};
+    tl_service *svc = NULL;
+    tl_err rc = tl_cli_service_open(cli, &so, &svc, d);
+    store_lines s = {.log = log, .d = d};
+    if (rc == TL_OK)
+        rc = tl_service_impressions_export(svc, 0, take_line, &s, d);
+    tl_service_close(svc);
+    free(s.buf);
+    if (rc != TL_OK)
+        tl_ope_log_free(log);
+    return rc;
+}
+
 static int run(const tl_cli *cli, int argc, char **argv)
 {
-    (void)cli;
     args a;
     memset(&a, 0, sizeof a);
     a.policy = -1;
@@ -83,12 +128,10 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return code;
     if (a.policy < 0)
         return tl_opt_usage_error(&def, "needs --policy fixed, uniform or bandit");
-    if (!a.log)
-        return tl_opt_usage_error(&def, "needs --log FILE (an impressions export)");
     tl_ope_log log;
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_ope_log_read(a.log, &log, &d);
+    tl_err rc = a.log ? tl_ope_log_read(a.log, &log, &d) : read_store(cli, &log, &d);
     if (rc != TL_OK)
         return tl_cli_fail("ope", rc, &d);
     tl_ope_fixed fixed;

@@ -111,6 +111,40 @@ static void ratio_chart(FILE *f, const json_t *r)
     fputs("</svg>", f);
 }
 
+/* Per arm, what its patrons were shown (the report's guardrails, from the impressions log). */
+static void guardrails_table(FILE *f, const json_t *r)
+{
+    const json_t *g = json_object_get(r, "guardrails"), *arms = json_object_get(r, "arms");
+    const json_t *cov = json_object_get(g, "coverage"),
+                 *tail = json_object_get(g, "long_tail_share"),
+                 *imps = json_object_get(g, "impressions");
+    if (!json_is_object(cov))
+        return;
+    fputs("<h2>Guardrails</h2><p>What each arm's patrons were shown: the share of the catalogue "
+          "(coverage) and the share of the items shown outside the most-borrowed fifth "
+          "(long tail). A big drop in either means an arm narrows what patrons discover.</p>"
+          "<table><tr><th>Arm</th><th>Impressions</th><th>Coverage</th><th>Long-tail "
+          "share</th></tr>",
+          f);
+    for (size_t k = 0; k < json_array_size(arms); k++) {
+        const char *name = str(json_array_get(arms, k), "name");
+        const json_t *c = json_object_get(cov, name), *t = json_object_get(tail, name);
+        fputs("<tr><td>", f);
+        tl_html_esc(f, name);
+        fprintf(f, "</td><td>%lld</td>",
+                (long long)json_integer_value(json_object_get(imps, name)));
+        if (json_is_number(c))
+            fprintf(f, "<td>%.1f%%</td>", 100 * json_number_value(c));
+        else
+            fputs("<td>n/a</td>", f);
+        if (json_is_number(t))
+            fprintf(f, "<td>%.1f%%</td></tr>", 100 * json_number_value(t));
+        else
+            fputs("<td>n/a</td></tr>", f);
+    }
+    fputs("</table>", f);
+}
+
 void tl_experiment_html(FILE *f, const json_t *r)
 {
     const char *metric =
@@ -237,6 +271,8 @@ void tl_experiment_html(FILE *f, const json_t *r)
               "results."
             : "no sign of a problem.");
     ratio_chart(f, r);
+
+    guardrails_table(f, r);
 
     fputs("<h2>How to read this</h2><ul>"
           "<li><b>Always-valid p</b> comes from a sequential test (mSPRT): it stays trustworthy "

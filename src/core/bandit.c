@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/bytes.h"
 #include "util/hash.h"
 
 /* Thompson sampling's choice probabilities are estimated from this many posterior draws. */
@@ -389,35 +390,6 @@ tl_err tl_bandit_choose(const tl_bandit *b, const double *cand_x, int n, uint64_
 
 /* ---- persistence: little-endian, independent of the host's byte order ---- */
 
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void put_f64(unsigned char *p, double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, 8);
-    put_u64(p, u);
-}
-
-static double get_f64(const unsigned char *p)
-{
-    uint64_t u = get_u64(p);
-    double v;
-    memcpy(&v, &u, 8);
-    return v;
-}
-
 /* magic(8) version kind narms dim (u64 each) alpha p_min (f64) updates (u64), then per arm its
  * update count (u64), A (d*d f64) and b (d f64). */
 #define HEADER_BYTES (8 + 8 * 8)
@@ -432,22 +404,22 @@ tl_err tl_bandit_save(const tl_bandit *b, unsigned char **buf, size_t *len)
     if (!p)
         return TL_ENOMEM;
     memcpy(p, IMAGE_MAGIC, 8);
-    put_u64(p + 8, IMAGE_VERSION);
-    put_u64(p + 16, (uint64_t)b->kind);
-    put_u64(p + 24, (uint64_t)b->narms);
-    put_u64(p + 32, (uint64_t)b->dim);
-    put_f64(p + 40, b->alpha);
-    put_f64(p + 48, b->p_min);
-    put_u64(p + 56, b->updates);
+    tl_put_le64(p + 8, IMAGE_VERSION);
+    tl_put_le64(p + 16, (uint64_t)b->kind);
+    tl_put_le64(p + 24, (uint64_t)b->narms);
+    tl_put_le64(p + 32, (uint64_t)b->dim);
+    tl_put_lef64(p + 40, b->alpha);
+    tl_put_lef64(p + 48, b->p_min);
+    tl_put_le64(p + 56, b->updates);
     unsigned char *q = p + HEADER_BYTES;
     for (int k = 0; k < b->narms; k++) {
         const arm_model *m = &b->arms[k];
-        put_u64(q, m->n);
+        tl_put_le64(q, m->n);
         q += 8;
         for (size_t i = 0; i < d * d; i++, q += 8)
-            put_f64(q, m->a[i]);
+            tl_put_lef64(q, m->a[i]);
         for (size_t i = 0; i < d; i++, q += 8)
-            put_f64(q, m->b[i]);
+            tl_put_lef64(q, m->b[i]);
     }
     *buf = p;
     *len = n;
@@ -461,9 +433,10 @@ tl_err tl_bandit_load(const unsigned char *buf, size_t len, tl_bandit **out)
     *out = NULL;
     if (!buf || len < HEADER_BYTES || memcmp(buf, IMAGE_MAGIC, 8) != 0)
         return TL_ECORRUPT;
-    if (get_u64(buf + 8) != IMAGE_VERSION)
+    if (tl_get_le64(buf + 8) != IMAGE_VERSION)
         return TL_EVERSION;
-    uint64_t kind = get_u64(buf + 16), narms = get_u64(buf + 24), dim = get_u64(buf + 32);
+    uint64_t kind = tl_get_le64(buf + 16), narms = tl_get_le64(buf + 24),
+             dim = tl_get_le64(buf + 32);
     if (kind > TL_BANDIT_THOMPSON || narms < 1 || narms > (1u << 20) || dim < 1 ||
         dim > TL_BANDIT_MAX_DIM)
         return TL_ECORRUPT;
@@ -471,21 +444,21 @@ tl_err tl_bandit_load(const unsigned char *buf, size_t len, tl_bandit **out)
     if (len != HEADER_BYTES + per * narms)
         return TL_ECORRUPT;
     tl_bandit *b;
-    tl_err rc = bandit_alloc((tl_bandit_kind)kind, (int)narms, (int)dim, get_f64(buf + 40),
-                             get_f64(buf + 48), &b);
+    tl_err rc = bandit_alloc((tl_bandit_kind)kind, (int)narms, (int)dim, tl_get_lef64(buf + 40),
+                             tl_get_lef64(buf + 48), &b);
     if (rc != TL_OK)
         return rc == TL_ENOMEM ? rc : TL_ECORRUPT;
-    b->updates = get_u64(buf + 56);
+    b->updates = tl_get_le64(buf + 56);
     const unsigned char *q = buf + HEADER_BYTES;
     int d = (int)dim;
     for (int k = 0; k < b->narms; k++) {
         arm_model *m = &b->arms[k];
-        m->n = get_u64(q);
+        m->n = tl_get_le64(q);
         q += 8;
         for (int i = 0; i < d * d; i++, q += 8)
-            m->a[i] = get_f64(q);
+            m->a[i] = tl_get_lef64(q);
         for (int i = 0; i < d; i++, q += 8) {
-            m->b[i] = get_f64(q);
+            m->b[i] = tl_get_lef64(q);
             if (!isfinite(m->b[i])) {
                 tl_bandit_free(b);
                 return TL_ECORRUPT;

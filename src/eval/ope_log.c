@@ -105,6 +105,33 @@ static const char *parse_row(tl_ope_log *log, char **f, tl_ope_row *r)
     return NULL;
 }
 
+tl_err tl_ope_log_line(tl_ope_log *log, char *line, size_t len, long lineno, const char *src,
+                       tl_diag *d)
+{
+    if (lineno == 1) {
+        if (strncmp(line, "impression_id\t", 14) != 0) {
+            tl_diag_set(d, src, 1, NULL,
+                        "not an impressions export (the header must start impression_id)");
+            return TL_EPARSE;
+        }
+        return TL_OK;
+    }
+    if (len == 0)
+        return TL_OK;
+    char *f[LOG_COLUMNS + 1];
+    if (split_tabs(line, f, LOG_COLUMNS) != LOG_COLUMNS) {
+        tl_diag_set(d, src, lineno, NULL, "expected %d tab-separated columns", LOG_COLUMNS);
+        return TL_EPARSE;
+    }
+    tl_ope_row r;
+    const char *why = parse_row(log, f, &r);
+    if (why) {
+        tl_diag_set(d, src, lineno, NULL, "%s", why);
+        return TL_EPARSE;
+    }
+    return tl_ope_log_add(log, &r);
+}
+
 tl_err tl_ope_log_read(const char *path, tl_ope_log *out, tl_diag *d)
 {
     memset(out, 0, sizeof *out);
@@ -116,35 +143,9 @@ tl_err tl_ope_log_read(const char *path, tl_ope_log *out, tl_diag *d)
     }
     char *line;
     size_t len;
-    int got;
-    while ((got = tl_lines_next(&lr, &line, &len)) == 1) {
-        if (lr.lineno == 1) {
-            if (strncmp(line, "impression_id\t", 14) != 0) {
-                tl_diag_set(d, path, 1, NULL,
-                            "not an impressions export (the header must start impression_id)");
-                rc = TL_EPARSE;
-                break;
-            }
-            continue;
-        }
-        if (len == 0)
-            continue;
-        char *f[LOG_COLUMNS + 1];
-        if (split_tabs(line, f, LOG_COLUMNS) != LOG_COLUMNS) {
-            tl_diag_set(d, path, lr.lineno, NULL, "expected %d tab-separated columns", LOG_COLUMNS);
-            rc = TL_EPARSE;
-            break;
-        }
-        tl_ope_row r;
-        const char *why = parse_row(out, f, &r);
-        if (why) {
-            tl_diag_set(d, path, lr.lineno, NULL, "%s", why);
-            rc = TL_EPARSE;
-            break;
-        }
-        if ((rc = tl_ope_log_add(out, &r)) != TL_OK)
-            break;
-    }
+    int got = 0;
+    while (rc == TL_OK && (got = tl_lines_next(&lr, &line, &len)) == 1)
+        rc = tl_ope_log_line(out, line, len, (long)lr.lineno, path, d);
     if (rc == TL_OK && got < 0) {
         rc = (tl_err)-got;
         tl_diag_set(d, path, lr.lineno, NULL, "%s", tl_lines_error(&lr));

@@ -35,6 +35,10 @@ typedef struct tl_ope_log {
 
 /* Reads a log file (plain or .gz). TL_EPARSE with d naming the line on a malformed one. */
 tl_err tl_ope_log_read(const char *path, tl_ope_log *out, tl_diag *d);
+/* One line of an export (lineno 1: the header, checked; without its newline; line is split in
+ * place) added to log (zeroed before the first); src names the source in d's messages. */
+tl_err tl_ope_log_line(tl_ope_log *log, char *line, size_t len, long lineno, const char *src,
+                       tl_diag *d);
 /* Adds one decision (names interned); for callers that build a log in memory. */
 tl_err tl_ope_log_add(tl_ope_log *log, const tl_ope_row *row);
 /* The arm id of a name, added when new; -1 when the log holds TL_OPE_MAX_ARMS names already. */

@@ -297,7 +297,7 @@ static tl_err prepare(run *u, tl_diag *d)
         tl_diag cd = {0};
         if (tl_model_new("content", &u->content) != TL_OK ||
             tl_model_fit(u->content, &u->data, NULL, &cd) != TL_OK) {
-            tl__service_log(u->s, "warn", "digest", "no content model (%s): subjects only",
+            tl__service_log(u->s, "warning", "digest", "no content model (%s): subjects only",
                             cd.msg[0] ? cd.msg : "out of memory");
             tl_model_free(u->content);
             u->content = NULL;

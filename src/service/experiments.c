@@ -4,13 +4,17 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "eval/seqtest.h"
+#include "service/exp_int.h"
+#include "service/imp_int.h"
 #include "service/lib_int.h"
 
 #define SALT_BYTES 16
@@ -134,6 +138,75 @@ static tl_err experiment_find(tl_store *st, const char *name, experiment *e, tl_
     return rc;
 }
 
+/* A number in [0, 1] from v, -1 when v is not one. */
+static double fraction(const char *v)
+{
+    char *end;
+    double x = strtod(v, &end);
+    return *v && !*end && x >= 0 && x <= 1 ? x : -1;
+}
+
+/* Sets key=v of an arm's settings (p may be NULL: only checked); 0 when taken, else -1 with d
+ * set naming the key. */
+static int arm_param(tl__arm_params *p, const char *arm, const char *key, const char *v, tl_diag *d)
+{
+    tl__arm_params scratch;
+    if (!p)
+        p = &scratch;
+    const char *want = NULL;
+    if (strcmp(key, "model") == 0) {
+        if (name_ok(v, TL_SERVICE_MODEL_NAME - 1)) {
+            snprintf(p->model, sizeof(p->model), "%s", v);
+            return 0;
+        }
+        want = "a served model's name";
+    } else if (strcmp(key, "rows") == 0 || strcmp(key, "row-policy") == 0) {
+        p->rows = strcmp(v, "bandit") == 0  ? TL_ROW_POLICY_BANDIT
+                  : strcmp(v, "fixed") == 0 ? TL_ROW_POLICY_FIXED
+                                            : -1;
+        if (p->rows >= 0)
+            return 0;
+        want = "fixed or bandit";
+    } else if (strcmp(key, "diversify") == 0 || strcmp(key, "calibrate") == 0 ||
+               strcmp(key, "search_weight") == 0) {
+        double x = fraction(v);
+        if (x >= 0) {
+            if (key[0] == 'd')
+                p->diversify = (float)x;
+            else if (key[0] == 'c')
+                p->calibrate = (float)x;
+            else
+                p->search_weight = x;
+            return 0;
+        }
+        want = "a number from 0 to 1";
+    } else if (strcmp(key, "max_per_author") == 0) {
+        char *end;
+        long x = strtol(v, &end, 10);
+        if (*v && !*end && x >= 0 && x <= TL_RERANK_MAX_N) {
+            p->max_per_author = (int)x;
+            return 0;
+        }
+        want = "a whole number from 0 (no cap) to 1000";
+    } else {
+        tl_diag_set(d, NULL, 0, "arm",
+                    "arm '%s': unknown setting '%.64s' (known: model, rows (or row-policy), "
+                    "diversify, calibrate, max_per_author, search_weight)",
+                    arm, key);
+        return -1;
+    }
+    tl_diag_set(d, NULL, 0, "arm", "arm '%s': %s=%.64s: expected %s", arm, key, v, want);
+    return -1;
+}
+
+static void params_unset(tl__arm_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->rows = p->max_per_author = -1;
+    p->diversify = p->calibrate = -1;
+    p->search_weight = -1;
+}
+
 /* "NAME" or "NAME:KEY=VALUE,..." -> {"name", "params": {}}; NULL with d set when malformed. */
 static json_t *parse_arm(const char *spec, tl_diag *d)
 {
@@ -168,11 +241,18 @@ static json_t *parse_arm(const char *spec, tl_diag *d)
             json_decref(arm);
             return NULL;
         }
+        if (arm_param(NULL, buf, kv, eq + 1, d) != 0) {
+            json_decref(params);
+            json_decref(arm);
+            return NULL;
+        }
         json_object_set_new(params, kv, json_string(eq + 1));
     }
     json_object_set_new(arm, "params", params);
     return arm;
 }
+
+static void exp_changed(tl_service *s);
 
 typedef struct create_job {
     const tl_experiment_rec *rec;
@@ -331,8 +411,8 @@ tl_err tl_service_experiment_create(tl_service *s, const tl_experiment_rec *e, t
         snprintf(j->split + strlen(j->split), sizeof j->split - strlen(j->split), "%s%g",
                  k ? "," : "", 100 * share);
     }
-    if (rc == TL_OK)
-        rc = tl__lib_write(s, do_create, j, d);
+    if (rc == TL_OK && (rc = tl__lib_write(s, do_create, j, d)) == TL_OK)
+        exp_changed(s);
     json_decref(j->arms);
     free(j);
     return rc;
@@ -387,6 +467,7 @@ typedef struct report_job {
     int clicks_metric;
     arm_stats arm[TL_EXP_MAX_ARMS];
     json_t *out;
+    json_t *guardrails; /* NULL: a store without impressions */
 } report_job;
 
 static tl_err count_patron(void *ctx, const char *user, int64_t events, int64_t loans,
@@ -463,8 +544,19 @@ static tl_err do_report(tl_service *s, tl_store *st, void *ctx, tl_diag *d)
     if (rc != TL_OK)
         return rc;
     j->clicks_metric = strcmp(j->e.metric, "clicks") == 0;
-    return tl_store_patron_activity(st, j->e.created, j->e.stopped, count_patron, j, d);
+    rc = tl_store_patron_activity(st, j->e.created, j->e.stopped, count_patron, j, d);
+    if (rc == TL_OK) {
+        rc = tl__exp_guardrails(st, j->e.name, (const char(*)[TL_EXP_NAME_MAX + 1]) j->e.arm,
+                                j->e.n_arms, j->e.created, j->e.stopped, &j->guardrails, d);
+        if (rc == TL_EVERSION || rc == TL_EUNSUPPORTED) { /* a store before impressions */
+            tl_diag_clear(d);
+            rc = TL_OK;
+        }
+    }
+    return rc;
 }
+
+static json_t *arm_latency(tl_service *s, const char *name);
 
 tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json, tl_diag *d)
 {
@@ -476,9 +568,14 @@ tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json
     if (!j)
         return TL_ENOMEM;
     j->out = json_pack("{s:s}", "name", name ? name : "");
+    if (tl__imp_logging(s)) { /* what is still queued counts in the guardrails */
+        tl_service_impressions_flush(s, d);
+        tl_diag_clear(d);
+    }
     rc = tl__lib_read(s, do_report, j, d);
     if (rc != TL_OK) {
         json_decref(j->out);
+        json_decref(j->guardrails);
         experiment_clear(&j->e);
         free(j);
         return rc;
@@ -513,8 +610,13 @@ tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json
     for (int k = 1; k < e->n_arms; k++)
         json_array_append_new(cmp, comparison(j, k));
     json_object_set_new(out, "comparisons", cmp);
-    json_object_set_new(out, "guardrails",
-                        json_pack("{s:n,s:n,s:n}", "coverage", "long_tail_share", "latency_ms"));
+    json_t *guard = j->guardrails
+                        ? j->guardrails
+                        : json_pack("{s:n,s:n,s:n}", "coverage", "long_tail_share", "latency_ms");
+    json_t *latency = arm_latency(s, e->name);
+    if (guard && latency)
+        json_object_set_new(guard, "latency_ms", latency);
+    json_object_set_new(out, "guardrails", guard);
     json_t *notes = json_array();
     json_array_append_new(
         notes, json_string("patrons: those with any event since the start (opted-out patrons "
@@ -524,9 +626,23 @@ tl_err tl_service_experiment_report(tl_service *s, const char *name, char **json
                            "safe to look at every day; the plain p-value is valid only at a "
                            "sample size fixed in advance"));
     json_array_append_new(
-        notes, json_string("guardrails (catalogue coverage, long-tail share, latency) need the "
-                           "recommendations served to each arm, from the impressions log: not "
-                           "available yet"));
+        notes,
+        json_string(j->guardrails
+                        ? "guardrails, from the impressions logged with the experiment's arms: "
+                          "coverage is the share of the catalogue shown to an arm's patrons, "
+                          "long_tail_share the share of the items shown outside the most-borrowed "
+                          "fifth of the catalogue"
+                        : "coverage and long-tail share need the impressions log, which this "
+                          "store does not have"));
+    json_array_append_new(
+        notes, json_string(latency ? "latency_ms: the service's time per answer (homepage, "
+                                     "recommendations, search) for each arm's patrons, from the "
+                                     "arm lookup to the answer (HTTP and JSON left out), counted "
+                                     "by this server process since it started; p50, p95 and "
+                                     "p99 are the upper edges of buckets 35% apart"
+                                   : "latency_ms: counted by the serving process in memory, per "
+                                     "arm; this process answered none of the experiment's "
+                                     "patrons (ask the server: GET /v1/experiments/NAME)"));
     if (total < 100)
         json_array_append_new(notes,
                               json_string("fewer than 100 active patrons: too early to read"));
@@ -558,6 +674,8 @@ tl_err tl_service_experiment_stop(tl_service *s, const char *name, int *changed,
     int ch = 0;
     void *args[2] = {(void *)name, &ch};
     tl_err rc = tl__lib_write(s, do_stop, args, d);
+    if (rc == TL_OK)
+        exp_changed(s);
     if (changed)
         *changed = ch;
     return rc;
@@ -634,4 +752,226 @@ tl_err tl_service_experiment_arms(tl_service *s, const char *user, char **json, 
         return rc;
     }
     return tl__lib_dump(json_pack("{s:s,s:o}", "user", user, "experiments", j.list), json);
+}
+
+/* ---- the running experiments as serving applies them (exp_int.h) ---- */
+
+typedef struct running {
+    experiment e; /* def released */
+    tl__arm_params p[TL_EXP_MAX_ARMS];
+} running;
+
+struct tl_exp_cache {
+    pthread_rwlock_t lock;     /* list and n: requests read, a reload swaps */
+    pthread_mutex_t reload_mu; /* one reload at a time */
+    running *list;
+    int n;
+    double loaded_at;         /* monotonic seconds; 0: never */
+    uint64_t loaded_gen;      /* gen when loaded */
+    atomic_uint_fast64_t gen; /* moved by a create or a stop in this process */
+    struct tl_exp_latency *latency;
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct tl_exp_cache *tl__exp_cache_new(void)
+{
+    struct tl_exp_cache *c = calloc(1, sizeof(*c));
+    if (c) {
+        pthread_rwlock_init(&c->lock, NULL);
+        pthread_mutex_init(&c->reload_mu, NULL);
+        atomic_init(&c->gen, 1);
+        if (!(c->latency = tl__exp_latency_new())) {
+            tl__exp_cache_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void tl__exp_cache_free(struct tl_exp_cache *c)
+{
+    if (!c)
+        return;
+    free(c->list);
+    tl__exp_latency_free(c->latency);
+    pthread_rwlock_destroy(&c->lock);
+    pthread_mutex_destroy(&c->reload_mu);
+    free(c);
+}
+
+static void exp_changed(tl_service *s)
+{
+    if (s->exp)
+        atomic_fetch_add(&s->exp->gen, 1);
+}
+
+typedef struct reload_job {
+    running *list;
+    int n, cap;
+} reload_job;
+
+static tl_err reload_row(void *ctx, const tl_store_experiment *r)
+{
+    reload_job *j = ctx;
+    if (r->stopped)
+        return TL_OK;
+    if (j->n == j->cap) {
+        int cap = j->cap ? 2 * j->cap : 8;
+        running *g = realloc(j->list, (size_t)cap * sizeof(*g));
+        if (!g)
+            return TL_ENOMEM;
+        j->list = g;
+        j->cap = cap;
+    }
+    running *x = &j->list[j->n];
+    if (experiment_load(&x->e, r) != TL_OK)
+        return TL_OK; /* a damaged definition is left out */
+    json_t *defs = json_object_get(x->e.def, "arms");
+    for (int k = 0; k < x->e.n_arms; k++) {
+        params_unset(&x->p[k]);
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_object_get(json_array_get(defs, (size_t)k), "params"), key, v)
+        {
+            tl_diag d;
+            arm_param(&x->p[k], x->e.arm[k], key, json_string_value(v) ?: "", &d);
+        }
+    }
+    experiment_clear(&x->e);
+    j->n++;
+    return TL_OK;
+}
+
+static tl_err do_reload(tl_service *s, tl_store *st, void *ctx, tl_diag *d)
+{
+    (void)s;
+    return tl_store_experiments_each(st, reload_row, ctx, d);
+}
+
+/* Reloads the running experiments when this process changed them or they are old. */
+static void exp_refresh(tl_service *s, struct tl_exp_cache *c)
+{
+    uint64_t gen = atomic_load(&c->gen);
+    double now = mono_s();
+    pthread_rwlock_rdlock(&c->lock);
+    int loaded = c->loaded_at > 0;
+    int due = c->loaded_gen != gen || now - c->loaded_at >= TL__EXP_REFRESH_S;
+    pthread_rwlock_unlock(&c->lock);
+    /* a request that finds another reloading serves with what is cached, unless none is */
+    if (!due ||
+        (loaded ? pthread_mutex_trylock(&c->reload_mu) : pthread_mutex_lock(&c->reload_mu)) != 0)
+        return;
+    reload_job j = {0};
+    tl_diag d;
+    tl_diag_clear(&d);
+    if (tl__keys_start(&d) != TL_OK || tl__lib_read(s, do_reload, &j, &d) != TL_OK)
+        j.n = 0; /* a store before experiments, or unreadable: none running */
+    pthread_rwlock_wrlock(&c->lock);
+    running *old = c->list;
+    c->list = j.list;
+    c->n = j.n;
+    c->loaded_at = now;
+    c->loaded_gen = gen;
+    pthread_rwlock_unlock(&c->lock);
+    pthread_mutex_unlock(&c->reload_mu);
+    free(old);
+}
+
+static void join_name(char *buf, const char *name)
+{
+    size_t n = strlen(buf);
+    snprintf(buf + n, TL__EXP_NAMES - n, "%s%s", n ? "," : "", name);
+}
+
+static void merge_params(tl__arm_params *to, const tl__arm_params *p)
+{
+    if (!to->model[0])
+        snprintf(to->model, sizeof(to->model), "%s", p->model);
+    if (to->rows < 0)
+        to->rows = p->rows;
+    if (to->diversify < 0)
+        to->diversify = p->diversify;
+    if (to->calibrate < 0)
+        to->calibrate = p->calibrate;
+    if (to->max_per_author < 0)
+        to->max_per_author = p->max_per_author;
+    if (to->search_weight < 0)
+        to->search_weight = p->search_weight;
+}
+
+void tl__exp_arms_of(tl_service *s, const char *user, tl__exp_arms *out)
+{
+    out->t0 = mono_s();
+    out->experiment[0] = out->arm[0] = '\0';
+    params_unset(&out->p);
+    struct tl_exp_cache *c = s->exp;
+    if (!c || !s->db || !user || !*user)
+        return;
+    exp_refresh(s, c);
+    pthread_rwlock_rdlock(&c->lock);
+    if (c->n > 0) {
+        char buf[TL_PSEUDONYM_LEN + 1];
+        const char *id = tl__patron_ref(s, user, buf);
+        for (int x = 0; x < c->n; x++) {
+            int k = arm_of(&c->list[x].e, id);
+            if (k < 0)
+                continue;
+            join_name(out->experiment, c->list[x].e.name);
+            join_name(out->arm, c->list[x].e.arm[k]);
+            merge_params(&out->p, &c->list[x].p[k]);
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+}
+
+/* The experiment's latency per arm in this process (NULL: none counted). */
+static json_t *arm_latency(tl_service *s, const char *name)
+{
+    return s->exp ? tl__exp_latency_json(s->exp->latency, name) : NULL;
+}
+
+void tl__exp_arms_done(tl_service *s, const tl__exp_arms *a)
+{
+    if (s->exp && a->experiment[0])
+        tl__exp_latency_record(s->exp->latency, a->experiment, a->arm, (mono_s() - a->t0) * 1e3);
+}
+
+int tl__exp_row_policy(tl_service *s, const tl__exp_arms *a)
+{
+    return a && a->p.rows >= 0 ? a->p.rows : tl__imp_row_policy(s);
+}
+
+struct tl_model_ref *tl__exp_model_ref(tl_service *s, const char *model, const tl__exp_arms *a,
+                                       int *popular_only, const char **served, tl_err *rc,
+                                       tl_diag *d)
+{
+    if (!(model && *model) && a && a->p.model[0]) {
+        tl_model_ref *r = tl__service_model_named(s, a->p.model, popular_only, served, rc, d);
+        if (r)
+            return r;
+        tl_diag_clear(d);
+    }
+    return tl__service_model_named(s, model, popular_only, served, rc, d);
+}
+
+void tl__exp_rerank(const tl__exp_arms *a, tl_rerank *r)
+{
+    if (!a || r->mmr || r->calibrate || r->max_per_author)
+        return;
+    if (a->p.diversify >= 0) {
+        r->mmr = 1;
+        r->lambda = a->p.diversify;
+    }
+    if (a->p.calibrate >= 0) {
+        r->calibrate = 1;
+        r->cal_lambda = a->p.calibrate;
+    }
+    if (a->p.max_per_author >= 0)
+        r->max_per_author = a->p.max_per_author;
 }

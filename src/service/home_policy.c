@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "service/exp_int.h"
 #include "service/home_int.h"
 #include "service/imp_int.h"
 #include "service/reason.h"
@@ -117,9 +118,9 @@ tl_err tl__home_decide(tl_service *s, tl_home_page *p, int rows, const tl_home_q
     for (int k = 0; k < n; k++)
         kinds[k] =
             tl__row_kind(out->rows[k].id) >= 0 ? tl__row_kind(out->rows[k].id) : TL__ROW_POPULAR;
-    tl__imp_order_rows(s, c.x, kinds, n, (uint64_t)id, order, prob, cands, &version);
+    int bandit = tl__imp_order_rows(s, tl__exp_row_policy(s, p->arms), c.x, kinds, n, (uint64_t)id,
+                                    order, prob, cands, &version) == TL_ROW_POLICY_BANDIT;
     tl_home_row sorted[TL_HOME_MAX_ROWS];
-    int bandit = tl__imp_row_policy(s) == TL_ROW_POLICY_BANDIT;
     for (int k = 0; k < n; k++) {
         sorted[k] = out->rows[order[k]];
         sorted[k].policy = bandit ? "bandit" : "fixed";
@@ -156,6 +157,7 @@ tl_err tl__home_decide(tl_service *s, tl_home_page *p, int rows, const tl_home_q
         for (int k = 0; k < keep; k++)
             logged[k] = (tl_store_imp_row){kinds[order[k]], cands[k], prob[k]};
         int anonymous = fallback && strcmp(fallback, TL__OPTED_OUT) == 0;
+        int in_exp = !anonymous && p->arms && p->arms->experiment[0];
         tl_store_impression imp = {.id = id,
                                    .ts = p->t,
                                    .user = anonymous ? NULL : q->user,
@@ -163,6 +165,8 @@ tl_err tl__home_decide(tl_service *s, tl_home_page *p, int rows, const tl_home_q
                                    .policy = bandit,
                                    .policy_version = version,
                                    .model = out->model,
+                                   .experiment = in_exp ? p->arms->experiment : NULL,
+                                   .arm = in_exp ? p->arms->arm : NULL,
                                    .branch = q->context.branch,
                                    .weekday = c.weekday,
                                    .exam = c.exam,

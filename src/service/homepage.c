@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/request.h"
+#include "service/exp_int.h"
 #include "service/history.h"
 #include "service/home_int.h"
 #include "service/imp_int.h"
@@ -573,7 +574,9 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
     int popular_only;
     const char *served = NULL;
     tl_err rc;
-    if (!(p.ref = tl__service_model_named(s, q->model, &popular_only, &served, &rc, d)))
+    tl__exp_arms arms;
+    tl__exp_arms_of(s, user, &arms);
+    if (!(p.ref = tl__exp_model_ref(s, q->model, &arms, &popular_only, &served, &rc, d)))
         return rc;
     p.m = p.ref->m;
     const char *fallback = NULL;
@@ -608,7 +611,7 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         tl__events_over(s, p.ref, p.t, p.allow, 0);
     /* the bandit chooses among a few more rows than are shown */
     int build_rows =
-        tl__imp_row_policy(s) == TL_ROW_POLICY_BANDIT ? rows + TL__BANDIT_EXTRA_ROWS : rows;
+        tl__exp_row_policy(s, &arms) == TL_ROW_POLICY_BANDIT ? rows + TL__BANDIT_EXTRA_ROWS : rows;
     if (rc == TL_OK)
         rc = build(&p, build_rows < TL_HOME_MAX_ROWS ? build_rows : TL_HOME_MAX_ROWS, &fallback, d);
     out->model = served;
@@ -619,7 +622,8 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
                            .t = p.t,
                            .work_next = p.work_next,
                            .gone = gone,
-                           .m_has_cover = p.ref->has_cover};
+                           .m_has_cover = p.ref->has_cover,
+                           .arms = &arms};
         rc = tl__home_decide(s, &hp, rows, q, fallback);
     }
     if (rc == TL_OK) { /* each item's copies on the shelf at the patron's branch */
@@ -628,6 +632,8 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
         for (int k = 0; k < out->n_rows; k++)
             tl__shelf_fill(s, p.ref, branch, out->rows[k].items, out->rows[k].n);
     }
+    if (rc == TL_OK)
+        tl__exp_arms_done(s, &arms);
     free(p.allow);
     free(p.cand);
     free(p.score);

@@ -59,9 +59,10 @@ int64_t tl__imp_new_id(tl_service *s);
 void tl__imp_id_text(int64_t id, char *buf);
 /* The row bandit's decisions for n rows of kinds[0..n): order[0..n) (indices into kinds),
  * prob[k] the probability of the choice at place k among the kinds still unplaced, cands[k]
- * those kinds (bits). Rows of one kind are placed in their order. *version: the state's. */
-void tl__imp_order_rows(tl_service *s, const double *x, const int *kinds, int n, uint64_t seed,
-                        int *order, double *prob, uint32_t *cands, int64_t *version);
+ * those kinds (bits). Rows of one kind are placed in their order. *version: the state's.
+ * policy: TL_ROW_POLICY_* asked; returns the one applied (fixed when there is no bandit). */
+int tl__imp_order_rows(tl_service *s, int policy, const double *x, const int *kinds, int n,
+                       uint64_t seed, int *order, double *prob, uint32_t *cands, int64_t *version);
 /* The editions bandit: the index chosen among n candidates' features (n * TL__EDITION_DIM),
  * *p its probability. */
 int tl__imp_choose_edition(tl_service *s, const double *cand_x, int n, uint64_t seed, double *p);
@@ -76,10 +77,11 @@ tl_err tl__imp_join(tl_service *s, const tl_event_rec *ev, size_t n, tl_store_im
 void tl__imp_learn(tl_service *s, const tl_store_imp_hit *hits, size_t n);
 
 /* Logs a list answer (recommendations, search) when logging: one decision, items[0..n) at
- * row 0; the patron (NULL: anonymous) is kept unless they opted out. *id_out: its id. */
+ * row 0; the patron (NULL: anonymous) and their experiment and arm (NULL or "": none) are kept
+ * unless they opted out. *id_out: its id. */
 void tl__imp_log_list(tl_service *s, int surface, const char *user, const char *model,
-                      const tl_rec_context *where, const tl_hist *h, const char *const *items,
-                      int n, char *id_out);
+                      const char *experiment, const char *arm, const tl_rec_context *where,
+                      const tl_hist *h, const char *const *items, int n, char *id_out);
 
 tl_err tl__imp_open(tl_service *s, const tl_service_opts *o, tl_diag *d);
 void tl__imp_close(tl_service *s);

@@ -174,12 +174,12 @@ static double draw(uint64_t *state)
     return (double)(z >> 11) / 9007199254740992.0;
 }
 
-void tl__imp_order_rows(tl_service *s, const double *x, const int *kinds, int n, uint64_t seed,
-                        int *order, double *prob, uint32_t *cands, int64_t *version)
+int tl__imp_order_rows(tl_service *s, int policy, const double *x, const int *kinds, int n,
+                       uint64_t seed, int *order, double *prob, uint32_t *cands, int64_t *version)
 {
     int placed[TL_HOME_MAX_ROWS + TL__BANDIT_EXTRA_ROWS] = {0};
     struct tl_imp *im = s->imp;
-    int bandit = im && im->policy == TL_ROW_POLICY_BANDIT && im->rows;
+    int bandit = im && policy == TL_ROW_POLICY_BANDIT && im->rows;
     *version = 0;
     if (bandit)
         pthread_rwlock_rdlock(&im->lock);
@@ -213,6 +213,7 @@ void tl__imp_order_rows(tl_service *s, const double *x, const int *kinds, int n,
     }
     if (bandit)
         pthread_rwlock_unlock(&im->lock);
+    return bandit ? TL_ROW_POLICY_BANDIT : TL_ROW_POLICY_FIXED;
 }
 
 int tl__imp_choose_edition(tl_service *s, const double *cand_x, int n, uint64_t seed, double *p)
@@ -520,8 +521,8 @@ tl_err tl__imp_open(tl_service *s, const tl_service_opts *o, tl_diag *d)
     im->window = (int64_t)(days * DAY);
     im->saved_at = now_s();
     tl_err rc = TL_OK;
-    if (im->policy == TL_ROW_POLICY_BANDIT || o->impressions)
-        rc = learner(s, ROWS_LEARNER, TL__ROW_KINDS, TL_CTX_DIM, &im->rows, &im->rows_saved, d);
+    /* the row bandit always: an experiment's arm may ask for it */
+    rc = learner(s, ROWS_LEARNER, TL__ROW_KINDS, TL_CTX_DIM, &im->rows, &im->rows_saved, d);
     if (rc == TL_OK)
         rc =
             learner(s, EDITIONS_LEARNER, 1, TL__EDITION_DIM, &im->editions, &im->editions_saved, d);
@@ -531,7 +532,8 @@ tl_err tl__imp_open(tl_service *s, const tl_service_opts *o, tl_diag *d)
         tl_diag probe;
         tl_diag_clear(&probe);
         if (tl_store_impressions_put(s->writer, NULL, 0, &probe) != TL_OK) {
-            tl__service_log(s, "warn", "impressions", "impressions are not logged: %s", probe.msg);
+            tl__service_log(s, "warning", "impressions", "impressions are not logged: %s",
+                            probe.msg);
             im->logging = 0;
         }
     }
@@ -585,8 +587,8 @@ static int opted_out(tl_service *s, const char *user)
 }
 
 void tl__imp_log_list(tl_service *s, int surface, const char *user, const char *model,
-                      const tl_rec_context *where, const tl_hist *h, const char *const *items,
-                      int n, char *id_out)
+                      const char *experiment, const char *arm, const tl_rec_context *where,
+                      const tl_hist *h, const char *const *items, int n, char *id_out)
 {
     if (!tl__imp_logging(s))
         return;
@@ -600,12 +602,16 @@ void tl__imp_log_list(tl_service *s, int surface, const char *user, const char *
     tl__imp_context(s, t, where->device, h, &c);
     int kind = surface == TL__SURFACE_SEARCH ? TL__KIND_SEARCH : TL__KIND_RECOMMENDATIONS;
     tl_store_imp_row row = {kind, 1u << kind, 1.0};
+    int anonymous = opted_out(s, user); /* nor in an experiment */
     tl_store_impression imp = {.id = id,
                                .ts = t,
-                               .user = opted_out(s, user) ? NULL : user,
+                               .user = anonymous ? NULL : user,
                                .surface = surface,
                                .policy = TL_ROW_POLICY_FIXED,
                                .model = model,
+                               .experiment =
+                                   anonymous || !experiment || !*experiment ? NULL : experiment,
+                               .arm = anonymous || !arm || !*arm ? NULL : arm,
                                .branch = where->branch,
                                .weekday = c.weekday,
                                .exam = c.exam,

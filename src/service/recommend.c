@@ -7,6 +7,7 @@
 #include "core/filter.h"
 #include "core/request.h"
 #include "core/rerank.h"
+#include "service/exp_int.h"
 #include "service/history.h"
 #include "service/reason.h"
 #include "service/rerank.h"
@@ -98,7 +99,11 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     }
     int popular_only;
     const char *served = NULL;
-    if (!(priv->ref = tl__service_model_named(s, q->model, &popular_only, &served, &rc, d)))
+    tl__exp_arms arms;
+    tl__exp_arms_of(s, q->user, &arms);
+    if (q->n <= TL_RERANK_MAX_N) /* the arm's re-ranker, where one may run */
+        tl__exp_rerank(&arms, &rerank);
+    if (!(priv->ref = tl__exp_model_ref(s, q->model, &arms, &popular_only, &served, &rc, d)))
         goto out;
     const tl_model *m = priv->ref->m;
     if ((rc = build_filter(m, q->filters, q->n_filters, &allow, d)) != TL_OK ||
@@ -179,9 +184,11 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
         if (ids)
             tl__imp_log_list(s, TL__SURFACE_RECOMMENDATIONS,
                              fallback && strcmp(fallback, TL__OPTED_OUT) == 0 ? NULL : q->user,
-                             served, &q->context, &h, ids, got, out->impression_id);
+                             served, arms.experiment, arms.arm, &q->context, &h, ids, got,
+                             out->impression_id);
         free(ids);
     }
+    tl__exp_arms_done(s, &arms);
 out:
     out->priv_ = priv;
     if (rc != TL_OK)

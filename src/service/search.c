@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "service/exp_int.h"
 #include "service/history.h"
 #include "service/reason.h"
 #include "service/search_query.h"
@@ -494,7 +495,11 @@ tl_err tl_service_search(tl_service *s, const tl_search_query *q, tl_search_resu
         return TL_ENOMEM;
     out->priv_ = p;
     collect c = {p, out};
-    double w = q->weight >= 0 ? q->weight : s->search_weight;
+    tl__exp_arms arms;
+    tl__exp_arms_of(s, q->user, &arms);
+    double w = q->weight >= 0              ? q->weight
+               : arms.p.search_weight >= 0 ? arms.p.search_weight
+                                           : s->search_weight;
     int limit = q->n > TL_SEARCH_CANDIDATES ? q->n : TL_SEARCH_CANDIDATES;
     if (!q->user || w <= 0)
         limit = q->n; /* nothing re-ranks: the index's order is the answer */
@@ -533,10 +538,12 @@ tl_err tl_service_search(tl_service *s, const tl_search_query *q, tl_search_resu
         for (int k = 0; ids && k < out->n; k++)
             ids[k] = out->items[k].item;
         if (ids)
-            tl__imp_log_list(s, TL__SURFACE_SEARCH, q->user, NULL, &where, NULL, ids, out->n,
-                             out->impression_id);
+            tl__imp_log_list(s, TL__SURFACE_SEARCH, q->user, NULL, arms.experiment, arms.arm,
+                             &where, NULL, ids, out->n, out->impression_id);
         free(ids);
     }
+    if (rc == TL_OK)
+        tl__exp_arms_done(s, &arms);
     if (rc != TL_OK)
         tl_search_result_free(out);
     return rc;

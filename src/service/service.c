@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/linalg.h"
+#include "service/exp_int.h"
 #include "service/hist_cache.h"
 #include "service/imp_int.h"
 #include "service/service_int.h"
@@ -338,6 +339,8 @@ tl_err tl_service_open(const tl_service_opts *o, tl_service **out, tl_diag *d)
     }
     if (rc == TL_OK)
         rc = tl__imp_open(s, o, d);
+    if (rc == TL_OK && !(s->exp = tl__exp_cache_new()))
+        rc = TL_ENOMEM;
     if (rc != TL_OK) {
         tl_service_close(s);
         return rc;
@@ -365,6 +368,7 @@ void tl_service_close(tl_service *s)
     tl__keys_free(s);
     tl__tenants_free(s);
     tl__search_cache_free(s->search_cache);
+    tl__exp_cache_free(s->exp);
     pthread_mutex_destroy(&s->keys_mu);
     pthread_mutex_destroy(&s->keys_list_mu);
     pthread_mutex_destroy(&s->lists_mu);

@@ -154,7 +154,8 @@ struct tl_service {
     uint8_t pkey[TL_PSEUDONYM_KEY_LEN];
     double search_weight; /* catalogue search: the personal weight a request gives none of */
     struct tl_search_cache *search_cache; /* recent searches' answers (search.c); NULL: none */
-    struct tl_imp *imp; /* impressions and the learners (impressions.c, imp_int.h) */
+    struct tl_imp *imp;       /* impressions and the learners (impressions.c, imp_int.h) */
+    struct tl_exp_cache *exp; /* the running experiments (experiments.c, exp_int.h) */
 };
 
 /* The cache of catalogue searches' answers (search.c): n entries (0: none, NULL). */

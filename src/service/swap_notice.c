@@ -31,7 +31,7 @@ void tl__swap_announce(tl_service *s, const char *path)
         (rc = tl_store_set_meta(st, TL_META_MODEL_SWAP, value)) == TL_OK)
         rc = tl_store_commit(st);
     if (rc != TL_OK)
-        tl__service_log(s, "warn", "swap", "other processes were not told of the swap: %s",
+        tl__service_log(s, "warning", "swap", "other processes were not told of the swap: %s",
                         d.msg[0] ? d.msg : tl_strerror(rc));
     tl_store_free(st);
 }

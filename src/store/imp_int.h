@@ -9,8 +9,9 @@
 typedef struct tl_store_imp_ops {
     /* user: as kept (NULL: anonymous); created when unknown */
     tl_err (*put)(tl_store *st, const tl_store_impression *imp);
-    tl_err (*each)(tl_store *st, int64_t since, const char *user, tl_store_impression_fn fn,
-                   void *ctx);
+    /* with_items: list the items shown (else items NULL, n_items their number) */
+    tl_err (*each)(tl_store *st, int64_t since, const char *user, int with_items,
+                   tl_store_impression_fn fn, void *ctx);
     /* impression: the id (0: by user and window) */
     tl_err (*reward)(tl_store *st, int64_t impression, int row, int position, const char *user,
                      const char *item, const char *type, int64_t ts, int64_t window,

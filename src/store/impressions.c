@@ -54,8 +54,16 @@ tl_err tl_store_impressions_each(tl_store *st, int64_t since, const char *user,
 {
     char buf[TL_PATRON_REF_SIZE];
     tl_err rc = imp_ready(st, d);
-    return rc != TL_OK ? rc
-                       : failed(st, st->ops->imp->each(st, since, kept(st, user, buf), fn, ctx), d);
+    return rc != TL_OK
+               ? rc
+               : failed(st, st->ops->imp->each(st, since, kept(st, user, buf), 0, fn, ctx), d);
+}
+
+tl_err tl_store_impressions_shown(tl_store *st, int64_t since, tl_store_impression_fn fn, void *ctx,
+                                  tl_diag *d)
+{
+    tl_err rc = imp_ready(st, d);
+    return rc != TL_OK ? rc : failed(st, st->ops->imp->each(st, since, NULL, 1, fn, ctx), d);
 }
 
 tl_err tl_store_impression_reward(tl_store *st, const char *impression, int row, int position,

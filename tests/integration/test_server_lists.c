@@ -57,15 +57,7 @@ static int teardown(void **state)
 static long call(const char *key, const char *method, const char *path, const char *body,
                  char **out)
 {
-    char auth[128];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-    const char *headers[] = {auth, "Content-Type: application/json", NULL};
-    tl_test_reply r;
-    long st = tl_test_request(srv.port, method, path, headers, body, body ? strlen(body) : 0, &r);
-    if (out)
-        *out = r.body, r.body = NULL;
-    tl_test_reply_free(&r);
-    return st;
+    return tl_test_call(srv.port, key, method, path, body, out);
 }
 
 static void test_list_visibility(void **state)

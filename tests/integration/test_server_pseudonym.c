@@ -56,10 +56,7 @@ static int teardown(void **state)
 static long get(int port, const char *bearer, const char *method, const char *path,
                 const char *body, char **out)
 {
-    char auth[256];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-    const char *h[] = {auth, "Content-Type: application/json", NULL};
-    return tl_test_http_headers(port, method, path, h, body, body ? strlen(body) : 0, out);
+    return tl_test_call(port, bearer, method, path, body, out);
 }
 
 static void test_server_answers_by_plain_ids(void **state)

@@ -11,7 +11,8 @@ against `tailor serve` over a small demo library (tests/web/harness.py):
 - catalogue search returns results (skipped, saying so, while GET /v1/search answers 404: the
   page then shows "not available on this server");
 - "My data" shows the history, saves consent, and erasing removes the patron;
-- the librarian's console shows the model, retrains with progress, the audit log and keys;
+- the librarian's console shows the model, retrains with progress, the audit log and keys, and
+  lists experiments with their reports;
 - the widget renders rows inside a plain host page served from another origin (CORS);
 - on a server that asks for keys, the page signs in with a patron key and the widget sends one;
 - axe-core (vendored) finds no serious or critical violation on any page;
@@ -386,6 +387,28 @@ def test_console_panels(lib, ctx):
     no_errors(page, 'the homepage with a learning path')
 
 
+def test_console_experiments(lib, ctx):
+    """The console lists an experiment made through the API and shows its report when opened."""
+    page = ctx['page']
+    st, made = lib.api('POST', '/v1/experiments', {
+        'name': 'web-exp', 'arms': [{'name': 'control'},
+                                    {'name': 'bandit', 'params': {'rows': 'bandit'}}]})
+    check(st == 200, f'the experiment made: {st} {made}')
+    page.hash('#/')
+    page.hash('#/console')
+    page.wait_for("document.querySelector('details.experiment[data-name=\"web-exp\"] summary')"
+                  " !== null", 20, 'the experiment listed')
+    page.click('details.experiment[data-name="web-exp"] summary')
+    page.wait_for("document.querySelector('details.experiment[data-name=\"web-exp\"] .report "
+                  "table') !== null", 20, 'its report')
+    arms = page.eval("[...document.querySelectorAll('details.experiment[data-name=\"web-exp\"]"
+                     " .report table')[0].querySelectorAll('tbody tr')].map(r => "
+                     "r.cells[0].textContent)")
+    check(arms == ['control', 'bandit'], f'the report\'s arms: {arms}')
+    no_errors(page, 'the console\'s experiments')
+    axe(page, 'the console with an experiment\'s report')
+
+
 def test_console(lib, ctx):
     page = ctx['page']
     page.hash('#/console')
@@ -452,7 +475,8 @@ def test_with_keys(lib, ctx):
         key = made['key']
         # the refusals the page meets are expected: only the browser's own log lines of them
         page = ctx['browser'].new_page(ignore_network=('/v1/users?limit=', '/v1/models',
-                                                       '/v1/audit', '/v1/keys', '/v1/analytics'))
+                                                       '/v1/audit', '/v1/keys', '/v1/analytics',
+                                                       '/v1/experiments'))
         page.goto(keyed.url + '/')
         page.wait_for("document.querySelector('.patron-list p:not(.muted)') !== null", 10,
                       'the sign-in form')
@@ -492,7 +516,8 @@ def test_with_keys(lib, ctx):
 
 TESTS = [test_serving, test_homepage, test_click_changes_rows, test_cover_link,
          test_rate_and_dismiss, test_not_interested, test_item_panels, test_search,
-         test_search_contract, test_console, test_console_panels, test_widget, test_with_keys,
+         test_search_contract, test_console, test_console_panels, test_console_experiments,
+         test_widget, test_with_keys,
          test_my_data_and_erase]
 
 HOST_PAGE = """<!doctype html>

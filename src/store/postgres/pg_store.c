@@ -1292,18 +1292,19 @@ static tl_err pg_delete_record(tl_store *st, tl_id_kind k, int64_t id, long long
         "DELETE FROM items WHERE id = $1",
     };
     /* a patron goes with everything of theirs: consent history, retention, their own keys,
-     * subscription, lists, reviews and feedback */
+     * subscription, lists, reviews, feedback and impressions */
     static const char *const user_sql[] = {
         "DELETE FROM events WHERE user_id = $1",
         "DELETE FROM searches WHERE user_id = $1", /* clicks and totals cascade */
         "DELETE FROM consent_log WHERE user_id = $1",
         "DELETE FROM retention WHERE user_id = $1",
-        "DELETE FROM api_keys WHERE role = 'patron'"
-        " AND \"user\" = (SELECT ext_id FROM users WHERE id = $1)",
+        ("DELETE FROM api_keys WHERE role = 'patron'"
+         " AND \"user\" = (SELECT ext_id FROM users WHERE id = $1)"),
         "DELETE FROM subscriptions WHERE user_id = $1",
         "DELETE FROM lists WHERE user_id = $1", /* their items cascade */
         "DELETE FROM reviews WHERE user_id = $1",
         "DELETE FROM path_feedback WHERE user_id = $1",
+        "DELETE FROM impressions WHERE user_id = $1", /* rows and rewards cascade */
         "DELETE FROM users WHERE id = $1",
     };
     /* a table read for an import knows the id no more: read it again when asked */
@@ -1311,8 +1312,11 @@ static tl_err pg_delete_record(tl_store *st, tl_id_kind k, int64_t id, long long
     if (rc != TL_OK)
         return rc;
     tl__pg_ids_reset(&pg(st)->ids);
-    return k == TL_ID_ITEM ? delete_by_id(st, item_sql, 9, id, events)
-                           : delete_by_id(st, user_sql, 10, id, events);
+    return k == TL_ID_ITEM
+               ? delete_by_id(st, item_sql, (int)(sizeof(item_sql) / sizeof(item_sql[0])), id,
+                              events)
+               : delete_by_id(st, user_sql, (int)(sizeof(user_sql) / sizeof(user_sql[0])), id,
+                              events);
 }
 
 /* ---- idempotency keys ---- */

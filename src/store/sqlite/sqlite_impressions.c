@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/imp_int.h"
+#include "util/bytes.h"
 #include "store/sqlite/sqlite_int.h"
 
 enum { /* tl__sq_kept slots: sqlite_catalogue.c uses those below 8 */
@@ -33,35 +34,6 @@ static void text_or_null(sqlite3_stmt *q, int i, const char *v)
         sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(q, i);
-}
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int k = 0; k < 4; k++)
-        p[k] = (unsigned char)(v >> (8 * k));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int k = 0; k < 4; k++)
-        v |= (uint32_t)p[k] << (8 * k);
-    return v;
-}
-
-static void put_f32(unsigned char *p, float f)
-{
-    uint32_t v;
-    memcpy(&v, &f, 4);
-    put_u32(p, v);
-}
-
-static float get_f32(const unsigned char *p)
-{
-    uint32_t v = get_u32(p);
-    float f;
-    memcpy(&f, &v, 4);
-    return f;
 }
 
 static int64_t item_at(const unsigned char *items, int k)
@@ -99,11 +71,11 @@ static tl_err row_blobs(tl_store *st, const tl_store_impression *imp, int row,
         for (int b = 0; b < 8; b++)
             (*items)[8 * j + b] = (unsigned char)((uint64_t)id >> (8 * b));
         if (it->edition_p >= 0) {
-            put_u32(*eds + at, (uint32_t)it->position);
-            put_u32(*eds + at + 4, (uint32_t)it->edition_dim);
-            put_f32(*eds + at + 8, (float)it->edition_p);
+            tl_put_le32(*eds + at, (uint32_t)it->position);
+            tl_put_le32(*eds + at + 4, (uint32_t)it->edition_dim);
+            tl_put_lef32(*eds + at + 8, (float)it->edition_p);
             for (int f = 0; f < it->edition_dim; f++)
-                put_f32(*eds + at + EDITION_HEAD + 4 * f, it->edition_x[f]);
+                tl_put_lef32(*eds + at + EDITION_HEAD + 4 * f, it->edition_x[f]);
             at += EDITION_HEAD + 4 * it->edition_dim;
         }
         j++;
@@ -180,12 +152,15 @@ static tl_err sq_imp_put(tl_store *st, const tl_store_impression *imp)
     return r;
 }
 
-/* One impression's decisions and rewards, then fn. Items are not listed: n_items counts them. */
+/* One impression's decisions and rewards, then fn. Items are listed when asked (with_items),
+ * else n_items only counts them. */
 typedef struct imp_buf {
     tl_store_imp_row *rows;
     tl_store_imp_reward *rw;
-    char **names; /* the rewards' types */
-    int cap_rows, cap_rw, cap_names, n_names;
+    tl_store_imp_item *items;
+    char **names; /* the rewards' types and the items' ids */
+    int cap_rows, cap_rw, cap_items, cap_names, n_names;
+    int with_items;
 } imp_buf;
 
 static void *grow(void *p, int *cap, int need, size_t size)
@@ -217,14 +192,38 @@ static void drop_names(imp_buf *b)
     b->n_names = 0;
 }
 
+/* The known items of row's blob items[0..n) appended to b->items (ids kept in b->names). */
+static tl_err list_row_items(tl_store *st, imp_buf *b, int row, const unsigned char *items, int n,
+                             int *n_items)
+{
+    sqlite3_stmt *q;
+    tl_err r = tl__sq_kept(st, K_ITEM_EXT, "SELECT ext_id FROM items WHERE id = ?1", &q);
+    for (int k = 0; r == TL_OK && k < n; k++) {
+        sqlite3_bind_int64(q, 1, item_at(items, k));
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            tl_store_imp_item *g = grow(b->items, &b->cap_items, *n_items + 1, sizeof(*b->items));
+            const char *ext = g ? keep_name(b, tl__sq_col(q, 0)) : NULL;
+            if (g)
+                b->items = g;
+            if (!ext)
+                r = TL_ENOMEM;
+            else
+                b->items[(*n_items)++] =
+                    (tl_store_imp_item){.row = row, .position = k, .item = ext, .edition_p = -1};
+        }
+        sqlite3_reset(q);
+    }
+    return r;
+}
+
 static tl_err fill_parts(tl_store *st, imp_buf *b, tl_store_impression *imp, int *n_rw)
 {
     sqlite3_stmt *q;
     tl_err r = tl__sq_kept(st, K_IMP_ROWS_OF,
-                           "SELECT kind, candidates, propensity, length(items) FROM impression_rows"
-                           " WHERE impression_id = ?1 ORDER BY row",
+                           "SELECT kind, candidates, propensity, length(items), items"
+                           " FROM impression_rows WHERE impression_id = ?1 ORDER BY row",
                            &q);
-    int rc, n = 0;
+    int rc, n = 0, listed = 0;
     if (r != TL_OK)
         return r;
     sqlite3_bind_int64(q, 1, imp->id);
@@ -240,13 +239,20 @@ static tl_err fill_parts(tl_store *st, imp_buf *b, tl_store_impression *imp, int
             (tl_store_imp_row){sqlite3_column_int(q, 0), (uint32_t)sqlite3_column_int64(q, 1),
                                sqlite3_column_double(q, 2)};
         imp->n_items += sqlite3_column_int(q, 3) / 8;
+        if (b->with_items && (r = list_row_items(st, b, n - 1, sqlite3_column_blob(q, 4),
+                                                 sqlite3_column_int(q, 3) / 8, &listed)) != TL_OK) {
+            sqlite3_reset(q);
+            return r;
+        }
     }
     sqlite3_reset(q);
     if (rc != SQLITE_DONE)
         return tl__sq_fail(st, rc);
     imp->rows = b->rows;
     imp->n_rows = n;
-    imp->items = NULL;
+    imp->items = b->with_items ? b->items : NULL;
+    if (b->with_items)
+        imp->n_items = listed;
     if ((r = tl__sq_kept(st, K_IMP_REWARDS_OF,
                          "SELECT row, position, type, ts FROM impression_rewards"
                          " WHERE impression_id = ?1 ORDER BY ts, row, position",
@@ -271,8 +277,8 @@ static tl_err fill_parts(tl_store *st, imp_buf *b, tl_store_impression *imp, int
     return rc == SQLITE_DONE ? TL_OK : tl__sq_fail(st, rc);
 }
 
-static tl_err sq_imp_each(tl_store *st, int64_t since, const char *user, tl_store_impression_fn fn,
-                          void *ctx)
+static tl_err sq_imp_each(tl_store *st, int64_t since, const char *user, int with_items,
+                          tl_store_impression_fn fn, void *ctx)
 {
     sqlite3_stmt *q;
     tl_err r = tl__sq_prep(st,
@@ -286,7 +292,7 @@ static tl_err sq_imp_each(tl_store *st, int64_t since, const char *user, tl_stor
         return r;
     sqlite3_bind_int64(q, 1, since);
     tl__sq_text(q, 2, user);
-    imp_buf b = {0};
+    imp_buf b = {.with_items = with_items};
     int rc = SQLITE_DONE;
     while (r == TL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         tl_store_impression imp = {
@@ -316,6 +322,7 @@ static tl_err sq_imp_each(tl_store *st, int64_t since, const char *user, tl_stor
     sqlite3_finalize(q);
     free(b.rows);
     free(b.rw);
+    free(b.items);
     free(b.names);
     return r;
 }
@@ -325,14 +332,14 @@ static void edition_of(const unsigned char *eds, int len, int position, tl_store
 {
     hit->edition_p = -1;
     for (int at = 0; eds && at + EDITION_HEAD <= len;) {
-        int pos = (int)get_u32(eds + at), dim = (int)get_u32(eds + at + 4);
+        int pos = (int)tl_get_le32(eds + at), dim = (int)tl_get_le32(eds + at + 4);
         if (dim < 0 || dim > TL_IMP_FEATURES_MAX || at + EDITION_HEAD + 4 * dim > len)
             return;
         if (pos == position) {
-            hit->edition_p = get_f32(eds + at + 8);
+            hit->edition_p = tl_get_lef32(eds + at + 8);
             hit->edition_dim = dim;
             for (int f = 0; f < dim; f++)
-                hit->edition_x[f] = get_f32(eds + at + EDITION_HEAD + 4 * f);
+                hit->edition_x[f] = tl_get_lef32(eds + at + EDITION_HEAD + 4 * f);
             return;
         }
         at += EDITION_HEAD + 4 * dim;
