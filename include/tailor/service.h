@@ -466,6 +466,8 @@ TL_API tl_err tl_service_item_catalogue(tl_service *s, const char *id, tl_detail
 /* Up to limit patrons of the store, those with the most events first (a demo's list to choose
  * a patron from): fn once each, with the patron's id and number of events. In a pseudonymized
  * store the ids are hashes nobody can sign in as, so none is listed and *pseudonymized = 1.
+ * When the thread acts for a tenant: its patrons only (found among the 20 x limit busiest of
+ * the consortium), by the ids it names them by.
  * TL_EUNSUPPORTED without a store. */
 typedef tl_err (*tl_patron_fn)(void *ctx, const char *user, long long events);
 TL_API tl_err tl_service_list_patrons(tl_service *s, int limit, tl_patron_fn fn, void *ctx,
@@ -544,6 +546,7 @@ typedef enum tl_key_role { TL_ROLE_ADMIN, TL_ROLE_APP, TL_ROLE_PATRON } tl_key_r
 
 #define TL_KEY_LEN 55         /* characters of a key (without the terminating NUL) */
 #define TL_KEY_PATRON_MAX 512 /* the longest patron id of a patron key, bytes */
+#define TL_TENANT_ID_MAX 32   /* the longest tenant id, bytes (as tailor/store.h) */
 
 /* "admin", "app", "patron"; parse: TL_EINVAL for anything else. */
 TL_API const char *tl_key_role_name(tl_key_role r);
@@ -558,11 +561,21 @@ TL_API tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char 
                                     const char *label, const char *actor, char *key_out, size_t len,
                                     tl_diag *d);
 
+/* The same for a key that acts for the tenant (NULL or "": the consortium's own key; else a
+ * tenant of tailor tenant add, TL_EINVAL when there is none): its patron is that tenant's
+ * patron user, and its requests only ever reach that tenant's patrons (docs/SCALE.md). When the
+ * thread acts for a tenant (tl_service_act_for), keys are made for it (another tenant:
+ * TL_EINVAL), listed and revoked only of it (another's: TL_ENOTFOUND). */
+TL_API tl_err tl_service_key_create_for(tl_service *s, tl_key_role role, const char *user,
+                                        const char *label, const char *tenant, const char *actor,
+                                        char *key_out, size_t len, tl_diag *d);
+
 typedef struct tl_key_entry {
     const char *id; /* the public id (the key's characters 4 to 11) */
     tl_key_role role;
     const char *user, *label; /* NULL when none */
     int64_t created, revoked; /* Unix seconds; revoked 0 = in force */
+    const char *tenant;       /* NULL: the consortium's own key */
 } tl_key_entry;
 typedef tl_err (*tl_key_fn)(void *ctx, const tl_key_entry *k);
 /* fn once per key, oldest first (never a secret or a hash). */
@@ -574,9 +587,10 @@ TL_API tl_err tl_service_key_revoke(tl_service *s, const char *id, const char *a
 typedef struct tl_key_info {
     char id[16];
     tl_key_role role;
-    char user[TL_KEY_PATRON_MAX + 1]; /* the patron of a patron key (as the store keeps it: a
-                                         pseudonym with a pseudonym key), else "" */
-    const uint8_t *pseudonym_key;     /* the service's, or NULL: what user is hashed with */
+    char user[TL_KEY_PATRON_MAX + 1];  /* the patron of a patron key (as the store keeps it: a
+                                          pseudonym with a pseudonym key), else "" */
+    const uint8_t *pseudonym_key;      /* the service's, or NULL: what user is hashed with */
+    char tenant[TL_TENANT_ID_MAX + 1]; /* the library the key acts for; "" for the consortium's */
 } tl_key_info;
 
 /* Checks the key of a request (the text after "Bearer "). TL_OK: *out says whose it is. A key
@@ -586,18 +600,54 @@ typedef struct tl_key_info {
 TL_API tl_err tl_service_authenticate(tl_service *s, const char *bearer, tl_key_info *out);
 
 typedef enum tl_key_action {
-    TL_KEY_READ_USER,    /* a patron's recommendations, homepage; the catalogue, models */
-    TL_KEY_WRITE_EVENTS, /* events of user */
-    TL_KEY_CATALOGUE,    /* change the catalogue: items and patrons' records */
-    TL_KEY_TRAIN,        /* start a training */
-    TL_KEY_MANAGE_KEYS,  /* make, list, revoke keys */
-    TL_KEY_OWN_DATA,     /* a patron's rights over their data: export, erase, consent (admin,
-                            or that patron's own key; not an app's) */
+    TL_KEY_READ_USER,      /* a patron's recommendations, homepage; the catalogue, models */
+    TL_KEY_WRITE_EVENTS,   /* events of user */
+    TL_KEY_CATALOGUE,      /* change the catalogue: items and patrons' records */
+    TL_KEY_TRAIN,          /* start a training */
+    TL_KEY_MANAGE_KEYS,    /* make, list, revoke keys */
+    TL_KEY_OWN_DATA,       /* a patron's rights over their data: export, erase, consent (admin,
+                              or that patron's own key; not an app's) */
+    TL_KEY_PATRON_RECORDS, /* create and change patrons' records (admin, a tenant's too) */
+    TL_KEY_OWN_KEYS,       /* make, list, revoke keys: an admin, a tenant's of its tenant's keys
+                              (the service keeps to the thread's tenant) */
 } tl_key_action;
+
+/* A tenant's key (tl_key_info.tenant) may do what its role allows, about its own tenant's
+ * patrons only (a tenant's admin: its tenant's keys too); never change the shared catalogue,
+ * train, or read consortium-wide listings (audit, analytics, impressions, experiments). */
 
 /* 1 when the key k may do action (for user, where the action is about one patron; NULL =
  * not about one patron, which a patron key may not do), else 0. */
 TL_API int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user);
+
+/* ---- consortium tenancy (src/service/tenants.c; docs/SCALE.md "Consortium tenancy") ---------
+ * The calling thread's requests act for k's tenant (k NULL, or a consortium key: none) until the
+ * next call: every patron id they name is that tenant's (the store's door), and a tenant with
+ * branches gets recommendations and homepage rows of the items it holds. The server calls it
+ * around each request; a CLI command may call it once. */
+TL_API void tl_service_act_for(const tl_key_info *k);
+/* A consortium admin or app key k acting for one tenant (the server's X-Tailor-Tenant): k becomes
+ * that tenant's key for this request. TL_EINVAL: not a tenant id's shape; TL_ENOTFOUND: no such
+ * tenant; TL_EUNSUPPORTED: a patron key, a key of another tenant, or no store; d says why. */
+TL_API tl_err tl_service_key_for_tenant(tl_service *s, tl_key_info *k, const char *tenant,
+                                        tl_diag *d);
+/* The same by tenant id (NULL: none). TL_EINVAL for an id that is not a tenant id's shape. */
+TL_API tl_err tl_service_act_for_tenant(const char *tenant);
+
+typedef struct tl_tenant {
+    const char *id, *name;
+    int64_t created;
+    const char *const *branches;
+    int n_branches;
+} tl_tenant;
+/* Adds the tenant t or replaces its name and branches (a branch belongs to one tenant), in the
+ * audit log as actor's. Needs a writable store. TL_EINVAL (a bad id, name or branch), TL_EEXIST
+ * (a branch of another tenant), TL_EVERSION (a store before schema 11 opened read-only). */
+TL_API tl_err tl_service_tenant_put(tl_service *s, const tl_tenant *t, const char *actor,
+                                    tl_diag *d);
+typedef tl_err (*tl_tenant_fn)(void *ctx, const tl_tenant *t);
+/* fn once per tenant, by id. */
+TL_API tl_err tl_service_tenants(tl_service *s, tl_tenant_fn fn, void *ctx, tl_diag *d);
 
 /* ---- collection analytics (src/service/analytics.c; docs/ANALYTICS.md) --------------------
  * A report for librarians: demand by subject against the copies held, hold queues, idle items,

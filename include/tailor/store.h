@@ -277,16 +277,19 @@ TL_API tl_err tl_store_user_history(tl_store *st, const char *user, size_t len,
  * next write open; until then the functions below fail with TL_EVERSION (d says how to upgrade).
  * Errors otherwise: TL_ESTORE, TL_ENOMEM; d says why. */
 #define TL_KEY_ID_MAX 32    /* the longest key id, bytes */
+#define TL_TENANT_ID_MAX 32 /* the longest tenant id, bytes (docs/SCALE.md, tenancy) */
 #define TL_KEY_HASH_MAX 64  /* the longest stored hash, bytes */
 #define TL_KEY_USER_MAX 512 /* the longest patron id of a patron key, bytes */
 
 typedef struct tl_store_key {
-    const char *id;    /* the key's public id */
-    const char *role;  /* "admin", "app" or "patron" */
-    const char *user;  /* the patron's external id (role patron), else NULL */
-    const char *label; /* for people, or NULL */
-    int64_t created;   /* Unix seconds */
-    int64_t revoked;   /* Unix seconds, 0 = in force */
+    const char *id;     /* the key's public id */
+    const char *role;   /* "admin", "app" or "patron" */
+    const char *user;   /* the patron's external id (role patron), else NULL */
+    const char *label;  /* for people, or NULL */
+    int64_t created;    /* Unix seconds */
+    int64_t revoked;    /* Unix seconds, 0 = in force */
+    const char *tenant; /* the library the key acts for (schema version 11), NULL: the
+                           consortium's own key */
 } tl_store_key;
 
 /* One key, as the authentication needs it. */
@@ -294,8 +297,9 @@ typedef struct tl_store_key_auth {
     uint8_t hash[TL_KEY_HASH_MAX];
     size_t hash_len;
     char role[16];
-    char user[TL_KEY_USER_MAX + 1]; /* "" when none */
-    int64_t revoked;                /* 0 = in force */
+    char user[TL_KEY_USER_MAX + 1];    /* "" when none */
+    int64_t revoked;                   /* 0 = in force */
+    char tenant[TL_TENANT_ID_MAX + 1]; /* "" for a consortium key */
 } tl_store_key_auth;
 
 /* Adds the key k (revoked ignored) with its hash (1..TL_KEY_HASH_MAX bytes), in a commit of its
@@ -855,6 +859,8 @@ typedef struct tl_store_impression {
     int n_rows;
     const tl_store_imp_item *items;
     int n_items;
+    char tenant[TL_TENANT_ID_MAX + 1]; /* the tenant user is a patron of, when it is written from
+                                          another thread than the request's; "": the thread's */
 } tl_store_impression;
 typedef struct tl_store_imp_reward {
     int row, position;
@@ -916,6 +922,43 @@ typedef struct tl_store_table_check {
 typedef tl_err (*tl_store_check_fn)(void *ctx, const tl_store_table_check *c);
 TL_API tl_err tl_store_migrate(tl_store *from, tl_store *to, tl_store_check_fn fn, void *ctx,
                                tl_diag *d);
+
+/* ---- consortium tenancy (schema version 11; docs/SCALE.md "Consortium tenancy") ------------
+ * A tenant is a library of a consortium. The catalogue is shared; patrons are not: a patron id
+ * named in a request made for tenant T is kept as "T:" followed by what the store would keep
+ * without tenancy (the id, or its pseudonym), so that two libraries' patron "42" are two
+ * patrons and a request for T can only ever name T's patrons. The tenant of a request is the
+ * calling thread's (tl_store_tenant_enter), applied at the store's door to every patron id. */
+#define TL_PATRON_REF_SIZE (TL_TENANT_ID_MAX + 2 + TL_ID_MAX + 1) /* a kept patron id's buffer */
+#define TL_TENANT_NAME_MAX 200
+#define TL_TENANT_MAX_BRANCHES 256
+
+/* 1 when id is a valid tenant id: 1 to TL_TENANT_ID_MAX of a-z, 0-9, '-' and '_'. */
+TL_API int tl_tenant_id_ok(const char *id);
+/* The calling thread's tenant becomes tenant (NULL or "": none, the consortium's own requests)
+ * until the next call; an invalid id is refused (TL_EINVAL) and leaves none. */
+TL_API tl_err tl_store_tenant_enter(const char *tenant);
+/* The calling thread's tenant, "" when none. */
+TL_API const char *tl_store_tenant(void);
+/* The id a store keeps for the patron ext[0..len) of tenant (NULL or "": none) under the
+ * pseudonym key pkey (NULL: none): ext itself, its pseudonym, or either after "tenant:".
+ * Written into buf (TL_PATRON_REF_SIZE bytes) unless it is ext itself; *out_len (may be NULL)
+ * = its length. */
+TL_API const char *tl_patron_ref(const uint8_t *pkey, const char *tenant, const char *ext,
+                                 size_t len, char *buf, size_t *out_len);
+
+typedef struct tl_store_tenant_rec {
+    const char *id, *name;
+    int64_t created;             /* Unix seconds */
+    const char *const *branches; /* the branch codes of its holdings */
+    int n_branches;              /* 0..TL_TENANT_MAX_BRANCHES */
+} tl_store_tenant_rec;
+/* Adds tenant t, or replaces its name and branches (a branch belongs to one tenant:
+ * TL_EEXIST, d naming it, when another has it). TL_EINVAL: a bad id, name or branch. */
+TL_API tl_err tl_store_tenant_put(tl_store *st, const tl_store_tenant_rec *t, tl_diag *d);
+/* fn once per tenant, by id (strings valid during the call). */
+typedef tl_err (*tl_store_tenant_fn)(void *ctx, const tl_store_tenant_rec *t);
+TL_API tl_err tl_store_tenants(tl_store *st, tl_store_tenant_fn fn, void *ctx, tl_diag *d);
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,7 @@ extern const tl_cmd tl_cmd_analytics;   /* cmd_analytics.c */
 extern const tl_cmd tl_cmd_item;        /* cmd_item.c */
 extern const tl_cmd tl_cmd_impressions; /* cmd_impressions.c */
 extern const tl_cmd tl_cmd_migrate;     /* cmd_migrate.c */
+extern const tl_cmd tl_cmd_tenant;      /* cmd_tenant.c */
 /* `tailor import marc ...` (cmd_import_marc.c), argv[0] = "marc" */
 int tl_cli_import_marc(const tl_cli *cli, int argc, char **argv);
 /* tailor import: opens the store, imports o (its in.path) with a progress bar, reports; kind

@@ -10,7 +10,7 @@
 #include "tailor/service.h"
 
 typedef struct args {
-    const char *role, *user, *label;
+    const char *role, *user, *label, *tenant;
     int json;
 } args;
 
@@ -22,14 +22,17 @@ static const tl_opt opts[] = {
      "create: the patron of a patron key"},
     {"label", 'l', TL_OPT_STR, "TEXT", NULL, 0, 0, TL_OPT_AT(args, label),
      "create: a note for people (who holds the key)"},
+    {"tenant", 't', TL_OPT_STR, "ID", NULL, 0, 0, TL_OPT_AT(args, tenant),
+     "create: the library (tailor tenant add) the key acts for, its patrons only"},
     {"json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, json),
-     "list: one JSON array of {\"id\", \"role\", \"user\", \"label\", \"created\", \"revoked\"}"},
+     "list: one JSON array of {\"id\", \"role\", \"user\", \"label\", \"created\", \"revoked\", "
+     "\"tenant\"}"},
     {.name = NULL},
 };
 
 static const tl_cmd_def def = {
     .name = "key",
-    .synopsis = "key create --role admin|app|patron [--user ID] [--label TEXT]\n"
+    .synopsis = "key create --role admin|app|patron [--user ID] [--label TEXT] [--tenant ID]\n"
                 "       tailor key list [--json]\n"
                 "       tailor key revoke ID\n"
                 "       tailor key pseudonym-new FILE",
@@ -66,9 +69,9 @@ static tl_err print_key(void *ctx, const tl_key_entry *k)
     list_ctx *c = ctx;
     c->n++;
     if (c->arr) {
-        json_t *j =
-            json_pack("{s:s, s:s, s:s?, s:s?, s:I}", "id", k->id, "role", tl_key_role_name(k->role),
-                      "user", k->user, "label", k->label, "created", (json_int_t)k->created);
+        json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:s?}", "id", k->id, "role",
+                              tl_key_role_name(k->role), "user", k->user, "label", k->label,
+                              "created", (json_int_t)k->created, "tenant", k->tenant);
         if (!j)
             return TL_ENOMEM;
         json_object_set_new(j, "revoked", k->revoked ? json_integer(k->revoked) : json_null());
@@ -78,10 +81,11 @@ static tl_err print_key(void *ctx, const tl_key_entry *k)
     time_text(k->created, created, sizeof(created));
     time_text(k->revoked, revoked, sizeof(revoked));
     if (c->n == 1)
-        fprintf(c->o->f, "%-10s %-7s %-20s %-21s %-21s %s\n", "ID", "ROLE", "USER", "CREATED",
-                "REVOKED", "LABEL");
-    fprintf(c->o->f, "%-10s %-7s %-20s %-21s %-21s %s\n", k->id, tl_key_role_name(k->role),
-            k->user ? k->user : "-", created, revoked, k->label ? k->label : "");
+        fprintf(c->o->f, "%-10s %-7s %-12s %-20s %-21s %-21s %s\n", "ID", "ROLE", "TENANT", "USER",
+                "CREATED", "REVOKED", "LABEL");
+    fprintf(c->o->f, "%-10s %-7s %-12s %-20s %-21s %-21s %s\n", k->id, tl_key_role_name(k->role),
+            k->tenant ? k->tenant : "-", k->user ? k->user : "-", created, revoked,
+            k->label ? k->label : "");
     return tl_out_failed(c->o) ? TL_EIO : TL_OK;
 }
 
@@ -110,7 +114,7 @@ static int pseudonym_new(const args *a, int nargs, char **argv)
 {
     if (nargs != 1)
         return tl_opt_usage_error(&def, "pseudonym-new needs the FILE to write the key to");
-    if (a->role || a->user || a->label || a->json)
+    if (a->role || a->user || a->label || a->tenant || a->json)
         return tl_opt_usage_error(&def, "pseudonym-new takes no option");
     tl_diag d;
     tl_diag_clear(&d);
@@ -151,8 +155,8 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_opt_usage_error(&def, "a patron key needs --user ID (the patron)");
     if (create && role != TL_ROLE_PATRON && a.user)
         return tl_opt_usage_error(&def, "--user is for patron keys only");
-    if (!create && (a.role || a.user || a.label))
-        return tl_opt_usage_error(&def, "--role, --user and --label are for create");
+    if (!create && (a.role || a.user || a.label || a.tenant))
+        return tl_opt_usage_error(&def, "--role, --user, --label and --tenant are for create");
     if (!list && a.json)
         return tl_opt_usage_error(&def, "--json is for list");
     tl_diag diag;
@@ -173,12 +177,16 @@ static int run(const tl_cli *cli, int argc, char **argv)
         code = rc == TL_OK ? TL_EXIT_OK : tl_cli_fail("key revoke", rc, &diag);
     } else {
         char key[TL_KEY_LEN + 1];
-        rc = tl_service_key_create(svc, role, a.user, a.label, who, key, sizeof(key), &diag);
+        rc = tl_service_key_create_for(svc, role, a.user, a.label, a.tenant, who, key, sizeof(key),
+                                       &diag);
         if (rc == TL_OK) {
-            printf("Created a%s %s key%s%s (id %.8s). It is shown only now; keep it secret:\n%s\n",
+            const char *lib = a.tenant && *a.tenant ? a.tenant : tl_store_tenant();
+            printf("Created a%s %s key%s%s%s%s (id %.8s). It is shown only now; keep it "
+                   "secret:\n%s\n",
                    role == TL_ROLE_ADMIN || role == TL_ROLE_APP ? "n" : "", tl_key_role_name(role),
                    role == TL_ROLE_PATRON ? " for patron " : "",
-                   role == TL_ROLE_PATRON ? a.user : "", key + 3, key);
+                   role == TL_ROLE_PATRON ? a.user : "", lib[0] ? " of the library " : "", lib,
+                   key + 3, key);
             memset(key, 0, sizeof(key));
         }
         code = rc == TL_OK ? TL_EXIT_OK : tl_cli_fail("key create", rc, &diag);

@@ -23,15 +23,16 @@ static const tl_cmd *const commands[] = {
     &tl_cmd_auditlog,     &tl_cmd_analytics, &tl_cmd_item,    &tl_cmd_search,
     &tl_cmd_subscription, &tl_cmd_digest,    &tl_cmd_list,    &tl_cmd_review,
     &tl_cmd_path,         &tl_cmd_simulate,  &tl_cmd_ope,     &tl_cmd_experiment,
-    &tl_cmd_impressions,  &tl_cmd_migrate,
+    &tl_cmd_impressions,  &tl_cmd_migrate,   &tl_cmd_tenant,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tailor [--db PATH] [--pseudonym-key FILE] COMMAND [ARGS]...\n\n"
-               "Tailor, a personalization engine for libraries and catalogues.\n\n"
-               "Commands:\n");
+    fprintf(f,
+            "usage: tailor [--db PATH] [--pseudonym-key FILE] [--tenant ID] COMMAND [ARGS]...\n\n"
+            "Tailor, a personalization engine for libraries and catalogues.\n\n"
+            "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i]->def->name, commands[i]->summary);
     fprintf(f, "\nGlobal options:\n"
@@ -40,6 +41,8 @@ static void usage(FILE *f)
                "  --pseudonym-key FILE\n"
                "              the store keeps patron ids as hashes keyed with this key (default\n"
                "              $" TL_PSEUDONYM_ENV "; tailor key pseudonym-new FILE makes one)\n"
+               "  --tenant ID act for this library of a consortium: the patron ids the command\n"
+               "              names are its patrons (tailor tenant; docs/SCALE.md)\n"
                "  --help      this text; `tailor COMMAND --help` for a command\n"
                "  --version   print the version\n\n"
                "Exit codes: 0 success; 1 failure (I/O, store, memory) or nothing found (a filter\n"
@@ -55,11 +58,10 @@ static int run(int argc, char **argv)
     cli.pseudonym_key_file = getenv(TL_PSEUDONYM_ENV); /* read when a command opens the store */
     if (cli.pseudonym_key_file && !*cli.pseudonym_key_file)
         cli.pseudonym_key_file = NULL;
-    static const struct option longs[] = {{"db", required_argument, NULL, 'd'},
-                                          {"pseudonym-key", required_argument, NULL, 'k'},
-                                          {"version", no_argument, NULL, 'V'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {
+        {"db", required_argument, NULL, 'd'},     {"pseudonym-key", required_argument, NULL, 'k'},
+        {"tenant", required_argument, NULL, 't'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     int ch;
     opterr = 0;
     /* "+": stop at the command; its own options are parsed by its table */
@@ -80,6 +82,15 @@ static int run(int argc, char **argv)
             }
             cli.pseudonym_key_file = optarg;
             break;
+        case 't':
+            if (tl_service_act_for_tenant(optarg) != TL_OK || !*optarg) {
+                fprintf(stderr,
+                        "tailor: --tenant needs a tenant id (1 to %d of a-z, 0-9, '-', "
+                        "'_')\n",
+                        TL_TENANT_ID_MAX);
+                return TL_EXIT_USAGE;
+            }
+            break;
         case 'V':
             printf("tailor %s\n", TL_VERSION);
             return TL_EXIT_OK;
@@ -88,7 +99,9 @@ static int run(int argc, char **argv)
             return TL_EXIT_OK;
         case ':':
             fprintf(stderr, "tailor: %s needs a value (%s)\n", argv[optind - 1],
-                    optopt == 'k' ? "FILE" : "PATH");
+                    optopt == 'k'   ? "FILE"
+                    : optopt == 't' ? "ID"
+                                    : "PATH");
             return TL_EXIT_USAGE;
         default:
             fprintf(stderr, "tailor: unknown option '%s' (see tailor --help)\n", argv[optind - 1]);

@@ -91,6 +91,20 @@ static void authorize(tl_req *r)
     }
     r->authed = 1;
     r->denied = 0;
+    const char *as = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Tailor-Tenant");
+    if (as) { /* a consortium key acting for one library: as that library's key */
+        tl_diag d;
+        tl_diag_clear(&d);
+        rc = tl_service_key_for_tenant(r->srv->svc, &r->key, as, &d);
+        if (rc != TL_OK) {
+            r->denied = 1;
+            if (rc == TL_EUNSUPPORTED)
+                tl__reply_error(r, 403, "forbidden", "tenant", -1, "%s", d.msg);
+            else
+                tl__reply_failure(r, rc == TL_ENOTFOUND ? TL_EINVAL : rc, &d, "tenant");
+            return;
+        }
+    }
     int ok = 1;
     switch (r->route->auth) {
     case TL_AUTH_OPEN:
@@ -111,17 +125,24 @@ static void authorize(tl_req *r)
     case TL_AUTH_KEYS:
         ok = tl_key_allows(&r->key, TL_KEY_MANAGE_KEYS, NULL);
         break;
+    case TL_AUTH_OWN_KEYS:
+        ok = tl_key_allows(&r->key, TL_KEY_OWN_KEYS, NULL);
+        break;
     case TL_AUTH_OWN:
         ok = r->match.n_params > 0 && tl_key_allows(&r->key, TL_KEY_OWN_DATA, r->match.params[0]);
         break;
     case TL_AUTH_CATALOGUE:
         ok = tl_key_allows(&r->key, TL_KEY_CATALOGUE, NULL);
         break;
+    case TL_AUTH_PATRONS:
+        ok = tl_key_allows(&r->key, TL_KEY_PATRON_RECORDS, NULL);
+        break;
     }
     r->denied = !ok;
     if (!ok)
-        tl__reply_error(r, 403, "forbidden", NULL, -1, "this %s key may not do this",
-                        tl_key_role_name(r->key.role));
+        tl__reply_error(r, 403, "forbidden", NULL, -1, "this %s key%s%s may not do this",
+                        tl_key_role_name(r->key.role), r->key.tenant[0] ? " of the tenant " : "",
+                        r->key.tenant);
 }
 
 /* The rate limit of the request's key, or of its client's address when it has none; a 429
@@ -262,10 +283,13 @@ enum MHD_Result tl__dispatch(void *cls, struct MHD_Connection *conn, const char 
         return MHD_YES;
     if (r->denied || !r->route)
         return MHD_NO; /* its refusal could not be queued: close the connection */
-    if (r->too_big)
+    if (r->too_big) {
         reply_too_big(r);
-    else
+    } else { /* the request acts for its key's tenant, and the thread for none after it */
+        tl_service_act_for(r->authed ? &r->key : NULL);
         r->route->fn(r);
+        tl_service_act_for(NULL);
+    }
     return r->queued ? MHD_YES : MHD_NO;
 }
 

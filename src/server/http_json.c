@@ -39,7 +39,8 @@ static void add_headers(tl_req *r, struct MHD_Response *resp, const char *ctype)
     if (strcmp(r->method, "OPTIONS") == 0 && r->allow) {
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", r->allow);
         MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                                "Authorization, Content-Type, Idempotency-Key, X-Request-Id");
+                                "Authorization, Content-Type, Idempotency-Key, X-Request-Id, "
+                                "X-Tailor-Tenant");
         MHD_add_response_header(resp, "Access-Control-Max-Age", CORS_MAX_AGE);
     }
 }

@@ -24,8 +24,10 @@ typedef enum tl_route_auth {
     TL_AUTH_EVENTS,    /* admin, app, or a patron key for its own events (the handler checks each
                           event of the batch) */
     TL_AUTH_TRAIN,     /* admin */
-    TL_AUTH_CATALOGUE, /* admin: changes to items and patrons' records (TL_KEY_CATALOGUE) */
-    TL_AUTH_KEYS,      /* admin: make, list and revoke keys */
+    TL_AUTH_CATALOGUE, /* admin of the consortium: changes to the shared catalogue */
+    TL_AUTH_PATRONS,   /* admin (a tenant's too): patrons' records (TL_KEY_PATRON_RECORDS) */
+    TL_AUTH_KEYS,      /* admin of the consortium: audit, analytics, impressions, experiments */
+    TL_AUTH_OWN_KEYS,  /* admin (a tenant's: its tenant's keys): make, list and revoke keys */
     TL_AUTH_OWN,       /* the patron {id}'s rights (export, erase, consent): admin, or that
                           patron's own key */
 } tl_route_auth;

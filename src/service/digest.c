@@ -489,7 +489,7 @@ tl_err tl_service_digest(tl_service *s, const tl_digest_query *q0, tl_digest_fn 
         rc = check_query(q0, &q, d);
     if (rc != TL_OK)
         return rc;
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     run u = {.s = s, .q = &q, .only = q.user ? tl__patron_ref(s, q.user, pseudo) : NULL};
     tl_data_init(&u.data);
     rc = link_key(s, u.key, d);

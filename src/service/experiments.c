@@ -433,7 +433,7 @@ static tl_err do_assign(tl_service *s, tl_store *st, void *ctx, tl_diag *d)
     if (rc != TL_OK)
         return rc;
     for (int i = 0; i < j->n; i++) {
-        char buf[TL_PSEUDONYM_LEN + 1];
+        char buf[TL_PATRON_REF_SIZE];
         int k = arm_of(&e, tl__patron_ref(s, j->users[i], buf));
         snprintf(j->arms[i], TL_EXP_NAME_MAX + 1, "%s", k < 0 ? "" : e.arm[k]);
     }
@@ -744,7 +744,7 @@ tl_err tl_service_experiment_arms(tl_service *s, const char *user, char **json, 
         rc = tl__keys_start(d);
     if (rc != TL_OK)
         return rc;
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     list_job j = {json_array(), tl__patron_ref(s, user, buf)};
     rc = tl__lib_read(s, do_list, &j, d);
     if (rc != TL_OK) {

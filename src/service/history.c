@@ -218,7 +218,7 @@ static const tl_history_context *history_context(const tl_rec_context *cx, tl_hi
 tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user,
                           const tl_rec_context *cx, tl_hist *h, const char **fallback, tl_diag *d)
 {
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     const char *ref = tl__patron_ref(s, user, pseudo); /* the model's name of the patron */
     int32_t u = tl_intern_find(&m->users, ref, strlen(ref));
     int found = 0, personalize = 1;
@@ -229,16 +229,17 @@ tl_err tl__patron_history(tl_service *s, const tl_model *m, const char *user,
         tl_err rc = tl__service_reader(s, &st, d);
         if (rc != TL_OK)
             return rc;
-        /* the generation after the reader looked for writes, before it reads (hist_cache.h) */
+        /* the generation after the reader looked for writes, before it reads (hist_cache.h);
+         * keyed by ref: two tenants' patron "42" are two patrons */
         uint64_t gen = atomic_load_explicit(&s->store_gen, memory_order_acquire);
-        if (in || !tl__hc_get(s->hcache, m->serial, gen, user, h, &found, &personalize)) {
+        if (in || !tl__hc_get(s->hcache, m->serial, gen, ref, h, &found, &personalize)) {
             rc = tl__hist_from_store(st, &s->weights, m, user, ref, in, h, &found, &personalize, d);
             char *v = NULL; /* "broaden my horizons", a preference of the patron's record */
             if (rc == TL_OK && found && tl_store_user_attr(st, user, "broaden", &v) == TL_OK && v)
                 h->broaden = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
             free(v);
             if (rc == TL_OK && !in)
-                tl__hc_put(s->hcache, m->serial, gen, user, h, found, personalize);
+                tl__hc_put(s->hcache, m->serial, gen, ref, h, found, personalize);
         }
         tl__service_reader_done(s, st);
         if (rc != TL_OK)

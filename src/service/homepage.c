@@ -600,6 +600,8 @@ tl_err tl_service_homepage(tl_service *s, const tl_home_query *q, tl_home *out, 
     if (rc == TL_OK && (!p.allow || !p.cand || !p.score))
         rc = TL_ENOMEM;
     if (rc == TL_OK)
+        rc = tl__tenant_allow(s, p.ref, &p.allow); /* a tenant's holdings only */
+    if (rc == TL_OK)
         tl__ref_works(s, p.ref, &p.work_next);
     for (int32_t k = 0; rc == TL_OK && k < p.h.n; k++)
         take(&p, p.h.items[k]); /* the history's items, and the other editions of their works */

@@ -290,6 +290,8 @@ void tl__imp_log(tl_service *s, const tl_store_impression *imp)
     if (!im || !im->logging)
         return;
     pending *q = pending_copy(imp);
+    if (q) /* the writer thread acts for no tenant: the patron's goes with it */
+        snprintf(q->imp.tenant, sizeof(q->imp.tenant), "%s", tl_store_tenant());
     pthread_mutex_lock(&im->mu);
     if (q && im->n == im->cap && im->cap < QUEUE_MAX) {
         int cap = im->cap ? im->cap * 2 : 256;

@@ -99,9 +99,24 @@ static void base32_id(const unsigned char b[KEY_ID_BYTES], char out[KEY_ID_LEN +
 tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, const char *label,
                              const char *actor, char *key_out, size_t len, tl_diag *d)
 {
+    return tl_service_key_create_for(s, role, user, label, NULL, actor, key_out, len, d);
+}
+
+tl_err tl_service_key_create_for(tl_service *s, tl_key_role role, const char *user,
+                                 const char *label, const char *tenant, const char *actor,
+                                 char *key_out, size_t len, tl_diag *d)
+{
     tl_err rc = tl__service_need_writer(s, "API keys", d);
     if (rc != TL_OK)
         return rc;
+    const char *acting = tl_store_tenant(); /* a library makes keys of its own only */
+    if (acting[0] && tenant && *tenant && strcmp(tenant, acting) != 0) {
+        tl_diag_set(d, NULL, 0, "tenant", "a key acting for '%s' makes keys of '%s' only", acting,
+                    acting);
+        return TL_EINVAL;
+    }
+    if (acting[0])
+        tenant = acting;
     if (tl_key_role_parse(tl_key_role_name(role), &role) != TL_OK) {
         tl_diag_set(d, NULL, 0, "role", "expected a role admin, app or patron");
         return TL_EINVAL;
@@ -129,9 +144,11 @@ tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, 
                       .role = tl_key_role_name(role),
                       .user = user,
                       .label = label && *label ? label : NULL,
-                      .created = (int64_t)time(NULL)};
-    char detail[64];
-    snprintf(detail, sizeof(detail), "role=%s", tl_key_role_name(role));
+                      .created = (int64_t)time(NULL),
+                      .tenant = tenant && *tenant ? tenant : NULL};
+    char detail[64 + TL_TENANT_ID_MAX];
+    snprintf(detail, sizeof(detail), "role=%s%s%.32s", tl_key_role_name(role),
+             k.tenant ? " tenant=" : "", k.tenant ? k.tenant : "");
     pthread_mutex_lock(&s->write_mu);
     rc = tl_store_begin(s->writer);
     if (rc == TL_OK && (rc = tl_store_put_key(s->writer, &k, hash, sizeof(hash), d)) == TL_OK)
@@ -159,16 +176,20 @@ tl_err tl_service_key_create(tl_service *s, tl_key_role role, const char *user, 
 typedef struct list_ctx {
     tl_key_fn fn;
     void *ctx;
+    const char *tenant; /* "": every key; else that tenant's only */
 } list_ctx;
 
 static tl_err list_one(void *ctx, const tl_store_key *k)
 {
     list_ctx *c = ctx;
+    if (c->tenant[0] && (!k->tenant || strcmp(k->tenant, c->tenant) != 0))
+        return TL_OK;
     tl_key_entry e = {.id = k->id,
                       .user = k->user,
                       .label = k->label,
                       .created = k->created,
-                      .revoked = k->revoked};
+                      .revoked = k->revoked,
+                      .tenant = k->tenant};
     if (tl_key_role_parse(k->role, &e.role) != TL_OK)
         return TL_ECORRUPT;
     return c->fn(c->ctx, &e);
@@ -180,7 +201,7 @@ tl_err tl_service_key_list(tl_service *s, tl_key_fn fn, void *ctx, tl_diag *d)
         tl_diag_set(d, NULL, 0, NULL, "API keys need a store (--db)");
         return TL_EUNSUPPORTED;
     }
-    list_ctx c = {.fn = fn, .ctx = ctx};
+    list_ctx c = {.fn = fn, .ctx = ctx, .tenant = tl_store_tenant()};
     if (s->writer) {
         pthread_mutex_lock(&s->write_mu);
         tl_err rc = tl_store_list_keys(s->writer, list_one, &c, d);
@@ -203,6 +224,16 @@ tl_err tl_service_key_revoke(tl_service *s, const char *id, const char *actor, t
         return rc;
     pthread_mutex_lock(&s->write_mu);
     rc = tl_store_begin(s->writer);
+    const char *acting = tl_store_tenant();
+    if (rc == TL_OK && acting[0]) { /* a library revokes its own keys; others are not there */
+        tl_store_key_auth k;
+        int found = 0;
+        rc = tl_store_get_key(s->writer, id ? id : "", &k, &found, d);
+        if (rc == TL_OK && (!found || strcmp(k.tenant, acting) != 0)) {
+            tl_diag_set(d, NULL, 0, "id", "no key '%.40s' of '%s'", id ? id : "", acting);
+            rc = TL_ENOTFOUND;
+        }
+    }
     if (rc == TL_OK && (rc = tl_store_revoke_key(s->writer, id, (int64_t)time(NULL), d)) == TL_OK)
         rc = tl__audit_append(s, actor, "key.revoke", id, NULL, d);
     if (rc == TL_OK)
@@ -415,6 +446,7 @@ tl_err tl_service_authenticate(tl_service *s, const char *bearer, tl_key_info *o
     }
     snprintf(out->id, sizeof(out->id), "%s", id);
     snprintf(out->user, sizeof(out->user), "%s", k.user);
+    snprintf(out->tenant, sizeof(out->tenant), "%s", k.tenant);
     out->pseudonym_key = s->has_pkey ? s->pkey : NULL;
     return TL_OK;
 }
@@ -422,13 +454,10 @@ tl_err tl_service_authenticate(tl_service *s, const char *bearer, tl_key_info *o
 /* Whether user (as a request names the patron) is the patron of k. */
 static int own_patron(const tl_key_info *k, const char *user)
 {
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     if (k->role != TL_ROLE_PATRON || !user || !k->user[0])
         return 0;
-    if (k->pseudonym_key) {
-        tl_pseudonym(k->pseudonym_key, user, strlen(user), pseudo);
-        user = pseudo;
-    }
+    user = tl_patron_ref(k->pseudonym_key, k->tenant, user, strlen(user), pseudo, NULL);
     return strcmp(k->user, user) == 0;
 }
 
@@ -442,9 +471,12 @@ int tl_key_allows(const tl_key_info *k, tl_key_action action, const char *user)
         if (k->role == TL_ROLE_ADMIN || k->role == TL_ROLE_APP)
             return 1;
         return own_patron(k, user);
-    case TL_KEY_CATALOGUE:
+    case TL_KEY_CATALOGUE: /* the shared catalogue, the shared models, keys: the consortium's */
     case TL_KEY_TRAIN:
     case TL_KEY_MANAGE_KEYS:
+        return k->role == TL_ROLE_ADMIN && !k->tenant[0];
+    case TL_KEY_PATRON_RECORDS:
+    case TL_KEY_OWN_KEYS:
         return k->role == TL_ROLE_ADMIN;
     case TL_KEY_OWN_DATA:
         if (k->role == TL_ROLE_ADMIN)

@@ -453,7 +453,7 @@ typedef struct cand {
 
 typedef struct next_job {
     const char *id, *user;
-    char ref[TL_PSEUDONYM_LEN + 1]; /* the patron as the store keeps them */
+    char ref[TL_PATRON_REF_SIZE]; /* the patron as the store keeps them */
     const char *kept;
     cand *c;
     int n, cap, found, personalize, known;

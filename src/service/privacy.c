@@ -315,7 +315,7 @@ tl_err tl_service_user_export(tl_service *s, const char *user, const char *actor
     export_job j = {user, json};
     /* read through the writer, in the transaction that logs the access: the export and its
      * audit entry are one */
-    char pseudo[TL_PSEUDONYM_LEN + 1]; /* the log names the patron as the store does */
+    char pseudo[TL_PATRON_REF_SIZE]; /* the log names the patron as the store does */
     tl_err rc =
         audited(s, do_export, &j, actor, "export", tl__patron_ref(s, user, pseudo), NULL, d);
     if (rc != TL_OK) {
@@ -335,7 +335,7 @@ typedef struct erase_job {
 static tl_err do_erase(tl_service *s, void *ctx, tl_diag *d)
 {
     erase_job *j = ctx;
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     tl_err rc = tl_store_delete_user(s->writer, j->user, strlen(j->user), &j->events, d);
     /* older entries that named the patron (an export, a consent change) keep only a hash */
     return rc == TL_OK
@@ -398,7 +398,7 @@ tl_err tl_service_consent_set(tl_service *s, const char *user, int personalize,
              retention_days == TL_ABSENT ? "unchanged"
              : retention_days < 0        ? "none"
                                          : days);
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     return audited(s, do_consent, &j, actor, "consent", tl__patron_ref(s, user, pseudo), detail, d);
 }
 
@@ -439,7 +439,7 @@ tl_err tl_service_subscription_set(tl_service *s, const char *user, int alerts, 
         return TL_EINVAL;
     }
     sub_job j = {user, email, alerts};
-    char detail[96], pseudo[TL_PSEUDONYM_LEN + 1];
+    char detail[96], pseudo[TL_PATRON_REF_SIZE];
     snprintf(detail, sizeof(detail), "alerts=%s email=%s",
              alerts < 0 ? "unchanged"
              : alerts   ? "on"

@@ -81,11 +81,13 @@ json_t *tl__lib_str(const char *v)
     return v ? json_string(v) : json_null();
 }
 
-/* Whether v may see a list or review of owner (as the store keeps them) that is public or not. */
+/* Whether v may see a list or review of owner (as the store keeps them) that is public or not.
+ * A tenant's request never sees another tenant's patrons' lists and reviews. */
 static int may_see(const tl_viewer *v, const char *owner, int public)
 {
-    return public || !v || v->role == TL_ROLE_ADMIN ||
-           (v->role == TL_ROLE_PATRON && owner && v->user && strcmp(owner, v->user) == 0);
+    return tl__tenant_owns(owner) &&
+           (public || !v || v->role == TL_ROLE_ADMIN ||
+            (v->role == TL_ROLE_PATRON && owner && v->user && strcmp(owner, v->user) == 0));
 }
 
 /* Whether v may know who owns a list or wrote a review: an admin, an app (it serves every
@@ -98,7 +100,8 @@ static int may_name(const tl_viewer *v, const char *owner)
 /* Whether v may change a list of owner: an admin, an app (for its patrons), or the owner. */
 static int may_write(const tl_viewer *v, const char *owner)
 {
-    return !v || v->role != TL_ROLE_PATRON || (owner && v->user && strcmp(owner, v->user) == 0);
+    return tl__tenant_owns(owner) &&
+           (!v || v->role != TL_ROLE_PATRON || (owner && v->user && strcmp(owner, v->user) == 0));
 }
 
 /* ---- lists ---------------------------------------------------------------------------------- */
@@ -317,7 +320,7 @@ tl_err tl_service_list_get(tl_service *s, const char *id, const tl_viewer *v, ch
 static tl_err do_lists(tl_service *s, tl_store *st, void *ctx, tl_diag *d)
 {
     list_job *j = ctx;
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     /* one patron's private lists are only theirs (and an admin's) to see */
     int public_only = !j->user || !(j->v == NULL || j->v->role == TL_ROLE_ADMIN ||
                                     (j->v->role == TL_ROLE_PATRON && j->v->user &&
@@ -446,7 +449,7 @@ tl_err tl_service_reviews(tl_service *s, const char *user, const char *item, con
                           char **json, tl_diag *d)
 {
     tl_viewer own = {TL_ROLE_PATRON, NULL};
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     /* a patron's own reviews, private ones included, are theirs to read */
     if (user && v && v->role == TL_ROLE_PATRON && v->user &&
         strcmp(tl__patron_ref(s, user, buf), v->user) == 0)

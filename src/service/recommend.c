@@ -106,7 +106,8 @@ tl_err tl_service_recommend(tl_service *s, const tl_rec_query *q, tl_rec_result 
     if (!(priv->ref = tl__exp_model_ref(s, q->model, &arms, &popular_only, &served, &rc, d)))
         goto out;
     const tl_model *m = priv->ref->m;
-    if ((rc = build_filter(m, q->filters, q->n_filters, &allow, d)) != TL_OK)
+    if ((rc = build_filter(m, q->filters, q->n_filters, &allow, d)) != TL_OK ||
+        (rc = tl__tenant_allow(s, priv->ref, &allow)) != TL_OK) /* a tenant's holdings only */
         goto out;
     tl_filter f = {.allow = allow};
     if (q->user) {

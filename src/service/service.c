@@ -164,10 +164,8 @@ tl_err tl__service_store_open(tl_service *s, int flags, tl_store **out, tl_diag 
 
 const char *tl__patron_ref(const tl_service *s, const char *user, char *buf)
 {
-    if (!s->has_pkey)
-        return user;
-    tl_pseudonym(s->pkey, user, strlen(user), buf);
-    return buf;
+    return tl_patron_ref(s->has_pkey ? s->pkey : NULL, tl_store_tenant(), user, strlen(user), buf,
+                         NULL);
 }
 
 tl_err tl__service_reader(tl_service *s, tl_store **out, tl_diag *d)
@@ -368,6 +366,7 @@ void tl_service_close(tl_service *s)
     tl__service_lists_free(s);
     tl__calendar_free(&s->calendar);
     tl__keys_free(s);
+    tl__tenants_free(s);
     tl__search_cache_free(s->search_cache);
     tl__exp_cache_free(s->exp);
     pthread_mutex_destroy(&s->keys_mu);

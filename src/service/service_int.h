@@ -143,10 +143,11 @@ struct tl_service {
     tl_store *writer;         /* NULL unless writable */
     int64_t idem_pruned_at;   /* when expired idempotency keys were last pruned (write_mu) */
     /* API key lookups (keys.c) */
-    pthread_mutex_t keys_mu;      /* guards keys (held for copies, never for a store read) */
-    pthread_mutex_t keys_list_mu; /* one listing of the store's key ids at a time */
-    struct tl_key_cache *keys;    /* the listing of ids and cached lookups; made on first use */
-    tl_service_log_fn log;        /* the opener's, or NULL */
+    pthread_mutex_t keys_mu;         /* guards keys (held for copies, never for a store read) */
+    pthread_mutex_t keys_list_mu;    /* one listing of the store's key ids at a time */
+    struct tl_key_cache *keys;       /* the listing of ids and cached lookups; made on first use */
+    struct tl_tenant_cache *tenants; /* tenants' branches, read at most once a second (tenants.c) */
+    tl_service_log_fn log;           /* the opener's, or NULL */
     void *log_ctx;
     tl_calendar calendar; /* the academic calendar (tl_service_opts.calendar); n 0: none */
     int has_pkey; /* patron ids are pseudonymized with pkey (tl_service_opts.pseudonym_key) */
@@ -166,6 +167,19 @@ tl_err tl__service_store_open(tl_service *s, int flags, tl_store **out, tl_diag 
 /* The id under which the store and the models know patron user: its pseudonym (written into
  * buf, TL_PSEUDONYM_LEN + 1 bytes) with a pseudonym key, else user itself. */
 const char *tl__patron_ref(const tl_service *s, const char *user, char *buf);
+/* Consortium tenancy (tenants.c): when the thread's tenant has branches, clears (*allow) the
+ * model's items that no branch of it holds; *allow NULL is made (every item allowed first,
+ * TL_ENOMEM). TL_OK without change otherwise. */
+tl_err tl__tenant_allow(tl_service *s, tl_model_ref *r, uint8_t **allow);
+/* Clears allow[i] (n_items bytes) for each item of r with copies, none at one of
+ * branches[0..n) (shelves.c; the set of items is kept per set of branches until the holdings
+ * are read again). TL_ENOMEM. */
+tl_err tl__shelf_held(tl_service *s, tl_model_ref *r, const char *const *branches, int n,
+                      uint8_t *allow);
+void tl__tenants_free(tl_service *s);
+/* 1 when the patron kept as owner (NULL: none) is the thread's tenant's, or the thread acts for
+ * no tenant (the consortium sees all); a record without an owner is everyone's. */
+int tl__tenant_owns(const char *owner);
 
 /* Tells the opener's log (if any) one line, formatted. Never call it under a lock. */
 void tl__service_log(tl_service *s, const char *level, const char *what, const char *fmt, ...)

@@ -15,10 +15,20 @@ typedef struct shelf {
     int32_t item, branch, on_shelf;
 } shelf;
 
+/* The items held at one set of branches (a tenant's), made once per reading of the shelves. */
+typedef struct held_mask {
+    char *key; /* the branches, each followed by '\n' */
+    uint8_t *held;
+} held_mask;
+
+#define HELD_MASKS 64 /* sets of branches remembered; more are made per request */
+
 typedef struct tl_shelves {
     tl_intern branches; /* "" for copies without a branch */
     int32_t *off;       /* n_items + 1: item i's shelves are e[off[i]..off[i + 1]) */
     shelf *e;
+    held_mask masks[HELD_MASKS];
+    int n_masks;
 } tl_shelves;
 
 typedef struct reading {
@@ -31,6 +41,10 @@ typedef struct reading {
 static void shelves_free(tl_shelves *sh)
 {
     if (sh) {
+        for (int k = 0; k < sh->n_masks; k++) {
+            free(sh->masks[k].key);
+            free(sh->masks[k].held);
+        }
         tl_intern_release(&sh->branches);
         free(sh->off);
         free(sh->e);
@@ -153,6 +167,83 @@ void tl__shelf_branch(tl_service *s, tl_model_ref *r, const char *user, const tl
         free(v);
     }
     tl__service_reader_done(s, st);
+}
+
+/* held[i] = 1 for the items with a copy at one of branches[0..n), or with no copy anywhere
+ * (an ebook, a library event: everyone's) (n_items bytes, zeroed). */
+static void mark_held(const tl_shelves *sh, int32_t n_items, const char *const *branches, int n,
+                      uint8_t *held)
+{
+    int32_t ids[TL_TENANT_MAX_BRANCHES];
+    int m = 0;
+    for (int k = 0; k < n && m < TL_TENANT_MAX_BRANCHES; k++) {
+        int32_t b = tl_intern_find(&sh->branches, branches[k], strlen(branches[k]));
+        if (b >= 0)
+            ids[m++] = b;
+    }
+    for (int32_t i = 0; i < n_items; i++)
+        held[i] = sh->off[i] == sh->off[i + 1];
+    for (int32_t i = 0; m && i < n_items; i++)
+        for (int32_t e = sh->off[i]; e < sh->off[i + 1] && !held[i]; e++)
+            for (int k = 0; k < m; k++)
+                if (sh->e[e].branch == ids[k]) {
+                    held[i] = 1;
+                    break;
+                }
+}
+
+/* The branches as one key (malloc'd), NULL on failure. */
+static char *branches_key(const char *const *branches, int n)
+{
+    size_t len = 1;
+    for (int k = 0; k < n; k++)
+        len += strlen(branches[k]) + 1;
+    char *key = malloc(len), *at = key;
+    for (int k = 0; key && k < n; k++) {
+        size_t l = strlen(branches[k]);
+        memcpy(at, branches[k], l);
+        at[l] = '\n';
+        at += l + 1;
+    }
+    if (key)
+        *at = '\0';
+    return key;
+}
+
+tl_err tl__shelf_held(tl_service *s, tl_model_ref *r, const char *const *branches, int n,
+                      uint8_t *allow)
+{
+    tl_shelves *sh = (tl_shelves *)lock_shelves(s, r);
+    int32_t n_items = r->m->n_items;
+    tl_err rc = TL_OK;
+    if (!sh) { /* no holdings at all: nothing to filter by */
+        pthread_mutex_unlock(&r->shelf_mu);
+        return TL_OK;
+    }
+    char *key = branches_key(branches, n);
+    const uint8_t *held = NULL;
+    uint8_t *own = NULL;
+    for (int k = 0; key && k < sh->n_masks && !held; k++)
+        if (strcmp(sh->masks[k].key, key) == 0)
+            held = sh->masks[k].held;
+    if (!held && key && (own = calloc((size_t)n_items + 1, 1))) {
+        mark_held(sh, n_items, branches, n, own);
+        held = own;
+        if (sh->n_masks < HELD_MASKS) { /* kept until the shelves are read again */
+            sh->masks[sh->n_masks++] = (held_mask){key, own};
+            key = NULL;
+            own = NULL;
+        }
+    }
+    if (held)
+        for (int32_t i = 0; i < n_items; i++)
+            allow[i] &= held[i];
+    else
+        rc = TL_ENOMEM;
+    pthread_mutex_unlock(&r->shelf_mu);
+    free(key);
+    free(own);
+    return rc;
 }
 
 void tl__shelf_fill(tl_service *s, tl_model_ref *r, const char *branch, tl_rec_item *items, int n)

@@ -95,7 +95,7 @@ tl_err tl_store_user_history(tl_store *st, const char *user, size_t len, const t
     group g = {.w = w, .cx = cx, .fn = fn, .ctx = ctx};
     *found = 0;
     *personalize = 1;
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     user = tl__store_patron(st, user, len, pseudo, &len);
     tl_err rc = st->ops->user_events(st, user, len, found, personalize, on_event, &g);
     if (rc == TL_OK)

@@ -34,9 +34,12 @@ tl_err tl_store_impressions_put(tl_store *st, const tl_store_impression *imp, in
     if (own && (rc = tl_store_begin(st)) != TL_OK)
         return failed(st, rc, d);
     for (int k = 0; rc == TL_OK && k < n; k++) {
-        char buf[TL_PSEUDONYM_LEN + 1];
+        char buf[TL_PATRON_REF_SIZE];
         tl_store_impression one = imp[k];
-        one.user = kept(st, one.user, buf);
+        one.user = !one.user       ? NULL
+                   : one.tenant[0] ? tl_patron_ref(st->has_pkey ? st->pkey : NULL, one.tenant,
+                                                   one.user, strlen(one.user), buf, NULL)
+                                   : kept(st, one.user, buf);
         rc = st->ops->imp->put(st, &one);
     }
     if (own && rc == TL_OK)
@@ -49,7 +52,7 @@ tl_err tl_store_impressions_put(tl_store *st, const tl_store_impression *imp, in
 tl_err tl_store_impressions_each(tl_store *st, int64_t since, const char *user,
                                  tl_store_impression_fn fn, void *ctx, tl_diag *d)
 {
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     tl_err rc = imp_ready(st, d);
     return rc != TL_OK
                ? rc
@@ -67,7 +70,7 @@ tl_err tl_store_impression_reward(tl_store *st, const char *impression, int row,
                                   const char *user, const char *item, const char *type, int64_t ts,
                                   int64_t window, tl_store_imp_hit *hit, tl_diag *d)
 {
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     memset(hit, 0, sizeof(*hit));
     tl_err rc = imp_ready(st, d);
     if (rc != TL_OK)

@@ -70,7 +70,7 @@ static tl_err need(const char *v, const char *field, tl_diag *d)
 tl_err tl_store_list_put(tl_store *st, const tl_store_readlist *l, int64_t now, tl_put *what,
                          tl_diag *d)
 {
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     tl_store_readlist k = *l;
     tl_err rc = need(l->id, "list", d);
     if (rc != TL_OK)
@@ -112,7 +112,7 @@ tl_err tl_store_list_remove(tl_store *st, const char *list, const char *item, tl
 tl_err tl_store_lists_each(tl_store *st, const char *user, const char *item, int public_only,
                            tl_store_readlist_fn fn, void *ctx, tl_diag *d)
 {
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     READ(st, d, st->ops->lib->lists_each(st, kept(st, user, buf), item, public_only, fn, ctx));
 }
 
@@ -124,7 +124,7 @@ tl_err tl_store_list_neighbours(tl_store *st, const char *item, int limit, tl_st
 
 tl_err tl_store_review_put(tl_store *st, const tl_store_review *r, tl_put *what, tl_diag *d)
 {
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     tl_store_review k = *r;
     tl_err rc = need(r->user, "user", d);
     if (rc == TL_OK)
@@ -137,14 +137,14 @@ tl_err tl_store_review_put(tl_store *st, const tl_store_review *r, tl_put *what,
 
 tl_err tl_store_review_delete(tl_store *st, const char *user, const char *item, tl_diag *d)
 {
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     WRITE(st, d, st->ops->lib->review_delete(st, kept(st, user, buf), item, d));
 }
 
 tl_err tl_store_reviews_each(tl_store *st, const char *user, const char *item, int public_only,
                              tl_store_review_fn fn, void *ctx, tl_diag *d)
 {
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     READ(st, d, st->ops->lib->reviews_each(st, kept(st, user, buf), item, public_only, fn, ctx));
 }
 
@@ -186,7 +186,7 @@ tl_err tl_store_path_delete(tl_store *st, const char *id, tl_diag *d)
 tl_err tl_store_feedback_put(tl_store *st, const char *path, const char *item, const char *user,
                              int useful, int64_t ts, tl_diag *d)
 {
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     tl_err rc = need(user, "user", d);
     if (rc != TL_OK)
         return rc;
@@ -196,7 +196,7 @@ tl_err tl_store_feedback_put(tl_store *st, const char *path, const char *item, c
 tl_err tl_store_feedback_each(tl_store *st, const char *path, const char *user,
                               tl_store_feedback_fn fn, void *ctx, tl_diag *d)
 {
-    char buf[TL_PSEUDONYM_LEN + 1];
+    char buf[TL_PATRON_REF_SIZE];
     READ(st, d, st->ops->lib->feedback_each(st, path, kept(st, user, buf), fn, ctx));
 }
 

@@ -37,7 +37,7 @@ static tl_err end_own(tl_store *st, tl_err rc, int own)
 /* The store's id of patron user: TL_ENOTFOUND (field "user") when it has none. */
 static tl_err patron_id(tl_store *st, const char *user, int64_t *id, tl_diag *d)
 {
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     size_t len;
     const char *kept = tl__store_patron(st, user, strlen(user), pseudo, &len);
     tl_err rc = st->ops->find_id(st, TL_ID_USER, kept, len, id);
@@ -82,7 +82,7 @@ tl_err tl_store_user_consent(tl_store *st, const char *user, size_t len, int *fo
     *personalize = 1;
     if (!st->ops->user_consent)
         return TL_OK;
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     user = tl__store_patron(st, user, len, pseudo, &len);
     return failed(st, st->ops->user_consent(st, user, len, found, personalize), d);
 }

@@ -43,20 +43,6 @@ void tl_pseudonym(const uint8_t *key, const char *id, size_t len, char *out)
     sodium_bin2hex(out + 2, TL_PSEUDONYM_LEN - 1, h, sizeof(h));
 }
 
-const char *tl__store_patron(const tl_store *st, const char *ext, size_t len, char *buf,
-                             size_t *out_len)
-{
-    if (!st->has_pkey) {
-        if (out_len)
-            *out_len = len;
-        return ext;
-    }
-    tl_pseudonym(st->pkey, ext, len, buf);
-    if (out_len)
-        *out_len = TL_PSEUDONYM_LEN;
-    return buf;
-}
-
 /* What the store says of the key: the keyed hash of a constant, so that the key itself is
  * never written anywhere but its file. */
 static void check_value(const uint8_t *key, char *out)

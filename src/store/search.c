@@ -58,7 +58,7 @@ tl_err tl_store_search_log(tl_store *st, const char *user, const char *query, in
     int64_t uid = 0;
     rc = tl_store_put_search(st, &r, 0, NULL, d);
     if (rc == TL_OK && user) {
-        char pseudo[TL_PSEUDONYM_LEN + 1];
+        char pseudo[TL_PATRON_REF_SIZE];
         size_t len;
         const char *ext = tl__store_patron(st, user, r.user_len, pseudo, &len);
         rc = st->ops->find_id(st, TL_ID_USER, ext, len, &uid);

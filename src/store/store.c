@@ -2,6 +2,7 @@
  * per-transaction id cache (external id -> store id) so bulk writes never look an id up twice,
  * and turns record-level writes into the backend's id-level operations. */
 #include "store/store_int.h"
+#include "store/tenant_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -283,7 +284,7 @@ static tl_err put_record(tl_store *st, rec_write how, const char *ext, size_t le
     tl_err rc;
     int own, changed = 0;
     int64_t old = 0, id = 0;
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     tl_user_rec user;
     if (k == TL_ID_USER && st->has_pkey) { /* the record as the store keeps it */
         user = *(const tl_user_rec *)r;
@@ -371,7 +372,7 @@ tl_err tl_store_get_user(tl_store *st, const char *id, size_t len, tl_store_user
         tl_diag_set(d, NULL, 0, NULL, "the %s store cannot read one user", st->ops->name);
         return TL_EUNSUPPORTED;
     }
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     size_t plen;
     const char *pid = tl__store_patron(st, id, len, pseudo, &plen);
     asked_user a = {id, len, fn, ctx};
@@ -404,7 +405,7 @@ static tl_err delete_record(tl_store *st, tl_id_kind k, const char *ext, size_t 
         tl_diag_set(d, NULL, 0, NULL, "the %s store cannot delete records", st->ops->name);
         return TL_EUNSUPPORTED;
     }
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     size_t plen = len;
     const char *sid = k == TL_ID_USER ? tl__store_patron(st, ext, len, pseudo, &plen) : ext;
     AUTO_BEGIN(st, rc, own);
@@ -445,7 +446,7 @@ tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, t
 {
     int create = !(flags & TL_PUT_STRICT);
     tl_err rc;
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     size_t ulen;
     const char *user = tl__store_patron(st, r->user, r->user_len, pseudo, &ulen);
     *e = (tl_store_event){.ts = r->ts,
@@ -496,7 +497,7 @@ tl_err tl_store_put_search(tl_store *st, const tl_search_rec *r, int flags, tl_p
     int64_t user = 0;
     AUTO_BEGIN(st, rc, own);
     if (r->user) {
-        char pseudo[TL_PSEUDONYM_LEN + 1];
+        char pseudo[TL_PATRON_REF_SIZE];
         size_t ulen;
         const char *ext = tl__store_patron(st, r->user, r->user_len, pseudo, &ulen);
         if ((rc = resolve(st, TL_ID_USER, ext, ulen, create, &user)) != TL_OK)
@@ -589,7 +590,7 @@ tl_err tl_store_user_attr(tl_store *st, const char *user, const char *attr, char
     *out = NULL;
     if (!attr_ok(attr) || !user)
         return TL_EINVAL;
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     return st->ops->user_attr(st, tl__store_patron(st, user, strlen(user), pseudo, NULL), attr,
                               out);
 }
@@ -734,19 +735,39 @@ tl_err tl_store_put_key(tl_store *st, const tl_store_key *k, const uint8_t *hash
         tl_diag_set(d, NULL, 0, NULL, "the store was opened read-only");
         return TL_EINVAL;
     }
-    char pseudo[TL_PSEUDONYM_LEN + 1];
-    tl_store_key kept = *k; /* a patron key names the patron as the store does */
+    char pseudo[TL_PATRON_REF_SIZE];
+    tl_store_key kept = *k; /* a patron key names the patron as the store does (its tenant's) */
     if (patron)
-        kept.user = tl__store_patron(st, k->user, ulen, pseudo, NULL);
+        kept.user =
+            tl_patron_ref(st->has_pkey ? st->pkey : NULL, k->tenant, k->user, ulen, pseudo, NULL);
     int own = !st->in_txn;
     if (own && (rc = tl_store_begin(st)) != TL_OK)
         return tl__store_fail(st, rc, d);
     rc = st->ops->put_key(st, &kept, hash, hash_len);
+    if (rc == TL_OK && k->tenant && *k->tenant)
+        rc = tl__store_key_tenant_put(st, k->id, k->tenant, d);
     if (own && rc == TL_OK)
         rc = tl_store_commit(st);
     else if (own && st->in_txn)
         tl_store_rollback(st);
-    return rc == TL_OK ? TL_OK : tl__store_fail(st, rc, d);
+    return rc == TL_OK || d->msg[0] ? rc : tl__store_fail(st, rc, d);
+}
+
+typedef struct key_tenant_scan {
+    tl_store *st;
+    tl_store_key_fn fn;
+    void *ctx;
+} key_tenant_scan;
+
+/* fn for the key with its tenant */
+static tl_err with_tenant(void *ctx, const tl_store_key *k)
+{
+    key_tenant_scan *s = ctx;
+    char tenant[TL_TENANT_ID_MAX + 1];
+    tl_store_key one = *k;
+    tl_err rc = tl__store_key_tenant(s->st, k->id, tenant);
+    one.tenant = tenant[0] ? tenant : NULL;
+    return rc != TL_OK ? rc : s->fn(s->ctx, &one);
 }
 
 tl_err tl_store_list_keys(tl_store *st, tl_store_key_fn fn, void *ctx, tl_diag *d)
@@ -754,7 +775,8 @@ tl_err tl_store_list_keys(tl_store *st, tl_store_key_fn fn, void *ctx, tl_diag *
     tl_err rc = keys_ready(st, d);
     if (rc != TL_OK)
         return rc;
-    rc = st->ops->list_keys(st, fn, ctx);
+    key_tenant_scan k = {st, fn, ctx};
+    rc = st->ops->list_keys(st, with_tenant, &k);
     return rc == TL_OK || rc != TL_ESTORE ? rc : tl__store_fail(st, rc, d);
 }
 
@@ -793,5 +815,7 @@ tl_err tl_store_get_key(tl_store *st, const char *id, tl_store_key_auth *out, in
     if (rc != TL_OK)
         return rc;
     rc = st->ops->get_key(st, id ? id : "", out, found);
+    if (rc == TL_OK && *found) /* fails closed: a key whose tenant cannot be read is refused */
+        rc = tl__store_key_tenant(st, id, out->tenant);
     return rc == TL_OK ? TL_OK : tl__store_fail(st, rc, d);
 }

@@ -168,6 +168,7 @@ typedef struct tl_store_ops {
     const struct tl_store_imp_ops *imp;
     /* experiments (schema version 10; exp_int.h); NULL: none */
     const struct tl_store_exp_ops *exp;
+    const struct tl_store_tenant_ops *tenants; /* NULL: the engine cannot hold tenants */
 } tl_store_ops;
 
 /* The in-memory id cache of one kind: ext id -> store id, valid for one transaction. */
@@ -212,9 +213,8 @@ tl_err tl__store_resolve_event(tl_store *st, const tl_event_rec *r, int flags, t
  * whose write open migrates the store. */
 tl_err tl__store_ready(tl_store *st, int has_op, int version, const char *what, const char *writers,
                        tl_diag *d);
-/* The patron id st keeps for ext[0..len): its pseudonym, written into buf
- * (TL_PSEUDONYM_LEN + 1 bytes), when st has a key; else ext itself. *out_len (may be NULL) =
- * its length. */
+/* The patron id st keeps for ext[0..len) (tenants.c): tl_patron_ref with st's pseudonym key and
+ * the thread's tenant; buf: TL_PATRON_REF_SIZE bytes. *out_len (may be NULL) = its length. */
 const char *tl__store_patron(const tl_store *st, const char *ext, size_t len, char *buf,
                              size_t *out_len);
 /* The pseudonym checks (pseudonym.c). At open: the key against the store's check value (and

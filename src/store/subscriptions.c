@@ -49,7 +49,7 @@ static tl_err end_own(tl_store *st, tl_err rc, int own)
 
 static tl_err patron_id(tl_store *st, const char *user, int64_t *id, tl_diag *d)
 {
-    char pseudo[TL_PSEUDONYM_LEN + 1];
+    char pseudo[TL_PATRON_REF_SIZE];
     size_t len;
     const char *kept = tl__store_patron(st, user, strlen(user), pseudo, &len);
     return stored_id(st, kept, len, user, id, d);

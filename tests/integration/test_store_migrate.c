@@ -54,6 +54,13 @@ static void build_sqlite_store(void)
     }
     char key[128];
     tl_test_make_key(sq, "--role admin --label ops", key, sizeof(key));
+    /* a library of a consortium, its key and its own patron p1 (not the consortium's p1) */
+    tl_test_cli_check(tl_test_cli("--db '%s' tenant add central --name Central --branch main", sq),
+                      0, NULL, NULL);
+    tl_test_make_key(sq, "--role app --tenant central", key, sizeof(key));
+    tl_test_cli_check(tl_test_cli("--db '%s' --tenant central import events '%s'", sq,
+                                  tl_test_tmp("central.tsv")),
+                      0, NULL, NULL);
     tl_test_cli_check(tl_test_cli("--db '%s' consent set p2 off --retention 30", sq), 0, NULL,
                       NULL);
 }
@@ -90,6 +97,7 @@ static void test_migrate_round_trip(void **state)
     snprintf(sq, sizeof(sq), "%s", tl_test_tmp("library.db"));
     snprintf(pg, sizeof(pg), "%s", tl_test_pg_db("migrated"));
     write_inputs();
+    assert_int_equal(tl_test_write(tl_test_tmp("central.tsv"), "user\titem\np1\tb4\n"), 0);
     build_sqlite_store();
     int rc = tl_test_cli("migrate --from 'sqlite:%s' --to '%s' --json", sq, pg);
     tl_test_cli_check(rc, 0, "\"same\": true", NULL);
@@ -97,7 +105,7 @@ static void test_migrate_round_trip(void **state)
     assert_null(strstr(out, "\"same\": false"));
     /* every table with rows was compared by content, not only counted */
     assert_non_null(strstr(out, "\"table\": \"events\""));
-    assert_non_null(strstr(out, "\"rows_to\": 7"));
+    assert_non_null(strstr(out, "\"rows_to\": 8"));
     free(out);
     /* the PostgreSQL store answers as the SQLite store did */
     char *stats_sq = out_of(sq, "stats --top 4"), *stats_pg = out_of(pg, "stats --top 4");
@@ -107,6 +115,8 @@ static void test_migrate_round_trip(void **state)
     assert_same_output("export events");
     assert_same_output("key list");
     assert_same_output("user export p2");
+    assert_same_output("tenant list --json");
+    assert_same_output("--tenant central user export p1");
     char model_sq[600], model_pg[600];
     snprintf(model_sq, sizeof(model_sq), "%s", tl_test_tmp("sq.tlm"));
     snprintf(model_pg, sizeof(model_pg), "%s", tl_test_tmp("pg.tlm"));
@@ -131,12 +141,12 @@ static void test_migrate_round_trip(void **state)
                      0);
     tl_test_cli_check(tl_test_cli("--db '%s' import events '%s'", pg, tl_test_tmp("more.tsv")), 0,
                       "2 added", NULL);
-    assert_int_equal(tl_test_pg_int("migrated", "SELECT count(*) FROM users"), 4);
+    assert_int_equal(tl_test_pg_int("migrated", "SELECT count(*) FROM users"), 5);
     assert_int_equal(tl_test_pg_int("migrated", "SELECT count(DISTINCT id) FROM items"), 5);
     /* a second copy into a store with data is refused, and changes nothing */
     rc = tl_test_cli("migrate --from 'sqlite:%s' --to '%s'", sq, pg);
     tl_test_cli_check(rc, 1, NULL, "not empty");
-    assert_int_equal(tl_test_pg_int("migrated", "SELECT count(*) FROM events"), 9);
+    assert_int_equal(tl_test_pg_int("migrated", "SELECT count(*) FROM events"), 10);
     /* and the wrong way round is a usage error */
     tl_test_cli_check(tl_test_cli("migrate --from '%s' --to '%s'", pg, sq), 2, NULL, "sqlite:FILE");
 }

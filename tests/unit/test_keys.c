@@ -332,7 +332,8 @@ static void test_old_store(void **state)
                                   " DROP TABLE subscriptions; DROP TABLE impression_rewards;"
                                   " DROP TABLE impression_rows; DROP TABLE impressions;"
                                   " DROP TABLE learners;"
-                                  " DROP TABLE experiments;"
+                                  " DROP TABLE experiments; DROP TABLE tenant_keys;"
+                                  " DROP TABLE tenant_branches; DROP TABLE tenants;"
                                   " DELETE FROM schema_migrations WHERE version >= 2;"
                                   " PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
@@ -351,7 +352,7 @@ static void test_old_store(void **state)
     assert_non_null(strstr(d.msg, "upgrades it"));
     tl_store_free(st);
     assert_int_equal(tl_store_open(db, 0, &st, &d), TL_OK);
-    assert_int_equal(tl_store_schema_version(st), 10);
+    assert_int_equal(tl_store_schema_version(st), 11);
     assert_int_equal(tl_store_get_key(st, "abcdefgh", &ka, &found, &d), TL_OK);
     assert_int_equal(found, 0);
     tl_store_free(st);

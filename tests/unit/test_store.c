@@ -156,14 +156,14 @@ static void test_open_migrate_reopen(void **state)
     tl_store *st = open_new("reopen.db");
     tl_diag d;
     assert_string_equal(tl_store_backend(st), "sqlite");
-    assert_int_equal(tl_store_schema_version(st), 10);
+    assert_int_equal(tl_store_schema_version(st), 11);
     tl_item_rec it = item("b1", "Dune");
     tl_event_rec e = ev("u1", "b1", "loan", 0, 0, 100);
     assert_int_equal(tl_store_put_item(st, &it, NULL, &d), TL_OK);
     assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
     tl_store_free(st);
     const char *p = db_path("reopen.db");
-    assert_int_equal(sql_int(p, "PRAGMA user_version"), 10);
+    assert_int_equal(sql_int(p, "PRAGMA user_version"), 11);
     assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations WHERE version = 1"), 1);
     assert_int_equal(
         sql_int(p, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
@@ -177,7 +177,7 @@ static void test_open_migrate_reopen(void **state)
     assert_int_equal(c.events, 1);
     assert_int_equal(c.event_types, 1);
     tl_store_free(st);
-    assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations"), 8);
+    assert_int_equal(sql_int(p, "SELECT count(*) FROM schema_migrations"), 9);
 }
 
 static void test_versions_and_targets(void **state)
@@ -209,7 +209,7 @@ static void test_versions_and_targets(void **state)
     assert_non_null(strstr(d.msg, "file is not a database"));
     /* an in-memory store for dry runs */
     assert_int_equal(tl_store_open(":memory:", TL_STORE_CREATE, &st, &d), TL_OK);
-    assert_int_equal(tl_store_schema_version(st), 10);
+    assert_int_equal(tl_store_schema_version(st), 11);
     tl_store_free(st);
 }
 
@@ -1200,6 +1200,73 @@ static void test_idempotency_keys(void **state)
     tl_store_free(st);
 }
 
+static tl_err tenant_seen(void *ctx, const tl_store_tenant_rec *t)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s(%s:", t->id, t->name);
+    for (int i = 0; i < t->n_branches; i++)
+        snprintf(out + strlen(out), 256 - strlen(out), "%s%s", i ? "," : "", t->branches[i]);
+    snprintf(out + strlen(out), 256 - strlen(out), ")");
+    return TL_OK;
+}
+
+/* Consortium tenancy on every engine: tenants and their branches (one tenant a branch), keys
+ * of a tenant, and a tenant's patrons apart from another's with the same id. */
+static void test_tenants(void **state)
+{
+    (void)state;
+    tl_store *st = open_new("tenants.db");
+    tl_diag d;
+    const char *ab[] = {"A1", "A2"}, *b[] = {"B1"}, *taken[] = {"A2"};
+    tl_store_tenant_rec ta = {"a", "Library A", 100, ab, 2}, tb = {"b", "Library B", 100, b, 1};
+    assert_int_equal(tl_store_tenant_put(st, &ta, &d), TL_OK);
+    assert_int_equal(tl_store_tenant_put(st, &tb, &d), TL_OK);
+    tl_store_tenant_rec clash = {"b", "Library B", 100, taken, 1};
+    assert_int_equal(tl_store_tenant_put(st, &clash, &d), TL_EEXIST);
+    tb.name = "Library Bee"; /* renamed: its branches replaced */
+    assert_int_equal(tl_store_tenant_put(st, &tb, &d), TL_OK);
+    char listed[256] = "";
+    assert_int_equal(tl_store_tenants(st, tenant_seen, listed, &d), TL_OK);
+    assert_string_equal(listed, "a(Library A:A1,A2)b(Library Bee:B1)");
+    /* a key of tenant a; one of no tenant; one of a tenant the store lacks */
+    uint8_t hash[32] = {1};
+    tl_store_key ka = {.id = "keya", .role = "patron", .user = "42", .created = 1, .tenant = "a"};
+    tl_store_key kc = {.id = "keyc", .role = "admin", .created = 1};
+    tl_store_key kx = {.id = "keyx", .role = "admin", .created = 1, .tenant = "zz"};
+    assert_int_equal(tl_store_put_key(st, &ka, hash, sizeof(hash), &d), TL_OK);
+    assert_int_equal(tl_store_put_key(st, &kc, hash, sizeof(hash), &d), TL_OK);
+    assert_int_equal(tl_store_put_key(st, &kx, hash, sizeof(hash), &d), TL_EINVAL);
+    tl_store_key_auth auth;
+    int found = 0;
+    assert_int_equal(tl_store_get_key(st, "keya", &auth, &found, &d), TL_OK);
+    assert_int_equal(found, 1);
+    assert_string_equal(auth.tenant, "a");
+    assert_string_equal(auth.user, "a:42"); /* its patron as the store keeps a's 42 */
+    assert_int_equal(tl_store_get_key(st, "keyc", &auth, &found, &d), TL_OK);
+    assert_string_equal(auth.tenant, "");
+    assert_int_equal(tl_store_get_key(st, "keyx", &auth, &found, &d), TL_OK);
+    assert_int_equal(found, 0); /* refused whole */
+    /* the same id in two tenants: two patrons, each out of the other's reach */
+    tl_event_rec e1 = ev("42", "b1", "loan", 0, 0, 100), e2 = ev("42", "b2", "loan", 0, 0, 101);
+    assert_int_equal(tl_store_tenant_enter("a"), TL_OK);
+    assert_int_equal(tl_store_put_event(st, &e1, 0, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_tenant_enter("b"), TL_OK);
+    assert_int_equal(tl_store_put_event(st, &e2, 0, NULL, &d), TL_OK);
+    int personalize = 0;
+    assert_int_equal(tl_store_user_consent(st, "42", 2, &found, &personalize, &d), TL_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(tl_store_tenant_enter(NULL), TL_OK);
+    tl_store_counts c;
+    assert_int_equal(tl_store_count(st, &c), TL_OK);
+    assert_int_equal(c.users, 2);
+    assert_int_equal(tl_store_user_consent(st, "42", 2, &found, &personalize, &d), TL_OK);
+    assert_int_equal(found, 0); /* the consortium has no 42 of its own */
+    assert_int_equal(tl_store_user_consent(st, "b:42", 4, &found, &personalize, &d), TL_OK);
+    assert_int_equal(found, 1);
+    tl_store_free(st);
+}
+
 /* The tests of what every engine does (not of SQLite's files). */
 static const struct CMUnitTest any_engine[] = {
     cmocka_unit_test(test_foreign_keys_enforced),
@@ -1213,6 +1280,7 @@ static const struct CMUnitTest any_engine[] = {
     cmocka_unit_test(test_watermark_and_events_since),
     cmocka_unit_test(test_records_get_replace_delete),
     cmocka_unit_test(test_idempotency_keys),
+    cmocka_unit_test(test_tenants),
 };
 
 int main(void)
@@ -1241,6 +1309,7 @@ int main(void)
         cmocka_unit_test(test_watermark_and_events_since),
         cmocka_unit_test(test_records_get_replace_delete),
         cmocka_unit_test(test_idempotency_keys),
+        cmocka_unit_test(test_tenants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,8 @@ const char *tl__pg_s(PGresult *r, int row, int col);   /* NULL stays NULL */
 /* Decodes a bytea column (text form "\x..") into out (at most cap bytes); returns its length. */
 size_t tl__pg_bytes(PGresult *r, int row, int col, uint8_t *out, size_t cap);
 PGconn *tl__pg_conn(tl_store *st);
+/* Consortium tenancy (pg_tenants.c). */
+extern const struct tl_store_tenant_ops tl__pg_tenant_ops;
 /* "not supported by the postgres store yet: what" as the store's message. */
 tl_err tl__pg_unsupported(tl_store *st, const char *what);
 

@@ -211,6 +211,11 @@ static const struct {
          " layer TEXT NOT NULL, metric TEXT NOT NULL, salt TEXT NOT NULL,"
          " arms TEXT NOT NULL, split TEXT NOT NULL,"
          " created BIGINT NOT NULL, stopped BIGINT NOT NULL DEFAULT 0);"},
+    {11, "CREATE TABLE tenants(id TEXT PRIMARY KEY, name TEXT NOT NULL, created BIGINT NOT NULL);"
+         "CREATE TABLE tenant_branches(branch TEXT PRIMARY KEY, tenant TEXT NOT NULL"
+         " REFERENCES tenants(id));"
+         "CREATE TABLE tenant_keys(key_id TEXT PRIMARY KEY REFERENCES api_keys(id), tenant TEXT"
+         " NOT NULL REFERENCES tenants(id));"},
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -245,6 +250,9 @@ const tl_pg_table tl__pg_tables[] = {
      "impression_id, \"row\", position, type" C ", ts", NULL},
     {"learners", "name", "name" C, NULL},
     {"experiments", "name", "name" C, NULL},
+    {"tenants", "id", "id" C, NULL},
+    {"tenant_branches", "branch", "branch" C, NULL},
+    {"tenant_keys", "key_id", "key_id" C, NULL},
     {NULL, NULL, NULL, NULL},
 };
 #undef C

@@ -1422,6 +1422,7 @@ static const tl_store_ops postgres_ops = {
     .list_keys = pg_list_keys,
     .revoke_key = pg_revoke_key,
     .get_key = pg_get_key,
+    .tenants = &tl__pg_tenant_ops,
     .get_item = pg_get_item,
     .get_user = pg_get_user,
     .replace_item = pg_replace_item,

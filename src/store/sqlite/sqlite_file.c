@@ -49,7 +49,8 @@ static const char *const later_tables[] = {"api_keys",        "idempotency_keys"
                                            "search_heads",    "search_heads_terms",
                                            "experiments",     "impressions",
                                            "impression_rows", "impression_rewards",
-                                           "learners"};
+                                           "learners",        "tenants",
+                                           "tenant_branches", "tenant_keys"};
 /* The shadow tables FTS5 keeps for an index above: Tailor's, and never empty (they hold the
  * index's settings and structure), so the index itself is asked whether it holds rows. */
 static const char *const shadow_tables[] = {"search_fts_data", "search_fts_idx",

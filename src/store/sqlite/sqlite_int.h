@@ -121,6 +121,9 @@ tl_err tl__sq_details(tl_store *st, int64_t added_from, int64_t starts_from, int
 extern const struct tl_store_lib_ops tl__sq_lib_ops;
 /* Experiments (sqlite_experiments.c, schema version TL_SQ_EXPERIMENTS_VERSION). */
 #define TL_SQ_EXPERIMENTS_VERSION 10
+/* Consortium tenancy (sqlite_tenants.c, schema version TL_SQ_TENANT_VERSION). */
+#define TL_SQ_TENANT_VERSION 11
+extern const struct tl_store_tenant_ops tl__sq_tenant_ops;
 extern const struct tl_store_exp_ops tl__sq_exp_ops;
 /* Statements prepared per call (the rarely run ones: trust, lists): prepare; step to the end and
  * finalize (*changes, may be NULL: the rows written); bind text or NULL; a column as text. */

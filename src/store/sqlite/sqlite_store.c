@@ -208,6 +208,15 @@ static const struct {
                                 " layer TEXT NOT NULL, metric TEXT NOT NULL, salt TEXT NOT NULL,"
                                 " arms TEXT NOT NULL, split TEXT NOT NULL,"
                                 " created INTEGER NOT NULL, stopped INTEGER NOT NULL DEFAULT 0);"},
+    /* Consortium tenancy: the libraries, the branches each holds copies at, and the keys that
+     * act for one (docs/SCALE.md); patrons are per tenant by their kept ids ("T:...") */
+    {TL_SQ_TENANT_VERSION,
+     "CREATE TABLE tenants(id TEXT PRIMARY KEY, name TEXT NOT NULL, created INTEGER NOT NULL)"
+     " WITHOUT ROWID;"
+     "CREATE TABLE tenant_branches(branch TEXT PRIMARY KEY, tenant TEXT NOT NULL"
+     " REFERENCES tenants(id)) WITHOUT ROWID;"
+     "CREATE TABLE tenant_keys(key_id TEXT PRIMARY KEY REFERENCES api_keys(id), tenant TEXT NOT"
+     " NULL REFERENCES tenants(id)) WITHOUT ROWID;"},
 };
 /* The versions whose migration only adds tables: a read-only open reads a store from before
  * them as it is (what they add is missing there, and the functions that need it say
@@ -218,7 +227,8 @@ static const int additive[] = {[2] = 1,
                                [5] = 1,
                                [TL_SQ_SEARCH_VERSION] = 1,
                                [9] = 1,
-                               [TL_SQ_EXPERIMENTS_VERSION] = 1};
+                               [TL_SQ_EXPERIMENTS_VERSION] = 1,
+                               [TL_SQ_TENANT_VERSION] = 1};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define MARK_SQL "PRAGMA application_id = 1413564748;" /* TL_SQ_APPLICATION_ID, "TAIL" */
 #define LATEST_VERSION (migrations[NMIGRATIONS - 1].version)
@@ -1584,6 +1594,7 @@ static const tl_store_ops sqlite_ops = {
     .details = tl__sq_details,
     .lib = &tl__sq_lib_ops,
     .exp = &tl__sq_exp_ops,
+    .tenants = &tl__sq_tenant_ops,
     .imp = &tl__sq_imp_ops,
 };
 
