@@ -582,6 +582,10 @@ typedef struct tl_store_search_q {
                                    branch= (a copy held there), available (a copy on the
                                    shelf); the same key again means either, keys all hold */
     int n_filters;
+    /* A library's branches in a consortium (n_held_at > 0): only the records with a copy at one
+     * of them, or with no copy anywhere (ebooks, events); 0: the whole catalogue */
+    const char *const *held_at;
+    int n_held_at;
     int limit;  /* the candidates handed to hit, best first (1..) */
     int facets; /* 1: count the facets of the (filtered) match set: of all of it up to
                    TL_SEARCH_FACET_SCAN matches, else of the first TL_SEARCH_FACET_SCAN in the

@@ -193,13 +193,15 @@ void tl__search_cache_free(struct tl_search_cache *c)
 /* The key of q's answer with limit candidates (malloc'd), and its slot. */
 static char *cache_key(const tl_search_query *q, int limit, uint64_t *hash)
 {
-    size_t len = strlen(q->q) + 32;
+    const char *tenant = tl_store_tenant(); /* a library's answers are its own */
+    size_t len = strlen(q->q) + strlen(tenant) + 34;
     for (int k = 0; k < q->n_filters; k++)
         len += strlen(q->filters[k] ? q->filters[k] : "") + 1;
     char *key = malloc(len);
     if (!key)
         return NULL;
-    size_t o = (size_t)snprintf(key, len, "%d\x1f%d\x1f%s", limit, q->facets ? 1 : 0, q->q);
+    size_t o =
+        (size_t)snprintf(key, len, "%s\x1f%d\x1f%d\x1f%s", tenant, limit, q->facets ? 1 : 0, q->q);
     for (int k = 0; k < q->n_filters; k++)
         o += (size_t)snprintf(key + o, len - o, "\x1f%s", q->filters[k] ? q->filters[k] : "");
     uint64_t h = 14695981039346656037ULL; /* FNV-1a */
@@ -298,9 +300,15 @@ static tl_err run_query(tl_service *s, const tl_search_query *q, int limit, coll
     tl_search_result *out = c->out;
     tl_err rc = TL_OK;
     out->match = "none";
-    tl_store *st;
-    if ((rc = tl__service_reader(s, &st, d)) != TL_OK)
+    char **held = NULL; /* a library's branches: its copies, or none anywhere */
+    int n_held = 0;
+    if ((rc = tl__tenant_branches(s, &held, &n_held)) != TL_OK)
         return rc;
+    tl_store *st;
+    if ((rc = tl__service_reader(s, &st, d)) != TL_OK) {
+        tl__tenant_branches_free(held, n_held);
+        return rc;
+    }
     /* the catalogue's version as this reader sees it (moved by every write of items, their
      * details and holdings): an answer of another version is stale */
     uint64_t gen = 0, hash = 0;
@@ -312,6 +320,7 @@ static tl_err run_query(tl_service *s, const tl_search_query *q, int limit, coll
     free(v);
     if (key && cache_get(s->search_cache, key, hash, gen, c, &rc)) {
         tl__service_reader_done(s, st);
+        tl__tenant_branches_free(held, n_held);
         free(key);
         return rc;
     }
@@ -331,6 +340,8 @@ static tl_err run_query(tl_service *s, const tl_search_query *q, int limit, coll
         tl_store_search_q sq = {.match = match,
                                 .filters = q->filters,
                                 .n_filters = q->n_filters,
+                                .held_at = (const char *const *)held,
+                                .n_held_at = n_held,
                                 .limit = limit,
                                 .facets = q->facets,
                                 .info = &info};
@@ -356,6 +367,7 @@ static tl_err run_query(tl_service *s, const tl_search_query *q, int limit, coll
             break;
     }
     tl__service_reader_done(s, st);
+    tl__tenant_branches_free(held, n_held);
     if (rc == TL_OK && key)
         cache_put(s->search_cache, key, hash, gen, c);
     else

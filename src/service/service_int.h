@@ -171,6 +171,11 @@ const char *tl__patron_ref(const tl_service *s, const char *user, char *buf);
  * model's items that no branch of it holds; *allow NULL is made (every item allowed first,
  * TL_ENOMEM). TL_OK without change otherwise. */
 tl_err tl__tenant_allow(tl_service *s, tl_model_ref *r, uint8_t **allow);
+/* The branches of the tenant this thread acts for, as a malloc'd array of malloc'd strings
+ * (tl__tenant_branches_free them); *n = 0 and nothing to free for no tenant, or one without
+ * branches (it sees the whole catalogue). */
+tl_err tl__tenant_branches(tl_service *s, char ***branches, int *n);
+void tl__tenant_branches_free(char **branches, int n);
 /* Clears allow[i] (n_items bytes) for each item of r with copies, none at one of
  * branches[0..n) (shelves.c; the set of items is kept per set of branches until the holdings
  * are read again). TL_ENOMEM. */

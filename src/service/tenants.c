@@ -148,6 +148,47 @@ tl_err tl__tenant_allow(tl_service *s, tl_model_ref *r, uint8_t **allow)
     return rc;
 }
 
+tl_err tl__tenant_branches(tl_service *s, char ***branches, int *n)
+{
+    *branches = NULL;
+    *n = 0;
+    const char *tenant = tl_store_tenant();
+    if (!tenant[0] || !s->db)
+        return TL_OK;
+    tl_tenant_cache *c = cache_of(s);
+    if (!c)
+        return TL_ENOMEM;
+    pthread_mutex_lock(&c->mu);
+    tl_err rc = refresh(s, c);
+    for (int i = 0; rc == TL_OK && i < c->n; i++) {
+        const tenant_row *row = &c->rows[i];
+        if (strcmp(row->id, tenant) != 0 || !row->n_branches)
+            continue;
+        if (!(*branches = calloc((size_t)row->n_branches, sizeof(char *))))
+            rc = TL_ENOMEM;
+        for (int k = 0; rc == TL_OK && k < row->n_branches; k++)
+            if (((*branches)[k] = strdup(row->branches[k])) != NULL)
+                ++*n;
+            else
+                rc = TL_ENOMEM;
+        break;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (rc != TL_OK) {
+        tl__tenant_branches_free(*branches, *n);
+        *branches = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+void tl__tenant_branches_free(char **branches, int n)
+{
+    for (int k = 0; k < n; k++)
+        free(branches[k]);
+    free(branches);
+}
+
 tl_err tl_service_key_for_tenant(tl_service *s, tl_key_info *k, const char *tenant, tl_diag *d)
 {
     if (!tl_tenant_id_ok(tenant)) {

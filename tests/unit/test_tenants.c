@@ -312,6 +312,39 @@ static void test_recommendations_from_holdings(void **state)
     tl_service_close(s);
 }
 
+/* How many records a search for text finds, acting for tenant (NULL: the consortium). */
+static long search_as(tl_service *s, const char *tenant, const char *text)
+{
+    assert_int_equal(tl_service_act_for_tenant(tenant), TL_OK);
+    tl_search_query q = {.q = text, .n = 10, .weight = -1, .facets = 1};
+    tl_search_result r;
+    tl_diag d;
+    tl_diag_clear(&d);
+    if (tl_service_search(s, &q, &r, &d) != TL_OK)
+        fail_msg("search %s: %s", text, d.msg);
+    long total = (long)r.total;
+    assert_int_equal(r.n, total); /* the items listed are the ones counted */
+    tl_search_result_free(&r);
+    tl_service_act_for(NULL);
+    return total;
+}
+
+/* The catalogue search of a library shows its own copies and what no one holds, never another
+ * library's copies, and a library's answer is never another's from the answers cache. */
+static void test_search_from_holdings(void **state)
+{
+    (void)state;
+    tl_service *s = open_service();
+    assert_int_equal(search_as(s, NULL, "Four"), 1); /* the consortium sees every record */
+    assert_int_equal(search_as(s, "b", "Four"), 1);  /* b holds i4 (and caches the answer) */
+    assert_int_equal(search_as(s, "a", "Four"), 0);  /* a does not */
+    assert_int_equal(search_as(s, "a", "One"), 1);
+    assert_int_equal(search_as(s, "b", "One"), 0);
+    assert_int_equal(search_as(s, "a", "Ebook"), 1); /* no copy anywhere: everyone's */
+    assert_int_equal(search_as(s, "b", "Ebook"), 1);
+    tl_service_close(s);
+}
+
 static void test_lists_stay_in_tenant(void **state)
 {
     (void)state;
@@ -351,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_store_tenants_and_patrons),
         cmocka_unit_test(test_tenant_keys),
         cmocka_unit_test(test_recommendations_from_holdings),
+        cmocka_unit_test(test_search_from_holdings),
         cmocka_unit_test(test_lists_stay_in_tenant),
         cmocka_unit_test(test_export_erase_both_ways),
     };

@@ -248,7 +248,7 @@ int tl__sq_search_register(sqlite3 *db)
 #define AVAIL_SQL                                                                                  \
     "coalesce((SELECT max(h.available) FROM holdings h WHERE h.item_id = i.id),"                   \
     " CASE WHEN i.available > 0 THEN 1 WHEN i.available = 0 THEN 0 END)"
-#define MAX_VALS (TL_FILTER_MAX + 1)
+#define MAX_VALS (TL_FILTER_MAX + 2) /* the filters' values, a library's branches */
 
 typedef struct sqlbuf {
     char *s;
@@ -281,6 +281,7 @@ typedef struct where {
     int64_t ints[2 * MAX_VALS];
     int ni;
     int avail;
+    char *held; /* a library's branches, "\x1fA\x1fB\x1f" (freed with the where) */
 } where;
 
 static tl_err filter_sql(const tl_store_search_q *q, sqlbuf *b, where *w, tl_diag *d)
@@ -359,6 +360,25 @@ static tl_err filter_sql(const tl_store_search_q *q, sqlbuf *b, where *w, tl_dia
     }
     if (nb)
         put(b, ")");
+    if (q->n_held_at > 0) { /* a library's own copies, or none anywhere */
+        size_t len = 2;
+        for (int k = 0; k < q->n_held_at; k++)
+            len += strlen(q->held_at[k]) + 1;
+        if (!(w->held = malloc(len)))
+            return TL_ENOMEM;
+        char *o = w->held;
+        *o++ = '\x1f';
+        for (int k = 0; k < q->n_held_at; k++)
+            o += sprintf(o, "%s\x1f", q->held_at[k]);
+        char p[320];
+        snprintf(p, sizeof(p),
+                 " AND (NOT EXISTS (SELECT 1 FROM holdings h WHERE h.item_id = i.id)"
+                 " OR EXISTS (SELECT 1 FROM holdings h WHERE h.item_id = i.id"
+                 " AND instr(?%d, char(31) || h.branch || char(31)) > 0))",
+                 2 + w->nv);
+        w->vals[w->nv++] = w->held;
+        put(b, p);
+    }
     return b->oom ? TL_ENOMEM : TL_OK;
 }
 
@@ -633,6 +653,7 @@ tl_err tl__sq_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn h
     if (r == TL_EINVAL) {
         snprintf(st->why, sizeof(st->why), "%s", d.msg);
         free(conds.s);
+        free(w.held);
         return r;
     }
     tl_store_search_info info_;
@@ -649,6 +670,7 @@ tl_err tl__sq_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn h
         r = heads_search(st, q, term, df, &conds, &w, hit, facet, ctx, total, info, &answered);
         if (r != TL_OK || answered) {
             free(conds.s);
+            free(w.held);
             return r;
         }
     }
@@ -685,6 +707,7 @@ tl_err tl__sq_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn h
         info->facets_scanned = counted > TL_SEARCH_FACET_SCAN ? TL_SEARCH_FACET_SCAN : 0;
     }
     free(conds.s);
+    free(w.held);
     return r;
 }
 
