@@ -456,7 +456,8 @@ TL_API tl_err tl_service_get_item(tl_service *s, const char *id, tl_item_fn fn, 
 TL_API tl_err tl_service_get_user(tl_service *s, const char *id, tl_user_fn fn, void *ctx,
                                   tl_diag *d);
 /* The stored item id's catalogue details (dfn once, when it has them) and copies (hfn per
- * copy, in copy id order), as a MARC import wrote them. TL_OK also when it has neither (or the
+ * copy, in copy id order; for a library of a consortium, its own branches' copies only), as a
+ * MARC import wrote them. TL_OK also when it has neither (or the
  * item does not exist: ask tl_service_get_item); TL_EVERSION for a store before schema 5. */
 typedef tl_err (*tl_details_fn)(void *ctx, const tl_item_details *d);
 typedef tl_err (*tl_holding_fn)(void *ctx, const tl_holding_rec *h);

@@ -345,6 +345,45 @@ static void test_search_from_holdings(void **state)
     tl_service_close(s);
 }
 
+static tl_err no_details(void *ctx, const tl_item_details *d)
+{
+    (void)ctx;
+    (void)d;
+    return TL_OK;
+}
+
+static tl_err count_copy(void *ctx, const tl_holding_rec *h)
+{
+    (void)h;
+    ++*(int *)ctx;
+    return TL_OK;
+}
+
+/* The copies of item, as the item's page lists them, acting for tenant (NULL: consortium). */
+static int copies_as(tl_service *s, const char *tenant, const char *item)
+{
+    assert_int_equal(tl_service_act_for_tenant(tenant), TL_OK);
+    int n = 0;
+    tl_diag d;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_item_catalogue(s, item, no_details, count_copy, &n, &d), TL_OK);
+    tl_service_act_for(NULL);
+    return n;
+}
+
+/* An item's page lists a library's own copies only; the consortium sees every copy. */
+static void test_item_copies_of_tenant(void **state)
+{
+    (void)state;
+    tl_service *s = open_service();
+    assert_int_equal(copies_as(s, NULL, "i4"), 1);
+    assert_int_equal(copies_as(s, "b", "i4"), 1);
+    assert_int_equal(copies_as(s, "a", "i4"), 0);
+    assert_int_equal(copies_as(s, "a", "i1"), 1);
+    assert_int_equal(copies_as(s, "b", "i1"), 0);
+    tl_service_close(s);
+}
+
 static void test_lists_stay_in_tenant(void **state)
 {
     (void)state;
@@ -385,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_tenant_keys),
         cmocka_unit_test(test_recommendations_from_holdings),
         cmocka_unit_test(test_search_from_holdings),
+        cmocka_unit_test(test_item_copies_of_tenant),
         cmocka_unit_test(test_lists_stay_in_tenant),
         cmocka_unit_test(test_export_erase_both_ways),
     };
