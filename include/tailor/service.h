@@ -642,8 +642,10 @@ typedef struct tl_tenant {
     int n_branches;
 } tl_tenant;
 /* Adds the tenant t or replaces its name and branches (a branch belongs to one tenant), in the
- * audit log as actor's. Needs a writable store. TL_EINVAL (a bad id, name or branch), TL_EEXIST
- * (a branch of another tenant), TL_EVERSION (a store before schema 11 opened read-only). */
+ * audit log as actor's. t->branches NULL: a tenant that exists keeps its branches (a new one
+ * has none); non-NULL with n_branches 0: none (it sees the whole catalogue). Needs a writable
+ * store. TL_EINVAL (a bad id, name or branch), TL_EEXIST (a branch of another tenant), TL_EVERSION
+ * (a store before schema 11 opened read-only). */
 TL_API tl_err tl_service_tenant_put(tl_service *s, const tl_tenant *t, const char *actor,
                                     tl_diag *d);
 typedef tl_err (*tl_tenant_fn)(void *ctx, const tl_tenant *t);

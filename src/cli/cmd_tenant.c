@@ -1,5 +1,5 @@
 /* tailor tenant: the libraries of a consortium sharing one store. `add` makes a tenant (or
- * renames it and replaces its branches), `list` shows them. */
+ * renames it, and replaces its branches when given), `list` shows them. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,7 +9,7 @@
 typedef struct args {
     const char *name;
     tl_opt_list branches;
-    int json;
+    int no_branches, json;
 } args;
 
 static const tl_opt opts[] = {
@@ -17,7 +17,10 @@ static const tl_opt opts[] = {
      "add: the library's name (required)"},
     {"branch", 'b', TL_OPT_LIST, "CODE", NULL, 0, 0, TL_OPT_AT(args, branches),
      "add: a branch of the library's holdings (one tenant a branch; it is recommended "
-     "the items held there)"},
+     "the items held there); for a tenant that exists, they replace its branches, and without "
+     "any it keeps them"},
+    {"no-branches", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, no_branches),
+     "add: the library has no branches of its own (it is recommended the whole catalogue)"},
     {"json", 0, TL_OPT_FLAG, NULL, NULL, 0, 0, TL_OPT_AT(args, json),
      "list: one JSON array of {\"id\", \"name\", \"created\", \"branches\"}"},
     {.name = NULL},
@@ -43,11 +46,14 @@ typedef struct list_ctx {
     tl_out *o;
     json_t *arr;
     int n;
+    const char *only; /* NULL: every tenant */
 } list_ctx;
 
 static tl_err print_tenant(void *ctx, const tl_tenant *t)
 {
     list_ctx *c = ctx;
+    if (c->only && strcmp(c->only, t->id) != 0)
+        return TL_OK;
     c->n++;
     if (c->arr) {
         json_t *b = json_array();
@@ -105,8 +111,10 @@ static int run(const tl_cli *cli, int argc, char **argv)
         return tl_opt_usage_error(&def, "list takes no argument '%s'", argv[first + 1]);
     if (add && (!a.name || !*a.name))
         return tl_opt_usage_error(&def, "add needs --name TEXT");
-    if (list && (a.name || a.branches.n))
-        return tl_opt_usage_error(&def, "--name and --branch are for add");
+    if (list && (a.name || a.branches.n || a.no_branches))
+        return tl_opt_usage_error(&def, "--name, --branch and --no-branches are for add");
+    if (a.no_branches && a.branches.n)
+        return tl_opt_usage_error(&def, "--no-branches and --branch contradict each other");
     if (add && a.json)
         return tl_opt_usage_error(&def, "--json is for list");
     tl_diag diag;
@@ -121,12 +129,20 @@ static int run(const tl_cli *cli, int argc, char **argv)
     } else {
         char who[300];
         tl_cli_actor(who, sizeof(who));
-        tl_tenant t = {argv[first + 1], a.name, 0, a.branches.v, a.branches.n};
+        static const char *const none[1];
+        tl_tenant t = {argv[first + 1], a.name, 0,
+                       a.branches.n    ? (const char *const *)a.branches.v
+                       : a.no_branches ? none
+                                       : NULL,
+                       a.branches.n};
         rc = tl_service_tenant_put(svc, &t, who, &diag);
-        if (rc == TL_OK)
-            printf("tenant %s (%s) with %d branch%s\n", t.id, t.name, t.n_branches,
-                   t.n_branches == 1 ? "" : "es");
         code = rc == TL_OK ? TL_EXIT_OK : tl_cli_fail("tenant add", rc, &diag);
+        if (rc == TL_OK) { /* as stored: the branches given, or those it kept */
+            tl_out o = {.f = stdout};
+            list_ctx c = {.o = &o, .only = t.id};
+            rc = tl_service_tenants(svc, print_tenant, &c, &diag);
+            code = rc == TL_OK ? TL_EXIT_OK : tl_cli_fail("tenant add", rc, &diag);
+        }
     }
     tl_service_close(svc);
     return code;

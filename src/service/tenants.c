@@ -227,16 +227,46 @@ tl_err tl_service_key_for_tenant(tl_service *s, tl_key_info *k, const char *tena
 
 /* ---- the tenants --------------------------------------------------------------------------- */
 
+/* The branches of the stored tenant keep->id, copied into keep (its branches NULL when none). */
+typedef struct kept_branches {
+    const char *id;
+    char **branches;
+    int n, found;
+} kept_branches;
+
+static tl_err keep_branches(void *ctx, const tl_store_tenant_rec *t)
+{
+    kept_branches *k = ctx;
+    if (strcmp(t->id, k->id) != 0 || !t->n_branches)
+        return TL_OK;
+    k->found = 1;
+    if (!(k->branches = calloc((size_t)t->n_branches, sizeof(char *))))
+        return TL_ENOMEM;
+    for (; k->n < t->n_branches; k->n++)
+        if (!(k->branches[k->n] = strdup(t->branches[k->n])))
+            return TL_ENOMEM;
+    return TL_OK;
+}
+
 tl_err tl_service_tenant_put(tl_service *s, const tl_tenant *t, const char *actor, tl_diag *d)
 {
     tl_err rc = tl__service_need_writer(s, "tenants", d);
     if (rc != TL_OK)
         return rc;
     tl_store_tenant_rec rec = {t->id, t->name, (int64_t)time(NULL), t->branches, t->n_branches};
-    char detail[64];
-    snprintf(detail, sizeof(detail), "branches=%d", t->n_branches);
+    kept_branches kept = {.id = t->id};
     pthread_mutex_lock(&s->write_mu);
     rc = tl_store_begin(s->writer);
+    if (rc == TL_OK && !t->branches) { /* an existing tenant renamed: its branches stay */
+        if ((rc = tl_store_tenants(s->writer, keep_branches, &kept, d)) == TL_EVERSION) {
+            tl_diag_clear(d);
+            rc = TL_OK; /* a store before tenancy: the put migrates it, none to keep */
+        }
+        rec.branches = (const char *const *)kept.branches;
+        rec.n_branches = kept.n;
+    }
+    char detail[64];
+    snprintf(detail, sizeof(detail), "branches=%d", rec.n_branches);
     if (rc == TL_OK && (rc = tl_store_tenant_put(s->writer, &rec, d)) == TL_OK)
         rc = tl__audit_append(s, actor, "tenant.put", t->id, detail, d);
     if (rc == TL_OK)
@@ -249,6 +279,7 @@ tl_err tl_service_tenant_put(tl_service *s, const tl_tenant *t, const char *acto
         s->tenants->read_at = 0;
         pthread_mutex_unlock(&s->tenants->mu);
     }
+    tl__tenant_branches_free(kept.branches, kept.n);
     return rc;
 }
 

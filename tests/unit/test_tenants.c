@@ -148,6 +148,37 @@ static void test_store_tenants_and_patrons(void **state)
     tl_store_free(st);
 }
 
+static tl_err branches_of_c(void *ctx, const tl_tenant *t)
+{
+    if (strcmp(t->id, "c") == 0)
+        *(int *)ctx = t->n_branches;
+    return TL_OK;
+}
+
+/* Renaming a tenant keeps its branches unless new ones (or none, explicitly) are given: a
+ * librarian who fixes a name does not open another library's shelves to its patrons. */
+static void test_rename_keeps_branches(void **state)
+{
+    (void)state;
+    tl_service *s = open_service();
+    tl_diag d;
+    tl_diag_clear(&d);
+    const char *c1[] = {"C1", "C2"};
+    int n = -1;
+    tl_tenant t = {"c", "Library C", 0, c1, 2};
+    assert_int_equal(tl_service_tenant_put(s, &t, "test", &d), TL_OK);
+    tl_tenant renamed = {"c", "Library C (renamed)", 0, NULL, 0};
+    assert_int_equal(tl_service_tenant_put(s, &renamed, "test", &d), TL_OK);
+    assert_int_equal(tl_service_tenants(s, branches_of_c, &n, &d), TL_OK);
+    assert_int_equal(n, 2);
+    static const char *const none[1];
+    tl_tenant cleared = {"c", "Library C", 0, none, 0};
+    assert_int_equal(tl_service_tenant_put(s, &cleared, "test", &d), TL_OK);
+    assert_int_equal(tl_service_tenants(s, branches_of_c, &n, &d), TL_OK);
+    assert_int_equal(n, 0);
+    tl_service_close(s);
+}
+
 /* user's export as tenant (NULL: the consortium): its JSON, or NULL and *rc. */
 static char *export_as(tl_service *s, const char *tenant, const char *user, tl_err *rc)
 {
@@ -425,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_recommendations_from_holdings),
         cmocka_unit_test(test_search_from_holdings),
         cmocka_unit_test(test_item_copies_of_tenant),
+        cmocka_unit_test(test_rename_keeps_branches),
         cmocka_unit_test(test_lists_stay_in_tenant),
         cmocka_unit_test(test_export_erase_both_ways),
     };
