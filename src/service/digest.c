@@ -130,6 +130,12 @@ typedef struct run {
     const char *only; /* the patron asked for (as stored), or NULL */
     int only_found;
     uint8_t key[crypto_auth_KEYBYTES];
+    /* a consortium's libraries with branches: offered[t * n_cand + k] = 1 when candidate k is
+     * held at a branch of tenant t or nowhere (tenants.c: a library's patrons are offered its
+     * own copies) */
+    char **tenant;
+    int n_tenants;
+    uint8_t *offered;
 } run;
 
 static int cat_is(const tl_catalog *c, int32_t i, const char *type)
@@ -238,6 +244,129 @@ static void item_of(const run *u, int32_t i, tl_digest_item *it)
     it->starts = u->starts[i];
 }
 
+/* ---- a consortium: each library's patrons are offered its own copies ---- */
+
+typedef struct tenant_list {
+    char **id, ***branches;
+    int *n_branches, n;
+} tenant_list;
+
+static void tenant_list_free(tenant_list *l)
+{
+    for (int t = 0; t < l->n; t++) {
+        for (int b = 0; b < l->n_branches[t]; b++)
+            free(l->branches[t][b]);
+        free(l->branches[t]);
+        free(l->id[t]);
+    }
+    free(l->id);
+    free(l->branches);
+    free(l->n_branches);
+}
+
+static tl_err on_tenant(void *ctx, const tl_store_tenant_rec *r)
+{
+    tenant_list *l = ctx;
+    if (!r->n_branches) /* a library without branches is offered everything */
+        return TL_OK;
+    char **id = realloc(l->id, ((size_t)l->n + 1) * sizeof(*id));
+    if (id)
+        l->id = id;
+    char ***br = realloc(l->branches, ((size_t)l->n + 1) * sizeof(*br));
+    if (br)
+        l->branches = br;
+    int *nb = realloc(l->n_branches, ((size_t)l->n + 1) * sizeof(*nb));
+    if (nb)
+        l->n_branches = nb;
+    if (!id || !br || !nb || !(id[l->n] = strdup(r->id)))
+        return TL_ENOMEM;
+    nb[l->n] = 0;
+    if (!(br[l->n] = calloc((size_t)r->n_branches, sizeof(char *)))) {
+        free(id[l->n]);
+        return TL_ENOMEM;
+    }
+    l->n++;
+    for (int b = 0; b < r->n_branches; b++) {
+        if (!(br[l->n - 1][b] = strdup(r->branches[b])))
+            return TL_ENOMEM;
+        nb[l->n - 1]++;
+    }
+    return TL_OK;
+}
+
+typedef struct copy_scan {
+    const tenant_list *l;
+    uint8_t *at; /* by tenant: a copy at one of its branches */
+    int copies;
+} copy_scan;
+
+static tl_err on_copy(void *ctx, const tl_holding_rec *h)
+{
+    copy_scan *c = ctx;
+    c->copies++;
+    for (int t = 0; h->branch && t < c->l->n; t++)
+        for (int b = 0; b < c->l->n_branches[t]; b++)
+            if (strcmp(h->branch, c->l->branches[t][b]) == 0)
+                c->at[t] = 1;
+    return TL_OK;
+}
+
+/* u->offered for the candidates, when the store has libraries with branches. */
+static tl_err tenant_offers(run *u, tl_diag *d)
+{
+    tl_store *st;
+    tl_err rc = tl__service_reader(u->s, &st, d);
+    if (rc != TL_OK)
+        return rc;
+    tenant_list l = {0};
+    if ((rc = tl_store_tenants(st, on_tenant, &l, d)) == TL_EVERSION) {
+        tl_diag_clear(d); /* a store before tenancy */
+        rc = TL_OK;
+    }
+    uint8_t *at = NULL;
+    if (rc == TL_OK && l.n && u->n_cand &&
+        (!(u->offered = calloc((size_t)l.n * (size_t)u->n_cand, 1)) ||
+         !(at = calloc((size_t)l.n, 1))))
+        rc = TL_ENOMEM;
+    for (int k = 0; rc == TL_OK && u->offered && k < u->n_cand; k++) {
+        const char *item = tl_intern_str(&u->data.items, u->cand[k]);
+        copy_scan c = {&l, at, 0};
+        memset(at, 0, (size_t)l.n);
+        rc = tl_store_item_holdings(st, item, strlen(item), on_copy, &c, d);
+        for (int t = 0; rc == TL_OK && t < l.n; t++)
+            u->offered[(size_t)t * (size_t)u->n_cand + (size_t)k] = !c.copies || at[t];
+    }
+    tl__service_reader_done(u->s, st);
+    free(at);
+    if (rc == TL_OK && u->offered) { /* keep the ids: the rows of offered */
+        u->tenant = l.id;
+        u->n_tenants = l.n;
+        l.id = NULL;
+        for (int t = 0; t < l.n; t++) {
+            for (int b = 0; b < l.n_branches[t]; b++)
+                free(l.branches[t][b]);
+            free(l.branches[t]);
+        }
+        free(l.branches);
+        free(l.n_branches);
+        return TL_OK;
+    }
+    tenant_list_free(&l);
+    return rc;
+}
+
+/* The candidates patron user (as stored: "TENANT:ID" for a library's) may be offered: its
+ * library's row of u->offered, or NULL for all of them. */
+static const uint8_t *offers_for(const run *u, const char *user)
+{
+    const char *colon = strchr(user, ':');
+    for (int t = 0; colon && t < u->n_tenants; t++)
+        if (strlen(u->tenant[t]) == (size_t)(colon - user) &&
+            strncmp(u->tenant[t], user, (size_t)(colon - user)) == 0)
+            return u->offered + (size_t)t * (size_t)u->n_cand;
+    return NULL;
+}
+
 static tl_err prepare(run *u, tl_diag *d)
 {
     tl_store *st;
@@ -292,6 +421,9 @@ static tl_err prepare(run *u, tl_diag *d)
         }
     if (u->n_events > 1)
         qsort(u->events, (size_t)u->n_events, sizeof(*u->events), by_start);
+    tl_err trc = tenant_offers(u, d);
+    if (trc != TL_OK)
+        return trc;
     /* the content model of the run: new items are placed by what they are about */
     if (u->n_cand && tl_content_applicable(&u->data)) {
         tl_diag cd = {0};
@@ -346,9 +478,12 @@ static int choose(const run *u, work *w, const patron *p, int *personal)
     int n = u->q->n, got = 0;
     int32_t uidx = p->personalize ? tl_intern_find(&u->data.users, p->user, strlen(p->user)) : -1;
     int32_t nh = history(u, w, uidx);
+    const uint8_t *ok = offers_for(u, p->user); /* NULL: every candidate */
     *personal = nh > 0;
     if (!*personal) { /* the newest arrivals, the same for everyone */
         for (int k = 0; k < u->n_cand && got < n; k++) {
+            if (ok && !ok[k])
+                continue;
             tl_digest_item *it = &w->items[got++];
             item_of(u, u->cand[k], it);
             it->kind = "new";
@@ -364,7 +499,7 @@ static int choose(const run *u, work *w, const patron *p, int *personal)
     if (u->content && tl_content_score_items(u->content, w->hist, w->w, nh, u->cand, u->n_cand,
                                              w->score, w->prof) == 0) {
         for (int k = 0; k < u->n_cand; k++)
-            if (w->score[k] >= MIN_SIMILARITY && !w->had[u->cand[k]])
+            if (w->score[k] >= MIN_SIMILARITY && !w->had[u->cand[k]] && (!ok || ok[k]))
                 w->keys[nc++] = (by_key){w->score[k], k}; /* ties: the newest first */
         qsort(w->keys, (size_t)nc, sizeof(*w->keys), by_key_down);
         for (int k = 0; k < nc; k++)
@@ -397,7 +532,7 @@ static int choose(const run *u, work *w, const patron *p, int *personal)
     for (int k = 0; k < u->n_cand && got < n && ss.n; k++) {
         int32_t i = u->cand[k];
         const tl_subject *hit;
-        if (w->had[i] || !(hit = tl__subjects_match(&ss, &u->data.cat, i)))
+        if (w->had[i] || (ok && !ok[k]) || !(hit = tl__subjects_match(&ss, &u->data.cat, i)))
             continue;
         tl_digest_item *it = &w->items[got++];
         item_of(u, i, it);
@@ -429,6 +564,10 @@ static void run_free(run *u)
         free(u->pat[k].email);
     }
     free(u->pat);
+    for (int t = 0; t < u->n_tenants; t++)
+        free(u->tenant[t]);
+    free(u->tenant);
+    free(u->offered);
     tl_model_free(u->content);
     tl_data_release(&u->data);
     sodium_memzero(u->key, sizeof(u->key));

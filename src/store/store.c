@@ -286,7 +286,7 @@ static tl_err put_record(tl_store *st, rec_write how, const char *ext, size_t le
     int64_t old = 0, id = 0;
     char pseudo[TL_PATRON_REF_SIZE];
     tl_user_rec user;
-    if (k == TL_ID_USER && st->has_pkey) { /* the record as the store keeps it */
+    if (k == TL_ID_USER && (st->has_pkey || tl_store_tenant()[0])) { /* as the store keeps it */
         user = *(const tl_user_rec *)r;
         user.id = ext = tl__store_patron(st, ext, len, pseudo, &user.id_len);
         len = user.id_len;
@@ -376,8 +376,9 @@ tl_err tl_store_get_user(tl_store *st, const char *id, size_t len, tl_store_user
     size_t plen;
     const char *pid = tl__store_patron(st, id, len, pseudo, &plen);
     asked_user a = {id, len, fn, ctx};
-    tl_err rc = st->ops->get_user(st, pid, plen, st->has_pkey && fn ? as_asked : fn,
-                                  st->has_pkey && fn ? (void *)&a : ctx, found);
+    int kept = pid != id; /* kept under another id (a pseudonym, a library's): answer as asked */
+    tl_err rc = st->ops->get_user(st, pid, plen, kept && fn ? as_asked : fn,
+                                  kept && fn ? (void *)&a : ctx, found);
     return rc == TL_ESTORE || rc == TL_ENOMEM ? tl__store_fail(st, rc, d) : rc;
 }
 

@@ -415,6 +415,112 @@ static void test_item_copies_of_tenant(void **state)
     tl_service_close(s);
 }
 
+typedef struct digest_seen {
+    char user[32][64], items[32][64];
+    int n[32], n_msgs;
+} digest_seen;
+
+static tl_err keep_digest(void *ctx, const tl_digest_msg *m, tl_diag *d)
+{
+    (void)d;
+    digest_seen *v = ctx;
+    if (v->n_msgs >= 32)
+        return TL_OK;
+    int k = v->n_msgs++;
+    snprintf(v->user[k], sizeof(v->user[k]), "%s", m->user);
+    v->items[k][0] = '\0';
+    for (int i = 0; i < m->n_items; i++) {
+        strncat(v->items[k], m->items[i].id, sizeof(v->items[k]) - strlen(v->items[k]) - 2);
+        strcat(v->items[k], " ");
+    }
+    v->n[k] = m->n_items;
+    return TL_OK;
+}
+
+static tl_err user_id_of(void *ctx, const tl_user_rec *u)
+{
+    snprintf(ctx, 8, "%.*s", (int)u->id_len, u->id);
+    return TL_OK;
+}
+
+/* A library's patrons are alerted to its own new copies (and to what no one holds), not to
+ * another library's. */
+static void test_digest_offers_own_copies(void **state)
+{
+    (void)state;
+    tl_store *st = NULL;
+    tl_diag d;
+    assert_int_equal(tl_store_open(db, 0, &st, &d), TL_OK);
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    static const char *const ids[] = {"n1", "n2", "n3"};
+    for (int i = 0; i < 3; i++) {
+        tl_item_rec it = {.id = ids[i],
+                          .id_len = 2,
+                          .type = "book",
+                          .title = ids[i],
+                          .year = TL_ABSENT,
+                          .added = 5000 + i,
+                          .copies = TL_ABSENT,
+                          .available = TL_ABSENT};
+        assert_int_equal(tl_store_put_item(st, &it, NULL, &d), TL_OK);
+    }
+    /* n1 at a's branch, n2 at b's, n3 nowhere (an ebook) */
+    tl_holding_rec h1 = {.copy = "cn1", .branch = "A1", .available = 1, .item = "n1"};
+    tl_holding_rec h2 = {.copy = "cn2", .branch = "B1", .available = 1, .item = "n2"};
+    assert_int_equal(tl_store_put_holding(st, &h1, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_put_holding(st, &h2, NULL, &d), TL_OK);
+    /* a new patron 77 in each library, with no history: the newest arrivals */
+    for (int t = 0; t < 2; t++) {
+        assert_int_equal(tl_store_tenant_enter(t ? "b" : "a"), TL_OK);
+        tl_user_rec u = {.id = "77", .id_len = 2, .personalize = 1, .created = TL_ABSENT};
+        assert_int_equal(tl_store_put_user(st, &u, NULL, &d), TL_OK);
+    }
+    tl_store_tenant_enter(NULL);
+    assert_int_equal(tl_store_commit(st), TL_OK);
+    /* a library's record goes through the door: kept as a:77, answered as the library asked */
+    int found = 0;
+    char asked[8] = "";
+    assert_int_equal(tl_store_get_user(st, "a:77", 4, user_id_of, asked, &found, &d), TL_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(tl_store_get_user(st, "77", 2, user_id_of, asked, &found, &d), TL_OK);
+    assert_int_equal(found, 0); /* the consortium has no patron 77 of its own */
+    assert_int_equal(tl_store_tenant_enter("a"), TL_OK);
+    assert_int_equal(tl_store_get_user(st, "77", 2, user_id_of, asked, &found, &d), TL_OK);
+    tl_store_tenant_enter(NULL);
+    assert_string_equal(asked, "77");
+    tl_store_free(st);
+    tl_service *s = open_service();
+    for (int t = 0; t < 2; t++) {
+        assert_int_equal(tl_service_act_for_tenant(t ? "b" : "a"), TL_OK);
+        tl_diag_clear(&d);
+        if (tl_service_subscription_set(s, "77", 1, "p77@example.org", "test", &d) != TL_OK)
+            fail_msg("subscribe %s:77: %s", t ? "b" : "a", d.msg);
+    }
+    tl_service_act_for(NULL);
+    digest_seen v = {0};
+    tl_digest_query q = {.since = 4000, .now = 6000, .n = 10};
+    tl_digest_report rep;
+    tl_diag_clear(&d);
+    assert_int_equal(tl_service_digest(s, &q, keep_digest, &v, &rep, &d), TL_OK);
+    assert_int_equal(rep.new_items, 3);
+    int seen = 0;
+    for (int k = 0; k < v.n_msgs; k++) {
+        if (strcmp(v.user[k], "a:77") == 0) {
+            seen++;
+            assert_non_null(strstr(v.items[k], "n1 "));
+            assert_non_null(strstr(v.items[k], "n3 "));
+            assert_null(strstr(v.items[k], "n2 "));
+        } else if (strcmp(v.user[k], "b:77") == 0) {
+            seen++;
+            assert_non_null(strstr(v.items[k], "n2 "));
+            assert_non_null(strstr(v.items[k], "n3 "));
+            assert_null(strstr(v.items[k], "n1 "));
+        }
+    }
+    assert_int_equal(seen, 2);
+    tl_service_close(s);
+}
+
 static void test_lists_stay_in_tenant(void **state)
 {
     (void)state;
@@ -457,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_search_from_holdings),
         cmocka_unit_test(test_item_copies_of_tenant),
         cmocka_unit_test(test_rename_keeps_branches),
+        cmocka_unit_test(test_digest_offers_own_copies),
         cmocka_unit_test(test_lists_stay_in_tenant),
         cmocka_unit_test(test_export_erase_both_ways),
     };
