@@ -819,15 +819,19 @@ static tl_err start_load(tl_store *st)
     if (!(s->seen = calloc(SEEN_WORDS, sizeof(*s->seen))))
         return TL_ENOMEM;
     rc = tl__pg_query(st,
-                      "ALTER TABLE events DROP CONSTRAINT events_pkey,"
-                      " DISABLE TRIGGER events_fk_insert",
+                      /* dropped, not disabled: the rows of a disabled trigger's transition
+                       * table are still kept (a tuplestore written to disk) */
+                      "ALTER TABLE events DROP CONSTRAINT events_pkey;"
+                      " DROP TRIGGER events_fk_insert ON events",
                       NULL, NULL);
     s->loading = rc == TL_OK;
     return rc;
 }
 
-/* Builds the primary key (its rows are unique: the filter saw to it) and checks the loaded
- * rows' foreign keys, as the trigger would have, once. */
+/* Builds the primary key (its rows are unique: the filter saw to it), puts the trigger back (as
+ * pg_schema.c creates it) and checks the loaded rows' foreign keys once. Where a table's ids in
+ * the events' range are all there (count = max - min + 1: the usual case of ids from a
+ * sequence), the range proves it without probing each row. */
 static tl_err end_load(tl_store *st)
 {
     pg_store *s = pg(st);
@@ -838,9 +842,17 @@ static tl_err end_load(tl_store *st)
     return tl__pg_query(
         st,
         "SET LOCAL max_parallel_maintenance_workers = 0;"
-        "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (user_id, item_id, type_id, ts),"
-        " ENABLE TRIGGER events_fk_insert;"
-        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM events n WHERE NOT EXISTS (SELECT 1 FROM users u"
+        "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (user_id, item_id, type_id, ts);"
+        "CREATE TRIGGER events_fk_insert AFTER INSERT ON events REFERENCING NEW TABLE AS tl_new"
+        " FOR EACH STATEMENT EXECUTE FUNCTION tl_events_fk();"
+        "DO $$ DECLARE r record; BEGIN"
+        " SELECT min(user_id) u0, max(user_id) u1, min(item_id) i0, max(item_id) i1,"
+        "  min(type_id) t0, max(type_id) t1 INTO r FROM events;"
+        " IF r.u0 IS NOT NULL AND NOT ("
+        "  (SELECT count(*) = r.u1 - r.u0 + 1 FROM users WHERE id BETWEEN r.u0 AND r.u1) AND"
+        "  (SELECT count(*) = r.i1 - r.i0 + 1 FROM items WHERE id BETWEEN r.i0 AND r.i1) AND"
+        "  (SELECT count(*) = r.t1 - r.t0 + 1 FROM event_types WHERE id BETWEEN r.t0 AND r.t1))"
+        " AND EXISTS (SELECT 1 FROM events n WHERE NOT EXISTS (SELECT 1 FROM users u"
         "  WHERE u.id = n.user_id) OR NOT EXISTS (SELECT 1 FROM items i WHERE i.id = n.item_id)"
         "  OR NOT EXISTS (SELECT 1 FROM event_types t WHERE t.id = n.type_id)) THEN"
         " RAISE foreign_key_violation USING MESSAGE = 'FOREIGN KEY constraint failed:"
