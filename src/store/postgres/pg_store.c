@@ -644,9 +644,35 @@ static int cmp_key(const void *a, const void *b)
     return 0;
 }
 
+static int same_key(const tl_store_event *a, const tl_store_event *b)
+{
+    return a->user == b->user && a->item == b->item && a->type == b->type && a->ts == b->ts;
+}
+
+/* Whether e[0..n), in (user, item) order with short runs of one pair (as the import writes its
+ * batches), repeats no key: 1 yes, 0 no, -1 not in that order (sort to know). */
+static int distinct_in_order(const tl_store_event *e, int n)
+{
+    for (int i = 1, run = 0; i < n; i++) {
+        const tl_store_event *a = &e[i - 1], *b = &e[i];
+        if (a->user > b->user || (a->user == b->user && a->item > b->item))
+            return -1;
+        run = a->user == b->user && a->item == b->item ? run + 1 : 0;
+        if (run > 64)
+            return -1;
+        for (int j = i - run; j < i; j++)
+            if (same_key(&e[j], b))
+                return 0;
+    }
+    return 1;
+}
+
 /* How many distinct keys e[0..n) has (-1: out of memory). */
 static int distinct_keys(const tl_store_event *e, int n)
 {
+    int in_order = distinct_in_order(e, n);
+    if (in_order == 1)
+        return n;
     ev_key *k = malloc((size_t)(n ? n : 1) * sizeof(*k));
     if (!k)
         return -1;
@@ -868,13 +894,23 @@ static tl_err load_batch(tl_store *st, const tl_store_event *e, int n, copy_buf 
 {
     pg_store *s = pg(st);
     *done = 0;
+    uint64_t *h = malloc((size_t)n * sizeof(*h));
+    if (!h)
+        return TL_ENOMEM;
+    for (int i = 0; i < n; i++)
+        h[i] = key_hash(&e[i]);
+    /* test and note in one pass (a batch that may repeat a key ends the load, and the filter
+     * with it); the blocks of keys ahead are fetched meanwhile */
     int hit = 0;
-    for (int i = 0; i < n && !hit; i++)
-        hit = seen_test(s->seen, key_hash(&e[i]));
+    for (int i = 0; i < n && !hit; i++) {
+        if (i + 16 < n)
+            __builtin_prefetch(s->seen + (h[i + 16] % SEEN_BLOCKS) * 8, 1);
+        hit = seen_test(s->seen, h[i]);
+        seen_set(s->seen, h[i]);
+    }
+    free(h);
     if (hit)
         return end_load(st);
-    for (int i = 0; i < n; i++)
-        seen_set(s->seen, key_hash(&e[i]));
     s->in_load = 1;
     tl_err rc = copy_send(st, b, "COPY events(" EV_COLS ") FROM STDIN (FORMAT binary)");
     s->in_load = 0;
