@@ -6,6 +6,8 @@
 #include "store/postgres/pg_int.h"
 #include "store/postgres/pg_schema.h"
 
+#include "core/linalg.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,7 +351,7 @@ static tl_err run_q(tl_store *st, int q, const tl_pg_args *a, PGresult **res)
 static void load_reset(pg_store *s)
 {
     s->load_tried = s->loading = s->in_load = 0;
-    free(s->seen);
+    tl_la_free((float *)s->seen);
     s->seen = NULL;
 }
 
@@ -842,7 +844,8 @@ static tl_err start_load(tl_store *st)
     PQclear(r);
     if (rc != TL_OK || !empty)
         return rc;
-    if (!(s->seen = calloc(SEEN_WORDS, sizeof(*s->seen))))
+    /* zeroed, on huge pages where the system gives them: a key's block misses the TLB less */
+    if (!(s->seen = (uint64_t *)tl_la_alloc(SEEN_WORDS * 2)))
         return TL_ENOMEM;
     rc = tl__pg_query(st,
                       /* dropped, not disabled: the rows of a disabled trigger's transition
@@ -862,7 +865,7 @@ static tl_err end_load(tl_store *st)
 {
     pg_store *s = pg(st);
     s->loading = 0;
-    free(s->seen);
+    tl_la_free((float *)s->seen);
     s->seen = NULL;
     /* one process per import, as elsewhere: parallel workers' CPU would be no cheaper; the
      * key's sort in memory up to ~5 million rows (the default 64 MB spills from 700,000) */
@@ -905,8 +908,8 @@ static tl_err load_batch(tl_store *st, const tl_store_event *e, int n, copy_buf 
      * with it); the blocks of keys ahead are fetched meanwhile */
     int hit = 0;
     for (int i = 0; i < n && !hit; i++) {
-        if (i + 16 < n)
-            __builtin_prefetch(s->seen + (h[i + 16] % SEEN_BLOCKS) * 8, 1);
+        if (i + 32 < n)
+            __builtin_prefetch(s->seen + (h[i + 32] % SEEN_BLOCKS) * 8, 1);
         hit = seen_test(s->seen, h[i]);
         seen_set(s->seen, h[i]);
     }
