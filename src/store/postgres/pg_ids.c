@@ -143,7 +143,9 @@ tl_err tl__pg_ids_create(tl_store *st, tl_pg_ids *x, tl_id_kind k, const char *e
         snprintf(sql, sizeof(sql),
                  "SELECT setval(s, nextval(s) + %d) FROM pg_get_serial_sequence('%s', 'id') s",
                  RESERVE - 1, table[k]);
+        x->flushing = 1; /* the pending rows wait for the next statement that needs them */
         tl_err rc = tl__pg_query(st, sql, NULL, &r);
+        x->flushing = 0;
         if (rc != TL_OK)
             return rc;
         int64_t last = PQntuples(r) == 1 ? tl__pg_i64(r, 0, 0) : 0;
