@@ -620,6 +620,29 @@ static void test_bulk_events(void **state)
     assert_int_equal(tl_store_count(st, &c), TL_OK);
     assert_int_equal(c.events, 2 * BULK_N - 10);
     tl_store_free(st);
+    /* into an empty table that another connection is reading: the ordinary path, no waiting */
+    if (tl_test_on_pg()) {
+        st = open_new("bulk-read.db");
+        tl_store *reader = NULL;
+        tl_diag d;
+        assert_int_equal(
+            tl_store_open(tl_test_pg_db(pg_name("bulk-read.db")), TL_STORE_READONLY, &reader, &d),
+            TL_OK);
+        assert_int_equal(tl_store_begin(reader), TL_OK);
+        assert_int_equal(tl_store_count(reader, &c), TL_OK); /* holds events until its end */
+        assert_int_equal(c.events, 0);
+        added = updated = 0;
+        assert_int_equal(tl_store_begin(st), TL_OK);
+        bulk_ids(st);
+        assert_int_equal(bulk_batch(st, 0, 0, 0, &added, &updated), TL_OK);
+        assert_int_equal(tl_store_commit(st), TL_OK);
+        assert_int_equal(added, BULK_N);
+        assert_int_equal(tl_store_rollback(reader), TL_OK);
+        assert_int_equal(tl_store_count(reader, &c), TL_OK);
+        assert_int_equal(c.events, BULK_N);
+        tl_store_free(reader);
+        tl_store_free(st);
+    }
     /* a batch naming a user that does not exist fails, whenever the store checks */
     st = open_new("bulk-fk.db");
     assert_int_equal(tl_store_begin(st), TL_OK);

@@ -844,6 +844,15 @@ static tl_err start_load(tl_store *st)
     PQclear(r);
     if (rc != TL_OK || !empty)
         return rc;
+    /* the table to itself only if nobody reads it now: a reader is never made to wait for the
+     * lock's turn, nor the import for the reader (the ordinary path blocks nobody) */
+    if ((rc = tl__pg_query(st, "SAVEPOINT tl_load", NULL, NULL)) != TL_OK)
+        return rc;
+    if (tl__pg_query(st, "LOCK TABLE events IN ACCESS EXCLUSIVE MODE NOWAIT", NULL, NULL) != TL_OK)
+        return tl__pg_query(st, "ROLLBACK TO SAVEPOINT tl_load; RELEASE SAVEPOINT tl_load", NULL,
+                            NULL);
+    if ((rc = tl__pg_query(st, "RELEASE SAVEPOINT tl_load", NULL, NULL)) != TL_OK)
+        return rc;
     /* zeroed, on huge pages where the system gives them: a key's block misses the TLB less */
     if (!(s->seen = (uint64_t *)tl_la_alloc(SEEN_WORDS * 2)))
         return TL_ENOMEM;
