@@ -544,6 +544,122 @@ static void test_foreign_keys_enforced(void **state)
     tl_store_free(st);
 }
 
+/* Bulk writes of events large enough for PostgreSQL's load into an empty table (its primary
+ * key and foreign-key check built after the rows): keys repeated in a later batch merge as
+ * on the ordinary path, a rollback restores everything, and a dangling id still fails. */
+#define BULK_N 20000
+
+static tl_err sum_events(void *ctx, int64_t user, int64_t item, int64_t type, int has_value,
+                         double value, int64_t ts)
+{
+    (void)user, (void)item, (void)type, (void)ts;
+    double *sum = ctx;
+    sum[0] += has_value ? value : 0;
+    sum[1] += 1;
+    return TL_OK;
+}
+
+/* ids[0..2]: the user, item and type of every event; a sequence does not roll back */
+static int64_t bulk_id[3];
+
+static tl_err bulk_batch(tl_store *st, int64_t user, int64_t first_ts, double plus,
+                         long long *added, long long *updated)
+{
+    static tl_store_event ev[BULK_N];
+    for (int i = 0; i < BULK_N; i++)
+        ev[i] = (tl_store_event){.user = user ? user : bulk_id[0],
+                                 .item = bulk_id[1],
+                                 .type = bulk_id[2],
+                                 .ts = first_ts + i,
+                                 .has_value = 1,
+                                 .value = (double)(first_ts + i) + plus,
+                                 .device = i % 2 ? "kiosk" : NULL};
+    return st->ops->put_events(st, ev, BULK_N, added, updated);
+}
+
+static void bulk_ids(tl_store *st)
+{
+    assert_int_equal(st->ops->create_id(st, TL_ID_USER, "u1", 2, &bulk_id[0]), TL_OK);
+    assert_int_equal(st->ops->create_id(st, TL_ID_ITEM, "b1", 2, &bulk_id[1]), TL_OK);
+    assert_int_equal(st->ops->create_id(st, TL_ID_TYPE, "loan", 4, &bulk_id[2]), TL_OK);
+}
+
+static void test_bulk_events(void **state)
+{
+    (void)state;
+    tl_store *st = open_new("bulk.db");
+    tl_store_counts c;
+    long long added = 0, updated = 0;
+    /* rolled back: nothing stays, and the next load works */
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    bulk_ids(st);
+    assert_int_equal(bulk_batch(st, 0, 0, 0, &added, &updated), TL_OK);
+    assert_int_equal(tl_store_rollback(st), TL_OK);
+    assert_int_equal(tl_store_count(st, &c), TL_OK);
+    assert_int_equal(c.events + c.users, 0);
+    /* the second batch repeats the first's last 10 keys with other values: they are updated */
+    added = updated = 0;
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    bulk_ids(st);
+    assert_int_equal(bulk_batch(st, 0, 0, 0, &added, &updated), TL_OK);
+    assert_int_equal(bulk_batch(st, 0, BULK_N - 10, 0.5, &added, &updated), TL_OK);
+    assert_int_equal(tl_store_commit(st), TL_OK);
+    assert_int_equal(added, 2 * BULK_N - 10);
+    assert_int_equal(updated, 10);
+    double sum[2] = {0, 0};
+    assert_int_equal(st->ops->scan_events(st, sum_events, sum), TL_OK);
+    double n = 2 * BULK_N - 10;
+    assert_true(sum[1] == n);
+    assert_true(fabs(sum[0] - (n * (n - 1) / 2 + 0.5 * BULK_N)) < 1e-6);
+    /* a duplicate key within the store is still refused: the primary key is back */
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    tl_store_event again = {.user = bulk_id[0], .item = bulk_id[1], .type = bulk_id[2], .ts = 5};
+    tl_put what;
+    assert_int_equal(st->ops->put_event(st, &again, &what), TL_OK);
+    assert_int_equal(tl_store_commit(st), TL_OK);
+    assert_int_equal(tl_store_count(st, &c), TL_OK);
+    assert_int_equal(c.events, 2 * BULK_N - 10);
+    tl_store_free(st);
+    /* into an empty table that another connection is reading: the ordinary path, no waiting */
+    if (tl_test_on_pg()) {
+        st = open_new("bulk-read.db");
+        tl_store *reader = NULL;
+        tl_diag d;
+        assert_int_equal(
+            tl_store_open(tl_test_pg_db(pg_name("bulk-read.db")), TL_STORE_READONLY, &reader, &d),
+            TL_OK);
+        assert_int_equal(tl_store_begin(reader), TL_OK);
+        assert_int_equal(tl_store_count(reader, &c), TL_OK); /* holds events until its end */
+        assert_int_equal(c.events, 0);
+        added = updated = 0;
+        assert_int_equal(tl_store_begin(st), TL_OK);
+        bulk_ids(st);
+        assert_int_equal(bulk_batch(st, 0, 0, 0, &added, &updated), TL_OK);
+        assert_int_equal(tl_store_commit(st), TL_OK);
+        assert_int_equal(added, BULK_N);
+        assert_int_equal(tl_store_rollback(reader), TL_OK);
+        assert_int_equal(tl_store_count(reader, &c), TL_OK);
+        assert_int_equal(c.events, BULK_N);
+        tl_store_free(reader);
+        tl_store_free(st);
+    }
+    /* a batch naming a user that does not exist fails, whenever the store checks */
+    st = open_new("bulk-fk.db");
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    bulk_ids(st);
+    tl_err rc = bulk_batch(st, 4242, 0, 0, &added, &updated);
+    if (rc == TL_OK)
+        rc = tl_store_commit(st);
+    else
+        assert_int_equal(tl_store_rollback(st), TL_OK);
+    assert_int_equal(rc, TL_ESTORE);
+    assert_true(strstr(tl_store_errmsg(st), "FOREIGN KEY") ||
+                strstr(tl_store_errmsg(st), "foreign key"));
+    assert_int_equal(tl_store_count(st, &c), TL_OK);
+    assert_int_equal(c.events + c.users, 0);
+    tl_store_free(st);
+}
+
 static void test_transactions(void **state)
 {
     (void)state;
@@ -1281,6 +1397,7 @@ static const struct CMUnitTest any_engine[] = {
     cmocka_unit_test(test_records_get_replace_delete),
     cmocka_unit_test(test_idempotency_keys),
     cmocka_unit_test(test_tenants),
+    cmocka_unit_test(test_bulk_events),
 };
 
 int main(void)
@@ -1310,6 +1427,7 @@ int main(void)
         cmocka_unit_test(test_records_get_replace_delete),
         cmocka_unit_test(test_idempotency_keys),
         cmocka_unit_test(test_tenants),
+        cmocka_unit_test(test_bulk_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

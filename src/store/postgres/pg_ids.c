@@ -138,21 +138,28 @@ tl_err tl__pg_ids_create(tl_store *st, tl_pg_ids *x, tl_id_kind k, const char *e
     if (m->next == m->nreserved) {
         char sql[160];
         PGresult *r = NULL;
+        /* one block of RESERVE ids in one step (RESERVE nextval calls cost 3 us each on the
+         * server): nobody else takes ids meanwhile, as the writers' lock is held */
         snprintf(sql, sizeof(sql),
-                 "SELECT nextval(pg_get_serial_sequence('%s', 'id')) FROM generate_series(1, %d)",
-                 table[k], RESERVE);
+                 "SELECT setval(s, nextval(s) + %d) FROM pg_get_serial_sequence('%s', 'id') s",
+                 RESERVE - 1, table[k]);
+        x->flushing = 1; /* the pending rows wait for the next statement that needs them */
         tl_err rc = tl__pg_query(st, sql, NULL, &r);
+        x->flushing = 0;
         if (rc != TL_OK)
             return rc;
-        if (!m->reserved && !(m->reserved = malloc(RESERVE * sizeof(*m->reserved)))) {
-            PQclear(r);
-            return TL_ENOMEM;
-        }
-        m->nreserved = PQntuples(r);
-        for (int i = 0; i < m->nreserved; i++)
-            m->reserved[i] = tl__pg_i64(r, i, 0);
-        m->next = 0;
+        int64_t last = PQntuples(r) == 1 ? tl__pg_i64(r, 0, 0) : 0;
         PQclear(r);
+        if (last < RESERVE) {
+            snprintf(st->errmsg, sizeof(st->errmsg), "no id sequence for %s", table[k]);
+            return TL_ESTORE;
+        }
+        if (!m->reserved && !(m->reserved = malloc(RESERVE * sizeof(*m->reserved))))
+            return TL_ENOMEM;
+        m->nreserved = RESERVE;
+        for (int i = 0; i < RESERVE; i++)
+            m->reserved[i] = last - RESERVE + 1 + i;
+        m->next = 0;
     }
     *id = m->reserved[m->next++];
     if (pend(m, *id, ext, len))
