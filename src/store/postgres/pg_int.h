@@ -78,10 +78,17 @@ tl_err tl__pg_ids_note(tl_pg_ids *x, tl_id_kind k, const char *ext, size_t len, 
 tl_err tl__pg_ids_flush(tl_store *st, tl_pg_ids *x);
 
 /* Statement slots of the engine's files (each file its own range). */
-enum { TL_PG_SLOTS = 96, TL_PG_PRIVACY_SLOT0 = 64 };
+enum { TL_PG_SLOTS = 96, TL_PG_PRIVACY_SLOT0 = 64, TL_PG_IMP_SLOT0 = 80 };
 
 /* Reading lists, reviews, paths (pg_lists.c; lib_int.h). */
 extern const struct tl_store_lib_ops tl__pg_lib_ops;
+
+/* Impressions and learners' state (pg_impressions.c; imp_int.h), with a patron's impressions
+ * for an export and the retention job's part; experiments (pg_experiments.c; exp_int.h). */
+extern const struct tl_store_imp_ops tl__pg_imp_ops;
+tl_err tl__pg_imp_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx);
+tl_err tl__pg_imp_retention(tl_store *st, int64_t now);
+extern const struct tl_store_exp_ops tl__pg_exp_ops;
 
 /* Trust (pg_privacy.c). */
 tl_err tl__pg_audit_append(tl_store *st, const tl_store_audit *e);

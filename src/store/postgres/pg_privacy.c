@@ -174,6 +174,8 @@ tl_err tl__pg_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, 
                             PQgetisnull(r, i, 2) ? -1 : tl__pg_i64(r, i, 2), tl__pg_s(r, i, 3));
         PQclear(r);
     }
+    if (rc == TL_OK && f->impression)
+        rc = tl__pg_imp_dump(st, user, f, ctx);
     return rc;
 }
 
@@ -181,11 +183,12 @@ tl_err tl__pg_retention_run(tl_store *st, int64_t now, long long *removed)
 {
     tl_pg_args a = {0};
     tl__pg_int(&a, now);
-    return write(st,
-                 "DELETE FROM events WHERE user_id IN (SELECT id FROM users WHERE"
-                 " personalize = 0) OR EXISTS (SELECT 1 FROM retention r WHERE"
-                 " r.user_id = events.user_id AND events.ts < $1 - r.days * 86400)",
-                 &a, removed);
+    tl_err rc = write(st,
+                      "DELETE FROM events WHERE user_id IN (SELECT id FROM users WHERE"
+                      " personalize = 0) OR EXISTS (SELECT 1 FROM retention r WHERE"
+                      " r.user_id = events.user_id AND events.ts < $1 - r.days * 86400)",
+                      &a, removed);
+    return rc == TL_OK ? tl__pg_imp_retention(st, now) : rc;
 }
 
 tl_err tl__pg_sub_set(tl_store *st, int64_t user, int alerts, const char *email, int64_t ts)

@@ -1445,6 +1445,8 @@ static const tl_store_ops postgres_ops = {
     .sub_each = tl__pg_sub_each,
     .details = pg_details,
     .lib = &tl__pg_lib_ops,
+    .imp = &tl__pg_imp_ops,
+    .exp = &tl__pg_exp_ops,
 };
 
 static const char *const session_sql = "SET client_min_messages = warning; LISTEN " CHANNEL;
