@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "support.h"
+
 static char dir[256], bin[256], uri[512], as_user[64];
 
 int tl_test_on_pg(void)
@@ -159,4 +161,16 @@ int64_t tl_test_pg_int(const char *name, const char *sql)
     PQclear(r);
     PQfinish(c);
     return v;
+}
+
+const char *tl_test_store(const char *name)
+{
+    static char buf[600];
+    if (!tl_test_on_pg())
+        return tl_test_tmp(name);
+    char base[64];
+    snprintf(base, sizeof(base), "%.*s", (int)strcspn(name, "."), name);
+    tl_test_pg_reset(base);
+    snprintf(buf, sizeof(buf), "%s", tl_test_pg_db(base));
+    return buf;
 }

@@ -16,6 +16,9 @@ const char *tl_test_pg_start(void);
 /* The URI of the database name on the running server (created on first use), in a rotating
  * buffer. */
 const char *tl_test_pg_db(const char *name);
+/* A fresh store for a test: tl_test_tmp(name), or with TL_TEST_DB=postgres the emptied database
+ * named by name up to its first '.' ("lists.db" -> "lists"), as a URI. A static buffer. */
+const char *tl_test_store(const char *name);
 /* Empties the database name: every table of a Tailor store goes. */
 void tl_test_pg_reset(const char *name);
 /* Runs sql on the database name; returns the first column of the first row as an integer

@@ -33,12 +33,7 @@ static int setup(void **state)
     const char *events = tl_test_tmp("events.tsv");
     assert_int_equal(tl_test_write(events, ev), 0);
     free(ev);
-    if (tl_test_on_pg()) { /* test_impressions_postgres */
-        tl_test_pg_reset("imp");
-        snprintf(db, sizeof(db), "%s", tl_test_pg_db("imp"));
-    } else {
-        snprintf(db, sizeof(db), "%s", tl_test_tmp("imp.db"));
-    }
+    snprintf(db, sizeof(db), "%s", tl_test_store("imp.db"));
     snprintf(model, sizeof(model), "%s", tl_test_tmp("imp.tlm"));
     if (tl_test_cli("--db '%s' import events '%s' --quiet", db, events) ||
         tl_test_cli("--db '%s' train --model itemknn --out '%s' --quiet", db, model))

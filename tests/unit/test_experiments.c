@@ -21,14 +21,7 @@
 static const char *make_store(const char *name)
 {
     static char db[600];
-    if (tl_test_on_pg()) { /* test_experiments_postgres: one database per store name */
-        char base[64];
-        snprintf(base, sizeof base, "%.*s", (int)strcspn(name, "."), name);
-        tl_test_pg_reset(base);
-        snprintf(db, sizeof db, "%s", tl_test_pg_db(base));
-    } else {
-        snprintf(db, sizeof db, "%s", tl_test_tmp(name));
-    }
+    snprintf(db, sizeof db, "%s", tl_test_store(name));
     tl_store *st;
     tl_diag d;
     assert_int_equal(tl_store_open(db, TL_STORE_CREATE, &st, &d), TL_OK);

@@ -32,6 +32,8 @@ tl_err tl__pg_query(tl_store *st, const char *sql, const tl_pg_args *a, PGresult
 /* The same for a statement run many times: prepared once per connection, by its slot. */
 tl_err tl__pg_prepared(tl_store *st, int slot, const char *sql, const tl_pg_args *a,
                        PGresult **res);
+/* tl__pg_query for a write: *changes (may be NULL) = the rows it wrote. */
+tl_err tl__pg_run(tl_store *st, const char *sql, const tl_pg_args *a, long long *changes);
 /* The rows a statement changed (PQcmdTuples). */
 long long tl__pg_changes(PGresult *r);
 int64_t tl__pg_i64(PGresult *r, int row, int col);

@@ -175,6 +175,16 @@ tl_err tl__pg_query(tl_store *st, const char *sql, const tl_pg_args *a, PGresult
     return result(st, r, res);
 }
 
+tl_err tl__pg_run(tl_store *st, const char *sql, const tl_pg_args *a, long long *changes)
+{
+    PGresult *r = NULL;
+    tl_err rc = tl__pg_query(st, sql, a, &r);
+    if (rc == TL_OK && changes)
+        *changes = tl__pg_changes(r);
+    PQclear(r);
+    return rc;
+}
+
 tl_err tl__pg_prepared(tl_store *st, int slot, const char *sql, const tl_pg_args *a, PGresult **res)
 {
     pg_store *s = pg(st);
