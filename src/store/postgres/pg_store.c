@@ -1379,20 +1379,13 @@ static tl_err pg_idem_prune(tl_store *st, int64_t before, long long *removed)
     return rc;
 }
 
-/* ---- the operations not built yet: each says which it is ---- */
+/* ---- scrub ---- */
 
 static tl_err pg_scrub(tl_store *st, int *complete)
 {
     /* PostgreSQL has no write-ahead log of the store's to empty: VACUUM reclaims dead rows */
     *complete = 1;
     return tl__pg_query(st, "SELECT 1", NULL, NULL);
-}
-
-static tl_err pg_details(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
-                         tl_store_detail_fn fn, void *ctx)
-{
-    (void)added_from, (void)starts_from, (void)starts_to, (void)fn, (void)ctx;
-    return tl__pg_unsupported(st, "catalogue details");
 }
 
 /* Left NULL below: analytics, catalogue details and copies, catalogue search; the generic
@@ -1453,7 +1446,17 @@ static const tl_store_ops postgres_ops = {
     .sub_get = tl__pg_sub_get,
     .sub_off = tl__pg_sub_off,
     .sub_each = tl__pg_sub_each,
-    .details = pg_details,
+    .details = tl__pg_details,
+    .put_details = tl__pg_put_details,
+    .put_holdings = tl__pg_put_holdings,
+    .get_details = tl__pg_get_details,
+    .get_holdings = tl__pg_get_holdings,
+    .works_each = tl__pg_works_each,
+    .put_holding = tl__pg_put_holding,
+    .copy_item = tl__pg_copy_item,
+    .shelves_each = tl__pg_shelves_each,
+    .schedules_each = tl__pg_schedules_each,
+    .loan_weeks = tl__pg_loan_weeks,
     .lib = &tl__pg_lib_ops,
     .imp = &tl__pg_imp_ops,
     .exp = &tl__pg_exp_ops,
