@@ -1388,8 +1388,8 @@ static tl_err pg_scrub(tl_store *st, int *complete)
     return tl__pg_query(st, "SELECT 1", NULL, NULL);
 }
 
-/* Left NULL below: analytics, catalogue details and copies, catalogue search; the generic
- * layer then says "the postgres store has no ..." (TL_EUNSUPPORTED). */
+/* Left NULL below: catalogue search (and the page cache's limit); the generic layer then says
+ * "the postgres store has no ..." (TL_EUNSUPPORTED). */
 static const tl_store_ops postgres_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -1447,6 +1447,7 @@ static const tl_store_ops postgres_ops = {
     .sub_off = tl__pg_sub_off,
     .sub_each = tl__pg_sub_each,
     .details = tl__pg_details,
+    .analytics = tl__pg_analytics,
     .put_details = tl__pg_put_details,
     .put_holdings = tl__pg_put_holdings,
     .get_details = tl__pg_get_details,
