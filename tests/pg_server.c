@@ -163,14 +163,65 @@ int64_t tl_test_pg_int(const char *name, const char *sql)
     return v;
 }
 
-const char *tl_test_store(const char *name)
+/* "lists.db" -> "lists" */
+static void base_of(const char *name, char *out, size_t cap)
 {
-    static char buf[600];
+    snprintf(out, cap, "%.*s", (int)strcspn(name, "."), name);
+}
+
+const char *tl_test_db(const char *name)
+{
+    static char bufs[4][600];
+    static int next;
+    char *b = bufs[next++ % 4], base[64];
     if (!tl_test_on_pg())
         return tl_test_tmp(name);
+    base_of(name, base, sizeof(base));
+    snprintf(b, sizeof(bufs[0]), "%s", tl_test_pg_db(base));
+    return b;
+}
+
+const char *tl_test_store(const char *name)
+{
     char base[64];
-    snprintf(base, sizeof(base), "%.*s", (int)strcspn(name, "."), name);
-    tl_test_pg_reset(base);
-    snprintf(buf, sizeof(buf), "%s", tl_test_pg_db(base));
-    return buf;
+    if (tl_test_on_pg()) {
+        base_of(name, base, sizeof(base));
+        tl_test_pg_reset(base);
+    }
+    return tl_test_db(name);
+}
+
+const char *tl_test_pg_name(const char *db_uri)
+{
+    static char name[64];
+    const char *p = strstr(db_uri, ":///");
+    p = p ? p + 4 : db_uri;
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, "?"), p);
+    return name;
+}
+
+char *tl_test_pg_rows(const char *name, const char *sql)
+{
+    char conn[600];
+    snprintf(conn, sizeof(conn), "dbname=%s host=%s user=tailor", name, dir);
+    PGconn *c = PQconnectdb(conn);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("%s: %s", conn, PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    size_t cap = 1, len = 0;
+    for (int i = 0; i < PQntuples(r); i++)
+        for (int k = 0; k < PQnfields(r); k++)
+            cap += (size_t)PQgetlength(r, i, k) + 1;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    for (int i = 0; i < PQntuples(r); i++)
+        for (int k = 0; k < PQnfields(r); k++)
+            len += (size_t)snprintf(out + len, cap - len, "%s%c", PQgetvalue(r, i, k),
+                                    k + 1 < PQnfields(r) ? ' ' : '\n');
+    out[len] = '\0';
+    PQclear(r);
+    PQfinish(c);
+    return out;
 }
