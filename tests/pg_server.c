@@ -144,7 +144,8 @@ void tl_test_pg_reset(const char *name)
     tl_test_pg_int(name, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
 }
 
-int64_t tl_test_pg_int(const char *name, const char *sql)
+/* sql's result on the database name (the connection closed); fails the test on an error. */
+static PGresult *exec_on(const char *name, const char *sql)
 {
     char conn[600];
     snprintf(conn, sizeof(conn), "dbname=%s host=%s user=tailor", name, dir);
@@ -155,11 +156,17 @@ int64_t tl_test_pg_int(const char *name, const char *sql)
     ExecStatusType t = PQresultStatus(r);
     if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK)
         fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    int64_t v = t == PGRES_TUPLES_OK && PQntuples(r) && !PQgetisnull(r, 0, 0)
+    PQfinish(c);
+    return r;
+}
+
+int64_t tl_test_pg_int(const char *name, const char *sql)
+{
+    PGresult *r = exec_on(name, sql);
+    int64_t v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) && !PQgetisnull(r, 0, 0)
                     ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
                     : -1;
     PQclear(r);
-    PQfinish(c);
     return v;
 }
 
@@ -202,14 +209,7 @@ const char *tl_test_pg_name(const char *db_uri)
 
 char *tl_test_pg_rows(const char *name, const char *sql)
 {
-    char conn[600];
-    snprintf(conn, sizeof(conn), "dbname=%s host=%s user=tailor", name, dir);
-    PGconn *c = PQconnectdb(conn);
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("%s: %s", conn, PQerrorMessage(c));
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    PGresult *r = exec_on(name, sql);
     size_t cap = 1, len = 0;
     for (int i = 0; i < PQntuples(r); i++)
         for (int k = 0; k < PQnfields(r); k++)
@@ -222,6 +222,5 @@ char *tl_test_pg_rows(const char *name, const char *sql)
                                     k + 1 < PQnfields(r) ? ' ' : '\n');
     out[len] = '\0';
     PQclear(r);
-    PQfinish(c);
     return out;
 }
