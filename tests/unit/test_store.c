@@ -1037,8 +1037,13 @@ static void test_put_search(void **state)
     assert_int_equal(tl_store_count(st, &c), TL_OK);
     assert_int_equal(c.searches, 2);
     assert_int_equal(c.items, 2);
+    /* a search made with how many it found (the analytics' failed searches), twice: one total */
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(tl_store_search_log(st, "u1", "no such thing", 7, k, &d), TL_OK);
     tl_store_free(st);
     assert_int_equal(sql_int(db_path("search.db"), "SELECT count(*) FROM search_clicks"), 1);
+    assert_int_equal(sql_int(db_path("search.db"), "SELECT count(*) FROM search_totals"), 1);
+    assert_int_equal(sql_int(db_path("search.db"), "SELECT max(total) FROM search_totals"), 1);
 }
 
 /* ---- one record: get, replace, delete ------------------------------------------------------ */

@@ -1,4 +1,5 @@
-/* Collection analytics on a PostgreSQL store (tailor/store.h, tl_store_analytics): the
+/* Collection analytics on a PostgreSQL store (tailor/store.h, tl_store_analytics), and the
+ * totals of searches made that its searches section reads (tl_store_search_log): the
  * statements of src/store/sqlite/sqlite_analytics.c in PostgreSQL's dialect, each aggregating
  * in SQL. Subjects are split out of the items' '|'-separated lists with string_to_array, and
  * text sorts byte-wise (COLLATE "C") as SQLite's does. Every statement starts with the same
@@ -151,4 +152,18 @@ tl_err tl__pg_analytics(tl_store *st, tl_analytics_part part, const tl_analytics
     }
     PQclear(r);
     return rc;
+}
+
+tl_err tl__pg_search_total(tl_store *st, int64_t user, const char *query, int64_t ts, int64_t total)
+{
+    tl_pg_args a = {0};
+    tl__pg_int(&a, user);
+    tl__pg_str(&a, query);
+    tl__pg_int(&a, ts);
+    tl__pg_int(&a, total);
+    return tl__pg_query(st,
+                        "INSERT INTO search_totals(search_id, total) SELECT id, $4 FROM searches"
+                        " WHERE coalesce(user_id, 0) = $1 AND query = $2 AND ts = $3"
+                        " ON CONFLICT(search_id) DO UPDATE SET total = excluded.total",
+                        &a, NULL);
 }

@@ -103,9 +103,11 @@ tl_err tl__pg_loan_weeks(tl_store *st, tl_store_week_fn fn, void *ctx);
 tl_err tl__pg_details(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
                       tl_store_detail_fn fn, void *ctx);
 
-/* Collection analytics (pg_analytics.c): store_int.h's analytics op. */
+/* Collection analytics and searches' totals (pg_analytics.c): store_int.h's ops. */
 tl_err tl__pg_analytics(tl_store *st, tl_analytics_part part, const tl_analytics_window *w,
                         tl_analytics_fn fn, void *ctx);
+tl_err tl__pg_search_total(tl_store *st, int64_t user, const char *query, int64_t ts,
+                           int64_t total);
 
 /* Impressions and learners' state (pg_impressions.c; imp_int.h), with a patron's impressions
  * for an export and the retention job's part; experiments (pg_experiments.c; exp_int.h). */

@@ -1448,6 +1448,7 @@ static const tl_store_ops postgres_ops = {
     .sub_each = tl__pg_sub_each,
     .details = tl__pg_details,
     .analytics = tl__pg_analytics,
+    .search_total = tl__pg_search_total,
     .put_details = tl__pg_put_details,
     .put_holdings = tl__pg_put_holdings,
     .get_details = tl__pg_get_details,
