@@ -44,21 +44,21 @@ tl_err tl__pg_put_details(tl_store *st, int64_t item, const tl_item_details *d, 
     tl__pg_opt(&a, d->starts);
     tl__pg_opt(&a, d->ends);
     tl__pg_str(&a, d->place);
-#define SAME(c) "t." c " IS NOT DISTINCT FROM excluded." c
-    return write_row(
-        st, S_PUT_DETAILS,
-        "INSERT INTO item_details AS t(item_id, work, isbn, issn, series, series_volume, edition,"
-        " publisher, extent, contents, summary, cover, starts, ends, place)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-        " ON CONFLICT(item_id) DO UPDATE SET work = excluded.work, isbn = excluded.isbn,"
-        " issn = excluded.issn, series = excluded.series, series_volume = excluded.series_volume,"
-        " edition = excluded.edition, publisher = excluded.publisher, extent = excluded.extent,"
-        " contents = excluded.contents, summary = excluded.summary, cover = excluded.cover,"
-        " starts = excluded.starts, ends = excluded.ends, place = excluded.place"
-        " WHERE NOT (" SAME("work") " AND " SAME("isbn") " AND " SAME("issn") " AND " SAME("series") " AND " SAME("series_volume") " AND " SAME("edition") " AND " SAME("publisher") " AND " SAME(
-            "extent") " AND " SAME("contents") " AND " SAME("summary") " AND " SAME("cover") " AND"
-                                                                                             " " SAME("starts") " AND " SAME("ends") " AND " SAME("place") ")",
-        &a, changed);
+#define DETAIL_COLS                                                                                \
+    "work, isbn, issn, series, series_volume, edition, publisher, extent, contents, summary,"      \
+    " cover, starts, ends, place"
+#define NEW_DETAILS                                                                                \
+    "excluded.work, excluded.isbn, excluded.issn, excluded.series, excluded.series_volume,"        \
+    " excluded.edition, excluded.publisher, excluded.extent, excluded.contents,"                   \
+    " excluded.summary, excluded.cover, excluded.starts, excluded.ends, excluded.place"
+    return write_row(st, S_PUT_DETAILS,
+                     "INSERT INTO item_details AS t(item_id, " DETAIL_COLS ")"
+                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                     " ON CONFLICT(item_id) DO UPDATE SET (" DETAIL_COLS ") = (" NEW_DETAILS ")"
+                     " WHERE (t.work, t.isbn, t.issn, t.series, t.series_volume, t.edition,"
+                     " t.publisher, t.extent, t.contents, t.summary, t.cover, t.starts, t.ends,"
+                     " t.place) IS DISTINCT FROM (" NEW_DETAILS ")",
+                     &a, changed);
 }
 
 /* Removes the copies of item that h[0..n) does not list. */
