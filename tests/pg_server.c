@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "support.h"
+
 static char dir[256], bin[256], uri[512], as_user[64];
 
 int tl_test_on_pg(void)
@@ -142,7 +144,8 @@ void tl_test_pg_reset(const char *name)
     tl_test_pg_int(name, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
 }
 
-int64_t tl_test_pg_int(const char *name, const char *sql)
+/* sql's result on the database name (the connection closed); fails the test on an error. */
+static PGresult *exec_on(const char *name, const char *sql)
 {
     char conn[600];
     snprintf(conn, sizeof(conn), "dbname=%s host=%s user=tailor", name, dir);
@@ -153,10 +156,71 @@ int64_t tl_test_pg_int(const char *name, const char *sql)
     ExecStatusType t = PQresultStatus(r);
     if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK)
         fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    int64_t v = t == PGRES_TUPLES_OK && PQntuples(r) && !PQgetisnull(r, 0, 0)
+    PQfinish(c);
+    return r;
+}
+
+int64_t tl_test_pg_int(const char *name, const char *sql)
+{
+    PGresult *r = exec_on(name, sql);
+    int64_t v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) && !PQgetisnull(r, 0, 0)
                     ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
                     : -1;
     PQclear(r);
-    PQfinish(c);
     return v;
+}
+
+/* "lists.db" -> "lists" */
+static void base_of(const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%.*s", (int)strcspn(name, "."), name);
+}
+
+const char *tl_test_db(const char *name)
+{
+    static char bufs[4][600];
+    static int next;
+    char *b = bufs[next++ % 4], base[64];
+    if (!tl_test_on_pg())
+        return tl_test_tmp(name);
+    base_of(name, base, sizeof(base));
+    snprintf(b, sizeof(bufs[0]), "%s", tl_test_pg_db(base));
+    return b;
+}
+
+const char *tl_test_store(const char *name)
+{
+    char base[64];
+    if (tl_test_on_pg()) {
+        base_of(name, base, sizeof(base));
+        tl_test_pg_reset(base);
+    }
+    return tl_test_db(name);
+}
+
+const char *tl_test_pg_name(const char *db_uri)
+{
+    static char name[64];
+    const char *p = strstr(db_uri, ":///");
+    p = p ? p + 4 : db_uri;
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, "?"), p);
+    return name;
+}
+
+char *tl_test_pg_rows(const char *name, const char *sql)
+{
+    PGresult *r = exec_on(name, sql);
+    size_t cap = 1, len = 0;
+    for (int i = 0; i < PQntuples(r); i++)
+        for (int k = 0; k < PQnfields(r); k++)
+            cap += (size_t)PQgetlength(r, i, k) + 1;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    for (int i = 0; i < PQntuples(r); i++)
+        for (int k = 0; k < PQnfields(r); k++)
+            len += (size_t)snprintf(out + len, cap - len, "%s%c", PQgetvalue(r, i, k),
+                                    k + 1 < PQnfields(r) ? ' ' : '\n');
+    out[len] = '\0';
+    PQclear(r);
+    return out;
 }

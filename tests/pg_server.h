@@ -16,6 +16,16 @@ const char *tl_test_pg_start(void);
 /* The URI of the database name on the running server (created on first use), in a rotating
  * buffer. */
 const char *tl_test_pg_db(const char *name);
+/* A test's store: tl_test_tmp(name), or with TL_TEST_DB=postgres the URI of the database named
+ * by name up to its first '.' ("lists.db" -> "lists"). In rotating buffers. */
+const char *tl_test_db(const char *name);
+/* The same, emptied first (a fresh store). */
+const char *tl_test_store(const char *name);
+/* The database name of a URI tl_test_pg_db gave (a static buffer). */
+const char *tl_test_pg_name(const char *db_uri);
+/* The rows of sql on the database name as text (malloc'd): fields separated by ' ', each row
+ * ended by '\n', NULL as "". Fails the test on an error. */
+char *tl_test_pg_rows(const char *name, const char *sql);
 /* Empties the database name: every table of a Tailor store goes. */
 void tl_test_pg_reset(const char *name);
 /* Runs sql on the database name; returns the first column of the first row as an integer

@@ -162,14 +162,20 @@ int tl_cli_import_run(const tl_cli *cli, tl_import_opts *o_, const char *kind, i
     const char *file = o.in.path;
     int code;
 
-    /* a dry run must not create a store: with none yet, validate against an empty one */
+    /* a dry run must not create a store: with none yet (no file, or a database without
+     * Tailor's tables), validate against an empty one */
     const char *target = cli->db_path;
-    if (o.dry_run && access(target, F_OK) != 0)
+    int on_pg = tl_store_is_postgres(target);
+    if (o.dry_run && !on_pg && access(target, F_OK) != 0)
         target = ":memory:";
     tl_store *st = NULL;
     tl_diag d;
     tl_diag_clear(&d);
-    tl_err rc = tl_cli_store_open(cli, target, TL_STORE_CREATE, &st, &d);
+    tl_err rc = tl_cli_store_open(cli, target, o.dry_run && on_pg ? 0 : TL_STORE_CREATE, &st, &d);
+    if (rc == TL_ENOTFOUND && o.dry_run && on_pg) {
+        tl_diag_clear(&d);
+        rc = tl_cli_store_open(cli, ":memory:", TL_STORE_CREATE, &st, &d);
+    }
     if (rc != TL_OK)
         return tl_cli_fail("cannot open the store", rc, &d);
     tl_progress pg;

@@ -367,7 +367,8 @@ tl_err tl_store_import(tl_store *st, const tl_import_opts *o, tl_import_report *
         rc = save_weights(st, o->weights, o->dry_run, d);
     if (rc == TL_OK && c.bulk && !o->dry_run)
         rc = tl_store_search_bulk_end(st, d);
-    else if (rc == TL_OK && c.items && !o->dry_run && st->schema_version >= 8)
+    else if (rc == TL_OK && c.items && !o->dry_run && st->schema_version >= 8 &&
+             st->ops->search_bulk)         /* an engine without the index: nothing to do */
         rc = tl_store_search_heads(st, d); /* the records went through the index's triggers */
     if (rc == TL_OK && !o->dry_run) {
         if ((rc = tl_store_commit(st)) != TL_OK)

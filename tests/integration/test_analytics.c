@@ -10,7 +10,9 @@
  * loan since (main); r1 borrowed by u1-u4, and held again by u4 after the loan; h1 borrowed by
  * u1-u10 at main; n1 by u1-u5. old2 was borrowed before the period; u10 viewed a1 at END. Searches
  * (totals as recorded): "  Quantum Knitting " by u1-u5 (0 results) and "QUANTUM knitting" by u6
- * (2), "Dragons" by u1-u4 (1), "cats" by u1-u6 (50) and an anonymous "x" (0). */
+ * (2), "Dragons" by u1-u4 (1), "cats" by u1-u6 (50) and an anonymous "x" (0). With
+ * TL_TEST_DB=postgres (test_analytics_postgres) the store is a PostgreSQL database. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <curl/curl.h>
@@ -49,19 +51,31 @@ static void ev(char **buf, size_t *len, int user, const char *item, const char *
     add(buf, len, line);
 }
 
+/* Runs q on the store (h: SQLite's connection; on PostgreSQL each statement commits alone). */
 static void sql(sqlite3 *h, const char *q)
 {
     char *err = NULL;
-    if (sqlite3_exec(h, q, NULL, NULL, &err) != SQLITE_OK)
+    if (tl_test_on_pg()) {
+        if (strncmp(q, "BEGIN;", 6) == 0)
+            q += 6;
+        if (strcmp(q, "COMMIT;") != 0)
+            tl_test_pg_int("an", q);
+    } else if (sqlite3_exec(h, q, NULL, NULL, &err) != SQLITE_OK) {
         fail_msg("%s: %s", q, err);
+    }
 }
 
 static void search(sqlite3 *h, const char *user, const char *query, int total, int n)
 {
     char q[512];
     snprintf(q, sizeof(q),
-             "INSERT INTO searches(user_id, query, ts) VALUES ((SELECT id FROM users WHERE ext_id"
-             " = '%s'), '%s', %lld); INSERT INTO search_totals VALUES (last_insert_rowid(), %d);",
+             tl_test_on_pg()
+                 ? "WITH s AS (INSERT INTO searches(user_id, query, ts) VALUES ((SELECT id FROM"
+                   " users WHERE ext_id = '%s'), '%s', %lld) RETURNING id)"
+                   " INSERT INTO search_totals SELECT id, %d FROM s"
+                 : "INSERT INTO searches(user_id, query, ts) VALUES ((SELECT id FROM users WHERE"
+                   " ext_id = '%s'), '%s', %lld); INSERT INTO search_totals VALUES"
+                   " (last_insert_rowid(), %d);",
              user, query, END - DAY - n, total);
     sql(h, q);
 }
@@ -70,7 +84,9 @@ static int make_store(void **state)
 {
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("an.db"));
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return -1;
+    snprintf(db, sizeof(db), "%s", tl_test_store("an.db"));
     long long old = END - 800 * DAY;
     char items[2048];
     snprintf(items, sizeof(items),
@@ -118,8 +134,8 @@ static int make_store(void **state)
     if (tl_test_cli("--db '%s' import items '%s'", db, tl_test_tmp("an_items.tsv")) != 0 ||
         tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("an_events.tsv")) != 0)
         return -1;
-    sqlite3 *h;
-    if (sqlite3_open(db, &h) != SQLITE_OK)
+    sqlite3 *h = NULL;
+    if (!tl_test_on_pg() && sqlite3_open(db, &h) != SQLITE_OK)
         return -1;
     sql(h, "BEGIN;"
            "INSERT INTO holdings(copy, item_id, branch) SELECT 's1-1', id, 'main' FROM items"
@@ -531,5 +547,17 @@ int main(void)
         cmocka_unit_test(test_branch),      cmocka_unit_test(test_csv),
         cmocka_unit_test(test_bad_flags),   cmocka_unit_test(test_api),
     };
+    /* test_analytics_postgres: all but the server's copy of the store's file */
+    const struct CMUnitTest any_engine[] = {
+        cmocka_unit_test(test_period),      cmocka_unit_test(test_demand),
+        cmocka_unit_test(test_suppression), cmocka_unit_test(test_idle),
+        cmocka_unit_test(test_searches),    cmocka_unit_test(test_new),
+        cmocka_unit_test(test_branch),      cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_bad_flags),
+    };
+    if (tl_test_on_pg())
+        return tl_test_pg_start() ? cmocka_run_group_tests_name("analytics on postgres", any_engine,
+                                                                make_store, free_store)
+                                  : TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, make_store, free_store);
 }

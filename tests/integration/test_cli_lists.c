@@ -1,7 +1,9 @@
 /* The homepage's rows fed by reading lists and neighbours, end to end through the command
  * line: "From lists with X" (items sharing public lists with a recent item of the patron's,
  * ranked by shared lists, with X as evidence), "Readers like you" (what the closest patrons
- * borrowed), neither for a patron who opted out, and no withdrawn item in them. */
+ * borrowed), neither for a patron who opted out, and no withdrawn item in them. With
+ * TL_TEST_DB=postgres (test_cli_lists_postgres) the store is a PostgreSQL database. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <jansson.h>
@@ -16,7 +18,7 @@ static char db[600], model[600];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("home.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("home.db"));
     snprintf(model, sizeof(model), "%s", tl_test_tmp("home.tlm"));
     char items[4096], events[16384];
     size_t o = (size_t)snprintf(items, sizeof(items), "item\ttitle\n");
@@ -155,5 +157,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, setup, NULL);
 }

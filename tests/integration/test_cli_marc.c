@@ -3,7 +3,9 @@
  * records (the broken files: the good records, and a named error per bad one), named records'
  * fields, --skip-bad, a store left unchanged by a failed import, UNIMARC mapped or refused,
  * MARC-8 converted to UTF-8; and Koha 952 copies, series with volumes and work ids from a
- * MARCXML file written here. */
+ * MARCXML file written here. With TL_TEST_DB=postgres (test_cli_marc_postgres) the tests whose
+ * store is not a file to look into run on PostgreSQL databases. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <jansson.h>
@@ -300,7 +302,7 @@ static void test_named_records(void **state)
     (void)state;
     NEED_FIXTURES();
     char db[600];
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("named.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("named.db"));
     const char *files[] = {"pymarc__one.dat", "pymarc__diacritic.dat", "pymarc__regression45.dat",
                            "ruby-marc__three-records-second-bad.xml", "pymarc__batch.xml"};
     for (int i = 0; i < 5; i++)
@@ -465,7 +467,7 @@ static void test_koha_copies_series_work(void **state)
     char path[600], db[600];
     snprintf(path, sizeof(path), "%s", file);
     assert_int_equal(tl_test_write(path, koha_xml), 0);
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("koha.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("koha.db"));
     tl_test_cli_check(tl_test_cli("--db '%s' import marc '%s'", db, path), 0, "4 copies", NULL);
     got g;
     load(db, "k1", &g);
@@ -559,7 +561,7 @@ static void test_demo_catalogue(void **state)
     (void)state;
     char dir[600], db[600];
     snprintf(dir, sizeof(dir), "%s", tl_test_tmp("demo"));
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("demo.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("demo.db"));
     tl_test_cli_check(tl_test_cli("synth --library --books '%s' --subjects '%s' --seed 7 "
                                   "--patrons 50 --out '%s'",
                                   tl_test_source("demo/books.csv"),
@@ -618,7 +620,7 @@ static void test_one_entry_per_work(void **state)
     char file[600], ev[600], db[600], model[600];
     snprintf(file, sizeof(file), "%s", tl_test_tmp("works.xml"));
     snprintf(ev, sizeof(ev), "%s", tl_test_tmp("works.tsv"));
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("works.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("works.db"));
     snprintf(model, sizeof(model), "%s", tl_test_tmp("works.tlm"));
     assert_int_equal(tl_test_write(file, xml), 0);
     assert_int_equal(tl_test_write(ev, events), 0);
@@ -677,5 +679,16 @@ int main(void)
         cmocka_unit_test(test_demo_catalogue),
         cmocka_unit_test(test_one_entry_per_work),
     };
+    /* test_cli_marc_postgres: the tests whose store is not a file to look into */
+    const struct CMUnitTest any_engine[] = {
+        cmocka_unit_test(test_named_records),
+        cmocka_unit_test(test_koha_copies_series_work),
+        cmocka_unit_test(test_demo_catalogue),
+        cmocka_unit_test(test_one_entry_per_work),
+    };
+    if (tl_test_on_pg())
+        return tl_test_pg_start()
+                   ? cmocka_run_group_tests_name("marc on postgres", any_engine, NULL, NULL)
+                   : TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

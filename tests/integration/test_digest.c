@@ -3,7 +3,9 @@
  * each, upcoming events, a cover link, an unsubscribe link that verifies) to a directory or to
  * an SMTP server this test runs on loopback; a server that refuses a recipient makes the run
  * fail naming the patron; the address is exported and erased with the patron; the demo store
- * has a digest. */
+ * has a digest. With TL_TEST_DB=postgres (test_digest_postgres) the store is a PostgreSQL
+ * database (the demo's stays a SQLite file). */
+#include "pg_server.h"
 #include "support.h"
 
 #include <arpa/inet.h>
@@ -22,6 +24,7 @@
 #include "serve_child.h"
 #include "store/sqlite/sqlite_search.h" /* the tokenizer, for a raw connection's writes */
 #include "tailor/service.h"
+#include "tailor/store.h"
 
 #define NOW "2026-12-01T12:00:00Z"
 
@@ -29,6 +32,10 @@ static char dir[512], db[600];
 
 static void sql(const char *path, const char *text)
 {
+    if (tl_store_is_postgres(path)) {
+        tl_test_pg_int(tl_test_pg_name(path), text);
+        return;
+    }
     sqlite3 *h;
     assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
     assert_int_equal(tl__sq_search_register(h), SQLITE_OK); /* the search index follows */
@@ -41,6 +48,8 @@ static void sql(const char *path, const char *text)
 
 static long long sql_count(const char *path, const char *text)
 {
+    if (tl_store_is_postgres(path))
+        return tl_test_pg_int(tl_test_pg_name(path), text);
     sqlite3 *h;
     sqlite3_stmt *q;
     assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
@@ -60,7 +69,10 @@ static int setup(void **state)
     (void)state;
     snprintf(dir, sizeof(dir), "%s", tl_test_tmp("digest"));
     tl_test_sh("rm -rf '%s' && mkdir -p '%s'", dir, dir);
-    snprintf(db, sizeof(db), "%s/s.db", dir);
+    if (tl_test_on_pg()) /* test_digest_postgres: the store is a database */
+        snprintf(db, sizeof(db), "%s", tl_test_store("s.db"));
+    else
+        snprintf(db, sizeof(db), "%s/s.db", dir);
     char path[700];
     snprintf(path, sizeof(path), "%s/items.tsv", dir);
     assert_int_equal(
@@ -520,7 +532,8 @@ static void test_export_erase(void **state)
     assert_int_equal(tl_test_cli("--db '%s' user erase p4", db), 0);
     assert_int_equal(sql_count(db, "SELECT count(*) FROM subscriptions WHERE email LIKE 'p4@%'"),
                      0);
-    assert_int_equal(tl_test_sh("! grep -q 'p4@example.org' '%s'", db), 0);
+    if (!tl_test_on_pg()) /* the file keeps no copy (PostgreSQL's: the row is gone above) */
+        assert_int_equal(tl_test_sh("! grep -q 'p4@example.org' '%s'", db), 0);
 }
 
 /* path's content once it appears; fails after seconds, showing log. */
@@ -550,10 +563,18 @@ static void test_http(void **state)
                      0);
     /* the last scheduled run was a day ago: the first run covers the day, however slowly the
      * server starts */
-    sql(db, "INSERT INTO items(ext_id, type, title, authors, subjects, added) VALUES ('n7', 'book',"
-            " 'Dragons Again', 'Ann Smith', 'Fantasy|Dragons', strftime('%s', 'now') - 60);"
-            "INSERT OR REPLACE INTO meta(key, value) VALUES ('digest_last_run',"
-            " strftime('%s', 'now') - 86400)");
+    sql(db, tl_test_on_pg()
+                ? "INSERT INTO items(ext_id, type, title, authors, subjects, added) VALUES ('n7',"
+                  " 'book', 'Dragons Again', 'Ann Smith', 'Fantasy|Dragons',"
+                  " extract(epoch FROM now())::bigint - 60);"
+                  "INSERT INTO meta(key, value) VALUES ('digest_last_run',"
+                  " extract(epoch FROM now())::bigint - 86400) ON CONFLICT(key) DO UPDATE"
+                  " SET value = excluded.value"
+                : "INSERT INTO items(ext_id, type, title, authors, subjects, added) VALUES ('n7',"
+                  " 'book', 'Dragons Again', 'Ann Smith', 'Fantasy|Dragons',"
+                  " strftime('%s', 'now') - 60);"
+                  "INSERT OR REPLACE INTO meta(key, value) VALUES ('digest_last_run',"
+                  " strftime('%s', 'now') - 86400)");
     const char *extra[] = {"--digest-every",
                            "5",
                            "--digest-out",
@@ -645,7 +666,8 @@ static void test_http(void **state)
                      1);
     assert_int_equal(tl_test_sh("grep -q '\"digest\"' '%s'", err), 0);
     assert_true(sql_count(db, "SELECT value FROM meta WHERE key = 'digest_last_run'") >
-                sql_count(db, "SELECT strftime('%s', 'now') - 3600"));
+                sql_count(db, tl_test_on_pg() ? "SELECT extract(epoch FROM now())::bigint - 3600"
+                                              : "SELECT strftime('%s', 'now') - 3600"));
     assert_int_equal(tl_test_cli("--db '%s' subscription set p1 --alerts on", db), 0);
 }
 
@@ -687,6 +709,8 @@ int main(void)
         cmocka_unit_test(test_http),         cmocka_unit_test(test_demo),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     int rc = cmocka_run_group_tests(tests, setup, NULL);
     curl_global_cleanup();
     return rc;

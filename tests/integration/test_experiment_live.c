@@ -1,6 +1,8 @@
 /* Experiments applied live: a patron's arm sets the homepage's row policy, the model and the
  * re-ranker, and the impressions log carries the experiment and the arm (empty outside it);
- * an unknown setting is refused at create, naming the key. */
+ * an unknown setting is refused at create, naming the key. With
+ * TL_TEST_DB=postgres (test_experiment_live_postgres) the store is a PostgreSQL database. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <jansson.h>
@@ -26,7 +28,7 @@ static int setup(void **state)
     const char *events = tl_test_tmp("events.tsv");
     assert_int_equal(tl_test_write(events, ev), 0);
     free(ev);
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("explive.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("explive.db"));
     snprintf(model, sizeof(model), "%s", tl_test_tmp("explive.tlm"));
     if (tl_test_cli("--db '%s' import events '%s' --quiet", db, events) ||
         tl_test_cli("--db '%s' train --model itemknn --out '%s' --quiet", db, model))
@@ -353,7 +355,7 @@ static void guardrails_without_loans(void **state)
                                            "v1\te\tclick\t16\n"),
                      0);
     char clicks_db[600];
-    snprintf(clicks_db, sizeof(clicks_db), "%s", tl_test_tmp("clicks.db"));
+    snprintf(clicks_db, sizeof(clicks_db), "%s", tl_test_store("clicks.db"));
     assert_int_equal(tl_test_cli("--db '%s' import events '%s' --quiet", clicks_db, events), 0);
     assert_int_equal(tl_test_cli("--db '%s' experiment create c --arm x --arm y", clicks_db), 0);
     assert_int_equal(tl_test_cli("--db '%s' experiment report c --json", clicks_db), 0);
@@ -394,5 +396,7 @@ int main(void)
         cmocka_unit_test(guardrails_without_loans),
         cmocka_unit_test(ope_reads_the_store),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -2,7 +2,9 @@
  * history, taking the top evidence item out of the history lowers the score of the item it
  * explained (the evidence is the history item that contributes most to that score, by the
  * model's own decomposition, not a story told afterwards). popular is not among them: its
- * reason is how many patrons have the item, with no history behind it. */
+ * reason is how many patrons have the item, with no history behind it. With
+ * TL_TEST_DB=postgres (test_explanations_postgres) the store is a PostgreSQL database. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <jansson.h>
@@ -35,7 +37,7 @@ static int setup(void **state)
         for (int k = 0; k < 6 + u % 5; k++)
             o += (size_t)snprintf(events + o, (1 << 16) - o, "u%02d\ti%02d\tloan\t%d\n", u,
                                   (u * 7 + k * (u % 3 + 1) * 3) % 29, 1000 + u * 50 + k);
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("explain.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("explain.db"));
     int rc =
         tl_test_write(tl_test_tmp("explain-items.tsv"), items) ||
         tl_test_write(tl_test_tmp("explain-events.tsv"), events) ||
@@ -127,5 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_removing_the_top_evidence_lowers_the_score),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,7 +1,9 @@
 /* Impressions end to end through the service: propensities at least p_min and each decision's
  * probabilities summing to 1; rewards joined (a click naming its impression, a loan within the
  * attribution window, nothing outside it); an opted-out patron logged without identity; an
- * erasure removing the patron's impressions; the export's round trip. */
+ * erasure removing the patron's impressions; the export's round trip. With TL_TEST_DB=postgres
+ * (test_impressions_postgres) the store is a PostgreSQL database. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <math.h>
@@ -31,7 +33,7 @@ static int setup(void **state)
     const char *events = tl_test_tmp("events.tsv");
     assert_int_equal(tl_test_write(events, ev), 0);
     free(ev);
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("imp.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("imp.db"));
     snprintf(model, sizeof(model), "%s", tl_test_tmp("imp.tlm"));
     if (tl_test_cli("--db '%s' import events '%s' --quiet", db, events) ||
         tl_test_cli("--db '%s' train --model itemknn --out '%s' --quiet", db, model))
@@ -342,5 +344,7 @@ int main(void)
         cmocka_unit_test(erasure_removes_impressions),
         cmocka_unit_test(export_round_trips),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -485,7 +485,9 @@ static void test_sigterm_finishes_in_flight(void **state)
 static void test_homepage(void **state)
 {
     server *s = *state;
-    start(s, NULL);
+    /* the rows in their fixed order: the bandit's order explores (test_impressions has it) */
+    const char *fixed[] = {"--row-policy", "fixed", NULL};
+    start(s, fixed);
     reply r = get(s, "/v1/users/p1/homepage?rows=3&n=1");
     check(&r, 200, NULL, NULL);
     json_t *rows = json_object_get(r.json, "rows");
@@ -497,6 +499,7 @@ static void test_homepage(void **state)
     assert_string_equal(json_string_value(json_object_get(it, "item")), "b");
     row = json_array_get(rows, 1);
     assert_string_equal(json_string_value(json_object_get(row, "id")), "because:a");
+    assert_string_equal(json_string_value(json_object_get(row, "policy")), "fixed");
     assert_string_equal(json_string_value(json_object_get(row, "title")),
                         "Because you borrowed Alpha");
     it = json_array_get(json_object_get(row, "items"), 0);

@@ -1,5 +1,7 @@
 /* A/B tests over HTTP: an admin creates, lists, reports on, assigns and stops an experiment; an
- * app key may not; a patron key sees its own arms only; bad bodies are 400, a taken name 409. */
+ * app key may not; a patron key sees its own arms only; bad bodies are 400, a taken name 409. With
+ * TL_TEST_DB=postgres (test_server_experiments_postgres) the store is a PostgreSQL database. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <curl/curl.h>
@@ -25,7 +27,7 @@ static int setup(void **state)
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char db[600], model[600];
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("exp.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("exp.db"));
     snprintf(model, sizeof(model), "%s", tl_test_tmp("m.tlm"));
     if (tl_test_write(tl_test_tmp("events.tsv"), EVENTS) ||
         tl_test_cli("--db '%s' import events '%s'", db, tl_test_tmp("events.tsv")) != 0 ||
@@ -97,5 +99,7 @@ static void test_experiment_routes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_experiment_routes)};
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, setup, teardown);
 }

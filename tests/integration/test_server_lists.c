@@ -1,6 +1,8 @@
 /* Reading lists, reviews and learning paths over HTTP with API keys: a patron's private list is
  * its own and an admin's to read (404 to an app and to other patrons), a patron key acts only
- * for its patron, paths are an admin's to write; and a learning path walked over HTTP. */
+ * for its patron, paths are an admin's to write; and a learning path walked over HTTP. With
+ * TL_TEST_DB=postgres (test_server_lists_postgres) the store is a PostgreSQL database. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <curl/curl.h>
@@ -30,7 +32,7 @@ static int setup(void **state)
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char db[600], model[600];
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("lists.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("lists.db"));
     snprintf(model, sizeof(model), "%s", tl_test_tmp("m.tlm"));
     if (tl_test_write(tl_test_tmp("events.tsv"), EVENTS) ||
         tl_test_write(tl_test_tmp("items.tsv"), ITEMS) ||
@@ -165,5 +167,7 @@ int main(void)
         cmocka_unit_test(test_list_visibility),
         cmocka_unit_test(test_path_over_http),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, setup, teardown);
 }

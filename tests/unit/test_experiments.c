@@ -1,7 +1,9 @@
 /* Experiments through the service: assignment is deterministic and within 1% of the split over
  * 100,000 patrons, layers keep their experiments' patrons apart, an injected imbalance trips
  * the sample-ratio check, the report counts loans per active patron, a patron's arms carry their
- * parameters; and the CLI's create, assign, report (JSON and HTML) and stop. */
+ * parameters; and the CLI's create, assign, report (JSON and HTML) and stop. With
+ * TL_TEST_DB=postgres (test_experiments_postgres) the stores are PostgreSQL databases. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <jansson.h>
@@ -19,7 +21,7 @@
 static const char *make_store(const char *name)
 {
     static char db[600];
-    snprintf(db, sizeof db, "%s", tl_test_tmp(name));
+    snprintf(db, sizeof db, "%s", tl_test_store(name));
     tl_store *st;
     tl_diag d;
     assert_int_equal(tl_store_open(db, TL_STORE_CREATE, &st, &d), TL_OK);
@@ -289,5 +291,7 @@ int main(void)
         cmocka_unit_test(test_report_and_srm),
         cmocka_unit_test(test_cli),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

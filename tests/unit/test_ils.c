@@ -3,7 +3,9 @@
  * (Koha's statistics and issues tables built in; the Evergreen, Alma and FOLIO mapping files
  * of etc/ils/) imports its fixture of tests/data/ils/ into the events it means, copies resolve
  * through the holdings, an unknown copy names its line and field and leaves the store as it
- * was, dates follow the layout's format, and patron ids are pseudonymized at the door. */
+ * was, dates follow the layout's format, and patron ids are pseudonymized at the door. With
+ * TL_TEST_DB=postgres (test_ils_postgres) the stores are PostgreSQL databases. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <sqlite3.h>
@@ -41,7 +43,10 @@ static tl_store *open_store(const char *path, const uint8_t *key)
     o.pseudonym_key = key;
     tl_store *st = NULL;
     tl_diag d;
-    remove(path);
+    if (tl_test_on_pg())
+        tl_test_pg_reset(tl_test_pg_name(path));
+    else
+        remove(path);
     tl_err rc = tl_store_open_with(path, &o, &st, &d);
     if (rc != TL_OK)
         fail_msg("open %s: %s", path, d.msg);
@@ -62,7 +67,7 @@ static void put_holding(tl_store *st, const char *copy, const char *item, const 
 /* A store whose holdings know the fixtures' copies 101, 102 and 103. */
 static tl_store *library(const char *name, const uint8_t *key)
 {
-    tl_store *st = open_store(tl_test_tmp(name), key);
+    tl_store *st = open_store(tl_test_db(name), key);
     assert_int_equal(tl_store_begin(st), TL_OK);
     put_holding(st, "101", "bib1", "CPL", 1);
     put_holding(st, "102", "bib2", "MPL", 1);
@@ -102,6 +107,13 @@ static void import_ok(tl_store *st, const char *file, const char *layout, tl_imp
 /* The store's events, one "user item type time branch" a line, in time order. */
 static char *events_of(const char *db)
 {
+    if (tl_test_on_pg())
+        return tl_test_pg_rows(tl_test_pg_name(db), "SELECT u.ext_id, i.ext_id, t.name, e.ts,"
+                                                    " coalesce(e.branch, '-') FROM events e"
+                                                    " JOIN users u ON u.id = e.user_id"
+                                                    " JOIN items i ON i.id = e.item_id"
+                                                    " JOIN event_types t ON t.id = e.type_id"
+                                                    " ORDER BY e.ts, t.name COLLATE \"C\"");
     sqlite3 *h;
     sqlite3_stmt *q;
     assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
@@ -234,7 +246,7 @@ static void test_koha_statistics(void **state)
              "5 bib1 renew %lld CPL\n5 bib1 return %lld MPL\n",
              ts("2024-01-15T10:23:45Z"), ts("2024-01-18T13:00:00Z"), ts("2024-01-19T13:30:00Z"),
              ts("2024-01-29T09:00:00Z"), ts("2024-02-12T16:40:10Z"));
-    assert_events(tl_test_tmp("kstat.db"), koha_stats_want);
+    assert_events(tl_test_db("kstat.db"), koha_stats_want);
     /* again: nothing changes */
     import_ok(st, fixture("koha_statistics.csv"), "koha-statistics", &rep);
     assert_int_equal(rep.added, 0);
@@ -243,7 +255,7 @@ static void test_koha_statistics(void **state)
     /* the built-in layout and its copy in etc/ils/ read the same */
     st = library("kstat2.db", NULL);
     import_ok(st, fixture("koha_statistics.csv"), layout_file("koha-statistics.layout"), &rep);
-    assert_events(tl_test_tmp("kstat2.db"), koha_stats_want);
+    assert_events(tl_test_db("kstat2.db"), koha_stats_want);
     tl_store_free(st);
 }
 
@@ -263,7 +275,7 @@ static void test_koha_issues(void **state)
              "6 bib2 loan %lld MPL\n",
              ts("2024-01-15T10:23:45Z"), ts("2024-01-18T13:00:00Z"), ts("2024-02-01T10:00:00Z"),
              ts("2024-02-20T09:15:00Z"));
-    assert_events(tl_test_tmp("kiss.db"), want);
+    assert_events(tl_test_db("kiss.db"), want);
     tl_store_free(st);
 }
 
@@ -273,7 +285,7 @@ static void test_unknown_copy(void **state)
 {
     (void)state;
     tl_store *st = library("unknown.db", NULL);
-    const char *db = tl_test_tmp("unknown.db");
+    const char *db = tl_test_db("unknown.db");
     tl_import_report rep;
     tl_diag d;
     char *before = events_of(db);
@@ -354,7 +366,7 @@ static void test_custom_layout(void **state)
     assert_int_equal(rep.in.ignored, 2);
     char want[128];
     snprintf(want, sizeof(want), "5 bib1 loan %lld -\n", ts("2024-12-31T23:59:00Z"));
-    assert_events(tl_test_tmp("custom.db"), want);
+    assert_events(tl_test_db("custom.db"), want);
     tl_store_free(st);
 }
 
@@ -369,7 +381,7 @@ static void test_mapping_files(void **state)
     import_ok(st, fixture("evergreen_circulation.csv"), layout_file("evergreen.layout"), &rep);
     snprintf(want, sizeof(want), "5 bib1 loan %lld 4\n6 bib3 loan %lld 4\n5 bib1 return %lld 4\n",
              ts("2024-01-15T15:23:45Z"), ts("2024-01-18T18:00:00Z"), ts("2024-02-01T15:00:00Z"));
-    assert_events(tl_test_tmp("eg.db"), want);
+    assert_events(tl_test_db("eg.db"), want);
     tl_store_free(st);
     /* Alma: US dates; the MMS Id names the record when given, else the Item Id's holding */
     st = library("alma.db", NULL);
@@ -377,14 +389,14 @@ static void test_mapping_files(void **state)
     snprintf(want, sizeof(want),
              "5 bib1 loan %lld CPL\n6 bib3 loan %lld CPL\n5 bib1 return %lld CPL\n",
              ts("2024-01-15T10:23:00Z"), ts("2024-01-18T13:00:00Z"), ts("2024-02-01T10:00:00Z"));
-    assert_events(tl_test_tmp("alma.db"), want);
+    assert_events(tl_test_db("alma.db"), want);
     tl_store_free(st);
     /* FOLIO: ISO 8601 with milliseconds */
     st = library("folio.db", NULL);
     import_ok(st, fixture("folio_loans.csv"), layout_file("folio.layout"), &rep);
     snprintf(want, sizeof(want), "5 bib1 loan %lld -\n6 bib3 loan %lld -\n5 bib1 return %lld -\n",
              ts("2024-01-15T10:23:45Z"), ts("2024-01-18T13:00:00Z"), ts("2024-02-01T10:00:00Z"));
-    assert_events(tl_test_tmp("folio.db"), want);
+    assert_events(tl_test_db("folio.db"), want);
     tl_store_free(st);
 }
 
@@ -403,7 +415,7 @@ static void test_pseudonymized(void **state)
     char p5[TL_PSEUDONYM_LEN + 1], p6[TL_PSEUDONYM_LEN + 1];
     tl_pseudonym(key, "5", 1, p5);
     tl_pseudonym(key, "6", 1, p6);
-    char *got = events_of(tl_test_tmp("pseudo.db"));
+    char *got = events_of(tl_test_db("pseudo.db"));
     assert_non_null(strstr(got, p5));
     assert_non_null(strstr(got, p6));
     assert_null(strstr(got, "\n5 "));
@@ -432,7 +444,7 @@ static void test_plain_events_import(void **state)
     char want[256];
     snprintf(want, sizeof(want), "5 bib1 loan %lld -\n5 bib3 return %lld -\n",
              ts("2024-01-15T10:23:45Z"), ts("2024-01-16T10:00:00Z"));
-    assert_events(tl_test_tmp("plain.db"), want);
+    assert_events(tl_test_db("plain.db"), want);
     tl_store_free(st);
 }
 
@@ -442,7 +454,7 @@ static void test_cli(void **state)
 {
     (void)state;
     tl_store_free(library("cli.db", NULL));
-    const char *db = tl_test_tmp("cli.db");
+    const char *db = tl_test_db("cli.db");
     int rc = tl_test_cli("--db '%s' import circulation '%s' --layout koha-statistics", db,
                          fixture("koha_statistics.csv"));
     tl_test_cli_check(rc, 0, "2 ignored", NULL);
@@ -485,5 +497,7 @@ int main(void)
         cmocka_unit_test(test_plain_events_import),
         cmocka_unit_test(test_cli),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,10 @@
  * while upcoming, at the request's time, without a training; the homepage's "Upcoming events
  * for you" row; branch-aware availability (copies on the shelf at the patron's branch first);
  * the academic calendar ("For your exams" first during exam weeks) and learned seasonality
- * ("Borrowed at this time of year" in the weeks a subject was borrowed in past years). */
+ * ("Borrowed at this time of year" in the weeks a subject was borrowed in past years). With
+ * TL_TEST_DB=postgres (test_library_context_postgres) the stores are PostgreSQL databases. */
 #include "store/sqlite/sqlite_search.h" /* the tokenizer, for a raw connection's writes */
+#include "pg_server.h"
 #include "support.h"
 
 #include <sqlite3.h>
@@ -40,7 +42,7 @@ static int setup(void **state)
             o += (size_t)snprintf(loans + o, sizeof(loans) - o, "a%d\tE%d\t%d\n", u, e, 2500 + u);
     }
     snprintf(loans + o, sizeof(loans) - o, "p\tA1\t3000\np\tA2\t3001\n");
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("ctx.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("ctx.db"));
     snprintf(model, sizeof(model), "%s", tl_test_tmp("ctx.tlm"));
     assert_int_equal(tl_test_write(tl_test_tmp("ctx-loans.tsv"), loans), 0);
     assert_int_equal(
@@ -85,16 +87,20 @@ static int setup(void **state)
     }
     tl_store_free(st);
     /* E3's details (the catalogue's own record of it) say when it really starts */
-    sqlite3 *h;
-    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-    assert_int_equal(tl__sq_search_register(h), SQLITE_OK); /* the search index follows */
     char sql[256];
     snprintf(sql, sizeof(sql),
              "INSERT INTO item_details(item_id, starts, place)"
              " SELECT id, %lld, 'Park' FROM items WHERE ext_id = 'E3'",
              at("2030-01-05T09:00:00Z"));
-    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(h);
+    if (tl_test_on_pg()) {
+        tl_test_pg_int("ctx", sql);
+    } else {
+        sqlite3 *h;
+        assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+        assert_int_equal(tl__sq_search_register(h), SQLITE_OK); /* the search index follows */
+        assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(h);
+    }
     assert_int_equal(
         tl_test_cli("--db '%s' train --model itemknn --set autotune=0 --out '%s'", db, model), 0);
     return 0;
@@ -301,7 +307,7 @@ static void season_store(void)
 {
     if (sdb[0])
         return;
-    snprintf(sdb, sizeof(sdb), "%s", tl_test_tmp("season.db"));
+    snprintf(sdb, sizeof(sdb), "%s", tl_test_store("season.db"));
     snprintf(smodel, sizeof(smodel), "%s", tl_test_tmp("season.tlm"));
     char items[2048] = "item,title,subjects\n";
     const char *subj[] = {"T", "Tax", "G", "Gardening", "X", "Fiction"};
@@ -438,5 +444,7 @@ int main(void)
         cmocka_unit_test(test_seasonality),
         cmocka_unit_test(test_calendar),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, setup, NULL);
 }

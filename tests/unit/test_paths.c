@@ -1,7 +1,9 @@
 /* Learning paths through the service: a librarian's path imported from a file (all or none,
  * errors naming the line and field), a patron's place on it and the next step with its
  * alternatives, other patrons' feedback reordering the alternatives, and a proposal for a
- * topic without a path from co-use sequences, series order and levels. */
+ * topic without a path from co-use sequences, series order and levels. With TL_TEST_DB=postgres
+ * (test_paths_postgres) the store is a PostgreSQL database. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <jansson.h>
@@ -52,7 +54,7 @@ static void put_event(tl_store *st, const char *user, const char *item, long lon
 static const char *make_store(void)
 {
     static char db[600];
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("paths.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("paths.db"));
     tl_store *st;
     tl_diag d;
     assert_int_equal(tl_store_open(db, TL_STORE_CREATE, &st, &d), TL_OK);
@@ -245,5 +247,7 @@ int main(void)
         cmocka_unit_test(test_walk_through),
         cmocka_unit_test(test_proposal),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

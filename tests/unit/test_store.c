@@ -1153,8 +1153,13 @@ static void test_put_search(void **state)
     assert_int_equal(tl_store_count(st, &c), TL_OK);
     assert_int_equal(c.searches, 2);
     assert_int_equal(c.items, 2);
+    /* a search made with how many it found (the analytics' failed searches), twice: one total */
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(tl_store_search_log(st, "u1", "no such thing", 7, k, &d), TL_OK);
     tl_store_free(st);
     assert_int_equal(sql_int(db_path("search.db"), "SELECT count(*) FROM search_clicks"), 1);
+    assert_int_equal(sql_int(db_path("search.db"), "SELECT count(*) FROM search_totals"), 1);
+    assert_int_equal(sql_int(db_path("search.db"), "SELECT max(total) FROM search_totals"), 1);
 }
 
 /* ---- one record: get, replace, delete ------------------------------------------------------ */
@@ -1383,6 +1388,109 @@ static void test_tenants(void **state)
     tl_store_free(st);
 }
 
+/* What a shelf, schedule, season and digest callback saw, as text lines. */
+typedef struct lines {
+    char text[1024];
+    size_t len;
+} lines;
+
+static tl_err on_shelf(void *ctx, const char *item, const char *branch, int64_t count,
+                       int64_t on_shelf)
+{
+    lines *l = ctx;
+    l->len += (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s %s %lld %lld\n",
+                               item, branch ? branch : "-", (long long)count, (long long)on_shelf);
+    return TL_OK;
+}
+
+static tl_err on_schedule(void *ctx, const char *item, int64_t starts, int64_t ends)
+{
+    lines *l = ctx;
+    l->len += (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s %lld %lld\n", item,
+                               (long long)starts, (long long)ends);
+    return TL_OK;
+}
+
+static tl_err on_week(void *ctx, const char *subject, int week, int64_t loans)
+{
+    lines *l = ctx;
+    l->len += (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s %d %lld\n", subject,
+                               week, (long long)loans);
+    return TL_OK;
+}
+
+static tl_err on_copy(void *ctx, const tl_holding_rec *h)
+{
+    lines *l = ctx;
+    l->len +=
+        (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s %s %s %d\n", h->copy,
+                         h->branch ? h->branch : "-", h->status ? h->status : "-", h->available);
+    return TL_OK;
+}
+
+/* Copies by their ILS number (added, updated, unchanged, an availability kept), the record of a
+ * copy, shelves per branch, an event's schedule from its extra, loans by subject and week. */
+static void test_holdings_shelves_seasons(void **state)
+{
+    (void)state;
+    tl_store *st = open_new("holdings.db");
+    tl_diag d;
+    tl_put what;
+    tl_item_rec b1 = item("b1", "Dune");
+    b1.subjects = "Science fiction| Deserts ";
+    tl_item_rec talk = item("talk", "A talk");
+    talk.type = "event";
+    talk.extra = "{\"starts\":\"2024-03-01T18:00:00Z\",\"ends\":1709319600}";
+    assert_int_equal(tl_store_put_item(st, &b1, NULL, &d), TL_OK);
+    assert_int_equal(tl_store_put_item(st, &talk, NULL, &d), TL_OK);
+    tl_holding_rec h[] = {{.copy = "101", .item = "b1", .branch = "CPL", .available = 1},
+                          {.copy = "102", .item = "b1", .branch = "MPL", .available = 0},
+                          {.copy = "103", .item = "b2", .branch = "CPL", .available = -1}};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(tl_store_put_holding(st, &h[k], &what, &d), TL_OK);
+        assert_int_equal(what, TL_PUT_ADDED);
+    }
+    assert_int_equal(tl_store_put_holding(st, &h[0], &what, &d), TL_OK);
+    assert_int_equal(what, TL_PUT_UNCHANGED);
+    tl_holding_rec moved = {.copy = "102", .item = "b1", .branch = "CPL", .available = -1};
+    assert_int_equal(tl_store_put_holding(st, &moved, &what, &d), TL_OK);
+    assert_int_equal(what, TL_PUT_UPDATED);
+    char *rec = NULL;
+    assert_int_equal(tl_store_item_for_copy(st, "103", 3, &rec, &d), TL_OK);
+    assert_string_equal(rec, "b2"); /* created bare, as events do */
+    free(rec);
+    assert_int_equal(tl_store_item_for_copy(st, "999", 3, &rec, &d), TL_ENOTFOUND);
+    lines l = {.len = 0};
+    assert_int_equal(tl_store_shelves_each(st, on_shelf, &l, &d), TL_OK);
+    assert_string_equal(l.text, "b1 CPL 2 1\nb2 CPL 1 1\n"); /* 102 kept its state: out */
+    l.len = 0;
+    assert_int_equal(tl_store_item_holdings(st, "b1", 2, on_copy, &l, &d), TL_OK);
+    assert_string_equal(l.text, "101 CPL - 1\n102 CPL - 0\n");
+    l.len = 0;
+    assert_int_equal(tl_store_schedules_each(st, on_schedule, &l, &d), TL_OK);
+    assert_string_equal(l.text, "talk 1709316000 1709319600\n");
+    /* loans on 2024-01-01 (a Monday: week 1) and 2024-01-07 (a Sunday: still week 1) */
+    assert_int_equal(tl_store_begin(st), TL_OK);
+    const long long when[] = {1704103200, 1704621600, 1704621600};
+    const char *who[] = {"u1", "u2", "u3"}, *type[] = {"loan", "renew", "click"};
+    for (int k = 0; k < 3; k++) {
+        tl_event_rec e = {.user = who[k],
+                          .user_len = 2,
+                          .item = "b1",
+                          .item_len = 2,
+                          .type = type[k],
+                          .ts = when[k]};
+        assert_int_equal(tl_store_put_event(st, &e, 0, NULL, &d), TL_OK);
+    }
+    assert_int_equal(tl_store_commit(st), TL_OK);
+    l.len = 0;
+    assert_int_equal(tl_store_loan_weeks(st, on_week, &l, &d), TL_OK);
+    assert_non_null(strstr(l.text, "Science fiction 1 2\n"));
+    assert_non_null(strstr(l.text, "Deserts 1 2\n"));
+    assert_int_equal(l.len, strlen("Science fiction 1 2\nDeserts 1 2\n"));
+    tl_store_free(st);
+}
+
 /* The tests of what every engine does (not of SQLite's files). */
 static const struct CMUnitTest any_engine[] = {
     cmocka_unit_test(test_foreign_keys_enforced),
@@ -1398,6 +1506,7 @@ static const struct CMUnitTest any_engine[] = {
     cmocka_unit_test(test_idempotency_keys),
     cmocka_unit_test(test_tenants),
     cmocka_unit_test(test_bulk_events),
+    cmocka_unit_test(test_holdings_shelves_seasons),
 };
 
 int main(void)
@@ -1428,6 +1537,7 @@ int main(void)
         cmocka_unit_test(test_idempotency_keys),
         cmocka_unit_test(test_tenants),
         cmocka_unit_test(test_bulk_events),
+        cmocka_unit_test(test_holdings_shelves_seasons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

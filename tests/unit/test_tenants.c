@@ -1,7 +1,9 @@
 /* Consortium tenancy through the store and the service: the id a tenant's patron is kept
  * under, the same patron id in two tenants as two patrons, exports, erasures and lists that
  * never cross tenants (both ways), the consortium that sees all, tenant keys and what they
- * may do, and recommendations from the tenant's holdings only. */
+ * may do, and recommendations from the tenant's holdings only. With
+ * TL_TEST_DB=postgres (test_tenants_postgres) the store is a PostgreSQL database. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <stdio.h>
@@ -30,7 +32,7 @@ static char db[600], model[600];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("tenants.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("tenants.db"));
     snprintf(model, sizeof(model), "%s", tl_test_tmp("tenants.tlm"));
     remove(db);
     char ea[600], eb[600];
@@ -365,6 +367,8 @@ static long search_as(tl_service *s, const char *tenant, const char *text)
 static void test_search_from_holdings(void **state)
 {
     (void)state;
+    if (tl_test_on_pg())
+        skip(); /* the PostgreSQL store has no catalogue search yet (docs/SCALE-POSTGRES.md) */
     tl_service *s = open_service();
     assert_int_equal(search_as(s, NULL, "Four"), 1); /* the consortium sees every record */
     assert_int_equal(search_as(s, "b", "Four"), 1);  /* b holds i4 (and caches the answer) */
@@ -567,5 +571,7 @@ int main(void)
         cmocka_unit_test(test_lists_stay_in_tenant),
         cmocka_unit_test(test_export_erase_both_ways),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, setup, NULL);
 }

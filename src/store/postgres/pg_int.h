@@ -32,6 +32,8 @@ tl_err tl__pg_query(tl_store *st, const char *sql, const tl_pg_args *a, PGresult
 /* The same for a statement run many times: prepared once per connection, by its slot. */
 tl_err tl__pg_prepared(tl_store *st, int slot, const char *sql, const tl_pg_args *a,
                        PGresult **res);
+/* tl__pg_query for a write: *changes (may be NULL) = the rows it wrote. */
+tl_err tl__pg_run(tl_store *st, const char *sql, const tl_pg_args *a, long long *changes);
 /* The rows a statement changed (PQcmdTuples). */
 long long tl__pg_changes(PGresult *r);
 int64_t tl__pg_i64(PGresult *r, int row, int col);
@@ -78,10 +80,41 @@ tl_err tl__pg_ids_note(tl_pg_ids *x, tl_id_kind k, const char *ext, size_t len, 
 tl_err tl__pg_ids_flush(tl_store *st, tl_pg_ids *x);
 
 /* Statement slots of the engine's files (each file its own range). */
-enum { TL_PG_SLOTS = 96, TL_PG_PRIVACY_SLOT0 = 64 };
+enum { TL_PG_SLOTS = 96, TL_PG_PRIVACY_SLOT0 = 64, TL_PG_IMP_SLOT0 = 80, TL_PG_CAT_SLOT0 = 84 };
 
 /* Reading lists, reviews, paths (pg_lists.c; lib_int.h). */
 extern const struct tl_store_lib_ops tl__pg_lib_ops;
+
+/* Catalogue details and copies, shelves, schedules, seasons and the digest's details
+ * (pg_catalogue.c): store_int.h's ops of the same names. */
+tl_err tl__pg_put_details(tl_store *st, int64_t item, const tl_item_details *d, int *changed);
+tl_err tl__pg_put_holdings(tl_store *st, int64_t item, int existed, const tl_holding_rec *h, int n,
+                           int *changed);
+tl_err tl__pg_get_details(tl_store *st, const char *ext, size_t len, tl_store_details_fn fn,
+                          void *ctx, int *found);
+tl_err tl__pg_get_holdings(tl_store *st, const char *ext, size_t len, tl_store_holding_fn fn,
+                           void *ctx);
+tl_err tl__pg_works_each(tl_store *st, tl_store_row_fn fn, void *ctx);
+tl_err tl__pg_put_holding(tl_store *st, const tl_holding_rec *h, int64_t item, tl_put *what);
+tl_err tl__pg_copy_item(tl_store *st, const char *copy, size_t len, char **item);
+tl_err tl__pg_shelves_each(tl_store *st, tl_store_shelf_fn fn, void *ctx);
+tl_err tl__pg_schedules_each(tl_store *st, tl_store_schedule_fn fn, void *ctx);
+tl_err tl__pg_loan_weeks(tl_store *st, tl_store_week_fn fn, void *ctx);
+tl_err tl__pg_details(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
+                      tl_store_detail_fn fn, void *ctx);
+
+/* Collection analytics and searches' totals (pg_analytics.c): store_int.h's ops. */
+tl_err tl__pg_analytics(tl_store *st, tl_analytics_part part, const tl_analytics_window *w,
+                        tl_analytics_fn fn, void *ctx);
+tl_err tl__pg_search_total(tl_store *st, int64_t user, const char *query, int64_t ts,
+                           int64_t total);
+
+/* Impressions and learners' state (pg_impressions.c; imp_int.h), with a patron's impressions
+ * for an export and the retention job's part; experiments (pg_experiments.c; exp_int.h). */
+extern const struct tl_store_imp_ops tl__pg_imp_ops;
+tl_err tl__pg_imp_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, void *ctx);
+tl_err tl__pg_imp_retention(tl_store *st, int64_t now);
+extern const struct tl_store_exp_ops tl__pg_exp_ops;
 
 /* Trust (pg_privacy.c). */
 tl_err tl__pg_audit_append(tl_store *st, const tl_store_audit *e);

@@ -69,22 +69,11 @@ tl_err tl__pg_audit_each(tl_store *st, tl_store_audit_fn fn, void *ctx)
     return rc;
 }
 
-/* Runs sql with a's parameters; *changed (may be NULL) = the rows it wrote. */
-static tl_err write(tl_store *st, const char *sql, const tl_pg_args *a, long long *changed)
-{
-    PGresult *r = NULL;
-    tl_err rc = tl__pg_query(st, sql, a, &r);
-    if (rc == TL_OK && changed)
-        *changed = tl__pg_changes(r);
-    PQclear(r);
-    return rc;
-}
-
 tl_err tl__pg_audit_forget(tl_store *st, const char *target, long long *changed)
 {
     tl_pg_args a = {0};
     tl__pg_str(&a, target);
-    return write(st, "UPDATE audit_log SET target = NULL WHERE target = $1", &a, changed);
+    return tl__pg_run(st, "UPDATE audit_log SET target = NULL WHERE target = $1", &a, changed);
 }
 
 tl_err tl__pg_consent_set(tl_store *st, int64_t user, int personalize, int64_t retention_days,
@@ -96,29 +85,30 @@ tl_err tl__pg_consent_set(tl_store *st, int64_t user, int personalize, int64_t r
     if (personalize >= 0) {
         tl_pg_args p = a;
         tl__pg_int(&p, personalize);
-        if ((rc = write(st, "UPDATE users SET personalize = $2 WHERE id = $1", &p, NULL)) != TL_OK)
+        if ((rc = tl__pg_run(st, "UPDATE users SET personalize = $2 WHERE id = $1", &p, NULL)) !=
+            TL_OK)
             return rc;
     }
     if (retention_days != TL_ABSENT && retention_days < 0 &&
-        (rc = write(st, "DELETE FROM retention WHERE user_id = $1", &a, NULL)) != TL_OK)
+        (rc = tl__pg_run(st, "DELETE FROM retention WHERE user_id = $1", &a, NULL)) != TL_OK)
         return rc;
     if (retention_days != TL_ABSENT && retention_days >= 0) {
         tl_pg_args p = a;
         tl__pg_int(&p, retention_days);
-        if ((rc = write(st,
-                        "INSERT INTO retention(user_id, days) VALUES ($1, $2)"
-                        " ON CONFLICT(user_id) DO UPDATE SET days = excluded.days",
-                        &p, NULL)) != TL_OK)
+        if ((rc = tl__pg_run(st,
+                             "INSERT INTO retention(user_id, days) VALUES ($1, $2)"
+                             " ON CONFLICT(user_id) DO UPDATE SET days = excluded.days",
+                             &p, NULL)) != TL_OK)
             return rc;
     }
     /* the history keeps the state after the change, whole */
     tl__pg_int(&a, ts);
     tl__pg_str(&a, actor);
-    return write(st,
-                 "INSERT INTO consent_log(user_id, ts, personalize, retention_days, actor)"
-                 " SELECT u.id, $2, u.personalize, r.days, $3 FROM users u"
-                 " LEFT JOIN retention r ON r.user_id = u.id WHERE u.id = $1",
-                 &a, NULL);
+    return tl__pg_run(st,
+                      "INSERT INTO consent_log(user_id, ts, personalize, retention_days, actor)"
+                      " SELECT u.id, $2, u.personalize, r.days, $3 FROM users u"
+                      " LEFT JOIN retention r ON r.user_id = u.id WHERE u.id = $1",
+                      &a, NULL);
 }
 
 /* Runs sql with the patron's id as $1: *out = its rows. */
@@ -174,6 +164,8 @@ tl_err tl__pg_user_dump(tl_store *st, int64_t user, const tl_store_dump_fns *f, 
                             PQgetisnull(r, i, 2) ? -1 : tl__pg_i64(r, i, 2), tl__pg_s(r, i, 3));
         PQclear(r);
     }
+    if (rc == TL_OK && f->impression)
+        rc = tl__pg_imp_dump(st, user, f, ctx);
     return rc;
 }
 
@@ -181,11 +173,12 @@ tl_err tl__pg_retention_run(tl_store *st, int64_t now, long long *removed)
 {
     tl_pg_args a = {0};
     tl__pg_int(&a, now);
-    return write(st,
-                 "DELETE FROM events WHERE user_id IN (SELECT id FROM users WHERE"
-                 " personalize = 0) OR EXISTS (SELECT 1 FROM retention r WHERE"
-                 " r.user_id = events.user_id AND events.ts < $1 - r.days * 86400)",
-                 &a, removed);
+    tl_err rc = tl__pg_run(st,
+                           "DELETE FROM events WHERE user_id IN (SELECT id FROM users WHERE"
+                           " personalize = 0) OR EXISTS (SELECT 1 FROM retention r WHERE"
+                           " r.user_id = events.user_id AND events.ts < $1 - r.days * 86400)",
+                           &a, removed);
+    return rc == TL_OK ? tl__pg_imp_retention(st, now) : rc;
 }
 
 tl_err tl__pg_sub_set(tl_store *st, int64_t user, int alerts, const char *email, int64_t ts)
@@ -195,14 +188,15 @@ tl_err tl__pg_sub_set(tl_store *st, int64_t user, int alerts, const char *email,
     tl__pg_int(&a, alerts);
     tl__pg_str(&a, email);
     tl__pg_int(&a, ts);
-    return write(st,
-                 "INSERT INTO subscriptions(user_id, email, alerts, since)"
-                 " VALUES ($1, nullif($3::text, ''), greatest($2::bigint, 0), $4)"
-                 " ON CONFLICT(user_id) DO UPDATE"
-                 " SET alerts = CASE WHEN $2::bigint < 0 THEN subscriptions.alerts ELSE $2 END,"
-                 " email = CASE WHEN $3::text IS NULL THEN subscriptions.email"
-                 " ELSE nullif($3::text, '') END",
-                 &a, NULL);
+    return tl__pg_run(
+        st,
+        "INSERT INTO subscriptions(user_id, email, alerts, since)"
+        " VALUES ($1, nullif($3::text, ''), greatest($2::bigint, 0), $4)"
+        " ON CONFLICT(user_id) DO UPDATE"
+        " SET alerts = CASE WHEN $2::bigint < 0 THEN subscriptions.alerts ELSE $2 END,"
+        " email = CASE WHEN $3::text IS NULL THEN subscriptions.email"
+        " ELSE nullif($3::text, '') END",
+        &a, NULL);
 }
 
 /* Runs sql ($1 = user unless user is 0) and hands each subscription to fn; *found = any. */
@@ -236,8 +230,8 @@ tl_err tl__pg_sub_off(tl_store *st, int64_t user, int *changed)
     tl_pg_args a = {0};
     long long n = 0;
     tl__pg_int(&a, user);
-    tl_err rc =
-        write(st, "UPDATE subscriptions SET alerts = 0 WHERE user_id = $1 AND alerts = 1", &a, &n);
+    tl_err rc = tl__pg_run(
+        st, "UPDATE subscriptions SET alerts = 0 WHERE user_id = $1 AND alerts = 1", &a, &n);
     *changed = n > 0;
     return rc;
 }

@@ -182,9 +182,8 @@ static const struct {
     /* SQLite's version 8 is its FTS5 catalogue index: on PostgreSQL the search operations
      * are not built yet (they say so), so the step adds nothing */
     {8, ""},
-    /* SQLite's 9 and 10: impressions with their rewards and the learners' state, and the
-     * experiments' definitions. The PostgreSQL store does not log impressions or run
-     * experiments yet (it says so); the tables are here so that tailor migrate copies them */
+    /* SQLite's 9 and 10: impressions with their rewards and the learners' state
+     * (pg_impressions.c), and the experiments' definitions (pg_experiments.c) */
     {9, "CREATE TABLE impressions("
         " id BIGINT PRIMARY KEY, ts BIGINT NOT NULL,"
         " user_id BIGINT REFERENCES users(id),"

@@ -194,6 +194,16 @@ tl_err tl__pg_query(tl_store *st, const char *sql, const tl_pg_args *a, PGresult
     return result(st, r, res);
 }
 
+tl_err tl__pg_run(tl_store *st, const char *sql, const tl_pg_args *a, long long *changes)
+{
+    PGresult *r = NULL;
+    tl_err rc = tl__pg_query(st, sql, a, &r);
+    if (rc == TL_OK && changes)
+        *changes = tl__pg_changes(r);
+    PQclear(r);
+    return rc;
+}
+
 tl_err tl__pg_prepared(tl_store *st, int slot, const char *sql, const tl_pg_args *a, PGresult **res)
 {
     pg_store *s = pg(st);
@@ -1606,7 +1616,7 @@ static tl_err pg_idem_prune(tl_store *st, int64_t before, long long *removed)
     return rc;
 }
 
-/* ---- the operations not built yet: each says which it is ---- */
+/* ---- scrub ---- */
 
 static tl_err pg_scrub(tl_store *st, int *complete)
 {
@@ -1615,15 +1625,8 @@ static tl_err pg_scrub(tl_store *st, int *complete)
     return tl__pg_query(st, "SELECT 1", NULL, NULL);
 }
 
-static tl_err pg_details(tl_store *st, int64_t added_from, int64_t starts_from, int64_t starts_to,
-                         tl_store_detail_fn fn, void *ctx)
-{
-    (void)added_from, (void)starts_from, (void)starts_to, (void)fn, (void)ctx;
-    return tl__pg_unsupported(st, "catalogue details");
-}
-
-/* Left NULL below: analytics, catalogue details and copies, catalogue search; the generic
- * layer then says "the postgres store has no ..." (TL_EUNSUPPORTED). */
+/* Left NULL below: catalogue search (and the page cache's limit); the generic layer then says
+ * "the postgres store has no ..." (TL_EUNSUPPORTED). */
 static const tl_store_ops postgres_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -1680,8 +1683,22 @@ static const tl_store_ops postgres_ops = {
     .sub_get = tl__pg_sub_get,
     .sub_off = tl__pg_sub_off,
     .sub_each = tl__pg_sub_each,
-    .details = pg_details,
+    .details = tl__pg_details,
+    .analytics = tl__pg_analytics,
+    .search_total = tl__pg_search_total,
+    .put_details = tl__pg_put_details,
+    .put_holdings = tl__pg_put_holdings,
+    .get_details = tl__pg_get_details,
+    .get_holdings = tl__pg_get_holdings,
+    .works_each = tl__pg_works_each,
+    .put_holding = tl__pg_put_holding,
+    .copy_item = tl__pg_copy_item,
+    .shelves_each = tl__pg_shelves_each,
+    .schedules_each = tl__pg_schedules_each,
+    .loan_weeks = tl__pg_loan_weeks,
     .lib = &tl__pg_lib_ops,
+    .imp = &tl__pg_imp_ops,
+    .exp = &tl__pg_exp_ops,
 };
 
 static const char *const session_sql = "SET client_min_messages = warning; LISTEN " CHANNEL;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/imp_blob.h"
 #include "store/imp_int.h"
-#include "util/bytes.h"
 #include "store/sqlite/sqlite_int.h"
 
 enum { /* tl__sq_kept slots: sqlite_catalogue.c uses those below 8 */
@@ -19,7 +19,6 @@ enum { /* tl__sq_kept slots: sqlite_catalogue.c uses those below 8 */
 };
 
 #define IMP_VERSION 9
-#define EDITION_HEAD 12 /* an edition record: int32 position, int32 dim, float p, float x[dim] */
 
 static tl_err step_done(tl_store *st, sqlite3_stmt *q)
 {
@@ -36,66 +35,12 @@ static void text_or_null(sqlite3_stmt *q, int i, const char *v)
         sqlite3_bind_null(q, i);
 }
 
-static int64_t item_at(const unsigned char *items, int k)
-{
-    uint64_t v = 0;
-    for (int b = 0; b < 8; b++)
-        v |= (uint64_t)items[8 * k + b] << (8 * b);
-    return (int64_t)v;
-}
-
-/* One row's blobs: its items' store ids (0: unknown to the store) and its cards' editions. */
-static tl_err row_blobs(tl_store *st, const tl_store_impression *imp, int row,
-                        unsigned char **items, int *n_items, unsigned char **eds, int *eds_len)
-{
-    int n = 0, elen = 0;
-    for (int k = 0; k < imp->n_items; k++)
-        if (imp->items[k].row == row) {
-            n++;
-            if (imp->items[k].edition_p >= 0)
-                elen += EDITION_HEAD + 4 * imp->items[k].edition_dim;
-        }
-    *items = malloc((size_t)n * 8 + 1);
-    *eds = elen ? malloc((size_t)elen) : NULL;
-    if (!*items || (elen && !*eds))
-        return TL_ENOMEM;
-    int j = 0, at = 0;
-    for (int k = 0; k < imp->n_items; k++) {
-        const tl_store_imp_item *it = &imp->items[k];
-        if (it->row != row)
-            continue;
-        int64_t id = 0;
-        tl_err r = st->ops->find_id(st, TL_ID_ITEM, it->item, strlen(it->item), &id);
-        if (r != TL_OK)
-            return r;
-        for (int b = 0; b < 8; b++)
-            (*items)[8 * j + b] = (unsigned char)((uint64_t)id >> (8 * b));
-        if (it->edition_p >= 0) {
-            tl_put_le32(*eds + at, (uint32_t)it->position);
-            tl_put_le32(*eds + at + 4, (uint32_t)it->edition_dim);
-            tl_put_lef32(*eds + at + 8, (float)it->edition_p);
-            for (int f = 0; f < it->edition_dim; f++)
-                tl_put_lef32(*eds + at + EDITION_HEAD + 4 * f, it->edition_x[f]);
-            at += EDITION_HEAD + 4 * it->edition_dim;
-        }
-        j++;
-    }
-    *n_items = n;
-    *eds_len = elen;
-    return TL_OK;
-}
-
 static tl_err sq_imp_put(tl_store *st, const tl_store_impression *imp)
 {
     int64_t user = 0;
-    tl_err r = TL_OK;
-    if (imp->user) {
-        size_t len = strlen(imp->user);
-        if ((r = st->ops->find_id(st, TL_ID_USER, imp->user, len, &user)) == TL_OK && !user)
-            r = st->ops->create_id(st, TL_ID_USER, imp->user, len, &user);
-        if (r != TL_OK)
-            return r;
-    }
+    tl_err r = tl__imp_user(st, imp->user, &user);
+    if (r != TL_OK)
+        return r;
     sqlite3_stmt *q;
     if ((r = tl__sq_kept(st, K_IMP_PUT,
                          "INSERT INTO impressions(id, ts, user_id, surface, policy, policy_version,"
@@ -132,7 +77,7 @@ static tl_err sq_imp_put(tl_store *st, const tl_store_impression *imp)
     for (int k = 0; r == TL_OK && k < imp->n_rows; k++) {
         unsigned char *items = NULL, *eds = NULL;
         int n = 0, elen = 0;
-        if ((r = row_blobs(st, imp, k, &items, &n, &eds, &elen)) == TL_OK) {
+        if ((r = tl__imp_row_blobs(st, imp, k, &items, &n, &eds, &elen)) == TL_OK) {
             sqlite3_bind_int64(q, 1, imp->id);
             sqlite3_bind_int(q, 2, k);
             sqlite3_bind_int(q, 3, imp->rows[k].kind);
@@ -152,71 +97,22 @@ static tl_err sq_imp_put(tl_store *st, const tl_store_impression *imp)
     return r;
 }
 
-/* One impression's decisions and rewards, then fn. Items are listed when asked (with_items),
- * else n_items only counts them. */
-typedef struct imp_buf {
-    tl_store_imp_row *rows;
-    tl_store_imp_reward *rw;
-    tl_store_imp_item *items;
-    char **names; /* the rewards' types and the items' ids */
-    int cap_rows, cap_rw, cap_items, cap_names, n_names;
-    int with_items;
-} imp_buf;
-
-static void *grow(void *p, int *cap, int need, size_t size)
-{
-    if (need <= *cap)
-        return p;
-    int c = *cap ? *cap : 16;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(p, (size_t)c * size);
-    if (q)
-        *cap = c;
-    return q;
-}
-
-static const char *keep_name(imp_buf *b, const char *v)
-{
-    char **n = grow(b->names, &b->cap_names, b->n_names + 1, sizeof(*b->names));
-    if (!n)
-        return NULL;
-    b->names = n;
-    return (b->names[b->n_names++] = strdup(v ? v : ""));
-}
-
-static void drop_names(imp_buf *b)
-{
-    for (int k = 0; k < b->n_names; k++)
-        free(b->names[k]);
-    b->n_names = 0;
-}
-
-/* The known items of row's blob items[0..n) appended to b->items (ids kept in b->names). */
-static tl_err list_row_items(tl_store *st, imp_buf *b, int row, const unsigned char *items, int n,
-                             int *n_items)
+/* The known items of row's blob items[0..n) appended to b->items. */
+static tl_err list_row_items(tl_store *st, tl_imp_buf *b, int row, const unsigned char *items,
+                             int n, int *n_items)
 {
     sqlite3_stmt *q;
     tl_err r = tl__sq_kept(st, K_ITEM_EXT, "SELECT ext_id FROM items WHERE id = ?1", &q);
     for (int k = 0; r == TL_OK && k < n; k++) {
-        sqlite3_bind_int64(q, 1, item_at(items, k));
-        if (sqlite3_step(q) == SQLITE_ROW) {
-            tl_store_imp_item *g = grow(b->items, &b->cap_items, *n_items + 1, sizeof(*b->items));
-            const char *ext = g ? keep_name(b, tl__sq_col(q, 0)) : NULL;
-            if (g)
-                b->items = g;
-            if (!ext)
-                r = TL_ENOMEM;
-            else
-                b->items[(*n_items)++] =
-                    (tl_store_imp_item){.row = row, .position = k, .item = ext, .edition_p = -1};
-        }
+        sqlite3_bind_int64(q, 1, tl__imp_item_at(items, k));
+        if (sqlite3_step(q) == SQLITE_ROW)
+            r = tl__imp_add_item(b, n_items, row, k, tl__sq_col(q, 0));
         sqlite3_reset(q);
     }
     return r;
 }
 
-static tl_err fill_parts(tl_store *st, imp_buf *b, tl_store_impression *imp, int *n_rw)
+static tl_err fill_parts(tl_store *st, tl_imp_buf *b, tl_store_impression *imp, int *n_rw)
 {
     sqlite3_stmt *q;
     tl_err r = tl__sq_kept(st, K_IMP_ROWS_OF,
@@ -229,15 +125,13 @@ static tl_err fill_parts(tl_store *st, imp_buf *b, tl_store_impression *imp, int
     sqlite3_bind_int64(q, 1, imp->id);
     imp->n_items = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        tl_store_imp_row *g = grow(b->rows, &b->cap_rows, n + 1, sizeof(*b->rows));
-        if (!g) {
+        if (tl__imp_add_row(b, n++,
+                            (tl_store_imp_row){sqlite3_column_int(q, 0),
+                                               (uint32_t)sqlite3_column_int64(q, 1),
+                                               sqlite3_column_double(q, 2)}) != TL_OK) {
             sqlite3_reset(q);
             return TL_ENOMEM;
         }
-        b->rows = g;
-        b->rows[n++] =
-            (tl_store_imp_row){sqlite3_column_int(q, 0), (uint32_t)sqlite3_column_int64(q, 1),
-                               sqlite3_column_double(q, 2)};
         imp->n_items += sqlite3_column_int(q, 3) / 8;
         if (b->with_items && (r = list_row_items(st, b, n - 1, sqlite3_column_blob(q, 4),
                                                  sqlite3_column_int(q, 3) / 8, &listed)) != TL_OK) {
@@ -261,16 +155,11 @@ static tl_err fill_parts(tl_store *st, imp_buf *b, tl_store_impression *imp, int
     sqlite3_bind_int64(q, 1, imp->id);
     n = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        tl_store_imp_reward *g = grow(b->rw, &b->cap_rw, n + 1, sizeof(*b->rw));
-        const char *type = g ? keep_name(b, tl__sq_col(q, 2)) : NULL;
-        if (g)
-            b->rw = g;
-        if (!type) {
+        if (tl__imp_add_reward(b, n++, sqlite3_column_int(q, 0), sqlite3_column_int(q, 1),
+                               tl__sq_col(q, 2), sqlite3_column_int64(q, 3)) != TL_OK) {
             sqlite3_reset(q);
             return TL_ENOMEM;
         }
-        b->rw[n++] = (tl_store_imp_reward){sqlite3_column_int(q, 0), sqlite3_column_int(q, 1), type,
-                                           sqlite3_column_int64(q, 3)};
     }
     sqlite3_reset(q);
     *n_rw = n;
@@ -292,7 +181,7 @@ static tl_err sq_imp_each(tl_store *st, int64_t since, const char *user, int wit
         return r;
     sqlite3_bind_int64(q, 1, since);
     tl__sq_text(q, 2, user);
-    imp_buf b = {.with_items = with_items};
+    tl_imp_buf b = {.with_items = with_items};
     int rc = SQLITE_DONE;
     while (r == TL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         tl_store_impression imp = {
@@ -315,35 +204,13 @@ static tl_err sq_imp_each(tl_store *st, int64_t since, const char *user, int wit
         int n_rw = 0;
         if ((r = fill_parts(st, &b, &imp, &n_rw)) == TL_OK)
             r = fn(ctx, &imp, b.rw, n_rw);
-        drop_names(&b);
+        tl__imp_buf_next(&b);
     }
     if (r == TL_OK && rc != SQLITE_DONE)
         r = tl__sq_fail(st, rc);
     sqlite3_finalize(q);
-    free(b.rows);
-    free(b.rw);
-    free(b.items);
-    free(b.names);
+    tl__imp_buf_free(&b);
     return r;
-}
-
-/* The card's edition choice at position in a row's editions blob, into hit. */
-static void edition_of(const unsigned char *eds, int len, int position, tl_store_imp_hit *hit)
-{
-    hit->edition_p = -1;
-    for (int at = 0; eds && at + EDITION_HEAD <= len;) {
-        int pos = (int)tl_get_le32(eds + at), dim = (int)tl_get_le32(eds + at + 4);
-        if (dim < 0 || dim > TL_IMP_FEATURES_MAX || at + EDITION_HEAD + 4 * dim > len)
-            return;
-        if (pos == position) {
-            hit->edition_p = tl_get_lef32(eds + at + 8);
-            hit->edition_dim = dim;
-            for (int f = 0; f < dim; f++)
-                hit->edition_x[f] = tl_get_lef32(eds + at + EDITION_HEAD + 4 * f);
-            return;
-        }
-        at += EDITION_HEAD + 4 * dim;
-    }
 }
 
 /* The first of q's rows (impression columns, then row, kind, items, editions) that shows item:
@@ -357,12 +224,7 @@ static tl_err first_showing(tl_store *st, sqlite3_stmt *q, int64_t item, int row
         const unsigned char *items = sqlite3_column_blob(q, 10);
         if (row >= 0 && r != row)
             continue;
-        if (position >= 0 && position < n && item_at(items, position) == item)
-            at = position;
-        for (int k = 0; at < 0 && k < n; k++)
-            if (item_at(items, k) == item)
-                at = k;
-        if (at < 0)
+        if ((at = tl__imp_place(items, n, item, position)) < 0)
             continue;
         hit->found = 1;
         hit->impression = sqlite3_column_int64(q, 0);
@@ -376,7 +238,7 @@ static tl_err first_showing(tl_store *st, sqlite3_stmt *q, int64_t item, int row
         hit->row = r;
         hit->kind = sqlite3_column_int(q, 9);
         hit->position = at;
-        edition_of(sqlite3_column_blob(q, 11), sqlite3_column_bytes(q, 11), at, hit);
+        tl__imp_edition_of(sqlite3_column_blob(q, 11), sqlite3_column_bytes(q, 11), at, hit);
     }
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? TL_OK : tl__sq_fail(st, rc);
 }
@@ -519,7 +381,7 @@ static tl_err row_items_text(tl_store *st, int row, const unsigned char *items, 
     sqlite3_stmt *q;
     tl_err r = tl__sq_kept(st, K_ITEM_EXT, "SELECT ext_id FROM items WHERE id = ?1", &q);
     for (int k = 0; r == TL_OK && k < n; k++) {
-        sqlite3_bind_int64(q, 1, item_at(items, k));
+        sqlite3_bind_int64(q, 1, tl__imp_item_at(items, k));
         if (sqlite3_step(q) == SQLITE_ROW) {
             const char *ext = tl__sq_col(q, 0);
             size_t need = *len + strlen(ext) + 32;
