@@ -44,8 +44,6 @@ size_t tl__pg_bytes(PGresult *r, int row, int col, uint8_t *out, size_t cap);
 PGconn *tl__pg_conn(tl_store *st);
 /* Consortium tenancy (pg_tenants.c). */
 extern const struct tl_store_tenant_ops tl__pg_tenant_ops;
-/* "not supported by the postgres store yet: what" as the store's message. */
-tl_err tl__pg_unsupported(tl_store *st, const char *what);
 
 /* Sends data[0..len) (COPY text rows) to the COPY that sql starts, and ends it. */
 tl_err tl__pg_copy_in(tl_store *st, const char *sql, const char *data, size_t len);

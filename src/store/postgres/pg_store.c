@@ -1,8 +1,9 @@
 /* The PostgreSQL engine (libpq): the core operations of tl_store_ops over one connection,
- * statements prepared once per connection, events written in bulk with COPY into a temporary
- * table and merged, writers serialized by an advisory lock (as SQLite's write lock does), and
- * LISTEN/NOTIFY telling every connection of every process that another one committed. The
- * operations not built yet say so (tl__pg_unsupported) instead of doing anything. */
+ * statements prepared once per connection, events written in bulk with binary COPY (straight
+ * into an empty table, else merged), writers serialized by an advisory lock (as SQLite's write
+ * lock does), and LISTEN/NOTIFY telling every connection of every process that another one
+ * committed. The operations not built yet (search) are left NULL in the ops table, and the
+ * store's front says so. */
 #include "store/postgres/pg_int.h"
 #include "store/postgres/pg_schema.h"
 
@@ -139,12 +140,6 @@ static tl_err fail_msg(tl_store *st, const char *msg)
     while (n && (st->errmsg[n - 1] == '\n' || st->errmsg[n - 1] == ' '))
         st->errmsg[--n] = '\0';
     return TL_ESTORE;
-}
-
-tl_err tl__pg_unsupported(tl_store *st, const char *what)
-{
-    snprintf(st->errmsg, sizeof(st->errmsg), "not supported by the postgres store yet: %s", what);
-    return TL_EUNSUPPORTED;
 }
 
 /* Takes r: TL_OK (and r kept in *res, or freed) when it succeeded. */
