@@ -12,9 +12,15 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define CHANNEL "tailor_changed"
+
+/* Commits that wrote, by any connection of this process. NOTIFY reaches the other connections
+ * when their next read consumes it, which may be after the next request: a write of this
+ * process is seen at once through this counter (another process's, when its NOTIFY arrives). */
+static atomic_uint_fast64_t process_writes;
 #define WRITE_LOCK "1413564749" /* pg_advisory_xact_lock key of writers: "TAIM" */
 #define COPY_CHUNK (1 << 20)
 
@@ -22,15 +28,16 @@ typedef struct pg_store {
     tl_store base; /* first: a tl_store* is a pg_store* */
     PGconn *conn;
     unsigned char prepared[TL_PG_SLOTS];
-    int seen_first;   /* changed() was called once */
-    long long writes; /* commits of this connection since the last changed() */
-    int staged;       /* the temporary events table exists in this session */
-    int merging;      /* this transaction's bulk writes merge (a key existed) */
-    int load_tried;   /* this transaction looked whether events was empty */
-    int loading;      /* events' primary key and foreign-key trigger are off (bulk load) */
-    int in_load;      /* the bulk load's own statements run: they do not end it */
-    uint64_t *seen;   /* the keys loaded so far, a blocked Bloom filter of SEEN_BLOCKS */
-    tl_pg_ids ids;    /* ids in bulk (pg_ids.c) */
+    int seen_first;               /* changed() was called once */
+    uint64_t seen_process_writes; /* process_writes when changed() last looked */
+    long long writes;             /* commits of this connection since the last changed() */
+    int staged;                   /* the temporary events table exists in this session */
+    int merging;                  /* this transaction's bulk writes merge (a key existed) */
+    int load_tried;               /* this transaction looked whether events was empty */
+    int loading;    /* events' primary key and foreign-key trigger are off (bulk load) */
+    int in_load;    /* the bulk load's own statements run: they do not end it */
+    uint64_t *seen; /* the keys loaded so far, a blocked Bloom filter of SEEN_BLOCKS */
+    tl_pg_ids ids;  /* ids in bulk (pg_ids.c) */
 } pg_store;
 
 static pg_store *pg(tl_store *st)
@@ -391,8 +398,10 @@ static tl_err pg_commit(tl_store *st)
     tl_err rc = s->loading ? end_load(st) : TL_OK;
     if (rc == TL_OK && !st->readonly)
         rc = tl__pg_query(st, "NOTIFY " CHANNEL, NULL, NULL);
-    if (rc == TL_OK && (rc = tl__pg_query(st, "COMMIT", NULL, NULL)) == TL_OK)
-        s->writes += !st->readonly;
+    if (rc == TL_OK && (rc = tl__pg_query(st, "COMMIT", NULL, NULL)) == TL_OK && !st->readonly) {
+        s->writes++;
+        atomic_fetch_add_explicit(&process_writes, 1, memory_order_release);
+    }
     tl__pg_ids_reset(&s->ids);
     load_reset(s);
     return rc;
@@ -1185,7 +1194,9 @@ static tl_err pg_changed(tl_store *st, int *changed)
         heard = 1;
         PQfreemem(n);
     }
-    *changed = heard || s->writes || !s->seen_first;
+    uint64_t w = atomic_load_explicit(&process_writes, memory_order_acquire);
+    *changed = heard || s->writes || !s->seen_first || w != s->seen_process_writes;
+    s->seen_process_writes = w;
     s->seen_first = 1;
     s->writes = 0;
     return TL_OK;
