@@ -570,7 +570,7 @@ tl_err tl__pg_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn h
         char tail[96];
         snprintf(tail, sizeof(tail), " ORDER BY 3 DESC, s.item_id LIMIT %d", q->limit);
         rc = run(st,
-                 "SELECT i.ext_id, i.title, ts_rank(" RANK_WEIGHTS ", s.doc, q.q),"
+                 "SELECT i.ext_id, i.title, ts_rank(" RANK_WEIGHTS ", s.doc, q.q, 1),"
                  " count(*) OVER () FROM (SELECT ",
                  tsq.s, conds.s, tail, &a, &r);
     }
