@@ -127,8 +127,10 @@ static int has_unaccent(tl_store *st)
     return 0;
 }
 
-/* The configurations, the table filled with the catalogue, its index and triggers, for lang. */
-static tl_err build(tl_store *st, const char *lang, const char *languages)
+/* The configurations, the table filled with the catalogue, its index and triggers, for lang;
+ * meta: 1 moves the catalogue's version and keeps languages as the store's (a first build
+ * writes no meta row: a store just made stays empty for tailor migrate). */
+static tl_err build(tl_store *st, const char *lang, const char *languages, int meta)
 {
     const char *fold = has_unaccent(st) ? "unaccent, " : "";
     char dict[160];
@@ -168,10 +170,13 @@ static tl_err build(tl_store *st, const char *lang, const char *languages)
     if (rc == TL_OK)
         rc = tl__pg_query(st,
                           "CREATE INDEX search_docs_doc ON search_docs USING gin(doc);"
-                          "ANALYZE search_docs;" DROP_TRIGGERS_SQL TRIGGERS_SQL BUMP_SQL,
+                          "ANALYZE search_docs;" DROP_TRIGGERS_SQL TRIGGERS_SQL,
                           NULL, NULL);
+    if (rc != TL_OK || !meta)
+        return rc;
     tl_pg_args a = {0};
     tl__pg_str(&a, languages);
+    rc = tl__pg_query(st, BUMP_SQL, NULL, NULL);
     if (rc == TL_OK)
         rc = tl__pg_query(st,
                           "INSERT INTO meta(key, value) VALUES ('" META_LANGS "', $1)"
@@ -180,7 +185,7 @@ static tl_err build(tl_store *st, const char *lang, const char *languages)
     return rc;
 }
 
-tl_err tl__pg_search_bulk(tl_store *st, int end, const char *languages)
+static tl_err rebuild(tl_store *st, int end, const char *languages, int meta)
 {
     if (end == 0)
         return tl__pg_query(st, DROP_TRIGGERS_SQL, NULL, NULL);
@@ -209,9 +214,14 @@ tl_err tl__pg_search_bulk(tl_store *st, int end, const char *languages)
                  languages);
         rc = TL_EINVAL;
     } else
-        rc = build(st, lang, languages);
+        rc = build(st, lang, languages, meta);
     free(stored);
     return rc;
+}
+
+tl_err tl__pg_search_bulk(tl_store *st, int end, const char *languages)
+{
+    return rebuild(st, end, languages, 1);
 }
 
 tl_err tl__pg_search_ensure(tl_store *st)
@@ -228,7 +238,7 @@ tl_err tl__pg_search_ensure(tl_store *st)
     missing = rc == TL_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
     if (rc == TL_OK && missing) /* not made by another process meanwhile */
-        rc = tl__pg_search_bulk(st, 1, NULL);
+        rc = rebuild(st, 1, NULL, 0);
     tl_err end = tl__pg_query(st, rc == TL_OK ? "COMMIT" : "ROLLBACK", NULL, NULL);
     return rc == TL_OK ? end : rc;
 }
