@@ -584,6 +584,10 @@ tl_err tl__pg_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn h
                  " count(*) OVER () FROM (SELECT ",
                  tsq.s, conds.s, tail, &a, &r);
     }
+    if (rc == TL_ESTORE && strstr(st->errmsg, "\"search_docs\" does not exist"))
+        snprintf(st->errmsg, sizeof(st->errmsg),
+                 "the catalogue's search index is not built yet: a writable open builds it, or"
+                 " `tailor search --reindex`");
     for (int k = 0; rc == TL_OK && k < PQntuples(r); k++) {
         *total = tl__pg_i64(r, k, 3);
         rc = hit(ctx, tl__pg_s(r, k, 0), tl__pg_s(r, k, 1), strtod(PQgetvalue(r, k, 2), NULL));
