@@ -46,56 +46,69 @@
     "DROP TRIGGER IF EXISTS search_details_version ON item_details;"                               \
     "DROP TRIGGER IF EXISTS search_holdings_version ON holdings;"
 /* One item's document written again (deleted when the item is gone); the version moved once
- * per statement that writes items, their details or holdings. */
+ * per transaction that writes items, their details or holdings (at its first such statement:
+ * others see the new version with all of its writes at its commit; one row update per record
+ * would double the cost of an import). */
 #define TRIGGERS_SQL                                                                               \
-    "CREATE OR REPLACE FUNCTION tl_search_put(id bigint) RETURNS void LANGUAGE sql AS $$"          \
-    " DELETE FROM search_docs WHERE item_id = $1; " DOC_SQL(                                       \
-        " WHERE i.id = $1") " $$;"                                                                 \
-                            "CREATE OR REPLACE FUNCTION tl_search_row() RETURNS trigger LANGUAGE " \
-                            "plpgsql AS $$ BEGIN"                                                  \
-                            " IF TG_OP <> 'INSERT' THEN"                                           \
-                            "  IF TG_TABLE_NAME = 'items' THEN PERFORM tl_search_put(OLD.id);"     \
-                            "  ELSE PERFORM tl_search_put(OLD.item_id); END IF;"                   \
-                            " END IF;"                                                             \
-                            " IF TG_OP <> 'DELETE' THEN"                                           \
-                            "  IF TG_TABLE_NAME = 'items' THEN PERFORM tl_search_put(NEW.id);"     \
-                            "  ELSE PERFORM tl_search_put(NEW.item_id); END IF;"                   \
-                            " END IF; RETURN NULL; END $$;"                                        \
-                            "CREATE OR REPLACE FUNCTION tl_search_bump() RETURNS trigger "         \
-                            "LANGUAGE plpgsql AS $$ BEGIN " BUMP_SQL " RETURN NULL; END $$;"       \
-                            "CREATE TRIGGER search_items_ai AFTER INSERT ON items FOR EACH ROW"    \
-                            " EXECUTE FUNCTION tl_search_row();"                                   \
-                            "CREATE TRIGGER search_items_au AFTER UPDATE ON items FOR EACH ROW "   \
-                            "WHEN"                                                                 \
-                            " (OLD.id IS DISTINCT FROM NEW.id OR OLD.title IS DISTINCT FROM "      \
-                            "NEW.title OR"                                                         \
-                            " OLD.authors IS DISTINCT FROM NEW.authors OR OLD.subjects IS "        \
-                            "DISTINCT FROM NEW.subjects)"                                          \
-                            " EXECUTE FUNCTION tl_search_row();"                                   \
-                            "CREATE TRIGGER search_items_ad AFTER DELETE ON items FOR EACH ROW"    \
-                            " EXECUTE FUNCTION tl_search_row();"                                   \
-                            "CREATE TRIGGER search_details_ai AFTER INSERT ON item_details FOR "   \
-                            "EACH ROW"                                                             \
-                            " EXECUTE FUNCTION tl_search_row();"                                   \
-                            "CREATE TRIGGER search_details_au AFTER UPDATE ON item_details FOR "   \
-                            "EACH ROW WHEN"                                                        \
-                            " (OLD.item_id IS DISTINCT FROM NEW.item_id OR OLD.series IS "         \
-                            "DISTINCT FROM NEW.series OR"                                          \
-                            " OLD.contents IS DISTINCT FROM NEW.contents OR OLD.summary IS "       \
-                            "DISTINCT FROM NEW.summary)"                                           \
-                            " EXECUTE FUNCTION tl_search_row();"                                   \
-                            "CREATE TRIGGER search_details_ad AFTER DELETE ON item_details FOR "   \
-                            "EACH ROW"                                                             \
-                            " EXECUTE FUNCTION tl_search_row();"                                   \
-                            "CREATE TRIGGER search_items_version AFTER INSERT OR UPDATE OR "       \
-                            "DELETE ON items"                                                      \
-                            " FOR EACH STATEMENT EXECUTE FUNCTION tl_search_bump();"               \
-                            "CREATE TRIGGER search_details_version AFTER INSERT OR UPDATE OR "     \
-                            "DELETE ON item_details"                                               \
-                            " FOR EACH STATEMENT EXECUTE FUNCTION tl_search_bump();"               \
-                            "CREATE TRIGGER search_holdings_version AFTER INSERT OR UPDATE OR "    \
-                            "DELETE ON holdings"                                                   \
-                            " FOR EACH STATEMENT EXECUTE FUNCTION tl_search_bump();"
+    "CREATE OR REPLACE FUNCTION tl_search_put(p_item bigint) RETURNS void LANGUAGE plpgsql AS $$"  \
+    " BEGIN DELETE FROM search_docs WHERE item_id = p_item; " DOC_SQL(                             \
+        " WHERE i.id = p_item") "; END $$;"                                                        \
+                                "CREATE OR REPLACE FUNCTION tl_search_row() RETURNS trigger "      \
+                                "LANGUAGE plpgsql AS $$ BEGIN"                                     \
+                                " IF TG_OP <> 'INSERT' THEN"                                       \
+                                "  IF TG_TABLE_NAME = 'items' THEN PERFORM tl_search_put(OLD.id);" \
+                                "  ELSE PERFORM tl_search_put(OLD.item_id); END IF;"               \
+                                " END IF;"                                                         \
+                                " IF TG_OP <> 'DELETE' THEN"                                       \
+                                "  IF TG_TABLE_NAME = 'items' THEN PERFORM tl_search_put(NEW.id);" \
+                                "  ELSE PERFORM tl_search_put(NEW.item_id); END IF;"               \
+                                " END IF; RETURN NULL; END $$;"                                    \
+                                "CREATE OR REPLACE FUNCTION tl_search_bump() RETURNS trigger "     \
+                                "LANGUAGE plpgsql AS $$ BEGIN"                                     \
+                                " IF current_setting('tailor.search_moved', true) = '1' THEN "     \
+                                "RETURN NULL; END IF;"                                             \
+                                " PERFORM set_config('tailor.search_moved', '1', true); " BUMP_SQL \
+                                " RETURN NULL; END $$;"                                            \
+                                "CREATE TRIGGER search_items_ai AFTER INSERT ON items FOR EACH "   \
+                                "ROW"                                                              \
+                                " EXECUTE FUNCTION tl_search_row();"                               \
+                                "CREATE TRIGGER search_items_au AFTER UPDATE ON items FOR EACH "   \
+                                "ROW "                                                             \
+                                "WHEN"                                                             \
+                                " (OLD.id IS DISTINCT FROM NEW.id OR OLD.title IS DISTINCT FROM "  \
+                                "NEW.title OR"                                                     \
+                                " OLD.authors IS DISTINCT FROM NEW.authors OR OLD.subjects IS "    \
+                                "DISTINCT FROM NEW.subjects)"                                      \
+                                " EXECUTE FUNCTION tl_search_row();"                               \
+                                "CREATE TRIGGER search_items_ad AFTER DELETE ON items FOR EACH "   \
+                                "ROW"                                                              \
+                                " EXECUTE FUNCTION tl_search_row();"                               \
+                                "CREATE TRIGGER search_details_ai AFTER INSERT ON item_details "   \
+                                "FOR "                                                             \
+                                "EACH ROW"                                                         \
+                                " EXECUTE FUNCTION tl_search_row();"                               \
+                                "CREATE TRIGGER search_details_au AFTER UPDATE ON item_details "   \
+                                "FOR "                                                             \
+                                "EACH ROW WHEN"                                                    \
+                                " (OLD.item_id IS DISTINCT FROM NEW.item_id OR OLD.series IS "     \
+                                "DISTINCT FROM NEW.series OR"                                      \
+                                " OLD.contents IS DISTINCT FROM NEW.contents OR OLD.summary IS "   \
+                                "DISTINCT FROM NEW.summary)"                                       \
+                                " EXECUTE FUNCTION tl_search_row();"                               \
+                                "CREATE TRIGGER search_details_ad AFTER DELETE ON item_details "   \
+                                "FOR "                                                             \
+                                "EACH ROW"                                                         \
+                                " EXECUTE FUNCTION tl_search_row();"                               \
+                                "CREATE TRIGGER search_items_version AFTER INSERT OR UPDATE OR "   \
+                                "DELETE ON items"                                                  \
+                                " FOR EACH STATEMENT EXECUTE FUNCTION tl_search_bump();"           \
+                                "CREATE TRIGGER search_details_version AFTER INSERT OR UPDATE OR " \
+                                "DELETE ON item_details"                                           \
+                                " FOR EACH STATEMENT EXECUTE FUNCTION tl_search_bump();"           \
+                                "CREATE TRIGGER search_holdings_version AFTER INSERT OR UPDATE "   \
+                                "OR "                                                              \
+                                "DELETE ON holdings"                                               \
+                                " FOR EACH STATEMENT EXECUTE FUNCTION tl_search_bump();"
 
 /* ---- building ----------------------------------------------------------------------------- */
 
@@ -168,10 +181,11 @@ static tl_err build(tl_store *st, const char *lang, const char *languages, int m
     if (rc == TL_OK)
         rc = tl__pg_query(st, DOC_SQL("") ";", NULL, NULL);
     if (rc == TL_OK)
-        rc = tl__pg_query(st,
-                          "CREATE INDEX search_docs_doc ON search_docs USING gin(doc);"
-                          "ANALYZE search_docs;" DROP_TRIGGERS_SQL TRIGGERS_SQL,
-                          NULL, NULL);
+        rc = tl__pg_query(
+            st,
+            "CREATE INDEX search_docs_doc ON search_docs USING gin(doc);" DROP_TRIGGERS_SQL
+                TRIGGERS_SQL,
+            NULL, NULL);
     if (rc != TL_OK || !meta)
         return rc;
     tl_pg_args a = {0};
