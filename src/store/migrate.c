@@ -414,7 +414,9 @@ tl_err tl_store_migrate(tl_store *from, tl_store *to, tl_store_check_fn fn, void
         return tl__store_fail(from, sq_failed(from), d);
     }
     int mismatches = 0;
-    if ((rc = all_known(from, d)) == TL_OK && (rc = target_empty(to, d)) == TL_OK)
+    /* the target's search index (derived) follows no row of the copy: built whole after it */
+    if ((rc = all_known(from, d)) == TL_OK && (rc = target_empty(to, d)) == TL_OK &&
+        (rc = tl_store_search_bulk_begin(to, d)) == TL_OK)
         rc = copy_all(from, to, fn, ctx, &mismatches, d);
     sqlite3_exec(tl__sq_db(from), "COMMIT", NULL, NULL, NULL);
     if (rc == TL_OK && mismatches) {
@@ -423,6 +425,8 @@ tl_err tl_store_migrate(tl_store *from, tl_store *to, tl_store_check_fn fn, void
                     mismatches);
         rc = TL_ECORRUPT;
     }
+    if (rc == TL_OK)
+        rc = tl_store_search_bulk_end(to, d);
     if (rc != TL_OK) {
         tl_store_rollback(to);
         return rc;

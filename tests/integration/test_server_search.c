@@ -2,6 +2,7 @@
  * contract's {"total", "items": [{"item", "title", "score", "reason"?}], "facets": {NAME:
  * {VALUE: COUNT}}}), hostile queries that never get a 500 nor stop the server, a patron key
  * searching only as its patron, and the CLI's JSON of the same shape. */
+#include "pg_server.h"
 #include "support.h"
 
 #include <curl/curl.h>
@@ -34,7 +35,7 @@ static int setup(void **state)
 {
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(db, sizeof(db), "%s", tl_test_tmp("search.db"));
+    snprintf(db, sizeof(db), "%s", tl_test_store("search.db"));
     snprintf(model, sizeof(model), "%s", tl_test_tmp("search.tlm"));
     if (tl_test_write(tl_test_tmp("events.tsv"), EVENTS) ||
         tl_test_write(tl_test_tmp("items.tsv"), ITEMS) ||
@@ -206,5 +207,7 @@ int main(void)
         cmocka_unit_test(test_hostile_queries),
         cmocka_unit_test(test_cli_json),
     };
+    if (tl_test_on_pg() && !tl_test_pg_start())
+        return TL_TEST_SKIP;
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -367,8 +367,6 @@ static long search_as(tl_service *s, const char *tenant, const char *text)
 static void test_search_from_holdings(void **state)
 {
     (void)state;
-    if (tl_test_on_pg())
-        skip(); /* the PostgreSQL store has no catalogue search yet (docs/SCALE-POSTGRES.md) */
     tl_service *s = open_service();
     assert_int_equal(search_as(s, NULL, "Four"), 1); /* the consortium sees every record */
     assert_int_equal(search_as(s, "b", "Four"), 1);  /* b holds i4 (and caches the answer) */

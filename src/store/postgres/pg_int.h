@@ -104,6 +104,12 @@ tl_err tl__pg_details(tl_store *st, int64_t added_from, int64_t starts_from, int
 /* Collection analytics and searches' totals (pg_analytics.c): store_int.h's ops. */
 tl_err tl__pg_analytics(tl_store *st, tl_analytics_part part, const tl_analytics_window *w,
                         tl_analytics_fn fn, void *ctx);
+/* Catalogue search (pg_search.c): store_int.h's ops of the same names, and the index built
+ * where a writable connection finds none (its own transaction). */
+tl_err tl__pg_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn hit,
+                     tl_store_facet_fn facet, void *ctx, int64_t *total);
+tl_err tl__pg_search_bulk(tl_store *st, int end, const char *languages);
+tl_err tl__pg_search_ensure(tl_store *st);
 tl_err tl__pg_search_total(tl_store *st, int64_t user, const char *query, int64_t ts,
                            int64_t total);
 

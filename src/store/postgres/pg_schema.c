@@ -179,8 +179,8 @@ static const struct {
         " email TEXT,"
         " alerts BIGINT NOT NULL DEFAULT 0 CHECK (alerts IN (0, 1)),"
         " since BIGINT NOT NULL);"},
-    /* SQLite's version 8 is its FTS5 catalogue index: on PostgreSQL the search operations
-     * are not built yet (they say so), so the step adds nothing */
+    /* SQLite's version 8 is its FTS5 catalogue index: PostgreSQL's (pg_search.c) is derived
+     * data made where a writable connection finds none, so the step adds nothing */
     {8, ""},
     /* SQLite's 9 and 10: impressions with their rewards and the learners' state
      * (pg_impressions.c), and the experiments' definitions (pg_experiments.c) */

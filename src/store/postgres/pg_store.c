@@ -2,8 +2,7 @@
  * statements prepared once per connection, events written in bulk with binary COPY (straight
  * into an empty table, else merged), writers serialized by an advisory lock (as SQLite's write
  * lock does), and LISTEN/NOTIFY telling every connection of every process that another one
- * committed. The operations not built yet (search) are left NULL in the ops table, and the
- * store's front says so. */
+ * committed. Catalogue search is pg_search.c's. */
 #include "store/postgres/pg_int.h"
 #include "store/postgres/pg_schema.h"
 
@@ -1691,7 +1690,9 @@ static const tl_store_ops postgres_ops = {
     .sub_each = tl__pg_sub_each,
     .details = tl__pg_details,
     .analytics = tl__pg_analytics,
+    .search = tl__pg_search,
     .search_total = tl__pg_search_total,
+    .search_bulk = tl__pg_search_bulk,
     .put_details = tl__pg_put_details,
     .put_holdings = tl__pg_put_holdings,
     .get_details = tl__pg_get_details,
@@ -1732,6 +1733,7 @@ tl_err tl__postgres_open(const char *target, const tl_store_opts *o, tl_store **
     if ((rc = tl__pg_query(&s->base, lock, NULL, NULL)) != TL_OK ||
         (rc = tl__pg_migrate(&s->base, (o->flags & TL_STORE_CREATE) != 0, target, d)) != TL_OK ||
         (rc = tl__pg_query(&s->base, session_sql, NULL, NULL)) != TL_OK ||
+        (!s->base.readonly && (rc = tl__pg_search_ensure(&s->base)) != TL_OK) ||
         (s->base.readonly && (rc = tl__pg_query(&s->base, "SET default_transaction_read_only = on",
                                                 NULL, NULL)) != TL_OK))
         goto out;
