@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/filter.h"
 #include "store/postgres/pg_int.h"
+#include "store/search_filter.h"
 
 #define LOCK_SQL "SELECT pg_advisory_xact_lock(1413564749)" /* pg_store.c's WRITE_LOCK */
 #define META_LANGS "search_languages"
@@ -259,46 +259,16 @@ tl_err tl__pg_search_ensure(tl_store *st)
 
 /* ---- text ----------------------------------------------------------------------------------- */
 
-typedef struct sqlbuf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} sqlbuf;
-
-static void putn(sqlbuf *b, const char *t, size_t k)
-{
-    if (b->oom)
-        return;
-    if (b->n + k + 1 > b->cap) {
-        size_t cap = (b->n + k + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, t, k);
-    b->n += k;
-    b->s[b->n] = '\0';
-}
-
-static void put(sqlbuf *b, const char *t)
-{
-    putn(b, t, strlen(t));
-}
-
 /* An element of a PostgreSQL array literal: quoted, '"' and '\' escaped. */
-static void put_elem(sqlbuf *b, const char *t, size_t n)
+static void put_elem(tl_sqlbuf *b, const char *t, size_t n)
 {
-    put(b, b->n > 1 ? ",\"" : "\"");
+    tl_sqlbuf_put(b, b->n > 1 ? ",\"" : "\"");
     for (size_t i = 0; i < n; i++) {
         if (t[i] == '"' || t[i] == '\\')
-            putn(b, "\\", 1);
-        putn(b, t + i, 1);
+            tl_sqlbuf_putn(b, "\\", 1);
+        tl_sqlbuf_putn(b, t + i, 1);
     }
-    put(b, "\"");
+    tl_sqlbuf_put(b, "\"");
 }
 
 static int word_byte(unsigned char c)
@@ -308,7 +278,7 @@ static int word_byte(unsigned char c)
 
 /* A prefix term as to_tsquery's text: its runs of letters and digits quoted, in order, the
  * last a prefix ("'the' <-> 'rabb':*"); nothing when it has none. */
-static void prefix_query(sqlbuf *b, const char *t, size_t n)
+static void prefix_query(tl_sqlbuf *b, const char *t, size_t n)
 {
     size_t i = 0;
     int first = 1;
@@ -320,39 +290,39 @@ static void prefix_query(sqlbuf *b, const char *t, size_t n)
             i++;
         if (i == s)
             break;
-        put(b, first ? "'" : " <-> '");
-        putn(b, t + s, i - s);
-        put(b, "'");
+        tl_sqlbuf_put(b, first ? "'" : " <-> '");
+        tl_sqlbuf_putn(b, t + s, i - s);
+        tl_sqlbuf_put(b, "'");
         first = 0;
     }
     if (!first)
-        put(b, ":*");
+        tl_sqlbuf_put(b, ":*");
 }
 
 /* The MATCH expression as SQL making a tsquery (terms[k] the k-th element of $1::text::text[]), and
  * the terms as that array's literal. TL_EINVAL (st->why "the search: ...") for what the store's
  * callers never write: FTS5's other operators, columns, parentheses. */
-static tl_err match_sql(tl_store *st, const char *m, sqlbuf *q, sqlbuf *terms)
+static tl_err match_sql(tl_store *st, const char *m, tl_sqlbuf *q, tl_sqlbuf *terms)
 {
-    put(terms, "{");
+    tl_sqlbuf_put(terms, "{");
     int nterm = 0, in_group = 0;
     size_t i = 0, len = strlen(m);
-    put(q, "((");
+    tl_sqlbuf_put(q, "((");
     while (i < len) {
         if (m[i] == ' ' || m[i] == '\t' || m[i] == '\n' || m[i] == '\r') {
             i++;
             continue;
         }
-        sqlbuf text = {0};
+        tl_sqlbuf text = {0};
         if (m[i] == '"') {
             size_t j = i + 1;
             for (; j < len; j++) {
                 if (m[j] == '"' && m[j + 1] == '"')
-                    putn(&text, m + j++, 1);
+                    tl_sqlbuf_putn(&text, m + j++, 1);
                 else if (m[j] == '"')
                     break;
                 else
-                    putn(&text, m + j, 1);
+                    tl_sqlbuf_putn(&text, m + j, 1);
             }
             if (j >= len) {
                 free(text.s);
@@ -368,7 +338,7 @@ static tl_err match_sql(tl_store *st, const char *m, sqlbuf *q, sqlbuf *terms)
             if (k == 2 && memcmp(m + i, "OR", 2) == 0) {
                 if (!in_group)
                     goto syntax;
-                put(q, ") || (");
+                tl_sqlbuf_put(q, ") || (");
                 in_group = 0;
                 i = j;
                 continue;
@@ -383,7 +353,7 @@ static tl_err match_sql(tl_store *st, const char *m, sqlbuf *q, sqlbuf *terms)
             if (k == 0 || (k == 3 && memcmp(m + i, "NOT", 3) == 0) ||
                 (k == 4 && memcmp(m + i, "NEAR", 4) == 0))
                 goto syntax;
-            putn(&text, m + i, k);
+            tl_sqlbuf_putn(&text, m + i, k);
             i = j;
         }
         size_t p = i;
@@ -394,7 +364,7 @@ static tl_err match_sql(tl_store *st, const char *m, sqlbuf *q, sqlbuf *terms)
             i = p + 1;
         char op[128];
         if (prefix) {
-            sqlbuf pq = {0};
+            tl_sqlbuf pq = {0};
             prefix_query(&pq, text.s ? text.s : "", text.n);
             put_elem(terms, pq.s ? pq.s : "", pq.n);
             free(pq.s);
@@ -406,15 +376,15 @@ static tl_err match_sql(tl_store *st, const char *m, sqlbuf *q, sqlbuf *terms)
                      in_group ? " && " : "", ++nterm);
         }
         free(text.s);
-        put(q, op);
+        tl_sqlbuf_put(q, op);
         in_group = 1;
     }
     if (!in_group && nterm) /* a trailing OR */
         goto syntax;
     if (!nterm)
-        put(q, "''::tsquery");
-    put(q, "))");
-    put(terms, "}");
+        tl_sqlbuf_put(q, "''::tsquery");
+    tl_sqlbuf_put(q, "))");
+    tl_sqlbuf_put(terms, "}");
     return q->oom || terms->oom ? TL_ENOMEM : TL_OK;
 syntax:
     snprintf(st->why, sizeof(st->why), "the search: syntax error near \"%.40s\"", m + i);
@@ -423,100 +393,43 @@ syntax:
 
 /* ---- filters ------------------------------------------------------------------------------ */
 
-#define AVAIL_SQL                                                                                  \
-    "coalesce((SELECT max(h.available) FROM holdings h WHERE h.item_id = i.id),"                   \
-    " CASE WHEN i.available > 0 THEN 1 WHEN i.available = 0 THEN 0 END)"
+/* The filters' values as the elements of $2::text::text[] (vals, an array literal). */
+typedef struct pg_binds {
+    tl_sqlbuf *vals, *held;
+    int nv;
+} pg_binds;
 
-/* The filters' conditions over items i (the values the elements of $2::text::text[], the library's
- * branches $3::text::text[]), as sqlite_search.c's filter_sql writes them for SQLite. */
-static tl_err filter_sql(const tl_store_search_q *q, sqlbuf *b, sqlbuf *vals, sqlbuf *held,
+static int bind_value(void *ctx, const char *value, char *name, size_t len)
+{
+    pg_binds *p = ctx;
+    put_elem(p->vals, value, strlen(value));
+    snprintf(name, len, "($2::text::text[])[%d]", ++p->nv);
+    return p->vals->oom;
+}
+
+/* A library's branches as $3::text::text[]. */
+static int bind_held(void *ctx, const char *const *branches, int n, char *cond, size_t len)
+{
+    pg_binds *p = ctx;
+    for (int k = 0; k < n; k++)
+        put_elem(p->held, branches[k], strlen(branches[k]));
+    snprintf(cond, len, "h.branch = ANY($3::text::text[])");
+    return p->held->oom;
+}
+
+/* The filters' conditions over items i (search_filter.c), their values in vals and the
+ * library's branches in held, each an array literal. */
+static tl_err filter_sql(const tl_store_search_q *q, tl_sqlbuf *b, tl_sqlbuf *vals, tl_sqlbuf *held,
                          tl_diag *d)
 {
-    tl_filter_spec spec;
-    memset(&spec, 0, sizeof(spec));
-    const char *branches[TL_FILTER_MAX];
-    int nb = 0, nv = 0;
-    put(vals, "{");
-    put(held, "{");
-    if (q->n_filters > TL_FILTER_MAX) {
-        tl_diag_set(d, NULL, 0, "filter", "at most %d filters", TL_FILTER_MAX);
-        return TL_EINVAL;
-    }
-    for (int k = 0; k < q->n_filters; k++) {
-        const char *f = q->filters[k] ? q->filters[k] : "";
-        if (strncmp(f, "branch=", 7) == 0) {
-            if (!f[7]) {
-                tl_diag_set(d, NULL, 0, "filter", "branch= needs a branch");
-                return TL_EINVAL;
-            }
-            branches[nb++] = f + 7;
-            continue;
-        }
-        tl_err rc = tl_filter_parse(&spec, f, d);
-        if (rc != TL_OK)
-            return rc;
-    }
-    static const char *const col[] = {[TL_FILTER_TYPE] = "i.type",
-                                      [TL_FILTER_FORMAT] = "i.format",
-                                      [TL_FILTER_LANGUAGE] = "i.language"};
-    for (int field = 0; field < TL_FILTER_NFIELDS; field++) {
-        int first = 1;
-        for (int k = 0; k < spec.n; k++) {
-            const tl_filter_cond *c = &spec.c[k];
-            if ((int)c->field != field)
-                continue;
-            put(b, first ? " AND (" : " OR ");
-            first = 0;
-            char p[192];
-            switch (c->field) {
-            case TL_FILTER_TYPE:
-            case TL_FILTER_FORMAT:
-            case TL_FILTER_LANGUAGE:
-                snprintf(p, sizeof(p), "lower(%s) = lower(($2::text::text[])[%d])", col[c->field],
-                         ++nv);
-                put_elem(vals, c->value, strlen(c->value));
-                break;
-            case TL_FILTER_SUBJECT:
-                snprintf(p, sizeof(p),
-                         "strpos('|' || lower(i.subjects) || '|',"
-                         " '|' || lower(($2::text::text[])[%d]) || '|') > 0",
-                         ++nv);
-                put_elem(vals, c->value, strlen(c->value));
-                break;
-            case TL_FILTER_YEAR:
-                snprintf(p, sizeof(p), "i.year BETWEEN %d AND %d", (int)c->year_min,
-                         (int)c->year_max);
-                break;
-            default: /* TL_FILTER_AVAILABLE */
-                snprintf(p, sizeof(p), "%s", AVAIL_SQL " = 1");
-                break;
-            }
-            put(b, p);
-        }
-        if (!first)
-            put(b, ")");
-    }
-    for (int k = 0; k < nb; k++) {
-        char p[160];
-        snprintf(p, sizeof(p),
-                 "%sEXISTS (SELECT 1 FROM holdings h WHERE h.item_id = i.id"
-                 " AND h.branch = ($2::text::text[])[%d])",
-                 k ? " OR " : " AND (", ++nv);
-        put_elem(vals, branches[k], strlen(branches[k]));
-        put(b, p);
-    }
-    if (nb)
-        put(b, ")");
-    if (q->n_held_at > 0) { /* a library's own copies, or none anywhere */
-        for (int k = 0; k < q->n_held_at; k++)
-            put_elem(held, q->held_at[k], strlen(q->held_at[k]));
-        put(b, " AND (NOT EXISTS (SELECT 1 FROM holdings h WHERE h.item_id = i.id)"
-               " OR EXISTS (SELECT 1 FROM holdings h WHERE h.item_id = i.id"
-               " AND h.branch = ANY($3::text::text[])))");
-    }
-    put(vals, "}");
-    put(held, "}");
-    return b->oom || vals->oom || held->oom ? TL_ENOMEM : TL_OK;
+    pg_binds p = {vals, held, 0};
+    tl_filter_dialect e = {"strpos", bind_value, bind_held, &p};
+    tl_sqlbuf_put(vals, "{");
+    tl_sqlbuf_put(held, "{");
+    tl_err rc = tl__search_filter_sql(q, &e, b, d);
+    tl_sqlbuf_put(vals, "}");
+    tl_sqlbuf_put(held, "}");
+    return rc == TL_OK && (vals->oom || held->oom) ? TL_ENOMEM : rc;
 }
 
 /* ---- search ------------------------------------------------------------------------------- */
@@ -550,14 +463,15 @@ static const char *const facet_names[] = {"type",    "format", "language",    "y
 static tl_err run(tl_store *st, const char *head, const char *tsq, const char *conds,
                   const char *tail, const tl_pg_args *a, PGresult **r)
 {
-    sqlbuf b = {0};
-    put(&b, head);
-    put(&b, tsq);
-    put(&b, " AS q, $2::text AS vals, $3::text AS held) q, search_docs s JOIN items i ON i.id = "
+    tl_sqlbuf b = {0};
+    tl_sqlbuf_put(&b, head);
+    tl_sqlbuf_put(&b, tsq);
+    tl_sqlbuf_put(
+        &b, " AS q, $2::text AS vals, $3::text AS held) q, search_docs s JOIN items i ON i.id = "
             "s.item_id"
             " WHERE s.doc @@ q.q");
-    put(&b, conds);
-    put(&b, tail);
+    tl_sqlbuf_put(&b, conds);
+    tl_sqlbuf_put(&b, tail);
     if (b.oom) {
         free(b.s);
         return TL_ENOMEM;
@@ -570,14 +484,14 @@ static tl_err run(tl_store *st, const char *head, const char *tsq, const char *c
 tl_err tl__pg_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn hit,
                      tl_store_facet_fn facet, void *ctx, int64_t *total)
 {
-    sqlbuf tsq = {0}, terms = {0}, conds = {0}, vals = {0}, held = {0};
+    tl_sqlbuf tsq = {0}, terms = {0}, conds = {0}, vals = {0}, held = {0};
     tl_diag d;
     tl_diag_clear(&d);
     *total = 0;
     tl_store_search_info info_;
     tl_store_search_info *info = q->info ? q->info : &info_;
     memset(info, 0, sizeof(*info));
-    put(&conds, "");
+    tl_sqlbuf_put(&conds, "");
     tl_err rc = filter_sql(q, &conds, &vals, &held, &d);
     if (rc == TL_EINVAL)
         snprintf(st->why, sizeof(st->why), "%s", d.msg);
@@ -609,12 +523,11 @@ tl_err tl__pg_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn h
     PQclear(r);
     r = NULL;
     if (rc == TL_OK && q->facets) {
-        rc = run(
-            st,
-            "WITH m AS (SELECT i.id, i.type, i.format, i.language, i.year, i.subjects, " AVAIL_SQL
-            " AS av FROM (SELECT ",
-            tsq.s, conds.s, " ORDER BY s.item_id LIMIT " STR(TL_SEARCH_FACET_SCAN) FACETS_SQL, &a,
-            &r);
+        rc = run(st,
+                 "WITH m AS (SELECT i.id, i.type, i.format, i.language, i.year, "
+                 "i.subjects, " TL_AVAIL_SQL " AS av FROM (SELECT ",
+                 tsq.s, conds.s, " ORDER BY s.item_id LIMIT " STR(TL_SEARCH_FACET_SCAN) FACETS_SQL,
+                 &a, &r);
         for (int k = 0; rc == TL_OK && k < PQntuples(r); k++) {
             int64_t f = tl__pg_i64(r, k, 0);
             rc = facet(ctx, facet_names[f], tl__pg_s(r, k, 1), tl__pg_i64(r, k, 2));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/filter.h"
+#include "store/search_filter.h"
 #include "store/sqlite/sqlite_int.h"
 #include "store/sqlite/sqlite_search.h"
 #include "util/intern.h"
@@ -243,37 +244,7 @@ int tl__sq_search_register(sqlite3 *db)
 
 /* ---- filters ------------------------------------------------------------------------------ */
 
-/* The conditions of the filters as SQL over items i (appended to sql), the text values in
- * vals[*nv] in the order of their parameters (?2, ?3, ...: ?1 is the match). */
-#define AVAIL_SQL                                                                                  \
-    "coalesce((SELECT max(h.available) FROM holdings h WHERE h.item_id = i.id),"                   \
-    " CASE WHEN i.available > 0 THEN 1 WHEN i.available = 0 THEN 0 END)"
 #define MAX_VALS (TL_FILTER_MAX + 2) /* the filters' values, a library's branches */
-
-typedef struct sqlbuf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} sqlbuf;
-
-static void put(sqlbuf *b, const char *t)
-{
-    size_t k = strlen(t);
-    if (b->oom)
-        return;
-    if (b->n + k + 1 > b->cap) {
-        size_t cap = (b->n + k + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, t, k + 1);
-    b->n += k;
-}
 
 typedef struct where {
     const char *vals[MAX_VALS];
@@ -284,102 +255,41 @@ typedef struct where {
     char *held; /* a library's branches, "\x1fA\x1fB\x1f" (freed with the where) */
 } where;
 
-static tl_err filter_sql(const tl_store_search_q *q, sqlbuf *b, where *w, tl_diag *d)
+/* The filters' values as SQLite's parameters ?2, ?3, ... (?1 is the match) in w->vals. */
+static int bind_value(void *ctx, const char *value, char *name, size_t len)
 {
-    tl_filter_spec spec;
-    memset(&spec, 0, sizeof(spec));
-    const char *branches[TL_FILTER_MAX];
-    int nb = 0;
-    if (q->n_filters > TL_FILTER_MAX) {
-        tl_diag_set(d, NULL, 0, "filter", "at most %d filters", TL_FILTER_MAX);
-        return TL_EINVAL;
-    }
-    for (int k = 0; k < q->n_filters; k++) {
-        const char *f = q->filters[k] ? q->filters[k] : "";
-        if (strncmp(f, "branch=", 7) == 0) {
-            if (!f[7]) {
-                tl_diag_set(d, NULL, 0, "filter", "branch= needs a branch");
-                return TL_EINVAL;
-            }
-            branches[nb++] = f + 7;
-            continue;
-        }
-        tl_err rc = tl_filter_parse(&spec, f, d);
-        if (rc != TL_OK) {
-            if (!d->field[0])
-                snprintf(d->field, sizeof(d->field), "filter");
-            return rc;
-        }
-    }
-    static const char *const col[] = {[TL_FILTER_TYPE] = "i.type",
-                                      [TL_FILTER_FORMAT] = "i.format",
-                                      [TL_FILTER_LANGUAGE] = "i.language"};
-    for (int field = 0; field < TL_FILTER_NFIELDS; field++) {
-        int first = 1;
-        for (int k = 0; k < spec.n; k++) {
-            const tl_filter_cond *c = &spec.c[k];
-            if ((int)c->field != field)
-                continue;
-            put(b, first ? " AND (" : " OR ");
-            first = 0;
-            char p[192];
-            switch (c->field) {
-            case TL_FILTER_TYPE:
-            case TL_FILTER_FORMAT:
-            case TL_FILTER_LANGUAGE:
-                snprintf(p, sizeof(p), "lower(%s) = lower(?%d)", col[c->field], 2 + w->nv);
-                w->vals[w->nv++] = c->value;
-                break;
-            case TL_FILTER_SUBJECT:
-                snprintf(p, sizeof(p),
-                         "instr('|' || lower(i.subjects) || '|', '|' || lower(?%d) || '|') > 0",
-                         2 + w->nv);
-                w->vals[w->nv++] = c->value;
-                break;
-            case TL_FILTER_YEAR:
-                snprintf(p, sizeof(p), "i.year BETWEEN %d AND %d", (int)c->year_min,
-                         (int)c->year_max);
-                break;
-            default: /* TL_FILTER_AVAILABLE */
-                snprintf(p, sizeof(p), "%s", AVAIL_SQL " = 1");
-                break;
-            }
-            put(b, p);
-        }
-        if (!first)
-            put(b, ")");
-    }
-    for (int k = 0; k < nb; k++) {
-        char p[160];
-        snprintf(p, sizeof(p),
-                 "%sEXISTS (SELECT 1 FROM holdings h WHERE h.item_id = i.id"
-                 " AND h.branch = ?%d)",
-                 k ? " OR " : " AND (", 2 + w->nv);
-        w->vals[w->nv++] = branches[k];
-        put(b, p);
-    }
-    if (nb)
-        put(b, ")");
-    if (q->n_held_at > 0) { /* a library's own copies, or none anywhere */
-        size_t len = 2;
-        for (int k = 0; k < q->n_held_at; k++)
-            len += strlen(q->held_at[k]) + 1;
-        if (!(w->held = malloc(len)))
-            return TL_ENOMEM;
-        char *o = w->held;
-        *o++ = '\x1f';
-        for (int k = 0; k < q->n_held_at; k++)
-            o += sprintf(o, "%s\x1f", q->held_at[k]);
-        char p[320];
-        snprintf(p, sizeof(p),
-                 " AND (NOT EXISTS (SELECT 1 FROM holdings h WHERE h.item_id = i.id)"
-                 " OR EXISTS (SELECT 1 FROM holdings h WHERE h.item_id = i.id"
-                 " AND instr(?%d, char(31) || h.branch || char(31)) > 0))",
-                 2 + w->nv);
-        w->vals[w->nv++] = w->held;
-        put(b, p);
-    }
-    return b->oom ? TL_ENOMEM : TL_OK;
+    where *w = ctx;
+    if (w->nv >= MAX_VALS)
+        return 1;
+    snprintf(name, len, "?%d", 2 + w->nv);
+    w->vals[w->nv++] = value;
+    return 0;
+}
+
+/* A library's branches as one parameter, "\x1fA\x1fB\x1f" (w->held, freed with the where). */
+static int bind_held(void *ctx, const char *const *branches, int n, char *cond, size_t len)
+{
+    where *w = ctx;
+    size_t size = 2;
+    for (int k = 0; k < n; k++)
+        size += strlen(branches[k]) + 1;
+    if (!(w->held = malloc(size)))
+        return 1;
+    char *o = w->held;
+    *o++ = '\x1f';
+    for (int k = 0; k < n; k++)
+        o += sprintf(o, "%s\x1f", branches[k]);
+    char name[16];
+    if (bind_value(w, w->held, name, sizeof(name)))
+        return 1;
+    snprintf(cond, len, "instr(%s, char(31) || h.branch || char(31)) > 0", name);
+    return 0;
+}
+
+static tl_err filter_sql(const tl_store_search_q *q, tl_sqlbuf *b, where *w, tl_diag *d)
+{
+    tl_filter_dialect e = {"instr", bind_value, bind_held, w};
+    return tl__search_filter_sql(q, &e, b, d);
 }
 
 /* ---- search ------------------------------------------------------------------------------- */
@@ -450,13 +360,14 @@ static tl_err count_emit(counter *c, const char *facet, tl_store_facet_fn fn, vo
     return rc;
 }
 
-static tl_err prepare_where(tl_store *st, const char *head, const char *tail, const sqlbuf *conds,
-                            const where *w, const char *match, sqlite3_stmt **out)
+static tl_err prepare_where(tl_store *st, const char *head, const char *tail,
+                            const tl_sqlbuf *conds, const where *w, const char *match,
+                            sqlite3_stmt **out)
 {
-    sqlbuf b = {0};
-    put(&b, head);
-    put(&b, conds->s ? conds->s : "");
-    put(&b, tail);
+    tl_sqlbuf b = {0};
+    tl_sqlbuf_put(&b, head);
+    tl_sqlbuf_put(&b, conds->s ? conds->s : "");
+    tl_sqlbuf_put(&b, tail);
     if (b.oom) {
         free(b.s);
         return TL_ENOMEM;
@@ -484,14 +395,14 @@ static tl_err step_fail(tl_store *st, int rc)
 
 /* The facets of q's match set (the first TL_SEARCH_FACET_SCAN), or of the heads of term. */
 static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const char *term,
-                        const sqlbuf *conds, const where *w, tl_store_facet_fn facet, void *ctx)
+                        const tl_sqlbuf *conds, const where *w, tl_store_facet_fn facet, void *ctx)
 {
     counter c[F_N];
     memset(c, 0, sizeof(c));
     for (int k = 0; k < F_N; k++)
         tl_intern_init(&c[k].names);
     sqlite3_stmt *s = NULL;
-#define FACET_COLS "SELECT i.type, i.format, i.language, i.year, i.subjects, " AVAIL_SQL
+#define FACET_COLS "SELECT i.type, i.format, i.language, i.year, i.subjects, " TL_AVAIL_SQL
     tl_err r =
         term ? prepare_where(st,
                              FACET_COLS " FROM search_heads s JOIN items i ON i.id = s.item_id"
@@ -533,7 +444,7 @@ static tl_err facets_of(tl_store *st, const tl_store_search_q *q, const char *te
     /* copies by branch: the items held at each (a store without holdings skips the scan) */
     if (r == TL_OK) {
         sqlite3_stmt *h = NULL;
-        r = prepare_where(st, "SELECT EXISTS (SELECT 1 FROM holdings)", "", &(sqlbuf){0}, w,
+        r = prepare_where(st, "SELECT EXISTS (SELECT 1 FROM holdings)", "", &(tl_sqlbuf){0}, w,
                           q->match, &h);
         int any = r == TL_OK && sqlite3_step(h) == SQLITE_ROW && sqlite3_column_int(h, 0);
         sqlite3_finalize(h);
@@ -586,7 +497,7 @@ static tl_err hits_of(tl_store *st, sqlite3_stmt *s, tl_store_hit_fn hit, void *
 }
 
 /* How many of term's heads pass the filters (conds); -1 on an error. */
-static int64_t heads_passing(tl_store *st, const char *term, const sqlbuf *conds, const where *w)
+static int64_t heads_passing(tl_store *st, const char *term, const tl_sqlbuf *conds, const where *w)
 {
     sqlite3_stmt *s = NULL;
     if (prepare_where(st,
@@ -606,7 +517,7 @@ static int64_t heads_passing(tl_store *st, const char *term, const sqlbuf *conds
  * best that pass are the best of the filtered match set: every record past the heads ranks
  * below all of them. */
 static tl_err heads_search(tl_store *st, const tl_store_search_q *q, const char *term, int64_t df,
-                           const sqlbuf *conds, const where *w, tl_store_hit_fn hit,
+                           const tl_sqlbuf *conds, const where *w, tl_store_hit_fn hit,
                            tl_store_facet_fn facet, void *ctx, int64_t *total,
                            tl_store_search_info *info, int *answered)
 {
@@ -643,7 +554,7 @@ static tl_err heads_search(tl_store *st, const tl_store_search_q *q, const char 
 tl_err tl__sq_search(tl_store *st, const tl_store_search_q *q, tl_store_hit_fn hit,
                      tl_store_facet_fn facet, void *ctx, int64_t *total)
 {
-    sqlbuf conds = {0};
+    tl_sqlbuf conds = {0};
     where w;
     memset(&w, 0, sizeof(w));
     tl_diag d;
