@@ -2,6 +2,7 @@
 #include "support.h"
 
 #include "core/data.h"
+#include "pg_server.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,4 +256,26 @@ int tl_test_file_has(const char *path, const char *text)
         found = memcmp(buf + i, text, t) == 0;
     free(buf);
     return found;
+}
+
+int tl_test_loans_store(int users, const char *name, char *db, char *model)
+{
+    char *ev = malloc(1 << 16);
+    if (!ev)
+        return -1;
+    size_t o = (size_t)snprintf(ev, 1 << 16, "user\titem\ttype\ttimestamp\n");
+    for (int u = 0; u < users && o < (1 << 16) - 64; u++)
+        for (int k = 0; k < 8; k++)
+            o += (size_t)snprintf(ev + o, (1 << 16) - o, "u%02d\ti%02d\tloan\t%d\n", u,
+                                  (u * 5 + k * (u % 4 + 1)) % 40, 1000 + u * 20 + k);
+    char events[600];
+    snprintf(events, sizeof(events), "%s.events.tsv", tl_test_tmp(name));
+    int rc = tl_test_write(events, ev);
+    free(ev);
+    snprintf(db, 600, "%s", tl_test_store(name));
+    snprintf(model, 600, "%s.tlm", tl_test_tmp(name));
+    if (rc || tl_test_cli("--db '%s' import events '%s' --quiet", db, events) ||
+        tl_test_cli("--db '%s' train --model itemknn --out '%s' --quiet", db, model))
+        return -1;
+    return 0;
 }

@@ -23,6 +23,11 @@ const char *tl_test_tmp(const char *name);
 int tl_test_sh(const char *fmt, ...);
 /* Writes text to path; returns 0 on success. */
 int tl_test_write(const char *path, const char *text);
+/* A store of patrons u00..u{users-1}, each with 8 loans among items i00..i39 (patron u's k-th:
+ * item (u * 5 + k * (u % 4 + 1)) % 40, so the patrons of one u % 4 borrow alike), and an
+ * item-kNN model on it: the store named name (tl_test_store: SQLite or PostgreSQL) into db and
+ * the model into model (600 bytes each). 0, else -1. */
+int tl_test_loans_store(int users, const char *name, char *db, char *model);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *tl_test_read(const char *path);
 /* Whether the bytes of path (binary: a store, a model) contain text; 0 when it cannot be read. */

@@ -18,22 +18,7 @@ static char db[600], model[600];
 static int setup(void **state)
 {
     (void)state;
-    char *ev = malloc(1 << 16);
-    assert_non_null(ev);
-    size_t o = (size_t)snprintf(ev, 1 << 16, "user\titem\ttype\ttimestamp\n");
-    for (int u = 0; u < 40; u++)
-        for (int k = 0; k < 8; k++)
-            o += (size_t)snprintf(ev + o, (1 << 16) - o, "u%02d\ti%02d\tloan\t%d\n", u,
-                                  (u * 5 + k * (u % 4 + 1)) % 40, 1000 + u * 20 + k);
-    const char *events = tl_test_tmp("events.tsv");
-    assert_int_equal(tl_test_write(events, ev), 0);
-    free(ev);
-    snprintf(db, sizeof(db), "%s", tl_test_store("explive.db"));
-    snprintf(model, sizeof(model), "%s", tl_test_tmp("explive.tlm"));
-    if (tl_test_cli("--db '%s' import events '%s' --quiet", db, events) ||
-        tl_test_cli("--db '%s' train --model itemknn --out '%s' --quiet", db, model))
-        return -1;
-    return 0;
+    return tl_test_loans_store(40, "explive.db", db, model);
 }
 
 /* The service's own policy is bandit: an arm's fixed shows that the arm applies. */
