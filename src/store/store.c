@@ -286,10 +286,12 @@ static tl_err put_record(tl_store *st, rec_write how, const char *ext, size_t le
     int64_t old = 0, id = 0;
     char pseudo[TL_PATRON_REF_SIZE];
     tl_user_rec user;
-    if (k == TL_ID_USER && (st->has_pkey || tl_store_tenant()[0])) { /* as the store keeps it */
+    size_t kept_len;
+    const char *kept = k == TL_ID_USER ? tl__store_patron(st, ext, len, pseudo, &kept_len) : ext;
+    if (kept != ext) { /* the record as the store keeps it: a pseudonym, a library's id */
         user = *(const tl_user_rec *)r;
-        user.id = ext = tl__store_patron(st, ext, len, pseudo, &user.id_len);
-        len = user.id_len;
+        user.id = ext = kept;
+        user.id_len = len = kept_len;
         r = &user;
     }
     if ((how == W_REPLACE_ITEM && !st->ops->replace_item) ||
